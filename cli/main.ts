@@ -1,0 +1,26 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT } from './exit-codes.js';
+import { registerReplay } from './replay-command.js';
+
+/** Build the `roleguard` command. */
+export function buildProgram(): Command {
+  const program = new Command('roleguard')
+    .description('Guard the IAM roles third parties assume: record every STS assume, detect external-ID misuse and trust drift.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerReplay(program);
+  return program;
+}
+
+/** Run the CLI with the given argv; returns the exit status instead of exiting, so buffered output is flushed. */
+export async function main(argv: string[]): Promise<number> {
+  process.exitCode = undefined;
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    process.stderr.write(`roleguard: ${(error as Error).message}\n`);
+    return EXIT.failed;
+  }
+}

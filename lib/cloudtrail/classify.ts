@@ -1,0 +1,136 @@
+import { accountOfArn, parseRoleArn, roleArnFromErrorMessage } from './arn.js';
+import { AssumeRecordSchema, describeIssues, TrustChangeRecordSchema, type AssumeRecord } from './schema.js';
+import { formatIsoUtc, parseCloudTrailEventTime, parseCloudTrailExpiration } from './time.js';
+import type { AssumeEvent, ClassifiedRecord, ClassifyOptions, TrustPolicyChangeEvent } from './types.js';
+
+const ASSUME_NAMES = new Set(['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity']);
+const TRUST_CHANGE = 'UpdateAssumeRolePolicy';
+// CloudTrail event names are API operation names.
+const EVENT_NAME = /^[A-Za-z][A-Za-z0-9]{0,127}$/;
+const EVENT_SOURCE = /^[a-z0-9.-]{1,128}\.amazonaws\.com$/;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const rejected = (reason: string): ClassifiedRecord => ({ kind: 'rejected', reason });
+
+/**
+ * Classify one CloudTrail record: an STS assume (successful or denied), a trust-policy change, a valid record
+ * roleguard ignores, or a rejected record with the reason. Pure; never throws on any input.
+ */
+export function classifyRecord(record: unknown, options: ClassifyOptions, envelopeId: string | null = null): ClassifiedRecord {
+  if (!isPlainObject(record)) return rejected(`not a CloudTrail record: expected an object, got ${describeType(record)}`);
+  const { eventName, eventSource } = record;
+  if (typeof eventName !== 'string') return rejected(`eventName is ${describeType(eventName)}, expected a string`);
+  if (!EVENT_NAME.test(eventName)) return rejected(`unknown event name ${JSON.stringify(eventName.slice(0, 64))}`);
+  if (ASSUME_NAMES.has(eventName)) return classifyAssume(record, options, envelopeId);
+  if (eventName === TRUST_CHANGE && eventSource === 'iam.amazonaws.com') return classifyTrustChange(record, envelopeId);
+  // Anything else is ignored, provided it is a plausible CloudTrail record at all.
+  if (typeof eventSource !== 'string' || !EVENT_SOURCE.test(eventSource)) {
+    return rejected(`eventSource is ${describeValue(eventSource)}, expected a service host such as sts.amazonaws.com`);
+  }
+  if (parseCloudTrailEventTime(record.eventTime) === null) return rejected(`eventTime is ${describeValue(record.eventTime)}, expected a timestamp`);
+  return { kind: 'ignored', eventName, reason: `${eventSource} ${eventName} is not an assume or trust-policy event` };
+}
+
+function classifyAssume(record: Record<string, unknown>, options: ClassifyOptions, envelopeId: string | null): ClassifiedRecord {
+  const identity = record.userIdentity;
+  if (isPlainObject(identity) && identity.type === 'AWSService' && !options.recordAwsServiceAssumes) {
+    const by = typeof identity.invokedBy === 'string' ? ` (${identity.invokedBy.slice(0, 128)})` : '';
+    return { kind: 'ignored', eventName: String(record.eventName), reason: `assume by an AWS service${by}; not recorded unless RECORD_AWS_SERVICE_ASSUMES is set` };
+  }
+  const parsed = AssumeRecordSchema.safeParse(record);
+  if (!parsed.success) return rejected(`${String(record.eventName)} record is invalid: ${describeIssues(parsed.error)}`);
+  return normaliseAssume(parsed.data, envelopeId);
+}
+
+function normaliseAssume(r: AssumeRecord, envelopeId: string | null): ClassifiedRecord {
+  const denied = Boolean(r.errorCode);
+  const roleArn = r.requestParameters?.roleArn ?? (denied ? roleArnFromErrorMessage(r.errorMessage) : null);
+  if (!roleArn) {
+    return rejected(denied ? `denied ${r.eventName} names no role: requestParameters has no roleArn and errorMessage no role ARN` : `${r.eventName} has no requestParameters.roleArn`);
+  }
+  const role = parseRoleArn(roleArn);
+  if (!role) return rejected(`roleArn ${JSON.stringify(roleArn.slice(0, 256))} is not a valid IAM role ARN`);
+  const id = r.userIdentity;
+  const callerAccountId = id.accountId ?? accountOfArn(id.identityProvider) ?? accountOfArn(r.requestParameters?.principalArn) ?? null;
+  // The role owner's copy of a cross-account call is an AWSAccount identity; abbreviated events may omit the recipient.
+  const recipientAccountId = r.recipientAccountId ?? (id.type === 'AWSAccount' ? role.accountId : (callerAccountId ?? role.accountId));
+  const credentials = denied ? null : r.responseElements?.credentials;
+  const expires = parseCloudTrailExpiration(credentials?.expiration);
+  const event: AssumeEvent = {
+    kind: 'assume',
+    eventId: r.eventID,
+    envelopeId,
+    eventName: r.eventName,
+    recipientAccountId,
+    roleArn,
+    roleAccountId: role.accountId,
+    roleSessionName: r.requestParameters?.roleSessionName ?? null,
+    assumedRoleId: denied ? null : (r.responseElements?.assumedRoleUser?.assumedRoleId ?? null),
+    accessKeyId: credentials?.accessKeyId ?? null,
+    callerType: id.type,
+    callerAccountId,
+    callerArn: id.arn ?? null,
+    callerPrincipalId: id.principalId ?? null,
+    callerAccessKeyId: id.accessKeyId ?? null,
+    externalId: r.requestParameters?.externalId ?? null,
+    sourceIdentity: r.requestParameters?.sourceIdentity ?? r.responseElements?.sourceIdentity ?? null,
+    sourceIpAddress: r.sourceIPAddress ?? null,
+    userAgent: r.userAgent ?? null,
+    awsRegion: r.awsRegion ?? null,
+    sharedEventId: r.sharedEventID ?? null,
+    durationSeconds: r.requestParameters?.durationSeconds ?? null,
+    issuedAt: formatIsoUtc(parseCloudTrailEventTime(r.eventTime)!),
+    expiresAt: expires ? formatIsoUtc(expires) : null,
+    outcome: denied ? 'denied' : 'success',
+    errorCode: r.errorCode ?? null,
+    errorMessage: r.errorMessage ?? null,
+  };
+  return event;
+}
+
+function classifyTrustChange(record: Record<string, unknown>, envelopeId: string | null): ClassifiedRecord {
+  const parsed = TrustChangeRecordSchema.safeParse(record);
+  if (!parsed.success) return rejected(`UpdateAssumeRolePolicy record is invalid: ${describeIssues(parsed.error)}`);
+  const r = parsed.data;
+  const id = r.userIdentity;
+  const roleName = r.requestParameters?.roleName;
+  if (!roleName) {
+    // CloudTrail may null requestParameters on a failed call; nothing changed and no role is named.
+    if (r.errorCode) return { kind: 'ignored', eventName: r.eventName, reason: `failed UpdateAssumeRolePolicy (${r.errorCode}) names no role` };
+    return rejected('UpdateAssumeRolePolicy has no requestParameters.roleName');
+  }
+  const recipientAccountId = r.recipientAccountId ?? id.accountId ?? null;
+  if (!recipientAccountId) return rejected('UpdateAssumeRolePolicy has neither recipientAccountId nor userIdentity.accountId');
+  const change: TrustPolicyChangeEvent = {
+    kind: 'trust-policy-change',
+    eventId: r.eventID,
+    envelopeId,
+    recipientAccountId,
+    roleName,
+    policyDocument: r.errorCode ? null : (r.requestParameters?.policyDocument ?? null),
+    callerType: id.type,
+    callerAccountId: id.accountId ?? null,
+    callerArn: id.arn ?? null,
+    callerIssuerArn: id.sessionContext?.sessionIssuer?.arn ?? null,
+    sourceIpAddress: r.sourceIPAddress ?? null,
+    userAgent: r.userAgent ?? null,
+    awsRegion: r.awsRegion ?? null,
+    eventTime: formatIsoUtc(parseCloudTrailEventTime(r.eventTime)!),
+    outcome: r.errorCode ? 'denied' : 'success',
+    errorCode: r.errorCode ?? null,
+  };
+  return change;
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return value === undefined ? 'missing' : `a ${typeof value}`;
+}
+
+function describeValue(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.slice(0, 64)) : describeType(value);
+}

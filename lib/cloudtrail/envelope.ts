@@ -1,0 +1,66 @@
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
+import { describeIssues } from './schema.js';
+
+/** One record pulled out of an input document, with where it came from. */
+export interface SourcedRecord {
+  source: string;
+  record: unknown;
+  envelopeId: string | null;
+}
+
+/** A part of an input that could not be used, with where it came from and why. */
+export interface SourcedRejection {
+  source: string;
+  rejected: string;
+}
+
+export type InputItem = SourcedRecord | SourcedRejection;
+
+const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
+const MAX_NESTING = 4;
+
+/**
+ * Yield the CloudTrail records inside one parsed JSON value: a bare record, an EventBridge event,
+ * a log file `{"Records": [...]}`, or an array of any of these. `source` names the file; nested positions
+ * are appended as `:index`.
+ */
+export function* unwrapDocument(value: unknown, source: string, depth = 0): Generator<InputItem> {
+  if (depth > MAX_NESTING) {
+    yield { source, rejected: `nested more than ${MAX_NESTING} levels deep` };
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) yield* unwrapDocument(value[i], `${source}:${i}`, depth + 1);
+    return;
+  }
+  if (typeof value !== 'object' || value === null) {
+    yield { source, rejected: `expected a CloudTrail record, EventBridge event or {"Records": [...]}, got ${value === null ? 'null' : typeof value}` };
+    return;
+  }
+  const doc = value as Record<string, unknown>;
+  if (Object.hasOwn(doc, 'Records')) {
+    if (!Array.isArray(doc.Records)) {
+      yield { source, rejected: 'Records is not an array' };
+      return;
+    }
+    const records = doc.Records;
+    for (let i = 0; i < records.length; i++) yield { source: `${source}:${i}`, record: records[i], envelopeId: null };
+    return;
+  }
+  if (Object.hasOwn(doc, 'detail-type') || Object.hasOwn(doc, 'detail')) {
+    yield unwrapEventBridge(doc, source);
+    return;
+  }
+  yield { source, record: doc, envelopeId: null };
+}
+
+/** Take the CloudTrail record out of an EventBridge "AWS API Call via CloudTrail" event. */
+export function unwrapEventBridge(doc: unknown, source: string): InputItem {
+  const parsed = EventBridgeSchema.safeParse(doc);
+  if (!parsed.success) return { source, rejected: `invalid EventBridge event: ${describeIssues(parsed.error)}` };
+  const event = parsed.data;
+  if (event['detail-type'] !== CLOUDTRAIL_DETAIL_TYPE) {
+    return { source, rejected: `EventBridge detail-type ${JSON.stringify(event['detail-type'].slice(0, 64))} is not "${CLOUDTRAIL_DETAIL_TYPE}"` };
+  }
+  return { source, record: event.detail, envelopeId: event.id };
+}

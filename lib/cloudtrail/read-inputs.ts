@@ -1,0 +1,202 @@
+import { createReadStream } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { unwrapDocument, type InputItem } from './envelope.js';
+
+/** Limits and hooks for reading replay inputs. */
+export interface ReadOptions {
+  /** A single record (or JSON line) larger than this is rejected. CloudTrail's own limit is far lower. */
+  maxRecordBytes: number;
+  /** A JSON document (not JSON lines) is parsed whole, so it is capped. */
+  maxDocumentBytes: number;
+  /** Called with the bytes read from disk so far (compressed size for .gz). */
+  onBytes?: (bytes: number) => void;
+}
+
+export const DEFAULT_READ_OPTIONS: ReadOptions = { maxRecordBytes: 1024 * 1024, maxDocumentBytes: 256 * 1024 * 1024 };
+
+const INPUT_FILE = /\.(json|jsonl|ndjson|log)(\.gz)?$|\.gz$/i;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A file to read, and its size on disk. */
+export interface InputFile {
+  path: string;
+  bytes: number;
+}
+
+/**
+ * Expand paths into the files to read: files as given, directories recursively (only JSON, JSON lines and
+ * .gz files), in a stable order. A path that does not exist is reported as a rejection.
+ */
+export async function listInputFiles(paths: string[]): Promise<{ files: InputFile[]; missing: InputItem[] }> {
+  const files: InputFile[] = [];
+  const missing: InputItem[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile() && INPUT_FILE.test(entry.name)) files.push({ path: full, bytes: (await stat(full)).size });
+    }
+  };
+  for (const path of paths) {
+    const info = await stat(path).catch(() => null);
+    if (!info) missing.push({ source: path, rejected: 'no such file or directory' });
+    else if (info.isDirectory()) await walk(path);
+    else files.push({ path, bytes: info.size });
+  }
+  return { files, missing };
+}
+
+async function isGzip(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Yield every record (or rejection) in one file: one record, EventBridge event, Records document, array or JSON lines; gzip or not. */
+export async function* readInputFile(path: string, options: ReadOptions = DEFAULT_READ_OPTIONS): AsyncGenerator<InputItem> {
+  let gz: boolean;
+  try {
+    gz = await isGzip(path);
+  } catch (error) {
+    yield { source: path, rejected: `cannot read: ${(error as Error).message}` };
+    return;
+  }
+  const raw = createReadStream(path, { highWaterMark: 256 * 1024 });
+  const stream = gz ? raw.pipe(createGunzip()) : raw;
+  if (gz) raw.on('error', (error) => stream.destroy(error));
+  let reported = 0;
+  const counted = async function* (): AsyncGenerator<Buffer> {
+    for await (const chunk of stream) {
+      if (options.onBytes && raw.bytesRead > reported) {
+        options.onBytes(raw.bytesRead - reported);
+        reported = raw.bytesRead;
+      }
+      yield chunk as Buffer;
+    }
+  };
+  try {
+    yield* splitRecords(counted(), path, options);
+  } catch (error) {
+    const message = (error as Error).message;
+    yield { source: path, rejected: gz ? `corrupt or truncated gzip: ${message}` : `cannot read: ${message}` };
+  } finally {
+    raw.destroy();
+    stream.destroy();
+  }
+}
+
+/** Read every input path in order. */
+export async function* readInputs(paths: string[], options: ReadOptions = DEFAULT_READ_OPTIONS): AsyncGenerator<InputItem> {
+  const { files, missing } = await listInputFiles(paths);
+  yield* missing;
+  for (const file of files) yield* readInputFile(file.path, options);
+}
+
+// JSON lines are streamed line by line; anything else is one JSON document, parsed whole. A line may itself be a
+// whole CloudTrail log file (S3 writes them on one line), so lines are capped at the document size, and only a
+// line holding a single record is held to the record limit.
+async function* splitRecords(stream: AsyncIterable<Buffer>, path: string, options: ReadOptions): AsyncGenerator<InputItem> {
+  const { maxRecordBytes, maxDocumentBytes } = options;
+  const tooBig = `over ${maxDocumentBytes} bytes; split it or use JSON lines`;
+  let mode: 'undecided' | 'lines' | 'document' = 'undecided';
+  let parts: Buffer[] = [];
+  let length = 0;
+  let lineIndex = 0;
+  let skipping = false; // inside a line already rejected as too long
+
+  for await (const chunk of stream) {
+    if (mode === 'document') {
+      length += chunk.length;
+      if (length > maxDocumentBytes) throw new Error(`a JSON document ${tooBig}`);
+      parts.push(chunk);
+      continue;
+    }
+    let start = 0;
+    for (let nl = chunk.indexOf(10, start); nl !== -1 && mode !== 'document'; nl = chunk.indexOf(10, start)) {
+      const piece = chunk.subarray(start, nl);
+      start = nl + 1;
+      if (skipping) {
+        skipping = false;
+        continue;
+      }
+      const line = length ? Buffer.concat([...parts, piece]) : piece;
+      parts = [];
+      length = 0;
+      if (mode === 'undecided') {
+        if (line.every((byte) => byte === 32 || byte === 9 || byte === 13)) {
+          lineIndex++;
+          continue;
+        }
+        if (!isJsonLine(line)) {
+          // Pretty-printed JSON: keep everything and parse it whole at the end.
+          mode = 'document';
+          parts = [Buffer.from(line), Buffer.from('\n'), Buffer.from(chunk.subarray(start))];
+          length = parts.reduce((n, b) => n + b.length, 0);
+          break;
+        }
+        mode = 'lines';
+      }
+      yield* parseText(line, `${path}:${lineIndex++}`, maxRecordBytes);
+    }
+    if (mode === 'document' || skipping) continue;
+    const rest = chunk.subarray(start);
+    if (rest.length === 0) continue;
+    if (length + rest.length > maxDocumentBytes) {
+      if (mode === 'undecided') throw new Error(`a JSON document ${tooBig}`);
+      yield { source: `${path}:${lineIndex++}`, rejected: `line ${tooBig}` };
+      parts = [];
+      length = 0;
+      skipping = true;
+      continue;
+    }
+    parts.push(Buffer.from(rest));
+    length += rest.length;
+  }
+  const tail = Buffer.concat(parts);
+  if (mode === 'document') yield* parseText(tail, path, maxRecordBytes);
+  else if (mode === 'lines' && !skipping && tail.length > 0) yield* parseText(tail, `${path}:${lineIndex}`, maxRecordBytes);
+  else if (mode === 'undecided' && tail.length > 0) yield* parseText(tail, isJsonLine(tail) ? `${path}:0` : path, maxRecordBytes);
+  else if (mode === 'undecided') yield { source: path, rejected: 'empty file' };
+}
+
+function isJsonLine(line: Buffer): boolean {
+  try {
+    const text = utf8.decode(line).trim();
+    if (text === '') return false;
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function* parseText(buffer: Buffer, source: string, maxRecordBytes: number): Generator<InputItem> {
+  let text: string;
+  try {
+    text = utf8.decode(buffer);
+  } catch {
+    yield { source, rejected: 'not valid UTF-8' };
+    return;
+  }
+  if (text.trim() === '') return;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    yield { source, rejected: `not JSON or JSON lines: ${(error as Error).message}` };
+    return;
+  }
+  const container = Array.isArray(value) || (typeof value === 'object' && value !== null && Object.hasOwn(value, 'Records'));
+  if (!container && buffer.length > maxRecordBytes) {
+    yield { source, rejected: `record is ${buffer.length} bytes, over the ${maxRecordBytes}-byte record limit` };
+    return;
+  }
+  yield* unwrapDocument(value, source);
+}

@@ -1,0 +1,90 @@
+import type { AssumeEvent } from '../cloudtrail/types.js';
+
+const MAX_SESSION_SECONDS = 12 * 3600;
+
+/** A recorded session as the replay report and the CLI show it (contract §2 `sessions`, plus context). */
+export interface SessionView {
+  eventId: string;
+  eventName: string;
+  roleArn: string;
+  roleSessionName: string | null;
+  assumedRoleId: string | null;
+  accessKeyId: string | null;
+  callerAccountId: string | null;
+  callerType: string;
+  externalId: string | null;
+  sourceIpAddress: string | null;
+  issuedAt: string;
+  expiresAt: string | null;
+  outcome: 'success' | 'denied';
+  recipientAccountId: string;
+  callerArn: string | null;
+  sourceIdentity: string | null;
+  userAgent: string | null;
+  awsRegion: string | null;
+  sharedEventId: string | null;
+  durationSeconds: number | null;
+  errorCode: string | null;
+}
+
+/** The primary key of one CloudTrail event copy. */
+export function sessionKey(recipientAccountId: string, eventId: string): string {
+  return `${recipientAccountId}#${eventId}`;
+}
+
+/** Sort key for the time-ordered indexes: fixed-width ISO time, then the event id. */
+export function issuedSortKey(issuedAt: string, eventId: string): string {
+  return `${new Date(issuedAt).toISOString()}#${eventId}`;
+}
+
+/** When the item should be deleted: the session's expiry (or the longest possible one) plus the retention period. */
+export function ttlSeconds(event: Pick<AssumeEvent, 'issuedAt' | 'expiresAt'>, retentionDays: number): number {
+  const issued = Date.parse(event.issuedAt) / 1000;
+  const expires = event.expiresAt ? Date.parse(event.expiresAt) / 1000 : issued + MAX_SESSION_SECONDS;
+  return Math.floor(expires) + retentionDays * 86400;
+}
+
+/** The DynamoDB item for a session. Index keys that are null are left out (the indexes are sparse). */
+export function toSessionItem(event: AssumeEvent, retentionDays: number, recordedAt: string, state: 'pending' | 'done'): Record<string, unknown> {
+  const { kind: _kind, ...fields } = event;
+  const item: Record<string, unknown> = {
+    pk: sessionKey(event.recipientAccountId, event.eventId),
+    ...fields,
+    issuedSk: issuedSortKey(event.issuedAt, event.eventId),
+    ttl: ttlSeconds(event, retentionDays),
+    recordedAt,
+    state,
+  };
+  if (item.accessKeyId === null) delete item.accessKeyId;
+  if (item.callerAccountId === null) delete item.callerAccountId;
+  return item;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** Read a stored item (or a normalised event) back as the report's session shape. */
+export function toSessionView(item: Record<string, unknown>): SessionView {
+  return {
+    eventId: String(item.eventId),
+    eventName: String(item.eventName),
+    roleArn: String(item.roleArn),
+    roleSessionName: str(item.roleSessionName),
+    assumedRoleId: str(item.assumedRoleId),
+    accessKeyId: str(item.accessKeyId),
+    callerAccountId: str(item.callerAccountId),
+    callerType: String(item.callerType),
+    externalId: str(item.externalId),
+    sourceIpAddress: str(item.sourceIpAddress),
+    issuedAt: String(item.issuedAt),
+    expiresAt: str(item.expiresAt),
+    outcome: item.outcome === 'denied' ? 'denied' : 'success',
+    recipientAccountId: String(item.recipientAccountId),
+    callerArn: str(item.callerArn),
+    sourceIdentity: str(item.sourceIdentity),
+    userAgent: str(item.userAgent),
+    awsRegion: str(item.awsRegion),
+    sharedEventId: str(item.sharedEventId),
+    durationSeconds: typeof item.durationSeconds === 'number' ? item.durationSeconds : null,
+    errorCode: str(item.errorCode),
+  };
+}

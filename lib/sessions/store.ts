@@ -1,0 +1,86 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { AssumeEvent } from '../cloudtrail/types.js';
+import { sessionKey, toSessionItem, toSessionView, type SessionView } from './item.js';
+import { SESSION_INDEX } from './table.js';
+
+/**
+ * What recording found: `new` (first delivery), `duplicate` (already recorded and fully processed) or
+ * `unfinished` (recorded by an earlier delivery that did not finish processing it, so it must be processed again).
+ */
+export type RecordOutcome = 'new' | 'duplicate' | 'unfinished';
+
+/** A time window for queries; ISO-8601 bounds, both inclusive. */
+export interface TimeRange {
+  from?: string;
+  to?: string;
+}
+
+/** The session store: idempotent recording and the incident queries. */
+export interface SessionStore {
+  record(event: AssumeEvent, options: { processed: boolean; now: Date }): Promise<RecordOutcome>;
+  markProcessed(event: Pick<AssumeEvent, 'recipientAccountId' | 'eventId'>): Promise<void>;
+  byRole(roleArn: string, range?: TimeRange): Promise<SessionView[]>;
+  byAccessKey(accessKeyId: string): Promise<SessionView[]>;
+  byCallerAccount(accountId: string, range?: TimeRange): Promise<SessionView[]>;
+}
+
+/** Build the DynamoDB-backed session store. */
+export function createSessionStore(doc: DynamoDBDocumentClient, tableName: string, retentionDays: number): SessionStore {
+  const query = async (input: Omit<QueryCommandInput, 'TableName'>): Promise<SessionView[]> => {
+    const out: SessionView[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(new QueryCommand({ TableName: tableName, ...input, ExclusiveStartKey }));
+      for (const item of page.Items ?? []) out.push(toSessionView(item));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return out;
+  };
+  const ranged = (index: string, hashName: string, hash: string, range: TimeRange = {}) =>
+    query({
+      IndexName: index,
+      KeyConditionExpression: '#h = :h AND issuedSk BETWEEN :from AND :to',
+      ExpressionAttributeNames: { '#h': hashName },
+      ExpressionAttributeValues: {
+        ':h': hash,
+        ':from': range.from ? new Date(range.from).toISOString() : '0000',
+        ':to': range.to ? `${new Date(range.to).toISOString()}#\uffff` : '9999',
+      },
+    });
+
+  return {
+    async record(event, { processed, now }) {
+      const item = toSessionItem(event, retentionDays, now.toISOString(), processed ? 'done' : 'pending');
+      try {
+        await doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return 'new';
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        return error.Item?.state?.S === 'done' ? 'duplicate' : 'unfinished';
+      }
+    },
+    async markProcessed({ recipientAccountId, eventId }) {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: sessionKey(recipientAccountId, eventId) },
+          UpdateExpression: 'SET #s = :done',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#s': 'state' },
+          ExpressionAttributeValues: { ':done': 'done' },
+        }),
+      );
+    },
+    byRole: (roleArn, range) => ranged(SESSION_INDEX.byRole, 'roleArn', roleArn, range),
+    byAccessKey: (accessKeyId) => ranged(SESSION_INDEX.byAccessKey, 'accessKeyId', accessKeyId),
+    byCallerAccount: (accountId, range) => ranged(SESSION_INDEX.byCallerAccount, 'callerAccountId', accountId, range),
+  };
+}
