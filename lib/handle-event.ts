@@ -1,0 +1,54 @@
+import { unwrapEventBridge } from './cloudtrail/envelope.js';
+import type { Deps } from './deps.js';
+import { processRecord, type ProcessOutcome } from './pipeline.js';
+import { maskExternalId } from './redact.js';
+
+/** What the handler returns (and logs) for one EventBridge event. */
+export interface HandlerResult {
+  status: ProcessOutcome['status'];
+  eventId: string | null;
+  reason?: string;
+}
+
+/**
+ * The boundary of the capture Lambda: one EventBridge "AWS API Call via CloudTrail" event in, one log line out.
+ * An event that can never succeed is logged and acknowledged; an AWS failure throws so that Lambda retries it and
+ * finally sends it to the dead-letter queue.
+ */
+export async function handleCloudTrailEvent(event: unknown, deps: Deps): Promise<HandlerResult> {
+  const item = unwrapEventBridge(event, 'eventbridge');
+  const envelopeId = typeof event === 'object' && event !== null && typeof (event as { id?: unknown }).id === 'string' ? (event as { id: string }).id : null;
+  if ('rejected' in item) {
+    deps.logger.warn('event rejected', { envelopeId, reason: item.rejected });
+    return { status: 'rejected', eventId: null, reason: item.rejected };
+  }
+  const outcome = await processRecord(item.record, deps, { envelopeId: item.envelopeId });
+  switch (outcome.status) {
+    case 'recorded':
+    case 'duplicate': {
+      const e = outcome.event;
+      deps.logger.info(outcome.status === 'recorded' ? 'session recorded' : 'duplicate delivery; already recorded', {
+        eventId: e.eventId,
+        envelopeId,
+        eventName: e.eventName,
+        roleArn: e.roleArn,
+        outcome: e.outcome,
+        callerAccountId: e.callerAccountId,
+        callerType: e.callerType,
+        roleSessionName: e.roleSessionName,
+        externalId: maskExternalId(e.externalId),
+        ...(outcome.status === 'recorded' ? { recording: outcome.recording } : {}),
+      });
+      return { status: outcome.status, eventId: e.eventId };
+    }
+    case 'trust-policy-change':
+      deps.logger.info('trust policy change seen', { eventId: outcome.event.eventId, roleName: outcome.event.roleName, callerArn: outcome.event.callerArn });
+      return { status: outcome.status, eventId: outcome.event.eventId };
+    case 'ignored':
+      deps.logger.debug('event ignored', { envelopeId, eventName: outcome.eventName, reason: outcome.reason });
+      return { status: outcome.status, eventId: null, reason: outcome.reason };
+    case 'rejected':
+      deps.logger.warn('event rejected', { envelopeId, reason: outcome.reason });
+      return { status: outcome.status, eventId: null, reason: outcome.reason };
+  }
+}

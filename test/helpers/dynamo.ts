@@ -1,0 +1,25 @@
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../../lib/deps.js';
+import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
+import { ensureTable } from '../../lib/local/tables.js';
+import { sessionsTableDefinition, SESSION_TTL_ATTRIBUTE } from '../../lib/sessions/index.js';
+
+/** The DynamoDB Local endpoint the global setup started. */
+export function testEndpoint(): string {
+  const endpoint = process.env.ROLEGUARD_TEST_DYNAMODB_ENDPOINT;
+  if (!endpoint) throw new Error('DynamoDB Local is not running: the jest global setup did not start it');
+  return endpoint;
+}
+
+/** A document client for the test DynamoDB Local. */
+export function testDynamo(): DynamoDBDocumentClient {
+  return createDocumentClient({ ...LOCAL_AWS, endpoint: testEndpoint() });
+}
+
+/** Create a fresh sessions table with a unique name, so test files never share state. */
+export async function createSessionsTable(doc: DynamoDBDocumentClient): Promise<string> {
+  const name = `sessions-${randomUUID()}`;
+  await ensureTable(doc, sessionsTableDefinition(name), SESSION_TTL_ATTRIBUTE);
+  return name;
+}

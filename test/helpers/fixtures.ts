@@ -1,0 +1,24 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The published samples beside the checkout (never edited). */
+export const SAMPLES_DIR = join(ROOT, '..', 'shared', 'cloudtrail-samples');
+export const EVENTS_DIR = join(ROOT, 'events');
+
+/** Parse a JSON fixture file. */
+export function loadJson(path: string): unknown {
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+
+/** The names of the published sample files. */
+export function sampleFiles(): string[] {
+  return readdirSync(SAMPLES_DIR).filter((f) => f.endsWith('.json')).sort();
+}
+
+/** A realistic successful cross-account AssumeRole record, with overrides. */
+export function assumeRecord(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const base = (loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json')) as { detail: Record<string, unknown> }).detail;
+  return { ...structuredClone(base), ...overrides };
+}
