@@ -110,6 +110,7 @@ async function* splitRecords(stream: AsyncIterable<Buffer>, path: string, option
   let length = 0;
   let lineIndex = 0;
   let skipping = false; // inside a line already rejected as too long
+  let firstLine: Buffer | null = null;
 
   for await (const chunk of stream) {
     if (mode === 'document') {
@@ -141,7 +142,15 @@ async function* splitRecords(stream: AsyncIterable<Buffer>, path: string, option
           length = parts.reduce((n, b) => n + b.length, 0);
           break;
         }
+        // Hold the first line: a file of one line is named by the file alone, like its pretty-printed form.
         mode = 'lines';
+        firstLine = Buffer.from(line);
+        lineIndex++;
+        continue;
+      }
+      if (firstLine) {
+        yield* parseText(firstLine, `${path}:0`, maxRecordBytes);
+        firstLine = null;
       }
       yield* parseText(line, `${path}:${lineIndex++}`, maxRecordBytes);
     }
@@ -150,6 +159,10 @@ async function* splitRecords(stream: AsyncIterable<Buffer>, path: string, option
     if (rest.length === 0) continue;
     if (length + rest.length > maxDocumentBytes) {
       if (mode === 'undecided') throw new Error(`a JSON document ${tooBig}`);
+      if (firstLine) {
+        yield* parseText(firstLine, `${path}:0`, maxRecordBytes);
+        firstLine = null;
+      }
       yield { source: `${path}:${lineIndex++}`, rejected: `line ${tooBig}` };
       parts = [];
       length = 0;
@@ -160,9 +173,11 @@ async function* splitRecords(stream: AsyncIterable<Buffer>, path: string, option
     length += rest.length;
   }
   const tail = Buffer.concat(parts);
+  const blankTail = tail.every((byte) => byte === 32 || byte === 9 || byte === 13 || byte === 10);
+  if (firstLine) yield* parseText(firstLine, blankTail ? path : `${path}:0`, maxRecordBytes);
   if (mode === 'document') yield* parseText(tail, path, maxRecordBytes);
   else if (mode === 'lines' && !skipping && tail.length > 0) yield* parseText(tail, `${path}:${lineIndex}`, maxRecordBytes);
-  else if (mode === 'undecided' && tail.length > 0) yield* parseText(tail, isJsonLine(tail) ? `${path}:0` : path, maxRecordBytes);
+  else if (mode === 'undecided' && tail.length > 0) yield* parseText(tail, path, maxRecordBytes);
   else if (mode === 'undecided') yield { source: path, rejected: 'empty file' };
 }
 

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { join } from 'node:path';
+import { createDeps, createDocumentClient } from '../../lib/deps.js';
+import { handleCloudTrailEvent } from '../../lib/handle-event.js';
+import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
+import { createSessionsTable, testDynamo, testEndpoint } from '../helpers/dynamo.js';
+import { EVENTS_DIR, loadJson } from '../helpers/fixtures.js';
+import { memoryLogger } from '../helpers/logger.js';
+
+let doc: DynamoDBDocumentClient;
+let table: string;
+const event = (name: string) => loadJson(join(EVENTS_DIR, name));
+
+beforeAll(async () => {
+  doc = testDynamo();
+  table = await createSessionsTable(doc);
+});
+afterAll(() => doc.destroy());
+
+function deps() {
+  const { logger, lines } = memoryLogger();
+  const d = createDeps({ sessionsTable: table, sessionRetentionDays: 90, recordAwsServiceAssumes: false }, { dynamo: doc, logger, now: () => new Date('2026-11-02T09:15:06Z') });
+  return { deps: d, lines };
+}
+
+describe('capture handler (EventBridge → DynamoDB Local)', () => {
+  it('records a vendor assume, and a redelivery of it is a duplicate', async () => {
+    const { deps: d, lines } = deps();
+    expect(await handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), d)).toEqual({ status: 'recorded', eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01' });
+    expect(await handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), d)).toEqual({ status: 'duplicate', eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01' });
+    const logged = lines.map((l) => JSON.parse(l));
+    expect(logged.map((l) => l.message)).toEqual(['session recorded', 'duplicate delivery; already recorded']);
+    // The external ID is masked in logs.
+    expect(lines.join('\n')).not.toContain('ec-7Hq2vN9xK4pL8mR3');
+    expect(logged[0]).toMatchObject({ roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit', externalId: expect.stringMatching(/^ec-7…#[0-9a-f]{8}$/) });
+  });
+
+  it('records a denied assume with the role taken from errorMessage', async () => {
+    const { deps: d } = deps();
+    expect(await handleCloudTrailEvent(event('eventbridge-assume-role-denied.json'), d)).toMatchObject({ status: 'recorded' });
+    const { Items } = await doc.send(new ScanCommand({ TableName: table, FilterExpression: 'outcome = :d', ExpressionAttributeValues: { ':d': 'denied' } }));
+    expect(Items).toEqual([expect.objectContaining({ roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit', callerArn: 'arn:aws:iam::111122223333:user/mallory', awsRegion: 'eu-west-1' })]);
+  });
+
+  it('acknowledges an event that can never succeed, with the reason logged', async () => {
+    const { deps: d, lines } = deps();
+    const broken = { ...(event('eventbridge-assume-role-vendor.json') as object), detail: { eventName: 'AssumeRole', eventSource: 'sts.amazonaws.com' } };
+    const result = await handleCloudTrailEvent(broken, d);
+    expect(result).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/eventID: missing/) });
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'WARN', message: 'event rejected', envelopeId: 'd2a1c3e4-0b5f-4a6e-9d7c-8b1a2f3e4d51' });
+    expect(await handleCloudTrailEvent('not an event', d)).toMatchObject({ status: 'rejected' });
+  });
+
+  it('throws on an AWS failure so that Lambda retries and dead-letters the event', async () => {
+    const { logger } = memoryLogger();
+    const missingTable = createDeps({ sessionsTable: 'no-such-table', sessionRetentionDays: 90, recordAwsServiceAssumes: false }, { dynamo: doc, logger });
+    await expect(handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), missingTable)).rejects.toThrow(/non-existent table|not found/i);
+    const unreachable = createDocumentClient({ ...LOCAL_AWS, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
+    const down = createDeps({ sessionsTable: table, sessionRetentionDays: 90, recordAwsServiceAssumes: false }, { dynamo: unreachable, logger });
+    await expect(handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), down)).rejects.toThrow();
+    unreachable.destroy();
+  });
+
+  it('the deployed handler module fails at cold start without its configuration, and works with it', async () => {
+    const saved = { ...process.env };
+    try {
+      delete process.env.SESSIONS_TABLE;
+      await expect(import('../../functions/on-assume-role.js?missing')).rejects.toThrow(/SESSIONS_TABLE is required/);
+      Object.assign(process.env, { SESSIONS_TABLE: table, AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR' });
+      const { handler } = await import('../../functions/on-assume-role.js?configured');
+      const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 30000 };
+      expect(await handler(event('eventbridge-assume-role-wrong-external-id.json'), context as never)).toEqual({ status: 'recorded', eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02' });
+    } finally {
+      process.env = saved;
+    }
+  });
+});

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { readInputs, type InputItem } from '../../../lib/cloudtrail/index.js';
+import { assumeRecord, EVENTS_DIR } from '../../helpers/fixtures.js';
+
+let dir: string;
+const record = assumeRecord();
+const other = assumeRecord({ eventID: 'second-event' });
+const eventBridge = JSON.parse(readFileSync(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json'), 'utf8'));
+
+function write(name: string, content: string | Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+async function read(...paths: string[]): Promise<InputItem[]> {
+  const out: InputItem[] = [];
+  for await (const item of readInputs(paths)) out.push(item);
+  return out;
+}
+
+const ids = (items: InputItem[]) => items.map((i) => ('record' in i ? (i.record as { eventID: string }).eventID : `rejected: ${i.rejected}`));
+const sources = (items: InputItem[]) => items.map((i) => i.source.slice(dir.length + 1));
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'roleguard-inputs-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('readInputs: every input form, plain and gzip', () => {
+  const forms: [string, () => string][] = [
+    ['a bare record, pretty-printed', () => JSON.stringify(record, null, 2)],
+    ['an EventBridge event', () => JSON.stringify(eventBridge, null, 2)],
+    ['a CloudTrail log file on one line', () => JSON.stringify({ Records: [record, other] })],
+    ['a CloudTrail log file, pretty-printed', () => JSON.stringify({ Records: [record, other] }, null, 2)],
+    ['an array of records', () => JSON.stringify([record, other], null, 1)],
+    ['JSON lines', () => `${JSON.stringify(record)}\n\n${JSON.stringify(other)}\n`],
+    ['JSON lines with CRLF and no final newline', () => `${JSON.stringify(record)}\r\n${JSON.stringify(other)}`],
+    ['JSON lines of EventBridge events', () => `${JSON.stringify(eventBridge)}\n${JSON.stringify({ ...eventBridge, id: 'x', detail: other })}\n`],
+  ];
+
+  it.each(forms)('%s', async (name, content) => {
+    const expected = name.includes('bare') || name === 'an EventBridge event' ? [record.eventID] : [record.eventID, other.eventID];
+    const plain = write(`${name}.json`, content());
+    const gz = write(`${name}.json.gz`, gzipSync(content()));
+    const noExtension = write(`${name}.gz-without-extension`, gzipSync(content()));
+    for (const path of [plain, gz, noExtension]) expect(ids(await read(path))).toEqual(expected);
+  });
+
+  it('carries the EventBridge id and names each record by file and index', async () => {
+    const path = write('indexed.jsonl', `${JSON.stringify(eventBridge)}\n${JSON.stringify({ Records: [record, other] })}\n`);
+    const items = await read(path);
+    expect(sources(items)).toEqual(['indexed.jsonl:0', 'indexed.jsonl:1:0', 'indexed.jsonl:1:1']);
+    expect(items[0]).toMatchObject({ envelopeId: 'd2a1c3e4-0b5f-4a6e-9d7c-8b1a2f3e4d51' });
+  });
+
+  it('walks directories recursively, in order, reading only JSON, JSON lines and gzip files', async () => {
+    const tree = join(dir, 'tree');
+    mkdirSync(join(tree, 'b'), { recursive: true });
+    writeFileSync(join(tree, 'b', 'two.json'), JSON.stringify(other));
+    writeFileSync(join(tree, 'a.jsonl.gz'), gzipSync(JSON.stringify(record)));
+    writeFileSync(join(tree, 'README.md'), '# not an event');
+    expect(ids(await read(tree))).toEqual([record.eventID, other.eventID]);
+  });
+
+  it('streams a CloudTrail log file line larger than the record limit (S3 writes them on one line)', async () => {
+    const many = Array.from({ length: 800 }, (_, i) => ({ ...record, eventID: `e${i}`, userAgent: 'x'.repeat(1500) }));
+    const path = write('big-log.json', JSON.stringify({ Records: many }));
+    expect(readFileSync(path).length).toBeGreaterThan(1024 * 1024);
+    const items = await read(path);
+    expect(items).toHaveLength(800);
+    expect(items.every((i) => 'record' in i)).toBe(true);
+  });
+});
+
+describe('readInputs: bad input is rejected with a reason naming the source, and the batch goes on', () => {
+  it.each([
+    ['not-json.json', 'this is not JSON', /not JSON or JSON lines/],
+    ['truncated.json', JSON.stringify({ Records: [record, other] }, null, 2).slice(0, 500), /not JSON or JSON lines/],
+    ['empty.json', '', /empty file/],
+    ['scalar.json', '42', /expected a CloudTrail record, EventBridge event or \{"Records": \[\.\.\.\]\}, got number/],
+    ['records-not-array.json', '{"Records": {"a": 1}}', /Records is not an array/],
+    ['wrong-detail-type.json', JSON.stringify({ ...eventBridge, 'detail-type': 'EC2 Instance State-change Notification' }), /detail-type "EC2 Instance State-change Notification" is not/],
+    ['bad-envelope.json', JSON.stringify({ ...eventBridge, time: 'yesterday' }), /invalid EventBridge event: time/],
+    ['latin1.json', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]), /not valid UTF-8/],
+  ])('%s', async (name, content, reason) => {
+    const bad = write(name, content);
+    const good = write(`after-${name}`, JSON.stringify(record));
+    const items = await read(bad, good);
+    expect(items).toHaveLength(2);
+    expect(items[0]).toMatchObject({ source: bad });
+    expect((items[0] as { rejected: string }).rejected).toMatch(reason);
+    expect(ids(items.slice(1))).toEqual([record.eventID]);
+  });
+
+  it('rejects a truncated gzip file', async () => {
+    const full = gzipSync(JSON.stringify({ Records: [record, other] }, null, 2));
+    const bad = write('truncated.json.gz', full.subarray(0, full.length - 20));
+    const items = await read(bad);
+    expect(items).toEqual([{ source: bad, rejected: expect.stringMatching(/corrupt or truncated gzip: unexpected end of file/) }]);
+  });
+
+  it('rejects bad lines of a JSON-lines file and keeps the good ones', async () => {
+    const path = write('mixed.jsonl', [JSON.stringify(record), '{"eventName": "AssumeRole", ', JSON.stringify(other), 'null'].join('\n'));
+    const items = await read(path);
+    expect(sources(items)).toEqual(['mixed.jsonl:0', 'mixed.jsonl:1', 'mixed.jsonl:2', 'mixed.jsonl:3']);
+    expect(ids(items)).toEqual([record.eventID, expect.stringMatching(/rejected: not JSON/), other.eventID, expect.stringMatching(/rejected: expected a CloudTrail record.*got null/)]);
+  });
+
+  it('rejects a single record over 1 MB, alone or as a JSON line', async () => {
+    const huge = { ...record, userAgent: 'x'.repeat(1024 * 1024) };
+    const alone = write('huge.json', JSON.stringify(huge));
+    const lines = write('huge.jsonl', `${JSON.stringify(record)}\n${JSON.stringify(huge)}\n${JSON.stringify(other)}\n`);
+    expect((await read(alone))[0]).toMatchObject({ rejected: expect.stringMatching(/over the 1048576-byte record limit/) });
+    const items = await read(lines);
+    expect(ids(items)).toEqual([record.eventID, expect.stringMatching(/over the 1048576-byte record limit/), other.eventID]);
+  });
+
+  it('reports a path that does not exist', async () => {
+    expect(await read(join(dir, 'nope.json'))).toEqual([{ source: join(dir, 'nope.json'), rejected: 'no such file or directory' }]);
+  });
+
+  it('rejects nesting deeper than any real input', async () => {
+    const path = write('deep.json', JSON.stringify([[[[[[record]]]]]]));
+    expect((await read(path))[0]).toMatchObject({ rejected: expect.stringMatching(/nested more than 4 levels/) });
+  });
+});
