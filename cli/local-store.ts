@@ -1,7 +1,7 @@
 import { createDocumentClient } from '../lib/deps.js';
 import { LOCAL_AWS, startDynamoDbLocal, type DynamoDbLocal } from '../lib/local/dynamodb-local.js';
 import { ensureTable } from '../lib/local/tables.js';
-import { sessionsTableDefinition, SESSION_TTL_ATTRIBUTE } from '../lib/sessions/index.js';
+import { sessionsTableDefinition } from '../lib/sessions/index.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** Where the CLI keeps its data: an embedded DynamoDB Local it owns, or an endpoint the user runs. */
@@ -24,7 +24,9 @@ export async function openLocalStore(options: { endpoint?: string; sessionsTable
   const useLocalCredentials = local !== null || !process.env.AWS_ACCESS_KEY_ID;
   const dynamo = createDocumentClient({ endpoint, region: process.env.AWS_REGION ?? LOCAL_AWS.region, ...(useLocalCredentials ? { credentials: LOCAL_AWS.credentials } : {}) });
   try {
-    await ensureTable(dynamo, sessionsTableDefinition(options.sessionsTable), SESSION_TTL_ATTRIBUTE);
+    // No TTL here: DynamoDB Local deletes expired items by wall-clock time, and a replay of old logs runs on its own
+    // clock, so TTL would delete sessions mid-run and let their redeliveries count as new.
+    await ensureTable(dynamo, sessionsTableDefinition(options.sessionsTable));
   } catch (error) {
     dynamo.destroy();
     await local?.stop();

@@ -70,7 +70,7 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
         continue;
       }
       report.summary.eventsRead++;
-      if (++progress.records % 10_000 === 0) options.onProgress?.(progress);
+      if (++progress.records % 1000 === 0) options.onProgress?.(progress);
       const task = processRecord(item.record, deps, { envelopeId: item.envelopeId, now: eventClock })
         .then((outcome) => tally(outcome, item.source, at))
         .catch((error: unknown) => {

@@ -17,9 +17,12 @@ export function testDynamo(): DynamoDBDocumentClient {
   return createDocumentClient({ ...LOCAL_AWS, endpoint: testEndpoint() });
 }
 
-/** Create a fresh sessions table with a unique name, so test files never share state. */
-export async function createSessionsTable(doc: DynamoDBDocumentClient): Promise<string> {
+/**
+ * Create a fresh sessions table with a unique name, so test files never share state. TTL is off unless asked for:
+ * DynamoDB Local deletes expired items by wall-clock time, which would remove old replayed sessions mid-test.
+ */
+export async function createSessionsTable(doc: DynamoDBDocumentClient, options: { ttl?: boolean } = {}): Promise<string> {
   const name = `sessions-${randomUUID()}`;
-  await ensureTable(doc, sessionsTableDefinition(name), SESSION_TTL_ATTRIBUTE);
+  await ensureTable(doc, sessionsTableDefinition(name), options.ttl ? SESSION_TTL_ATTRIBUTE : undefined);
   return name;
 }

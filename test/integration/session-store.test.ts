@@ -21,7 +21,7 @@ function event(overrides: Record<string, unknown> = {}, response: Record<string,
 
 beforeAll(async () => {
   doc = testDynamo();
-  table = await createSessionsTable(doc);
+  table = await createSessionsTable(doc, { ttl: true });
   store = createSessionStore(doc, table, 90);
 });
 afterAll(() => doc.destroy());
