@@ -1,7 +1,7 @@
 import { classifyRecord } from './cloudtrail/classify.js';
 import type { AssumeEvent, TrustPolicyChangeEvent } from './cloudtrail/types.js';
 import type { Deps } from './deps.js';
-import { toSessionView, type RecordOutcome, type SessionView } from './sessions/index.js';
+import { sessionViewOf, type RecordOutcome, type SessionView } from './sessions/index.js';
 
 /** Largest record processed; CloudTrail events are far smaller, so anything bigger is not a real event. */
 export const MAX_RECORD_BYTES = 1024 * 1024;
@@ -38,5 +38,5 @@ export async function processRecord(record: unknown, deps: Deps, options: Proces
   const recording = await deps.sessions.record(classified, { processed: true, now });
   if (recording === 'duplicate') return { status: 'duplicate', event: classified };
   if (recording === 'unfinished') await deps.sessions.markProcessed(classified);
-  return { status: 'recorded', event: classified, session: toSessionView(classified), recording };
+  return { status: 'recorded', event: classified, session: sessionViewOf(classified), recording };
 }

@@ -120,7 +120,7 @@ async function* splitRecords(stream: AsyncIterable<Buffer>, path: string, option
       continue;
     }
     let start = 0;
-    for (let nl = chunk.indexOf(10, start); nl !== -1 && mode !== 'document'; nl = chunk.indexOf(10, start)) {
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
       const piece = chunk.subarray(start, nl);
       start = nl + 1;
       if (skipping) {

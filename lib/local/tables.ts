@@ -1,8 +1,8 @@
-import { CreateTableCommand, ResourceInUseException, UpdateTimeToLiveCommand, type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, ResourceInUseException, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** Create a table (and its TTL setting) if it does not exist yet; used for DynamoDB Local only. */
-export async function ensureTable(client: DynamoDBClient | DynamoDBDocumentClient, definition: CreateTableCommandInput, ttlAttribute?: string): Promise<void> {
+export async function ensureTable(client: DynamoDBDocumentClient, definition: CreateTableCommandInput, ttlAttribute?: string): Promise<void> {
   try {
     await client.send(new CreateTableCommand(definition));
   } catch (error) {

@@ -62,7 +62,18 @@ export function toSessionItem(event: AssumeEvent, retentionDays: number, recorde
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-/** Read a stored item (or a normalised event) back as the report's session shape. */
+/** A normalised assume event in the report's session shape. */
+export function sessionViewOf(e: AssumeEvent): SessionView {
+  return {
+    eventId: e.eventId, eventName: e.eventName, roleArn: e.roleArn, roleSessionName: e.roleSessionName, assumedRoleId: e.assumedRoleId,
+    accessKeyId: e.accessKeyId, callerAccountId: e.callerAccountId, callerType: e.callerType, externalId: e.externalId,
+    sourceIpAddress: e.sourceIpAddress, issuedAt: e.issuedAt, expiresAt: e.expiresAt, outcome: e.outcome,
+    recipientAccountId: e.recipientAccountId, callerArn: e.callerArn, sourceIdentity: e.sourceIdentity, userAgent: e.userAgent,
+    awsRegion: e.awsRegion, sharedEventId: e.sharedEventId, durationSeconds: e.durationSeconds, errorCode: e.errorCode,
+  };
+}
+
+/** Read a stored item back as the report's session shape. */
 export function toSessionView(item: Record<string, unknown>): SessionView {
   return {
     eventId: String(item.eventId),

@@ -64,11 +64,13 @@ describe('capture handler (EventBridge → DynamoDB Local)', () => {
 
   it('the deployed handler module fails at cold start without its configuration, and works with it', async () => {
     const saved = { ...process.env };
+    // A query string gives each import its own module instance, hence its own cold start.
+    const handlerModule = '../../functions/on-assume-role.js';
     try {
       delete process.env.SESSIONS_TABLE;
-      await expect(import('../../functions/on-assume-role.js?missing')).rejects.toThrow(/SESSIONS_TABLE is required/);
+      await expect(import(`${handlerModule}?missing`)).rejects.toThrow(/SESSIONS_TABLE is required/);
       Object.assign(process.env, { SESSIONS_TABLE: table, AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR' });
-      const { handler } = await import('../../functions/on-assume-role.js?configured');
+      const { handler } = await import(`${handlerModule}?configured`);
       const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 30000 };
       expect(await handler(event('eventbridge-assume-role-wrong-external-id.json'), context as never)).toEqual({ status: 'recorded', eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02' });
     } finally {
