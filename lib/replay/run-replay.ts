@@ -37,6 +37,7 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
   // Rejections are kept in input order even though records finish out of order.
   const rejectedAt: { seq: number; source: string; reason: string }[] = [];
   const inFlight = new Set<Promise<void>>();
+  const lanes = new Map<string, Promise<void>>();
   let seq = 0;
   let failure: unknown = null;
 
@@ -71,13 +72,21 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
       }
       report.summary.eventsRead++;
       if (++progress.records % 1000 === 0) options.onProgress?.(progress);
-      const task = processRecord(item.record, deps, { envelopeId: item.envelopeId, now: eventClock })
+      // Copies of one event run in input order, so the first copy is the one recorded, on every run.
+      const key = eventIdOf(item.record);
+      const before = key === null ? undefined : lanes.get(key);
+      const run = () => processRecord(item.record, deps, { envelopeId: item.envelopeId, now: eventClock });
+      const task = (before ? before.then(run) : run())
         .then((outcome) => tally(outcome, item.source, at))
         .catch((error: unknown) => {
           failure ??= error;
         });
       inFlight.add(task);
-      void task.finally(() => inFlight.delete(task));
+      if (key !== null) lanes.set(key, task);
+      void task.finally(() => {
+        inFlight.delete(task);
+        if (key !== null && lanes.get(key) === task) lanes.delete(key);
+      });
       if (inFlight.size >= concurrency) await Promise.race(inFlight);
     }
     progress.filesDone++;
@@ -90,6 +99,11 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
   for (const r of rejectedAt) report.rejected.push({ source: r.source, reason: r.reason });
   report.summary.rejected = report.rejected.length;
   return { ...sortReport(report), aborted: options.signal?.aborted ?? false };
+}
+
+function eventIdOf(record: unknown): string | null {
+  const id = typeof record === 'object' && record !== null ? (record as { eventID?: unknown }).eventID : undefined;
+  return typeof id === 'string' ? id : null;
 }
 
 // The simulated clock: every event is decided as of its own time.

@@ -25,9 +25,21 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function replay(paths: string[]) {
+async function replay(paths: string[], options: { slowFirstWriteOf?: string } = {}) {
   const table = await createSessionsTable(doc);
   const deps = createDeps({ sessionsTable: table, sessionRetentionDays: 90, recordAwsServiceAssumes: false }, { dynamo: doc, logger: memoryLogger().logger, now: () => { throw new Error('replay must use the event clock'); } });
+  if (options.slowFirstWriteOf) {
+    // Make the first write of one event slow, as a loaded store would, to expose any ordering race.
+    const record = deps.sessions.record;
+    let slowed = false;
+    deps.sessions.record = async (event, opts) => {
+      if (event.eventId === options.slowFirstWriteOf && !slowed) {
+        slowed = true;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return record(event, opts);
+    };
+  }
   return runReplay(deps, { paths });
 }
 
@@ -78,6 +90,19 @@ describe('replay through the pipeline on DynamoDB Local', () => {
     const twice = await replay([EVENTS_DIR, EVENTS_DIR]);
     expect(twice.sessions).toEqual(first.sessions);
     expect(twice.summary.duplicates).toBe(2 * first.summary.duplicates + first.summary.recorded);
+  });
+
+  it('records the first copy of an event in input order, however many records are in flight', async () => {
+    const copies = join(dir, 'copies.jsonl');
+    const padding = Array.from({ length: 40 }, (_, i) => JSON.stringify(assumeRecord({ eventID: `pad-${i}` })));
+    const first = assumeRecord({ eventID: 'same', userIdentity: { type: 'IAMUser', accountId: '777788889999', arn: 'arn:aws:iam::777788889999:user/first' } });
+    const second = assumeRecord({ eventID: 'same', userIdentity: { type: 'AWSAccount', accountId: '777788889999' } });
+    writeFileSync(copies, [...padding, JSON.stringify(first), JSON.stringify(second)].join('\n'));
+    for (let run = 0; run < 3; run++) {
+      const report = await replay([copies], { slowFirstWriteOf: 'same' });
+      expect(report.summary).toMatchObject({ recorded: 41, duplicates: 1 });
+      expect(report.sessions.find((x) => x.eventId === 'same')).toMatchObject({ callerType: 'IAMUser', callerArn: 'arn:aws:iam::777788889999:user/first' });
+    }
   });
 
   it('goes on past bad files and records, naming each', async () => {
