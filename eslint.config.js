@@ -14,7 +14,7 @@ export default tseslint.config(
   },
   {
     // Jest's global setup/teardown and config files must default-export.
-    files: ['test/helpers/global-*.js', 'jest.config.js', 'eslint.config.js'],
+    files: ['test/helpers/global-*.js', 'test/helpers/summary-reporter.js', 'jest.config.js', 'eslint.config.js'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

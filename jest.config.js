@@ -10,5 +10,7 @@ export default {
   },
   globalSetup: '<rootDir>/test/helpers/global-setup.js',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.js',
+  setupFiles: ['<rootDir>/test/helpers/quiet-warnings.js'],
+  reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
   testTimeout: 60000,
 };
