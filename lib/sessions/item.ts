@@ -55,8 +55,9 @@ export function toSessionItem(event: AssumeEvent, retentionDays: number, recorde
     recordedAt,
     state,
   };
-  if (item.accessKeyId === null) delete item.accessKeyId;
-  if (item.callerAccountId === null) delete item.callerAccountId;
+  // DynamoDB rejects an empty string as an index key: leave such keys out too.
+  if (!item.accessKeyId) delete item.accessKeyId;
+  if (!item.callerAccountId) delete item.callerAccountId;
   return item;
 }
 
