@@ -8,15 +8,33 @@ export interface Config {
   sessionRetentionDays: number;
   /** Record assumes made by AWS services (lambda.amazonaws.com …); off by default because they are frequent. */
   recordAwsServiceAssumes: boolean;
+  /** DynamoDB table holding the registry of guarded roles. */
+  registryTable: string;
+  /** How long a warm function reuses the registry it loaded. */
+  registryCacheSeconds: number;
+  /** DynamoDB table holding the alert outbox. */
+  alertsTable: string;
+  /** Findings of the same kind, role and caller within this window are merged into one alert with a count. */
+  alertWindowSeconds: number;
+  /** SNS topic for alerts; null only where alerts are not sent (local runs). */
+  alertTopicArn: string | null;
+  /** SSM SecureString parameter holding the Slack incoming-webhook URL; null only where alerts are not sent. */
+  slackWebhookParameter: string | null;
+  /** Decide and record everything, but send and change nothing. */
+  dryRun: boolean;
 }
 
 type Env = Record<string, string | undefined>;
 
-/** Read and check the whole configuration from the environment; throws a ConfigError naming every problem. */
-export function loadConfig(env: Env): Config {
+/**
+ * Read and check the whole configuration from the environment; throws a ConfigError naming every problem.
+ * `alerting` makes the alert destinations required, as in the deployed functions.
+ */
+export function loadConfig(env: Env, options: { alerting?: boolean } = {}): Config {
   const problems: string[] = [];
+  const optional = (name: string): string | null => env[name]?.trim() || null;
   const required = (name: string): string => {
-    const value = env[name]?.trim();
+    const value = optional(name);
     if (!value) problems.push(`${name} is required`);
     return value ?? '';
   };
@@ -37,7 +55,15 @@ export function loadConfig(env: Env): Config {
     sessionsTable: required('SESSIONS_TABLE'),
     sessionRetentionDays: integer('SESSION_RETENTION_DAYS', 90, 1, 3650),
     recordAwsServiceAssumes: flag('RECORD_AWS_SERVICE_ASSUMES'),
+    registryTable: required('REGISTRY_TABLE'),
+    registryCacheSeconds: integer('REGISTRY_CACHE_SECONDS', 60, 0, 3600),
+    alertsTable: required('ALERTS_TABLE'),
+    alertWindowSeconds: integer('ALERT_WINDOW_SECONDS', 3600, 0, 7 * 86400),
+    alertTopicArn: options.alerting ? required('ALERT_TOPIC_ARN') : optional('ALERT_TOPIC_ARN'),
+    slackWebhookParameter: options.alerting ? required('SLACK_WEBHOOK_PARAMETER') : optional('SLACK_WEBHOOK_PARAMETER'),
+    dryRun: flag('DRY_RUN'),
   };
+  if (config.alertTopicArn && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(config.alertTopicArn)) problems.push('ALERT_TOPIC_ARN is not an SNS topic ARN');
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

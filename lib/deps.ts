@@ -1,8 +1,10 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { createOutbox, DEFAULT_DELIVERY_POLICY, type AlertSenders, type Channel, type DeliveryDeps, type DeliveryPolicy } from './alert/index.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
+import { cachedRegistry, createRegistryStore, indexRegistry, type Registry, type RegistryIndex } from './registry/index.js';
 import { createSessionStore, type SessionStore } from './sessions/index.js';
 
 /** Everything a flow needs, built once per cold start (or per CLI run) and passed in. */
@@ -10,6 +12,9 @@ export interface Deps {
   config: Config;
   clients: { dynamo: DynamoDBDocumentClient };
   sessions: SessionStore;
+  /** The registry, indexed; cached for a short time in the Lambda functions. */
+  registry: () => Promise<RegistryIndex>;
+  alerts: DeliveryDeps & { channels: Channel[] };
   logger: Logger;
   /** The clock; replay substitutes each event's own time. */
   now: () => Date;
@@ -20,14 +25,48 @@ export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoD
   return DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
 }
 
-/** Build the deps object; tests and the CLI pass their own clients, logger or clock. */
-export function createDeps(config: Config, overrides: Partial<Pick<Deps, 'logger' | 'now'>> & { dynamo?: DynamoDBDocumentClient } = {}): Deps {
+/** Overrides for tests and the CLI. */
+export interface DepsOverrides {
+  dynamo?: DynamoDBDocumentClient;
+  logger?: Logger;
+  now?: () => Date;
+  /** A fixed registry (replay's --registry file) instead of the registry table. */
+  registry?: Registry;
+  senders?: AlertSenders;
+  deliveryPolicy?: DeliveryPolicy;
+}
+
+/** Build the deps object. */
+export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps {
   const dynamo = overrides.dynamo ?? createDocumentClient();
+  const logger = overrides.logger ?? createLogger();
+  const senders = overrides.senders ?? {};
+  let registry: () => Promise<RegistryIndex>;
+  if (overrides.registry) {
+    const fixed = Promise.resolve(indexRegistry(overrides.registry));
+    registry = () => fixed;
+  } else {
+    const cache = cachedRegistry(createRegistryStore(dynamo, config.registryTable), config.registryCacheSeconds * 1000);
+    let indexed: { source: Registry; index: RegistryIndex } | null = null;
+    registry = async () => {
+      const source = await cache.get();
+      if (indexed?.source !== source) indexed = { source, index: indexRegistry(source) };
+      return indexed.index;
+    };
+  }
   return {
     config,
     clients: { dynamo },
     sessions: createSessionStore(dynamo, config.sessionsTable, config.sessionRetentionDays),
-    logger: overrides.logger ?? createLogger(),
+    registry,
+    alerts: {
+      outbox: createOutbox(dynamo, config.alertsTable),
+      senders,
+      logger,
+      policy: overrides.deliveryPolicy ?? DEFAULT_DELIVERY_POLICY,
+      channels: (['slack', 'sns'] as const).filter((c) => senders[c] !== undefined),
+    },
+    logger,
     now: overrides.now ?? (() => new Date()),
   };
 }

@@ -2,12 +2,24 @@ import { unwrapEventBridge } from './cloudtrail/envelope.js';
 import type { Deps } from './deps.js';
 import { processRecord, type ProcessOutcome } from './pipeline.js';
 import { maskExternalId } from './redact.js';
+import type { Action } from './alert/index.js';
+import type { Finding } from './detect/index.js';
 
 /** What the handler returns (and logs) for one EventBridge event. */
 export interface HandlerResult {
   status: ProcessOutcome['status'];
   eventId: string | null;
   reason?: string;
+  /** Findings raised by this event (present only when there were some). */
+  findings?: number;
+}
+
+function logFindings(deps: Deps, findings: Finding[], actions: Action[]): void {
+  for (const f of findings) {
+    // The message and context never hold a full external ID (the rules mask it).
+    deps.logger.warn('finding', { kind: f.kind, severity: f.severity, roleArn: f.roleArn, eventId: f.eventId, assumedRoleId: f.assumedRoleId, callerAccountId: f.callerAccountId, message: f.message, context: f.context });
+  }
+  for (const a of actions) deps.logger.info('action', { kind: a.kind, roleArn: a.roleArn, eventId: a.eventId, applied: a.applied });
 }
 
 /**
@@ -39,11 +51,15 @@ export async function handleCloudTrailEvent(event: unknown, deps: Deps): Promise
         externalId: maskExternalId(e.externalId),
         ...(outcome.status === 'recorded' ? { recording: outcome.recording } : {}),
       });
-      return { status: outcome.status, eventId: e.eventId };
+      if (outcome.status === 'duplicate' || outcome.findings.length === 0) return { status: outcome.status, eventId: e.eventId };
+      logFindings(deps, outcome.findings, outcome.actions);
+      return { status: outcome.status, eventId: e.eventId, findings: outcome.findings.length };
     }
     case 'trust-policy-change':
       deps.logger.info('trust policy change seen', { eventId: outcome.event.eventId, roleName: outcome.event.roleName, callerArn: outcome.event.callerArn });
-      return { status: outcome.status, eventId: outcome.event.eventId };
+      if (outcome.findings.length === 0) return { status: outcome.status, eventId: outcome.event.eventId };
+      logFindings(deps, outcome.findings, outcome.actions);
+      return { status: outcome.status, eventId: outcome.event.eventId, findings: outcome.findings.length };
     case 'ignored':
       deps.logger.debug('event ignored', { envelopeId, eventName: outcome.eventName, reason: outcome.reason });
       return { status: outcome.status, eventId: null, reason: outcome.reason };

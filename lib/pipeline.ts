@@ -1,6 +1,9 @@
+import { respondToFindings, type Action } from './alert/index.js';
 import { classifyRecord } from './cloudtrail/classify.js';
 import type { AssumeEvent, TrustPolicyChangeEvent } from './cloudtrail/types.js';
 import type { Deps } from './deps.js';
+import { detectAssume, detectTrustChange, type Finding } from './detect/index.js';
+import type { RegistryIndex } from './registry/index.js';
 import { sessionViewOf, type RecordOutcome, type SessionView } from './sessions/index.js';
 
 /** Largest record processed; CloudTrail events are far smaller, so anything bigger is not a real event. */
@@ -8,9 +11,9 @@ export const MAX_RECORD_BYTES = 1024 * 1024;
 
 /** What happened to one record. */
 export type ProcessOutcome =
-  | { status: 'recorded'; event: AssumeEvent; session: SessionView; recording: Exclude<RecordOutcome, 'duplicate'> }
+  | { status: 'recorded'; event: AssumeEvent; session: SessionView; recording: Exclude<RecordOutcome, 'duplicate'>; findings: Finding[]; actions: Action[] }
   | { status: 'duplicate'; event: AssumeEvent }
-  | { status: 'trust-policy-change'; event: TrustPolicyChangeEvent }
+  | { status: 'trust-policy-change'; event: TrustPolicyChangeEvent; findings: Finding[]; actions: Action[] }
   | { status: 'ignored'; eventName: string; reason: string }
   | { status: 'rejected'; reason: string };
 
@@ -19,24 +22,56 @@ export interface ProcessOptions {
   envelopeId?: string | null;
   /** Decide as of this time; replay passes the event's own time. Defaults to `deps.now()`. */
   now?: (event: AssumeEvent | TrustPolicyChangeEvent) => Date;
+  /** Send nothing (replay without --apply); the global DRY_RUN setting also applies. */
+  dryRun?: boolean;
 }
 
 /**
- * parse → record → (detect → respond, in later stages). Bad input becomes a rejected outcome; AWS failures throw,
- * so that Lambda retries the event and finally dead-letters it. Only new (or unfinished) sessions go further.
+ * parse → record → detect → respond. Bad input becomes a rejected outcome; AWS failures throw, so that Lambda
+ * retries the event and finally dead-letters it. A session is marked processed only after its response, so a
+ * crash in between makes the redelivery respond again (the outbox keeps that from alerting twice).
  */
 export async function processRecord(record: unknown, deps: Deps, options: ProcessOptions = {}): Promise<ProcessOutcome> {
   const classified = classifyRecord(record, { recordAwsServiceAssumes: deps.config.recordAwsServiceAssumes }, options.envelopeId ?? null);
   if (classified.kind === 'rejected') return { status: 'rejected', reason: classified.reason };
   if (classified.kind === 'ignored') return { status: 'ignored', eventName: classified.eventName, reason: classified.reason };
-  const bytes = Buffer.byteLength(JSON.stringify(record));
+  const bytes = recordBytes(record);
+  if (bytes === null) return { status: 'rejected', reason: 'record cannot be serialised (nested too deeply or cyclic)' };
   if (bytes > MAX_RECORD_BYTES) return { status: 'rejected', reason: `record is ${bytes} bytes, over the ${MAX_RECORD_BYTES}-byte record limit` };
   const now = options.now?.(classified) ?? deps.now();
-  if (classified.kind === 'trust-policy-change') return { status: 'trust-policy-change', event: classified };
+  const index = await deps.registry();
 
-  // Nothing downstream yet, so a session is fully processed the moment it is recorded.
-  const recording = await deps.sessions.record(classified, { processed: true, now });
+  if (classified.kind === 'trust-policy-change') {
+    const findings = detectTrustChange(classified, index);
+    const { kept, actions } = await respond(findings, index, deps, now, options);
+    return { status: 'trust-policy-change', event: classified, findings: kept, actions };
+  }
+  const findings = detectAssume(classified, index);
+  const recording = await deps.sessions.record(classified, { processed: findings.length === 0, now });
   if (recording === 'duplicate') return { status: 'duplicate', event: classified };
-  if (recording === 'unfinished') await deps.sessions.markProcessed(classified);
-  return { status: 'recorded', event: classified, session: sessionViewOf(classified), recording };
+  const { kept, actions } = await respond(findings, index, deps, now, options);
+  if (findings.length > 0 || recording === 'unfinished') await deps.sessions.markProcessed(classified);
+  return { status: 'recorded', event: classified, session: sessionViewOf(classified), recording, findings: kept, actions };
+}
+
+async function respond(findings: Finding[], index: RegistryIndex, deps: Deps, now: Date, options: ProcessOptions): Promise<{ kept: Finding[]; actions: Action[] }> {
+  if (findings.length === 0) return { kept: [], actions: [] };
+  const withRoles = findings.map((finding) => ({ finding, role: index.roleFor(finding.roleArn)! }));
+  const { actions, duplicates } = await respondToFindings(withRoles, deps.alerts, {
+    now,
+    windowSeconds: deps.config.alertWindowSeconds,
+    channels: deps.alerts.channels,
+    dryRun: deps.config.dryRun || (options.dryRun ?? false),
+  });
+  // A finding the outbox has already admitted came from a redelivered event: it is not a new finding.
+  return { kept: findings.filter((f) => !duplicates.has(f)), actions };
+}
+
+// The record's size as JSON; null when it cannot be serialised (V8 throws RangeError on very deep nesting).
+function recordBytes(record: unknown): number | null {
+  try {
+    return Buffer.byteLength(JSON.stringify(record));
+  } catch {
+    return null;
+  }
 }

@@ -1,3 +1,5 @@
+import type { Action } from '../alert/index.js';
+import type { Finding } from '../detect/index.js';
 import type { SessionView } from '../sessions/index.js';
 
 /** Contract §2: the `roleguard replay --json` document. */
@@ -14,9 +16,17 @@ export interface ReplayReport {
     trustPolicyChanges: number;
   };
   sessions: SessionView[];
-  findings: unknown[];
-  actions: unknown[];
+  findings: ReportFinding[];
+  actions: Action[];
   rejected: { source: string; reason: string }[];
+}
+
+/** A finding as the report shows it (contract §2), with its context as an extension. */
+export type ReportFinding = Pick<Finding, 'kind' | 'severity' | 'roleArn' | 'eventId' | 'assumedRoleId' | 'callerAccountId' | 'message'> & { context: Finding['context'] };
+
+/** The contract's field order for a finding. */
+export function reportFinding(f: Finding): ReportFinding {
+  return { kind: f.kind, severity: f.severity, roleArn: f.roleArn, eventId: f.eventId, assumedRoleId: f.assumedRoleId, callerAccountId: f.callerAccountId, message: f.message, context: f.context };
 }
 
 /** An empty report to fill in. */
@@ -30,8 +40,11 @@ export function emptyReport(): ReplayReport {
   };
 }
 
-/** Deterministic order: sessions by time then event id; rejections in input order (already). */
+/** Deterministic order: sessions, findings and actions by time then event id; rejections in input order (already). */
 export function sortReport(report: ReplayReport): ReplayReport {
+  const byTime = (a: { at: string; eventId: string }, b: { at: string; eventId: string }) => a.at.localeCompare(b.at) || a.eventId.localeCompare(b.eventId);
+  report.findings.sort((a, b) => byTime({ at: a.context.at, eventId: a.eventId }, { at: b.context.at, eventId: b.eventId }));
+  report.actions.sort((a, b) => byTime(a, b) || a.kind.localeCompare(b.kind));
   report.sessions.sort((a, b) => a.issuedAt.localeCompare(b.issuedAt) || a.eventId.localeCompare(b.eventId) || a.recipientAccountId.localeCompare(b.recipientAccountId));
   return report;
 }

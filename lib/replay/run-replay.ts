@@ -1,7 +1,8 @@
+import { roleArnFromErrorMessage } from '../cloudtrail/arn.js';
 import { readInputFile, listInputFiles, type ReadOptions, DEFAULT_READ_OPTIONS } from '../cloudtrail/read-inputs.js';
 import type { Deps } from '../deps.js';
 import { processRecord, type ProcessOutcome } from '../pipeline.js';
-import { emptyReport, sortReport, type ReplayReport } from './report.js';
+import { emptyReport, reportFinding, sortReport, type ReplayReport } from './report.js';
 
 /** Progress of a replay, for a progress line on stderr. */
 export interface ReplayProgress {
@@ -18,6 +19,8 @@ export interface ReplayOptions {
   /** Records processed at once; the store is the bottleneck, so a few in flight hide its latency. */
   concurrency?: number;
   signal?: AbortSignal;
+  /** Perform actions (send alerts) instead of a dry run. */
+  apply?: boolean;
   onProgress?: (progress: ReplayProgress) => void;
   read?: Partial<ReadOptions>;
 }
@@ -46,12 +49,16 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
       case 'recorded':
         report.summary.recorded++;
         report.sessions.push(outcome.session);
+        report.findings.push(...outcome.findings.map(reportFinding));
+        report.actions.push(...outcome.actions);
         break;
       case 'duplicate':
         report.summary.duplicates++;
         break;
       case 'trust-policy-change':
         report.summary.trustPolicyChanges++;
+        report.findings.push(...outcome.findings.map(reportFinding));
+        report.actions.push(...outcome.actions);
         break;
       case 'ignored':
         report.summary.ignored++;
@@ -72,10 +79,11 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
       }
       report.summary.eventsRead++;
       if (++progress.records % 1000 === 0) options.onProgress?.(progress);
-      // Copies of one event run in input order, so the first copy is the one recorded, on every run.
-      const key = eventIdOf(item.record);
+      // Records of one role run in input order: the first copy of an event is the one recorded, and findings merge
+      // into the same alert, on every run. Different roles still run concurrently.
+      const key = laneOf(item.record);
       const before = key === null ? undefined : lanes.get(key);
-      const run = () => processRecord(item.record, deps, { envelopeId: item.envelopeId, now: eventClock });
+      const run = () => processRecord(item.record, deps, { envelopeId: item.envelopeId, now: eventClock, dryRun: !options.apply });
       const task = (before ? before.then(run) : run())
         .then((outcome) => tally(outcome, item.source, at))
         .catch((error: unknown) => {
@@ -98,12 +106,20 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
   rejectedAt.sort((a, b) => a.seq - b.seq);
   for (const r of rejectedAt) report.rejected.push({ source: r.source, reason: r.reason });
   report.summary.rejected = report.rejected.length;
+  report.summary.findings = report.findings.length;
+  report.summary.actions = report.actions.length;
   return { ...sortReport(report), aborted: options.signal?.aborted ?? false };
 }
 
-function eventIdOf(record: unknown): string | null {
-  const id = typeof record === 'object' && record !== null ? (record as { eventID?: unknown }).eventID : undefined;
-  return typeof id === 'string' ? id : null;
+// The role a raw record is about (by name: UpdateAssumeRolePolicy logs no ARN), else its event id.
+function laneOf(record: unknown): string | null {
+  if (typeof record !== 'object' || record === null) return null;
+  const r = record as { eventID?: unknown; errorMessage?: unknown; requestParameters?: { roleArn?: unknown; roleName?: unknown } | null };
+  const params = typeof r.requestParameters === 'object' && r.requestParameters !== null ? r.requestParameters : {};
+  const arn = typeof params.roleArn === 'string' ? params.roleArn : roleArnFromErrorMessage(typeof r.errorMessage === 'string' ? r.errorMessage : null);
+  if (arn) return `role:${arn.slice(arn.lastIndexOf('/') + 1)}`;
+  if (typeof params.roleName === 'string') return `role:${params.roleName}`;
+  return typeof r.eventID === 'string' ? `event:${r.eventID}` : null;
 }
 
 // The simulated clock: every event is decided as of its own time.

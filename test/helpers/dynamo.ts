@@ -4,6 +4,9 @@ import { createDocumentClient } from '../../lib/deps.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
 import { ensureTable } from '../../lib/local/tables.js';
 import { sessionsTableDefinition, SESSION_TTL_ATTRIBUTE } from '../../lib/sessions/index.js';
+import { alertsTableDefinition } from '../../lib/alert/index.js';
+import type { Config } from '../../lib/config.js';
+import { registryTableDefinition } from '../../lib/registry/index.js';
 
 /** The DynamoDB Local endpoint the global setup started. */
 export function testEndpoint(): string {
@@ -25,4 +28,21 @@ export async function createSessionsTable(doc: DynamoDBDocumentClient, options: 
   const name = `sessions-${randomUUID()}`;
   await ensureTable(doc, sessionsTableDefinition(name), options.ttl ? SESSION_TTL_ATTRIBUTE : undefined);
   return name;
+}
+
+/** Fresh registry and alerts tables, and a config naming them and the given sessions table. */
+export async function createTestTables(doc: DynamoDBDocumentClient, sessionsTable: string, overrides: Partial<Config> = {}): Promise<Config> {
+  const registryTable = `registry-${randomUUID()}`;
+  const alertsTable = `alerts-${randomUUID()}`;
+  await ensureTable(doc, registryTableDefinition(registryTable));
+  await ensureTable(doc, alertsTableDefinition(alertsTable));
+  return testConfig({ sessionsTable, registryTable, alertsTable, ...overrides });
+}
+
+/** A complete config for tests. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    sessionsTable: 'unset', sessionRetentionDays: 90, recordAwsServiceAssumes: false, registryTable: 'unset', registryCacheSeconds: 60,
+    alertsTable: 'unset', alertWindowSeconds: 3600, alertTopicArn: null, slackWebhookParameter: null, dryRun: false, ...overrides,
+  };
 }

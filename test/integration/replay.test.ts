@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDeps } from '../../lib/deps.js';
 import { runReplay } from '../../lib/replay/run-replay.js';
-import { createSessionsTable, testDynamo, testEndpoint } from '../helpers/dynamo.js';
+import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { assumeRecord, EVENTS_DIR, ROOT, SAMPLES_DIR } from '../helpers/fixtures.js';
 import { memoryLogger } from '../helpers/logger.js';
 
@@ -26,8 +26,8 @@ afterAll(() => {
 });
 
 async function replay(paths: string[], options: { slowFirstWriteOf?: string } = {}) {
-  const table = await createSessionsTable(doc);
-  const deps = createDeps({ sessionsTable: table, sessionRetentionDays: 90, recordAwsServiceAssumes: false }, { dynamo: doc, logger: memoryLogger().logger, now: () => { throw new Error('replay must use the event clock'); } });
+  const config = await createTestTables(doc, await createSessionsTable(doc));
+  const deps = createDeps(config, { dynamo: doc, logger: memoryLogger().logger, now: () => { throw new Error('replay must use the event clock'); } });
   if (options.slowFirstWriteOf) {
     // Make the first write of one event slow, as a loaded store would, to expose any ordering race.
     const record = deps.sessions.record;

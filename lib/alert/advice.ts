@@ -1,0 +1,18 @@
+import type { Finding } from '../detect/types.js';
+
+/** The next step for a human, per finding kind (the runbook in one line). */
+export function nextStepFor(finding: Finding): string {
+  switch (finding.kind) {
+    case 'unexpected-external-id':
+    case 'retired-external-id':
+      return 'Revoking a session does not stop a new assume. Contain it: fix the trust policy so it requires only the registered external ID (StringEquals on sts:ExternalId), rotate the ID with the vendor, then review what this session did in CloudTrail.';
+    case 'missing-external-id':
+      return 'Add a StringEquals sts:ExternalId condition to every cross-account statement of the trust policy, then review what this session did in CloudTrail.';
+    case 'untrusted-account':
+      return 'Remove the account from the trust policy (or add it to trustedAccounts if it is legitimate), then review what this session did in CloudTrail.';
+    case 'denied-assume':
+      return 'Check who made the attempt and why; repeated denials from one principal suggest probing.';
+    case 'trust-policy-changed':
+      return 'Compare the new trust policy with the registry (roleguard audit). Revert it if the change was not approved.';
+  }
+}

@@ -1,0 +1,38 @@
+import type { Alert } from './types.js';
+import { escapeMrkdwn as e } from './escape.js';
+
+const ICON: Record<string, string> = { critical: ':rotating_light:', high: ':warning:', medium: ':large_orange_diamond:', low: ':information_source:' };
+
+/** A Slack incoming-webhook payload (Block Kit) for an alert. Pure: data in, JSON out. */
+export function formatSlackAlert(alert: Alert): { text: string; blocks: unknown[] } {
+  const f = alert.finding;
+  const c = f.context;
+  const title = alert.repeatSummary
+    ? `${f.severity.toUpperCase()} ${f.kind} repeated ${alert.count} times on ${c.vendor}'s role`
+    : `${f.severity.toUpperCase()}: ${f.kind} on ${c.vendor}'s role`;
+  const field = (label: string, value: string | null) => ({ type: 'mrkdwn', text: `*${label}*\n${e(value)}` });
+  return {
+    // Notification text (also what screen readers and mobile previews show).
+    text: `${title}: ${f.roleArn}`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: `${ICON[f.severity] ?? ''} ${title}`.trim().slice(0, 150), emoji: true } },
+      { type: 'section', text: { type: 'mrkdwn', text: e(f.message, 500) } },
+      {
+        type: 'section',
+        fields: [
+          field('Role', f.roleArn),
+          field('Vendor', c.vendor),
+          field('Caller account', f.callerAccountId ?? c.callerType),
+          field('Source IP', c.sourceIpAddress),
+          field('Session name', c.roleSessionName),
+          field('External ID', c.externalId),
+          field('When (UTC)', alert.count > 1 ? `${alert.firstAt} – ${alert.lastAt} (${alert.count}×)` : alert.firstAt),
+          field('Event', f.eventId),
+        ],
+      },
+      { type: 'section', text: { type: 'mrkdwn', text: `*What roleguard did*\n${e(alert.action, 500)}` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `*Next step*\n${e(alert.nextStep, 500)}` } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `roleguard · alert ${e(alert.alertId)} · caller ${e(c.callerArn)}` }] },
+    ],
+  };
+}

@@ -1,0 +1,54 @@
+import type { Finding } from '../detect/types.js';
+import type { RegisteredRole } from '../registry/types.js';
+import { nextStepFor } from './advice.js';
+import { deliverAlert, type DeliveryDeps } from './deliver.js';
+import type { Channel } from './types.js';
+
+/** An action in the replay report (contract §2). */
+export interface Action {
+  kind: 'revoke-session' | 'revoke-role' | 'alert';
+  roleArn: string;
+  eventId: string;
+  at: string;
+  policyName: string | null;
+  policyDocument: unknown;
+  applied: boolean;
+}
+
+/** How findings are answered. */
+export interface AlertResponseOptions {
+  now: Date;
+  windowSeconds: number;
+  channels: Channel[];
+  /** Record the alert but send nothing (replay without --apply, or a global dry run). */
+  dryRun: boolean;
+}
+
+/** What roleguard did about a finding, in words, for the alert. */
+export function actionText(role: RegisteredRole, dryRun: boolean): string {
+  const base = role.response === 'revoke'
+    ? 'This role is set to revoke offending sessions, but automatic revocation is not enabled in this version: alerted only.'
+    : "Alerted only: this role's response is alert.";
+  return dryRun ? `Dry run: nothing was sent or changed. ${base}` : base;
+}
+
+/**
+ * Store each finding's alert in the outbox before sending it, then deliver the new ones. A redelivered event and
+ * a repeat within the merge window create no new alert. Delivery failures stay in the outbox for the sweep.
+ */
+export async function respondToFindings(
+  findings: { finding: Finding; role: RegisteredRole }[],
+  deps: DeliveryDeps,
+  options: AlertResponseOptions,
+): Promise<{ actions: Action[]; duplicates: Set<Finding> }> {
+  const actions: Action[] = [];
+  const duplicates = new Set<Finding>();
+  for (const { finding, role } of findings) {
+    const admission = await deps.outbox.admit(finding, { action: actionText(role, options.dryRun), nextStep: nextStepFor(finding) }, { now: options.now, windowSeconds: options.windowSeconds, channels: options.channels });
+    if (admission.status === 'duplicate') duplicates.add(finding);
+    if (admission.status !== 'new') continue;
+    const { delivered } = options.dryRun ? { delivered: false } : await deliverAlert(admission.alert, deps, options.now);
+    actions.push({ kind: 'alert', roleArn: finding.roleArn, eventId: finding.eventId, at: options.now.toISOString(), policyName: null, policyDocument: null, applied: delivered });
+  }
+  return { actions, duplicates };
+}

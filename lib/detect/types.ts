@@ -1,0 +1,38 @@
+/** The closed set of finding kinds (contract §2). */
+export type FindingKind =
+  | 'unexpected-external-id'
+  | 'retired-external-id'
+  | 'missing-external-id'
+  | 'untrusted-account'
+  | 'denied-assume'
+  | 'trust-policy-changed';
+
+export type Severity = 'critical' | 'high' | 'medium' | 'low';
+
+/** A finding is data: what was seen, how bad it is, and enough context to act on it. */
+export interface Finding {
+  kind: FindingKind;
+  severity: Severity;
+  roleArn: string;
+  eventId: string;
+  assumedRoleId: string | null;
+  callerAccountId: string | null;
+  /** One human-readable line; never holds a full external ID. */
+  message: string;
+  /** Context for alerts and the runbook (an extension of the contract). */
+  context: FindingContext;
+}
+
+/** What an alert shows besides the finding itself. */
+export interface FindingContext {
+  recipientAccountId: string;
+  vendor: string;
+  at: string;
+  callerArn: string | null;
+  callerType: string;
+  sourceIpAddress: string | null;
+  roleSessionName: string | null;
+  /** Masked: a short prefix and a hash. */
+  externalId: string | null;
+  userAgent: string | null;
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { parseRoleArn } from '../cloudtrail/arn.js';
+import { maskExternalId } from '../redact.js';
+import { analyzeTrustPolicy, type PostureProblem } from '../trust/analyze.js';
+import type { Registry, RegisteredRole } from './types.js';
+import { EXTERNAL_ID, RegistryError } from './validate.js';
+
+// The parts of `aws iam get-account-authorization-details` output the import reads; everything else is ignored.
+const RoleDetail = z.object({
+  RoleName: z.string(),
+  Arn: z.string(),
+  Path: z.string().optional(),
+  // URL-encoded JSON from the API; the AWS CLI prints it decoded, as an object.
+  AssumeRolePolicyDocument: z.union([z.string(), z.record(z.string(), z.unknown())]),
+  Tags: z.array(z.object({ Key: z.string(), Value: z.string() })).optional(),
+});
+const Details = z.object({ RoleDetailList: z.array(z.unknown()) });
+
+/** What the import made of one role it did not register as is. */
+export interface ImportNote {
+  roleArn: string;
+  /** registered: with caveats; skipped: not registered. */
+  outcome: 'registered' | 'skipped';
+  message: string;
+  problems: PostureProblem[];
+}
+
+/** The registry derived from IAM's export, and what could not be expressed in it. */
+export interface AuthorizationDetailsImport {
+  registry: Registry;
+  notes: ImportNote[];
+  /** Roles that grant nothing to other accounts (service roles, SAML/OIDC roles, same-account roles): not vendor roles. */
+  notCrossAccount: number;
+}
+
+/**
+ * Derive the registry from `aws iam get-account-authorization-details` JSON. For each role, every Allow statement
+ * for sts:AssumeRole is read: the other accounts it names become `trustedAccounts`, and the StringEquals values of
+ * `sts:ExternalId` become the accepted IDs. A role that does not require an external ID of every other account
+ * cannot be expressed faithfully: it is reported, and registered only when it requires one somewhere.
+ * `existing` keeps what IAM does not know (vendor names, response, rotation, retired IDs, service and protected ARNs).
+ */
+export function registryFromAuthorizationDetails(document: unknown, source: string, existing: Registry | null = null): AuthorizationDetailsImport {
+  const top = Details.safeParse(document);
+  if (!top.success) throw new RegistryError(source, ['not get-account-authorization-details output: RoleDetailList is missing']);
+  const known = new Map((existing?.roles ?? []).map((r) => [r.roleArn, r]));
+  const roles: RegisteredRole[] = [];
+  const notes: ImportNote[] = [];
+  const problems: string[] = [];
+  let notCrossAccount = 0;
+  top.data.RoleDetailList.forEach((raw, index) => {
+    const parsed = RoleDetail.safeParse(raw);
+    if (!parsed.success) {
+      problems.push(`RoleDetailList[${index}]: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(role)'}: ${i.message}`).join('; ')}`);
+      return;
+    }
+    const detail = parsed.data;
+    const parts = parseRoleArn(detail.Arn);
+    if (!parts) {
+      problems.push(`RoleDetailList[${index}] (${detail.RoleName}): Arn: not a valid IAM role ARN`);
+      return;
+    }
+    if (parts.path.startsWith('/aws-service-role/') || parts.path.startsWith('/aws-reserved/')) {
+      notCrossAccount++;
+      return;
+    }
+    const analysis = analyzeTrustPolicy(detail.AssumeRolePolicyDocument, detail.Arn);
+    if (!analysis.crossAccount) {
+      if (analysis.problems.some((p) => p.kind === 'unreadable-policy')) notes.push({ roleArn: detail.Arn, outcome: 'skipped', message: 'its trust policy could not be read', problems: analysis.problems });
+      else notCrossAccount++;
+      return;
+    }
+    const ids = analysis.acceptedExternalIds.filter((id) => EXTERNAL_ID.test(id));
+    const caveats: string[] = [];
+    if (ids.length < analysis.acceptedExternalIds.length) caveats.push('some sts:ExternalId values are not valid external IDs and were left out');
+    if (ids.length === 0 || analysis.trustedAccounts.length === 0) {
+      notes.push({
+        roleArn: detail.Arn,
+        outcome: 'skipped',
+        message: analysis.trustedAccounts.length === 0
+          ? 'it lets any AWS account assume it rather than named accounts: fix the trust policy, then register it by hand'
+          : `it trusts ${analysis.trustedAccounts.join(', ')} without requiring an external ID: not registered, because the registry needs the ID the vendor uses; add a StringEquals sts:ExternalId condition or register it by hand`,
+        problems: analysis.problems,
+      });
+      return;
+    }
+    const previous = known.get(detail.Arn) ?? null;
+    const prior = previous ? [previous.externalIds.current, previous.externalIds.pending].filter((x): x is string => x !== null) : [];
+    // Keep the registry's view of which accepted ID is current when it still matches; otherwise the first one is.
+    const current = prior.find((id) => ids.includes(id)) ?? ids[0]!;
+    const others = ids.filter((id) => id !== current);
+    const pending = others[0] ?? null;
+    if (others.length > 0) caveats.push(`it accepts ${ids.length} external IDs; ${maskExternalId(current)} was registered as current and ${maskExternalId(pending)} as pending${others.length > 1 ? `; ${others.length - 1} more (${others.slice(1).map((id) => maskExternalId(id)).join(', ')}) cannot be expressed` : ''}`);
+    const retired = (previous?.externalIds.retired ?? []).filter((id) => id !== current && id !== pending);
+    if (analysis.problems.length) caveats.push(`the trust policy has ${analysis.problems.length} posture ${analysis.problems.length === 1 ? 'problem' : 'problems'} (see roleguard audit)`);
+    const vendorTag = detail.Tags?.find((t) => /^vendor$/i.test(t.Key))?.Value.trim();
+    roles.push({
+      roleArn: detail.Arn,
+      vendor: previous?.vendor ?? (vendorTag || detail.RoleName),
+      trustedAccounts: analysis.trustedAccounts,
+      externalIds: { current, pending, retired },
+      response: previous?.response ?? 'alert',
+      rotation: previous?.rotation ?? null,
+    });
+    if (caveats.length) notes.push({ roleArn: detail.Arn, outcome: 'registered', message: caveats.join('; '), problems: analysis.problems });
+  });
+  if (problems.length) throw new RegistryError(source, problems);
+  return {
+    registry: { serviceRoleArns: existing?.serviceRoleArns ?? [], protectedRoleArns: existing?.protectedRoleArns ?? [], roles },
+    notes,
+    notCrossAccount,
+  };
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Registry, RegisteredRole } from './types.js';
+import { validateRegistry } from './validate.js';
+
+/**
+ * The registry table. Each import writes a whole new version (`pk` = `v#<version>`: one `config` item and one
+ * `role#<roleArn>` item per role), then flips the pointer item (`pk` = `registry`, `sk` = `current`) in one
+ * conditional write. Readers follow the pointer, so they see the old registry or the new one, never half of one.
+ */
+export function registryTableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+  };
+}
+
+const POINTER = { pk: 'registry', sk: 'current' };
+
+/** Load and store the registry in DynamoDB. */
+export interface RegistryStore {
+  /** The current registry, validated; an empty registry when none was imported yet. */
+  load(): Promise<Registry>;
+  /** Replace the whole registry atomically; returns the new version id. */
+  replace(registry: Registry): Promise<string>;
+}
+
+/** Build the DynamoDB-backed registry store. */
+export function createRegistryStore(doc: DynamoDBDocumentClient, tableName: string): RegistryStore {
+  return {
+    async load() {
+      const pointer = (await doc.send(new GetCommand({ TableName: tableName, Key: POINTER, ConsistentRead: true }))).Item;
+      if (!pointer) return { serviceRoleArns: [], protectedRoleArns: [], roles: [] };
+      const items: Record<string, unknown>[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(
+          new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :v', ExpressionAttributeValues: { ':v': `v#${pointer.version}` }, ConsistentRead: true, ExclusiveStartKey }),
+        );
+        items.push(...(page.Items ?? []));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      const config = items.find((i) => i.sk === 'config') ?? {};
+      const roles = items.filter((i) => String(i.sk).startsWith('role#')).map((i) => i.role as RegisteredRole);
+      // Validate what was stored too: a hand-edited table must not load half-valid data.
+      return validateRegistry({ serviceRoleArns: config.serviceRoleArns ?? [], protectedRoleArns: config.protectedRoleArns ?? [], roles }, `DynamoDB table ${tableName} version ${pointer.version}`);
+    },
+    async replace(registry) {
+      const version = `${new Date().toISOString()}-${randomUUID().slice(0, 8)}`;
+      const previous = (await doc.send(new GetCommand({ TableName: tableName, Key: POINTER, ConsistentRead: true }))).Item?.version as string | undefined;
+      const items = [
+        { pk: `v#${version}`, sk: 'config', serviceRoleArns: registry.serviceRoleArns, protectedRoleArns: registry.protectedRoleArns },
+        ...registry.roles.map((role) => ({ pk: `v#${version}`, sk: `role#${role.roleArn}`, role })),
+      ];
+      for (let i = 0; i < items.length; i += 25) {
+        let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+        for (let attempt = 0; pending.length; attempt++) {
+          if (attempt > 8) throw new Error('DynamoDB kept returning unprocessed registry items');
+          const out = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+          pending = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+          if (pending.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        }
+      }
+      // Flip the pointer only if nobody else imported in the meantime.
+      await doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...POINTER, version, previous: previous ?? null },
+          ConditionExpression: previous ? 'version = :previous' : 'attribute_not_exists(pk)',
+          ...(previous ? { ExpressionAttributeValues: { ':previous': previous } } : {}),
+        }),
+      );
+      return version;
+    },
+  };
+}
+
+/** Cache the registry for a short time, so a warm function does not read DynamoDB on every event. */
+export function cachedRegistry(store: RegistryStore, maxAgeMs: number, now: () => number = Date.now): { get(): Promise<Registry>; invalidate(): void } {
+  let cached: { at: number; value: Promise<Registry> } | null = null;
+  return {
+    get() {
+      if (!cached || now() - cached.at > maxAgeMs) {
+        const value = store.load();
+        cached = { at: now(), value };
+        // A failed load must not be cached.
+        value.catch(() => {
+          if (cached?.value === value) cached = null;
+        });
+      }
+      return cached.value;
+    },
+    invalidate() {
+      cached = null;
+    },
+  };
+}

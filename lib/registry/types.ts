@@ -1,0 +1,20 @@
+/** What the service expects of one guarded role (contract §1). */
+export interface RegisteredRole {
+  roleArn: string;
+  vendor: string;
+  trustedAccounts: string[];
+  externalIds: {
+    current: string | null;
+    pending: string | null;
+    retired: string[];
+  };
+  response: 'revoke' | 'alert';
+  rotation: { everyDays: number; graceDays: number } | null;
+}
+
+/** The whole registry (contract §1). */
+export interface Registry {
+  serviceRoleArns: string[];
+  protectedRoleArns: string[];
+  roles: RegisteredRole[];
+}
