@@ -1,15 +1,8 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { loadConfig } from '../lib/config.js';
-import { createDeps } from '../lib/deps.js';
-import { handleCloudTrailEvent } from '../lib/handle-event.js';
+import { createAlertingDeps } from '../lib/lambda-deps.js';
+import { cloudTrailEventHandler } from '../lib/lambda-handler.js';
 
-// Built once per cold start; a bad configuration fails here, loudly, before any event is taken.
-const deps = createDeps(loadConfig(process.env));
+// Built once per cold start; a bad configuration or a missing webhook secret fails here, loudly, before any event is taken.
+const deps = await createAlertingDeps();
 
-/** EventBridge → STS assume events → session store. */
-export const handler = middy((event: unknown) => handleCloudTrailEvent(event, deps))
-  .use(injectLambdaContext(deps.logger, { resetKeys: true }))
-  .onError(async (request) => {
-    deps.logger.error('event failed; Lambda will retry it, then dead-letter it', { error: request.error as Error });
-  });
+/** EventBridge → STS assume events → record the session, detect, alert. */
+export const handler = cloudTrailEventHandler(deps);

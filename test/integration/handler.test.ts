@@ -1,26 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRegistryStore, parseRegistryText } from '../../lib/registry/index.js';
+import { fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
 import { createDeps, createDocumentClient } from '../../lib/deps.js';
 import { handleCloudTrailEvent } from '../../lib/handle-event.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
-import { createSessionsTable, testDynamo, testEndpoint } from '../helpers/dynamo.js';
+import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
+import type { Config } from '../../lib/config.js';
 import { EVENTS_DIR, loadJson } from '../helpers/fixtures.js';
 import { memoryLogger } from '../helpers/logger.js';
 
 let doc: DynamoDBDocumentClient;
 let table: string;
+let config: Config;
 const event = (name: string) => loadJson(join(EVENTS_DIR, name));
 
 beforeAll(async () => {
   doc = testDynamo();
   table = await createSessionsTable(doc);
+  config = await createTestTables(doc, table);
 });
 afterAll(() => doc.destroy());
 
 function deps() {
   const { logger, lines } = memoryLogger();
-  const d = createDeps({ sessionsTable: table, sessionRetentionDays: 90, recordAwsServiceAssumes: false }, { dynamo: doc, logger, now: () => new Date('2026-11-02T09:15:06Z') });
+  const d = createDeps(config, { dynamo: doc, logger, now: () => new Date('2026-11-02T09:15:06Z') });
   return { deps: d, lines };
 }
 
@@ -54,27 +60,55 @@ describe('capture handler (EventBridge → DynamoDB Local)', () => {
 
   it('throws on an AWS failure so that Lambda retries and dead-letters the event', async () => {
     const { logger } = memoryLogger();
-    const missingTable = createDeps({ sessionsTable: 'no-such-table', sessionRetentionDays: 90, recordAwsServiceAssumes: false }, { dynamo: doc, logger });
+    const missingTable = createDeps({ ...config, sessionsTable: 'no-such-table' }, { dynamo: doc, logger });
     await expect(handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), missingTable)).rejects.toThrow(/non-existent table|not found/i);
     const unreachable = createDocumentClient({ ...LOCAL_AWS, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
-    const down = createDeps({ sessionsTable: table, sessionRetentionDays: 90, recordAwsServiceAssumes: false }, { dynamo: unreachable, logger });
+    const down = createDeps(config, { dynamo: unreachable, logger });
     await expect(handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), down)).rejects.toThrow();
     unreachable.destroy();
   });
 
-  it('the deployed handler module fails at cold start without its configuration, and works with it', async () => {
+  it('the deployed handler module fails at cold start without its configuration or its webhook secret, and alerts with them', async () => {
     const saved = { ...process.env };
+    const webhookPath = '/services/T000/B000/very-secret-token';
+    const slack = await fakeSlack();
+    const ssm = await fakeSsm('/roleguard/test/slack-webhook-url', null);
+    const sns = await fakeSns();
     // A query string gives each import its own module instance, hence its own cold start.
     const handlerModule = '../../functions/on-assume-role.js';
     try {
+      await createRegistryStore(doc, config.registryTable).replace(parseRegistryText(readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8'), 'registry.yaml'));
       delete process.env.SESSIONS_TABLE;
       await expect(import(`${handlerModule}?missing`)).rejects.toThrow(/SESSIONS_TABLE is required/);
-      Object.assign(process.env, { SESSIONS_TABLE: table, AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR' });
+      Object.assign(process.env, {
+        SESSIONS_TABLE: table, REGISTRY_TABLE: config.registryTable, ALERTS_TABLE: config.alertsTable, ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:roleguard-test-alerts',
+        SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url', AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ENDPOINT_URL_SSM: ssm.url,
+        AWS_ENDPOINT_URL_SNS: sns.url, AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR',
+      });
+      // No webhook secret: the function must not start and then drop alerts silently.
+      await expect(import(`${handlerModule}?no-secret`)).rejects.toThrow(/Slack webhook parameter \/roleguard\/test\/slack-webhook-url/);
+      ssm.set(`${slack.url}${webhookPath}`);
       const { handler } = await import(`${handlerModule}?configured`);
       const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 30000 };
-      expect(await handler(event('eventbridge-assume-role-wrong-external-id.json'), context as never)).toEqual({ status: 'recorded', eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02' });
+      expect(await handler(event('eventbridge-assume-role-wrong-external-id.json'), context as never)).toEqual({ status: 'recorded', eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02', findings: 1 });
+      // Alerted once on each channel, within the invocation; the webhook path is the secret one from SSM.
+      expect(slack.received.map((r) => [r.method, r.url])).toEqual([['POST', webhookPath]]);
+      expect(JSON.parse(slack.received[0]!.body).text).toMatch(/^CRITICAL: unexpected-external-id/);
+      expect(sns.received).toHaveLength(1);
+      const publish = new URLSearchParams(sns.received[0]!.body);
+      expect(publish.get('Action')).toBe('Publish');
+      expect(publish.get('TopicArn')).toBe('arn:aws:sns:us-east-1:111122223333:roleguard-test-alerts');
+      expect(JSON.parse(publish.get('Message')!).finding.kind).toBe('unexpected-external-id');
+      // The wrong external ID the caller used appears in neither payload in full.
+      const used = (event('eventbridge-assume-role-wrong-external-id.json') as { detail: { requestParameters: { externalId: string } } }).detail.requestParameters.externalId;
+      expect(slack.received[0]!.body + sns.received[0]!.body).not.toContain(used);
+      // A redelivery records nothing and alerts nobody again.
+      expect(await handler(event('eventbridge-assume-role-wrong-external-id.json'), context as never)).toEqual({ status: 'duplicate', eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02' });
+      expect(slack.received).toHaveLength(1);
+      expect(sns.received).toHaveLength(1);
     } finally {
       process.env = saved;
+      await Promise.all([slack.close(), ssm.close(), sns.close()]);
     }
   });
 });

@@ -7,19 +7,24 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
 import { sessionsTableDefinition } from '../../lib/sessions/index.js';
-import { createSessionsTable, testDynamo, testEndpoint } from '../helpers/dynamo.js';
+import { createRegistryStore, parseRegistryText, registryTableDefinition } from '../../lib/registry/index.js';
+import { alertsTableDefinition } from '../../lib/alert/index.js';
+import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
+import { fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
 import { EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
 let out: string;
 let resources: Record<string, Resource>;
+let template: { Resources: Record<string, Resource>; Conditions?: unknown };
 
 beforeAll(() => {
   out = mkdtempSync(join(tmpdir(), 'roleguard-package-'));
   // Offline and without AWS credentials, as on a fresh machine.
   const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' };
   execFileSync(join(ROOT, 'node_modules', '.bin', 'osls'), ['package', '--stage', 'test', '--region', 'eu-west-1', '--package', out], { cwd: ROOT, env, stdio: 'pipe' });
-  resources = (JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, Resource> }).Resources;
+  template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
+  resources = template.Resources;
 }, 180_000);
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -46,33 +51,79 @@ describe('packaged CloudFormation template (osls package)', () => {
 
   it('dead-letters failed asynchronous invocations and failed deliveries to an encrypted queue', () => {
     expect(resources.DeadLetterQueue!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
-    const [[, invokeConfig]] = ofType('AWS::Lambda::EventInvokeConfig') as [[string, Resource]];
-    expect(invokeConfig.Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } } });
-    const statement = resources.DeadLetterQueuePolicy!.Properties.PolicyDocument.Statement[0];
-    expect(statement).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['AssumeRoleEventsRule', 'Arn'] } } } });
-  });
-
-  it('runs on nodejs22.x with its own role, and log groups have a retention period', () => {
-    const fn = resources.OnAssumeRoleLambdaFunction!.Properties;
-    expect(fn.Runtime).toBe('nodejs22.x');
-    expect(fn.Role).toEqual({ 'Fn::GetAtt': ['OnAssumeRoleRole', 'Arn'] });
-    expect(fn.Environment.Variables).toMatchObject({ SESSIONS_TABLE: 'roleguard-test-sessions', SESSION_RETENTION_DAYS: '90' });
-    for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
-    expect(ofType('AWS::IAM::Role').map(([name]) => name)).toEqual(['OnAssumeRoleRole']);
-  });
-
-  it('grants the capture function exactly what it sends, on its own resources', () => {
-    const statements = resources.OnAssumeRoleRole!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
-    expect(statements.map((s: any) => [s.Sid, s.Action])).toEqual([
-      ['WriteOwnLogs', ['logs:CreateLogStream', 'logs:PutLogEvents']],
-      ['RecordSessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
-      ['DeadLetterOnFailure', 'sqs:SendMessage'],
-    ]);
-    for (const s of statements) {
-      expect(s.Effect).toBe('Allow');
-      expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
-      expect([s.Action].flat().some((a: string) => a.includes('*'))).toBe(false);
+    for (const name of ['OnAssumeRoleLambdaEvConf', 'OnTrustPolicyChangeLambdaEvConf']) {
+      expect(resources[name]!.Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } } });
     }
+    const statement = resources.DeadLetterQueuePolicy!.Properties.PolicyDocument.Statement[0];
+    // Only this stack's own rules may dead-letter into it.
+    expect(statement).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/roleguard-test-*' } } } });
+    for (const [, rule] of ofType('AWS::Events::Rule')) expect(String(rule.Properties.Name ?? 'roleguard-test-')).toMatch(/^roleguard-test-/);
+  });
+
+  it('receives trust-policy changes with a plain ENABLED rule in us-east-1, where IAM events arrive', () => {
+    const rule = resources.TrustPolicyChangeRule!;
+    expect((rule as Resource & { Condition?: string }).Condition).toBe('IsIamEventRegion');
+    expect(rule.Properties.State).toBe('ENABLED');
+    expect(rule.Properties.EventPattern).toEqual({ source: ['aws.iam'], 'detail-type': ['AWS API Call via CloudTrail'], detail: { eventSource: ['iam.amazonaws.com'], eventName: ['UpdateAssumeRolePolicy'] } });
+    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['OnTrustPolicyChangeLambdaFunction', 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } })]);
+    expect(template.Conditions).toEqual({ IsIamEventRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] } });
+    // The schedules are plain ENABLED rules.
+    const schedules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
+    expect(schedules.map(([, r]) => [r.Properties.ScheduleExpression, r.Properties.State]).sort()).toEqual([['rate(1 day)', 'ENABLED'], ['rate(5 minutes)', 'ENABLED']]);
+  });
+
+  it('runs every function on nodejs22.x with its own role; the webhook URL is a parameter name, never a value', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions.map(([name]) => name).sort()).toEqual(['AuditTrustPoliciesLambdaFunction', 'OnAssumeRoleLambdaFunction', 'OnTrustPolicyChangeLambdaFunction', 'SweepLambdaFunction']);
+    for (const [name, fn] of functions) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': [name.replace('LambdaFunction', 'Role'), 'Arn'] });
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        SESSIONS_TABLE: 'roleguard-test-sessions', REGISTRY_TABLE: 'roleguard-test-registry', ALERTS_TABLE: 'roleguard-test-alerts',
+        ALERT_TOPIC_ARN: { Ref: 'AlertTopic' }, SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
+      });
+      expect(JSON.stringify(fn.Properties.Environment)).not.toMatch(/hooks\.slack\.com|https:/);
+    }
+    expect(ofType('AWS::Logs::LogGroup').length).toBe(4);
+    for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    expect(ofType('AWS::IAM::Role').map(([name]) => name).sort()).toEqual(['AuditTrustPoliciesRole', 'OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'SweepRole']);
+  });
+
+  it('grants each function exactly what it sends, on its own resources', () => {
+    const actionsOf = (role: string) => resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).map((s: any) => [s.Sid, [s.Action].flat()]);
+    const logs = ['WriteOwnLogs', ['logs:CreateLogStream', 'logs:PutLogEvents']];
+    const alerting = [['ReadSlackWebhookSecret', ['ssm:GetParameter']], ['PublishAlerts', ['sns:Publish']]];
+    const registry = ['ReadRegistry', ['dynamodb:GetItem', 'dynamodb:Query']];
+    const outbox = ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']];
+    const dlq = ['DeadLetterOnFailure', ['sqs:SendMessage']];
+    expect(actionsOf('OnAssumeRoleRole')).toEqual([logs, ['RecordSessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem']], registry, outbox, ...alerting, dlq]);
+    expect(actionsOf('OnTrustPolicyChangeRole')).toEqual([logs, registry, outbox, ...alerting, dlq]);
+    expect(actionsOf('SweepRole')).toEqual([logs, ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:UpdateItem']], ['ListDueAlerts', ['dynamodb:Query']], ...alerting]);
+    expect(actionsOf('AuditTrustPoliciesRole')).toEqual([logs, registry, ['AuditState', ['dynamodb:GetItem', 'dynamodb:PutItem']], ['ReadTrustPolicies', ['iam:GetRole']], ...alerting]);
+    for (const role of ['OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'SweepRole', 'AuditTrustPoliciesRole']) {
+      for (const s of resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)) {
+        expect(s.Effect).toBe('Allow');
+        expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
+        expect([s.Action].flat().some((a: string) => a.includes('*'))).toBe(false);
+      }
+    }
+    // The only IAM permission anywhere is reading roles; nothing writes to IAM yet.
+    expect(JSON.stringify(resources)).not.toMatch(/"iam:(?!GetRole")/);
+    // The secret parameter and the topic are named exactly.
+    const secret = resources.OnAssumeRoleRole!.Properties.Policies[0].PolicyDocument.Statement.find((s: any) => s.Sid === 'ReadSlackWebhookSecret');
+    expect(secret.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/roleguard/test/slack-webhook-url' });
+  });
+
+  it('declares the registry and alerts tables as the code defines them, encrypted, and an encrypted topic', () => {
+    for (const [name, definition] of [['RegistryTable', registryTableDefinition('roleguard-test-registry')], ['AlertsTable', alertsTableDefinition('roleguard-test-alerts')]] as const) {
+      const table = resources[name]!;
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.Properties).toMatchObject({ TableName: definition.TableName, BillingMode: 'PAY_PER_REQUEST', SSESpecification: { SSEEnabled: true }, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
+      expect(table.Properties.KeySchema).toEqual(definition.KeySchema);
+      expect(table.Properties.AttributeDefinitions).toEqual(definition.AttributeDefinitions);
+      expect(table.Properties.GlobalSecondaryIndexes).toEqual(definition.GlobalSecondaryIndexes);
+    }
+    expect(resources.AlertTopic!.Properties).toMatchObject({ TopicName: 'roleguard-test-alerts', KmsMasterKeyId: 'alias/aws/sns' });
   });
 
   it('declares the sessions table as the code defines it: on-demand, PITR, TTL, encrypted, retained', () => {
@@ -91,28 +142,54 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(table.Properties.GlobalSecondaryIndexes).toEqual(definition.GlobalSecondaryIndexes);
   });
 
-  it('bundles a function that really runs: the packaged .mjs records an event in DynamoDB Local', async () => {
-    const zip = readdirSync(out).find((f) => f.endsWith('.zip'))!;
-    const files = unzipSync(readFileSync(join(out, zip)));
-    expect(Object.keys(files).sort()).toEqual(['functions/on-assume-role.mjs', 'functions/on-assume-role.mjs.map']);
+  it('packages each function alone, with the AWS SDK inside and no AGPL code', () => {
+    const zips = readdirSync(out).filter((f) => f.endsWith('.zip')).sort();
+    expect(zips).toEqual(['auditTrustPolicies.zip', 'onAssumeRole.zip', 'onTrustPolicyChange.zip', 'sweep.zip']);
+    const expected: Record<string, string> = { auditTrustPolicies: 'audit-trust-policies', onAssumeRole: 'on-assume-role', onTrustPolicyChange: 'on-trust-policy-change', sweep: 'sweep' };
+    for (const zip of zips) {
+      const files = unzipSync(readFileSync(join(out, zip)));
+      const base = `functions/${expected[zip.replace('.zip', '')]}.mjs`;
+      expect(Object.keys(files).sort()).toEqual([base, `${base}.map`]);
+      const code = Buffer.from(files[base]!).toString('utf8');
+      // The IAM evaluator used by the tests is AGPL: it must never ship in a function.
+      expect(code).not.toMatch(/cloud-copilot|iam-simulate/i);
+    }
+  });
+
+  it('bundles a function that really runs: the packaged .mjs records an event in DynamoDB Local and alerts', async () => {
+    const files = unzipSync(readFileSync(join(out, 'onAssumeRole.zip')));
     const bundle = join(out, 'unpacked', 'on-assume-role.mjs');
     mkdirSync(join(out, 'unpacked'));
     writeFileSync(bundle, files['functions/on-assume-role.mjs']!);
     // The AWS SDK is inside the bundle, not taken from the runtime.
     expect(readFileSync(bundle, 'utf8')).toContain('PutItem');
     const doc = testDynamo();
-    const table = await createSessionsTable(doc);
+    const config = await createTestTables(doc, await createSessionsTable(doc));
+    await createRegistryStore(doc, config.registryTable).replace(parseRegistryText(readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8'), 'registry.yaml'));
     doc.destroy();
+    const slack = await fakeSlack();
+    const ssm = await fakeSsm('/roleguard/test/slack-webhook-url', `${slack.url}/services/T0/B0/secret`);
+    const sns = await fakeSns();
     const saved = { ...process.env };
     try {
-      Object.assign(process.env, { SESSIONS_TABLE: table, AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR' });
+      Object.assign(process.env, {
+        SESSIONS_TABLE: config.sessionsTable, REGISTRY_TABLE: config.registryTable, ALERTS_TABLE: config.alertsTable, ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-alerts',
+        SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url', AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ENDPOINT_URL_SSM: ssm.url, AWS_ENDPOINT_URL_SNS: sns.url,
+        AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR',
+      });
       const { handler } = await import(pathToFileURL(bundle).href);
       const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 30000 };
-      const event = loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json'));
-      expect(await handler(event, context)).toEqual({ status: 'recorded', eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01' });
-      expect(await handler(event, context)).toEqual({ status: 'duplicate', eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01' });
+      const vendor = loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json'));
+      expect(await handler(vendor, context)).toEqual({ status: 'recorded', eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01' });
+      expect(await handler(vendor, context)).toEqual({ status: 'duplicate', eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01' });
+      expect(slack.received).toHaveLength(0);
+      const wrong = loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-wrong-external-id.json'));
+      expect(await handler(wrong, context)).toEqual({ status: 'recorded', eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02', findings: 1 });
+      expect(slack.received).toHaveLength(1);
+      expect(sns.received).toHaveLength(1);
     } finally {
       process.env = saved;
+      await Promise.all([slack.close(), ssm.close(), sns.close()]);
     }
   });
 });

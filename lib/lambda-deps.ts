@@ -1,0 +1,55 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import { slackSender, snsSender, type AlertSenders } from './alert/index.js';
+import { loadConfig, type Config } from './config.js';
+import { createDeps, type Deps } from './deps.js';
+import { ConfigError } from './errors.js';
+
+/** How long a warm function reuses the Slack webhook URL it read from SSM before reading it again. */
+const WEBHOOK_CACHE_SECONDS = 300;
+
+/**
+ * Read the Slack webhook URL (an SSM SecureString). It is cached, never logged, and never put in the environment.
+ * Errors name the parameter, never its value.
+ */
+export async function readSlackWebhook(parameterName: string): Promise<string> {
+  let value: string | undefined;
+  try {
+    value = await getParameter(parameterName, { decrypt: true, maxAge: WEBHOOK_CACHE_SECONDS });
+  } catch (error) {
+    throw new ConfigError([`cannot read the Slack webhook parameter ${parameterName}: ${(error as Error).name}: ${(error as Error).message}`]);
+  }
+  if (!value?.trim()) throw new ConfigError([`the Slack webhook parameter ${parameterName} is empty`]);
+  return value.trim();
+}
+
+/** Senders for the deployed functions: Slack through the webhook in SSM, SNS through the alerts topic. */
+export function lambdaSenders(config: Config, sns: SNSClient): AlertSenders {
+  const parameter = config.slackWebhookParameter!;
+  let sender: { url: string; send: NonNullable<AlertSenders['slack']> } | null = null;
+  return {
+    // The URL is re-read (through the cache) on each alert, so a rotated webhook is picked up without a redeploy.
+    slack: async (payload) => {
+      const url = await readSlackWebhook(parameter);
+      if (sender?.url !== url) sender = { url, send: slackSender(url) };
+      await sender.send(payload);
+    },
+    sns: snsSender(sns, config.alertTopicArn!),
+  };
+}
+
+/**
+ * Build the deps of a deployed function that alerts. A missing or unreadable webhook secret, or a missing topic,
+ * fails the cold start loudly: the function must not run and drop alerts silently.
+ */
+export async function createAlertingDeps(env: Record<string, string | undefined> = process.env): Promise<Deps> {
+  const config = loadConfig(env, { alerting: true });
+  await readSlackWebhook(config.slackWebhookParameter!);
+  return createDeps(config, { senders: lambdaSenders(config, new SNSClient({})) });
+}
+
+/** An IAM client for the functions that read trust policies. */
+export function createIamClient(): IAMClient {
+  return new IAMClient({ maxAttempts: 5 });
+}
