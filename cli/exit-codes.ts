@@ -6,6 +6,8 @@ export const EXIT = {
   failed: 1,
   /** Bad flags or arguments. */
   usage: 2,
+  /** `roleguard audit` found posture problems. */
+  problems: 3,
   /** Interrupted by Ctrl-C or SIGTERM; stopped cleanly. */
   interrupted: 130,
 } as const;

@@ -1,21 +1,73 @@
+import type { Command } from 'commander';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { alertsTableDefinition } from '../lib/alert/index.js';
 import { createDocumentClient } from '../lib/deps.js';
 import { LOCAL_AWS, startDynamoDbLocal, type DynamoDbLocal } from '../lib/local/dynamodb-local.js';
 import { ensureTable } from '../lib/local/tables.js';
+import { registryTableDefinition } from '../lib/registry/index.js';
 import { sessionsTableDefinition } from '../lib/sessions/index.js';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
-/** Where the CLI keeps its data: an embedded DynamoDB Local it owns, or an endpoint the user runs. */
+/** The tables of one roleguard deployment (or of a local run). */
+export interface TableNames {
+  sessions: string;
+  registry: string;
+  alerts: string;
+}
+
+/** Where the CLI keeps its data: an embedded DynamoDB Local it owns, an endpoint the user runs, or a deployed stack. */
 export interface LocalStore {
   dynamo: DynamoDBDocumentClient;
+  /** The endpoint, or `aws:<region>` for a deployed stack. */
   endpoint: string;
   embedded: boolean;
+  /** True for a deployed stack in a real account. */
+  deployed: boolean;
+  tables: TableNames;
   close(): Promise<void>;
 }
 
-/** Open the store for a local run and create the tables it needs. The embedded one is stopped by `close()`. */
-export async function openLocalStore(options: { endpoint?: string; sessionsTable: string }): Promise<LocalStore> {
+/** The flags every command that reads or writes roleguard's tables takes. */
+export interface StoreFlags {
+  endpoint?: string;
+  stage?: string;
+  region?: string;
+  profile?: string;
+  table?: string;
+}
+
+/** Add the store flags to a command. */
+export function addStoreOptions(command: Command): Command {
+  return command
+    .option('--endpoint <url>', 'use a DynamoDB (Local) that is already running instead of the embedded DynamoDB Local')
+    .option('--stage <stage>', "use the deployed stack's tables (roleguard-<stage>-*) in a real account")
+    .option('--region <region>', 'AWS Region of the deployed stack (with --stage)')
+    .option('--profile <profile>', 'AWS profile for the deployed stack (with --stage)')
+    .option('--table <name>', 'sessions table (default roleguard-local-sessions); its registry and alert outbox are <name>-registry and <name>-alerts');
+}
+
+/** Table names: a deployed stage's, or the local defaults. */
+export function tableNames(flags: StoreFlags): TableNames {
+  // --table names a separate set: its registry and alert outbox go with it, so two replays into different tables
+  // never see each other's alerts as duplicates.
+  if (flags.table) return { sessions: flags.table, registry: `${flags.table}-registry`, alerts: `${flags.table}-alerts` };
+  const prefix = flags.stage ? `roleguard-${flags.stage}` : 'roleguard-local';
+  return { sessions: `${prefix}-sessions`, registry: `${prefix}-registry`, alerts: `${prefix}-alerts` };
+}
+
+/** Open the store and, locally, create the tables. The embedded DynamoDB Local is stopped by `close()`. */
+export async function openLocalStore(flags: StoreFlags): Promise<LocalStore> {
+  const tables = tableNames(flags);
+  if (flags.stage) {
+    if (flags.endpoint) throw new Error('--stage and --endpoint cannot be used together');
+    if (!/^[\w-]{1,40}$/.test(flags.stage)) throw new Error('--stage must be letters, digits, - or _');
+    // The standard credential chain; --profile selects a profile from the shared config files.
+    if (flags.profile) process.env.AWS_PROFILE = flags.profile;
+    const region = flags.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    const dynamo = createDocumentClient(region ? { region } : {});
+    return { dynamo, endpoint: `aws:${region ?? 'default region'}`, embedded: false, deployed: true, tables, close: async () => dynamo.destroy() };
+  }
   let local: DynamoDbLocal | null = null;
-  let endpoint = options.endpoint;
+  let endpoint = flags.endpoint;
   if (!endpoint) {
     local = await startDynamoDbLocal();
     endpoint = local.endpoint;
@@ -26,7 +78,9 @@ export async function openLocalStore(options: { endpoint?: string; sessionsTable
   try {
     // No TTL here: DynamoDB Local deletes expired items by wall-clock time, and a replay of old logs runs on its own
     // clock, so TTL would delete sessions mid-run and let their redeliveries count as new.
-    await ensureTable(dynamo, sessionsTableDefinition(options.sessionsTable));
+    await ensureTable(dynamo, sessionsTableDefinition(tables.sessions));
+    await ensureTable(dynamo, registryTableDefinition(tables.registry));
+    await ensureTable(dynamo, alertsTableDefinition(tables.alerts));
   } catch (error) {
     dynamo.destroy();
     await local?.stop();
@@ -36,6 +90,8 @@ export async function openLocalStore(options: { endpoint?: string; sessionsTable
     dynamo,
     endpoint,
     embedded: local !== null,
+    deployed: false,
+    tables,
     async close() {
       dynamo.destroy();
       await local?.stop();

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
+import { registerAudit } from './audit-command.js';
 import { registerReplay } from './replay-command.js';
+import { registerRoles } from './roles-command.js';
 
 /** Build the `roleguard` command. */
 export function buildProgram(): Command {
@@ -9,6 +11,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerReplay(program);
+  registerRoles(program);
+  registerAudit(program);
   return program;
 }
 

@@ -5,17 +5,20 @@ import { createLogger } from '../lib/logger.js';
 import { maskExternalId } from '../lib/redact.js';
 import type { ReplayReport } from '../lib/replay/report.js';
 import { runReplay } from '../lib/replay/run-replay.js';
-import { openLocalStore } from './local-store.js';
+import { addStoreOptions, openLocalStore, tableNames, type StoreFlags } from './local-store.js';
+import { readRegistryFile } from './registry-file.js';
+import { slackSender, snsSender, type AlertSenders } from '../lib/alert/index.js';
+import type { Registry } from '../lib/registry/index.js';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { createProgressLine } from './progress.js';
 import { renderTable } from './table.js';
 import { EXIT } from './exit-codes.js';
 
-interface ReplayFlags {
+interface ReplayFlags extends StoreFlags {
   registry?: string;
   json?: boolean;
   apply?: boolean;
-  endpoint?: string;
-  table: string;
+  snsTopic?: string;
   recordAwsService?: boolean;
   concurrency: string;
   progress?: boolean;
@@ -23,27 +26,28 @@ interface ReplayFlags {
 
 /** `roleguard replay`: run CloudTrail files through the pipeline against DynamoDB Local and report. */
 export function registerReplay(program: Command): void {
-  program
+  const command = program
     .command('replay')
     .description('Replay CloudTrail events (files or directories; .json, JSON lines, .gz) through the roleguard pipeline')
     .argument('<paths...>', 'files or directories to read, recursively')
-    .option('--registry <file>', 'registry of guarded roles (YAML or JSON); used by detection')
+    .option('--registry <file>', 'registry of guarded roles (YAML or JSON, contract §1); without it, the registry table is used')
     .option('--json', 'print exactly one JSON document (contract §2) on stdout')
-    .option('--apply', 'perform actions instead of a dry run (nothing to perform yet)')
-    .option('--endpoint <url>', 'use a DynamoDB that is already running instead of the embedded DynamoDB Local')
-    .option('--table <name>', 'sessions table name', 'roleguard-local-sessions')
+    .option('--apply', 'send the alerts (Slack: $ROLEGUARD_SLACK_WEBHOOK_URL; SNS: --sns-topic) instead of a dry run')
+    .option('--sns-topic <arn>', 'SNS topic for alerts with --apply (standard AWS credentials)')
     .option('--record-aws-service', 'also record assumes made by AWS services (Lambda, EC2 …)')
     .option('--concurrency <n>', 'records processed at once', '16')
-    .option('--progress', 'show progress on stderr even when it is not a terminal')
+    .option('--progress', 'show progress on stderr even when it is not a terminal');
+  addStoreOptions(command)
     .addHelpText('after', `
 Examples:
-  roleguard replay events/
-  roleguard replay ~/trail/AWSLogs/ --json > report.json
+  roleguard replay events/ --registry events/registry.yaml
+  roleguard replay ~/trail/AWSLogs/ --registry registry.yaml --json > report.json
   roleguard replay logs.jsonl.gz --endpoint http://127.0.0.1:8000
 
 Every event is decided as of its own eventTime. Unusable files and records are listed under "rejected"
-and the run goes on. Exit status: 0 when the run completed (even with rejections), 1 when it could not run,
-130 when interrupted.`)
+and the run goes on. By default nothing is sent: alerts are recorded in the outbox only.
+Exit status: 0 when the run completed (even with rejections), 1 when it could not run, 2 for bad
+arguments or an invalid registry, 130 when interrupted.`)
     .action(async (paths: string[], flags: ReplayFlags) => {
       process.exitCode = await replay(paths, flags);
     });
@@ -55,24 +59,51 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
     process.stderr.write(`roleguard replay: --concurrency must be a whole number from 1 to 256\n`);
     return EXIT.usage;
   }
-  if (flags.registry) process.stderr.write('roleguard replay: note: detection is not built yet, so the registry is not read and findings stay empty\n');
-  const config = loadConfig({ SESSIONS_TABLE: flags.table, RECORD_AWS_SERVICE_ASSUMES: flags.recordAwsService ? 'true' : 'false' });
+  // The registry is read and validated before anything starts: an invalid one never half-loads.
+  let registry: Registry | undefined;
+  if (flags.registry) {
+    const loaded = await readRegistryFile(flags.registry);
+    if ('error' in loaded) {
+      process.stderr.write(`roleguard replay: ${loaded.error}\n`);
+      return EXIT.usage;
+    }
+    registry = loaded.registry;
+  }
+  let senders: AlertSenders = {};
+  if (flags.apply) {
+    const webhook = process.env.ROLEGUARD_SLACK_WEBHOOK_URL?.trim();
+    if (!webhook && !flags.snsTopic) {
+      process.stderr.write('roleguard replay: --apply has nowhere to send alerts: set ROLEGUARD_SLACK_WEBHOOK_URL and/or --sns-topic\n');
+      return EXIT.usage;
+    }
+    senders = { ...(webhook ? { slack: slackSender(webhook) } : {}), ...(flags.snsTopic ? { sns: snsSender(new SNSClient(flags.region ? { region: flags.region } : {}), flags.snsTopic) } : {}) };
+  }
+  const tables = tableNames(flags);
+  const config = loadConfig({
+    SESSIONS_TABLE: tables.sessions,
+    REGISTRY_TABLE: tables.registry,
+    ALERTS_TABLE: tables.alerts,
+    RECORD_AWS_SERVICE_ASSUMES: flags.recordAwsService ? 'true' : 'false',
+    ...(flags.snsTopic ? { ALERT_TOPIC_ARN: flags.snsTopic } : {}),
+  });
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const store = await openLocalStore({ endpoint: flags.endpoint, sessionsTable: config.sessionsTable });
+  const store = await openLocalStore(flags);
   const progress = createProgressLine(process.stderr, flags.progress);
   try {
-    const deps = createDeps(config, { dynamo: store.dynamo, logger: createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' }) });
-    const result = await runReplay(deps, { paths, concurrency, signal: abort.signal, onProgress: (p) => progress.update(p) });
+    const deps = createDeps(config, { dynamo: store.dynamo, logger: createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' }), registry, senders });
+    const guarded = (await deps.registry()).registry.roles.length;
+    if (guarded === 0) process.stderr.write('roleguard replay: note: no role is registered (see --registry), so sessions are recorded but nothing is detected\n');
+    const result = await runReplay(deps, { paths, concurrency, signal: abort.signal, apply: flags.apply ?? false, onProgress: (p) => progress.update(p) });
     progress.done();
     const { aborted, ...report } = result;
     if (aborted) {
       process.stderr.write('roleguard replay: interrupted; stopped cleanly, partial results not printed\n');
       return EXIT.interrupted;
     }
-    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReplay(report, store.embedded)}\n`);
+    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReplay(report, { embedded: store.embedded, apply: flags.apply ?? false, guarded })}\n`);
     return EXIT.ok;
   } finally {
     process.off('SIGINT', onSignal);
@@ -81,12 +112,17 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
   }
 }
 
-/** The readable report: summary, the sessions recorded, and what was rejected. */
-export function formatReplay(report: ReplayReport, embedded: boolean): string {
+/** The readable report: summary, findings, the sessions recorded, and what was rejected. */
+export function formatReplay(report: ReplayReport, options: { embedded: boolean; apply: boolean; guarded: number }): string {
   const s = report.summary;
   const out: string[] = [];
-  out.push('roleguard replay' + (embedded ? ' (embedded DynamoDB Local, dry run)' : ' (dry run)'), '');
+  const mode = options.apply ? 'applied: alerts sent' : 'dry run: nothing sent';
+  out.push(`roleguard replay (${options.embedded ? 'embedded DynamoDB Local, ' : ''}${mode}; ${options.guarded} guarded ${options.guarded === 1 ? 'role' : 'roles'})`, '');
   out.push(renderTable(['events read', 'recorded', 'duplicates', 'ignored', 'rejected', 'trust changes', 'findings', 'actions'], [[s.eventsRead, s.recorded, s.duplicates, s.ignored, s.rejected, s.trustPolicyChanges, s.findings, s.actions]]));
+  out.push('', `Findings (${report.findings.length})`);
+  if (report.findings.length) {
+    out.push(renderTable(['when (UTC)', 'severity', 'kind', 'role', 'caller', 'what happened'], report.findings.map((f) => [f.context.at, f.severity, f.kind, f.roleArn, f.callerAccountId ?? f.context.callerType, f.message]), 110));
+  } else out.push(options.guarded ? 'none' : 'none (no role is registered)');
   out.push('', `Sessions recorded (${report.sessions.length})`);
   out.push(
     renderTable(
