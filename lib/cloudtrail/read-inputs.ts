@@ -33,11 +33,24 @@ export async function listInputFiles(paths: string[]): Promise<{ files: InputFil
   const files: InputFile[] = [];
   const missing: InputItem[] = [];
   const walk = async (dir: string): Promise<void> => {
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    let entries;
+    try {
+      // Code-unit order, not the locale's, so a run lists files the same way on every machine.
+      entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } catch (error) {
+      missing.push({ source: dir, rejected: `cannot read the directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+      return;
+    }
     for (const entry of entries) {
       const full = join(dir, entry.name);
+      // CloudTrail digest files (integrity hashes, not events) sit beside the logs in CloudTrail-Digest/.
+      if (entry.name === 'CloudTrail-Digest' || entry.name.includes('_CloudTrail-Digest_')) continue;
       if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile() && INPUT_FILE.test(entry.name)) files.push({ path: full, bytes: (await stat(full)).size });
+      else if (entry.isFile() && INPUT_FILE.test(entry.name)) {
+        const info = await stat(full).catch(() => null);
+        if (info) files.push({ path: full, bytes: info.size });
+        else missing.push({ source: full, rejected: 'the file vanished while the run listed it' });
+      }
     }
   };
   for (const path of paths) {

@@ -42,9 +42,12 @@ export function emptyReport(): ReplayReport {
 
 /** Deterministic order: sessions, findings and actions by time then event id; rejections in input order (already). */
 export function sortReport(report: ReplayReport): ReplayReport {
-  const byTime = (a: { at: string; eventId: string }, b: { at: string; eventId: string }) => a.at.localeCompare(b.at) || a.eventId.localeCompare(b.eventId);
-  report.findings.sort((a, b) => byTime({ at: a.context.at, eventId: a.eventId }, { at: b.context.at, eventId: b.eventId }));
-  report.actions.sort((a, b) => byTime(a, b) || a.kind.localeCompare(b.kind));
-  report.sessions.sort((a, b) => a.issuedAt.localeCompare(b.issuedAt) || a.eventId.localeCompare(b.eventId) || a.recipientAccountId.localeCompare(b.recipientAccountId));
+  // Locale-independent: times by their instant, then ids by code unit, so every machine gives the same order.
+  const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const instant = (a: string, b: string) => Date.parse(a) - Date.parse(b) || text(a, b);
+  const byTime = (a: { at: string; eventId: string }, b: { at: string; eventId: string }) => instant(a.at, b.at) || text(a.eventId, b.eventId);
+  report.findings.sort((a, b) => byTime({ at: a.context.at, eventId: a.eventId }, { at: b.context.at, eventId: b.eventId }) || text(a.kind, b.kind));
+  report.actions.sort((a, b) => byTime(a, b) || text(a.kind, b.kind));
+  report.sessions.sort((a, b) => instant(a.issuedAt, b.issuedAt) || text(a.eventId, b.eventId) || text(a.recipientAccountId, b.recipientAccountId));
   return report;
 }

@@ -129,3 +129,22 @@ describe('readInputs: bad input is rejected with a reason naming the source, and
     expect((await read(path))[0]).toMatchObject({ rejected: expect.stringMatching(/nested more than 4 levels/) });
   });
 });
+
+describe('readInputs: a CloudTrail bucket layout', () => {
+  it('skips digest files, lists in code-unit order whatever the locale, and names an unreadable directory', async () => {
+    const root = join(dir, 'AWSLogs');
+    mkdirSync(join(root, 'CloudTrail-Digest'), { recursive: true });
+    mkdirSync(join(root, 'CloudTrail'), { recursive: true });
+    writeFileSync(join(root, 'CloudTrail-Digest', '111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20261102T0920Z.json.gz'), gzipSync('{"awsAccountId":"111122223333","digestStartTime":"x"}'));
+    writeFileSync(join(root, 'CloudTrail', 'b.json'), JSON.stringify({ Records: [assumeRecord({ eventID: 'lower-b' })] }));
+    writeFileSync(join(root, 'CloudTrail', 'B.json'), JSON.stringify({ Records: [assumeRecord({ eventID: 'upper-B' })] }));
+    const locked = join(root, 'locked');
+    mkdirSync(locked, { mode: 0o000 });
+    const items = await read(root);
+    // 'B' (0x42) sorts before 'b' (0x62) by code unit; a locale-aware sort would put b first.
+    const records = items.filter((i) => 'record' in i);
+    expect(ids(records)).toEqual(['upper-B', 'lower-b']);
+    if (process.getuid?.() !== 0) expect(items.filter((i) => 'rejected' in i).map((i) => i.source)).toEqual([locked]);
+    expect(items.some((i) => i.source.includes('Digest'))).toBe(false);
+  });
+});
