@@ -9,7 +9,7 @@ import { EVENTS_DIR, ROOT } from '../helpers/fixtures.js';
 // `roleguard roles import|list` and `roleguard audit`, run as a user runs them, against the test DynamoDB Local.
 let dir: string;
 const REGISTRY = join(EVENTS_DIR, 'registry.yaml');
-const DETAILS = join(EVENTS_DIR, 'authorization-details.json');
+const DETAILS = join(ROOT, 'examples', 'authorization-details.json');
 const CURRENT_ID = 'ec-7Hq2vN9xK4pL8mR3';
 
 function cli(args: string[]): { status: number; stdout: string; stderr: string } {
