@@ -188,10 +188,28 @@ async function* splitRecords(stream: AsyncIterable<Buffer>, path: string, option
   const tail = Buffer.concat(parts);
   const blankTail = tail.every((byte) => byte === 32 || byte === 9 || byte === 13 || byte === 10);
   if (firstLine) yield* parseText(firstLine, blankTail ? path : `${path}:0`, maxRecordBytes);
-  if (mode === 'document') yield* parseText(tail, path, maxRecordBytes);
+  if (mode === 'document') yield* parseDocumentOrLines(tail, path, maxRecordBytes);
   else if (mode === 'lines' && !skipping && tail.length > 0) yield* parseText(tail, `${path}:${lineIndex}`, maxRecordBytes);
   else if (mode === 'undecided' && tail.length > 0) yield* parseText(tail, path, maxRecordBytes);
   else if (mode === 'undecided') yield { source: path, rejected: 'empty file' };
+}
+
+// A document that does not parse whole may be JSON lines whose first line is broken: then read it line by line,
+// so one bad line does not lose the rest of the file.
+function* parseDocumentOrLines(buffer: Buffer, path: string, maxRecordBytes: number): Generator<InputItem> {
+  const whole = [...parseText(buffer, path, maxRecordBytes)];
+  const unparsable = whole.length === 1 && 'rejected' in whole[0]! && whole[0].rejected.startsWith('not JSON');
+  if (!unparsable) return yield* whole;
+  const lines: Buffer[] = [];
+  for (let start = 0; start <= buffer.length; ) {
+    const nl = buffer.indexOf(10, start);
+    const end = nl === -1 ? buffer.length : nl;
+    lines.push(buffer.subarray(start, end));
+    start = end + 1;
+  }
+  // Only whole JSON objects count: a pretty-printed document has lines like `"arn:…"` that parse on their own.
+  if (!lines.slice(1).some((line) => line.subarray(0, 1).toString() === '{' && isJsonLine(line))) return yield* whole;
+  for (const [index, line] of lines.entries()) yield* parseText(line, `${path}:${index}`, maxRecordBytes);
 }
 
 function isJsonLine(line: Buffer): boolean {

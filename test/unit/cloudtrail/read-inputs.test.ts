@@ -148,3 +148,19 @@ describe('readInputs: a CloudTrail bucket layout', () => {
     expect(items.some((i) => i.source.includes('Digest'))).toBe(false);
   });
 });
+
+describe('readInputs: JSON lines with a broken first line', () => {
+  it('rejects that line and keeps every other one', async () => {
+    const path = write('broken-first.jsonl', `{"eventID": "cut-off", "eventTi\n${JSON.stringify(record)}\n${JSON.stringify(other)}\n`);
+    const items = await read(path);
+    expect(ids(items)).toEqual([expect.stringMatching(/^rejected: not JSON/), record.eventID, 'second-event']);
+    expect(sources(items)).toEqual(['broken-first.jsonl:0', 'broken-first.jsonl:1', 'broken-first.jsonl:2']);
+  });
+
+  it('still reads a pretty-printed document whole, and rejects a broken one once', async () => {
+    expect(ids(await read(write('pretty.json', JSON.stringify({ Records: [record, other] }, null, 2))))).toEqual([record.eventID, 'second-event']);
+    const broken = await read(write('pretty-broken.json', JSON.stringify({ Records: [record, other] }, null, 2).slice(0, -3)));
+    expect(broken).toHaveLength(1);
+    expect(sources(broken)).toEqual(['pretty-broken.json']);
+  });
+});
