@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,9 @@ import { runReplay } from '../../lib/replay/run-replay.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { assumeRecord, EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
 import { memoryLogger } from '../helpers/logger.js';
+import { fakeSlack } from '../helpers/fake-aws.js';
+
+const execFileAsync = promisify(execFile);
 
 // The Done-when case of the detection issue: one registered role, every kind of assume and trust change.
 const ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
@@ -130,5 +134,25 @@ describe('replay with a registry gives exactly the contract findings', () => {
     expect(refused.stderr).toContain(bad);
     expect(refused.stderr).toContain(`roles[0] (${ROLE})`);
     expect(refused.stderr).toContain('trustedAccounts[0]');
+  });
+
+  it('--apply sends each alert once to Slack, and refuses to run with nowhere to send', async () => {
+    const slack = await fakeSlack();
+    try {
+      const args = ['replay', join(dir, 'case.jsonl'), '--registry', join(dir, 'registry.yaml'), '--json', '--apply', '--endpoint', testEndpoint(), '--table', `cli-apply-${Date.now()}`];
+      const env = { ...process.env, ROLEGUARD_SLACK_WEBHOOK_URL: `${slack.url}/services/T0/B0/secret` };
+      // Asynchronous, so the fake Slack in this process can answer while the command runs.
+      const { stdout } = await execFileAsync(process.execPath, [join(ROOT, 'bin', 'roleguard.js'), ...args], { cwd: ROOT, env });
+      const report = JSON.parse(stdout) as { actions: { applied: boolean }[] };
+      expect(report.actions).toHaveLength(6);
+      expect(report.actions.every((a) => a.applied)).toBe(true);
+      expect(slack.received).toHaveLength(6);
+      expect(slack.received.every((r) => r.url === '/services/T0/B0/secret')).toBe(true);
+      for (const id of Object.values(IDS)) expect(slack.received.map((r) => r.body).join('\n')).not.toContain(id);
+      const refused = await execFileAsync(process.execPath, [join(ROOT, 'bin', 'roleguard.js'), ...args.slice(0, -2)], { cwd: ROOT, env: { ...process.env, ROLEGUARD_SLACK_WEBHOOK_URL: '' } }).catch((e: { code: number; stderr: string }) => e);
+      expect(refused).toMatchObject({ code: 2, stderr: expect.stringMatching(/--apply has nowhere to send alerts/) });
+    } finally {
+      await slack.close();
+    }
   });
 });
