@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,6 +141,24 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(table.Properties.AttributeDefinitions).toEqual(definition.AttributeDefinitions);
     expect(table.Properties.GlobalSecondaryIndexes).toEqual(definition.GlobalSecondaryIndexes);
   });
+
+  it('an invalid registry named by the stage stops the deploy before anything is packaged, with the reason', () => {
+    const bad = join(out, 'bad-registry.yaml');
+    writeFileSync(bad, readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8').replace('"999988887777"', '"9999"'));
+    const target = join(out, 'refused');
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' };
+    const run = () => execFileSync(join(ROOT, 'node_modules', '.bin', 'osls'), ['package', '--stage', 'test', '--region', 'eu-west-1', '--package', target, '--param', `registryFile=${bad}`], { cwd: ROOT, env, stdio: 'pipe', encoding: 'utf8' });
+    let failure: { status: number; stdout: string; stderr: string } | null = null;
+    try {
+      run();
+    } catch (error) {
+      failure = error as { status: number; stdout: string; stderr: string };
+    }
+    expect(failure?.status).not.toBe(0);
+    expect(`${failure?.stdout}${failure?.stderr}`).toContain(`${bad}: invalid registry`);
+    expect(`${failure?.stdout}${failure?.stderr}`).toContain('roles[0] (arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit): trustedAccounts[0]: not a 12-digit account id');
+    expect(existsSync(join(target, 'cloudformation-template-update-stack.json'))).toBe(false);
+  }, 120_000);
 
   it('packages each function alone, with the AWS SDK inside and no AGPL code', () => {
     const zips = readdirSync(out).filter((f) => f.endsWith('.zip')).sort();
