@@ -21,7 +21,7 @@ let template: { Resources: Record<string, Resource>; Conditions?: unknown };
 beforeAll(() => {
   out = mkdtempSync(join(tmpdir(), 'roleguard-package-'));
   // Offline and without AWS credentials, as on a fresh machine.
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' };
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', TMPDIR: out };
   execFileSync(join(ROOT, 'node_modules', '.bin', 'osls'), ['package', '--stage', 'test', '--region', 'eu-west-1', '--package', out], { cwd: ROOT, env, stdio: 'pipe' });
   template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
   resources = template.Resources;
