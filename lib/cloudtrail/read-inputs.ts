@@ -125,7 +125,16 @@ async function* splitRecords(stream: AsyncIterable<Buffer>, path: string, option
   let skipping = false; // inside a line already rejected as too long
   let firstLine: Buffer | null = null;
 
-  for await (const chunk of stream) {
+  // A read error (a truncated gzip) ends the loop; the line still held is flushed before the error is reported.
+  let readError: unknown = null;
+  const guarded = async function* (): AsyncGenerator<Buffer> {
+    try {
+      yield* stream;
+    } catch (error) {
+      readError = error;
+    }
+  };
+  for await (const chunk of guarded()) {
     if (mode === 'document') {
       length += chunk.length;
       if (length > maxDocumentBytes) throw new Error(`a JSON document ${tooBig}`);
@@ -184,6 +193,10 @@ async function* splitRecords(stream: AsyncIterable<Buffer>, path: string, option
     }
     parts.push(Buffer.from(rest));
     length += rest.length;
+  }
+  if (readError) {
+    if (firstLine) yield* parseText(firstLine, `${path}:0`, maxRecordBytes);
+    throw readError;
   }
   const tail = Buffer.concat(parts);
   const blankTail = tail.every((byte) => byte === 32 || byte === 9 || byte === 13 || byte === 10);

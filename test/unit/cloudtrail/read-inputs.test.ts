@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
 import { readInputs, type InputItem } from '../../../lib/cloudtrail/index.js';
 import { assumeRecord, EVENTS_DIR } from '../../helpers/fixtures.js';
 
@@ -162,5 +163,16 @@ describe('readInputs: JSON lines with a broken first line', () => {
     const broken = await read(write('pretty-broken.json', JSON.stringify({ Records: [record, other] }, null, 2).slice(0, -3)));
     expect(broken).toHaveLength(1);
     expect(sources(broken)).toEqual(['pretty-broken.json']);
+  });
+});
+
+describe('readInputs: a truncated gzip of JSON lines', () => {
+  it('keeps the complete first line and names the corruption', async () => {
+    // A long second line of incompressible text, cut off: the first line was read long before the error.
+    const gz = gzipSync(`${JSON.stringify(record)}\n${JSON.stringify({ ...other, padding: randomBytes(600_000).toString('base64') })}\n`);
+    const path = write('truncated-lines.jsonl.gz', gz.subarray(0, Math.floor(gz.length * 0.8)));
+    const items = await read(path);
+    expect(ids(items)[0]).toBe(record.eventID);
+    expect(items.at(-1)).toMatchObject({ rejected: expect.stringMatching(/^corrupt or truncated gzip/) });
   });
 });
