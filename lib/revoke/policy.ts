@@ -1,0 +1,178 @@
+/**
+ * The revocation policy: the one inline policy roleguard owns on a role. Pure: state in, policy document out, and
+ * back. It denies everything to tokens issued before a decision time, either for chosen sessions (`aws:userid` =
+ * the assumed-role id, which is `RoleId:sessionName`) or for the whole role (the console's mechanism).
+ */
+
+/** The inline policy roleguard owns on a guarded role; it never edits any other policy. */
+export const REVOCATION_POLICY_NAME = 'roleguard-revocations';
+
+/** IAM's limit on the total size of a role's inline policies, whitespace not counted. */
+export const ROLE_INLINE_POLICY_BUDGET = 10_240;
+
+/** The longest a role session can last (MaxSessionDuration is at most 12 h). */
+export const MAX_SESSION_SECONDS = 12 * 3600;
+
+/** One revoked session: its tokens issued before `decidedAt` are denied until it has surely expired (`pruneAfter`). */
+export interface SessionRevocation {
+  assumedRoleId: string;
+  decidedAt: string;
+  pruneAfter: string;
+}
+
+/** The whole role revoked: every token issued before `decidedAt` is denied until `pruneAfter`. */
+export interface RoleRevocation {
+  decidedAt: string;
+  pruneAfter: string;
+}
+
+/** What the revocation policy of a role says. */
+export interface RevocationState {
+  role: RoleRevocation | null;
+  sessions: SessionRevocation[];
+}
+
+/** An IAM policy document. */
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: PolicyStatement[];
+}
+
+/** A statement of the revocation policy. */
+export interface PolicyStatement {
+  Sid: string;
+  Effect: 'Deny';
+  Action: '*';
+  Resource: '*';
+  Condition: Record<string, Record<string, string | string[]>>;
+}
+
+export const EMPTY_STATE: RevocationState = { role: null, sessions: [] };
+
+// `RoleId:sessionName`: role ids are AROA + 16-128 upper-case letters and digits; session names 2-64 of [\w+=,.@-].
+const ASSUMED_ROLE_ID = /^AROA[A-Z0-9]{12,124}:[\w+=,.@-]{2,64}$/;
+const ISO_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/** An assumed-role id fit to put in a policy; anything else from an event is refused. */
+export function isAssumedRoleId(value: string): boolean {
+  return ASSUMED_ROLE_ID.test(value);
+}
+
+/** A time as the policy writes it: UTC, whole seconds (IAM compares dates to the second). */
+export function policyTime(at: Date | string): string {
+  const date = typeof at === 'string' ? new Date(at) : at;
+  if (Number.isNaN(date.getTime())) throw new Error(`not a time: ${String(at)}`);
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+const later = (a: string, b: string) => (Date.parse(a) >= Date.parse(b) ? a : b);
+// Sids are alphanumeric: times written without separators.
+const compact = (iso: string) => iso.replace(/[-:]/g, '');
+const uncompact = (s: string) => `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}Z`;
+const ROLE_SID = /^RoleguardRoleUntil(\d{8}T\d{6}Z)$/;
+const SESSIONS_SID = /^RoleguardSessions(\d{8}T\d{6}Z)Until(\d{8}T\d{6}Z)$/;
+
+/**
+ * Merge revocations monotonically: per session and for the role, the latest decision time wins and the longest
+ * prune time wins. Re-applying, retrying or merging out of order never moves a revocation time backwards.
+ */
+export function mergeRevocations(current: RevocationState, ...additions: RevocationState[]): RevocationState {
+  let role = current.role;
+  const sessions = new Map(current.sessions.map((s) => [s.assumedRoleId, s]));
+  for (const add of additions) {
+    if (add.role) role = role ? { decidedAt: later(role.decidedAt, add.role.decidedAt), pruneAfter: later(role.pruneAfter, add.role.pruneAfter) } : add.role;
+    for (const s of add.sessions) {
+      const known = sessions.get(s.assumedRoleId);
+      sessions.set(s.assumedRoleId, known ? { assumedRoleId: s.assumedRoleId, decidedAt: later(known.decidedAt, s.decidedAt), pruneAfter: later(known.pruneAfter, s.pruneAfter) } : s);
+    }
+  }
+  return { role, sessions: [...sessions.values()] };
+}
+
+/**
+ * Drop what can no longer matter at `now`: revocations whose sessions have all expired, and session revocations
+ * that the whole-role revocation already covers (it denies every token issued before a later or equal time).
+ */
+export function pruneRevocations(state: RevocationState, now: Date): RevocationState {
+  const alive = (pruneAfter: string) => Date.parse(pruneAfter) > now.getTime();
+  const role = state.role && alive(state.role.pruneAfter) ? state.role : null;
+  const sessions = state.sessions.filter((s) => alive(s.pruneAfter) && !(role && Date.parse(s.decidedAt) <= Date.parse(role.decidedAt)));
+  return { role, sessions };
+}
+
+/** The policy document for a state; null when nothing is revoked (the policy can be deleted). Deterministic. */
+export function renderRevocationPolicy(state: RevocationState): PolicyDocument | null {
+  const statements: PolicyStatement[] = [];
+  if (state.role) {
+    statements.push({ Sid: `RoleguardRoleUntil${compact(state.role.pruneAfter)}`, Effect: 'Deny', Action: '*', Resource: '*', Condition: { DateLessThan: { 'aws:TokenIssueTime': state.role.decidedAt } } });
+  }
+  // Sessions revoked at the same time share one statement, kept until the last of them has expired.
+  const groups = new Map<string, SessionRevocation[]>();
+  for (const s of state.sessions) groups.set(s.decidedAt, [...(groups.get(s.decidedAt) ?? []), s]);
+  for (const decidedAt of [...groups.keys()].sort()) {
+    const members = groups.get(decidedAt)!;
+    const ids = members.map((m) => m.assumedRoleId).sort();
+    const pruneAfter = members.map((m) => m.pruneAfter).reduce(later);
+    statements.push({
+      Sid: `RoleguardSessions${compact(decidedAt)}Until${compact(pruneAfter)}`,
+      Effect: 'Deny',
+      Action: '*',
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:userid': ids.length === 1 ? ids[0]! : ids }, DateLessThan: { 'aws:TokenIssueTime': decidedAt } },
+    });
+  }
+  return statements.length ? { Version: '2012-10-17', Statement: statements } : null;
+}
+
+/** Read roleguard's own policy back into state. Statements it did not write are reported, never kept or dropped silently. */
+export function parseRevocationPolicy(document: unknown): { state: RevocationState; foreign: number } {
+  let doc = document;
+  if (typeof doc === 'string') doc = JSON.parse(doc.trim().startsWith('{') ? doc : decodeURIComponent(doc));
+  const statements = Array.isArray((doc as { Statement?: unknown })?.Statement) ? ((doc as { Statement: unknown[] }).Statement) : [];
+  const state: RevocationState = { role: null, sessions: [] };
+  let foreign = 0;
+  for (const raw of statements) {
+    const s = raw as Partial<PolicyStatement>;
+    const before = s.Condition?.DateLessThan?.['aws:TokenIssueTime'];
+    const role = typeof s.Sid === 'string' ? ROLE_SID.exec(s.Sid) : null;
+    const group = typeof s.Sid === 'string' ? SESSIONS_SID.exec(s.Sid) : null;
+    if (s.Effect !== 'Deny' || typeof before !== 'string' || !ISO_SECONDS.test(before) || (!role && !group)) {
+      foreign++;
+      continue;
+    }
+    if (role) {
+      state.role = mergeRevocations(state, { role: { decidedAt: before, pruneAfter: uncompact(role[1]!) }, sessions: [] }).role;
+      continue;
+    }
+    const ids = [s.Condition?.StringEquals?.['aws:userid'] ?? []].flat();
+    const pruneAfter = uncompact(group![2]!);
+    state.sessions = mergeRevocations(state, { role: null, sessions: ids.map((assumedRoleId) => ({ assumedRoleId, decidedAt: before, pruneAfter })) }).sessions;
+  }
+  return { state, foreign };
+}
+
+/** A policy's size as IAM counts it against the inline budget: its JSON without whitespace. */
+export function policySize(document: unknown): number {
+  if (document === null || document === undefined) return 0;
+  const text = typeof document === 'string' ? document : JSON.stringify(document);
+  return text.replace(/\s+/g, '').length;
+}
+
+/**
+ * The state to write, within the role's inline budget (other inline policies count too). When the targeted
+ * revocations do not fit, revoke the whole role as of the latest decision instead: it covers every session the
+ * targeted ones did (and others of the role, which the alert must say). Never fails for size.
+ */
+export function fitToBudget(state: RevocationState, otherInlineChars: number, budget = ROLE_INLINE_POLICY_BUDGET): { state: RevocationState; fellBack: boolean } {
+  if (policySize(renderRevocationPolicy(state)) + otherInlineChars <= budget) return { state, fellBack: false };
+  const times = state.sessions.map((s) => s.decidedAt).concat(state.role ? [state.role.decidedAt] : []);
+  const prunes = state.sessions.map((s) => s.pruneAfter).concat(state.role ? [state.role.pruneAfter] : []);
+  const role = { decidedAt: times.reduce(later), pruneAfter: prunes.reduce(later) };
+  return { state: { role, sessions: [] }, fellBack: true };
+}
+
+/** When a revocation can be dropped: the session's recorded expiry, else its issue time plus the role's maximum session length (at most 12 h). */
+export function pruneTime(issuedAt: string, expiresAt: string | null, maxSessionSeconds = MAX_SESSION_SECONDS): string {
+  if (expiresAt && !Number.isNaN(Date.parse(expiresAt))) return policyTime(new Date(Math.ceil(Date.parse(expiresAt) / 1000) * 1000));
+  return policyTime(new Date(Date.parse(issuedAt) + Math.min(maxSessionSeconds, MAX_SESSION_SECONDS) * 1000));
+}
