@@ -124,20 +124,20 @@ export function renderRevocationPolicy(state: RevocationState): PolicyDocument |
   return statements.length ? { Version: '2012-10-17', Statement: statements } : null;
 }
 
-/** Read roleguard's own policy back into state. Statements it did not write are reported, never kept or dropped silently. */
-export function parseRevocationPolicy(document: unknown): { state: RevocationState; foreign: number } {
+/** Read roleguard's own policy back into state. Statements it did not write are returned as they are, to be kept. */
+export function parseRevocationPolicy(document: unknown): { state: RevocationState; foreign: number; foreignStatements: unknown[] } {
   let doc = document;
   if (typeof doc === 'string') doc = JSON.parse(doc.trim().startsWith('{') ? doc : decodeURIComponent(doc));
   const statements = Array.isArray((doc as { Statement?: unknown })?.Statement) ? ((doc as { Statement: unknown[] }).Statement) : [];
   const state: RevocationState = { role: null, sessions: [] };
-  let foreign = 0;
+  const foreignStatements: unknown[] = [];
   for (const raw of statements) {
     const s = raw as Partial<PolicyStatement>;
     const before = s.Condition?.DateLessThan?.['aws:TokenIssueTime'];
     const role = typeof s.Sid === 'string' ? ROLE_SID.exec(s.Sid) : null;
     const group = typeof s.Sid === 'string' ? SESSIONS_SID.exec(s.Sid) : null;
     if (s.Effect !== 'Deny' || typeof before !== 'string' || !ISO_SECONDS.test(before) || (!role && !group)) {
-      foreign++;
+      foreignStatements.push(raw);
       continue;
     }
     if (role) {
@@ -148,7 +148,7 @@ export function parseRevocationPolicy(document: unknown): { state: RevocationSta
     const pruneAfter = uncompact(group![2]!);
     state.sessions = mergeRevocations(state, { role: null, sessions: ids.map((assumedRoleId) => ({ assumedRoleId, decidedAt: before, pruneAfter })) }).sessions;
   }
-  return { state, foreign };
+  return { state, foreign: foreignStatements.length, foreignStatements };
 }
 
 /** A policy's size as IAM counts it against the inline budget: its JSON without whitespace. */

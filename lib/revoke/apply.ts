@@ -1,0 +1,72 @@
+import { DeleteRolePolicyCommand, GetRolePolicyCommand, ListRolePoliciesCommand, NoSuchEntityException, PutRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { acquireLock, type LockOptions } from './lock.js';
+import { fitToBudget, mergeRevocations, parseRevocationPolicy, policySize, pruneRevocations, renderRevocationPolicy, REVOCATION_POLICY_NAME, type PolicyDocument, type RevocationState } from './policy.js';
+
+/** What applying revocations to a role did (or would do, in a dry run). */
+export interface AppliedRevocation {
+  roleName: string;
+  /** The role's whole revocation policy after this change; null when nothing is left to revoke. */
+  policyDocument: PolicyDocument | null;
+  /** The targeted revocations did not fit the inline budget, so the whole role was revoked. */
+  fellBack: boolean;
+  /** True when IAM was written; false in a dry run or when the policy was already as it should be. */
+  written: boolean;
+}
+
+/** What applying needs. */
+export interface ApplyDeps {
+  iam: IAMClient;
+  dynamo: DynamoDBDocumentClient;
+  /** The table holding the per-role locks. */
+  lockTable: string;
+  lock: Pick<LockOptions, 'leaseMs' | 'waitMs'> & Partial<LockOptions>;
+}
+
+const isMissing = (error: unknown) => error instanceof NoSuchEntityException || (error as { name?: string }).name === 'NoSuchEntity' || (error as { name?: string }).name === 'NoSuchEntityException';
+
+async function readPolicy(iam: IAMClient, roleName: string, policyName: string): Promise<string | null> {
+  try {
+    const out = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
+    return out.PolicyDocument ?? null;
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw error;
+  }
+}
+
+/**
+ * Merge revocations into a role's revocation policy: read, merge, prune, fit, write, under a per-role lock so
+ * concurrent revocations of one role never overwrite each other. The merge is monotonic, so a retry or an
+ * out-of-order application never un-revokes anything. Only the policy roleguard owns is written; the role's other
+ * inline policies are only read, to count the shared size budget. A dry run reads and decides but writes nothing.
+ */
+export async function applyRevocations(deps: ApplyDeps, roleName: string, additions: RevocationState[], now: Date, options: { dryRun: boolean }): Promise<AppliedRevocation> {
+  const lock = await acquireLock(deps.dynamo, deps.lockTable, `role#${roleName}`, deps.lock);
+  try {
+    const current = await readPolicy(deps.iam, roleName, REVOCATION_POLICY_NAME);
+    const parsed = current ? parseRevocationPolicy(current) : { state: { role: null, sessions: [] }, foreignStatements: [] as unknown[] };
+    const names = (await deps.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
+    let others = 0;
+    for (const name of names) if (name !== REVOCATION_POLICY_NAME) others += policySize(decode(await readPolicy(deps.iam, roleName, name)));
+    const merged = pruneRevocations(mergeRevocations(parsed.state, ...additions), now);
+    // Statements someone else put in roleguard's policy are kept as they are, and count towards the budget.
+    const foreignSize = parsed.foreignStatements.length ? policySize(parsed.foreignStatements) : 0;
+    const { state, fellBack } = fitToBudget(merged, others + foreignSize);
+    const rendered = renderRevocationPolicy(state);
+    const policyDocument = rendered || parsed.foreignStatements.length ? { Version: '2012-10-17' as const, Statement: [...(rendered?.Statement ?? []), ...(parsed.foreignStatements as PolicyDocument['Statement'])] } : null;
+    const unchanged = JSON.stringify(policyDocument) === JSON.stringify(current ? decode(current) : null);
+    if (options.dryRun || unchanged) return { roleName, policyDocument, fellBack, written: false };
+    if (policyDocument) await deps.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME, PolicyDocument: JSON.stringify(policyDocument) }));
+    else if (current) await deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME }));
+    return { roleName, policyDocument, fellBack, written: true };
+  } finally {
+    await lock.release();
+  }
+}
+
+// IAM returns policy documents URL-encoded.
+function decode(document: string | null): unknown {
+  if (document === null) return null;
+  return JSON.parse(document.trim().startsWith('{') ? document : decodeURIComponent(document));
+}

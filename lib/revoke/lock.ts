@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** A held lock; `release()` gives it up only if it is still ours. */
+export interface HeldLock {
+  owner: string;
+  release(): Promise<void>;
+}
+
+/** Options of a per-key lock. */
+export interface LockOptions {
+  /** How long a holder may keep the lock; a crashed holder blocks others at most this long. */
+  leaseMs: number;
+  /** How long to keep trying before giving up (the caller's work is then retried by its own path). */
+  waitMs: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The lock could not be taken in time; the work stays recorded as an intent for the sweep. */
+export class LockTimeoutError extends Error {
+  override name = 'LockTimeoutError';
+}
+
+/**
+ * A lock per key in DynamoDB: a conditional put that succeeds when nobody holds the key or the holder's lease has
+ * expired. Waiters back off with jitter. The lease bounds how long a crashed holder can block the others.
+ */
+export async function acquireLock(doc: DynamoDBDocumentClient, tableName: string, key: string, options: LockOptions): Promise<HeldLock> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const owner = randomUUID();
+  const pk = `lock#${key}`;
+  const deadline = now() + options.waitMs;
+  for (let attempt = 0; ; attempt++) {
+    const at = now();
+    try {
+      await doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { pk, owner, leaseUntil: at + options.leaseMs },
+          ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
+          ExpressionAttributeValues: { ':now': at },
+        }),
+      );
+      return {
+        owner,
+        async release() {
+          try {
+            await doc.send(new DeleteCommand({ TableName: tableName, Key: { pk }, ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': owner } }));
+          } catch (error) {
+            // Our lease ran out and someone else holds it now: theirs to release.
+            if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          }
+        },
+      };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (now() >= deadline) throw new LockTimeoutError(`could not lock ${key} within ${options.waitMs} ms`);
+      await sleep(Math.min(1000, 20 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()));
+    }
+  }
+}
