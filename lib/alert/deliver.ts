@@ -43,7 +43,11 @@ export async function sendWithRetry(channel: Channel, alert: Alert, deps: Pick<D
   }
 }
 
+// AWS throttling comes back as HTTP 400 with one of these error names (SNS: Throttling).
+const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'ThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded', 'KMSThrottlingException']);
+
 function isTransient(error: unknown): boolean {
+  if (THROTTLING.has((error as { name?: string }).name ?? '')) return true;
   const status = (error as { statusCode?: number; $metadata?: { httpStatusCode?: number } }).statusCode ?? (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   // Slack 4xx other than 429 (bad payload, revoked webhook) will not get better by retrying now.
   return status === undefined || status === 429 || status >= 500;

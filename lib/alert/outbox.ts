@@ -152,7 +152,8 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
           TableName: tableName,
           Key: alertKey(alertId),
           UpdateExpression: failed ? 'SET alert.#state = :failed, alert.failedAt = :now REMOVE dueShard, dueAt ADD alert.attempts :one' : 'SET dueAt = :retry ADD alert.attempts :one',
-          ExpressionAttributeNames: { '#state': 'state' },
+          // DynamoDB rejects a name the expression does not use.
+          ...(failed ? { ExpressionAttributeNames: { '#state': 'state' } } : {}),
           ExpressionAttributeValues: failed ? { ':failed': 'failed', ':now': now.toISOString(), ':one': 1 } : { ':retry': (retryAt ?? now).toISOString(), ':one': 1 },
         }),
       );
