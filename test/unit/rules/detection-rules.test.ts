@@ -1,0 +1,113 @@
+import { describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import type { AssumeEvent, TrustPolicyChangeEvent } from '../../../lib/cloudtrail/types.js';
+import { deniedAssume, detectAssume, detectTrustChange, missingExternalId, retiredExternalId, trustPolicyChanged, unexpectedExternalId, untrustedAccount, type Finding } from '../../../lib/detect/index.js';
+import { indexRegistry, parseRegistryText, type RegisteredRole } from '../../../lib/registry/index.js';
+import { assumeRecord, EVENTS_DIR, loadJson } from '../../helpers/fixtures.js';
+import { classifyRecord } from '../../../lib/cloudtrail/classify.js';
+
+// Each rule: a positive case and the negatives that matter, on events built from realistic CloudTrail records.
+const ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
+const IDS = { current: 'ec-current-7Hq2vN9x', pending: 'ec-pending-Zr5tW1qB', retired: 'ec-retired-a1b2c3', wrong: 'tenant-4711-example' };
+const index = indexRegistry(
+  parseRegistryText(
+    `serviceRoleArns: ["arn:aws:iam::111122223333:role/roleguard-*"]
+roles:
+  - roleArn: ${ROLE}
+    vendor: Example Corp
+    trustedAccounts: ["999988887777"]
+    externalIds: { current: "${IDS.current}", pending: "${IDS.pending}", retired: ["${IDS.retired}"] }
+`,
+    'test registry',
+  ),
+);
+const role = index.registry.roles[0]!;
+
+function assume(options: { externalId?: string | null; account?: string; eventName?: string; roleArn?: string } = {}): AssumeEvent {
+  const base = assumeRecord({ eventID: `e-${Math.random()}` });
+  const params: Record<string, unknown> = { ...(base.requestParameters as Record<string, unknown>), roleArn: options.roleArn ?? ROLE };
+  if (options.externalId === null) delete params.externalId;
+  else params.externalId = options.externalId ?? IDS.current;
+  const account = options.account ?? '999988887777';
+  const event = classifyRecord({ ...base, requestParameters: params, userIdentity: { type: 'AWSAccount', principalId: `AIDA${account}`, accountId: account } }, { recordAwsServiceAssumes: false });
+  if (event.kind !== 'assume') throw new Error(`fixture is not an assume: ${JSON.stringify(event)}`);
+  return event;
+}
+
+const denied = (): AssumeEvent => {
+  const event = classifyRecord((loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-denied.json')) as { detail: unknown }).detail, { recordAwsServiceAssumes: false });
+  if (event.kind !== 'assume') throw new Error('not an assume');
+  return event;
+};
+
+function trustChange(callerRole: string, overrides: { account?: string; roleName?: string; errorCode?: string } = {}): TrustPolicyChangeEvent {
+  const detail = structuredClone((loadJson(join(EVENTS_DIR, 'eventbridge-update-assume-role-policy.json')) as { detail: Record<string, unknown> }).detail);
+  const identity = detail.userIdentity as { arn: string; sessionContext: { sessionIssuer: { arn: string } } };
+  identity.arn = `arn:aws:sts::111122223333:assumed-role/${callerRole}/s`;
+  identity.sessionContext.sessionIssuer.arn = `arn:aws:iam::111122223333:role/${callerRole}`;
+  if (overrides.account) detail.recipientAccountId = overrides.account;
+  if (overrides.roleName) (detail.requestParameters as { roleName: string }).roleName = overrides.roleName;
+  if (overrides.errorCode) Object.assign(detail, { errorCode: overrides.errorCode, errorMessage: 'denied', responseElements: null });
+  const event = classifyRecord(detail, { recordAwsServiceAssumes: false });
+  if (event.kind !== 'trust-policy-change') throw new Error(`not a trust change: ${JSON.stringify(event)}`);
+  return event;
+}
+
+const kinds = (findings: Finding[]) => findings.map((f) => [f.kind, f.severity]);
+
+describe('detection rules', () => {
+  it('unexpected-external-id: raised for an unknown ID; not for current, pending, retired, no ID, or a failed assume', () => {
+    expect(kinds(unexpectedExternalId(assume({ externalId: IDS.wrong }), role))).toEqual([['unexpected-external-id', 'critical']]);
+    // IAM's StringEquals is case-sensitive: a different case is a different ID.
+    expect(kinds(unexpectedExternalId(assume({ externalId: IDS.current.toUpperCase() }), role))).toEqual([['unexpected-external-id', 'critical']]);
+    for (const id of [IDS.current, IDS.pending, IDS.retired, null]) expect(unexpectedExternalId(assume({ externalId: id }), role)).toEqual([]);
+    expect(unexpectedExternalId({ ...assume({ externalId: IDS.wrong }), outcome: 'denied' }, role)).toEqual([]);
+  });
+
+  it('retired-external-id: raised for a retired ID only', () => {
+    expect(kinds(retiredExternalId(assume({ externalId: IDS.retired }), role))).toEqual([['retired-external-id', 'critical']]);
+    for (const id of [IDS.current, IDS.pending, IDS.wrong, null]) expect(retiredExternalId(assume({ externalId: id }), role)).toEqual([]);
+  });
+
+  it('missing-external-id: a cross-account AssumeRole without an ID; not same-account, not SAML or web identity', () => {
+    expect(kinds(missingExternalId(assume({ externalId: null }), role))).toEqual([['missing-external-id', 'critical']]);
+    expect(missingExternalId(assume({ externalId: null, account: '111122223333' }), role)).toEqual([]);
+    expect(missingExternalId(assume({ externalId: IDS.current }), role)).toEqual([]);
+    expect(missingExternalId({ ...assume({ externalId: null }), eventName: 'AssumeRoleWithSAML' }, role)).toEqual([]);
+    expect(missingExternalId({ ...assume({ externalId: null }), eventName: 'AssumeRoleWithWebIdentity' }, role)).toEqual([]);
+  });
+
+  it("untrusted-account: an account outside trustedAccounts and the role's own", () => {
+    expect(kinds(untrustedAccount(assume({ account: '444455556666' }), role))).toEqual([['untrusted-account', 'critical']]);
+    expect(untrustedAccount(assume(), role)).toEqual([]);
+    expect(untrustedAccount(assume({ account: '111122223333' }), role)).toEqual([]);
+    expect(untrustedAccount({ ...assume({ account: '444455556666' }), outcome: 'denied' }, role)).toEqual([]);
+  });
+
+  it('denied-assume: failed assumes only', () => {
+    expect(kinds(deniedAssume(denied(), role))).toEqual([['denied-assume', 'medium']]);
+    expect(deniedAssume(assume(), role)).toEqual([]);
+  });
+
+  it('trust-policy-changed: by a person (high), denied (medium); not by the service, another account, or another role', () => {
+    const registered: RegisteredRole = role;
+    expect(kinds(trustPolicyChanged(trustChange('AWSReservedSSO_PlatformAdmin_0123456789abcdef'), registered, index))).toEqual([['trust-policy-changed', 'high']]);
+    expect(kinds(trustPolicyChanged(trustChange('AWSReservedSSO_PlatformAdmin_0123456789abcdef', { errorCode: 'AccessDenied' }), registered, index))).toEqual([['trust-policy-changed', 'medium']]);
+    expect(trustPolicyChanged(trustChange('roleguard-prod-rotate'), registered, index)).toEqual([]);
+    // Matched by account and name although the registered ARN has a path; a same-named role elsewhere is not it.
+    expect(kinds(detectTrustChange(trustChange('someone'), index))).toEqual([['trust-policy-changed', 'high']]);
+    expect(detectTrustChange(trustChange('someone', { account: '222233334444' }), index)).toEqual([]);
+    expect(detectTrustChange(trustChange('someone', { roleName: 'OtherRole' }), index)).toEqual([]);
+    // A pattern's regex metacharacters are literal: roleguard-.* must not match roleguardXprod.
+    expect(kinds(detectTrustChange(trustChange('roleguardXprod'), index))).toEqual([['trust-policy-changed', 'high']]);
+  });
+
+  it('an unregistered role raises nothing, and no finding holds a full external ID', () => {
+    expect(detectAssume(assume({ externalId: IDS.wrong, roleArn: 'arn:aws:iam::111122223333:role/Other' }), index)).toEqual([]);
+    const all = [IDS.wrong, IDS.retired, null].flatMap((id) => detectAssume(assume({ externalId: id, account: '444455556666' }), index));
+    expect(all.map((f) => f.kind).sort()).toEqual(['missing-external-id', 'retired-external-id', 'unexpected-external-id', 'untrusted-account', 'untrusted-account', 'untrusted-account']);
+    const text = JSON.stringify(all);
+    for (const id of Object.values(IDS)) expect(text).not.toContain(id);
+    expect(text).toMatch(/tena…#[0-9a-f]{8}/);
+  });
+});
