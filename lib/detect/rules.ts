@@ -1,6 +1,7 @@
 import type { AssumeEvent, TrustPolicyChangeEvent } from '../cloudtrail/types.js';
 import { maskExternalId } from '../redact.js';
 import type { RegisteredRole, RegistryIndex } from '../registry/index.js';
+import { analyzeTrustPolicy } from '../trust/analyze.js';
 import type { Finding, FindingContext, FindingKind, Severity } from './types.js';
 
 /** A detection rule for assume events: the event and its role's registry entry in, findings out. Pure. */
@@ -65,6 +66,12 @@ export function trustPolicyChanged(e: TrustPolicyChangeEvent, role: RegisteredRo
   if (index.isServicePrincipal(e.callerArn, e.callerIssuerArn)) return [];
   const who = e.callerArn ?? e.callerType;
   const denied = e.outcome === 'denied';
+  // Read the new policy as the audit does, so the alert says whether the change opened the door.
+  const problems = !denied && e.policyDocument ? analyzeTrustPolicy(e.policyDocument, role.roleArn, role).problems : [];
+  const worst = problems.find((p) => p.severity === 'critical') ?? problems[0];
+  const verdict = problems.length
+    ? `; the new policy has ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}, e.g. ${worst!.message}`
+    : !denied && e.policyDocument ? '; the new policy matches the registry' : '';
   const context: FindingContext = {
     recipientAccountId: e.recipientAccountId, vendor: role.vendor, at: e.eventTime, callerArn: e.callerArn, callerType: e.callerType,
     sourceIpAddress: e.sourceIpAddress, roleSessionName: null, externalId: null, userAgent: e.userAgent,
@@ -72,14 +79,14 @@ export function trustPolicyChanged(e: TrustPolicyChangeEvent, role: RegisteredRo
   return [
     {
       kind: 'trust-policy-changed',
-      severity: denied ? 'medium' : 'high',
+      severity: denied ? 'medium' : problems.some((p) => p.severity === 'critical') ? 'critical' : 'high',
       roleArn: role.roleArn,
       eventId: e.eventId,
       assumedRoleId: null,
       callerAccountId: e.callerAccountId,
       message: denied
         ? `${who} tried to change the trust policy of ${role.vendor}'s role outside roleguard and was denied (${e.errorCode})`
-        : `${who} changed the trust policy of ${role.vendor}'s role outside roleguard`,
+        : `${who} changed the trust policy of ${role.vendor}'s role outside roleguard${verdict}`,
       context,
     },
   ];

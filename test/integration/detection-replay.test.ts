@@ -75,7 +75,8 @@ const EXPECTED = [
   ['retired-external-id', 'critical', 'e05-retired'],
   ['untrusted-account', 'critical', 'e06-untrusted'],
   ['denied-assume', 'medium', 'e07-denied'],
-  ['trust-policy-changed', 'high', 'e08-trust-person'],
+  // The person's new policy drops the external-ID condition, so the change is critical.
+  ['trust-policy-changed', 'critical', 'e08-trust-person'],
   ['unexpected-external-id', 'critical', 'e10-wrong-again'],
 ];
 

@@ -40,13 +40,16 @@ const denied = (): AssumeEvent => {
   return event;
 };
 
-function trustChange(callerRole: string, overrides: { account?: string; roleName?: string; errorCode?: string } = {}): TrustPolicyChangeEvent {
+const SOUND_POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999988887777:root' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': [IDS.current, IDS.pending] } } }] });
+
+function trustChange(callerRole: string, overrides: { account?: string; roleName?: string; errorCode?: string; policy?: string } = {}): TrustPolicyChangeEvent {
   const detail = structuredClone((loadJson(join(EVENTS_DIR, 'eventbridge-update-assume-role-policy.json')) as { detail: Record<string, unknown> }).detail);
   const identity = detail.userIdentity as { arn: string; sessionContext: { sessionIssuer: { arn: string } } };
   identity.arn = `arn:aws:sts::111122223333:assumed-role/${callerRole}/s`;
   identity.sessionContext.sessionIssuer.arn = `arn:aws:iam::111122223333:role/${callerRole}`;
   if (overrides.account) detail.recipientAccountId = overrides.account;
   if (overrides.roleName) (detail.requestParameters as { roleName: string }).roleName = overrides.roleName;
+  (detail.requestParameters as { policyDocument: string }).policyDocument = overrides.policy ?? SOUND_POLICY;
   if (overrides.errorCode) Object.assign(detail, { errorCode: overrides.errorCode, errorMessage: 'denied', responseElements: null });
   const event = classifyRecord(detail, { recordAwsServiceAssumes: false });
   if (event.kind !== 'trust-policy-change') throw new Error(`not a trust change: ${JSON.stringify(event)}`);
@@ -89,11 +92,16 @@ describe('detection rules', () => {
     expect(deniedAssume(assume(), role)).toEqual([]);
   });
 
-  it('trust-policy-changed: by a person (high), denied (medium); not by the service, another account, or another role', () => {
+  it('trust-policy-changed: by a person (high, critical when it opens the door), denied (medium); not by the service, another account, or another role', () => {
     const registered: RegisteredRole = role;
     expect(kinds(trustPolicyChanged(trustChange('AWSReservedSSO_PlatformAdmin_0123456789abcdef'), registered, index))).toEqual([['trust-policy-changed', 'high']]);
     expect(kinds(trustPolicyChanged(trustChange('AWSReservedSSO_PlatformAdmin_0123456789abcdef', { errorCode: 'AccessDenied' }), registered, index))).toEqual([['trust-policy-changed', 'medium']]);
     expect(trustPolicyChanged(trustChange('roleguard-prod-rotate'), registered, index)).toEqual([]);
+    // The new policy is read: a change that drops the external-ID condition is critical, and says so.
+    const opened = trustPolicyChanged(trustChange('someone', { policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '999988887777' }, Action: 'sts:AssumeRole' }] }) }), registered, index);
+    expect(kinds(opened)).toEqual([['trust-policy-changed', 'critical']]);
+    expect(opened[0]!.message).toMatch(/without requiring an external ID/);
+    expect(trustPolicyChanged(trustChange('someone'), registered, index)[0]!.message).toMatch(/the new policy matches the registry$/);
     // Matched by account and name although the registered ARN has a path; a same-named role elsewhere is not it.
     expect(kinds(detectTrustChange(trustChange('someone'), index))).toEqual([['trust-policy-changed', 'high']]);
     expect(detectTrustChange(trustChange('someone', { account: '222233334444' }), index)).toEqual([]);
