@@ -69,6 +69,22 @@ export function analyzeTrustPolicy(document: unknown, roleArn: string, registere
     if (!open && accounts.length === 0) continue;
     crossGrants.push({ statement: s, accounts: [...new Set(accounts)], open, requirement: externalIdRequirement(s) });
   }
+  // A Deny for sts:AssumeRole with only `StringNotEquals sts:ExternalId` also pins the ID (a missing ID makes the
+  // negated condition true, so the Deny applies): the Allows it covers are as safe as a StringEquals.
+  const guards = statements
+    .filter((s) => s.effect === 'Deny' && s.grantsAssumeRole && !s.notPrincipal)
+    .map((s) => {
+      const operators = Object.entries(s.conditions);
+      const keys = operators.length === 1 && operators[0]![0] === 'StringNotEquals' ? Object.entries(operators[0]![1]) : [];
+      if (keys.length !== 1 || keys[0]![0] !== 'sts:externalid') return null;
+      return { any: s.anyPrincipal, accounts: new Set(s.awsPrincipals.map(principalAccount)), ids: keys[0]![1] };
+    })
+    .filter((g) => g !== null);
+  for (const g of crossGrants) {
+    if (g.requirement.required.length > 0) continue;
+    const guard = guards.find((d) => d.any || (!g.open && g.accounts.every((a) => d.accounts.has(a))));
+    if (guard) g.requirement = { required: [...guard.ids], weak: [] };
+  }
   const anyRequires = crossGrants.some((g) => g.requirement.required.length > 0);
   for (const g of crossGrants) {
     const where = describe(g.statement);
