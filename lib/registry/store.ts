@@ -36,6 +36,22 @@ export interface RegistryStore {
 
 /** Build the DynamoDB-backed registry store. */
 export function createRegistryStore(doc: DynamoDBDocumentClient, tableName: string): RegistryStore {
+  async function deleteVersion(version: string): Promise<void> {
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :v', ExpressionAttributeValues: { ':v': `v#${version}` }, ProjectionExpression: 'pk, sk', ExclusiveStartKey }));
+      for (let i = 0; i < (page.Items ?? []).length; i += 25) {
+        let pending = page.Items!.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+        for (let attempt = 0; pending.length && attempt < 8; attempt++) {
+          const out = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+          pending = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+          if (pending.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        }
+      }
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+  }
+
   return {
     async load() {
       const pointer = (await doc.send(new GetCommand({ TableName: tableName, Key: POINTER, ConsistentRead: true }))).Item;
@@ -56,7 +72,10 @@ export function createRegistryStore(doc: DynamoDBDocumentClient, tableName: stri
     },
     async replace(registry) {
       const version = `${new Date().toISOString()}-${randomUUID().slice(0, 8)}`;
-      const previous = (await doc.send(new GetCommand({ TableName: tableName, Key: POINTER, ConsistentRead: true }))).Item?.version as string | undefined;
+      const pointer = (await doc.send(new GetCommand({ TableName: tableName, Key: POINTER, ConsistentRead: true }))).Item;
+      const previous = pointer?.version as string | undefined;
+      // The version before the previous one is deleted once the new one is current: one step of history is kept.
+      const obsolete = (pointer?.previous as string | null | undefined) ?? null;
       const items = [
         { pk: `v#${version}`, sk: 'config', serviceRoleArns: registry.serviceRoleArns, protectedRoleArns: registry.protectedRoleArns },
         ...registry.roles.map((role) => ({ pk: `v#${version}`, sk: `role#${role.roleArn}`, role })),
@@ -79,6 +98,7 @@ export function createRegistryStore(doc: DynamoDBDocumentClient, tableName: stri
           ...(previous ? { ExpressionAttributeValues: { ':previous': previous } } : {}),
         }),
       );
+      if (obsolete) await deleteVersion(obsolete);
       return version;
     },
   };
