@@ -9,6 +9,7 @@ import { addStoreOptions, openLocalStore, tableNames, type StoreFlags } from './
 import { readRegistryFile } from './registry-file.js';
 import { slackSender, snsSender, type AlertSenders } from '../lib/alert/index.js';
 import type { Registry } from '../lib/registry/index.js';
+import { emulatedRevoker } from '../lib/revoke/respond.js';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { createProgressLine } from './progress.js';
 import { renderTable } from './table.js';
@@ -93,7 +94,8 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
   const store = await openLocalStore(flags);
   const progress = createProgressLine(process.stderr, flags.progress);
   try {
-    const deps = createDeps(config, { dynamo: store.dynamo, logger: createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' }), registry, senders });
+    // Revocations are emulated: the report shows the policy each would produce; nothing is written to IAM.
+    const deps = createDeps(config, { dynamo: store.dynamo, logger: createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' }), registry, senders, revoker: emulatedRevoker() });
     const guarded = (await deps.registry()).registry.roles.length;
     if (guarded === 0) process.stderr.write('roleguard replay: note: no role is registered (see --registry), so sessions are recorded but nothing is detected\n');
     const result = await runReplay(deps, { paths, concurrency, signal: abort.signal, apply: flags.apply ?? false, onProgress: (p) => progress.update(p) });

@@ -5,6 +5,7 @@ import { createOutbox, DEFAULT_DELIVERY_POLICY, type AlertSenders, type Channel,
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 import { cachedRegistry, createRegistryStore, indexRegistry, type Registry, type RegistryIndex } from './registry/index.js';
+import type { Revoker } from './revoke/respond.js';
 import { createSessionStore, type SessionStore } from './sessions/index.js';
 
 /** Everything a flow needs, built once per cold start (or per CLI run) and passed in. */
@@ -18,6 +19,8 @@ export interface Deps {
   logger: Logger;
   /** The clock; replay substitutes each event's own time. */
   now: () => Date;
+  /** Revokes sessions of roles with `response: revoke`; the replay's is an emulation, and none is deployed yet. */
+  revoker?: Revoker;
 }
 
 /** Build a DynamoDB document client; `undefined` values are dropped rather than rejected. */
@@ -34,6 +37,7 @@ export interface DepsOverrides {
   registry?: Registry;
   senders?: AlertSenders;
   deliveryPolicy?: DeliveryPolicy;
+  revoker?: Revoker;
 }
 
 /** Build the deps object. */
@@ -68,5 +72,6 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     },
     logger,
     now: overrides.now ?? (() => new Date()),
+    ...(overrides.revoker ? { revoker: overrides.revoker } : {}),
   };
 }

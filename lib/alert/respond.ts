@@ -37,14 +37,14 @@ export function actionText(role: RegisteredRole, dryRun: boolean): string {
  * a repeat within the merge window create no new alert. Delivery failures stay in the outbox for the sweep.
  */
 export async function respondToFindings(
-  findings: { finding: Finding; role: RegisteredRole }[],
+  findings: { finding: Finding; role: RegisteredRole; action?: string }[],
   deps: DeliveryDeps,
   options: AlertResponseOptions,
 ): Promise<{ actions: Action[]; duplicates: Set<Finding> }> {
   const actions: Action[] = [];
   const duplicates = new Set<Finding>();
-  for (const { finding, role } of findings) {
-    const admission = await deps.outbox.admit(finding, { action: actionText(role, options.dryRun), nextStep: nextStepFor(finding) }, { now: options.now, windowSeconds: options.windowSeconds, channels: options.channels });
+  for (const { finding, role, action } of findings) {
+    const admission = await deps.outbox.admit(finding, { action: action ?? actionText(role, options.dryRun), nextStep: nextStepFor(finding) }, { now: options.now, windowSeconds: options.windowSeconds, channels: options.channels });
     if (admission.status === 'duplicate') duplicates.add(finding);
     if (admission.status !== 'new') continue;
     const { delivered } = options.dryRun ? { delivered: false } : await deliverAlert(admission.alert, deps, options.now);
