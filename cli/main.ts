@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
 import { registerAudit } from './audit-command.js';
 import { registerReplay } from './replay-command.js';
+import { registerRevoke } from './revoke-command.js';
 import { registerRoles } from './roles-command.js';
 
 /** Build the `roleguard` command. */
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerRoles(program);
   registerAudit(program);
+  registerRevoke(program);
   return program;
 }
 
