@@ -28,5 +28,9 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     process.stderr.write(`roleguard: ${(error as Error).message}\n`);
     return EXIT.failed;
+  } finally {
+    // The commands report through process.exitCode; the caller decides what to do with the returned status, so
+    // nothing is left behind for a process that runs main() in-process (tests, embedding).
+    process.exitCode = undefined;
   }
 }
