@@ -70,8 +70,14 @@ export function registryFromAuthorizationDetails(document: unknown, source: stri
       else notCrossAccount++;
       return;
     }
-    const ids = analysis.acceptedExternalIds.filter((id) => EXTERNAL_ID.test(id));
     const caveats: string[] = [];
+    let ids = analysis.acceptedExternalIds.filter((id) => EXTERNAL_ID.test(id));
+    // Only a weak condition names the ID: register it so the role is watched (an assume without it is then a
+    // missing-external-id finding), and say the condition must be fixed.
+    if (ids.length === 0 && analysis.weaklyNamedExternalIds.some((id) => EXTERNAL_ID.test(id))) {
+      ids = analysis.weaklyNamedExternalIds.filter((id) => EXTERNAL_ID.test(id));
+      caveats.push('its only external-ID check is a weak condition (see the problems below); the ID it names was registered, and the condition must become StringEquals');
+    }
     if (ids.length < analysis.acceptedExternalIds.length) caveats.push('some sts:ExternalId values are not valid external IDs and were left out');
     if (ids.length === 0 || analysis.trustedAccounts.length === 0) {
       notes.push({

@@ -29,6 +29,8 @@ export interface TrustAnalysis {
   trustedAccounts: string[];
   /** External IDs accepted by StringEquals on the cross-account statements, in policy order. */
   acceptedExternalIds: string[];
+  /** IDs named only by weak conditions (StringEqualsIfExists, StringEqualsIgnoreCase): what the vendor likely uses. */
+  weaklyNamedExternalIds: string[];
   /** True when at least one statement grants sts:AssumeRole to another account (or to anyone). */
   crossAccount: boolean;
   problems: PostureProblem[];
@@ -49,7 +51,7 @@ export function analyzeTrustPolicy(document: unknown, roleArn: string, registere
     statements = parseTrustPolicy(document);
   } catch (error) {
     if (!(error instanceof TrustPolicyError)) throw error;
-    return { trustedAccounts: [], acceptedExternalIds: [], crossAccount: false, problems: [{ kind: 'unreadable-policy', severity: 'high', statement: null, message: error.message }] };
+    return { trustedAccounts: [], acceptedExternalIds: [], weaklyNamedExternalIds: [], crossAccount: false, problems: [{ kind: 'unreadable-policy', severity: 'high', statement: null, message: error.message }] };
   }
   const problems: PostureProblem[] = [];
   const trusted = new Set<string>();
@@ -83,7 +85,7 @@ export function analyzeTrustPolicy(document: unknown, roleArn: string, registere
   for (const g of crossGrants) {
     if (g.requirement.required.length > 0) continue;
     const guard = guards.find((d) => d.any || (!g.open && g.accounts.every((a) => d.accounts.has(a))));
-    if (guard) g.requirement = { required: [...guard.ids], weak: [] };
+    if (guard) g.requirement = { required: [...guard.ids], weak: [], weakValues: [] };
   }
   const anyRequires = crossGrants.some((g) => g.requirement.required.length > 0);
   for (const g of crossGrants) {
@@ -103,7 +105,8 @@ export function analyzeTrustPolicy(document: unknown, roleArn: string, registere
       problems.push({ kind: 'no-external-id', severity: 'critical', statement: where, message: `${where} lets ${who} assume the role without requiring an external ID (no StringEquals on sts:ExternalId): the confused-deputy door is open` });
     }
   }
-  const analysis: TrustAnalysis = { trustedAccounts: [...trusted].sort(), acceptedExternalIds: accepted, crossAccount: crossGrants.length > 0, problems };
+  const weaklyNamed = [...new Set(crossGrants.filter((g) => g.requirement.required.length === 0).flatMap((g) => g.requirement.weakValues))].filter((id) => !accepted.includes(id));
+  const analysis: TrustAnalysis = { trustedAccounts: [...trusted].sort(), acceptedExternalIds: accepted, weaklyNamedExternalIds: weaklyNamed, crossAccount: crossGrants.length > 0, problems };
   if (registered) problems.push(...compareWithRegistry(analysis, registered));
   return analysis;
 }
@@ -111,7 +114,8 @@ export function analyzeTrustPolicy(document: unknown, roleArn: string, registere
 function compareWithRegistry(analysis: TrustAnalysis, role: RegisteredRole): PostureProblem[] {
   const problems: PostureProblem[] = [];
   const expected = [role.externalIds.current, role.externalIds.pending].filter((id): id is string => id !== null);
-  const missing = expected.filter((id) => !analysis.acceptedExternalIds.includes(id));
+  // An ID named by a weak condition is still accepted (the weakness is its own problem), so the vendor is not refused.
+  const missing = expected.filter((id) => !analysis.acceptedExternalIds.includes(id) && !analysis.weaklyNamedExternalIds.includes(id));
   const extra = analysis.acceptedExternalIds.filter((id) => !expected.includes(id));
   const retired = extra.filter((id) => role.externalIds.retired.includes(id));
   if (missing.length || extra.length) {

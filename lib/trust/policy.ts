@@ -111,18 +111,25 @@ export interface ExternalIdRequirement {
   required: string[];
   /** Conditions on sts:ExternalId that do not pin it to exact values (IfExists, StringLike, ignore-case, negations, Null, set operators). */
   weak: string[];
+  /** The exact IDs named by a weak condition that still names IDs (StringEqualsIfExists, StringEqualsIgnoreCase). */
+  weakValues: string[];
 }
 
 /** Read the sts:ExternalId conditions of one statement. */
 export function externalIdRequirement(statement: TrustStatement): ExternalIdRequirement {
   const required: string[] = [];
   const weak: string[] = [];
+  const weakValues: string[] = [];
   for (const [operator, keys] of Object.entries(statement.conditions)) {
     const values = keys[EXTERNAL_ID_KEY];
     if (!values) continue;
-    if (operator === 'StringEquals') required.push(...values);
+    if (operator === 'StringEquals') {
+      required.push(...values);
+      continue;
+    }
+    if (operator === 'StringEqualsIfExists' || operator === 'StringEqualsIgnoreCase') weakValues.push(...values);
     // Values are masked: this text ends up in alerts and audit output.
-    else weak.push(`${operator} ${values.map((v) => (v.includes('*') || v.includes('?') ? `pattern ${maskExternalId(v)}` : maskExternalId(v))).join(', ')}`);
+    weak.push(`${operator} ${values.map((v) => (v.includes('*') || v.includes('?') ? `pattern ${maskExternalId(v)}` : maskExternalId(v))).join(', ')}`);
   }
-  return { required: [...new Set(required)], weak };
+  return { required: [...new Set(required)], weak, weakValues: [...new Set(weakValues)] };
 }
