@@ -53,6 +53,11 @@ function isTransient(error: unknown): boolean {
   return status === undefined || status === 429 || status >= 500;
 }
 
+/** When the sweep should try again after `attempts` failed tries: 30 s, doubling, at most 15 minutes. */
+function retryTime(now: Date, attempts: number): Date {
+  return new Date(now.getTime() + Math.min(15 * 60_000, 30_000 * 2 ** (attempts - 1)));
+}
+
 /**
  * Deliver a stored alert on every channel still pending. Channels already sent are not sent again, so a retry
  * never doubles an alert. What still fails is left due for the sweep, with backoff, until maxAttempts.
@@ -74,7 +79,7 @@ export async function deliverAlert(alert: StoredAlert, deps: DeliveryDeps, now: 
   }
   const attempts = alert.attempts + 1;
   const failed = attempts >= deps.policy.maxAttempts;
-  const retryAt = new Date(now.getTime() + Math.min(15 * 60_000, 30_000 * 2 ** (attempts - 1)));
+  const retryAt = retryTime(now, attempts);
   await deps.outbox.settle(alert.alertId, { delivered: false, now, retryAt, failed });
   const details = { alertId: alert.alertId, kind: alert.finding.kind, roleArn: alert.finding.roleArn, attempts, failures };
   if (failed) deps.logger.error('alert delivery failed for good; see the alerts table', details);
@@ -87,21 +92,48 @@ export async function sweepAlerts(deps: DeliveryDeps, now: Date): Promise<{ retr
   let retried = 0;
   let summaries = 0;
   for (const alert of await deps.outbox.due(now)) {
+    // A dry run's alert is recorded, never sent.
+    if (alert.dryRun) {
+      await deps.outbox.dismiss(alert.alertId);
+      continue;
+    }
     if (alert.state === 'pending') {
       retried++;
       await deliverAlert(alert, deps, now);
     } else if (alert.summary === 'due' && alert.windowEndsAt <= now.toISOString()) {
-      const summary: Alert = { ...alert, repeatSummary: true };
-      const channels = (Object.keys(alert.channels) as Channel[]).filter((c) => alert.channels[c] !== 'skipped');
-      try {
-        for (const channel of channels) await sendWithRetry(channel, summary, deps);
-        await deps.outbox.markSummarySent(alert.alertId);
-        summaries++;
-      } catch (error) {
-        // Left due: the next sweep tries again (a channel that already took it may see it twice).
-        deps.logger.warn('repeat summary not delivered; the next sweep retries it', { alertId: alert.alertId, error: (error as Error).message });
-      }
+      if (await deliverSummary(alert, deps, now)) summaries++;
     }
   }
   return { retried, summaries };
+}
+
+/**
+ * Send the repeat summary on each channel that has not taken it yet. As with alerts, a channel that took it is never
+ * sent it again; what still fails is retried by later sweeps, with backoff, until maxAttempts.
+ */
+async function deliverSummary(alert: StoredAlert, deps: DeliveryDeps, now: Date): Promise<boolean> {
+  const summary: Alert = { ...alert, repeatSummary: true };
+  const done = new Set(alert.summarySent ?? []);
+  const channels = (Object.keys(alert.channels) as Channel[]).filter((c) => alert.channels[c] !== 'skipped' && !done.has(c));
+  const failures: string[] = [];
+  for (const channel of channels) {
+    try {
+      await sendWithRetry(channel, summary, deps);
+      await deps.outbox.markSummaryChannelSent(alert.alertId, channel);
+    } catch (error) {
+      failures.push(`${channel}: ${(error as Error).message}`);
+    }
+  }
+  if (failures.length === 0) {
+    await deps.outbox.markSummarySent(alert.alertId);
+    return true;
+  }
+  const attempts = (alert.summaryAttempts ?? 0) + 1;
+  const failed = attempts >= deps.policy.maxAttempts;
+  const retryAt = retryTime(now, attempts);
+  await deps.outbox.deferSummary(alert.alertId, { retryAt, failed });
+  const details = { alertId: alert.alertId, kind: alert.finding.kind, roleArn: alert.finding.roleArn, attempts, failures };
+  if (failed) deps.logger.error('repeat summary delivery failed for good; see the alerts table', details);
+  else deps.logger.warn('repeat summary not delivered; the sweep will retry it', { ...details, retryAt: retryAt.toISOString() });
+  return false;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { TransactionCanceledException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Finding } from '../detect/types.js';
 import type { Alert, Channel } from './types.js';
@@ -9,6 +9,9 @@ import type { Alert, Channel } from './types.js';
  * - `finding#<recipient>#<eventId>#<kind>`: a finding already admitted; a redelivered event stops here.
  * - `window#<repeatKey>`: the open merge window for one kind of finding on one role from one caller.
  * - `alert#<alertId>`: the alert, its per-channel delivery state, count and window.
+ * A dry run's findings and windows are kept apart (`dry-run#finding#…`, `dry-run#window#…`), so a dry run never
+ * swallows a live alert as a duplicate or a repeat; its alerts have no channel pending, so they are never sent, and
+ * the sweep takes them out of the due index.
  * The sparse index `byDue` (`dueShard` = "due", `dueAt`) lists alerts the sweep must still work on.
  */
 export function alertsTableDefinition(tableName: string): CreateTableCommandInput {
@@ -40,7 +43,13 @@ export interface StoredAlert extends Alert {
   attempts: number;
   state: 'pending' | 'delivered' | 'failed';
   windowEndsAt: string;
-  summary: 'none' | 'due' | 'sent';
+  summary: 'none' | 'due' | 'sent' | 'failed';
+  /** Channels that already took the repeat summary (a channel that took it is never sent it again). */
+  summarySent?: Channel[];
+  /** Sweeps that failed to deliver the repeat summary. */
+  summaryAttempts?: number;
+  /** Recorded by a dry run: never sent. */
+  dryRun?: boolean;
 }
 
 /** What admitting a finding did. */
@@ -55,73 +64,102 @@ export function repeatKey(f: Finding): string {
 
 /** The outbox operations. */
 export interface Outbox {
-  admit(finding: Finding, alert: Pick<Alert, 'action' | 'nextStep'>, options: { now: Date; windowSeconds: number; channels: Channel[] }): Promise<Admission>;
+  /** With `dryRun`, the alert is recorded apart from live ones, with no channel pending: it is never sent. */
+  admit(finding: Finding, alert: Pick<Alert, 'action' | 'nextStep'>, options: { now: Date; windowSeconds: number; channels: Channel[]; dryRun?: boolean }): Promise<Admission>;
   get(alertId: string): Promise<StoredAlert | null>;
   markSent(alertId: string, channel: Channel): Promise<void>;
   settle(alertId: string, outcome: { delivered: boolean; now: Date; retryAt?: Date; failed?: boolean }): Promise<void>;
+  /** One channel took the repeat summary. */
+  markSummaryChannelSent(alertId: string, channel: Channel): Promise<void>;
+  /** Every channel took the repeat summary: the alert is done. */
   markSummarySent(alertId: string): Promise<void>;
+  /** The repeat summary was not delivered: retry it at `retryAt`, or give up (`failed`). */
+  deferSummary(alertId: string, outcome: { retryAt: Date; failed: boolean }): Promise<void>;
+  /** Take an alert that must not be sent (a dry run's) out of the due index. */
+  dismiss(alertId: string): Promise<void>;
   due(now: Date, limit?: number): Promise<StoredAlert[]>;
 }
+
+// Concurrent transactions on the same items (copies of one event, or a burst of repeats) cancel each other with
+// TransactionConflict; admitting again from the start is safe.
+const ADMIT_TRIES = 5;
+const isConflict = (error: unknown) => error instanceof TransactionCanceledException && (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
 
 /** Build the DynamoDB outbox. */
 export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Outbox {
   const alertKey = (alertId: string) => ({ pk: `alert#${alertId}` });
   const fromItem = (item: Record<string, unknown>): StoredAlert => item.alert as StoredAlert;
 
-  return {
-    async admit(finding, text, { now, windowSeconds, channels }) {
-      const markerPk = `finding#${finding.context.recipientAccountId}#${finding.eventId}#${finding.kind}`;
-      const windowPk = `window#${hash(repeatKey(finding))}`;
-      const alertId = hash(markerPk);
-      const at = now.toISOString();
-      const windowEndsAt = new Date(now.getTime() + windowSeconds * 1000).toISOString();
-      const alert: StoredAlert = {
-        alertId, finding, count: 1, firstAt: finding.context.at, lastAt: finding.context.at, ...text,
-        channels: { slack: channels.includes('slack') ? 'pending' : 'skipped', sns: channels.includes('sns') ? 'pending' : 'skipped' },
-        attempts: 0, state: 'pending', windowEndsAt, summary: 'none',
-      };
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: { TableName: tableName, Item: { pk: markerPk, alertId }, ConditionExpression: 'attribute_not_exists(pk)' } },
-              { Put: { TableName: tableName, Item: { pk: windowPk, alertId, endsAt: windowEndsAt }, ConditionExpression: 'attribute_not_exists(pk) OR endsAt <= :now', ExpressionAttributeValues: { ':now': at } } },
-              { Put: { TableName: tableName, Item: { ...alertKey(alertId), alert, dueShard: 'due', dueAt: at }, ConditionExpression: 'attribute_not_exists(pk)' } },
-            ],
-          }),
-        );
-        return { status: 'new', alert };
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const [marker, window] = (error.CancellationReasons ?? []).map((r) => r.Code);
-        if (marker === 'ConditionalCheckFailed') return { status: 'duplicate', alertId: await existingAlertId(markerPk) };
-        if (window !== 'ConditionalCheckFailed') throw error;
-      }
-      // A window is open: merge into its alert, and make sure the repeats get one summary when the window closes.
-      const open = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: windowPk }, ConsistentRead: true }))).Item;
-      if (!open) throw new Error(`merge window ${windowPk} vanished; the event will be retried`);
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: { TableName: tableName, Item: { pk: markerPk, alertId: open.alertId }, ConditionExpression: 'attribute_not_exists(pk)' } },
-              {
-                Update: {
-                  TableName: tableName,
-                  Key: alertKey(String(open.alertId)),
-                  UpdateExpression: 'SET alert.#count = alert.#count + :one, alert.lastAt = :last, alert.summary = :due, dueShard = :shard, dueAt = if_not_exists(dueAt, :ends)',
-                  ConditionExpression: 'attribute_exists(pk)',
-                  ExpressionAttributeNames: { '#count': 'count' },
-                  ExpressionAttributeValues: { ':one': 1, ':last': finding.context.at, ':due': 'due', ':shard': 'due', ':ends': open.endsAt },
-                },
+  async function admitOnce(finding: Finding, text: Pick<Alert, 'action' | 'nextStep'>, { now, windowSeconds, channels, dryRun = false }: Parameters<Outbox['admit']>[2]): Promise<Admission> {
+    const prefix = dryRun ? 'dry-run#' : '';
+    const markerPk = `${prefix}finding#${finding.context.recipientAccountId}#${finding.eventId}#${finding.kind}`;
+    const windowPk = `${prefix}window#${hash(repeatKey(finding))}`;
+    const alertId = hash(markerPk);
+    const at = now.toISOString();
+    const windowEndsAt = new Date(now.getTime() + windowSeconds * 1000).toISOString();
+    const channelState = (c: Channel) => (!dryRun && channels.includes(c) ? 'pending' : 'skipped');
+    const alert: StoredAlert = {
+      alertId, finding, count: 1, firstAt: finding.context.at, lastAt: finding.context.at, ...text,
+      channels: { slack: channelState('slack'), sns: channelState('sns') },
+      attempts: 0, state: 'pending', windowEndsAt, summary: 'none', ...(dryRun ? { dryRun: true } : {}),
+    };
+    try {
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: tableName, Item: { pk: markerPk, alertId }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            { Put: { TableName: tableName, Item: { pk: windowPk, alertId, endsAt: windowEndsAt }, ConditionExpression: 'attribute_not_exists(pk) OR endsAt <= :now', ExpressionAttributeValues: { ':now': at } } },
+            { Put: { TableName: tableName, Item: { ...alertKey(alertId), alert, dueShard: 'due', dueAt: at }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
+        }),
+      );
+      return { status: 'new', alert };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [marker, window] = (error.CancellationReasons ?? []).map((r) => r.Code);
+      if (marker === 'ConditionalCheckFailed') return { status: 'duplicate', alertId: await existingAlertId(markerPk) };
+      if (window !== 'ConditionalCheckFailed') throw error;
+    }
+    // A window is open: merge into its alert, and make sure the repeats get one summary when the window closes.
+    const open = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: windowPk }, ConsistentRead: true }))).Item;
+    if (!open) throw new Error(`merge window ${windowPk} vanished; the event will be retried`);
+    try {
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: tableName, Item: { pk: markerPk, alertId: open.alertId }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Update: {
+                TableName: tableName,
+                Key: alertKey(String(open.alertId)),
+                // A dry run's alert only counts the repeat: it owes no summary.
+                UpdateExpression: dryRun
+                  ? 'SET alert.#count = alert.#count + :one, alert.lastAt = :last'
+                  : 'SET alert.#count = alert.#count + :one, alert.lastAt = :last, alert.summary = :due, dueShard = :shard, dueAt = if_not_exists(dueAt, :ends)',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeNames: { '#count': 'count' },
+                ExpressionAttributeValues: { ':one': 1, ':last': finding.context.at, ...(dryRun ? {} : { ':due': 'due', ':shard': 'due', ':ends': open.endsAt }) },
               },
-            ],
-          }),
-        );
-        return { status: 'merged', alertId: String(open.alertId) };
-      } catch (error) {
-        if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return { status: 'duplicate', alertId: await existingAlertId(markerPk) };
-        throw error;
+            },
+          ],
+        }),
+      );
+      return { status: 'merged', alertId: String(open.alertId) };
+    } catch (error) {
+      if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return { status: 'duplicate', alertId: await existingAlertId(markerPk) };
+      throw error;
+    }
+  }
+
+  return {
+    async admit(finding, text, options) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await admitOnce(finding, text, options);
+        } catch (error) {
+          if (attempt >= ADMIT_TRIES || !isConflict(error)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+        }
       }
     },
     async get(alertId) {
@@ -133,18 +171,31 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
     },
     async settle(alertId, { delivered, now, retryAt, failed }) {
       if (delivered) {
-        // Delivered: leave the due index unless a repeat summary is still owed when the window closes.
-        const current = await this.get(alertId);
-        const summaryOwed = current?.summary === 'due';
-        await doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: alertKey(alertId),
-            UpdateExpression: summaryOwed ? 'SET alert.#state = :delivered, dueAt = :ends ADD alert.attempts :one' : 'SET alert.#state = :delivered REMOVE dueShard, dueAt ADD alert.attempts :one',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':delivered': 'delivered', ':one': 1, ...(summaryOwed ? { ':ends': current!.windowEndsAt } : {}) },
-          }),
-        );
+        // Delivered: leave the due index unless a repeat summary is still owed when the window closes. Decided in
+        // the write itself, so that a repeat merged meanwhile (which owes a summary) is not lost.
+        try {
+          await doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: alertKey(alertId),
+              UpdateExpression: 'SET alert.#state = :delivered REMOVE dueShard, dueAt ADD alert.attempts :one',
+              ConditionExpression: 'alert.summary <> :due',
+              ExpressionAttributeNames: { '#state': 'state' },
+              ExpressionAttributeValues: { ':delivered': 'delivered', ':one': 1, ':due': 'due' },
+            }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          await doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: alertKey(alertId),
+              UpdateExpression: 'SET alert.#state = :delivered, dueShard = :shard, dueAt = alert.windowEndsAt ADD alert.attempts :one',
+              ExpressionAttributeNames: { '#state': 'state' },
+              ExpressionAttributeValues: { ':delivered': 'delivered', ':one': 1, ':shard': 'due' },
+            }),
+          );
+        }
         return;
       }
       await doc.send(
@@ -158,8 +209,33 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
         }),
       );
     },
+    async markSummaryChannelSent(alertId, channel) {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: alertKey(alertId),
+          UpdateExpression: 'SET alert.summarySent = list_append(if_not_exists(alert.summarySent, :none), :channel)',
+          ExpressionAttributeValues: { ':none': [], ':channel': [channel] },
+        }),
+      );
+    },
     async markSummarySent(alertId) {
       await doc.send(new UpdateCommand({ TableName: tableName, Key: alertKey(alertId), UpdateExpression: 'SET alert.summary = :sent REMOVE dueShard, dueAt', ExpressionAttributeValues: { ':sent': 'sent' } }));
+    },
+    async deferSummary(alertId, { retryAt, failed }) {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: alertKey(alertId),
+          UpdateExpression: failed
+            ? 'SET alert.summary = :failed, alert.summaryAttempts = if_not_exists(alert.summaryAttempts, :zero) + :one REMOVE dueShard, dueAt'
+            : 'SET dueAt = :retry, alert.summaryAttempts = if_not_exists(alert.summaryAttempts, :zero) + :one',
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ...(failed ? { ':failed': 'failed' } : { ':retry': retryAt.toISOString() }) },
+        }),
+      );
+    },
+    async dismiss(alertId) {
+      await doc.send(new UpdateCommand({ TableName: tableName, Key: alertKey(alertId), UpdateExpression: 'REMOVE dueShard, dueAt' }));
     },
     async due(now, limit = 100) {
       const page = await doc.send(

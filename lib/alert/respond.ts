@@ -34,7 +34,8 @@ export function actionText(role: RegisteredRole, dryRun: boolean): string {
 
 /**
  * Store each finding's alert in the outbox before sending it, then deliver the new ones. A redelivered event and
- * a repeat within the merge window create no new alert. Delivery failures stay in the outbox for the sweep.
+ * a repeat within the merge window create no new alert. Delivery failures stay in the outbox for the sweep. A dry
+ * run records its alerts apart from live ones, with no channel to send them on: neither it nor the sweep sends them.
  */
 export async function respondToFindings(
   findings: { finding: Finding; role: RegisteredRole; action?: string }[],
@@ -44,7 +45,7 @@ export async function respondToFindings(
   const actions: Action[] = [];
   const duplicates = new Set<Finding>();
   for (const { finding, role, action } of findings) {
-    const admission = await deps.outbox.admit(finding, { action: action ?? actionText(role, options.dryRun), nextStep: nextStepFor(finding) }, { now: options.now, windowSeconds: options.windowSeconds, channels: options.channels });
+    const admission = await deps.outbox.admit(finding, { action: action ?? actionText(role, options.dryRun), nextStep: nextStepFor(finding) }, { now: options.now, windowSeconds: options.windowSeconds, channels: options.channels, dryRun: options.dryRun });
     if (admission.status === 'duplicate') duplicates.add(finding);
     if (admission.status !== 'new') continue;
     const { delivered } = options.dryRun ? { delivered: false } : await deliverAlert(admission.alert, deps, options.now);
