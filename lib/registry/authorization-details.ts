@@ -43,7 +43,12 @@ export interface AuthorizationDetailsImport {
 export function registryFromAuthorizationDetails(document: unknown, source: string, existing: Registry | null = null): AuthorizationDetailsImport {
   const top = Details.safeParse(document);
   if (!top.success) throw new RegistryError(source, ['not get-account-authorization-details output: RoleDetailList is missing']);
-  const known = new Map((existing?.roles ?? []).map((r) => [r.roleArn, r]));
+  // Matched by account and role name, as detection matches roles: role names are unique per account whatever the path.
+  const nameKey = (arn: string) => {
+    const parts = parseRoleArn(arn);
+    return parts ? `${parts.accountId}/${parts.roleName}` : arn;
+  };
+  const known = new Map((existing?.roles ?? []).map((r) => [nameKey(r.roleArn), r]));
   const roles: RegisteredRole[] = [];
   const notes: ImportNote[] = [];
   const problems: string[] = [];
@@ -90,13 +95,21 @@ export function registryFromAuthorizationDetails(document: unknown, source: stri
       });
       return;
     }
-    const previous = known.get(detail.Arn) ?? null;
+    const previous = known.get(nameKey(detail.Arn)) ?? null;
     const prior = previous ? [previous.externalIds.current, previous.externalIds.pending].filter((x): x is string => x !== null) : [];
-    // Keep the registry's view of which accepted ID is current when it still matches; otherwise the first one is.
+    // An ID the registry retired stays retired while the policy still accepts it (the audit reports that), unless
+    // the policy accepts nothing else.
+    const stillRetired = ids.filter((id) => previous?.externalIds.retired.includes(id));
+    if (stillRetired.length > 0 && stillRetired.length < ids.length) {
+      ids = ids.filter((id) => !stillRetired.includes(id));
+      caveats.push(`the trust policy still accepts retired ${stillRetired.length === 1 ? 'ID' : 'IDs'} ${stillRetired.map((id) => maskExternalId(id)).join(', ')}, kept as retired: remove ${stillRetired.length === 1 ? 'it' : 'them'} from the policy`);
+    }
+    // Keep the registry's view of which accepted ID is current (and pending) when it still matches; otherwise policy order decides.
     const current = prior.find((id) => ids.includes(id)) ?? ids[0]!;
     const others = ids.filter((id) => id !== current);
-    const pending = others[0] ?? null;
-    if (others.length > 0) caveats.push(`it accepts ${ids.length} external IDs; ${maskExternalId(current)} was registered as current and ${maskExternalId(pending)} as pending${others.length > 1 ? `; ${others.length - 1} more (${others.slice(1).map((id) => maskExternalId(id)).join(', ')}) cannot be expressed` : ''}`);
+    const pending = others.find((id) => id === previous?.externalIds.pending) ?? others[0] ?? null;
+    const rest = others.filter((id) => id !== pending);
+    if (others.length > 0) caveats.push(`it accepts ${ids.length} external IDs; ${maskExternalId(current)} was registered as current and ${maskExternalId(pending)} as pending${rest.length > 0 ? `; ${rest.length} more (${rest.map((id) => maskExternalId(id)).join(', ')}) cannot be expressed` : ''}`);
     const retired = (previous?.externalIds.retired ?? []).filter((id) => id !== current && id !== pending);
     if (analysis.problems.length) caveats.push(`the trust policy has ${analysis.problems.length} posture ${analysis.problems.length === 1 ? 'problem' : 'problems'} (see roleguard audit)`);
     const vendorTag = detail.Tags?.find((t) => /^vendor$/i.test(t.Key))?.Value.trim();

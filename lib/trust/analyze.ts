@@ -1,7 +1,7 @@
-import { parseRoleArn } from '../cloudtrail/arn.js';
+import { ACCOUNT_ID, parseRoleArn } from '../cloudtrail/arn.js';
 import { maskExternalId } from '../redact.js';
 import type { RegisteredRole } from '../registry/types.js';
-import { externalIdRequirement, parseTrustPolicy, principalAccount, TrustPolicyError, type TrustStatement } from './policy.js';
+import { externalIdRequirement, parseTrustPolicy, principalAccount, TrustPolicyError, type ExternalIdRequirement, type TrustStatement } from './policy.js';
 
 /** Kinds of posture problem the audit reports. */
 export type PostureProblemKind =
@@ -58,60 +58,86 @@ export function analyzeTrustPolicy(document: unknown, roleArn: string, registere
   const accepted: string[] = [];
   const grants = statements.filter((s) => s.effect === 'Allow' && s.grantsAssumeRole);
   // Statements that let someone outside the role's account in, with the external-ID requirement of each.
-  const crossGrants: { statement: TrustStatement; accounts: string[]; open: boolean; requirement: ReturnType<typeof externalIdRequirement> }[] = [];
-  for (const s of grants) {
-    const accounts: string[] = [];
-    for (const p of s.awsPrincipals) {
-      const account = principalAccount(p);
-      if (account === null) {
-        problems.push({ kind: 'unresolved-principal', severity: 'medium', statement: describe(s), message: `${describe(s)} names a principal that is not an account or ARN (${p}); IAM writes a unique id when the principal was deleted` });
-      } else if (account !== roleAccount) accounts.push(account);
-    }
-    const open = s.anyPrincipal || s.notPrincipal;
-    if (!open && accounts.length === 0) continue;
-    crossGrants.push({ statement: s, accounts: [...new Set(accounts)], open, requirement: externalIdRequirement(s) });
-  }
-  // A Deny for sts:AssumeRole with only `StringNotEquals sts:ExternalId` also pins the ID (a missing ID makes the
-  // negated condition true, so the Deny applies): the Allows it covers are as safe as a StringEquals.
-  const guards = statements
+  const crossGrants: { statement: TrustStatement; principals: string[]; accounts: string[]; open: boolean; requirement: ExternalIdRequirement }[] = [];
+  // A Deny for sts:AssumeRole without a condition shuts its principals out; one with only `StringNotEquals
+  // sts:ExternalId` pins the ID (a missing ID makes the negated condition true, so the Deny applies): the Allows it
+  // covers are as safe as a StringEquals. A Deny covers a principal it names, or every principal of an account it names.
+  const denies = statements
     .filter((s) => s.effect === 'Deny' && s.grantsAssumeRole && !s.notPrincipal)
     .map((s) => {
       const operators = Object.entries(s.conditions);
-      const keys = operators.length === 1 && operators[0]![0] === 'StringNotEquals' ? Object.entries(operators[0]![1]) : [];
+      const covers = (principal: string | null) => s.anyPrincipal || (principal !== null && s.awsPrincipals.some((d) => d === principal || (isAccountPrincipal(d) && principalAccount(d) === principalAccount(principal))));
+      const condition = s.raw.Condition;
+      if (condition === undefined || (typeof condition === 'object' && condition !== null && Object.keys(condition).length === 0)) return { covers, ids: null };
+      const keys = operators.length === 1 && operators[0]![0].toLowerCase() === 'stringnotequals' ? Object.entries(operators[0]![1]) : [];
       if (keys.length !== 1 || keys[0]![0] !== 'sts:externalid') return null;
-      return { any: s.anyPrincipal, accounts: new Set(s.awsPrincipals.map(principalAccount)), ids: keys[0]![1] };
+      return { covers, ids: keys[0]![1] };
     })
-    .filter((g) => g !== null);
+    .filter((d) => d !== null);
+  const blocks = denies.filter((d) => d.ids === null);
+  for (const s of grants) {
+    const principals: string[] = [];
+    const accounts: string[] = [];
+    // NotPrincipal names the principals left out, not the ones let in.
+    for (const p of s.notPrincipal ? [] : s.awsPrincipals) {
+      const account = principalAccount(p);
+      if (account === null) {
+        problems.push({ kind: 'unresolved-principal', severity: 'medium', statement: describe(s), message: `${describe(s)} names a principal that is not an account or ARN (${p}); IAM writes a unique id when the principal was deleted` });
+      } else if (account !== roleAccount && !blocks.some((d) => d.covers(p))) {
+        principals.push(p);
+        accounts.push(account);
+      }
+    }
+    const open = (s.anyPrincipal || s.notPrincipal) && !blocks.some((d) => d.covers(null));
+    if (!open && accounts.length === 0) continue;
+    crossGrants.push({ statement: s, principals, accounts: [...new Set(accounts)], open, requirement: externalIdRequirement(s) });
+  }
   for (const g of crossGrants) {
     if (g.requirement.required.length > 0) continue;
-    const guard = guards.find((d) => d.any || (!g.open && g.accounts.every((a) => d.accounts.has(a))));
-    if (guard) g.requirement = { required: [...guard.ids], weak: [], weakValues: [] };
+    const guard = denies.find((d) => d.ids !== null && (g.open ? d.covers(null) : g.principals.every((p) => d.covers(p))));
+    if (guard) g.requirement = { required: [...guard.ids!], weak: [], weakValues: [], weakPins: false };
   }
-  const anyRequires = crossGrants.some((g) => g.requirement.required.length > 0);
+  const pins = (g: (typeof crossGrants)[number]) => g.requirement.required.length > 0 || g.requirement.weakPins;
+  // A statement bypasses another's condition when it lets in, without the ID, someone the other admits only with it.
+  const bypasses = (g: (typeof crossGrants)[number]) => crossGrants.filter((o) => o !== g && pins(o)).some((o) => g.open || o.open || o.accounts.some((a) => g.accounts.includes(a)));
   for (const g of crossGrants) {
     const where = describe(g.statement);
     const who = g.open ? (g.statement.notPrincipal ? 'every principal outside its NotPrincipal' : 'any AWS account') : `account ${g.accounts.join(', ')}`;
     for (const a of g.accounts) trusted.add(a);
+    const anyPrincipal: PostureProblem = { kind: 'any-principal', severity: 'high', statement: where, message: `${where} lets ${who} assume the role; the external ID is the only check, and external IDs are not secret` };
     if (g.requirement.required.length > 0) {
       for (const id of g.requirement.required) if (!accepted.includes(id)) accepted.push(id);
-      if (g.open) problems.push({ kind: 'any-principal', severity: 'high', statement: where, message: `${where} lets ${who} assume the role; the external ID is the only check, and external IDs are not secret` });
+      if (g.open) problems.push(anyPrincipal);
       continue;
     }
     if (g.requirement.weak.length > 0) {
-      problems.push({ kind: 'weak-external-id-condition', severity: 'high', statement: where, message: `${where} checks sts:ExternalId with ${g.requirement.weak.join(' and ')} instead of StringEquals, which does not pin the ID (IfExists passes when no ID is sent; StringLike takes wildcards)` });
-    } else if (g.open || anyRequires) {
-      problems.push({ kind: 'condition-bypass', severity: 'critical', statement: where, message: `${where} lets ${who} assume the role without an external ID, bypassing the condition${anyRequires ? ' that other statements require' : ''}` });
+      const conditions = g.requirement.weak.join(' and ');
+      if (g.requirement.weakPins) {
+        problems.push({ kind: 'weak-external-id-condition', severity: 'medium', statement: where, message: `${where} checks sts:ExternalId with ${conditions} instead of StringEquals; it still admits only the IDs it names, but write it as StringEquals (set operators and StringLike are easily loosened)` });
+        if (g.open) problems.push(anyPrincipal);
+      } else {
+        problems.push({ kind: 'weak-external-id-condition', severity: g.open ? 'critical' : 'high', statement: where, message: `${where} lets ${who} in with ${conditions} on sts:ExternalId instead of StringEquals, which does not pin the ID (IfExists passes when no ID is sent; StringLike takes wildcards)` });
+      }
+    } else if (g.open || bypasses(g)) {
+      problems.push({ kind: 'condition-bypass', severity: 'critical', statement: where, message: `${where} lets ${who} assume the role without an external ID${bypasses(g) ? ', bypassing the condition that other statements require' : ''}` });
     } else {
       problems.push({ kind: 'no-external-id', severity: 'critical', statement: where, message: `${where} lets ${who} assume the role without requiring an external ID (no StringEquals on sts:ExternalId): the confused-deputy door is open` });
     }
   }
   const weaklyNamed = [...new Set(crossGrants.filter((g) => g.requirement.required.length === 0).flatMap((g) => g.requirement.weakValues))].filter((id) => !accepted.includes(id));
   const analysis: TrustAnalysis = { trustedAccounts: [...trusted].sort(), acceptedExternalIds: accepted, weaklyNamedExternalIds: weaklyNamed, crossAccount: crossGrants.length > 0, problems };
-  if (registered) problems.push(...compareWithRegistry(analysis, registered));
+  // An account is also let in by an open statement: `*`, or a NotPrincipal that does not name the account itself.
+  const openLetsIn = (account: string) => crossGrants.some((g) => g.open && (!g.statement.notPrincipal || !g.statement.awsPrincipals.some((p) => isAccountPrincipal(p) && principalAccount(p) === account)));
+  if (registered) problems.push(...compareWithRegistry(analysis, registered, openLetsIn));
   return analysis;
 }
 
-function compareWithRegistry(analysis: TrustAnalysis, role: RegisteredRole): PostureProblem[] {
+/** True when a principal stands for a whole account (a 12-digit id or the account's root ARN). */
+function isAccountPrincipal(principal: string): boolean {
+  return ACCOUNT_ID.test(principal) || /^arn:aws[a-z-]*:iam::\d{12}:root$/.test(principal);
+}
+
+function compareWithRegistry(analysis: TrustAnalysis, role: RegisteredRole, openLetsIn: (account: string) => boolean): PostureProblem[] {
   const problems: PostureProblem[] = [];
   const expected = [role.externalIds.current, role.externalIds.pending].filter((id): id is string => id !== null);
   // An ID named by a weak condition is still accepted (the weakness is its own problem), so the vendor is not refused.
@@ -127,7 +153,7 @@ function compareWithRegistry(analysis: TrustAnalysis, role: RegisteredRole): Pos
     problems.push({ kind: 'external-ids-differ', severity: 'high', statement: null, message: `the trust policy's external IDs differ from the registry: ${parts.join('; ')}` });
   }
   const notTrusted = analysis.trustedAccounts.filter((a) => !role.trustedAccounts.includes(a));
-  const notGranted = role.trustedAccounts.filter((a) => !analysis.trustedAccounts.includes(a));
+  const notGranted = role.trustedAccounts.filter((a) => !analysis.trustedAccounts.includes(a) && !openLetsIn(a));
   if (notTrusted.length || notGranted.length) {
     const parts: string[] = [];
     if (notTrusted.length) parts.push(`it lets in ${notTrusted.join(', ')}, which the registry does not trust`);

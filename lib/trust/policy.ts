@@ -111,25 +111,44 @@ export interface ExternalIdRequirement {
   required: string[];
   /** Conditions on sts:ExternalId that do not pin it to exact values (IfExists, StringLike, ignore-case, negations, Null, set operators). */
   weak: string[];
-  /** The exact IDs named by a weak condition that still names IDs (StringEqualsIfExists, StringEqualsIgnoreCase). */
+  /** The exact IDs a weak condition still accepts (StringEqualsIfExists, StringEqualsIgnoreCase, set operators, StringLike without wildcards). */
   weakValues: string[];
+  /**
+   * True when a weak condition still admits only the IDs in `weakValues`: ForAnyValue:StringEquals, or StringLike
+   * without wildcards (a request without sts:ExternalId fails them, and no other value matches). Unidiomatic, not open.
+   */
+  weakPins: boolean;
 }
 
-/** Read the sts:ExternalId conditions of one statement. */
+const WILDCARD = /[*?]/;
+
+/**
+ * Read the sts:ExternalId conditions of one statement. Operators are compared case-insensitively, as the IAM evaluator
+ * the tests check against does: a lower-case `stringequals` pins the ID no less than `StringEquals`.
+ */
 export function externalIdRequirement(statement: TrustStatement): ExternalIdRequirement {
   const required: string[] = [];
   const weak: string[] = [];
   const weakValues: string[] = [];
+  let weakPins = false;
   for (const [operator, keys] of Object.entries(statement.conditions)) {
     const values = keys[EXTERNAL_ID_KEY];
     if (!values) continue;
-    if (operator === 'StringEquals') {
+    const op = operator.toLowerCase();
+    if (op === 'stringequals') {
       required.push(...values);
       continue;
     }
-    if (operator === 'StringEqualsIfExists' || operator === 'StringEqualsIgnoreCase') weakValues.push(...values);
+    const set = /^(forallvalues|foranyvalue):/.exec(op)?.[1] ?? null;
+    const ifExists = op.endsWith('ifexists');
+    const base = op.replace(/^(forallvalues|foranyvalue):/, '').replace(/ifexists$/, '');
+    // The values such a condition accepts as they are (negations, Null and wildcard patterns name no ID).
+    const exact = base === 'stringequals' || base === 'stringequalsignorecase' ? values : base === 'stringlike' ? values.filter((v) => !WILDCARD.test(v)) : [];
+    weakValues.push(...exact);
+    // sts:ExternalId is single-valued: ForAnyValue behaves like the plain operator, ForAllValues passes when the key is missing.
+    if (!ifExists && set !== 'forallvalues' && (base === 'stringequals' || (base === 'stringlike' && exact.length === values.length))) weakPins = true;
     // Values are masked: this text ends up in alerts and audit output.
-    weak.push(`${operator} ${values.map((v) => (v.includes('*') || v.includes('?') ? `pattern ${maskExternalId(v)}` : maskExternalId(v))).join(', ')}`);
+    weak.push(`${operator} ${values.map((v) => (WILDCARD.test(v) && base.startsWith('stringlike') ? `pattern ${maskExternalId(v)}` : maskExternalId(v))).join(', ')}`);
   }
-  return { required: [...new Set(required)], weak, weakValues: [...new Set(weakValues)] };
+  return { required: [...new Set(required)], weak, weakValues: [...new Set(weakValues)], weakPins };
 }
