@@ -131,7 +131,7 @@ async function listRoles(flags: StoreFlags & { json?: boolean }): Promise<number
       process.stdout.write(
         `${renderTable(
           ['role', 'vendor', 'trusted accounts', 'current id', 'pending id', 'retired', 'response', 'rotation'],
-          masked.map((r) => [r.roleArn, r.vendor, r.trustedAccounts.join(' '), r.externalIds.current, r.externalIds.pending, r.externalIds.retired.length, r.response, r.rotation ? `every ${r.rotation.everyDays}d, grace ${r.rotation.graceDays}d` : null]),
+          masked.map((r) => [r.roleArn, r.vendor, r.trustedAccounts.join(' '), r.externalIds.current, r.externalIds.pending, r.externalIds.retired.length, r.dryRun ? `${r.response} (dry run)` : r.response, r.rotation ? `every ${r.rotation.everyDays}d, grace ${r.rotation.graceDays}d` : null]),
           70,
         )}\n`,
       );

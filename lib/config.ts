@@ -20,7 +20,11 @@ export interface Config {
   alertTopicArn: string | null;
   /** SSM SecureString parameter holding the Slack incoming-webhook URL; null only where alerts are not sent. */
   slackWebhookParameter: string | null;
-  /** Decide and record everything, but send and change nothing. */
+  /** DynamoDB table of revocation intents, policy tracking, callers revoked and per-role locks; null where revocation is off. */
+  revocationsTable: string | null;
+  /** ARN patterns (`*` wildcard) of roleguard's own roles: never revoked, whatever the registry says. */
+  ownRoleArns: string[];
+  /** Revocations are decided, recorded and alerted (with the policy), but nothing is written to IAM. */
   dryRun: boolean;
 }
 
@@ -28,9 +32,9 @@ type Env = Record<string, string | undefined>;
 
 /**
  * Read and check the whole configuration from the environment; throws a ConfigError naming every problem.
- * `alerting` makes the alert destinations required, as in the deployed functions.
+ * `alerting` makes the alert destinations required, as in the deployed functions; `revoking` the revocations table.
  */
-export function loadConfig(env: Env, options: { alerting?: boolean } = {}): Config {
+export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: boolean } = {}): Config {
   const problems: string[] = [];
   const optional = (name: string): string | null => env[name]?.trim() || null;
   const required = (name: string): string => {
@@ -61,9 +65,12 @@ export function loadConfig(env: Env, options: { alerting?: boolean } = {}): Conf
     alertWindowSeconds: integer('ALERT_WINDOW_SECONDS', 3600, 0, 7 * 86400),
     alertTopicArn: options.alerting ? required('ALERT_TOPIC_ARN') : optional('ALERT_TOPIC_ARN'),
     slackWebhookParameter: options.alerting ? required('SLACK_WEBHOOK_PARAMETER') : optional('SLACK_WEBHOOK_PARAMETER'),
+    ownRoleArns: (env.OWN_ROLE_ARNS ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+    revocationsTable: options.revoking ? required('REVOCATIONS_TABLE') : optional('REVOCATIONS_TABLE'),
     dryRun: flag('DRY_RUN'),
   };
   if (config.alertTopicArn && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(config.alertTopicArn)) problems.push('ALERT_TOPIC_ARN is not an SNS topic ARN');
+  for (const pattern of config.ownRoleArns) if (!/^arn:aws[a-z-]*:iam::(\d{12}|\*):role\/[\x21-\x7e]+$/.test(pattern)) problems.push(`OWN_ROLE_ARNS: not a role ARN pattern: ${JSON.stringify(pattern)}`);
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 import { cachedRegistry, createRegistryStore, indexRegistry, type Registry, type RegistryIndex } from './registry/index.js';
 import type { Revoker } from './revoke/respond.js';
+import { createRevocationStore, type RevocationStore } from './revoke/store.js';
 import { createSessionStore, type SessionStore } from './sessions/index.js';
 
 /** Everything a flow needs, built once per cold start (or per CLI run) and passed in. */
@@ -19,8 +20,10 @@ export interface Deps {
   logger: Logger;
   /** The clock; replay substitutes each event's own time. */
   now: () => Date;
-  /** Revokes sessions of roles with `response: revoke`; the replay's is an emulation, and none is deployed yet. */
+  /** Revokes sessions of roles with `response: revoke`: IAM in the deployed functions, an emulation in a replay. */
   revoker?: Revoker;
+  /** The revocations table (intents, and the callers whose sessions were revoked); absent where it is not configured. */
+  revocations?: RevocationStore;
 }
 
 /** Build a DynamoDB document client; `undefined` values are dropped rather than rejected. */
@@ -73,5 +76,6 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     logger,
     now: overrides.now ?? (() => new Date()),
     ...(overrides.revoker ? { revoker: overrides.revoker } : {}),
+    ...(config.revocationsTable ? { revocations: createRevocationStore(dynamo, config.revocationsTable) } : {}),
   };
 }

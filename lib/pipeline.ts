@@ -3,8 +3,11 @@ import { classifyRecord } from './cloudtrail/classify.js';
 import type { AssumeEvent, TrustPolicyChangeEvent } from './cloudtrail/types.js';
 import type { Deps } from './deps.js';
 import { detectAssume, detectTrustChange, type Finding } from './detect/index.js';
-import type { RegisteredRole, RegistryIndex } from './registry/index.js';
+import { assumedAfterRevocation } from './detect/rules.js';
+import type { RegistryIndex } from './registry/index.js';
 import { protectedReason, type RevocationOutcome } from './revoke/respond.js';
+import { callerKey } from './revoke/service.js';
+import { intentIdFor } from './revoke/store.js';
 import { sessionViewOf, type RecordOutcome, type SessionView } from './sessions/index.js';
 
 /** Largest record processed; CloudTrail events are far smaller, so anything bigger is not a real event. */
@@ -23,7 +26,7 @@ export interface ProcessOptions {
   envelopeId?: string | null;
   /** Decide as of this time; replay passes the event's own time. Defaults to `deps.now()`. */
   now?: (event: AssumeEvent | TrustPolicyChangeEvent) => Date;
-  /** Send nothing (replay without --apply); the global DRY_RUN setting also applies. */
+  /** Send and write nothing (replay without --apply): alerts are recorded, revocations emulated. */
   dryRun?: boolean;
 }
 
@@ -47,7 +50,7 @@ export async function processRecord(record: unknown, deps: Deps, options: Proces
     const { kept, actions } = await respond(findings, null, index, deps, now, options);
     return { status: 'trust-policy-change', event: classified, findings: kept, actions };
   }
-  const findings = detectAssume(classified, index);
+  const findings = [...detectAssume(classified, index), ...(await cameBack(classified, index, deps))];
   const recording = await deps.sessions.record(classified, { processed: findings.length === 0, now });
   if (recording === 'duplicate') return { status: 'duplicate', event: classified };
   const { kept, actions } = await respond(findings, classified, index, deps, now, options);
@@ -55,28 +58,55 @@ export async function processRecord(record: unknown, deps: Deps, options: Proces
   return { status: 'recorded', event: classified, session: sessionViewOf(classified), recording, findings: kept, actions };
 }
 
+/**
+ * The caller of a successful assume of a registered role came back after roleguard revoked one of its sessions on
+ * that role: revocation does not stop a new assume, so say so. One read of the revocations table.
+ */
+async function cameBack(event: AssumeEvent, index: RegistryIndex, deps: Deps): Promise<Finding[]> {
+  const role = index.roleFor(event.roleArn);
+  const caller = callerKey(event);
+  if (!role || !deps.revocations || event.outcome !== 'success' || !caller) return [];
+  const revoked = await deps.revocations.revokedCaller(role.roleArn, caller);
+  return revoked ? assumedAfterRevocation(event, role, revoked.decidedAt) : [];
+}
+
 async function respond(findings: Finding[], event: AssumeEvent | null, index: RegistryIndex, deps: Deps, now: Date, options: ProcessOptions): Promise<{ kept: Finding[]; actions: Action[] }> {
   if (findings.length === 0) return { kept: [], actions: [] };
-  const dryRun = deps.config.dryRun || (options.dryRun ?? false);
+  // Replay without --apply sends nothing; DRY_RUN and a role's dryRun only keep revocations from being written.
+  const sendNothing = options.dryRun ?? false;
   // Revoke first, so that the alert can say what was done.
   const revocations = new Map<Finding, RevocationOutcome>();
-  const withRoles: { finding: Finding; role: RegisteredRole; action?: string }[] = [];
+  const withRoles: Parameters<typeof respondToFindings>[0] = [];
   for (const finding of findings) {
     const role = index.roleFor(finding.roleArn)!;
     const entry: (typeof withRoles)[number] = { finding, role };
     if (deps.revoker && event && finding.severity === 'critical' && role.response === 'revoke' && finding.assumedRoleId) {
-      const refused = protectedReason(role.roleArn, index.registry);
+      const refused = protectedReason(role.roleArn, index.registry, deps.config.ownRoleArns);
       if (refused) {
-        entry.action = `Not revoked: ${refused}; roleguard never changes such a role. Alerted only.`;
+        entry.action = `Not revoked: ${refused}; roleguard never changes such a role. Alerted only. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;
+        deps.logger.warn('revocation refused: protected role', { roleArn: role.roleArn, eventId: finding.eventId, reason: refused });
       } else {
-        const outcome = await deps.revoker.revokeSession({ roleArn: role.roleArn, assumedRoleId: finding.assumedRoleId, issuedAt: event.issuedAt, expiresAt: event.expiresAt, now });
+        const dryRun = deps.config.dryRun || role.dryRun === true;
+        const outcome = await deps.revoker.revokeSession({
+          roleArn: role.roleArn,
+          assumedRoleId: finding.assumedRoleId,
+          issuedAt: event.issuedAt,
+          expiresAt: event.expiresAt,
+          now,
+          // One revocation per event, however many critical findings it raised: the first one decides it.
+          intentId: intentIdFor(event.recipientAccountId, event.eventId, 'revoke-session'),
+          source: { kind: 'finding', eventId: finding.eventId, findingKind: finding.kind },
+          caller: callerKey(event),
+          dryRun,
+        });
         revocations.set(finding, outcome);
-        entry.action = revocationText(outcome, dryRun || !outcome.applied);
+        entry.action = revocationText(outcome, dryRun ? (deps.config.dryRun ? 'global' : 'role') : sendNothing || !outcome.applied ? 'replay' : null);
+        if (outcome.policyDocument) entry.policy = { name: outcome.policyName, document: outcome.policyDocument };
       }
     }
     withRoles.push(entry);
   }
-  const { actions, duplicates } = await respondToFindings(withRoles, deps.alerts, { now, windowSeconds: deps.config.alertWindowSeconds, channels: deps.alerts.channels, dryRun });
+  const { actions, duplicates } = await respondToFindings(withRoles, deps.alerts, { now, windowSeconds: deps.config.alertWindowSeconds, channels: deps.alerts.channels, dryRun: sendNothing });
   // A finding the outbox has already admitted came from a redelivered event: it is not a new finding.
   const kept = findings.filter((f) => !duplicates.has(f));
   for (const finding of kept) {
@@ -86,11 +116,18 @@ async function respond(findings: Finding[], event: AssumeEvent | null, index: Re
   return { kept, actions };
 }
 
-function revocationText(outcome: RevocationOutcome, dryRun: boolean): string {
+/** What was done about the session, in words. `notWritten` says why nothing was written, if it was not. */
+function revocationText(outcome: RevocationOutcome, notWritten: 'global' | 'role' | 'replay' | null): string {
   const what = outcome.fellBack
-    ? `the whole role (every session issued before ${outcome.decidedAt}), because targeted revocations no longer fit the role's inline policy budget`
+    ? `the whole role (every session issued before ${outcome.decidedAt}, the vendor's too), because targeted revocations no longer fit the role's 10,240-character inline policy budget`
     : `this session (its tokens issued before ${outcome.decidedAt}; a new session of the same name is not affected)`;
-  const done = dryRun ? `Dry run: would revoke ${what} with the ${outcome.policyName} policy.` : `Revoked ${what} with the ${outcome.policyName} policy.`;
+  let done: string;
+  if (outcome.expiredAt) return `Not revoked: the session had already expired (by ${outcome.expiredAt}), so there was nothing left to deny. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;
+  if (outcome.pendingError) done = `Revocation of ${what} is recorded but not applied yet: IAM failed (${outcome.pendingError}). The sweep retries it every 5 minutes.`;
+  else if (notWritten === 'global') done = `Dry run (roleguard's global dry run is on): would revoke ${what} with the ${outcome.policyName} policy below; nothing was written to IAM.`;
+  else if (notWritten === 'role') done = `Dry run (this role's dryRun is set): would revoke ${what} with the ${outcome.policyName} policy below; nothing was written to IAM.`;
+  else if (notWritten === 'replay') done = `Would revoke ${what} with the ${outcome.policyName} policy below (replay: nothing was written).`;
+  else done = `Revoked ${what} with the ${outcome.policyName} policy below (IAM applies it within seconds to minutes).`;
   return `${done} Revocation does not stop a new assume: rotate or remove the external ID to contain it.`;
 }
 

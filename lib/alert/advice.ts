@@ -10,6 +10,8 @@ export function nextStepFor(finding: Finding): string {
       return 'Add a StringEquals sts:ExternalId condition to every cross-account statement of the trust policy, then review what this session did in CloudTrail.';
     case 'untrusted-account':
       return 'Remove the account from the trust policy (or add it to trustedAccounts if it is legitimate), then review what this session did in CloudTrail.';
+    case 'assumed-after-revocation':
+      return 'The caller came back after its session was revoked. If the external ID it used is known to others, rotate it now (roleguard rotate) or remove the statement from the trust policy; revoke this session too if it is not the vendor.';
     case 'denied-assume':
       return 'Check who made the attempt and why; repeated denials from one principal suggest probing.';
     case 'trust-policy-changed':

@@ -31,8 +31,21 @@ export function formatSlackAlert(alert: Alert): { text: string; blocks: unknown[
         ],
       },
       { type: 'section', text: { type: 'mrkdwn', text: `*What roleguard did*\n${e(alert.action, 500)}` } },
+      ...(alert.policy ? [policyBlock(alert.policy)] : []),
       { type: 'section', text: { type: 'mrkdwn', text: `*Next step*\n${e(alert.nextStep, 500)}` } },
       { type: 'context', elements: [{ type: 'mrkdwn', text: `roleguard · alert ${e(alert.alertId)} · caller ${e(c.callerArn)}` }] },
     ],
   };
+}
+
+/** Slack sections hold 3,000 characters: the policy is shown compact, and cut with a note when it is longer. */
+const POLICY_CHARS = 2600;
+
+function policyBlock(policy: NonNullable<Alert['policy']>): unknown {
+  const json = JSON.stringify(policy.document);
+  const shown = json.length > POLICY_CHARS ? `${json.slice(0, POLICY_CHARS)}…` : json;
+  const note = json.length > POLICY_CHARS ? ` (first ${POLICY_CHARS} of ${json.length} characters; the SNS message has it whole)` : '';
+  // Inside a code block Slack renders no formatting, but <, > and & must still be escaped; backticks would end it.
+  const safe = shown.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/`/g, "'");
+  return { type: 'section', text: { type: 'mrkdwn', text: `*Policy ${e(policy.name)}${note}*\n\`\`\`${safe}\`\`\`` } };
 }

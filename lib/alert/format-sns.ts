@@ -20,6 +20,7 @@ export function formatSnsAlert(alert: Alert): { Subject: string; Message: string
       context: f.context,
       action: alert.action,
       nextStep: alert.nextStep,
+      ...(alert.policy ? { policyName: alert.policy.name, policyDocument: alert.policy.document } : {}),
     }),
     MessageAttributes: { kind: attr(f.kind), severity: attr(f.severity), role: attr(f.roleArn) },
   };

@@ -65,7 +65,7 @@ export function repeatKey(f: Finding): string {
 /** The outbox operations. */
 export interface Outbox {
   /** With `dryRun`, the alert is recorded apart from live ones, with no channel pending: it is never sent. */
-  admit(finding: Finding, alert: Pick<Alert, 'action' | 'nextStep'>, options: { now: Date; windowSeconds: number; channels: Channel[]; dryRun?: boolean }): Promise<Admission>;
+  admit(finding: Finding, alert: Pick<Alert, 'action' | 'nextStep' | 'policy'>, options: { now: Date; windowSeconds: number; channels: Channel[]; dryRun?: boolean }): Promise<Admission>;
   get(alertId: string): Promise<StoredAlert | null>;
   markSent(alertId: string, channel: Channel): Promise<void>;
   settle(alertId: string, outcome: { delivered: boolean; now: Date; retryAt?: Date; failed?: boolean }): Promise<void>;
@@ -90,7 +90,7 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
   const alertKey = (alertId: string) => ({ pk: `alert#${alertId}` });
   const fromItem = (item: Record<string, unknown>): StoredAlert => item.alert as StoredAlert;
 
-  async function admitOnce(finding: Finding, text: Pick<Alert, 'action' | 'nextStep'>, { now, windowSeconds, channels, dryRun = false }: Parameters<Outbox['admit']>[2]): Promise<Admission> {
+  async function admitOnce(finding: Finding, text: Pick<Alert, 'action' | 'nextStep' | 'policy'>, { now, windowSeconds, channels, dryRun = false }: Parameters<Outbox['admit']>[2]): Promise<Admission> {
     const prefix = dryRun ? 'dry-run#' : '';
     const markerPk = `${prefix}finding#${finding.context.recipientAccountId}#${finding.eventId}#${finding.kind}`;
     const windowPk = `${prefix}window#${hash(repeatKey(finding))}`;

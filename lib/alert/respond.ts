@@ -2,7 +2,7 @@ import type { Finding } from '../detect/types.js';
 import type { RegisteredRole } from '../registry/types.js';
 import { nextStepFor } from './advice.js';
 import { deliverAlert, type DeliveryDeps } from './deliver.js';
-import type { Channel } from './types.js';
+import type { Alert, Channel } from './types.js';
 
 /** An action in the replay report (contract §2). */
 export interface Action {
@@ -27,7 +27,7 @@ export interface AlertResponseOptions {
 /** What roleguard did about a finding, in words, for the alert. */
 export function actionText(role: RegisteredRole, dryRun: boolean): string {
   const base = role.response === 'revoke'
-    ? 'This role is set to revoke offending sessions, but automatic revocation is not enabled in this version: alerted only.'
+    ? 'Alerted only: this role revokes sessions on critical findings about a successful assume, and this is not one.'
     : "Alerted only: this role's response is alert.";
   return dryRun ? `Dry run: nothing was sent or changed. ${base}` : base;
 }
@@ -38,14 +38,14 @@ export function actionText(role: RegisteredRole, dryRun: boolean): string {
  * run records its alerts apart from live ones, with no channel to send them on: neither it nor the sweep sends them.
  */
 export async function respondToFindings(
-  findings: { finding: Finding; role: RegisteredRole; action?: string }[],
+  findings: { finding: Finding; role: RegisteredRole; action?: string; policy?: Alert['policy'] }[],
   deps: DeliveryDeps,
   options: AlertResponseOptions,
 ): Promise<{ actions: Action[]; duplicates: Set<Finding> }> {
   const actions: Action[] = [];
   const duplicates = new Set<Finding>();
-  for (const { finding, role, action } of findings) {
-    const admission = await deps.outbox.admit(finding, { action: action ?? actionText(role, options.dryRun), nextStep: nextStepFor(finding) }, { now: options.now, windowSeconds: options.windowSeconds, channels: options.channels, dryRun: options.dryRun });
+  for (const { finding, role, action, policy } of findings) {
+    const admission = await deps.outbox.admit(finding, { action: action ?? actionText(role, options.dryRun), nextStep: nextStepFor(finding), ...(policy ? { policy } : {}) }, { now: options.now, windowSeconds: options.windowSeconds, channels: options.channels, dryRun: options.dryRun });
     if (admission.status === 'duplicate') duplicates.add(finding);
     if (admission.status !== 'new') continue;
     const { delivered } = options.dryRun ? { delivered: false } : await deliverAlert(admission.alert, deps, options.now);

@@ -12,6 +12,8 @@ export interface Alert {
   action: string;
   /** The next step for a human, in words. */
   nextStep: string;
+  /** The role's whole revocation policy after what roleguard did (or would do, in a dry run), when it revoked. */
+  policy?: { name: string; document: unknown };
   /** True for the follow-up that reports repeats once the merge window has closed. */
   repeatSummary?: boolean;
 }

@@ -7,7 +7,7 @@ import type { Finding, FindingContext, FindingKind, Severity } from './types.js'
 /** A detection rule for assume events: the event and its role's registry entry in, findings out. Pure. */
 export type AssumeRule = (event: AssumeEvent, role: RegisteredRole) => Finding[];
 
-function finding(kind: FindingKind, severity: Severity, event: AssumeEvent, role: RegisteredRole, message: string): Finding {
+export function finding(kind: FindingKind, severity: Severity, event: AssumeEvent, role: RegisteredRole, message: string): Finding {
   const context: FindingContext = {
     recipientAccountId: event.recipientAccountId,
     vendor: role.vendor,
@@ -51,6 +51,17 @@ export const untrustedAccount: AssumeRule = (e, role) => {
   if (!succeeded(e) || !crossAccount(e) || role.trustedAccounts.includes(e.callerAccountId!)) return [];
   return [finding('untrusted-account', 'critical', e, role, `account ${e.callerAccountId} assumed ${role.vendor}'s role but is not among its trusted accounts (${role.trustedAccounts.join(', ')})`)];
 };
+
+/**
+ * A successful assume by a caller whose session on this role roleguard revoked at `revokedAt`, issued after that
+ * revocation: revocation does not stop a new assume, so the caller is back (not a rule of the registry alone: the
+ * pipeline supplies the revocation it remembers).
+ */
+export function assumedAfterRevocation(e: AssumeEvent, role: RegisteredRole, revokedAt: string): Finding[] {
+  if (!succeeded(e) || Date.parse(e.issuedAt) < Date.parse(revokedAt)) return [];
+  const id = e.externalId === null ? 'no external ID' : [role.externalIds.current, role.externalIds.pending].includes(e.externalId) ? 'the registered external ID' : `external ID ${maskExternalId(e.externalId)}`;
+  return [finding('assumed-after-revocation', 'high', e, role, `${e.callerArn ?? caller(e)} assumed ${role.vendor}'s role again, with ${id}, after roleguard revoked its session at ${revokedAt}: revocation does not stop a new assume`)];
+}
 
 /** A failed assume of a registered role (visible in the role's account only for same-account callers). */
 export const deniedAssume: AssumeRule = (e, role) => {

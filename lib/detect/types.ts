@@ -1,5 +1,9 @@
-/** The closed set of finding kinds (contract §2). */
+/**
+ * The finding kinds: contract §2's closed set, extended (as issue 4 asks) by `assumed-after-revocation`, raised when
+ * a caller whose session roleguard revoked assumes the role again.
+ */
 export type FindingKind =
+  | 'assumed-after-revocation'
   | 'unexpected-external-id'
   | 'retired-external-id'
   | 'missing-external-id'

@@ -119,6 +119,7 @@ export function registryFromAuthorizationDetails(document: unknown, source: stri
       trustedAccounts: analysis.trustedAccounts,
       externalIds: { current, pending, retired },
       response: previous?.response ?? 'alert',
+      ...(previous?.dryRun !== undefined ? { dryRun: previous.dryRun } : {}),
       rotation: previous?.rotation ?? null,
     });
     if (caveats.length) notes.push({ roleArn: detail.Arn, outcome: 'registered', message: caveats.join('; '), problems: analysis.problems });

@@ -9,6 +9,8 @@ export interface RegisteredRole {
     retired: string[];
   };
   response: 'revoke' | 'alert';
+  /** Revocations of this role are decided, recorded and alerted, never written (the global DRY_RUN does this for all). */
+  dryRun?: boolean;
   rotation: { everyDays: number; graceDays: number } | null;
 }
 

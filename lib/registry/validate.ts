@@ -30,6 +30,8 @@ const RoleSchema = z
       })
       .strict(),
     response: z.enum(['revoke', 'alert']).default('alert'),
+    // An extension of contract §1: decide, record and alert revocations for this role, but write nothing to IAM.
+    dryRun: z.boolean().optional(),
     rotation: z
       .object({ everyDays: z.number().int().min(1).max(3650), graceDays: z.number().int().min(1).max(365) })
       .strict()

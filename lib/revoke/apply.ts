@@ -12,6 +12,8 @@ export interface AppliedRevocation {
   fellBack: boolean;
   /** True when IAM was written; false in a dry run or when the policy was already as it should be. */
   written: boolean;
+  /** The revocations the policy holds after this change. */
+  state: RevocationState;
 }
 
 /** What applying needs. */
@@ -21,13 +23,53 @@ export interface ApplyDeps {
   /** The table holding the per-role locks. */
   lockTable: string;
   lock: Pick<LockOptions, 'leaseMs' | 'waitMs'> & Partial<LockOptions>;
+  /** Retries of throttled or failed IAM calls (default: 5 tries, backoff from 200 ms). */
+  retry?: Partial<RetryOptions>;
+}
+
+/** How IAM calls that fail transiently are retried. */
+export interface RetryOptions {
+  attempts: number;
+  baseMs: number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+const TRANSIENT = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'ServiceFailure', 'ServiceFailureException', 'ServiceUnavailable', 'InternalFailure', 'ConcurrentModification', 'ConcurrentModificationException']);
+
+/** True for an IAM error worth retrying: throttling, a 5xx, a concurrent modification or a network error. */
+export function isTransientIamError(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  if (e.name && TRANSIENT.has(e.name)) return true;
+  if (e.$retryable) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) return status === 429 || status >= 500;
+  // No HTTP status: the request never got an answer (a network error).
+  return ['TimeoutError', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(String(e.name ?? (error as { code?: string }).code));
+}
+
+/**
+ * Send an IAM command, retrying transient failures with exponential backoff and jitter. The SDK retries too, but
+ * this loop is explicit and bounded, and it keeps the whole read-modify-write well inside the lock's lease.
+ */
+export async function withIamRetry<T>(send: () => Promise<T>, options: Partial<RetryOptions> = {}): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  const baseMs = options.baseMs ?? 200;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      if (attempt >= attempts || !isTransientIamError(error)) throw error;
+      await sleep(Math.min(5000, baseMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
+    }
+  }
 }
 
 const isMissing = (error: unknown) => error instanceof NoSuchEntityException || (error as { name?: string }).name === 'NoSuchEntity' || (error as { name?: string }).name === 'NoSuchEntityException';
 
-async function readPolicy(iam: IAMClient, roleName: string, policyName: string): Promise<string | null> {
+async function readPolicy(iam: IAMClient, roleName: string, policyName: string, retry: Partial<RetryOptions> = {}): Promise<string | null> {
   try {
-    const out = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
+    const out = await withIamRetry(() => iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })), retry);
     return out.PolicyDocument ?? null;
   } catch (error) {
     if (isMissing(error)) return null;
@@ -44,11 +86,12 @@ async function readPolicy(iam: IAMClient, roleName: string, policyName: string):
 export async function applyRevocations(deps: ApplyDeps, roleName: string, additions: RevocationState[], now: Date, options: { dryRun: boolean }): Promise<AppliedRevocation> {
   const lock = await acquireLock(deps.dynamo, deps.lockTable, `role#${roleName}`, deps.lock);
   try {
-    const current = await readPolicy(deps.iam, roleName, REVOCATION_POLICY_NAME);
+    const retry = deps.retry ?? {};
+    const current = await readPolicy(deps.iam, roleName, REVOCATION_POLICY_NAME, retry);
     const parsed = current ? parseRevocationPolicy(current) : { state: { role: null, sessions: [] }, foreignStatements: [] as unknown[] };
-    const names = (await deps.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
+    const names = (await withIamRetry(() => deps.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })), retry)).PolicyNames ?? [];
     let others = 0;
-    for (const name of names) if (name !== REVOCATION_POLICY_NAME) others += policySize(decode(await readPolicy(deps.iam, roleName, name)));
+    for (const name of names) if (name !== REVOCATION_POLICY_NAME) others += policySize(decode(await readPolicy(deps.iam, roleName, name, retry)));
     const merged = pruneRevocations(mergeRevocations(parsed.state, ...additions), now);
     // Statements someone else put in roleguard's policy are kept as they are, and count towards the budget.
     const foreignSize = parsed.foreignStatements.length ? policySize(parsed.foreignStatements) : 0;
@@ -56,10 +99,10 @@ export async function applyRevocations(deps: ApplyDeps, roleName: string, additi
     const rendered = renderRevocationPolicy(state);
     const policyDocument = rendered || parsed.foreignStatements.length ? { Version: '2012-10-17' as const, Statement: [...(rendered?.Statement ?? []), ...(parsed.foreignStatements as PolicyDocument['Statement'])] } : null;
     const unchanged = JSON.stringify(policyDocument) === JSON.stringify(current ? decode(current) : null);
-    if (options.dryRun || unchanged) return { roleName, policyDocument, fellBack, written: false };
-    if (policyDocument) await deps.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME, PolicyDocument: JSON.stringify(policyDocument) }));
-    else if (current) await deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME }));
-    return { roleName, policyDocument, fellBack, written: true };
+    if (options.dryRun || unchanged) return { roleName, policyDocument, fellBack, written: false, state };
+    if (policyDocument) await withIamRetry(() => deps.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME, PolicyDocument: JSON.stringify(policyDocument) })), retry);
+    else if (current) await withIamRetry(() => deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME })), retry);
+    return { roleName, policyDocument, fellBack, written: true, state };
   } finally {
     await lock.release();
   }

@@ -19,6 +19,7 @@ export interface SessionView {
   outcome: 'success' | 'denied';
   recipientAccountId: string;
   callerArn: string | null;
+  callerPrincipalId: string | null;
   sourceIdentity: string | null;
   userAgent: string | null;
   awsRegion: string | null;
@@ -69,7 +70,7 @@ export function sessionViewOf(e: AssumeEvent): SessionView {
     eventId: e.eventId, eventName: e.eventName, roleArn: e.roleArn, roleSessionName: e.roleSessionName, assumedRoleId: e.assumedRoleId,
     accessKeyId: e.accessKeyId, callerAccountId: e.callerAccountId, callerType: e.callerType, externalId: e.externalId,
     sourceIpAddress: e.sourceIpAddress, issuedAt: e.issuedAt, expiresAt: e.expiresAt, outcome: e.outcome,
-    recipientAccountId: e.recipientAccountId, callerArn: e.callerArn, sourceIdentity: e.sourceIdentity, userAgent: e.userAgent,
+    recipientAccountId: e.recipientAccountId, callerArn: e.callerArn, callerPrincipalId: e.callerPrincipalId, sourceIdentity: e.sourceIdentity, userAgent: e.userAgent,
     awsRegion: e.awsRegion, sharedEventId: e.sharedEventId, durationSeconds: e.durationSeconds, errorCode: e.errorCode,
   };
 }
@@ -92,6 +93,7 @@ export function toSessionView(item: Record<string, unknown>): SessionView {
     outcome: item.outcome === 'denied' ? 'denied' : 'success',
     recipientAccountId: String(item.recipientAccountId),
     callerArn: str(item.callerArn),
+    callerPrincipalId: str(item.callerPrincipalId),
     sourceIdentity: str(item.sourceIdentity),
     userAgent: str(item.userAgent),
     awsRegion: str(item.awsRegion),

@@ -7,6 +7,7 @@ import { sessionsTableDefinition, SESSION_TTL_ATTRIBUTE } from '../../lib/sessio
 import { alertsTableDefinition } from '../../lib/alert/index.js';
 import type { Config } from '../../lib/config.js';
 import { registryTableDefinition } from '../../lib/registry/index.js';
+import { revocationsTableDefinition } from '../../lib/revoke/store.js';
 
 /** The DynamoDB Local endpoint the global setup started. */
 export function testEndpoint(): string {
@@ -34,15 +35,17 @@ export async function createSessionsTable(doc: DynamoDBDocumentClient, options: 
 export async function createTestTables(doc: DynamoDBDocumentClient, sessionsTable: string, overrides: Partial<Config> = {}): Promise<Config> {
   const registryTable = `registry-${randomUUID()}`;
   const alertsTable = `alerts-${randomUUID()}`;
+  const revocationsTable = `revocations-${randomUUID()}`;
   await ensureTable(doc, registryTableDefinition(registryTable));
   await ensureTable(doc, alertsTableDefinition(alertsTable));
-  return testConfig({ sessionsTable, registryTable, alertsTable, ...overrides });
+  await ensureTable(doc, revocationsTableDefinition(revocationsTable));
+  return testConfig({ sessionsTable, registryTable, alertsTable, revocationsTable, ...overrides });
 }
 
 /** A complete config for tests. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     sessionsTable: 'unset', sessionRetentionDays: 90, recordAwsServiceAssumes: false, registryTable: 'unset', registryCacheSeconds: 60,
-    alertsTable: 'unset', alertWindowSeconds: 3600, alertTopicArn: null, slackWebhookParameter: null, dryRun: false, ...overrides,
+    alertsTable: 'unset', alertWindowSeconds: 3600, alertTopicArn: null, slackWebhookParameter: null, revocationsTable: null, ownRoleArns: [], dryRun: false, ...overrides,
   };
 }

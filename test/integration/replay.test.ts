@@ -79,7 +79,7 @@ describe('replay through the pipeline on DynamoDB Local', () => {
       eventId: 'dEXAMPLE-ac7f-466c-a608-4ac8dEXAMPLE', eventName: 'AssumeRole', roleArn: 'arn:aws:iam::111122223333:role/EC2-dev', roleSessionName: 'JohnDoe-EC2-dev',
       assumedRoleId: 'AIDAQRSTUVWXYZEXAMPLE:JohnDoe-EC2-dev', accessKeyId: 'AKIAQRSTUVWXYZEXAMPLE', callerAccountId: '777788889999', callerType: 'IAMUser', externalId: null,
       sourceIpAddress: '192.0.2.101', issuedAt: '2014-07-18T15:07:39Z', expiresAt: '2023-07-18T16:07:39Z', outcome: 'success', recipientAccountId: '111122223333',
-      callerArn: 'arn:aws:iam::777788889999:user/JohnDoe', sourceIdentity: 'JohnDoe', userAgent: expect.stringContaining('aws-cli/1.11.10'), awsRegion: 'us-east-2',
+      callerArn: 'arn:aws:iam::777788889999:user/JohnDoe', callerPrincipalId: 'AIDAQRSTUVWXYZEXAMPLE', sourceIdentity: 'JohnDoe', userAgent: expect.stringContaining('aws-cli/1.11.10'), awsRegion: 'us-east-2',
       sharedEventId: 'bEXAMPLE-efea-4a70-b951-19a88EXAMPLE', durationSeconds: null, errorCode: null,
     });
     const vendor = report.sessions.filter((s) => s.roleArn.endsWith('/vendors/ExampleCorpAudit'));

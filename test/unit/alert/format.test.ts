@@ -259,7 +259,7 @@ describe('advice', () => {
   it('says what was done, and that nothing was in a dry run', () => {
     expect(actionText(ROLE, false)).toBe("Alerted only: this role's response is alert.");
     expect(actionText(ROLE, true)).toMatch(/^Dry run: nothing was sent or changed\. /);
-    expect(actionText({ ...ROLE, response: 'revoke' }, false)).toMatch(/alerted only/);
+    expect(actionText({ ...ROLE, response: 'revoke' }, false)).toMatch(/^Alerted only: this role revokes sessions on critical findings about a successful assume, and this is not one\.$/);
   });
 });
 

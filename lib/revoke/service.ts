@@ -1,0 +1,188 @@
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { parseRoleArn } from '../cloudtrail/arn.js';
+import type { AssumeEvent } from '../cloudtrail/types.js';
+import { applyRevocations, type AppliedRevocation, type RetryOptions } from './apply.js';
+import type { LockOptions } from './lock.js';
+import { REVOCATION_POLICY_NAME, type RevocationState } from './policy.js';
+import { sessionRevocation, type RevocationOutcome, type Revoker } from './respond.js';
+import type { RevocationIntent, RevocationSource, RevocationStore } from './store.js';
+
+/** What the live revocation path needs. */
+export interface RevocationDeps {
+  iam: IAMClient;
+  dynamo: DynamoDBDocumentClient;
+  store: RevocationStore;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  lock?: Pick<LockOptions, 'leaseMs' | 'waitMs'> & Partial<LockOptions>;
+  retry?: Partial<RetryOptions>;
+}
+
+/** A revocation to carry out: its id (the same request always has the same id), the role and what to add. */
+export interface RevocationRequest {
+  intentId: string;
+  roleArn: string;
+  addition: RevocationState;
+  source: RevocationSource;
+  caller: string | null;
+  dryRun: boolean;
+}
+
+/** How long the live path has before the sweep may take an intent over (it normally settles it in seconds). */
+export const SWEEP_GRACE_MS = 60_000;
+/** The longest the sweep waits between tries of an intent that keeps failing. */
+const MAX_RETRY_MS = 15 * 60_000;
+const DEFAULT_LOCK = { leaseMs: 60_000, waitMs: 20_000 };
+
+/**
+ * Who made an assume, as stably as CloudTrail lets us tell: the caller's account and its principal's unique id (the
+ * part of `principalId` before `:`, AIDA… for a user, AROA… for a role whatever the session), else its ARN.
+ */
+export function callerKey(event: Pick<AssumeEvent, 'callerAccountId' | 'callerPrincipalId' | 'callerArn'>): string | null {
+  const principal = event.callerPrincipalId?.split(':')[0] || null;
+  const who = principal ?? event.callerArn?.replace(/^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.*$/, 'arn:$1:iam::$2:role/$3') ?? null;
+  if (!who && !event.callerAccountId) return null;
+  return `${event.callerAccountId ?? 'unknown'}/${who ?? 'account'}`;
+}
+
+/** The earliest time a statement of the policy can be pruned; null when it holds nothing roleguard wrote. */
+function nextPruneAt(state: RevocationState): string | null {
+  const times = [...state.sessions.map((s) => s.pruneAfter), ...(state.role ? [state.role.pruneAfter] : [])];
+  return times.length ? times.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b)) : null;
+}
+
+/** The latest a revocation still matters: when the last session it covers has surely expired. */
+function lastPrune(addition: RevocationState): number {
+  return Math.max(...addition.sessions.map((s) => Date.parse(s.pruneAfter)), addition.role ? Date.parse(addition.role.pruneAfter) : 0);
+}
+
+/** Apply to IAM, or decide in a dry run, the additions of one role; returns what IAM holds afterwards. */
+async function applyToRole(deps: RevocationDeps, roleArn: string, additions: RevocationState[], now: Date, dryRun: boolean): Promise<AppliedRevocation> {
+  const roleName = parseRoleArn(roleArn)!.roleName;
+  const applied = await applyRevocations({ iam: deps.iam, dynamo: deps.dynamo, lockTable: deps.store.tableName, lock: deps.lock ?? DEFAULT_LOCK, ...(deps.retry ? { retry: deps.retry } : {}) }, roleName, additions, now, { dryRun });
+  if (!dryRun) await deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state));
+  return applied;
+}
+
+/**
+ * Carry out one revocation: record the intent, then apply it under the role's lock, then mark it applied. A request
+ * already carried out (a redelivered event) is not applied again. When IAM fails after its retries, the intent stays
+ * pending and the sweep applies it later; the outcome says so. Nothing that writes is called in a dry run.
+ */
+export async function revoke(deps: RevocationDeps, request: RevocationRequest, now: Date): Promise<RevocationOutcome & { intent: RevocationIntent }> {
+  const parts = parseRoleArn(request.roleArn);
+  if (!parts) throw new Error(`not a role ARN: ${request.roleArn}`);
+  const { intent } = await deps.store.record(
+    { intentId: request.intentId, roleArn: request.roleArn, roleName: parts.roleName, addition: request.addition, source: request.source, caller: request.caller, dryRun: request.dryRun, createdAt: now.toISOString() },
+    { dueAt: new Date(now.getTime() + SWEEP_GRACE_MS) },
+  );
+  const decidedAt = decisionOf(intent.addition);
+  // The decision is what counts for "the caller came back", whether or not IAM has taken it yet.
+  if (intent.caller && !intent.dryRun) await deps.store.noteRevokedCaller(intent.roleArn, intent.caller, decidedAt, now);
+  const outcome = (applied: boolean, fellBack: boolean, policyDocument: RevocationIntent['policyDocument'], extra: Partial<RevocationOutcome> = {}) => ({
+    kind: fellBack || intent.addition.role ? ('revoke-role' as const) : ('revoke-session' as const),
+    decidedAt,
+    policyName: REVOCATION_POLICY_NAME,
+    policyDocument,
+    applied,
+    fellBack,
+    ...extra,
+  });
+  if (intent.state === 'applied' || intent.state === 'dry-run' || intent.state === 'expired') {
+    return { ...outcome(intent.state === 'applied', intent.fellBack, intent.policyDocument, { alreadyDone: true, ...(intent.state === 'expired' ? { expiredAt: new Date(lastPrune(intent.addition)).toISOString() } : {}) }), intent };
+  }
+  // Every session it covers has expired already (a late or replayed event): there is nothing left to deny.
+  if (lastPrune(intent.addition) <= now.getTime()) {
+    const expiredAt = new Date(lastPrune(intent.addition)).toISOString();
+    await deps.store.settle(intent.intentId, { state: 'expired', at: now, policyDocument: null, fellBack: false, error: `the sessions had expired by ${expiredAt}` });
+    deps.logger.info('revocation not needed: the sessions it covers have expired', { intentId: intent.intentId, roleArn: intent.roleArn, expiredAt });
+    return { ...outcome(false, false, null, { expiredAt }), intent: { ...intent, state: 'expired' } };
+  }
+  try {
+    const applied = await applyToRole(deps, intent.roleArn, [intent.addition], now, intent.dryRun);
+    const state = intent.dryRun ? 'dry-run' : 'applied';
+    await deps.store.settle(intent.intentId, { state, at: now, policyDocument: applied.policyDocument, fellBack: applied.fellBack });
+    deps.logger.info(intent.dryRun ? 'revocation decided (dry run: nothing written)' : 'revocation applied', { intentId: intent.intentId, roleArn: intent.roleArn, decidedAt, fellBack: applied.fellBack, written: applied.written });
+    return { ...outcome(!intent.dryRun, applied.fellBack, applied.policyDocument), intent: { ...intent, state } };
+  } catch (error) {
+    const message = `${(error as Error).name}: ${(error as Error).message}`;
+    await deps.store.defer(intent.intentId, { error: message, retryAt: new Date(now.getTime() + SWEEP_GRACE_MS) });
+    deps.logger.error('revocation not applied yet; it is recorded and the sweep retries it', { intentId: intent.intentId, roleArn: intent.roleArn, decidedAt, error: message });
+    return { ...outcome(false, false, null, { pendingError: message }), intent };
+  }
+}
+
+/** The decision time of an addition (the latest it holds). */
+function decisionOf(addition: RevocationState): string {
+  const times = [...addition.sessions.map((s) => s.decidedAt), ...(addition.role ? [addition.role.decidedAt] : [])];
+  return times.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
+}
+
+/** What a sweep of the revocations did. */
+export interface RevocationSweep {
+  /** Intents applied by this sweep (left over by a function that failed or died). */
+  applied: number;
+  /** Roles whose policy was pruned of statements about expired sessions. */
+  pruned: number;
+  /** Intents that failed again and stay due. */
+  retrying: number;
+  /** Intents whose sessions all expired before they could be applied (logged as errors). */
+  expired: number;
+}
+
+/**
+ * The scheduled sweep: apply every intent still pending (all of a role's at once, in one write), and prune
+ * statements about sessions that have all expired. Failures stay due, with backoff, until the sessions they cover
+ * have expired; an intent that never got applied by then is logged as an error, never dropped silently.
+ */
+export async function sweepRevocations(deps: RevocationDeps, now: Date): Promise<RevocationSweep> {
+  const result: RevocationSweep = { applied: 0, pruned: 0, retrying: 0, expired: 0 };
+  const byRole = new Map<string, { intents: RevocationIntent[]; prune: boolean }>();
+  for (const item of await deps.store.due(now)) {
+    const roleArn = item.kind === 'intent' ? item.intent.roleArn : item.roleArn;
+    const entry = byRole.get(roleArn) ?? { intents: [], prune: false };
+    if (item.kind === 'intent') entry.intents.push(item.intent);
+    else entry.prune = true;
+    byRole.set(roleArn, entry);
+  }
+  for (const [roleArn, { intents, prune }] of byRole) {
+    const live = intents.filter((i) => lastPrune(i.addition) > now.getTime());
+    for (const intent of intents.filter((i) => !live.includes(i))) {
+      await deps.store.settle(intent.intentId, { state: 'expired', at: now, policyDocument: null, fellBack: false, error: intent.lastError ?? 'not applied before its sessions expired' });
+      deps.logger.error('revocation never applied; the sessions it covered have expired', { intentId: intent.intentId, roleArn, attempts: intent.attempts, lastError: intent.lastError });
+      result.expired++;
+    }
+    if (live.length === 0 && !prune) continue;
+    try {
+      const applied = await applyToRole(deps, roleArn, live.map((i) => i.addition), now, false);
+      for (const intent of live) {
+        await deps.store.settle(intent.intentId, { state: 'applied', at: now, policyDocument: applied.policyDocument, fellBack: applied.fellBack });
+        deps.logger.info('revocation applied by the sweep', { intentId: intent.intentId, roleArn, attempts: intent.attempts + 1, fellBack: applied.fellBack });
+      }
+      result.applied += live.length;
+      if (live.length === 0 && applied.written) result.pruned++;
+    } catch (error) {
+      const message = `${(error as Error).name}: ${(error as Error).message}`;
+      for (const intent of live) {
+        const retryAt = new Date(now.getTime() + Math.min(MAX_RETRY_MS, SWEEP_GRACE_MS * 2 ** intent.attempts));
+        await deps.store.defer(intent.intentId, { error: message, retryAt });
+      }
+      result.retrying += live.length;
+      deps.logger.error('revocation sweep could not write a role; it stays due', { roleArn, intents: live.map((i) => i.intentId), error: message });
+    }
+  }
+  return result;
+}
+
+/** The deployed service's revoker: each revocation is recorded, applied to IAM under the role's lock, and settled. */
+export function liveRevoker(deps: RevocationDeps): Revoker {
+  return {
+    async revokeSession(session) {
+      const addition = sessionRevocation(session);
+      const { intent, ...outcome } = await revoke(deps, { intentId: session.intentId, roleArn: session.roleArn, addition, source: session.source, caller: session.caller, dryRun: session.dryRun }, session.now);
+      void intent;
+      return outcome;
+    },
+  };
+}

@@ -1,0 +1,199 @@
+import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { PolicyDocument, RevocationState } from './policy.js';
+
+/**
+ * The revocations table: what roleguard decided to revoke, before and after IAM is called, so that no revocation is
+ * lost when a function dies or IAM fails. One item kind per key prefix:
+ * - `intent#<intentId>`: one revocation decided (an addition to a role's policy) and its state.
+ * - `policy#<roleArn>`: a role that holds roleguard's revocation policy, and when its next statement can be pruned.
+ * - `caller#<roleArn>#<caller>`: the latest revocation of a caller's session on a role (to see the caller come back).
+ * - `lock#role#<roleName>`: the per-role lock of the read-modify-write.
+ * The sparse index `byDue` (`dueShard` = "due", `dueAt`) lists what the sweep must still do: intents not yet applied
+ * and policies with a statement to prune.
+ */
+export function revocationsTableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'dueShard', AttributeType: 'S' },
+      { AttributeName: 'dueAt', AttributeType: 'S' },
+    ],
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: 'byDue',
+        KeySchema: [
+          { AttributeName: 'dueShard', KeyType: 'HASH' },
+          { AttributeName: 'dueAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  };
+}
+
+/** The TTL attribute of the revocations table (caller markers and finished intents expire). */
+export const REVOCATIONS_TTL_ATTRIBUTE = 'ttl';
+
+/** What asked for a revocation. */
+export type RevocationSource = { kind: 'finding'; eventId: string; findingKind: string } | { kind: 'manual'; requestedBy: string | null; reason: string | null };
+
+/** The states of an intent. `pending` is due for the sweep; the others are final. */
+export type IntentState = 'pending' | 'applied' | 'dry-run' | 'expired';
+
+/** One revocation decided, recorded before IAM is called. */
+export interface RevocationIntent {
+  intentId: string;
+  roleArn: string;
+  roleName: string;
+  /** What to merge into the role's policy; fixed when the intent is first recorded, so a retry decides the same. */
+  addition: RevocationState;
+  source: RevocationSource;
+  /** Who held the revoked session (see `callerKey`); null for a whole-role revocation by hand. */
+  caller: string | null;
+  dryRun: boolean;
+  state: IntentState;
+  createdAt: string;
+  attempts: number;
+  lastError: string | null;
+  /** When IAM accepted the policy ("requested at": IAM applies it within seconds to minutes). */
+  appliedAt: string | null;
+  /** The role's whole revocation policy after this intent (what was written, or would be in a dry run). */
+  policyDocument: PolicyDocument | null;
+  fellBack: boolean;
+}
+
+/** A due entry: an intent to (re)apply, or a role whose policy has a statement to prune. */
+export type DueItem = { kind: 'intent'; intent: RevocationIntent } | { kind: 'policy'; roleArn: string; roleName: string; pruneAt: string };
+
+/** The revocations table's operations. */
+export interface RevocationStore {
+  tableName: string;
+  /** Record an intent unless one with its id exists; either way, return the stored intent. */
+  record(intent: Omit<RevocationIntent, 'state' | 'attempts' | 'lastError' | 'appliedAt' | 'policyDocument' | 'fellBack'>, options: { dueAt: Date }): Promise<{ created: boolean; intent: RevocationIntent }>;
+  get(intentId: string): Promise<RevocationIntent | null>;
+  /** The intent reached IAM (or was decided in a dry run): it leaves the due index. */
+  settle(intentId: string, outcome: { state: 'applied' | 'dry-run' | 'expired'; at: Date; policyDocument: PolicyDocument | null; fellBack: boolean; error?: string }): Promise<void>;
+  /** Applying failed: count it and make it due again at `retryAt`. */
+  defer(intentId: string, outcome: { error: string; retryAt: Date }): Promise<void>;
+  /** Remember that a role holds a revocation policy whose next statement can be pruned at `pruneAt` (null: none left). */
+  trackPolicy(roleArn: string, roleName: string, pruneAt: string | null): Promise<void>;
+  /** Remember that `caller`'s session on the role was revoked at `decidedAt` (only a later time replaces it). */
+  noteRevokedCaller(roleArn: string, caller: string, decidedAt: string, now: Date): Promise<void>;
+  /** The latest revocation of `caller`'s sessions on the role, or null. */
+  revokedCaller(roleArn: string, caller: string): Promise<{ decidedAt: string } | null>;
+  due(now: Date, limit?: number): Promise<DueItem[]>;
+}
+
+/** How long a caller marker, and a finished intent, are kept. */
+const KEEP_SECONDS = 30 * 86400;
+
+/** A deterministic intent id: the same finding of the same event always maps to the same intent. */
+export function intentIdFor(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+}
+
+/** Build the store over a DynamoDB table. */
+export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: string): RevocationStore {
+  const intentKey = (intentId: string) => ({ pk: `intent#${intentId}` });
+  const ttl = (at: Date) => Math.floor(at.getTime() / 1000) + KEEP_SECONDS;
+  const get = async (intentId: string): Promise<RevocationIntent | null> => {
+    const item = (await doc.send(new GetCommand({ TableName: tableName, Key: intentKey(intentId), ConsistentRead: true }))).Item;
+    return item ? (item.intent as RevocationIntent) : null;
+  };
+  return {
+    tableName,
+    get,
+    async record(fields, { dueAt }) {
+      const intent: RevocationIntent = { ...fields, state: 'pending', attempts: 0, lastError: null, appliedAt: null, policyDocument: null, fellBack: false };
+      try {
+        await doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...intentKey(intent.intentId), intent, ...(intent.dryRun ? {} : { dueShard: 'due', dueAt: dueAt.toISOString() }) },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return { created: true, intent };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        const stored = await get(intent.intentId);
+        if (!stored) throw new Error(`revocation intent ${intent.intentId} vanished; the event will be retried`);
+        return { created: false, intent: stored };
+      }
+    },
+    async settle(intentId, { state, at, policyDocument, fellBack, error }) {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: intentKey(intentId),
+          UpdateExpression: 'SET intent.#state = :state, intent.appliedAt = :at, intent.policyDocument = :policy, intent.fellBack = :fellBack, intent.lastError = :error, #ttl = :ttl REMOVE dueShard, dueAt',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#state': 'state', '#ttl': REVOCATIONS_TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':state': state, ':at': state === 'expired' ? null : at.toISOString(), ':policy': policyDocument, ':fellBack': fellBack, ':error': error ?? null, ':ttl': ttl(at) },
+        }),
+      );
+    },
+    async defer(intentId, { error, retryAt }) {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: intentKey(intentId),
+          UpdateExpression: 'SET intent.lastError = :error, dueShard = :due, dueAt = :retry ADD intent.attempts :one',
+          // A settled intent stays settled: a late failure report must not put it back in the queue.
+          ConditionExpression: 'intent.#state = :pending',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':error': error, ':due': 'due', ':retry': retryAt.toISOString(), ':one': 1, ':pending': 'pending' },
+        }),
+      ).catch((e: unknown) => {
+        if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      });
+    },
+    async trackPolicy(roleArn, roleName, pruneAt) {
+      await doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { pk: `policy#${roleArn}`, roleArn, roleName, pruneAt, ...(pruneAt ? { dueShard: 'due', dueAt: pruneAt } : {}) },
+        }),
+      );
+    },
+    async noteRevokedCaller(roleArn, caller, decidedAt, now) {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: `caller#${roleArn}#${caller}` },
+          UpdateExpression: 'SET decidedAt = :at, #ttl = :ttl',
+          ConditionExpression: 'attribute_not_exists(decidedAt) OR decidedAt < :at',
+          ExpressionAttributeNames: { '#ttl': REVOCATIONS_TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':at': decidedAt, ':ttl': ttl(now) },
+        }),
+      ).catch((e: unknown) => {
+        if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      });
+    },
+    async revokedCaller(roleArn, caller) {
+      const item = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `caller#${roleArn}#${caller}` } }))).Item;
+      return item && typeof item.decidedAt === 'string' ? { decidedAt: item.decidedAt } : null;
+    },
+    async due(now, limit = 100) {
+      const items: DueItem[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(
+          new QueryCommand({ TableName: tableName, IndexName: 'byDue', KeyConditionExpression: 'dueShard = :due AND dueAt <= :now', ExpressionAttributeValues: { ':due': 'due', ':now': now.toISOString() }, Limit: limit - items.length, ExclusiveStartKey: start }),
+        );
+        for (const item of page.Items ?? []) {
+          const pk = String(item.pk);
+          if (pk.startsWith('intent#')) items.push({ kind: 'intent', intent: item.intent as RevocationIntent });
+          else if (pk.startsWith('policy#')) items.push({ kind: 'policy', roleArn: String(item.roleArn), roleName: String(item.roleName), pruneAt: String(item.pruneAt) });
+        }
+        start = page.LastEvaluatedKey;
+      } while (start && items.length < limit);
+      return items;
+    },
+  };
+}

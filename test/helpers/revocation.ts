@@ -1,0 +1,141 @@
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { DeleteRolePolicyCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, NoSuchEntityException, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { assumeRecord } from './fixtures.js';
+
+export const ROLE_ID = 'AROA3XFRBF23EXAMPLE1';
+
+/** An assume of a role by a vendor-side caller, with the fields the revocation tests vary. */
+export function vendorAssume(options: {
+  id: string;
+  time: string;
+  session: string;
+  externalId: string | null;
+  roleArn?: string;
+  /** The caller's principal (AIDA… or AROA…); the same principal is "the same caller". */
+  principal?: string;
+  account?: string;
+  expiration?: string;
+}): Record<string, unknown> {
+  const base = assumeRecord({ eventID: options.id, eventTime: options.time });
+  const roleArn = options.roleArn ?? 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
+  const roleName = roleArn.slice(roleArn.lastIndexOf('/') + 1);
+  const params: Record<string, unknown> = { ...(base.requestParameters as object), roleArn, roleSessionName: options.session };
+  if (options.externalId === null) delete params.externalId;
+  else params.externalId = options.externalId;
+  const key = `ASIA${options.id.toUpperCase().replace(/[^A-Z0-9]/g, '').padEnd(16, 'X').slice(0, 16)}`;
+  const issued = Date.parse(options.time);
+  return {
+    ...base,
+    userIdentity: { type: 'AWSAccount', principalId: options.principal ?? 'AIDAVENDOREXAMPLE0001', accountId: options.account ?? '999988887777' },
+    requestParameters: params,
+    responseElements: {
+      ...(base.responseElements as object),
+      credentials: { accessKeyId: key, sessionToken: '<redacted>', expiration: options.expiration ?? new Date(issued + 3600_000).toISOString() },
+      assumedRoleUser: { assumedRoleId: `${ROLE_ID}:${options.session}`, arn: `arn:aws:sts::111122223333:assumed-role/${roleName}/${options.session}` },
+    },
+  };
+}
+
+/** The access key id `vendorAssume` gives a session. */
+export function accessKeyOf(id: string): string {
+  return `ASIA${id.toUpperCase().replace(/[^A-Z0-9]/g, '').padEnd(16, 'X').slice(0, 16)}`;
+}
+
+/** IAM emulated as last-writer-wins, with latency, and faults to inject: the inline policies of each role. */
+export interface EmulatedIam {
+  mock: AwsStub<any, any, any>;
+  policies: Map<string, string>;
+  /** Make the next `n` calls of a command fail with `error`. */
+  failNext(command: 'GetRolePolicy' | 'PutRolePolicy' | 'ListRolePolicies', n: number, error: () => Error): void;
+  /** The role's revocation policy as written, or null. */
+  policy(roleName: string): unknown;
+  puts(roleName?: string): number;
+  /** Forget the policies, the calls and any fault still queued. */
+  reset(): void;
+  restore(): void;
+}
+
+/** Emulate IAM's inline role policies on an aws-sdk-client-mock of IAMClient. */
+export function emulateIam(options: { latencyMs?: number } = {}): EmulatedIam {
+  const mock = mockClient(IAMClient);
+  const policies = new Map<string, string>();
+  const faults: Record<string, { n: number; error: () => Error }> = {};
+  const delay = () => new Promise((r) => setTimeout(r, Math.random() * (options.latencyMs ?? 4)));
+  const fault = (name: string) => {
+    const f = faults[name];
+    if (f && f.n > 0) {
+      f.n--;
+      throw f.error();
+    }
+  };
+  mock.on(GetRolePolicyCommand).callsFake(async (input: { RoleName: string; PolicyName: string }) => {
+    await delay();
+    fault('GetRolePolicy');
+    const document = policies.get(`${input.RoleName}/${input.PolicyName}`);
+    if (document === undefined) throw new NoSuchEntityException({ message: 'The role policy cannot be found.', $metadata: { httpStatusCode: 404 } });
+    return { RoleName: input.RoleName, PolicyName: input.PolicyName, PolicyDocument: encodeURIComponent(document) };
+  });
+  mock.on(PutRolePolicyCommand).callsFake(async (input: { RoleName: string; PolicyName: string; PolicyDocument: string }) => {
+    await delay();
+    fault('PutRolePolicy');
+    policies.set(`${input.RoleName}/${input.PolicyName}`, input.PolicyDocument);
+    return {};
+  });
+  mock.on(DeleteRolePolicyCommand).callsFake(async (input: { RoleName: string; PolicyName: string }) => {
+    policies.delete(`${input.RoleName}/${input.PolicyName}`);
+    return {};
+  });
+  mock.on(ListRolePoliciesCommand).callsFake(async (input: { RoleName: string }) => {
+    fault('ListRolePolicies');
+    return { PolicyNames: [...policies.keys()].filter((k) => k.startsWith(`${input.RoleName}/`)).map((k) => k.slice(input.RoleName.length + 1)) };
+  });
+  mock.on(GetRoleCommand).callsFake(async (input: { RoleName: string }) => ({ Role: { RoleName: input.RoleName, RoleId: ROLE_ID, Arn: `arn:aws:iam::111122223333:role/${input.RoleName}`, Path: '/', CreateDate: new Date(), AssumeRolePolicyDocument: '{}' } }));
+  return {
+    mock,
+    policies,
+    failNext(command, n, error) {
+      faults[command] = { n, error };
+    },
+    policy(roleName) {
+      const text = policies.get(`${roleName}/roleguard-revocations`);
+      return text === undefined ? null : JSON.parse(text);
+    },
+    puts(roleName) {
+      return mock.commandCalls(PutRolePolicyCommand).filter((c) => roleName === undefined || c.args[0].input.RoleName === roleName).length;
+    },
+    reset() {
+      policies.clear();
+      mock.resetHistory();
+      for (const key of Object.keys(faults)) delete faults[key];
+    },
+    restore() {
+      mock.restore();
+    },
+  };
+}
+
+/** An AWS-style throttling error, as the SDK raises it. */
+export function throttling(): Error {
+  return Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+}
+
+/** Would IAM allow a session of the role, with all else allowed, under the role's revocation policy? */
+export async function sessionDecision(policy: unknown, session: string, issuedAt: string): Promise<'Allowed' | 'Denied'> {
+  const result = await runSimulation(
+    {
+      request: {
+        principal: `arn:aws:sts::111122223333:assumed-role/ExampleCorpAudit/${session}`,
+        action: 's3:GetObject',
+        resource: { resource: 'arn:aws:s3:::reports/q3.csv', accountId: '111122223333' },
+        contextVariables: { 'aws:userid': `${ROLE_ID}:${session}`, 'aws:TokenIssueTime': issuedAt, 'aws:PrincipalAccount': '111122223333' },
+      },
+      identityPolicies: [{ name: 'work', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }, ...(policy ? [{ name: 'roleguard-revocations', policy }] : [])],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
+  return result.overallResult === 'Allowed' ? 'Allowed' : 'Denied';
+}

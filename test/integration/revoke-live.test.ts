@@ -1,0 +1,278 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { IAMClient } from '@aws-sdk/client-iam';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { slackSender } from '../../lib/alert/index.js';
+import type { Config } from '../../lib/config.js';
+import { createDeps, type Deps } from '../../lib/deps.js';
+import { processRecord, type ProcessOutcome } from '../../lib/pipeline.js';
+import { parseRegistryText } from '../../lib/registry/index.js';
+import { liveRevoker, revoke, sweepRevocations, SWEEP_GRACE_MS, type RevocationDeps } from '../../lib/revoke/service.js';
+import { createRevocationStore, intentIdFor, type RevocationStore } from '../../lib/revoke/store.js';
+import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
+import { fakeSlack, type FakeServer } from '../helpers/fake-aws.js';
+import { memoryLogger } from '../helpers/logger.js';
+import { emulateIam, ROLE_ID, sessionDecision, throttling, vendorAssume, type EmulatedIam } from '../helpers/revocation.js';
+
+// The live revocation path: the real pipeline on DynamoDB Local, IAM emulated (last writer wins) with
+// aws-sdk-client-mock, Slack a real HTTP server on 127.0.0.1, every policy judged by an IAM evaluator.
+const ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
+const SSO_ROLE = 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_VendorAccess_0123456789abcdef';
+const GOOD = 'ec-7Hq2vN9xK4pL8mR3';
+const WRONG = 'tenant-4711-of-example-corp';
+const registryText = (extra = '') => `
+serviceRoleArns: ["arn:aws:iam::111122223333:role/roleguard-*"]
+protectedRoleArns: ["arn:aws:iam::111122223333:role/BreakGlass"]
+roles:
+  - roleArn: ${ROLE}
+    vendor: Example Corp
+    trustedAccounts: ["999988887777"]
+    externalIds: { current: "${GOOD}" }
+    response: revoke
+${extra}
+  - roleArn: ${SSO_ROLE}
+    vendor: Protected Vendor
+    trustedAccounts: ["999988887777"]
+    externalIds: { current: "pv-123456" }
+    response: revoke
+`;
+
+let doc: DynamoDBDocumentClient;
+let iam: EmulatedIam;
+let slack: FakeServer;
+
+beforeAll(async () => {
+  doc = testDynamo();
+  iam = emulateIam();
+  slack = await fakeSlack();
+});
+afterAll(async () => {
+  iam.restore();
+  await slack.close();
+  doc.destroy();
+});
+afterEach(() => {
+  iam.reset();
+  slack.received.length = 0;
+});
+
+interface World {
+  deps: Deps;
+  config: Config;
+  store: RevocationStore;
+  revoking: RevocationDeps;
+  lines: string[];
+  process(record: Record<string, unknown>, at?: string): Promise<ProcessOutcome>;
+}
+
+/** A fresh set of tables and the deps of onAssumeRole, with the clock at each event's time plus a few seconds. */
+async function world(options: { dryRun?: boolean; registry?: string } = {}): Promise<World> {
+  const config = await createTestTables(doc, await createSessionsTable(doc), { dryRun: options.dryRun ?? false });
+  const { logger, lines } = memoryLogger();
+  const store = createRevocationStore(doc, config.revocationsTable!);
+  const revoking: RevocationDeps = { iam: new IAMClient({ region: 'us-east-1' }), dynamo: doc, store, logger, retry: { baseMs: 1 } };
+  const deps = createDeps(config, { dynamo: doc, logger, registry: parseRegistryText(options.registry ?? registryText(), 'r.yaml'), senders: { slack: slackSender(`${slack.url}/services/T0/B0/secret`) }, revoker: liveRevoker(revoking) });
+  return {
+    deps, config, store, revoking, lines,
+    process: (record, at) => processRecord(record, deps, { now: (e) => new Date(at ?? new Date(Date.parse('issuedAt' in e ? e.issuedAt : e.eventTime) + 3000).toISOString()) }),
+  };
+}
+
+const slackTexts = () => slack.received.map((r) => JSON.stringify(r.body));
+const findings = (o: ProcessOutcome) => ('findings' in o ? o.findings.map((f) => [f.kind, f.severity]) : []);
+
+describe('automatic revocation in the assume flow', () => {
+  it('cuts off the offending session within the same invocation, once, and says so in the alert with the policy', async () => {
+    const w = await world();
+    await w.process(vendorAssume({ id: 'good-1', time: '2026-11-02T10:00:00Z', session: 'vendor-good', externalId: GOOD }));
+    expect(iam.puts()).toBe(0);
+    const outcome = await w.process(vendorAssume({ id: 'wrong-1', time: '2026-11-02T10:05:00Z', session: 'vendor-scan', externalId: WRONG }));
+    expect(findings(outcome)).toEqual([['unexpected-external-id', 'critical']]);
+    expect(iam.puts('ExampleCorpAudit')).toBe(1);
+    const policy = iam.policy('ExampleCorpAudit');
+    expect(await sessionDecision(policy, 'vendor-scan', '2026-11-02T10:05:00Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'vendor-scan', '2026-11-02T10:05:04Z')).toBe('Allowed');
+    expect(await sessionDecision(policy, 'vendor-good', '2026-11-02T10:00:00Z')).toBe('Allowed');
+    // The intent was recorded and settled, with the time IAM was asked.
+    const intent = await w.store.get(intentIdFor('111122223333', 'wrong-1', 'revoke-session'));
+    expect(intent).toMatchObject({ state: 'applied', appliedAt: '2026-11-02T10:05:03.000Z', roleArn: ROLE, source: { kind: 'finding', eventId: 'wrong-1', findingKind: 'unexpected-external-id' } });
+    expect(await w.store.due(new Date('2026-11-03T00:00:00Z'))).toEqual([{ kind: 'policy', roleArn: ROLE, roleName: 'ExampleCorpAudit', pruneAt: '2026-11-02T11:05:00Z' }]);
+    // One alert: what was done, the containment step, and the whole policy.
+    expect(slack.received).toHaveLength(1);
+    const alert = slackTexts()[0]!;
+    expect(alert).toContain('Revoked this session (its tokens issued before 2026-11-02T10:05:03Z');
+    expect(alert).toContain('rotate or remove the external ID');
+    expect(alert).toContain(`${ROLE_ID}:vendor-scan`);
+    expect(alert).toContain('Policy roleguard-revocations');
+    // A redelivery neither writes the policy again nor alerts again.
+    const again = await w.process(vendorAssume({ id: 'wrong-1', time: '2026-11-02T10:05:00Z', session: 'vendor-scan', externalId: WRONG }), '2026-11-02T10:09:00Z');
+    expect(again.status).toBe('duplicate');
+    expect(iam.puts()).toBe(1);
+    expect(slack.received).toHaveLength(1);
+  });
+
+  it('revokes exactly the offending sessions among several on one role, and a critical finding pair writes once', async () => {
+    const w = await world();
+    const events = [
+      vendorAssume({ id: 'a-good', time: '2026-11-02T10:00:00Z', session: 'vendor-good', externalId: GOOD }),
+      vendorAssume({ id: 'b-wrong', time: '2026-11-02T10:01:00Z', session: 'scan-b', externalId: WRONG }),
+      // Untrusted account and a wrong ID: two critical findings, one revocation.
+      vendorAssume({ id: 'c-both', time: '2026-11-02T10:02:00Z', session: 'scan-c', externalId: WRONG, account: '444455556666', principal: 'AIDAOTHERTENANT00001' }),
+      vendorAssume({ id: 'd-missing', time: '2026-11-02T10:03:00Z', session: 'scan-d', externalId: null, principal: 'AIDAVENDOREXAMPLE0002' }),
+    ];
+    for (const e of events) await w.process(e);
+    expect(iam.puts('ExampleCorpAudit')).toBe(3);
+    const policy = iam.policy('ExampleCorpAudit');
+    expect(await sessionDecision(policy, 'vendor-good', '2026-11-02T10:00:00Z')).toBe('Allowed');
+    for (const [name, at] of [['scan-b', '2026-11-02T10:01:00Z'], ['scan-c', '2026-11-02T10:02:00Z'], ['scan-d', '2026-11-02T10:03:00Z']]) {
+      expect(await sessionDecision(policy, name!, at!)).toBe('Denied');
+      expect(await sessionDecision(policy, name!, '2026-11-02T10:10:00Z')).toBe('Allowed');
+    }
+  });
+
+  it('raises a high finding when the same caller assumes the role again after a revocation, and not for another caller', async () => {
+    const w = await world();
+    await w.process(vendorAssume({ id: 'wrong-1', time: '2026-11-02T10:05:00Z', session: 'scan-1', externalId: WRONG, principal: 'AIDAATTACKERTENANT01' }));
+    const back = await w.process(vendorAssume({ id: 'back-1', time: '2026-11-02T10:20:00Z', session: 'scan-2', externalId: GOOD, principal: 'AIDAATTACKERTENANT01' }));
+    expect(findings(back)).toEqual([['assumed-after-revocation', 'high']]);
+    expect('findings' in back && back.findings[0]!.message).toMatch(/assumed Example Corp's role again, with the registered external ID, after roleguard revoked its session at 2026-11-02T10:05:03Z/);
+    // A high finding is alerted, not revoked.
+    expect(iam.puts()).toBe(1);
+    const other = await w.process(vendorAssume({ id: 'other-1', time: '2026-11-02T10:21:00Z', session: 'scan-3', externalId: GOOD, principal: 'AIDAVENDOREXAMPLE0001' }));
+    expect(findings(other)).toEqual([]);
+    expect(slackTexts().some((t) => t.includes('assumed-after-revocation'))).toBe(true);
+  });
+
+  it('writes nothing for a session that had already expired when its event arrived (a late or redelivered event)', async () => {
+    const w = await world();
+    await w.process(vendorAssume({ id: 'late-1', time: '2026-11-02T10:05:00Z', session: 'scan-late', externalId: WRONG, expiration: '2026-11-02T10:20:00Z' }), '2026-11-02T16:00:00Z');
+    expect(iam.mock.calls()).toHaveLength(0);
+    expect(slackTexts()[0]).toContain('Not revoked: the session had already expired (by 2026-11-02T10:20:00.000Z)');
+    expect(await w.store.get(intentIdFor('111122223333', 'late-1', 'revoke-session'))).toMatchObject({ state: 'expired' });
+  });
+
+  it('refuses a protected role: nothing is called on IAM, and the alert and the log say why', async () => {
+    const w = await world();
+    const outcome = await w.process(vendorAssume({ id: 'sso-1', time: '2026-11-02T10:05:00Z', session: 'scan', externalId: 'wrong-for-sso', roleArn: SSO_ROLE }));
+    expect(findings(outcome)).toEqual([['unexpected-external-id', 'critical']]);
+    expect(iam.mock.calls()).toHaveLength(0);
+    expect(slackTexts()[0]).toContain('Not revoked: it is an IAM Identity Center role');
+    expect(w.lines.join('\n')).toContain('revocation refused: protected role');
+  });
+
+  it('dry run, global or per role: records and alerts the full policy, writes nothing to IAM', async () => {
+    for (const [setup, says] of [
+      [{ dryRun: true }, "Dry run (roleguard's global dry run is on): would revoke this session"],
+      [{ registry: registryText().replace('    response: revoke\n', '    response: revoke\n    dryRun: true\n') }, "Dry run (this role's dryRun is set): would revoke this session"],
+    ] as const) {
+      const w = await world(setup);
+      await w.process(vendorAssume({ id: 'wrong-1', time: '2026-11-02T10:05:00Z', session: 'scan-1', externalId: WRONG }));
+      expect(iam.mock.calls().map((c) => c.args[0].constructor.name).filter((n) => /Put|Delete/.test(n))).toEqual([]);
+      const intent = await w.store.get(intentIdFor('111122223333', 'wrong-1', 'revoke-session'));
+      expect(intent).toMatchObject({ state: 'dry-run', dryRun: true });
+      expect(await sessionDecision(intent!.policyDocument, 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
+      const alert = slackTexts().at(-1)!;
+      expect(alert).toContain(says);
+      expect(alert).toContain(`${ROLE_ID}:scan-1`);
+      // Nothing is left for the sweep to apply.
+      expect(await sweepRevocations(w.revoking, new Date('2026-11-02T10:30:00Z'))).toEqual({ applied: 0, pruned: 0, retrying: 0, expired: 0 });
+      expect(iam.puts()).toBe(0);
+    }
+  });
+
+  it('retries IAM throttling within the invocation', async () => {
+    const w = await world();
+    iam.failNext('PutRolePolicy', 2, throttling);
+    await w.process(vendorAssume({ id: 'wrong-1', time: '2026-11-02T10:05:00Z', session: 'scan-1', externalId: WRONG }));
+    expect(iam.mock.calls().filter((c) => c.args[0].constructor.name === 'PutRolePolicyCommand')).toHaveLength(3);
+    expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
+    expect(slackTexts()[0]).toContain('Revoked this session');
+  });
+
+  it('when IAM keeps failing, the revocation stays recorded, the alert says so, and the sweep applies it once', async () => {
+    const w = await world();
+    const failure = () => Object.assign(new Error('We encountered an internal error'), { name: 'ServiceFailure', $metadata: { httpStatusCode: 500 } });
+    iam.failNext('PutRolePolicy', 5, failure);
+    await w.process(vendorAssume({ id: 'wrong-1', time: '2026-11-02T10:05:00Z', session: 'scan-1', externalId: WRONG }));
+    expect(iam.policy('ExampleCorpAudit')).toBeNull();
+    expect(slackTexts()[0]).toContain('is recorded but not applied yet: IAM failed (ServiceFailure');
+    const id = intentIdFor('111122223333', 'wrong-1', 'revoke-session');
+    expect(await w.store.get(id)).toMatchObject({ state: 'pending', attempts: 1, lastError: expect.stringContaining('ServiceFailure') });
+    // Not due before its retry time; due after.
+    expect(await sweepRevocations(w.revoking, new Date('2026-11-02T10:05:30Z'))).toMatchObject({ applied: 0 });
+    expect(await sweepRevocations(w.revoking, new Date('2026-11-02T10:10:00Z'))).toEqual({ applied: 1, pruned: 0, retrying: 0, expired: 0 });
+    expect(iam.puts()).toBe(6);
+    expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
+    expect(await w.store.get(id)).toMatchObject({ state: 'applied' });
+    // Applied once: the next sweep has nothing to do.
+    expect(await sweepRevocations(w.revoking, new Date('2026-11-02T10:15:00Z'))).toEqual({ applied: 0, pruned: 0, retrying: 0, expired: 0 });
+    expect(iam.puts()).toBe(6);
+  });
+
+  it('completes an intent whose function died before calling IAM, and never leaves one unapplied silently', async () => {
+    const w = await world();
+    const now = new Date('2026-11-02T10:05:03Z');
+    const addition = { role: null, sessions: [{ assumedRoleId: `${ROLE_ID}:scan-1`, decidedAt: '2026-11-02T10:05:01Z', pruneAfter: '2026-11-02T11:05:00Z' }] };
+    // What revoke() records first, and then the function is killed.
+    await w.store.record({ intentId: 'killed', roleArn: ROLE, roleName: 'ExampleCorpAudit', addition, source: { kind: 'finding', eventId: 'e', findingKind: 'unexpected-external-id' }, caller: null, dryRun: false, createdAt: now.toISOString() }, { dueAt: new Date(now.getTime() + SWEEP_GRACE_MS) });
+    expect(await sweepRevocations(w.revoking, new Date(now.getTime() + 5 * 60_000))).toEqual({ applied: 1, pruned: 0, retrying: 0, expired: 0 });
+    expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
+    // One that failed until its session expired is settled as expired and logged as an error.
+    await w.store.record({ intentId: 'too-late', roleArn: ROLE, roleName: 'ExampleCorpAudit', addition: { role: null, sessions: [{ ...addition.sessions[0]!, assumedRoleId: `${ROLE_ID}:scan-2` }] }, source: { kind: 'manual', requestedBy: null, reason: null }, caller: null, dryRun: false, createdAt: now.toISOString() }, { dueAt: now });
+    expect(await sweepRevocations(w.revoking, new Date('2026-11-02T11:06:00Z'))).toMatchObject({ expired: 1 });
+    expect(await w.store.get('too-late')).toMatchObject({ state: 'expired' });
+    expect(w.lines.join('\n')).toContain('revocation never applied; the sessions it covered have expired');
+  });
+
+  it('never moves a revocation time backwards when decisions arrive out of order', async () => {
+    const w = await world();
+    const at = (decidedAt: string, id: string) => revoke(w.revoking, { intentId: id, roleArn: ROLE, addition: { role: null, sessions: [{ assumedRoleId: `${ROLE_ID}:scan-1`, decidedAt, pruneAfter: '2026-11-02T12:00:00Z' }] }, source: { kind: 'manual', requestedBy: null, reason: null }, caller: null, dryRun: false }, new Date('2026-11-02T10:30:00Z'));
+    await at('2026-11-02T10:20:00Z', 'later');
+    await at('2026-11-02T10:05:00Z', 'earlier');
+    const policy = iam.policy('ExampleCorpAudit');
+    expect(await sessionDecision(policy, 'scan-1', '2026-11-02T10:15:00Z')).toBe('Denied');
+    // The earlier decision changed nothing, so nothing was written for it.
+    expect(iam.puts()).toBe(1);
+    // The same with whole-role revocations.
+    const role = (decidedAt: string, id: string) => revoke(w.revoking, { intentId: id, roleArn: ROLE, addition: { role: { decidedAt, pruneAfter: '2026-11-02T22:00:00Z' }, sessions: [] }, source: { kind: 'manual', requestedBy: null, reason: null }, caller: null, dryRun: false }, new Date('2026-11-02T10:30:00Z'));
+    await role('2026-11-02T10:25:00Z', 'role-later');
+    await role('2026-11-02T10:00:00Z', 'role-earlier');
+    expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'vendor-good', '2026-11-02T10:24:00Z')).toBe('Denied');
+  });
+
+  it('falls back to a whole-role revocation when a targeted one would not fit, and says so in the alert', async () => {
+    const w = await world();
+    // Another inline policy of the role nearly fills the 10,240-character budget.
+    // 10,000 characters: room for a whole-role statement (about 190), not for a targeted one (about 260).
+    const filler = { Version: '2012-10-17', Statement: [{ Sid: 'Ops', Effect: 'Allow', Action: 's3:GetObject', Resource: Array.from({ length: 240 }, (_, i) => `arn:aws:s3:::ops-bucket-${String(i).padStart(3, '0')}/reports/*`) }] };
+    filler.Statement[0]!.Sid = `Ops${'x'.repeat(10_000 - JSON.stringify(filler).length)}`;
+    expect(JSON.stringify(filler).length).toBe(10_000);
+    iam.policies.set('ExampleCorpAudit/ops-access', JSON.stringify(filler, null, 2));
+    const outcome = await w.process(vendorAssume({ id: 'wrong-1', time: '2026-11-02T10:05:00Z', session: 'scan-1', externalId: WRONG }));
+    expect(outcome.status === 'recorded' && outcome.actions.map((a) => a.kind)).toEqual(['alert', 'revoke-role']);
+    const policy = iam.policy('ExampleCorpAudit');
+    expect(await sessionDecision(policy, 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
+    // The whole role: the vendor's earlier session too, but not a session issued after the decision.
+    expect(await sessionDecision(policy, 'vendor-good', '2026-11-02T10:00:00Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'vendor-good', '2026-11-02T10:05:04Z')).toBe('Allowed');
+    expect(slackTexts()[0]).toContain("Revoked the whole role (every session issued before 2026-11-02T10:05:03Z, the vendor's too), because targeted revocations no longer fit");
+    // The other inline policy is untouched.
+    expect(JSON.parse(iam.policies.get('ExampleCorpAudit/ops-access')!)).toEqual(filler);
+    // Counted as IAM counts it, whitespace excluded: the total stays within the budget.
+    expect(JSON.stringify(policy).length + 10_000).toBeLessThanOrEqual(10_240);
+  });
+
+  it('the sweep prunes statements once their sessions have expired, and deletes the policy when nothing is left', async () => {
+    const w = await world();
+    await w.process(vendorAssume({ id: 'wrong-1', time: '2026-11-02T10:05:00Z', session: 'scan-1', externalId: WRONG, expiration: '2026-11-02T10:20:00Z' }));
+    await w.process(vendorAssume({ id: 'wrong-2', time: '2026-11-02T10:06:00Z', session: 'scan-2', externalId: WRONG, expiration: '2026-11-02T11:06:00Z' }));
+    expect((iam.policy('ExampleCorpAudit') as { Statement: unknown[] }).Statement).toHaveLength(2);
+    expect(await sweepRevocations(w.revoking, new Date('2026-11-02T10:21:00Z'))).toMatchObject({ pruned: 1 });
+    const pruned = iam.policy('ExampleCorpAudit');
+    expect((pruned as { Statement: unknown[] }).Statement).toHaveLength(1);
+    // Nothing still alive became allowed.
+    expect(await sessionDecision(pruned, 'scan-2', '2026-11-02T10:06:00Z')).toBe('Denied');
+    expect(await sweepRevocations(w.revoking, new Date('2026-11-02T11:07:00Z'))).toMatchObject({ pruned: 1 });
+    expect(iam.policy('ExampleCorpAudit')).toBeNull();
+    expect(await w.store.due(new Date('2026-11-03T00:00:00Z'))).toEqual([]);
+  });
+});
