@@ -2,7 +2,7 @@ import { createAlertingDeps } from '../lib/lambda-deps.js';
 import { cloudTrailEventHandler } from '../lib/lambda-handler.js';
 
 // Built once per cold start; a bad configuration or a missing webhook secret fails here, loudly, before any event is taken.
-const deps = await createAlertingDeps();
+const deps = await createAlertingDeps(process.env, { revoking: true });
 
-/** EventBridge → STS assume events → record the session, detect, alert. */
+/** EventBridge → STS assume events → record the session, detect, revoke (roles with response: revoke), alert. */
 export const handler = cloudTrailEventHandler(deps);

@@ -1,8 +1,25 @@
 import { sweepAlerts } from '../lib/alert/index.js';
-import { createAlertingDeps } from '../lib/lambda-deps.js';
+import { createAlertingDeps, revocationDeps } from '../lib/lambda-deps.js';
 import { scheduledHandler } from '../lib/lambda-handler.js';
+import { sweepRevocations } from '../lib/revoke/service.js';
 
-const deps = await createAlertingDeps();
+const deps = await createAlertingDeps(process.env, { revoking: true });
+const revoking = revocationDeps(deps);
 
-/** Every few minutes: retry undelivered alerts and send one summary for findings that repeated. */
-export const handler = scheduledHandler(deps, 'sweep', (now) => sweepAlerts(deps.alerts, now));
+/**
+ * Every few minutes: apply revocations a function recorded but could not apply, prune statements about expired
+ * sessions, retry undelivered alerts and send one summary for findings that repeated. Revocations go first: they
+ * matter most, and a failure there must not keep the alerts from going out (nor the reverse).
+ */
+export const handler = scheduledHandler(deps, 'sweep', async (now) => {
+  let revocations: Awaited<ReturnType<typeof sweepRevocations>> | null = null;
+  let failure: unknown = null;
+  try {
+    revocations = await sweepRevocations(revoking, now);
+  } catch (error) {
+    failure = error;
+  }
+  const alerts = await sweepAlerts(deps.alerts, now);
+  if (failure) throw failure;
+  return { revocations, alerts };
+});

@@ -5,6 +5,7 @@ import { slackSender, snsSender, type AlertSenders } from './alert/index.js';
 import { loadConfig, type Config } from './config.js';
 import { createDeps, type Deps } from './deps.js';
 import { ConfigError } from './errors.js';
+import { liveRevoker, type RevocationDeps } from './revoke/service.js';
 
 /** How long a warm function reuses the Slack webhook URL it read from SSM before reading it again. */
 const WEBHOOK_CACHE_SECONDS = 300;
@@ -43,13 +44,26 @@ export function lambdaSenders(config: Config, sns: SNSClient): AlertSenders {
  * Build the deps of a deployed function that alerts. A missing or unreadable webhook secret, or a missing topic,
  * fails the cold start loudly: the function must not run and drop alerts silently.
  */
-export async function createAlertingDeps(env: Record<string, string | undefined> = process.env): Promise<Deps> {
-  const config = loadConfig(env, { alerting: true });
+export async function createAlertingDeps(env: Record<string, string | undefined> = process.env, options: { revoking?: boolean } = {}): Promise<Deps> {
+  const config = loadConfig(env, { alerting: true, revoking: options.revoking ?? false });
   await readSlackWebhook(config.slackWebhookParameter!);
-  return createDeps(config, { senders: lambdaSenders(config, new SNSClient({})) });
+  const deps = createDeps(config, { senders: lambdaSenders(config, new SNSClient({})) });
+  // Automatic revocation (onAssumeRole): IAM, through recorded intents and the per-role lock.
+  return options.revoking ? { ...deps, revoker: liveRevoker(revocationDeps(deps)) } : deps;
 }
 
-/** An IAM client for the functions that read trust policies. */
+/** The deps of the manual revocation function: no alert channels (it reports to its caller), the revocations table required. */
+export function createRevokingDeps(env: Record<string, string | undefined> = process.env): Deps {
+  return createDeps(loadConfig(env, { revoking: true }));
+}
+
+/** The live revocation path of a deployed function: IAM, the revocations table, the function's logger. */
+export function revocationDeps(deps: Deps, iam: IAMClient = createIamClient()): RevocationDeps {
+  if (!deps.revocations) throw new ConfigError(['REVOCATIONS_TABLE is required']);
+  return { iam, dynamo: deps.clients.dynamo, store: deps.revocations, logger: deps.logger };
+}
+
+/** An IAM client for the functions that read trust policies or write revocations (the SDK retries throttling too). */
 export function createIamClient(): IAMClient {
   return new IAMClient({ maxAttempts: 5 });
 }

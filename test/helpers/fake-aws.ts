@@ -66,3 +66,43 @@ export function fakeSns(): Promise<FakeServer> {
     body: `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-${i}</MessageId></PublishResult><ResponseMetadata><RequestId>r-${i}</RequestId></ResponseMetadata></PublishResponse>`,
   }));
 }
+
+/**
+ * IAM (query protocol) holding roles' inline policies: GetRolePolicy, ListRolePolicies, PutRolePolicy and
+ * DeleteRolePolicy, enough for the revocation path of a packaged function whose bundled SDK no mock can reach.
+ */
+export async function fakeIam(): Promise<FakeServer & { policies: Map<string, string> }> {
+  const policies = new Map<string, string>();
+  const ns = 'https://iam.amazonaws.com/doc/2010-05-08/';
+  const ok = (action: string, result: string, i: number) => ({
+    status: 200,
+    type: 'text/xml',
+    body: `<${action}Response xmlns="${ns}">${result ? `<${action}Result>${result}</${action}Result>` : ''}<ResponseMetadata><RequestId>r-${i}</RequestId></ResponseMetadata></${action}Response>`,
+  });
+  const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const server = await startFakeServer((request, i) => {
+    const form = new URLSearchParams(request.body);
+    const action = form.get('Action') ?? '';
+    const key = `${form.get('RoleName')}/${form.get('PolicyName')}`;
+    switch (action) {
+      case 'GetRolePolicy': {
+        const doc = policies.get(key);
+        if (doc === undefined) return { status: 404, type: 'text/xml', body: `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role policy cannot be found.</Message></Error><RequestId>r-${i}</RequestId></ErrorResponse>` };
+        return ok(action, `<RoleName>${xml(form.get('RoleName')!)}</RoleName><PolicyName>${xml(form.get('PolicyName')!)}</PolicyName><PolicyDocument>${xml(encodeURIComponent(doc))}</PolicyDocument>`, i);
+      }
+      case 'ListRolePolicies': {
+        const names = [...policies.keys()].filter((k) => k.startsWith(`${form.get('RoleName')}/`)).map((k) => `<member>${xml(k.slice(k.indexOf('/') + 1))}</member>`);
+        return ok(action, `<PolicyNames>${names.join('')}</PolicyNames><IsTruncated>false</IsTruncated>`, i);
+      }
+      case 'PutRolePolicy':
+        policies.set(key, form.get('PolicyDocument') ?? '');
+        return ok(action, '', i);
+      case 'DeleteRolePolicy':
+        policies.delete(key);
+        return ok(action, '', i);
+      default:
+        return { status: 400, type: 'text/xml', body: `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${xml(action)}</Message></Error></ErrorResponse>` };
+    }
+  });
+  return { ...server, policies };
+}

@@ -81,7 +81,7 @@ describe('capture handler (EventBridge → DynamoDB Local)', () => {
       delete process.env.SESSIONS_TABLE;
       await expect(import(`${handlerModule}?missing`)).rejects.toThrow(/SESSIONS_TABLE is required/);
       Object.assign(process.env, {
-        SESSIONS_TABLE: table, REGISTRY_TABLE: config.registryTable, ALERTS_TABLE: config.alertsTable, ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:roleguard-test-alerts',
+        SESSIONS_TABLE: table, REGISTRY_TABLE: config.registryTable, ALERTS_TABLE: config.alertsTable, REVOCATIONS_TABLE: config.revocationsTable!, ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:roleguard-test-alerts',
         SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url', AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ENDPOINT_URL_SSM: ssm.url,
         AWS_ENDPOINT_URL_SNS: sns.url, AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR',
       });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,8 +10,9 @@ import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
 import { sessionsTableDefinition } from '../../lib/sessions/index.js';
 import { createRegistryStore, parseRegistryText, registryTableDefinition } from '../../lib/registry/index.js';
 import { alertsTableDefinition } from '../../lib/alert/index.js';
+import { revocationsTableDefinition } from '../../lib/revoke/store.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
-import { fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
+import { fakeIam, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
 import { EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
@@ -74,19 +76,21 @@ describe('packaged CloudFormation template (osls package)', () => {
 
   it('runs every function on nodejs22.x with its own role; the webhook URL is a parameter name, never a value', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions.map(([name]) => name).sort()).toEqual(['AuditTrustPoliciesLambdaFunction', 'OnAssumeRoleLambdaFunction', 'OnTrustPolicyChangeLambdaFunction', 'SweepLambdaFunction']);
+    expect(functions.map(([name]) => name).sort()).toEqual(['AuditTrustPoliciesLambdaFunction', 'OnAssumeRoleLambdaFunction', 'OnTrustPolicyChangeLambdaFunction', 'RevokeLambdaFunction', 'SweepLambdaFunction']);
     for (const [name, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': [name.replace('LambdaFunction', 'Role'), 'Arn'] });
       expect(fn.Properties.Environment.Variables).toMatchObject({
-        SESSIONS_TABLE: 'roleguard-test-sessions', REGISTRY_TABLE: 'roleguard-test-registry', ALERTS_TABLE: 'roleguard-test-alerts',
+        SESSIONS_TABLE: 'roleguard-test-sessions', REGISTRY_TABLE: 'roleguard-test-registry', ALERTS_TABLE: 'roleguard-test-alerts', REVOCATIONS_TABLE: 'roleguard-test-revocations',
         ALERT_TOPIC_ARN: { Ref: 'AlertTopic' }, SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
       });
       expect(JSON.stringify(fn.Properties.Environment)).not.toMatch(/hooks\.slack\.com|https:/);
     }
-    expect(ofType('AWS::Logs::LogGroup').length).toBe(4);
+    expect(ofType('AWS::Logs::LogGroup').length).toBe(5);
     for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
-    expect(ofType('AWS::IAM::Role').map(([name]) => name).sort()).toEqual(['AuditTrustPoliciesRole', 'OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'SweepRole']);
+    expect(ofType('AWS::IAM::Role').map(([name]) => name).sort()).toEqual(['AuditTrustPoliciesRole', 'OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'RevokeRole', 'SweepRole']);
+    // The manual revocation function is invoked by hand: no retries of a refused or failed request.
+    expect(resources.RevokeLambdaEvConf!.Properties).toMatchObject({ MaximumRetryAttempts: 0 });
   });
 
   it('grants each function exactly what it sends, on its own resources', () => {
@@ -96,26 +100,75 @@ describe('packaged CloudFormation template (osls package)', () => {
     const registry = ['ReadRegistry', ['dynamodb:GetItem', 'dynamodb:Query']];
     const outbox = ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']];
     const dlq = ['DeadLetterOnFailure', ['sqs:SendMessage']];
-    expect(actionsOf('OnAssumeRoleRole')).toEqual([logs, ['RecordSessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem']], registry, outbox, ...alerting, dlq]);
+    const intents = ['RevocationIntents', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']];
+    const iamWrite = ['WriteRevocationPolicyOnGuardedRoles', ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy']];
+    const protect = ['NeverTouchProtectedRoles', ['iam:PutRolePolicy', 'iam:DeleteRolePolicy']];
+    expect(actionsOf('OnAssumeRoleRole')).toEqual([logs, ['RecordSessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem']], registry, outbox, intents, iamWrite, protect, ...alerting, dlq]);
     expect(actionsOf('OnTrustPolicyChangeRole')).toEqual([logs, registry, outbox, ...alerting, dlq]);
-    expect(actionsOf('SweepRole')).toEqual([logs, ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:UpdateItem']], ['ListDueAlerts', ['dynamodb:Query']], ...alerting]);
+    expect(actionsOf('SweepRole')).toEqual([logs, ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:UpdateItem']], ['ListDueAlerts', ['dynamodb:Query']], intents, ['ListDueRevocations', ['dynamodb:Query']], iamWrite, protect, ...alerting]);
+    expect(actionsOf('RevokeRole')).toEqual([logs, registry, ['FindSessions', ['dynamodb:Query']], intents, iamWrite, ['ResolveSessionNames', ['iam:GetRole']], protect]);
     expect(actionsOf('AuditTrustPoliciesRole')).toEqual([logs, registry, ['AuditState', ['dynamodb:GetItem', 'dynamodb:PutItem']], ['ReadTrustPolicies', ['iam:GetRole']], ...alerting]);
-    for (const role of ['OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'SweepRole', 'AuditTrustPoliciesRole']) {
+    for (const role of ['OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'SweepRole', 'RevokeRole', 'AuditTrustPoliciesRole']) {
       for (const s of resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)) {
-        expect(s.Effect).toBe('Allow');
         expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
         expect([s.Action].flat().some((a: string) => a.includes('*'))).toBe(false);
+        if (s.Effect === 'Deny') continue;
+        expect(s.Effect).toBe('Allow');
+        // IAM is written only on roles tagged as guarded; nothing IAM is granted on a whole account without a condition.
+        if ([s.Action].flat().some((a: string) => /^iam:(Put|Delete|Get)RolePolicy$|^iam:ListRolePolicies$/.test(a))) {
+          expect(s.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/roleguard:guarded': 'true' } });
+        }
       }
     }
-    // The only IAM permission anywhere is reading roles; nothing writes to IAM yet.
-    expect(JSON.stringify(resources)).not.toMatch(/"iam:(?!GetRole")/);
+    // Only the functions that revoke hold IAM write permissions; the others read at most.
+    for (const role of ['OnTrustPolicyChangeRole', 'AuditTrustPoliciesRole']) expect(JSON.stringify(resources[role])).not.toMatch(/"iam:(?!GetRole")/);
     // The secret parameter and the topic are named exactly.
     const secret = resources.OnAssumeRoleRole!.Properties.Policies[0].PolicyDocument.Statement.find((s: any) => s.Sid === 'ReadSlackWebhookSecret');
     expect(secret.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/roleguard/test/slack-webhook-url' });
   });
 
-  it('declares the registry and alerts tables as the code defines them, encrypted, and an encrypted topic', () => {
-    for (const [name, definition] of [['RegistryTable', registryTableDefinition('roleguard-test-registry')], ['AlertsTable', alertsTableDefinition('roleguard-test-alerts')]] as const) {
+  it('lets the revoking functions write the revocation policy only on tagged roles, never on protected ones (IAM evaluator)', async () => {
+    const sub = (value: unknown): unknown => JSON.parse(JSON.stringify(value).replace(/\{"Fn::Sub":"([^"]*)"\}/g, (_, text: string) => JSON.stringify(text.replace('${AWS::Partition}', 'aws').replace('${AWS::AccountId}', '111122223333').replace('${AWS::Region}', 'eu-west-1'))));
+    for (const role of ['OnAssumeRoleRole', 'SweepRole', 'RevokeRole']) {
+      // The IAM statements (the others name DynamoDB, SQS, SNS and SSM resources by reference).
+      const document = resources[role]!.Properties.Policies[0].PolicyDocument;
+      const policy = sub({ ...document, Statement: document.Statement.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('iam:'))) });
+      const decide = async (action: string, roleArn: string, tagged: boolean) => {
+        const result = await runSimulation(
+          {
+            request: {
+              principal: `arn:aws:sts::111122223333:assumed-role/roleguard-test-${role}-X1/fn`,
+              action,
+              resource: { resource: roleArn, accountId: '111122223333' },
+              contextVariables: tagged ? { 'aws:ResourceTag/roleguard:guarded': 'true' } : {},
+            },
+            identityPolicies: [{ name: role, policy }],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+          },
+          {},
+        );
+        if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
+        return result.overallResult;
+      };
+      const vendor = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
+      expect(await decide('iam:PutRolePolicy', vendor, true)).toBe('Allowed');
+      expect(await decide('iam:DeleteRolePolicy', vendor, true)).toBe('Allowed');
+      expect(await decide('iam:PutRolePolicy', vendor, false)).not.toBe('Allowed');
+      expect(await decide('iam:PutRolePolicy', 'arn:aws:iam::444455556666:role/vendors/ExampleCorpAudit', true)).not.toBe('Allowed');
+      for (const guarded of ['arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport', 'arn:aws:iam::111122223333:role/roleguard-test-SweepRole-1A2B3C']) {
+        expect([guarded, await decide('iam:PutRolePolicy', guarded, true)]).toEqual([guarded, 'ExplicitlyDenied']);
+      }
+      // The evaluator never allows writes on /aws-reserved/ roles whatever the policy says (IAM refuses them too), so
+      // it cannot show the explicit Deny there; the Deny's resource list is checked as written.
+      expect(await decide('iam:PutRolePolicy', 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123', true)).not.toBe('Allowed');
+      expect(policy).toMatchObject({ Statement: expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Resource: expect.arrayContaining(['arn:aws:iam::111122223333:role/aws-reserved/*']) })]) });
+      for (const other of ['iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:CreateRole', 'iam:DeleteRole', 'iam:TagRole']) expect(await decide(other, vendor, true)).not.toBe('Allowed');
+    }
+  });
+
+  it('declares the registry, alerts and revocations tables as the code defines them, encrypted, and an encrypted topic', () => {
+    for (const [name, definition] of [['RegistryTable', registryTableDefinition('roleguard-test-registry')], ['AlertsTable', alertsTableDefinition('roleguard-test-alerts')], ['RevocationsTable', revocationsTableDefinition('roleguard-test-revocations')]] as const) {
       const table = resources[name]!;
       expect(table.DeletionPolicy).toBe('Retain');
       expect(table.Properties).toMatchObject({ TableName: definition.TableName, BillingMode: 'PAY_PER_REQUEST', SSESpecification: { SSEEnabled: true }, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
@@ -123,6 +176,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       expect(table.Properties.AttributeDefinitions).toEqual(definition.AttributeDefinitions);
       expect(table.Properties.GlobalSecondaryIndexes).toEqual(definition.GlobalSecondaryIndexes);
     }
+    expect(resources.RevocationsTable!.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
     expect(resources.AlertTopic!.Properties).toMatchObject({ TopicName: 'roleguard-test-alerts', KmsMasterKeyId: 'alias/aws/sns' });
   });
 
@@ -162,8 +216,8 @@ describe('packaged CloudFormation template (osls package)', () => {
 
   it('packages each function alone, with the AWS SDK inside and no AGPL code', () => {
     const zips = readdirSync(out).filter((f) => f.endsWith('.zip')).sort();
-    expect(zips).toEqual(['auditTrustPolicies.zip', 'onAssumeRole.zip', 'onTrustPolicyChange.zip', 'sweep.zip']);
-    const expected: Record<string, string> = { auditTrustPolicies: 'audit-trust-policies', onAssumeRole: 'on-assume-role', onTrustPolicyChange: 'on-trust-policy-change', sweep: 'sweep' };
+    expect(zips).toEqual(['auditTrustPolicies.zip', 'onAssumeRole.zip', 'onTrustPolicyChange.zip', 'revoke.zip', 'sweep.zip']);
+    const expected: Record<string, string> = { auditTrustPolicies: 'audit-trust-policies', onAssumeRole: 'on-assume-role', onTrustPolicyChange: 'on-trust-policy-change', revoke: 'revoke', sweep: 'sweep' };
     for (const zip of zips) {
       const files = unzipSync(readFileSync(join(out, zip)));
       const base = `functions/${expected[zip.replace('.zip', '')]}.mjs`;
@@ -174,7 +228,7 @@ describe('packaged CloudFormation template (osls package)', () => {
     }
   });
 
-  it('bundles a function that really runs: the packaged .mjs records an event in DynamoDB Local and alerts', async () => {
+  it('bundles a function that really runs: the packaged .mjs records an event in DynamoDB Local, revokes through IAM and alerts', async () => {
     const files = unzipSync(readFileSync(join(out, 'onAssumeRole.zip')));
     const bundle = join(out, 'unpacked', 'on-assume-role.mjs');
     mkdirSync(join(out, 'unpacked'));
@@ -188,11 +242,12 @@ describe('packaged CloudFormation template (osls package)', () => {
     const slack = await fakeSlack();
     const ssm = await fakeSsm('/roleguard/test/slack-webhook-url', `${slack.url}/services/T0/B0/secret`);
     const sns = await fakeSns();
+    const iam = await fakeIam();
     const saved = { ...process.env };
     try {
       Object.assign(process.env, {
-        SESSIONS_TABLE: config.sessionsTable, REGISTRY_TABLE: config.registryTable, ALERTS_TABLE: config.alertsTable, ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-alerts',
-        SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url', AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ENDPOINT_URL_SSM: ssm.url, AWS_ENDPOINT_URL_SNS: sns.url,
+        SESSIONS_TABLE: config.sessionsTable, REGISTRY_TABLE: config.registryTable, ALERTS_TABLE: config.alertsTable, REVOCATIONS_TABLE: config.revocationsTable!, ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-alerts',
+        SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url', AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ENDPOINT_URL_SSM: ssm.url, AWS_ENDPOINT_URL_SNS: sns.url, AWS_ENDPOINT_URL_IAM: iam.url,
         AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR',
       });
       const { handler } = await import(pathToFileURL(bundle).href);
@@ -201,13 +256,21 @@ describe('packaged CloudFormation template (osls package)', () => {
       expect(await handler(vendor, context)).toEqual({ status: 'recorded', eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01' });
       expect(await handler(vendor, context)).toEqual({ status: 'duplicate', eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01' });
       expect(slack.received).toHaveLength(0);
-      const wrong = loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-wrong-external-id.json'));
+      // As it arrives live: issued a minute ago, its credentials valid for an hour.
+      const wrong = loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-wrong-external-id.json')) as { detail: { eventTime: string; responseElements: { credentials: { expiration: string }; assumedRoleUser: { assumedRoleId: string } } } };
+      wrong.detail.eventTime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000).toISOString().replace('.000Z', 'Z');
+      wrong.detail.responseElements.credentials.expiration = new Date(Date.now() + 3600_000).toISOString();
       expect(await handler(wrong, context)).toEqual({ status: 'recorded', eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02', findings: 1 });
       expect(slack.received).toHaveLength(1);
       expect(sns.received).toHaveLength(1);
+      // The role's response is revoke: the session was revoked through IAM before the alert said so.
+      expect(iam.received.map((r) => new URLSearchParams(r.body).get('Action'))).toEqual(['GetRolePolicy', 'ListRolePolicies', 'PutRolePolicy']);
+      const policy = JSON.parse(iam.policies.get('ExampleCorpAudit/roleguard-revocations')!);
+      expect(policy.Statement).toEqual([expect.objectContaining({ Effect: 'Deny', Condition: expect.objectContaining({ StringEquals: { 'aws:userid': wrong.detail.responseElements.assumedRoleUser.assumedRoleId } }) })]);
+      expect(slack.received[0]!.body).toContain('Revoked this session');
     } finally {
       process.env = saved;
-      await Promise.all([slack.close(), ssm.close(), sns.close()]);
+      await Promise.all([slack.close(), ssm.close(), sns.close(), iam.close()]);
     }
   });
 });

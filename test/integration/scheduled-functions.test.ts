@@ -34,7 +34,7 @@ beforeAll(async () => {
   ssm = await fakeSsm('/roleguard/test/slack-webhook-url', `${slack.url}/services/T0/B0/secret`);
   sns = await fakeSns();
   Object.assign(process.env, {
-    SESSIONS_TABLE: config.sessionsTable, REGISTRY_TABLE: config.registryTable, ALERTS_TABLE: config.alertsTable, ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:roleguard-test-alerts',
+    SESSIONS_TABLE: config.sessionsTable, REGISTRY_TABLE: config.registryTable, ALERTS_TABLE: config.alertsTable, REVOCATIONS_TABLE: config.revocationsTable!, ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:roleguard-test-alerts',
     SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url', AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ENDPOINT_URL_SSM: ssm.url, AWS_ENDPOINT_URL_SNS: sns.url,
     AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR',
   });
@@ -58,12 +58,12 @@ describe('scheduled functions', () => {
     expect(admitted.status).toBe('new');
     const { handler } = await import(`${FUNCTIONS}/sweep.js?sweep`);
     const result = await handler({}, context as never);
-    expect(result).toEqual({ retried: 1, summaries: 0 });
+    expect(result).toEqual({ alerts: { retried: 1, summaries: 0 }, revocations: { applied: 0, pruned: 0, retrying: 0, expired: 0 } });
     expect(slack.received).toHaveLength(1);
     expect(sns.received).toHaveLength(1);
     expect((await outbox.get(admitted.status === 'new' ? admitted.alert.alertId : ''))!.state).toBe('delivered');
     // Nothing is due any more: a second sweep sends nothing.
-    expect(await handler({}, context as never)).toEqual({ retried: 0, summaries: 0 });
+    expect(await handler({}, context as never)).toMatchObject({ alerts: { retried: 0, summaries: 0 } });
     expect(slack.received).toHaveLength(1);
   });
 
