@@ -5,6 +5,7 @@ import { createDocumentClient } from '../lib/deps.js';
 import { LOCAL_AWS, startDynamoDbLocal, type DynamoDbLocal } from '../lib/local/dynamodb-local.js';
 import { ensureTable } from '../lib/local/tables.js';
 import { registryTableDefinition } from '../lib/registry/index.js';
+import { revocationsTableDefinition } from '../lib/revoke/store.js';
 import { sessionsTableDefinition } from '../lib/sessions/index.js';
 
 /** The tables of one roleguard deployment (or of a local run). */
@@ -12,6 +13,7 @@ export interface TableNames {
   sessions: string;
   registry: string;
   alerts: string;
+  revocations: string;
 }
 
 /** Where the CLI keeps its data: an embedded DynamoDB Local it owns, an endpoint the user runs, or a deployed stack. */
@@ -42,16 +44,16 @@ export function addStoreOptions(command: Command): Command {
     .option('--stage <stage>', "use the deployed stack's tables (roleguard-<stage>-*) in a real account")
     .option('--region <region>', 'AWS Region of the deployed stack (with --stage)')
     .option('--profile <profile>', 'AWS profile for the deployed stack (with --stage)')
-    .option('--table <name>', 'sessions table (default roleguard-local-sessions); its registry and alert outbox are <name>-registry and <name>-alerts');
+    .option('--table <name>', 'sessions table (default roleguard-local-sessions); its registry, alert outbox and revocations are <name>-registry, <name>-alerts and <name>-revocations');
 }
 
 /** Table names: a deployed stage's, or the local defaults. */
 export function tableNames(flags: StoreFlags): TableNames {
   // --table names a separate set: its registry and alert outbox go with it, so two replays into different tables
   // never see each other's alerts as duplicates.
-  if (flags.table) return { sessions: flags.table, registry: `${flags.table}-registry`, alerts: `${flags.table}-alerts` };
+  if (flags.table) return { sessions: flags.table, registry: `${flags.table}-registry`, alerts: `${flags.table}-alerts`, revocations: `${flags.table}-revocations` };
   const prefix = flags.stage ? `roleguard-${flags.stage}` : 'roleguard-local';
-  return { sessions: `${prefix}-sessions`, registry: `${prefix}-registry`, alerts: `${prefix}-alerts` };
+  return { sessions: `${prefix}-sessions`, registry: `${prefix}-registry`, alerts: `${prefix}-alerts`, revocations: `${prefix}-revocations` };
 }
 
 /** Open the store and, locally, create the tables. The embedded DynamoDB Local is stopped by `close()`. */
@@ -81,6 +83,7 @@ export async function openLocalStore(flags: StoreFlags): Promise<LocalStore> {
     await ensureTable(dynamo, sessionsTableDefinition(tables.sessions));
     await ensureTable(dynamo, registryTableDefinition(tables.registry));
     await ensureTable(dynamo, alertsTableDefinition(tables.alerts));
+    await ensureTable(dynamo, revocationsTableDefinition(tables.revocations));
   } catch (error) {
     dynamo.destroy();
     await local?.stop();

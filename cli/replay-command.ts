@@ -9,7 +9,10 @@ import { addStoreOptions, openLocalStore, tableNames, type StoreFlags } from './
 import { readRegistryFile } from './registry-file.js';
 import { slackSender, snsSender, type AlertSenders } from '../lib/alert/index.js';
 import type { Registry } from '../lib/registry/index.js';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { emulatedRevoker } from '../lib/revoke/respond.js';
+import { liveRevoker } from '../lib/revoke/service.js';
+import { createRevocationStore } from '../lib/revoke/store.js';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { createProgressLine } from './progress.js';
 import { renderTable } from './table.js';
@@ -33,7 +36,7 @@ export function registerReplay(program: Command): void {
     .argument('<paths...>', 'files or directories to read, recursively')
     .option('--registry <file>', 'registry of guarded roles (YAML or JSON, contract §1); without it, the registry table is used')
     .option('--json', 'print exactly one JSON document (contract §2) on stdout')
-    .option('--apply', 'send the alerts (Slack: $ROLEGUARD_SLACK_WEBHOOK_URL; SNS: --sns-topic) instead of a dry run')
+    .option('--apply', 'send the alerts (Slack: $ROLEGUARD_SLACK_WEBHOOK_URL; SNS: --sns-topic) and write the revocations of response: revoke roles to IAM, instead of a dry run')
     .option('--sns-topic <arn>', 'SNS topic for alerts with --apply (standard AWS credentials)')
     .option('--record-aws-service', 'also record assumes made by AWS services (Lambda, EC2 …)')
     .option('--concurrency <n>', 'records processed at once', '16')
@@ -84,6 +87,7 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
     SESSIONS_TABLE: tables.sessions,
     REGISTRY_TABLE: tables.registry,
     ALERTS_TABLE: tables.alerts,
+    REVOCATIONS_TABLE: tables.revocations,
     RECORD_AWS_SERVICE_ASSUMES: flags.recordAwsService ? 'true' : 'false',
     ...(flags.snsTopic ? { ALERT_TOPIC_ARN: flags.snsTopic } : {}),
   });
@@ -94,8 +98,15 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
   const store = await openLocalStore(flags);
   const progress = createProgressLine(process.stderr, flags.progress);
   try {
-    // Revocations are emulated: the report shows the policy each would produce; nothing is written to IAM.
-    const deps = createDeps(config, { dynamo: store.dynamo, logger: createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' }), registry, senders, revoker: emulatedRevoker() });
+    // Without --apply, revocations are emulated: the report shows the policy each would produce, and nothing is
+    // written to IAM. With --apply they are written (standard AWS credentials), through the same recorded intents
+    // and per-role lock as the deployed service.
+    const logger = createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' });
+    const revocations = createRevocationStore(store.dynamo, tables.revocations);
+    const revoker = flags.apply
+      ? liveRevoker({ iam: new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 3 }), dynamo: store.dynamo, store: revocations, logger })
+      : emulatedRevoker({ store: revocations });
+    const deps = createDeps(config, { dynamo: store.dynamo, logger, registry, senders, revoker });
     const guarded = (await deps.registry()).registry.roles.length;
     if (guarded === 0) process.stderr.write('roleguard replay: note: no role is registered (see --registry), so sessions are recorded but nothing is detected\n');
     const result = await runReplay(deps, { paths, concurrency, signal: abort.signal, apply: flags.apply ?? false, onProgress: (p) => progress.update(p) });
@@ -118,7 +129,7 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
 export function formatReplay(report: ReplayReport, options: { embedded: boolean; endpoint: string; apply: boolean; guarded: number }): string {
   const s = report.summary;
   const out: string[] = [];
-  const mode = options.apply ? 'applied: alerts sent' : 'dry run: nothing sent';
+  const mode = options.apply ? 'applied: alerts sent, revocations written' : 'dry run: nothing sent or written';
   const where = options.embedded ? `embedded DynamoDB Local at ${options.endpoint}, stopped when done` : options.endpoint;
   out.push(`roleguard replay (${where}; ${mode}; ${options.guarded} guarded ${options.guarded === 1 ? 'role' : 'roles'})`, '');
   out.push(renderTable(['events read', 'recorded', 'duplicates', 'ignored', 'rejected', 'trust changes', 'findings', 'actions'], [[s.eventsRead, s.recorded, s.duplicates, s.ignored, s.rejected, s.trustPolicyChanges, s.findings, s.actions]]));
@@ -126,6 +137,13 @@ export function formatReplay(report: ReplayReport, options: { embedded: boolean;
   if (report.findings.length) {
     out.push(renderTable(['when (UTC)', 'severity', 'kind', 'role', 'caller', 'what happened'], report.findings.map((f) => [f.context.at, f.severity, f.kind, f.roleArn, f.callerAccountId ?? f.context.callerType, f.message]), 110));
   } else out.push(options.guarded ? 'none' : 'none (no role is registered)');
+  const revocations = report.actions.filter((a) => a.kind !== 'alert');
+  if (revocations.length) {
+    // The policy itself is in the JSON report (--json): here, what was revoked and how many statements it left.
+    out.push('', `Revocations (${revocations.length}; ${options.apply ? 'written to IAM where applied' : 'emulated: nothing written'})`);
+    const statements = (doc: unknown) => (doc && typeof doc === 'object' && Array.isArray((doc as { Statement?: unknown }).Statement) ? (doc as { Statement: unknown[] }).Statement.length : 0);
+    out.push(renderTable(['decided (UTC)', 'kind', 'role', 'event', 'applied', 'policy statements'], revocations.map((a) => [a.at, a.kind, a.roleArn, a.eventId, a.applied ? 'yes' : 'no', statements(a.policyDocument)]), 60));
+  }
   out.push('', `Sessions recorded (${report.sessions.length})`);
   out.push(
     renderTable(

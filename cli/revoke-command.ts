@@ -1,10 +1,12 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import type { Command } from 'commander';
 import { parseRoleArn } from '../lib/cloudtrail/arn.js';
+import { createLogger } from '../lib/logger.js';
 import { createRegistryStore, type Registry } from '../lib/registry/index.js';
-import { applyRevocations } from '../lib/revoke/apply.js';
-import { isAssumedRoleId, MAX_SESSION_SECONDS, policyTime, pruneTime, REVOCATION_POLICY_NAME, type RevocationState } from '../lib/revoke/policy.js';
-import { protectedReason } from '../lib/revoke/respond.js';
+import { revokeByHand, RevocationRefused, type ManualTarget } from '../lib/revoke/manual.js';
+import { REVOCATION_POLICY_NAME } from '../lib/revoke/policy.js';
+import { createRevocationStore } from '../lib/revoke/store.js';
+import { createSessionStore } from '../lib/sessions/index.js';
 import { EXIT } from './exit-codes.js';
 import { addStoreOptions, openLocalStore, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
@@ -12,10 +14,12 @@ import { readRegistryFile } from './registry-file.js';
 interface RevokeFlags extends StoreFlags {
   role: string;
   session?: string;
+  accessKey?: string;
   all?: boolean;
-  expiresAt?: string;
   registry?: string;
+  dryRun?: boolean;
   apply?: boolean;
+  reason?: string;
   json?: boolean;
 }
 
@@ -25,73 +29,108 @@ export function registerRevoke(program: Command): void {
     .command('revoke')
     .description("Revoke a role's session (or all its sessions so far) with roleguard's date-conditioned deny policy")
     .requiredOption('--role <arn>', 'the role (full ARN)')
-    .option('--session <assumedRoleId>', 'the session to revoke, as RoleId:sessionName (AROA…:name; see roleguard replay or the sessions table)')
+    .option('--session <name>', 'the session: its role session name, or its assumed-role id (AROA…:name)')
+    .option('--access-key <ASIA…>', "the session's access key id, looked up in the session store")
     .option('--all', 'revoke every session of the role issued before now (the console\'s "Revoke active sessions")')
-    .option('--expires-at <time>', 'when the session expires, if known, so its statement can be pruned then (default: now + 12 h)')
+    .option('--dry-run', 'show the policy that would be written, and write nothing')
+    .option('--apply', 'write the policy (the default; kept for scripts that pass it)')
+    .option('--reason <text>', 'why, recorded with the revocation')
     .option('--registry <file>', 'registry file, for its protected and service roles; default: the registry table')
-    .option('--apply', 'write the policy to IAM; without it, show what would be written (dry run)')
     .option('--json', 'print the result as JSON');
   addStoreOptions(command)
     .addHelpText('after', `
 Examples:
   roleguard revoke --role arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit \\
-    --session AROA3XFRBF23EXAMPLE1:ExampleCorp-scan-1730591251 --stage prod --region us-east-1
-  roleguard revoke --role arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit --all --stage prod --apply
+    --access-key ASIAQNZGKIQY56JQ7WML --stage prod --region us-east-1
+  roleguard revoke --role arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit \\
+    --session ExampleCorp-scan-1730591251 --stage prod --dry-run
+  roleguard revoke --role arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit --all --stage prod
 
 Only the role's ${REVOCATION_POLICY_NAME} inline policy is written, under a per-role lock, merged with what it
-already holds (a revocation time only moves forward). Service-linked, AWSReservedSSO_*, roleguard's own and
-protected roles are refused. Revocation does not stop a new assume: rotate or remove the external ID too.
-Exit status: 0 done (or shown, in a dry run), 2 bad arguments or a protected role, 1 an AWS error.`)
+already holds (a revocation time only moves forward). The revocation is recorded in the revocations table first;
+with --stage, the deployed sweep re-applies it if IAM fails. Service-linked, AWSReservedSSO_*, roleguard's own and
+protected roles are refused. A session given by --access-key or by name is looked up in the session store (its
+expiry bounds how long the statement stays); a name that was never recorded is resolved with iam:GetRole.
+Revocation does not stop a new assume: rotate or remove the external ID too.
+Exit status: 0 done (or shown, with --dry-run), 2 bad arguments, a protected role or nothing to revoke,
+1 an AWS error (with --stage the revocation stays recorded and the sweep retries it).`)
     .action(async (flags: RevokeFlags) => {
       process.exitCode = await revoke(flags);
     });
 }
 
+function targetOf(flags: RevokeFlags): ManualTarget | string {
+  const given = [flags.session, flags.accessKey, flags.all].filter((x) => x !== undefined && x !== false);
+  if (given.length !== 1) return 'give exactly one of --session NAME, --access-key ASIA… or --all';
+  if (flags.dryRun && flags.apply) return '--dry-run and --apply contradict each other';
+  if (flags.all) return { all: true };
+  if (flags.accessKey) return { accessKeyId: flags.accessKey };
+  return flags.session!.includes(':') ? { assumedRoleId: flags.session! } : { sessionName: flags.session! };
+}
+
 async function revoke(flags: RevokeFlags): Promise<number> {
-  const fail = (message: string) => {
+  const fail = (message: string, code: number = EXIT.usage) => {
     process.stderr.write(`roleguard revoke: ${message}\n`);
-    return EXIT.usage;
+    return code;
   };
-  const parts = parseRoleArn(flags.role);
-  if (!parts) return fail(`--role is not a role ARN: ${flags.role}`);
-  if (Boolean(flags.session) === Boolean(flags.all)) return fail('give exactly one of --session RoleId:sessionName or --all');
-  if (flags.session && !isAssumedRoleId(flags.session)) return fail(`--session is not an assumed-role id (AROA…:sessionName): ${flags.session}`);
-  if (flags.expiresAt && Number.isNaN(Date.parse(flags.expiresAt))) return fail(`--expires-at is not a time: ${flags.expiresAt}`);
-  let registry: Pick<Registry, 'protectedRoleArns' | 'serviceRoleArns'>;
-  const store = flags.registry ? null : await openLocalStore(flags);
+  if (!parseRoleArn(flags.role)) return fail(`--role is not a role ARN: ${flags.role}`);
+  const target = targetOf(flags);
+  if (typeof target === 'string') return fail(target);
+  let fileRegistry: Registry | null = null;
+  if (flags.registry) {
+    const loaded = await readRegistryFile(flags.registry);
+    if ('error' in loaded) return fail(loaded.error);
+    fileRegistry = loaded.registry;
+  }
+  const store = await openLocalStore(flags);
   try {
-    if (flags.registry) {
-      const loaded = await readRegistryFile(flags.registry);
-      if ('error' in loaded) return fail(loaded.error);
-      registry = loaded.registry;
-    } else {
-      registry = await createRegistryStore(store!.dynamo, store!.tables.registry).load();
-    }
-    const refused = protectedReason(flags.role, registry);
-    if (refused) return fail(`refused: ${flags.role}: ${refused}; roleguard never changes such a role`);
-    const now = new Date();
-    const decidedAt = policyTime(now);
-    const pruneAfter = flags.expiresAt ? pruneTime(decidedAt, flags.expiresAt) : policyTime(new Date(now.getTime() + MAX_SESSION_SECONDS * 1000));
-    const addition: RevocationState = flags.all ? { role: { decidedAt, pruneAfter }, sessions: [] } : { role: null, sessions: [{ assumedRoleId: flags.session!, decidedAt, pruneAfter }] };
+    const registry = fileRegistry ?? (await createRegistryStore(store.dynamo, store.tables.registry).load());
     if (flags.profile) process.env.AWS_PROFILE = flags.profile;
-    const iam = new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 8 });
-    const lockStore = store ?? (await openLocalStore(flags));
+    const iam = new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 3 });
+    const dryRun = flags.dryRun === true;
+    const deps = {
+      iam,
+      dynamo: store.dynamo,
+      store: createRevocationStore(store.dynamo, store.tables.revocations),
+      sessions: createSessionStore(store.dynamo, store.tables.sessions, 90),
+      logger: createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' }),
+    };
+    const requestedBy = process.env.USER ?? null;
+    let result;
     try {
-      const result = await applyRevocations({ iam, dynamo: lockStore.dynamo, lockTable: lockStore.tables.alerts, lock: { leaseMs: 60_000, waitMs: 120_000 } }, parts.roleName, [addition], now, { dryRun: !flags.apply });
-      const summary = { roleArn: flags.role, revoked: flags.all ? 'role' : flags.session, decidedAt, policyName: REVOCATION_POLICY_NAME, written: result.written, dryRun: !flags.apply, fellBack: result.fellBack, policyDocument: result.policyDocument };
-      if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-      else {
-        const what = flags.all ? 'every session issued before' : `session ${flags.session} for tokens issued before`;
-        process.stdout.write(`${flags.apply ? (result.written ? 'Revoked' : 'Already revoked') : 'Dry run: would revoke'} ${what} ${decidedAt} on ${flags.role}${result.fellBack ? ' (as the whole role: the inline policy budget is full)' : ''}\n`);
-        process.stdout.write(`${REVOCATION_POLICY_NAME} after this change:\n${JSON.stringify(result.policyDocument, null, 2)}\n`);
-        if (!flags.apply) process.stdout.write('Nothing was written. Run again with --apply to write it.\n');
-        process.stdout.write('Revocation does not stop a new assume: rotate or remove the external ID too.\n');
-      }
-      return EXIT.ok;
-    } finally {
-      if (lockStore !== store) await lockStore.close();
+      // With --stage, the stack's own roles are known by name and never revoked.
+      const ownRoleArns = flags.stage ? [`arn:aws:iam::*:role/roleguard-${flags.stage}-*`] : [];
+      result = await revokeByHand(deps, { ...registry, ownRoleArns }, { roleArn: flags.role, target, dryRun, requestedBy, reason: flags.reason ?? null }, new Date());
+    } catch (error) {
+      if (error instanceof RevocationRefused) return fail(error.message);
+      throw error;
     }
+    const summary = {
+      roleArn: flags.role,
+      revoked: result.revoked ?? 'role',
+      decidedAt: result.decidedAt,
+      policyName: REVOCATION_POLICY_NAME,
+      written: result.applied,
+      dryRun,
+      fellBack: result.fellBack,
+      intentId: result.intentId,
+      pending: result.pendingError ?? null,
+      sessions: result.sessions.map((s) => ({ eventId: s.eventId, accessKeyId: s.accessKeyId, issuedAt: s.issuedAt, expiresAt: s.expiresAt, callerAccountId: s.callerAccountId, sourceIpAddress: s.sourceIpAddress })),
+      policyDocument: result.policyDocument,
+    };
+    if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else {
+      const what = result.revoked ? `session ${result.revoked} for tokens issued before` : 'every session issued before';
+      const verb = result.pendingError ? 'Recorded, not yet applied: revoke' : dryRun ? 'Dry run: would revoke' : 'Revoked';
+      process.stdout.write(`${verb} ${what} ${result.decidedAt} on ${flags.role}${result.fellBack ? ' (as the whole role: the inline policy budget is full)' : ''}\n`);
+      if (result.sessions.length) process.stdout.write(`Recorded sessions it covers: ${result.sessions.map((s) => `${s.accessKeyId ?? s.eventId} (issued ${s.issuedAt}, expires ${s.expiresAt ?? 'unknown'})`).join(', ')}\n`);
+      if (result.policyDocument) process.stdout.write(`${REVOCATION_POLICY_NAME} after this change:\n${JSON.stringify(result.policyDocument, null, 2)}\n`);
+      if (dryRun) process.stdout.write('Nothing was written. Run again without --dry-run to write it.\n');
+      process.stdout.write('Revocation does not stop a new assume: rotate or remove the external ID too.\n');
+    }
+    if (result.pendingError) return fail(`IAM failed: ${result.pendingError}${store.deployed ? '; the revocation is recorded and the deployed sweep retries it' : ''}`, EXIT.failed);
+    return EXIT.ok;
   } finally {
-    await store?.close();
+    await store.close();
   }
 }

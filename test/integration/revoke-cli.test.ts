@@ -2,16 +2,23 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, NoSuchEntityException, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { mockClient } from 'aws-sdk-client-mock';
+import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { main } from '../../cli/main.js';
-import { testEndpoint } from '../helpers/dynamo.js';
+import { classifyRecord, type AssumeEvent } from '../../lib/cloudtrail/index.js';
+import { ensureTable } from '../../lib/local/tables.js';
+import { createSessionStore, sessionsTableDefinition } from '../../lib/sessions/index.js';
+import { testDynamo, testEndpoint } from '../helpers/dynamo.js';
+import { accessKeyOf, emulateIam, ROLE_ID, sessionDecision, vendorAssume, type EmulatedIam } from '../helpers/revocation.js';
 
-// `roleguard revoke`, run in-process so that IAM can be mocked; the lock lives in the test DynamoDB Local.
-const iam = mockClient(IAMClient);
+// `roleguard revoke`, run in-process so that IAM can be emulated; sessions, intents and the lock live in DynamoDB Local.
 const ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
+const TABLE = `revoke-cli-${Date.now()}`;
 let dir: string;
 let registry: string;
+let iam: EmulatedIam;
+let doc: DynamoDBDocumentClient;
+let issuedAt: string;
 
 async function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -19,7 +26,7 @@ async function run(args: string[]): Promise<{ status: number; stdout: string; st
   const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => ((stdout += String(chunk)), true));
   const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => ((stderr += String(chunk)), true));
   try {
-    const status = await main(['node', 'roleguard', 'revoke', ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', `revoke-${Date.now()}`]);
+    const status = await main(['node', 'roleguard', 'revoke', ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
     return { status, stdout, stderr };
   } finally {
     out.mockRestore();
@@ -27,48 +34,76 @@ async function run(args: string[]): Promise<{ status: number; stdout: string; st
   }
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'roleguard-revoke-cli-'));
   registry = join(dir, 'registry.yaml');
   writeFileSync(registry, `protectedRoleArns: ["arn:aws:iam::111122223333:role/BreakGlass"]\nroles: []\n`);
-  iam.on(GetRolePolicyCommand).rejects(new NoSuchEntityException({ message: 'none', $metadata: {} }));
-  iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
-  iam.on(PutRolePolicyCommand).resolves({});
+  iam = emulateIam();
+  // A session recorded in the store the command reads (as a replay or the deployed onAssumeRole records it).
+  doc = testDynamo();
+  await ensureTable(doc, sessionsTableDefinition(TABLE));
+  const issued = new Date(Math.floor(Date.now() / 1000) * 1000 - 120_000);
+  issuedAt = issued.toISOString().replace(/\.\d+Z$/, 'Z');
+  const event = classifyRecord(vendorAssume({ id: 'cli-1', time: issuedAt, session: 'scan-cli', externalId: 'tenant-4711', expiration: new Date(issued.getTime() + 3600_000).toISOString() }), { recordAwsServiceAssumes: false }) as AssumeEvent;
+  await createSessionStore(doc, TABLE, 90).record(event, { processed: true, now: new Date() });
 });
 afterAll(() => {
   iam.restore();
+  doc.destroy();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('roleguard revoke', () => {
-  it('shows the policy in a dry run and writes nothing; writes only roleguard-revocations with --apply', async () => {
-    const dry = await run(['--role', ROLE, '--session', 'AROA3XFRBF23EXAMPLE1:ExampleCorp-scan-1730591251']);
+  it('--dry-run shows the policy and writes nothing', async () => {
+    const dry = await run(['--role', ROLE, '--session', `${ROLE_ID}:ExampleCorp-scan-1730591251`, '--dry-run']);
     expect(dry.status).toBe(0);
     expect(dry.stdout).toMatch(/^Dry run: would revoke session AROA3XFRBF23EXAMPLE1:ExampleCorp-scan-1730591251/);
     expect(dry.stdout).toContain('"aws:userid": "AROA3XFRBF23EXAMPLE1:ExampleCorp-scan-1730591251"');
-    expect(iam.commandCalls(PutRolePolicyCommand)).toHaveLength(0);
-    const wet = await run(['--role', ROLE, '--all', '--apply', '--json']);
+    expect(dry.stdout).toContain('Nothing was written');
+    expect(iam.puts()).toBe(0);
+  });
+
+  it('--access-key finds the session in the store and revokes exactly it, until its recorded expiry', async () => {
+    const result = await run(['--role', ROLE, '--access-key', accessKeyOf('cli-1'), '--reason', 'incident 7', '--json']);
+    expect(result.status).toBe(0);
+    const summary = JSON.parse(result.stdout);
+    expect(summary).toMatchObject({ revoked: `${ROLE_ID}:scan-cli`, written: true, dryRun: false, pending: null, sessions: [{ eventId: 'cli-1', accessKeyId: accessKeyOf('cli-1'), issuedAt }] });
+    expect(iam.puts('ExampleCorpAudit')).toBe(1);
+    const policy = iam.policy('ExampleCorpAudit') as { Statement: { Sid: string }[] };
+    expect(await sessionDecision(policy, 'scan-cli', issuedAt)).toBe('Denied');
+    expect(await sessionDecision(policy, 'other-session', issuedAt)).toBe('Allowed');
+    const until = new Date(Date.parse(issuedAt) + 3600_000).toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+    expect(policy.Statement[0]!.Sid).toMatch(new RegExp(`Until${until}$`));
+  });
+
+  it('--all revokes the whole role, writing only roleguard-revocations', async () => {
+    const before = iam.mock.commandCalls(PutRolePolicyCommand).length;
+    const wet = await run(['--role', ROLE, '--all', '--json']);
     expect(wet.status).toBe(0);
     expect(JSON.parse(wet.stdout)).toMatchObject({ revoked: 'role', written: true, dryRun: false, policyName: 'roleguard-revocations' });
-    const puts = iam.commandCalls(PutRolePolicyCommand);
+    const puts = iam.mock.commandCalls(PutRolePolicyCommand).slice(before);
     expect(puts.map((c) => [c.args[0].input.RoleName, c.args[0].input.PolicyName])).toEqual([['ExampleCorpAudit', 'roleguard-revocations']]);
-    expect(JSON.parse(puts[0]!.args[0].input.PolicyDocument!).Statement[0].Condition.DateLessThan['aws:TokenIssueTime']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'any-session', issuedAt)).toBe('Denied');
   });
 
   it('refuses protected roles and bad input with a clear message, writing nothing', async () => {
-    const before = iam.commandCalls(PutRolePolicyCommand).length;
+    const before = iam.puts();
     for (const [args, message] of [
-      [['--role', 'arn:aws:iam::111122223333:role/BreakGlass', '--all', '--apply'], /refused: .*BreakGlass: it is listed in protectedRoleArns/],
-      [['--role', 'arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport', '--all', '--apply'], /service-linked role/],
-      [['--role', 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123', '--all', '--apply'], /IAM Identity Center/],
-      [['--role', ROLE, '--session', 'not-a-session', '--apply'], /not an assumed-role id/],
-      [['--role', ROLE, '--apply'], /exactly one of --session/],
+      [['--role', 'arn:aws:iam::111122223333:role/BreakGlass', '--all'], /refused: .*BreakGlass: it is listed in protectedRoleArns/],
+      [['--role', 'arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport', '--all'], /service-linked role/],
+      [['--role', 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123', '--all'], /IAM Identity Center/],
+      [['--role', ROLE, '--session', 'bad name!'], /not a role session name/],
+      [['--role', ROLE, '--session', 'AROAX:bad name'], /not an assumed-role id/],
+      [['--role', ROLE, '--access-key', 'AKIAIOSFODNN7EXAMPLE'], /not a session access key id/],
+      [['--role', 'arn:aws:iam::111122223333:role/Other', '--access-key', accessKeyOf('cli-1')], /belongs to a session of .*ExampleCorpAudit/],
+      [['--role', ROLE], /exactly one of --session NAME, --access-key ASIA… or --all/],
+      [['--role', ROLE, '--all', '--dry-run', '--apply'], /contradict/],
       [['--role', 'ExampleCorpAudit', '--all'], /not a role ARN/],
     ] as [string[], RegExp][]) {
       const result = await run(args);
       expect(result.status).toBe(2);
       expect(result.stderr).toMatch(message);
     }
-    expect(iam.commandCalls(PutRolePolicyCommand)).toHaveLength(before);
+    expect(iam.puts()).toBe(before);
   });
 });
