@@ -138,8 +138,44 @@ describe('formatSnsAlert', () => {
   });
 
   it('gives each kind its own kind attribute', () => {
-    const kinds: FindingKind[] = ['unexpected-external-id', 'retired-external-id', 'missing-external-id', 'untrusted-account', 'denied-assume', 'trust-policy-changed'];
+    const kinds: FindingKind[] = ['unexpected-external-id', 'retired-external-id', 'missing-external-id', 'untrusted-account', 'denied-assume', 'trust-policy-changed', 'assumed-after-revocation'];
     for (const kind of kinds) expect(formatSnsAlert(makeAlert(makeFinding({ kind }))).MessageAttributes.kind!.StringValue).toBe(kind);
+  });
+});
+
+describe('the revocation policy in an alert', () => {
+  const statement = (i: number) => ({ Sid: `RoleguardSessions${i}`, Effect: 'Deny', Action: '*', Resource: '*', Condition: { StringEquals: { 'aws:userid': `AROA3XFRBF23EXAMPLE1:s-${i}` }, DateLessThan: { 'aws:TokenIssueTime': '2026-11-02T10:05:01Z' } } });
+  const policyOf = (n: number) => ({ name: 'roleguard-revocations', document: { Version: '2012-10-17', Statement: Array.from({ length: n }, (_, i) => statement(i)) } });
+
+  it('is shown whole in Slack when it fits a section, and whole in SNS', () => {
+    const policy = policyOf(2);
+    const alert = makeAlert(makeFinding(), { policy });
+    const blocks = formatSlackAlert(alert).blocks as { text?: { text: string } }[];
+    const block = blocks.find((b) => b.text?.text.startsWith('*Policy roleguard-revocations*'))!;
+    expect(block.text!.text).toBe(`*Policy roleguard-revocations*\n\`\`\`${JSON.stringify(policy.document)}\`\`\``);
+    expect(JSON.parse(formatSnsAlert(alert).Message)).toMatchObject({ policyName: 'roleguard-revocations', policyDocument: policy.document });
+  });
+
+  it('is cut to fit a Slack section (3,000 characters) with a note, and stays whole in SNS', () => {
+    const policy = policyOf(40);
+    const alert = makeAlert(makeFinding(), { policy });
+    const text = (formatSlackAlert(alert).blocks as { text?: { text: string } }[]).find((b) => b.text?.text.startsWith('*Policy'))!.text!.text;
+    expect(text.length).toBeLessThanOrEqual(3000);
+    expect(text).toMatch(/^\*Policy roleguard-revocations \(first 2600 of \d+ characters; the SNS message has it whole\)\*/);
+    expect(JSON.parse(formatSnsAlert(alert).Message).policyDocument).toEqual(policy.document);
+  });
+
+  it('cannot break out of its code block or mention anyone', () => {
+    const hostile = { name: 'roleguard-revocations', document: { Statement: [{ Sid: '```<!channel> & <https://evil.example|x>' }] } };
+    const text = (formatSlackAlert(makeAlert(makeFinding(), { policy: hostile })).blocks as { text?: { text: string } }[]).find((b) => b.text?.text.startsWith('*Policy'))!.text!.text;
+    const inner = text.slice(text.indexOf('```') + 3, text.lastIndexOf('```'));
+    expect(inner).not.toMatch(/[<>`]/);
+    expect(inner).toContain('&lt;!channel&gt; &amp;');
+  });
+
+  it('is absent when nothing was revoked', () => {
+    expect(JSON.stringify(formatSlackAlert(makeAlert()))).not.toContain('*Policy');
+    expect(JSON.parse(formatSnsAlert(makeAlert()).Message).policyDocument).toBeUndefined();
   });
 });
 
@@ -246,7 +282,7 @@ describe('escapeMrkdwn', () => {
 
 describe('advice', () => {
   it('gives each finding kind a next step, and a contained-vs-revoked hint for external-ID misuse', () => {
-    const kinds: FindingKind[] = ['unexpected-external-id', 'retired-external-id', 'missing-external-id', 'untrusted-account', 'denied-assume', 'trust-policy-changed'];
+    const kinds: FindingKind[] = ['unexpected-external-id', 'retired-external-id', 'missing-external-id', 'untrusted-account', 'denied-assume', 'trust-policy-changed', 'assumed-after-revocation'];
     const steps = kinds.map((kind) => nextStepFor(makeFinding({ kind })));
     for (const step of steps) expect(step.length).toBeGreaterThan(20);
     expect(steps[0]).toMatch(/rotate/i);

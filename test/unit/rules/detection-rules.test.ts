@@ -5,6 +5,7 @@ import { deniedAssume, detectAssume, detectTrustChange, missingExternalId, retir
 import { indexRegistry, parseRegistryText, type RegisteredRole } from '../../../lib/registry/index.js';
 import { assumeRecord, EVENTS_DIR, loadJson } from '../../helpers/fixtures.js';
 import { classifyRecord } from '../../../lib/cloudtrail/classify.js';
+import { assumedAfterRevocation } from '../../../lib/detect/rules.js';
 
 // Each rule: a positive case and the negatives that matter, on events built from realistic CloudTrail records.
 const ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
@@ -117,5 +118,20 @@ describe('detection rules', () => {
     const text = JSON.stringify(all);
     for (const id of Object.values(IDS)) expect(text).not.toContain(id);
     expect(text).toMatch(/tena…#[0-9a-f]{8}/);
+  });
+});
+
+describe('assumed-after-revocation', () => {
+  // The base event was issued at 2026-11-02T09:15:04Z.
+  it('is high when the caller is back after its session was revoked, and names the ID it used', () => {
+    expect(kinds(assumedAfterRevocation(assume(), role, '2026-11-02T09:00:00Z'))).toEqual([['assumed-after-revocation', 'high']]);
+    expect(assumedAfterRevocation(assume(), role, '2026-11-02T09:00:00Z')[0]!.message).toMatch(/assumed Example Corp's role again, with the registered external ID, after roleguard revoked its session at 2026-11-02T09:00:00Z/);
+    expect(assumedAfterRevocation(assume({ externalId: IDS.wrong }), role, '2026-11-02T09:00:00Z')[0]!.message).toMatch(/with external ID tena…#/);
+    expect(assumedAfterRevocation(assume({ externalId: null }), role, '2026-11-02T09:00:00Z')[0]!.message).toMatch(/with no external ID/);
+  });
+
+  it('is not raised for the revoked session itself (issued before the decision), nor for a denied attempt', () => {
+    expect(assumedAfterRevocation(assume(), role, '2026-11-02T09:15:05Z')).toEqual([]);
+    expect(assumedAfterRevocation(denied(), role, '2000-01-01T00:00:00Z')).toEqual([]);
   });
 });

@@ -25,6 +25,12 @@ describe('registry validation (contract §1)', () => {
     expect(parseRegistryText(JSON.stringify(yaml), 'r.json')).toEqual(yaml);
   });
 
+  it("reads a role's dryRun (an extension of contract §1), and refuses anything but true or false", () => {
+    expect(parseRegistryText(`roles:${role('\n    response: revoke\n    dryRun: true')}`, 'r.yaml').roles[0]).toMatchObject({ response: 'revoke', dryRun: true });
+    expect(parseRegistryText(`roles:${role()}`, 'r.yaml').roles[0]!.dryRun).toBeUndefined();
+    expect(problems(`roles:${role('\n    dryRun: "yes"')}`)).toEqual([expect.stringMatching(/^roles\[0\] \(arn:aws:iam::111122223333:role\/vendors\/ExampleCorpAudit\): dryRun: /)]);
+  });
+
   it('names the file, the role and the field of every problem at once', () => {
     const found = problems(`roles:
   - roleArn: arn:aws:iam::1111:role/Short
