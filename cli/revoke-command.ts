@@ -96,6 +96,9 @@ async function revoke(flags: RevokeFlags): Promise<number> {
       logger: createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' }),
     };
     const requestedBy = process.env.USER ?? null;
+    if (!store.deployed && !dryRun) {
+      process.stderr.write('roleguard revoke: note: without --stage the per-role lock and the intent are in a local table, not the deployed stack\'s; a revocation the deployed service writes on this role at the same moment could overwrite this one. Use --stage to share its lock.\n');
+    }
     let result;
     try {
       // With --stage, the stack's own roles are known by name and never revoked.

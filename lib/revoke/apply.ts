@@ -83,7 +83,13 @@ async function readPolicy(iam: IAMClient, roleName: string, policyName: string, 
  * out-of-order application never un-revokes anything. Only the policy roleguard owns is written; the role's other
  * inline policies are only read, to count the shared size budget. A dry run reads and decides but writes nothing.
  */
-export async function applyRevocations(deps: ApplyDeps, roleName: string, additions: RevocationState[], now: Date, options: { dryRun: boolean }): Promise<AppliedRevocation> {
+export async function applyRevocations(
+  deps: ApplyDeps,
+  roleName: string,
+  additions: RevocationState[],
+  now: Date,
+  options: { dryRun: boolean; /** Runs while the lock is still held, after a (non dry-run) apply: bookkeeping that must follow IAM's order. */ whileLocked?: (applied: AppliedRevocation) => Promise<void> },
+): Promise<AppliedRevocation> {
   const lock = await acquireLock(deps.dynamo, deps.lockTable, `role#${roleName}`, deps.lock);
   try {
     const retry = deps.retry ?? {};
@@ -99,10 +105,17 @@ export async function applyRevocations(deps: ApplyDeps, roleName: string, additi
     const rendered = renderRevocationPolicy(state);
     const policyDocument = rendered || parsed.foreignStatements.length ? { Version: '2012-10-17' as const, Statement: [...(rendered?.Statement ?? []), ...(parsed.foreignStatements as PolicyDocument['Statement'])] } : null;
     const unchanged = JSON.stringify(policyDocument) === JSON.stringify(current ? decode(current) : null);
-    if (options.dryRun || unchanged) return { roleName, policyDocument, fellBack, written: false, state };
+    if (options.dryRun) return { roleName, policyDocument, fellBack, written: false, state };
+    if (unchanged) {
+      const result = { roleName, policyDocument, fellBack, written: false, state };
+      await options.whileLocked?.(result);
+      return result;
+    }
     if (policyDocument) await withIamRetry(() => deps.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME, PolicyDocument: JSON.stringify(policyDocument) })), retry);
     else if (current) await withIamRetry(() => deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME })), retry);
-    return { roleName, policyDocument, fellBack, written: true, state };
+    const result = { roleName, policyDocument, fellBack, written: true, state };
+    await options.whileLocked?.(result);
+    return result;
   } finally {
     await lock.release();
   }

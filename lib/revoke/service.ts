@@ -60,9 +60,11 @@ function lastPrune(addition: RevocationState): number {
 /** Apply to IAM, or decide in a dry run, the additions of one role; returns what IAM holds afterwards. */
 async function applyToRole(deps: RevocationDeps, roleArn: string, additions: RevocationState[], now: Date, dryRun: boolean): Promise<AppliedRevocation> {
   const roleName = parseRoleArn(roleArn)!.roleName;
-  const applied = await applyRevocations({ iam: deps.iam, dynamo: deps.dynamo, lockTable: deps.store.tableName, lock: deps.lock ?? DEFAULT_LOCK, ...(deps.retry ? { retry: deps.retry } : {}) }, roleName, additions, now, { dryRun });
-  if (!dryRun) await deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state));
-  return applied;
+  // The prune time is tracked under the lock, so that two applications to one role record it in IAM's order.
+  return applyRevocations({ iam: deps.iam, dynamo: deps.dynamo, lockTable: deps.store.tableName, lock: deps.lock ?? DEFAULT_LOCK, ...(deps.retry ? { retry: deps.retry } : {}) }, roleName, additions, now, {
+    dryRun,
+    whileLocked: (applied) => deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state)),
+  });
 }
 
 /**
