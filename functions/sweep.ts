@@ -1,6 +1,7 @@
 import { sweepAlerts } from '../lib/alert/index.js';
 import { createAlertingDeps, revocationDeps } from '../lib/lambda-deps.js';
 import { scheduledHandler } from '../lib/lambda-handler.js';
+import { protectedReason } from '../lib/revoke/respond.js';
 import { sweepRevocations } from '../lib/revoke/service.js';
 
 const deps = await createAlertingDeps(process.env, { revoking: true });
@@ -15,7 +16,8 @@ export const handler = scheduledHandler(deps, 'sweep', async (now) => {
   let revocations: Awaited<ReturnType<typeof sweepRevocations>> | null = null;
   let failure: unknown = null;
   try {
-    revocations = await sweepRevocations(revoking, now);
+    const { registry } = await deps.registry();
+    revocations = await sweepRevocations(revoking, now, { protectedReason: (roleArn) => protectedReason(roleArn, registry, deps.config.ownRoleArns) });
   } catch (error) {
     failure = error;
   }

@@ -91,7 +91,7 @@ export async function revoke(deps: RevocationDeps, request: RevocationRequest, n
     fellBack,
     ...extra,
   });
-  if (intent.state === 'applied' || intent.state === 'dry-run' || intent.state === 'expired') {
+  if (intent.state !== 'pending') {
     return { ...outcome(intent.state === 'applied', intent.fellBack, intent.policyDocument, { alreadyDone: true, ...(intent.state === 'expired' ? { expiredAt: new Date(lastPrune(intent.addition)).toISOString() } : {}) }), intent };
   }
   // Every session it covers has expired already (a late or replayed event): there is nothing left to deny.
@@ -131,6 +131,8 @@ export interface RevocationSweep {
   retrying: number;
   /** Intents whose sessions all expired before they could be applied (logged as errors). */
   expired: number;
+  /** Intents on a role that has become protected since the decision (logged as errors, never applied). */
+  refused?: number;
 }
 
 /**
@@ -138,7 +140,7 @@ export interface RevocationSweep {
  * statements about sessions that have all expired. Failures stay due, with backoff, until the sessions they cover
  * have expired; an intent that never got applied by then is logged as an error, never dropped silently.
  */
-export async function sweepRevocations(deps: RevocationDeps, now: Date): Promise<RevocationSweep> {
+export async function sweepRevocations(deps: RevocationDeps, now: Date, options: { protectedReason?: (roleArn: string) => string | null } = {}): Promise<RevocationSweep> {
   const result: RevocationSweep = { applied: 0, pruned: 0, retrying: 0, expired: 0 };
   const byRole = new Map<string, { intents: RevocationIntent[]; prune: boolean }>();
   for (const item of await deps.store.due(now)) {
@@ -149,6 +151,17 @@ export async function sweepRevocations(deps: RevocationDeps, now: Date): Promise
     byRole.set(roleArn, entry);
   }
   for (const [roleArn, { intents, prune }] of byRole) {
+    // The registry may have changed since the decision: a role protected now is never written, not even pruned.
+    const refused = options.protectedReason?.(roleArn) ?? null;
+    if (refused) {
+      for (const intent of intents) {
+        await deps.store.settle(intent.intentId, { state: 'refused', at: now, policyDocument: null, fellBack: false, error: refused });
+        deps.logger.error('revocation refused by the sweep: the role is protected now', { intentId: intent.intentId, roleArn, reason: refused });
+      }
+      if (prune) await deps.store.trackPolicy(roleArn, parseRoleArn(roleArn)?.roleName ?? roleArn, null);
+      result.refused = (result.refused ?? 0) + intents.length;
+      continue;
+    }
     const live = intents.filter((i) => lastPrune(i.addition) > now.getTime());
     for (const intent of intents.filter((i) => !live.includes(i))) {
       await deps.store.settle(intent.intentId, { state: 'expired', at: now, policyDocument: null, fellBack: false, error: intent.lastError ?? 'not applied before its sessions expired' });

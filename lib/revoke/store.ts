@@ -43,7 +43,7 @@ export const REVOCATIONS_TTL_ATTRIBUTE = 'ttl';
 export type RevocationSource = { kind: 'finding'; eventId: string; findingKind: string } | { kind: 'manual'; requestedBy: string | null; reason: string | null };
 
 /** The states of an intent. `pending` is due for the sweep; the others are final. */
-export type IntentState = 'pending' | 'applied' | 'dry-run' | 'expired';
+export type IntentState = 'pending' | 'applied' | 'dry-run' | 'expired' | 'refused';
 
 /** One revocation decided, recorded before IAM is called. */
 export interface RevocationIntent {
@@ -77,7 +77,7 @@ export interface RevocationStore {
   record(intent: Omit<RevocationIntent, 'state' | 'attempts' | 'lastError' | 'appliedAt' | 'policyDocument' | 'fellBack'>, options: { dueAt: Date }): Promise<{ created: boolean; intent: RevocationIntent }>;
   get(intentId: string): Promise<RevocationIntent | null>;
   /** The intent reached IAM (or was decided in a dry run): it leaves the due index. */
-  settle(intentId: string, outcome: { state: 'applied' | 'dry-run' | 'expired'; at: Date; policyDocument: PolicyDocument | null; fellBack: boolean; error?: string }): Promise<void>;
+  settle(intentId: string, outcome: { state: 'applied' | 'dry-run' | 'expired' | 'refused'; at: Date; policyDocument: PolicyDocument | null; fellBack: boolean; error?: string }): Promise<void>;
   /** Applying failed: count it and make it due again at `retryAt`. */
   defer(intentId: string, outcome: { error: string; retryAt: Date }): Promise<void>;
   /** Remember that a role holds a revocation policy whose next statement can be pruned at `pruneAt` (null: none left). */
@@ -134,7 +134,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
           UpdateExpression: 'SET intent.#state = :state, intent.appliedAt = :at, intent.policyDocument = :policy, intent.fellBack = :fellBack, intent.lastError = :error, #ttl = :ttl REMOVE dueShard, dueAt',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#state': 'state', '#ttl': REVOCATIONS_TTL_ATTRIBUTE },
-          ExpressionAttributeValues: { ':state': state, ':at': state === 'expired' ? null : at.toISOString(), ':policy': policyDocument, ':fellBack': fellBack, ':error': error ?? null, ':ttl': ttl(at) },
+          ExpressionAttributeValues: { ':state': state, ':at': state === 'applied' || state === 'dry-run' ? at.toISOString() : null, ':policy': policyDocument, ':fellBack': fellBack, ':error': error ?? null, ':ttl': ttl(at) },
         }),
       );
     },

@@ -223,6 +223,16 @@ describe('automatic revocation in the assume flow', () => {
     expect(w.lines.join('\n')).toContain('revocation never applied; the sessions it covered have expired');
   });
 
+  it('the sweep refuses an intent on a role that has become protected since the decision', async () => {
+    const w = await world();
+    const addition = { role: null, sessions: [{ assumedRoleId: `${ROLE_ID}:scan-1`, decidedAt: '2026-11-02T10:05:01Z', pruneAfter: '2026-11-02T11:05:00Z' }] };
+    await w.store.record({ intentId: 'now-protected', roleArn: ROLE, roleName: 'ExampleCorpAudit', addition, source: { kind: 'manual', requestedBy: null, reason: null }, caller: null, dryRun: false, createdAt: '2026-11-02T10:05:01Z' }, { dueAt: new Date('2026-11-02T10:05:01Z') });
+    const result = await sweepRevocations(w.revoking, new Date('2026-11-02T10:10:00Z'), { protectedReason: (arn) => (arn === ROLE ? 'it is listed in protectedRoleArns' : null) });
+    expect(result).toMatchObject({ applied: 0, refused: 1 });
+    expect(iam.mock.calls()).toHaveLength(0);
+    expect(await w.store.get('now-protected')).toMatchObject({ state: 'refused', lastError: 'it is listed in protectedRoleArns' });
+  });
+
   it('never moves a revocation time backwards when decisions arrive out of order', async () => {
     const w = await world();
     const at = (decidedAt: string, id: string) => revoke(w.revoking, { intentId: id, roleArn: ROLE, addition: { role: null, sessions: [{ assumedRoleId: `${ROLE_ID}:scan-1`, decidedAt, pruneAfter: '2026-11-02T12:00:00Z' }] }, source: { kind: 'manual', requestedBy: null, reason: null }, caller: null, dryRun: false }, new Date('2026-11-02T10:30:00Z'));
