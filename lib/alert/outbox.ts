@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException, type Cre
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Finding } from '../detect/types.js';
 import type { Alert, Channel } from './types.js';
+import { dueIndexedTableDefinition } from '../dynamo/due-table.js';
 
 /**
  * The alerts table (the outbox). Items:
@@ -15,26 +16,7 @@ import type { Alert, Channel } from './types.js';
  * The sparse index `byDue` (`dueShard` = "due", `dueAt`) lists alerts the sweep must still work on.
  */
 export function alertsTableDefinition(tableName: string): CreateTableCommandInput {
-  return {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' },
-      { AttributeName: 'dueShard', AttributeType: 'S' },
-      { AttributeName: 'dueAt', AttributeType: 'S' },
-    ],
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-    GlobalSecondaryIndexes: [
-      {
-        IndexName: 'byDue',
-        KeySchema: [
-          { AttributeName: 'dueShard', KeyType: 'HASH' },
-          { AttributeName: 'dueAt', KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'ALL' },
-      },
-    ],
-  };
+  return dueIndexedTableDefinition(tableName);
 }
 
 /** An alert as stored, with its delivery state. */

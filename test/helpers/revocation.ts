@@ -137,5 +137,6 @@ export async function sessionDecision(policy: unknown, session: string, issuedAt
     {},
   );
   if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
+  if (!['Allowed', 'ExplicitlyDenied', 'ImplicitlyDenied'].includes(result.overallResult)) throw new Error(`unexpected evaluator result ${result.overallResult}`);
   return result.overallResult === 'Allowed' ? 'Allowed' : 'Denied';
 }

@@ -1,33 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { runSimulation } from '@cloud-copilot/iam-simulate';
 import {
   EMPTY_STATE, fitToBudget, isAssumedRoleId, mergeRevocations, parseRevocationPolicy, policySize, policyTime, pruneRevocations, pruneTime, renderRevocationPolicy,
   ROLE_INLINE_POLICY_BUDGET, type PolicyDocument, type RevocationState,
 } from '../../../lib/revoke/policy.js';
+import { ROLE_ID, sessionDecision } from '../../helpers/revocation.js';
 
 // Policies are checked with an independent IAM evaluator (AGPL, test-only), never by comparing JSON.
-const ROLE_ID = 'AROA3XFRBF23EXAMPLE1';
-const allowAll = { name: 'work', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } };
-
-async function decide(policy: PolicyDocument | null, session: string, issuedAt: string): Promise<'Allowed' | 'Denied'> {
-  const result = await runSimulation(
-    {
-      request: {
-        principal: `arn:aws:sts::111122223333:assumed-role/ExampleCorpAudit/${session}`,
-        action: 's3:GetObject',
-        resource: { resource: 'arn:aws:s3:::reports/q3.csv', accountId: '111122223333' },
-        contextVariables: { 'aws:userid': `${ROLE_ID}:${session}`, 'aws:TokenIssueTime': issuedAt, 'aws:PrincipalAccount': '111122223333' },
-      },
-      identityPolicies: policy ? [allowAll, { name: 'roleguard-revocations', policy }] : [allowAll],
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-    },
-    {},
-  );
-  if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
-  expect(['Allowed', 'ExplicitlyDenied', 'ImplicitlyDenied']).toContain(result.overallResult);
-  return result.overallResult === 'Allowed' ? 'Allowed' : 'Denied';
-}
+const decide = (policy: PolicyDocument | null, session: string, issuedAt: string) => sessionDecision(policy, session, issuedAt);
 
 const session = (name: string, decidedAt: string, pruneAfter = '2026-11-02T22:00:00Z'): RevocationState => ({ role: null, sessions: [{ assumedRoleId: `${ROLE_ID}:${name}`, decidedAt, pruneAfter }] });
 
