@@ -16,6 +16,8 @@ export interface LockOptions {
   waitMs: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** For a table keyed by `pk` and `sk`: the lock item's sort key. */
+  sortKey?: string;
 }
 
 /** The lock could not be taken in time; the work stays recorded as an intent for the sweep. */
@@ -32,6 +34,7 @@ export async function acquireLock(doc: DynamoDBDocumentClient, tableName: string
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const owner = randomUUID();
   const pk = `lock#${key}`;
+  const itemKey = options.sortKey === undefined ? { pk } : { pk, sk: options.sortKey };
   const deadline = now() + options.waitMs;
   for (let attempt = 0; ; attempt++) {
     const at = now();
@@ -39,7 +42,7 @@ export async function acquireLock(doc: DynamoDBDocumentClient, tableName: string
       await doc.send(
         new PutCommand({
           TableName: tableName,
-          Item: { pk, owner, leaseUntil: at + options.leaseMs },
+          Item: { ...itemKey, owner, leaseUntil: at + options.leaseMs },
           ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
           ExpressionAttributeValues: { ':now': at },
         }),
@@ -48,7 +51,7 @@ export async function acquireLock(doc: DynamoDBDocumentClient, tableName: string
         owner,
         async release() {
           try {
-            await doc.send(new DeleteCommand({ TableName: tableName, Key: { pk }, ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': owner } }));
+            await doc.send(new DeleteCommand({ TableName: tableName, Key: itemKey, ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': owner } }));
           } catch (error) {
             // Our lease ran out and someone else holds it now: theirs to release.
             if (!(error instanceof ConditionalCheckFailedException)) throw error;

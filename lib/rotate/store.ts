@@ -1,0 +1,169 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * Where a role's external-ID rotation stands. The steps follow AWS Secrets Manager's rotation:
+ * created (a pending ID exists) → set (the trust policy accepts both) → notified (the vendor's contact has it) →
+ * confirmed (CloudTrail showed the vendor assume with it) → finished (only the new ID is accepted).
+ * `idle` is a role with no rotation yet (it dates the schedule); `rolled-back` dropped the pending ID.
+ */
+export type RotationPhase = 'idle' | 'created' | 'set' | 'notified' | 'confirmed' | 'finished' | 'rolled-back';
+
+/** The phases of a rotation in flight: at most one per role. */
+export const IN_FLIGHT: readonly RotationPhase[] = ['created', 'set', 'notified', 'confirmed'];
+
+/** A trust policy roleguard wrote (or is about to): its own UpdateAssumeRolePolicy is then not "changed outside roleguard". */
+export interface TrustWrite {
+  /** sha256 of the policy as canonical JSON (keys sorted). */
+  hash: string;
+  at: string;
+  step: 'set' | 'finish' | 'rollback';
+}
+
+/** One role's rotation, as stored. */
+export interface Rotation {
+  roleArn: string;
+  phase: RotationPhase;
+  /** Increases with every change; each write is conditional on the version read. */
+  version: number;
+  rotationId: string | null;
+  /** The schedule's reference: when roleguard first saw the role, or the last rotation ended. */
+  since: string;
+  /** The ID that was current when the rotation started. */
+  previousId: string | null;
+  /** The new ID, accepted alongside the previous one until the rotation finishes. */
+  pendingId: string | null;
+  trigger: 'schedule' | 'manual' | null;
+  requestedBy: string | null;
+  startedAt: string | null;
+  /** The vendor must have used the new ID by then; after it, roleguard alerts and keeps both. */
+  deadlineAt: string | null;
+  /** The trust policy before `set` (JSON), kept for the record and for `--rollback`'s report. */
+  previousPolicy: string | null;
+  setAt: string | null;
+  notifiedAt: string | null;
+  confirmedAt: string | null;
+  /** The assume that confirmed the new ID. */
+  confirmation: { eventId: string; callerAccountId: string | null; at: string } | null;
+  finishedAt: string | null;
+  /** Finished without a confirmation, by `--finish --force`. */
+  forced: boolean;
+  rolledBackAt: string | null;
+  /** IDs dropped by a rollback: never accepted again, so their use is a retired-external-id finding. */
+  abandonedIds: string[];
+  /** The last alert about this rotation (a key per reason), so a scheduled run does not repeat it every hour. */
+  lastAlert: { key: string; at: string } | null;
+  lastError: string | null;
+  writes: TrustWrite[];
+  history: { at: string; step: string; detail: string }[];
+}
+
+/** A conditional write lost to another writer: re-read and decide again. */
+export class RotationConflict extends Error {
+  override name = 'RotationConflict';
+}
+
+const PK = 'rotation';
+/** Keep the history bounded: one item holds the whole rotation. */
+const HISTORY = 40;
+const WRITES = 6;
+
+/** The rotation items, kept in the registry table (partition `rotation`, one item per role ARN). */
+export interface RotationStore {
+  tableName: string;
+  get(roleArn: string): Promise<Rotation | null>;
+  list(): Promise<Rotation[]>;
+  /** Create the role's item (an idle baseline, or a rotation just started); fails with RotationConflict when it exists. */
+  create(rotation: Rotation): Promise<Rotation>;
+  /** Replace the item if it is still at `expected.version`; throws RotationConflict otherwise. */
+  update(expected: Rotation, next: Omit<Rotation, 'version'>): Promise<Rotation>;
+  /**
+   * Mark the pending ID confirmed by an assume seen in CloudTrail, if it is still the pending ID of a rotation whose
+   * trust policy accepts it. One conditional write; false when there was nothing to confirm (already confirmed, or
+   * another rotation).
+   */
+  confirm(roleArn: string, pendingId: string, confirmation: NonNullable<Rotation['confirmation']>): Promise<boolean>;
+}
+
+/** Build the rotation store on the registry table. */
+export function createRotationStore(doc: DynamoDBDocumentClient, tableName: string): RotationStore {
+  const key = (roleArn: string) => ({ pk: PK, sk: roleArn });
+  const bounded = (r: Omit<Rotation, 'version'>) => ({ ...r, history: r.history.slice(-HISTORY), writes: r.writes.slice(-WRITES) });
+  const get = async (roleArn: string): Promise<Rotation | null> => {
+    const item = (await doc.send(new GetCommand({ TableName: tableName, Key: key(roleArn), ConsistentRead: true }))).Item;
+    return item ? (item.rotation as Rotation) : null;
+  };
+  const update = async (expected: Rotation, next: Omit<Rotation, 'version'>): Promise<Rotation> => {
+    const version = expected.version + 1;
+    const stored = { ...bounded(next), version };
+    try {
+      await doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...key(expected.roleArn), version, rotation: stored },
+          ConditionExpression: 'version = :v',
+          ExpressionAttributeValues: { ':v': expected.version },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new RotationConflict(`the rotation of ${expected.roleArn} changed meanwhile`);
+      throw error;
+    }
+    return stored;
+  };
+  return {
+    tableName,
+    get,
+    update,
+    async list() {
+      const out: Rotation[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': PK }, ConsistentRead: true, ExclusiveStartKey }));
+        out.push(...(page.Items ?? []).map((i) => i.rotation as Rotation));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return out;
+    },
+    async create(rotation) {
+      const stored = { ...bounded(rotation), version: 1 };
+      try {
+        await doc.send(new PutCommand({ TableName: tableName, Item: { ...key(rotation.roleArn), version: 1, rotation: stored }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) throw new RotationConflict(`a rotation item for ${rotation.roleArn} already exists`);
+        throw error;
+      }
+      return stored;
+    },
+    async confirm(roleArn, pendingId, confirmation) {
+      // Read, then write conditionally on the version: two confirmations at once leave one.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const current = await get(roleArn);
+        if (!current || current.pendingId !== pendingId || (current.phase !== 'set' && current.phase !== 'notified')) return false;
+        if (current.startedAt && confirmation.at < current.startedAt) return false;
+        try {
+          await update(current, {
+            ...current,
+            phase: 'confirmed',
+            confirmedAt: confirmation.at,
+            confirmation,
+            history: [...current.history, { at: confirmation.at, step: 'confirm', detail: `an assume by ${confirmation.callerAccountId ?? 'the vendor'} used the new ID (event ${confirmation.eventId})` }],
+          });
+          return true;
+        } catch (error) {
+          if (!(error instanceof RotationConflict)) throw error;
+        }
+      }
+      return false;
+    },
+  };
+}
+
+/** A role's first item: no rotation yet, dated so the schedule counts from now rather than rotating everything at once. */
+export function idleRotation(roleArn: string, since: string): Rotation {
+  return {
+    roleArn, phase: 'idle', version: 0, rotationId: null, since, previousId: null, pendingId: null, trigger: null, requestedBy: null, startedAt: null,
+    deadlineAt: null, previousPolicy: null, setAt: null, notifiedAt: null, confirmedAt: null, confirmation: null, finishedAt: null, forced: false,
+    rolledBackAt: null, abandonedIds: [], lastAlert: null, lastError: null, writes: [], history: [{ at: since, step: 'baseline', detail: 'first seen by the rotation schedule' }],
+  };
+}
