@@ -26,6 +26,14 @@ export interface Config {
   ownRoleArns: string[];
   /** Revocations are decided, recorded and alerted (with the policy), but nothing is written to IAM. */
   dryRun: boolean;
+  /** SNS topic for the vendors' contacts (the new external ID travels there); subscribers filter on the `vendor` attribute. */
+  rotationTopicArn: string | null;
+  /** SSM SecureString parameter with a Slack webhook of the channel where vendor contacts take new IDs; optional. */
+  rotationSlackWebhookParameter: string | null;
+  /** Length of generated external IDs. */
+  externalIdLength: number;
+  /** The account's trust-policy size quota (IAM's default is 2,048 characters; it can be raised to 8,192). */
+  trustPolicySizeLimit: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -68,8 +76,14 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
     ownRoleArns: (env.OWN_ROLE_ARNS ?? '').split(',').map((p) => p.trim()).filter(Boolean),
     revocationsTable: options.revoking ? required('REVOCATIONS_TABLE') : optional('REVOCATIONS_TABLE'),
     dryRun: flag('DRY_RUN'),
+    rotationTopicArn: optional('ROTATION_TOPIC_ARN'),
+    rotationSlackWebhookParameter: optional('ROTATION_SLACK_WEBHOOK_PARAMETER'),
+    externalIdLength: integer('EXTERNAL_ID_LENGTH', 32, 2, 1224),
+    trustPolicySizeLimit: integer('TRUST_POLICY_SIZE_LIMIT', 2048, 2048, 8192),
   };
-  if (config.alertTopicArn && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(config.alertTopicArn)) problems.push('ALERT_TOPIC_ARN is not an SNS topic ARN');
+  for (const [name, value] of [['ALERT_TOPIC_ARN', config.alertTopicArn], ['ROTATION_TOPIC_ARN', config.rotationTopicArn]] as const) {
+    if (value && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(value)) problems.push(`${name} is not an SNS topic ARN`);
+  }
   for (const pattern of config.ownRoleArns) if (!/^arn:aws[a-z-]*:iam::(\d{12}|\*):role\/[\x21-\x7e]+$/.test(pattern)) problems.push(`OWN_ROLE_ARNS: not a role ARN pattern: ${JSON.stringify(pattern)}`);
   if (problems.length) throw new ConfigError(problems);
   return config;

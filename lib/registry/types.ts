@@ -11,7 +11,12 @@ export interface RegisteredRole {
   response: 'revoke' | 'alert';
   /** Revocations of this role are decided, recorded and alerted, never written (the global DRY_RUN does this for all). */
   dryRun?: boolean;
-  rotation: { everyDays: number; graceDays: number } | null;
+  /**
+   * Rotate the external ID every `everyDays`; the vendor has `graceDays` to switch. Extensions of contract §1:
+   * `notifyTopicArn` (the SNS topic of this vendor's contact, instead of the rotation topic) and
+   * `revokeOldSessions` (at finish, revoke sessions still alive that were issued with the old ID).
+   */
+  rotation: { everyDays: number; graceDays: number; notifyTopicArn?: string; revokeOldSessions?: boolean } | null;
 }
 
 /** The whole registry (contract §1). */

@@ -33,7 +33,12 @@ const RoleSchema = z
     // An extension of contract §1: decide, record and alert revocations for this role, but write nothing to IAM.
     dryRun: z.boolean().optional(),
     rotation: z
-      .object({ everyDays: z.number().int().min(1).max(3650), graceDays: z.number().int().min(1).max(365) })
+      .object({
+        everyDays: z.number().int().min(1).max(3650),
+        graceDays: z.number().int().min(1).max(365),
+        notifyTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, { message: 'not an SNS topic ARN' }).optional(),
+        revokeOldSessions: z.boolean().optional(),
+      })
       .strict()
       .nullable()
       .default(null),

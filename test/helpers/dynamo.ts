@@ -46,6 +46,7 @@ export async function createTestTables(doc: DynamoDBDocumentClient, sessionsTabl
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     sessionsTable: 'unset', sessionRetentionDays: 90, recordAwsServiceAssumes: false, registryTable: 'unset', registryCacheSeconds: 60,
-    alertsTable: 'unset', alertWindowSeconds: 3600, alertTopicArn: null, slackWebhookParameter: null, revocationsTable: null, ownRoleArns: [], dryRun: false, ...overrides,
+    alertsTable: 'unset', alertWindowSeconds: 3600, alertTopicArn: null, slackWebhookParameter: null, revocationsTable: null, ownRoleArns: [], dryRun: false,
+    rotationTopicArn: null, rotationSlackWebhookParameter: null, externalIdLength: 32, trustPolicySizeLimit: 2048, ...overrides,
   };
 }

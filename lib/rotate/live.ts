@@ -1,0 +1,96 @@
+import { GetRoleCommand, UpdateAssumeRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
+import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import type { AlertSenders } from '../alert/deliver.js';
+import { escapeMrkdwn as e } from '../alert/escape.js';
+import type { RegisteredRole } from '../registry/types.js';
+import { withIamRetry } from '../revoke/apply.js';
+import type { RotationNotice, RotationNotifier, TrustPolicyIo } from './machine.js';
+import type { Rotation } from './store.js';
+
+/** Trust policies through IAM: GetRole (URL-encoded, decoded by the editor) and UpdateAssumeRolePolicy, throttling retried. */
+export function iamTrustPolicyIo(iam: IAMClient): TrustPolicyIo {
+  return {
+    async read(roleName) {
+      const out = await withIamRetry(() => iam.send(new GetRoleCommand({ RoleName: roleName })));
+      const document = out.Role?.AssumeRolePolicyDocument;
+      if (!document) throw new Error(`GetRole returned no trust policy for ${roleName}`);
+      return document;
+    },
+    async write(roleName, document) {
+      await withIamRetry(() => iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: document })));
+    },
+  };
+}
+
+const attr = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
+
+/** The message that gives the vendor's contact the new ID. The one message that carries it in full. Pure. */
+export function formatVendorNotice(role: RegisteredRole, rotation: Rotation): { Subject: string; Message: string; MessageAttributes: Record<string, MessageAttributeValue> } {
+  return {
+    Subject: `New external ID for ${role.vendor}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 99),
+    Message: [
+      `Please switch ${role.vendor}'s integration to a new external ID for role ${role.roleArn}.`,
+      '',
+      `New external ID: ${rotation.pendingId}`,
+      '',
+      `The old ID and the new one are both accepted now. The old one is removed once an AssumeRole with the new ID`,
+      `has been seen, and no earlier. Please switch before ${rotation.deadlineAt}.`,
+    ].join('\n'),
+    MessageAttributes: { kind: attr('external-id-rotation'), vendor: attr(role.vendor), role: attr(role.roleArn) },
+  };
+}
+
+/**
+ * Rotation notices. The new ID goes only to the vendor's contact: the role's `rotation.notifyTopicArn`, else the
+ * rotation topic (subscribers filter on the `vendor` attribute), and the vendor-contact Slack webhook when one is
+ * configured. Everything else goes to the security alert channels with IDs masked.
+ */
+export function rotationNotifier(options: {
+  sns: SNSClient | null;
+  rotationTopicArn: string | null;
+  vendorSlack?: ((payload: { text: string; blocks: unknown[] }) => Promise<void>) | null;
+  alerts: AlertSenders;
+}): RotationNotifier {
+  return {
+    async vendor(role, rotation) {
+      const topic = role.rotation?.notifyTopicArn ?? options.rotationTopicArn;
+      if (!options.sns || !topic) {
+        if (!options.vendorSlack) throw new Error(`no channel to ${role.vendor}'s contact is configured (ROTATION_TOPIC_ARN, the role's rotation.notifyTopicArn, or ROTATION_SLACK_WEBHOOK_PARAMETER)`);
+      } else {
+        await options.sns.send(new PublishCommand({ TopicArn: topic, ...formatVendorNotice(role, rotation) }));
+      }
+      if (options.vendorSlack) {
+        const text = formatVendorNotice(role, rotation).Message;
+        // Plain text (no mrkdwn): the vendor name and the ID are shown as they are, never interpreted.
+        await options.vendorSlack({ text, blocks: [{ type: 'section', text: { type: 'plain_text', text: text.slice(0, 2900), emoji: false } }] });
+      }
+    },
+    async alert(notice) {
+      if (options.alerts.slack) await options.alerts.slack(formatSlackRotationNotice(notice));
+      if (options.alerts.sns) await options.alerts.sns(formatSnsRotationNotice(notice));
+    },
+  };
+}
+
+const ICON = { high: ':warning:', medium: ':large_orange_diamond:', low: ':information_source:' } as const;
+
+/** A rotation notice for the security Slack channel. Pure; every value is escaped. */
+export function formatSlackRotationNotice(notice: RotationNotice): { text: string; blocks: unknown[] } {
+  return {
+    text: `${notice.severity}: ${notice.title}`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: `${ICON[notice.severity]} ${notice.title}`.slice(0, 150), emoji: true } },
+      { type: 'section', text: { type: 'mrkdwn', text: `*Role* \`${e(notice.roleArn, 200)}\`\n${e(notice.message, 2500)}` } },
+    ],
+  };
+}
+
+/** A rotation notice for the alerts SNS topic. Pure. */
+export function formatSnsRotationNotice(notice: RotationNotice): { Subject: string; Message: string; MessageAttributes: Record<string, MessageAttributeValue> } {
+  return {
+    Subject: `roleguard ${notice.severity}: ${notice.title}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 99),
+    Message: JSON.stringify({ source: 'roleguard', kind: 'external-id-rotation', ...notice }),
+    MessageAttributes: { kind: attr('external-id-rotation'), severity: attr(notice.severity), role: attr(notice.roleArn) },
+  };
+}

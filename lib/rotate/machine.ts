@@ -1,0 +1,428 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { parseRoleArn } from '../cloudtrail/arn.js';
+import { maskExternalId } from '../redact.js';
+import { decodePolicyDocument } from '../trust/policy.js';
+import type { RegisteredRole } from '../registry/types.js';
+import type { HeldLock } from '../revoke/lock.js';
+import { generateExternalId } from './external-id.js';
+import { IN_FLIGHT, idleRotation, RotationConflict, type Rotation, type RotationStore, type TrustWrite } from './store.js';
+import { setAcceptedExternalIds, TrustEditRefused } from './trust-edit.js';
+import { policyHash } from './writes.js';
+
+/** Grace period when a role's registry entry names none (a rotation started by hand on a role without a schedule). */
+export const DEFAULT_GRACE_DAYS = 7;
+const DAY_MS = 86_400_000;
+
+/** Reads and writes role trust policies (IAM in the functions and the CLI, an emulation in tests). */
+export interface TrustPolicyIo {
+  /** The role's trust policy as GetRole returns it (URL-encoded JSON) or as JSON. */
+  read(roleName: string): Promise<string>;
+  write(roleName: string, document: string): Promise<void>;
+}
+
+/** Something the security channels should know about a rotation. IDs in it are masked. */
+export interface RotationNotice {
+  severity: 'high' | 'medium' | 'low';
+  roleArn: string;
+  vendor: string;
+  title: string;
+  message: string;
+}
+
+/** Where rotations are announced. */
+export interface RotationNotifier {
+  /**
+   * Give the new ID to the vendor's contact: the one place the full ID travels. Throws when no channel took it.
+   * Absent where there is no vendor channel (the CLI): the deployed rotate function then does it on its next run.
+   */
+  vendor?(role: RegisteredRole, rotation: Rotation): Promise<void>;
+  /** Tell the security channels (Slack and SNS alerts), IDs masked. */
+  alert(notice: RotationNotice): Promise<void>;
+}
+
+/** What a rotation needs. */
+export interface RotationDeps {
+  store: RotationStore;
+  trust: TrustPolicyIo;
+  notifier: RotationNotifier;
+  /** The per-role lock around each trust-policy read-modify-write. */
+  lock(roleArn: string): Promise<HeldLock>;
+  logger: Logger;
+  /** Length of generated IDs (2–1224). */
+  idLength: number;
+  /** The account's trust-policy size quota (2,048 by default; up to 8,192 when raised). */
+  maxTrustPolicySize: number;
+  /** Global dry run: plan and report, write nothing (no trust policy, no rotation state, no vendor notice). */
+  dryRun: boolean;
+  /** Why a role must never be changed (service-linked, IAM Identity Center, roleguard's own, protected); null when it may be. */
+  refuse(roleArn: string): string | null;
+  /** Revoke sessions still alive that were issued with the old ID (roles with `rotation.revokeOldSessions`). */
+  revokeOldSessions?(role: RegisteredRole, rotation: Rotation, now: Date): Promise<string>;
+  random?: (max: number) => number;
+}
+
+/** A rotation step that cannot be taken, with the reason; nothing was written. */
+export class RotationRefused extends Error {
+  override name = 'RotationRefused';
+}
+
+/** What one call did. */
+export interface RotationResult {
+  roleArn: string;
+  /** The phase after the call (in a dry run: unchanged). */
+  phase: Rotation['phase'];
+  /** Steps taken, in order. */
+  done: string[];
+  /** Why it stopped short of finishing: waiting for the vendor, overdue, or an error kept for the next run. */
+  waiting: string | null;
+  /** A dry run's plan: the trust policy each step would write. */
+  plan: { step: string; document: string | null }[];
+  rotation: Rotation | null;
+}
+
+const at = (now: Date) => now.toISOString();
+const roleName = (roleArn: string) => parseRoleArn(roleArn)!.roleName;
+const dryRunOf = (deps: RotationDeps, role: RegisteredRole) => deps.dryRun || role.dryRun === true;
+
+function note(r: Omit<Rotation, 'version'>, now: Date, step: string, detail: string): Omit<Rotation, 'version'> {
+  return { ...r, history: [...r.history, { at: at(now), step, detail }] };
+}
+
+/** When the role's next rotation is due by its schedule; null without a schedule or while one is in flight. */
+export function nextRotationDue(role: RegisteredRole, rotation: Rotation | null): string | null {
+  if (!role.rotation || (rotation && IN_FLIGHT.includes(rotation.phase))) return null;
+  if (!rotation) return null;
+  return new Date(Date.parse(rotation.since) + role.rotation.everyDays * DAY_MS).toISOString();
+}
+
+async function withLock<T>(deps: RotationDeps, roleArn: string, work: () => Promise<T>): Promise<T> {
+  const lock = await deps.lock(roleArn);
+  try {
+    return await work();
+  } finally {
+    await lock.release();
+  }
+}
+
+function edit(deps: RotationDeps, role: RegisteredRole, document: string, accepted: string[]) {
+  try {
+    return setAcceptedExternalIds(document, role, accepted, { maxSize: deps.maxTrustPolicySize });
+  } catch (error) {
+    if (error instanceof TrustEditRefused) throw new RotationRefused(`the trust policy of ${role.roleArn} cannot be edited safely: ${error.reasons.join('; ')}`);
+    throw error;
+  }
+}
+
+/**
+ * Record the policy about to be written (so its CloudTrail event is known as roleguard's own), write it, and return
+ * the rotation with the write noted. The record comes first: the event can never arrive before it.
+ */
+async function writeTrust(deps: RotationDeps, rotation: Rotation, document: string, step: TrustWrite['step'], now: Date): Promise<Rotation> {
+  const write: TrustWrite = { hash: policyHash(document), at: at(now), step };
+  const noted = await deps.store.update(rotation, { ...rotation, writes: [...rotation.writes, write] });
+  await deps.trust.write(roleName(rotation.roleArn), document);
+  return noted;
+}
+
+/** Record a failure on the rotation as it is now (kept for the next run and shown by `roleguard rotations`). */
+async function noteError(deps: RotationDeps, roleArn: string, message: string): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const latest = await deps.store.get(roleArn);
+    if (!latest) return;
+    try {
+      await deps.store.update(latest, { ...latest, lastError: message });
+      return;
+    } catch (error) {
+      if (!(error instanceof RotationConflict)) throw error;
+    }
+  }
+}
+
+/** Alert once per key (a reason), then again at most weekly while it stays true. */
+async function alertOnce(deps: RotationDeps, rotation: Rotation, key: string, notice: RotationNotice, now: Date): Promise<Rotation> {
+  if (rotation.lastAlert?.key === key && now.getTime() - Date.parse(rotation.lastAlert.at) < 7 * DAY_MS) return rotation;
+  await deps.notifier.alert(notice);
+  return deps.store.update(rotation, { ...rotation, lastAlert: { key, at: at(now) } });
+}
+
+/**
+ * Step 1, create: generate the new ID and store it as pending, with a conditional write, after checking that the
+ * trust policy accepts exactly the current ID and can take the new one. At most one rotation per role is in flight:
+ * a second trigger is refused. Then the next steps run (set, notify) as far as they can.
+ */
+export async function startRotation(
+  deps: RotationDeps,
+  role: RegisteredRole,
+  request: { trigger: 'schedule' | 'manual'; requestedBy?: string | null; now: Date },
+): Promise<RotationResult> {
+  const { now } = request;
+  const refused = deps.refuse(role.roleArn);
+  if (refused) throw new RotationRefused(`roleguard does not rotate ${role.roleArn}: ${refused}`);
+  const current = role.externalIds.current;
+  if (current === null) throw new RotationRefused(`${role.roleArn} has no current external ID in the registry; register the ID the vendor uses first`);
+  if (role.externalIds.pending !== null) throw new RotationRefused(`${role.roleArn} already has a pending external ID ${maskExternalId(role.externalIds.pending)}: finish or roll back that rotation first`);
+  const started = await withLock(deps, role.roleArn, async (): Promise<RotationResult | null> => {
+    const existing = await deps.store.get(role.roleArn);
+    if (existing && IN_FLIGHT.includes(existing.phase)) {
+      throw new RotationRefused(`a rotation of ${role.roleArn} is already in flight (${existing.phase}, started ${existing.startedAt}); at most one runs per role`);
+    }
+    const document = await deps.trust.read(roleName(role.roleArn));
+    // The policy must accept exactly the registered current ID: otherwise the registry and IAM disagree, and a
+    // rotation would carry the disagreement forward.
+    if (edit(deps, role, document, [current]).changed) {
+      throw new RotationRefused(`the trust policy of ${role.roleArn} does not accept exactly the registered current ID ${maskExternalId(current)}; run roleguard audit and fix the policy or the registry first`);
+    }
+    let pendingId = generateExternalId(deps.idLength, deps.random);
+    while (pendingId === current || role.externalIds.retired.includes(pendingId) || existing?.abandonedIds.includes(pendingId)) pendingId = generateExternalId(deps.idLength, deps.random);
+    const planned = edit(deps, role, document, [current, pendingId]);
+    if (dryRunOf(deps, role)) {
+      return { roleArn: role.roleArn, phase: existing?.phase ?? 'idle', done: [], waiting: 'dry run: nothing was written', plan: [{ step: 'create', document: null }, { step: 'set', document: planned.document }], rotation: existing };
+    }
+    const graceDays = role.rotation?.graceDays ?? DEFAULT_GRACE_DAYS;
+    const base = existing ?? idleRotation(role.roleArn, at(now));
+    const next: Omit<Rotation, 'version'> = note(
+      {
+        ...base,
+        phase: 'created',
+        rotationId: randomUUID(),
+        previousId: current,
+        pendingId,
+        trigger: request.trigger,
+        requestedBy: request.requestedBy ?? null,
+        startedAt: at(now),
+        deadlineAt: new Date(now.getTime() + graceDays * DAY_MS).toISOString(),
+        previousPolicy: JSON.stringify(decodePolicyDocument(document)),
+        setAt: null, notifiedAt: null, confirmedAt: null, confirmation: null, finishedAt: null, forced: false, rolledBackAt: null, lastError: null,
+      },
+      now,
+      'create',
+      `${request.trigger === 'manual' ? `started by ${request.requestedBy ?? 'hand'}` : 'due by the schedule'}: new ID ${maskExternalId(pendingId)} pending, ${graceDays} days for the vendor to switch`,
+    );
+    try {
+      await (existing ? deps.store.update(existing, next) : deps.store.create({ ...next, version: 0 }));
+    } catch (error) {
+      if (error instanceof RotationConflict) throw new RotationRefused(`another rotation of ${role.roleArn} started at the same moment; at most one runs per role`);
+      throw error;
+    }
+    return null;
+  });
+  if (started) return started;
+  // The lock is released: each next step takes it again, and a concurrent run that already took a step is seen.
+  const next = await advanceRotation(deps, role, now);
+  return { ...next, done: ['create', ...next.done] };
+}
+
+/**
+ * Move an in-flight rotation as far as it can go now: set the trust policy (both IDs), notify the vendor, and once
+ * CloudTrail has confirmed the new ID, finish. Past the deadline without a confirmation, alert (high) and keep both
+ * IDs. Each step re-reads the state under the role's lock and does nothing if another run already took it.
+ */
+export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, now: Date): Promise<RotationResult> {
+  const done: string[] = [];
+  const plan: RotationResult['plan'] = [];
+  const result = (rotation: Rotation | null, waiting: string | null): RotationResult => ({ roleArn: role.roleArn, phase: rotation?.phase ?? 'idle', done, waiting, plan, rotation });
+  for (let step = 0; step < 6; step++) {
+    const rotation = await deps.store.get(role.roleArn);
+    if (!rotation || !IN_FLIGHT.includes(rotation.phase)) return result(rotation, null);
+    if (deps.refuse(role.roleArn)) return result(rotation, `refused: ${deps.refuse(role.roleArn)}`);
+    try {
+      if (rotation.phase === 'created') {
+        const out = await setStep(deps, role, now);
+        if (out.plan) {
+          plan.push(out.plan);
+          return result(rotation, 'dry run: nothing was written');
+        }
+        done.push('set');
+      } else if (rotation.phase === 'set') {
+        if (dryRunOf(deps, role)) {
+          plan.push({ step: 'notify', document: null });
+          return result(rotation, 'dry run: the vendor was not told');
+        }
+        if (!deps.notifier.vendor) return result(rotation, "the trust policy accepts both IDs; the deployed rotate function tells the vendor's contact on its next run");
+        await deps.notifier.vendor(role, rotation);
+        await deps.store.update(rotation, note({ ...rotation, phase: 'notified', notifiedAt: at(now), lastError: null }, now, 'notify', `the vendor's contact was given the new ID ${maskExternalId(rotation.pendingId)}`));
+        done.push('notify');
+      } else if (rotation.phase === 'notified') {
+        if (rotation.deadlineAt && now.toISOString() >= rotation.deadlineAt) {
+          if (!dryRunOf(deps, role)) {
+            await alertOnce(deps, rotation, `overdue#${rotation.rotationId}`, {
+              severity: 'high',
+              roleArn: role.roleArn,
+              vendor: role.vendor,
+              title: `External-ID rotation overdue: ${role.vendor} has not used the new ID`,
+              message: `The rotation of ${role.roleArn} started ${rotation.startedAt} and was due to be confirmed by ${rotation.deadlineAt}, but no assume with the new ID ${maskExternalId(rotation.pendingId)} has been seen. Both IDs stay accepted. Ask the vendor to switch, then let it finish; or run roleguard rotate --role ${role.roleArn} --finish --force to drop the old ID anyway (the vendor breaks if it still uses it), or --rollback to drop the new one.`,
+            }, now);
+          }
+          return result(rotation, `overdue since ${rotation.deadlineAt}: waiting for the vendor to use the new ID; both IDs stay accepted`);
+        }
+        return result(rotation, `waiting for the vendor to assume with the new ID (deadline ${rotation.deadlineAt})`);
+      } else {
+        const out = await finishRotation(deps, role, now, {});
+        done.push(...out.done);
+        plan.push(...out.plan);
+        return { ...out, done, plan };
+      }
+    } catch (error) {
+      if (error instanceof RotationConflict) continue;
+      const message = `${(error as Error).name}: ${(error as Error).message}`;
+      deps.logger.error('rotation step failed; the next run retries it', { roleArn: role.roleArn, phase: rotation.phase, error: message });
+      await noteError(deps, role.roleArn, message);
+      if (error instanceof RotationRefused) {
+        await alertOnce(deps, (await deps.store.get(role.roleArn)) ?? rotation, `refused#${rotation.rotationId}#${rotation.phase}`, { severity: 'high', roleArn: role.roleArn, vendor: role.vendor, title: `External-ID rotation stuck: ${role.vendor}`, message: `${error.message}. Both IDs stay as they are; fix the cause, or roll back with roleguard rotate --role ${role.roleArn} --rollback.` }, now).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+  return result(await deps.store.get(role.roleArn), null);
+}
+
+/** Step 2, set: the trust policy accepts the current and the pending ID. */
+async function setStep(deps: RotationDeps, role: RegisteredRole, now: Date): Promise<{ plan?: { step: string; document: string } }> {
+  return withLock(deps, role.roleArn, async () => {
+    const rotation = await deps.store.get(role.roleArn);
+    if (!rotation || rotation.phase !== 'created') return {};
+    const document = await deps.trust.read(roleName(role.roleArn));
+    const edited = edit(deps, role, document, [rotation.previousId!, rotation.pendingId!]);
+    if (dryRunOf(deps, role)) return { plan: { step: 'set', document: edited.document } };
+    const noted = edited.changed ? await writeTrust(deps, rotation, edited.document, 'set', now) : rotation;
+    await deps.store.update(noted, note({ ...noted, phase: 'set', setAt: at(now), lastError: null }, now, 'set', `the trust policy accepts both ${maskExternalId(rotation.previousId)} and ${maskExternalId(rotation.pendingId)}${edited.changed ? '' : ' (it already did)'}`));
+    return {};
+  });
+}
+
+/**
+ * Step 5, finish: remove the old ID from the trust policy; the pending ID becomes current and the old one retired.
+ * Only once CloudTrail confirmed the new ID, unless forced. Then sessions issued with the old ID are revoked where
+ * the role asks for it.
+ */
+export async function finishRotation(deps: RotationDeps, role: RegisteredRole, now: Date, options: { force?: boolean; requestedBy?: string | null }): Promise<RotationResult> {
+  const refused = deps.refuse(role.roleArn);
+  if (refused) throw new RotationRefused(`roleguard does not rotate ${role.roleArn}: ${refused}`);
+  const done: string[] = [];
+  const plan: RotationResult['plan'] = [];
+  const finished = await withLock(deps, role.roleArn, async () => {
+    const rotation = await deps.store.get(role.roleArn);
+    if (!rotation || !IN_FLIGHT.includes(rotation.phase)) throw new RotationRefused(`no rotation of ${role.roleArn} is in flight${rotation ? ` (it is ${rotation.phase})` : ''}`);
+    if (rotation.phase === 'created') throw new RotationRefused(`the rotation of ${role.roleArn} has not set the trust policy yet; the vendor cannot have the new ID`);
+    if (rotation.phase !== 'confirmed' && !options.force) {
+      throw new RotationRefused(`the vendor has not yet assumed ${role.roleArn} with the new ID ${maskExternalId(rotation.pendingId)}; finishing now would break it if it still uses the old one. Wait for the confirmation, or use --force`);
+    }
+    const document = await deps.trust.read(roleName(role.roleArn));
+    const edited = edit(deps, role, document, [rotation.pendingId!]);
+    if (dryRunOf(deps, role)) {
+      plan.push({ step: 'finish', document: edited.document });
+      return rotation;
+    }
+    const noted = edited.changed ? await writeTrust(deps, rotation, edited.document, 'finish', now) : rotation;
+    const forced = rotation.phase !== 'confirmed';
+    done.push('finish');
+    return deps.store.update(
+      noted,
+      note(
+        { ...noted, phase: 'finished', finishedAt: at(now), since: at(now), forced, lastError: null },
+        now,
+        'finish',
+        `the trust policy accepts only ${maskExternalId(rotation.pendingId)}; ${maskExternalId(rotation.previousId)} is retired${forced ? ` (forced by ${options.requestedBy ?? 'hand'} without a confirmation)` : ''}`,
+      ),
+    );
+  });
+  if (done.length && role.rotation?.revokeOldSessions && deps.revokeOldSessions) {
+    const what = await deps.revokeOldSessions(role, finished, now);
+    done.push(`revoke-old-sessions: ${what}`);
+  }
+  return { roleArn: role.roleArn, phase: finished.phase, done, waiting: plan.length ? 'dry run: nothing was written' : null, plan, rotation: finished };
+}
+
+/**
+ * Roll back: the trust policy accepts the previous ID only again, and the pending ID is dropped for good (its use
+ * is then a retired-external-id finding). Only the sts:ExternalId values change, so any other edit made to the
+ * policy meanwhile stays. Refused once the vendor has confirmed the new ID, unless forced: it would break the vendor.
+ */
+export async function rollbackRotation(deps: RotationDeps, role: RegisteredRole, now: Date, options: { force?: boolean; requestedBy?: string | null } = {}): Promise<RotationResult> {
+  const refused = deps.refuse(role.roleArn);
+  if (refused) throw new RotationRefused(`roleguard does not rotate ${role.roleArn}: ${refused}`);
+  const plan: RotationResult['plan'] = [];
+  const done: string[] = [];
+  const after = await withLock(deps, role.roleArn, async () => {
+    const rotation = await deps.store.get(role.roleArn);
+    if (!rotation || !IN_FLIGHT.includes(rotation.phase)) throw new RotationRefused(`no rotation of ${role.roleArn} is in flight${rotation ? ` (it is ${rotation.phase})` : ''}; a finished rotation is undone by another rotation, not a rollback`);
+    if (rotation.phase === 'confirmed' && !options.force) {
+      throw new RotationRefused(`the vendor already assumed ${role.roleArn} with the new ID (${rotation.confirmation?.at}); rolling back would break it. Use --force if that is intended`);
+    }
+    const document = await deps.trust.read(roleName(role.roleArn));
+    const edited = edit(deps, role, document, [rotation.previousId!]);
+    if (dryRunOf(deps, role)) {
+      plan.push({ step: 'rollback', document: edited.changed ? edited.document : null });
+      return rotation;
+    }
+    const noted = edited.changed ? await writeTrust(deps, rotation, edited.document, 'rollback', now) : rotation;
+    done.push('rollback');
+    return deps.store.update(
+      noted,
+      note(
+        { ...noted, phase: 'rolled-back', rolledBackAt: at(now), since: at(now), abandonedIds: [...noted.abandonedIds, noted.pendingId!], lastError: null },
+        now,
+        'rollback',
+        `by ${options.requestedBy ?? 'hand'}: the trust policy accepts only ${maskExternalId(rotation.previousId)} again; ${maskExternalId(rotation.pendingId)} is dropped`,
+      ),
+    );
+  });
+  return { roleArn: role.roleArn, phase: after.phase, done, waiting: plan.length ? 'dry run: nothing was written' : null, plan, rotation: after };
+}
+
+/**
+ * The scheduled run for one role: record a baseline the first time, start a rotation when the schedule says so, and
+ * move one in flight along. Roles without a schedule are only moved along when a rotation was started by hand.
+ */
+export async function runRotationSchedule(deps: RotationDeps, role: RegisteredRole, now: Date): Promise<RotationResult> {
+  let rotation = await deps.store.get(role.roleArn);
+  if (rotation && IN_FLIGHT.includes(rotation.phase)) return advanceRotation(deps, role, now);
+  const idle = (waiting: string | null): RotationResult => ({ roleArn: role.roleArn, phase: rotation?.phase ?? 'idle', done: [], waiting, plan: [], rotation });
+  if (!role.rotation) return idle(null);
+  if (!rotation) {
+    if (dryRunOf(deps, role)) return idle('dry run: the schedule starts counting once roleguard may write');
+    try {
+      rotation = await deps.store.create(idleRotation(role.roleArn, at(now)));
+    } catch (error) {
+      if (!(error instanceof RotationConflict)) throw error;
+      rotation = await deps.store.get(role.roleArn);
+    }
+  }
+  const due = nextRotationDue(role, rotation);
+  if (!due || now.toISOString() < due) return idle(due ? `next rotation due ${due}` : null);
+  try {
+    return await startRotation(deps, role, { trigger: 'schedule', now });
+  } catch (error) {
+    if (!(error instanceof RotationRefused) || !rotation) throw error;
+    // A due rotation that cannot start is alerted once (a week), and the run goes on with the other roles.
+    if (!dryRunOf(deps, role)) {
+      await alertOnce(deps, rotation, `cannot-start#${error.message}`, { severity: 'high', roleArn: role.roleArn, vendor: role.vendor, title: `External-ID rotation due but not started: ${role.vendor}`, message: error.message }, now);
+    }
+    return idle(`due since ${due} but refused: ${error.message}`);
+  }
+}
+
+/** One scheduled run over the registry: what happened per role, and the roles that failed (retried next run). */
+export interface RotationRun {
+  results: RotationResult[];
+  failed: { roleArn: string; error: string }[];
+}
+
+/**
+ * The scheduled run: every role with a schedule or a rotation in flight, one at a time (each holds its own lock).
+ * A role that fails does not stop the others; the failures are returned for the caller to raise.
+ */
+export async function runRotations(deps: RotationDeps, roles: RegisteredRole[], now: Date): Promise<RotationRun> {
+  const inFlight = new Set((await deps.store.list()).filter((r) => IN_FLIGHT.includes(r.phase)).map((r) => r.roleArn));
+  const run: RotationRun = { results: [], failed: [] };
+  for (const role of roles) {
+    if (!role.rotation && !inFlight.has(role.roleArn)) continue;
+    try {
+      run.results.push(await runRotationSchedule(deps, role, now));
+    } catch (error) {
+      run.failed.push({ roleArn: role.roleArn, error: `${(error as Error).name}: ${(error as Error).message}` });
+    }
+  }
+  return run;
+}

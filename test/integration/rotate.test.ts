@@ -1,0 +1,246 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { IAMClient } from '@aws-sdk/client-iam';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDeps, type Deps } from '../../lib/deps.js';
+import type { Config } from '../../lib/config.js';
+import { processRecord } from '../../lib/pipeline.js';
+import { createRegistryStore, validateRegistry, type Registry, type RegisteredRole } from '../../lib/registry/index.js';
+import {
+  advanceRotation, createRotationStore, finishRotation, iamTrustPolicyIo, rollbackRotation, rotationDeps, RotationRefused, runRotationSchedule, startRotation,
+  type RotationDeps, type RotationNotice, type Rotation,
+} from '../../lib/rotate/index.js';
+import { runRotations } from '../../lib/rotate/machine.js';
+import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
+import { loadJson, EVENTS_DIR } from '../helpers/fixtures.js';
+import { memoryLogger } from '../helpers/logger.js';
+import { vendorAssume } from '../helpers/revocation.js';
+import { assumeDecision, emulateTrustPolicies, OLD_ID, VENDOR_ACCOUNT, VENDOR_ROLE, vendorTrustPolicy, type EmulatedTrust } from '../helpers/rotation.js';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { readFileSync } from 'node:fs';
+
+const VENDOR = `arn:aws:iam::${VENDOR_ACCOUNT}:role/ExampleCorpScanner`;
+const OTHER = 'arn:aws:iam::444455556666:role/SomeoneElse';
+const T0 = new Date('2026-11-02T12:00:00Z');
+const day = (n: number, from = T0) => new Date(from.getTime() + n * 86_400_000);
+const hour = (n: number, from: Date) => new Date(from.getTime() + n * 3_600_000);
+
+const registry: Registry = validateRegistry(parseYaml(readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8')), 'events/registry.yaml');
+const role = registry.roles[0]!;
+
+let doc: DynamoDBDocumentClient;
+let config: Config;
+let trust: EmulatedTrust;
+let vendorNotices: { role: string; id: string }[];
+let alerts: RotationNotice[];
+
+function deps(options: Partial<Pick<RotationDeps, 'dryRun'>> & { registry?: Registry } = {}): RotationDeps {
+  return rotationDeps({
+    dynamo: doc, registryTable: config.registryTable, registry: options.registry ?? registry, ownRoleArns: ['arn:aws:iam::*:role/roleguard-test-*'],
+    trust: iamTrustPolicyIo(new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })),
+    notifier: {
+      vendor: async (r, rotation) => void vendorNotices.push({ role: r.roleArn, id: rotation.pendingId! }),
+      alert: async (notice) => void alerts.push(notice),
+    },
+    logger: memoryLogger().logger, idLength: 32, maxTrustPolicySize: 2048, dryRun: options.dryRun ?? false, lockWaitMs: 5_000,
+  });
+}
+
+/** The pipeline's deps on the same tables, with the registry table holding the registry (rotations overlay it). */
+function pipelineDeps(now: Date): Deps {
+  return createDeps({ ...config, registryCacheSeconds: 0 }, { dynamo: doc, logger: memoryLogger().logger, now: () => now });
+}
+
+/** What the evaluator says about the vendor (old ID, new ID, none) and someone else, under the current trust policy. */
+async function decisions(newId: string) {
+  const policy = trust.policy();
+  return {
+    vendorOld: await assumeDecision(policy, VENDOR, OLD_ID),
+    vendorNew: await assumeDecision(policy, VENDOR, newId),
+    vendorNone: await assumeDecision(policy, VENDOR, null),
+    otherOld: await assumeDecision(policy, OTHER, OLD_ID),
+    otherNew: await assumeDecision(policy, OTHER, newId),
+  };
+}
+
+async function rotationOf(): Promise<Rotation> {
+  return (await createRotationStore(doc, config.registryTable).get(role.roleArn))!;
+}
+
+beforeAll(async () => {
+  doc = testDynamo();
+});
+afterAll(() => doc.destroy());
+
+beforeEach(async () => {
+  config = await createTestTables(doc, await createSessionsTable(doc));
+  await createRegistryStore(doc, config.registryTable).replace(registry);
+  trust = emulateTrustPolicies();
+  vendorNotices = [];
+  alerts = [];
+});
+afterEach(() => trust.restore());
+
+describe('external-ID rotation, two-phase, against DynamoDB Local and emulated IAM', () => {
+  it('walks create → set → notify → confirm (from a replayed CloudTrail event) → finish, checking the trust policy with an IAM evaluator at each step', async () => {
+    const before = { vendorOld: await assumeDecision(trust.policy(), VENDOR, OLD_ID), otherOld: await assumeDecision(trust.policy(), OTHER, OLD_ID) };
+    expect(before).toEqual({ vendorOld: 'Allowed', otherOld: 'Denied' });
+
+    // The first scheduled run only dates the schedule: deploying roleguard does not rotate every vendor at once.
+    const first = await runRotationSchedule(deps(), role, T0);
+    expect(first).toMatchObject({ phase: 'idle', done: [], waiting: `next rotation due ${day(90).toISOString()}` });
+    expect(await runRotationSchedule(deps(), role, day(89))).toMatchObject({ phase: 'idle', done: [] });
+    expect(trust.writes).toHaveLength(0);
+
+    // Due: create, set (both IDs accepted), notify (the vendor's contact gets the full new ID).
+    const started = await runRotationSchedule(deps(), role, day(90));
+    expect(started).toMatchObject({ phase: 'notified', done: ['create', 'set', 'notify'] });
+    const rotation = await rotationOf();
+    const newId = rotation.pendingId!;
+    expect(newId).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(rotation).toMatchObject({ previousId: OLD_ID, trigger: 'schedule', startedAt: day(90).toISOString(), deadlineAt: day(97).toISOString() });
+    expect(vendorNotices).toEqual([{ role: VENDOR_ROLE, id: newId }]);
+    expect(await decisions(newId)).toEqual({ vendorOld: 'Allowed', vendorNew: 'Allowed', vendorNone: 'Denied', otherOld: 'Denied', otherNew: 'Denied' });
+    // Only sts:ExternalId changed: the other statement and the other condition are as they were.
+    const original = vendorTrustPolicy().Statement as Record<string, unknown>[];
+    expect(trust.policy().Statement).toEqual([original[0], { ...original[1], Condition: { StringEquals: { 'sts:ExternalId': [OLD_ID, newId] }, Bool: { 'aws:SecureTransport': 'true' } } }]);
+
+    // The registry now accepts the pending ID: the vendor's assume with it is not a finding, and it confirms.
+    const now = hour(3, day(90));
+    const registryNow = (await pipelineDeps(now).registry()).roleFor(VENDOR_ROLE)!;
+    expect(registryNow.externalIds).toEqual({ current: OLD_ID, pending: newId, retired: role.externalIds.retired });
+    const confirmed = await processRecord(vendorAssume({ id: 'confirm-1', time: now.toISOString(), session: 'scan-9', externalId: newId, account: VENDOR_ACCOUNT }), pipelineDeps(now));
+    expect(confirmed).toMatchObject({ status: 'recorded', findings: [] });
+    expect(await rotationOf()).toMatchObject({ phase: 'confirmed', confirmation: { eventId: 'confirm-1', callerAccountId: VENDOR_ACCOUNT, at: now.toISOString() } });
+
+    // roleguard's own UpdateAssumeRolePolicy, seen in CloudTrail, is not "changed outside roleguard" (whoever ran it).
+    const envelope = loadJson(join(EVENTS_DIR, 'eventbridge-update-assume-role-policy.json')) as { detail: Record<string, any> };
+    const ownWrite = { ...envelope.detail, eventID: 'own-write', eventTime: hour(0, day(90)).toISOString(), requestParameters: { roleName: 'ExampleCorpAudit', policyDocument: JSON.stringify(trust.policy(), null, 2) } };
+    expect(await processRecord(ownWrite, pipelineDeps(now))).toMatchObject({ status: 'trust-policy-change', findings: [] });
+    const foreign = { ...ownWrite, eventID: 'foreign-write', requestParameters: { roleName: 'ExampleCorpAudit', policyDocument: JSON.stringify(vendorTrustPolicy([OLD_ID, newId, 'attacker-id'])) } };
+    expect(await processRecord(foreign, pipelineDeps(now))).toMatchObject({ status: 'trust-policy-change', findings: [{ kind: 'trust-policy-changed' }] });
+
+    // The next scheduled run finishes: only the new ID is accepted, the old one is retired.
+    const finished = await runRotationSchedule(deps(), role, hour(4, day(90)));
+    expect(finished).toMatchObject({ phase: 'finished', done: ['finish'] });
+    expect(await decisions(newId)).toEqual({ vendorOld: 'Denied', vendorNew: 'Allowed', vendorNone: 'Denied', otherOld: 'Denied', otherNew: 'Denied' });
+    expect(trust.writes).toHaveLength(2);
+    const after = (await pipelineDeps(day(91)).registry()).roleFor(VENDOR_ROLE)!;
+    expect(after.externalIds).toEqual({ current: newId, pending: null, retired: [...role.externalIds.retired, OLD_ID] });
+    // Using the old ID is now a retired-external-id finding.
+    const late = await processRecord(vendorAssume({ id: 'late-1', time: day(91).toISOString(), session: 'scan-10', externalId: OLD_ID, account: VENDOR_ACCOUNT }), pipelineDeps(day(91)));
+    expect(late).toMatchObject({ status: 'recorded', findings: [{ kind: 'retired-external-id' }] });
+    // And the schedule counts from the finish.
+    expect(await runRotationSchedule(deps({ registry: { ...registry, roles: [after] } }), after, day(100))).toMatchObject({ phase: 'finished', waiting: `next rotation due ${day(90, hour(4, day(90))).toISOString()}` });
+    // No alert carried a full ID.
+    expect(JSON.stringify(alerts)).not.toContain(newId);
+  });
+
+  it('past the deadline without a confirmation: alerts once (high), keeps both IDs; --finish refuses unless forced', async () => {
+    await startRotation(deps(), role, { trigger: 'manual', requestedBy: 'alice', now: T0 });
+    const newId = (await rotationOf()).pendingId!;
+    expect(await advanceRotation(deps(), role, day(6))).toMatchObject({ phase: 'notified', waiting: expect.stringContaining('waiting for the vendor') });
+    expect(alerts).toHaveLength(0);
+    const overdue = await advanceRotation(deps(), role, day(8));
+    expect(overdue).toMatchObject({ phase: 'notified', waiting: expect.stringContaining('overdue') });
+    expect(alerts).toEqual([expect.objectContaining({ severity: 'high', roleArn: VENDOR_ROLE, title: expect.stringContaining('overdue') })]);
+    await advanceRotation(deps(), role, hour(1, day(8)));
+    expect(alerts).toHaveLength(1);
+    expect(await decisions(newId)).toMatchObject({ vendorOld: 'Allowed', vendorNew: 'Allowed', otherOld: 'Denied' });
+
+    await expect(finishRotation(deps(), role, day(8), {})).rejects.toThrow(/has not yet assumed .* with the new ID.*--force/);
+    expect(trust.writes).toHaveLength(1);
+    const forced = await finishRotation(deps(), role, day(8), { force: true, requestedBy: 'alice' });
+    expect(forced).toMatchObject({ phase: 'finished', rotation: { forced: true } });
+    expect(await decisions(newId)).toEqual({ vendorOld: 'Denied', vendorNew: 'Allowed', vendorNone: 'Denied', otherOld: 'Denied', otherNew: 'Denied' });
+  });
+
+  it('rolls back: the pending ID is dropped for good and the trust policy is the previous one again', async () => {
+    const original = trust.policy();
+    await startRotation(deps(), role, { trigger: 'manual', requestedBy: 'alice', now: T0 });
+    const newId = (await rotationOf()).pendingId!;
+    const rolledBack = await rollbackRotation(deps(), role, hour(2, T0), { requestedBy: 'bob' });
+    expect(rolledBack).toMatchObject({ phase: 'rolled-back', done: ['rollback'] });
+    expect(await decisions(newId)).toEqual({ vendorOld: 'Allowed', vendorNew: 'Denied', vendorNone: 'Denied', otherOld: 'Denied', otherNew: 'Denied' });
+    expect(trust.policy()).toEqual(original);
+    // The dropped ID counts as retired, so seeing it accepted is a finding.
+    const registryNow = (await pipelineDeps(hour(3, T0)).registry()).roleFor(VENDOR_ROLE)!;
+    expect(registryNow.externalIds).toEqual({ current: OLD_ID, pending: null, retired: [...role.externalIds.retired, newId] });
+    // Nothing to roll back or finish any more.
+    await expect(rollbackRotation(deps(), role, hour(3, T0))).rejects.toThrow(RotationRefused);
+    await expect(finishRotation(deps(), role, hour(3, T0), { force: true })).rejects.toThrow(/no rotation .* in flight/);
+  });
+
+  it('refuses to roll back a confirmed rotation (it would break the vendor) unless forced', async () => {
+    await startRotation(deps(), role, { trigger: 'manual', now: T0 });
+    const newId = (await rotationOf()).pendingId!;
+    await createRotationStore(doc, config.registryTable).confirm(VENDOR_ROLE, newId, { eventId: 'e1', callerAccountId: VENDOR_ACCOUNT, at: hour(1, T0).toISOString() });
+    await expect(rollbackRotation(deps(), role, hour(2, T0))).rejects.toThrow(/would break it/);
+    expect(await rollbackRotation(deps(), role, hour(2, T0), { force: true })).toMatchObject({ phase: 'rolled-back' });
+  });
+
+  it('two triggers at once (the schedule and a person): exactly one rotation runs', async () => {
+    const results = await Promise.allSettled([
+      startRotation(deps(), role, { trigger: 'schedule', now: T0 }),
+      startRotation(deps(), role, { trigger: 'manual', requestedBy: 'alice', now: T0 }),
+      startRotation(deps(), role, { trigger: 'manual', requestedBy: 'bob', now: T0 }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(refused).toHaveLength(2);
+    for (const r of refused) expect(r.reason).toBeInstanceOf(RotationRefused);
+    expect(refused[0]!.reason.message).toMatch(/already in flight|at most one/);
+    // One pending ID, written once, given to the vendor once.
+    expect(trust.writes).toHaveLength(1);
+    expect(vendorNotices).toHaveLength(1);
+    expect(vendorNotices[0]!.id).toBe((await rotationOf()).pendingId);
+  });
+
+  it('refuses a trust policy it cannot edit safely, with the reason, and writes nothing', async () => {
+    trust.set('ExampleCorpAudit', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${VENDOR_ACCOUNT}:root` }, Action: 'sts:AssumeRole', Condition: { StringLike: { 'sts:ExternalId': 'ec-*' } } }] });
+    await expect(startRotation(deps(), role, { trigger: 'manual', now: T0 })).rejects.toThrow(/cannot be edited safely/);
+    expect(trust.writes).toHaveLength(0);
+    expect(await createRotationStore(doc, config.registryTable).get(VENDOR_ROLE)).toBeNull();
+    // From the schedule, the refusal is alerted (once) and the run goes on.
+    await runRotationSchedule(deps(), role, T0);
+    const run = await runRotations(deps(), registry.roles, day(91));
+    expect(run.failed).toEqual([]);
+    expect(run.results[0]).toMatchObject({ phase: 'idle', waiting: expect.stringContaining('refused') });
+    await runRotations(deps(), registry.roles, day(92));
+    expect(alerts).toEqual([expect.objectContaining({ severity: 'high', title: expect.stringContaining('not started') })]);
+  });
+
+  it('refuses a policy that does not accept exactly the registered current ID (drift), and protected roles', async () => {
+    trust.set('ExampleCorpAudit', vendorTrustPolicy('someone-else-id'));
+    await expect(startRotation(deps(), role, { trigger: 'manual', now: T0 })).rejects.toThrow(/does not accept exactly the registered current ID/);
+    const guarded: RegisteredRole = { ...role, roleArn: 'arn:aws:iam::111122223333:role/BreakGlass' };
+    await expect(startRotation(deps(), guarded, { trigger: 'manual', now: T0 })).rejects.toThrow(/does not rotate .*BreakGlass.*protected/);
+    const own: RegisteredRole = { ...role, roleArn: 'arn:aws:iam::111122223333:role/roleguard-test-SweepRole-1A2B' };
+    await expect(startRotation(deps(), own, { trigger: 'manual', now: T0 })).rejects.toThrow(/roleguard's own/);
+    expect(trust.writes).toHaveLength(0);
+  });
+
+  it('dry run: shows the trust policy it would write, and writes nothing (no policy, no state, no vendor notice)', async () => {
+    const result = await startRotation(deps({ dryRun: true }), role, { trigger: 'manual', now: T0 });
+    expect(result.waiting).toMatch(/dry run/);
+    const set = result.plan.find((p) => p.step === 'set')!;
+    expect(await assumeDecision(JSON.parse(set.document!), VENDOR, OLD_ID)).toBe('Allowed');
+    expect(trust.writes).toHaveLength(0);
+    expect(vendorNotices).toHaveLength(0);
+    expect(await createRotationStore(doc, config.registryTable).get(VENDOR_ROLE)).toBeNull();
+    // A role's own dryRun does the same.
+    const dry = { ...role, dryRun: true };
+    expect((await startRotation(deps(), dry, { trigger: 'manual', now: T0 })).plan).toHaveLength(2);
+    expect(trust.writes).toHaveLength(0);
+  });
+
+  it('an IAM failure leaves the step for the next run, recorded; nothing is skipped', async () => {
+    trust.failNext(Object.assign(new Error('User is not authorized to perform: iam:UpdateAssumeRolePolicy'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
+    await expect(startRotation(deps(), role, { trigger: 'manual', now: T0 })).rejects.toThrow(/not authorized/);
+    expect(await rotationOf()).toMatchObject({ phase: 'created', lastError: expect.stringContaining('AccessDenied') });
+    expect(vendorNotices).toHaveLength(0);
+    // The next run sets the policy and tells the vendor.
+    expect(await advanceRotation(deps(), role, hour(1, T0))).toMatchObject({ phase: 'notified', done: ['set', 'notify'] });
+    expect(vendorNotices).toHaveLength(1);
+  });
+});
