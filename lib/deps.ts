@@ -7,6 +7,8 @@ import { createLogger } from './logger.js';
 import { cachedRegistry, createRegistryStore, indexRegistry, type Registry, type RegistryIndex } from './registry/index.js';
 import type { Revoker } from './revoke/respond.js';
 import { createRevocationStore, type RevocationStore } from './revoke/store.js';
+import { withRotations } from './rotate/overlay.js';
+import { createRotationStore, type RotationStore } from './rotate/store.js';
 import { createSessionStore, type SessionStore } from './sessions/index.js';
 
 /** Everything a flow needs, built once per cold start (or per CLI run) and passed in. */
@@ -24,6 +26,8 @@ export interface Deps {
   revoker?: Revoker;
   /** The revocations table (intents, and the callers whose sessions were revoked); absent where it is not configured. */
   revocations?: RevocationStore;
+  /** External-ID rotations (in the registry table): confirmed by assumes, and roleguard's own trust-policy writes. */
+  rotations: RotationStore;
 }
 
 /** Build a DynamoDB document client; `undefined` values are dropped rather than rejected. */
@@ -48,19 +52,21 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
   const dynamo = overrides.dynamo ?? createDocumentClient();
   const logger = overrides.logger ?? createLogger();
   const senders = overrides.senders ?? {};
-  let registry: () => Promise<RegistryIndex>;
-  if (overrides.registry) {
-    const fixed = Promise.resolve(indexRegistry(overrides.registry));
-    registry = () => fixed;
-  } else {
-    const cache = cachedRegistry(createRegistryStore(dynamo, config.registryTable), config.registryCacheSeconds * 1000);
-    let indexed: { source: Registry; index: RegistryIndex } | null = null;
-    registry = async () => {
-      const source = await cache.get();
-      if (indexed?.source !== source) indexed = { source, index: indexRegistry(source) };
-      return indexed.index;
-    };
-  }
+  const rotations = createRotationStore(dynamo, config.registryTable);
+  // The registry (the table's, or a fixed one) as rotations have changed it: pending IDs accepted, finished ones
+  // swapped. Cached together for a short time; the pipeline reads a rotation afresh before calling its ID unknown.
+  const base = overrides.registry ?? null;
+  const store = createRegistryStore(dynamo, config.registryTable);
+  const cache = cachedRegistry(
+    { load: async () => withRotations(base ?? (await store.load()), await rotations.list()), replace: (r) => store.replace(r) },
+    config.registryCacheSeconds * 1000,
+  );
+  let indexed: { source: Registry; index: RegistryIndex } | null = null;
+  const registry = async () => {
+    const source = await cache.get();
+    if (indexed?.source !== source) indexed = { source, index: indexRegistry(source, config.ownRoleArns) };
+    return indexed.index;
+  };
   return {
     config,
     clients: { dynamo },
@@ -77,5 +83,6 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     now: overrides.now ?? (() => new Date()),
     ...(overrides.revoker ? { revoker: overrides.revoker } : {}),
     ...(config.revocationsTable ? { revocations: createRevocationStore(dynamo, config.revocationsTable) } : {}),
+    rotations,
   };
 }

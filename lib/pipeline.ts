@@ -8,6 +8,8 @@ import type { RegistryIndex } from './registry/index.js';
 import { protectedReason, type RevocationOutcome } from './revoke/respond.js';
 import { callerKey } from './revoke/service.js';
 import { intentIdFor } from './revoke/store.js';
+import { IN_FLIGHT } from './rotate/store.js';
+import { isOwnTrustWrite } from './rotate/writes.js';
 import { sessionViewOf, type RecordOutcome, type SessionView } from './sessions/index.js';
 
 /** Largest record processed; CloudTrail events are far smaller, so anything bigger is not a real event. */
@@ -46,11 +48,11 @@ export async function processRecord(record: unknown, deps: Deps, options: Proces
   const index = await deps.registry();
 
   if (classified.kind === 'trust-policy-change') {
-    const findings = detectTrustChange(classified, index);
+    const findings = await withoutOwnTrustWrites(classified, index, deps, detectTrustChange(classified, index));
     const { kept, actions } = await respond(findings, null, index, deps, now, options);
     return { status: 'trust-policy-change', event: classified, findings: kept, actions };
   }
-  const findings = [...detectAssume(classified, index), ...(await cameBack(classified, index, deps))];
+  const findings = await rotationAware(classified, index, deps, [...detectAssume(classified, index), ...(await cameBack(classified, index, deps))]);
   const recording = await deps.sessions.record(classified, { processed: findings.length === 0, now });
   if (recording === 'duplicate') return { status: 'duplicate', event: classified };
   const { kept, actions } = await respond(findings, classified, index, deps, now, options);
@@ -68,6 +70,37 @@ async function cameBack(event: AssumeEvent, index: RegistryIndex, deps: Deps): P
   if (!role || !deps.revocations || event.outcome !== 'success' || !caller) return [];
   const revoked = await deps.revocations.revokedCaller(role.roleArn, caller);
   return revoked ? assumedAfterRevocation(event, role, revoked.decidedAt) : [];
+}
+
+/**
+ * An assume with an ID other than the current one may use the pending ID of a rotation the cached registry does not
+ * show yet: read the role's rotation afresh (only then, so a benign assume costs nothing more). The pending ID is
+ * expected; and a successful assume with it by a trusted account confirms the rotation (its `confirm` step).
+ */
+async function rotationAware(event: AssumeEvent, index: RegistryIndex, deps: Deps, findings: Finding[]): Promise<Finding[]> {
+  const role = index.roleFor(event.roleArn);
+  const id = event.externalId;
+  if (!role || event.outcome !== 'success' || id === null || id === role.externalIds.current || role.externalIds.retired.includes(id)) return findings;
+  const rotation = await deps.rotations.get(role.roleArn);
+  if (!rotation || !IN_FLIGHT.includes(rotation.phase) || rotation.pendingId !== id) return findings;
+  if (event.callerAccountId !== null && role.trustedAccounts.includes(event.callerAccountId)) {
+    const confirmed = await deps.rotations.confirm(role.roleArn, id, { eventId: event.eventId, callerAccountId: event.callerAccountId, at: new Date(event.issuedAt).toISOString() });
+    if (confirmed) deps.logger.info('external-ID rotation confirmed by an assume with the new ID', { roleArn: role.roleArn, eventId: event.eventId });
+  }
+  return findings.filter((f) => f.kind !== 'unexpected-external-id');
+}
+
+/**
+ * roleguard's own rotation writes (recorded before IAM was called) are not changes "outside roleguard", whoever ran
+ * them: the deployed function, or a person with `roleguard rotate`. One read, only for a finding on a registered role.
+ */
+async function withoutOwnTrustWrites(event: TrustPolicyChangeEvent, index: RegistryIndex, deps: Deps, findings: Finding[]): Promise<Finding[]> {
+  if (findings.length === 0 || event.outcome !== 'success') return findings;
+  const role = index.roleByName(event.recipientAccountId, event.roleName)!;
+  const own = isOwnTrustWrite(await deps.rotations.get(role.roleArn), event.policyDocument, event.eventTime);
+  if (!own) return findings;
+  deps.logger.info("roleguard's own trust-policy write (rotation step) seen in CloudTrail", { roleArn: role.roleArn, step: own.step, eventId: event.eventId });
+  return [];
 }
 
 async function respond(findings: Finding[], event: AssumeEvent | null, index: RegistryIndex, deps: Deps, now: Date, options: ProcessOptions): Promise<{ kept: Finding[]; actions: Action[] }> {

@@ -14,12 +14,13 @@ export interface RegistryIndex {
   roleFor(roleArn: string): RegisteredRole | null;
   /** The registered role named in an UpdateAssumeRolePolicy (which logs only the role name). */
   roleByName(accountId: string, roleName: string): RegisteredRole | null;
-  /** True when a principal ARN is one of the service's own (serviceRoleArns, wildcards allowed). */
+  /** True when a principal ARN is one of the service's own (serviceRoleArns, and the deployment's own roles; wildcards allowed). */
   isServicePrincipal(...arns: (string | null)[]): boolean;
 }
 
 /** Index a validated registry. */
-export function indexRegistry(registry: Registry): RegistryIndex {
+export function indexRegistry(registry: Registry, ownRoleArns: string[] = []): RegistryIndex {
+  const own = [...registry.serviceRoleArns, ...ownRoleArns];
   const byName = new Map<string, RegisteredRole>();
   for (const role of registry.roles) {
     const parts = parseRoleArn(role.roleArn)!;
@@ -32,6 +33,6 @@ export function indexRegistry(registry: Registry): RegistryIndex {
       return parts ? (byName.get(`${parts.accountId}/${parts.roleName}`) ?? null) : null;
     },
     roleByName: (accountId, roleName) => byName.get(`${accountId}/${roleName}`) ?? null,
-    isServicePrincipal: (...arns) => arns.some((arn) => arn !== null && registry.serviceRoleArns.some((p) => arnMatches(p, arn))),
+    isServicePrincipal: (...arns) => arns.some((arn) => arn !== null && own.some((p) => arnMatches(p, arn))),
   };
 }
