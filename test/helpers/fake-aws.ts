@@ -68,11 +68,13 @@ export function fakeSns(): Promise<FakeServer> {
 }
 
 /**
- * IAM (query protocol) holding roles' inline policies: GetRolePolicy, ListRolePolicies, PutRolePolicy and
- * DeleteRolePolicy, enough for the revocation path of a packaged function whose bundled SDK no mock can reach.
+ * IAM (query protocol) holding roles' inline policies (GetRolePolicy, ListRolePolicies, PutRolePolicy,
+ * DeleteRolePolicy) and trust policies (GetRole, UpdateAssumeRolePolicy): enough for the revocation and rotation
+ * paths of a packaged function whose bundled SDK no mock can reach.
  */
-export async function fakeIam(): Promise<FakeServer & { policies: Map<string, string> }> {
+export async function fakeIam(): Promise<FakeServer & { policies: Map<string, string>; trust: Map<string, string> }> {
   const policies = new Map<string, string>();
+  const trust = new Map<string, string>();
   const ns = 'https://iam.amazonaws.com/doc/2010-05-08/';
   const ok = (action: string, result: string, i: number) => ({
     status: 200,
@@ -100,9 +102,18 @@ export async function fakeIam(): Promise<FakeServer & { policies: Map<string, st
       case 'DeleteRolePolicy':
         policies.delete(key);
         return ok(action, '', i);
+      case 'GetRole': {
+        const name = form.get('RoleName')!;
+        const doc = trust.get(name);
+        if (doc === undefined) return { status: 404, type: 'text/xml', body: `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name ${xml(name)} cannot be found.</Message></Error><RequestId>r-${i}</RequestId></ErrorResponse>` };
+        return ok(action, `<Role><Path>/vendors/</Path><RoleName>${xml(name)}</RoleName><RoleId>AROA3XFRBF23EXAMPLE1</RoleId><Arn>arn:aws:iam::111122223333:role/vendors/${xml(name)}</Arn><CreateDate>2025-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>${xml(encodeURIComponent(doc))}</AssumeRolePolicyDocument></Role>`, i);
+      }
+      case 'UpdateAssumeRolePolicy':
+        trust.set(form.get('RoleName')!, form.get('PolicyDocument') ?? '');
+        return ok(action, '', i);
       default:
         return { status: 400, type: 'text/xml', body: `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${xml(action)}</Message></Error></ErrorResponse>` };
     }
   });
-  return { ...server, policies };
+  return { ...server, policies, trust };
 }

@@ -11,6 +11,7 @@ import { sessionsTableDefinition } from '../../lib/sessions/index.js';
 import { createRegistryStore, parseRegistryText, registryTableDefinition } from '../../lib/registry/index.js';
 import { alertsTableDefinition } from '../../lib/alert/index.js';
 import { revocationsTableDefinition } from '../../lib/revoke/store.js';
+import { createRotationStore, idleRotation } from '../../lib/rotate/store.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { fakeIam, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
 import { EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
@@ -68,15 +69,16 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(rule.Properties.State).toBe('ENABLED');
     expect(rule.Properties.EventPattern).toEqual({ source: ['aws.iam'], 'detail-type': ['AWS API Call via CloudTrail'], detail: { eventSource: ['iam.amazonaws.com'], eventName: ['UpdateAssumeRolePolicy'] } });
     expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['OnTrustPolicyChangeLambdaFunction', 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } })]);
-    expect(template.Conditions).toEqual({ IsIamEventRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] } });
+    // HasRotationSlack: the vendor-contact Slack secret is granted only when one is configured (not in this stage).
+    expect(template.Conditions).toEqual({ IsIamEventRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] }, HasRotationSlack: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] } });
     // The schedules are plain ENABLED rules.
     const schedules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
-    expect(schedules.map(([, r]) => [r.Properties.ScheduleExpression, r.Properties.State]).sort()).toEqual([['rate(1 day)', 'ENABLED'], ['rate(5 minutes)', 'ENABLED']]);
+    expect(schedules.map(([, r]) => [r.Properties.ScheduleExpression, r.Properties.State]).sort()).toEqual([['rate(1 day)', 'ENABLED'], ['rate(1 hour)', 'ENABLED'], ['rate(5 minutes)', 'ENABLED']]);
   });
 
   it('runs every function on nodejs22.x with its own role; the webhook URL is a parameter name, never a value', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions.map(([name]) => name).sort()).toEqual(['AuditTrustPoliciesLambdaFunction', 'OnAssumeRoleLambdaFunction', 'OnTrustPolicyChangeLambdaFunction', 'RevokeLambdaFunction', 'SweepLambdaFunction']);
+    expect(functions.map(([name]) => name).sort()).toEqual(['AuditTrustPoliciesLambdaFunction', 'OnAssumeRoleLambdaFunction', 'OnTrustPolicyChangeLambdaFunction', 'RevokeLambdaFunction', 'RotateExternalIdsLambdaFunction', 'SweepLambdaFunction']);
     for (const [name, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': [name.replace('LambdaFunction', 'Role'), 'Arn'] });
@@ -86,9 +88,9 @@ describe('packaged CloudFormation template (osls package)', () => {
       });
       expect(JSON.stringify(fn.Properties.Environment)).not.toMatch(/hooks\.slack\.com|https:/);
     }
-    expect(ofType('AWS::Logs::LogGroup').length).toBe(5);
+    expect(ofType('AWS::Logs::LogGroup').length).toBe(6);
     for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
-    expect(ofType('AWS::IAM::Role').map(([name]) => name).sort()).toEqual(['AuditTrustPoliciesRole', 'OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'RevokeRole', 'SweepRole']);
+    expect(ofType('AWS::IAM::Role').map(([name]) => name).sort()).toEqual(['AuditTrustPoliciesRole', 'OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'RevokeRole', 'RotateExternalIdsRole', 'SweepRole']);
     // The manual revocation function is invoked by hand: no retries of a refused or failed request.
     expect(resources.RevokeLambdaEvConf!.Properties).toMatchObject({ MaximumRetryAttempts: 0 });
   });
@@ -103,12 +105,22 @@ describe('packaged CloudFormation template (osls package)', () => {
     const intents = ['RevocationIntents', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']];
     const iamWrite = ['WriteRevocationPolicyOnGuardedRoles', ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy']];
     const protect = ['NeverTouchProtectedRoles', ['iam:PutRolePolicy', 'iam:DeleteRolePolicy']];
-    expect(actionsOf('OnAssumeRoleRole')).toEqual([logs, ['RecordSessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem']], registry, outbox, intents, iamWrite, protect, ...alerting, dlq]);
+    expect(actionsOf('OnAssumeRoleRole')).toEqual([logs, ['RecordSessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem']], registry, ['ConfirmRotations', ['dynamodb:PutItem']], outbox, intents, iamWrite, protect, ...alerting, dlq]);
     expect(actionsOf('OnTrustPolicyChangeRole')).toEqual([logs, registry, outbox, ...alerting, dlq]);
     expect(actionsOf('SweepRole')).toEqual([logs, ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:UpdateItem']], ['ListDueAlerts', ['dynamodb:Query']], intents, ['ListDueRevocations', ['dynamodb:Query']], iamWrite, protect, ...alerting]);
     expect(actionsOf('RevokeRole')).toEqual([logs, registry, ['FindSessions', ['dynamodb:Query']], intents, iamWrite, ['ResolveSessionNames', ['iam:GetRole']], protect]);
     expect(actionsOf('AuditTrustPoliciesRole')).toEqual([logs, registry, ['AuditState', ['dynamodb:GetItem', 'dynamodb:PutItem']], ['ReadTrustPolicies', ['iam:GetRole']], ...alerting]);
-    for (const role of ['OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'SweepRole', 'RevokeRole', 'AuditTrustPoliciesRole']) {
+    expect(actionsOf('RotateExternalIdsRole')).toEqual([
+      logs, registry, ['RotationStateAndLocks', ['dynamodb:PutItem', 'dynamodb:DeleteItem']], ['FindSessions', ['dynamodb:Query']], intents, iamWrite, protect,
+      ['EditTrustPoliciesOfGuardedRoles', ['iam:GetRole', 'iam:UpdateAssumeRolePolicy']], ['NeverEditProtectedTrustPolicies', ['iam:UpdateAssumeRolePolicy']],
+      ['ReadSlackWebhookSecret', ['ssm:GetParameter']], ['PublishAlertsAndVendorNotices', ['sns:Publish']],
+    ]);
+    // The registry table is written only in the rotation partition (and the rotation locks), never the registry itself.
+    const statement = (role: string, sid: string) => resources[role]!.Properties.Policies[0].PolicyDocument.Statement.find((s: any) => s.Sid === sid);
+    expect(statement('OnAssumeRoleRole', 'ConfirmRotations').Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['rotation'] } });
+    expect(statement('RotateExternalIdsRole', 'RotationStateAndLocks').Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rotation', 'lock#rotation#*'] } });
+    expect(statement('RotateExternalIdsRole', 'EditTrustPoliciesOfGuardedRoles').Condition).toEqual({ StringEquals: { 'aws:ResourceTag/roleguard:guarded': 'true' } });
+    for (const role of ['OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'SweepRole', 'RevokeRole', 'AuditTrustPoliciesRole', 'RotateExternalIdsRole']) {
       for (const s of resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)) {
         expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
         expect([s.Action].flat().some((a: string) => a.includes('*'))).toBe(false);
@@ -120,6 +132,8 @@ describe('packaged CloudFormation template (osls package)', () => {
         }
       }
     }
+    // Only the rotate function edits trust policies.
+    for (const role of ['OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'SweepRole', 'RevokeRole', 'AuditTrustPoliciesRole']) expect(JSON.stringify(resources[role])).not.toContain('iam:UpdateAssumeRolePolicy');
     // Only the functions that revoke hold IAM write permissions; the others read at most.
     for (const role of ['OnTrustPolicyChangeRole', 'AuditTrustPoliciesRole']) expect(JSON.stringify(resources[role])).not.toMatch(/"iam:(?!GetRole")/);
     // The secret parameter and the topic are named exactly.
@@ -129,7 +143,7 @@ describe('packaged CloudFormation template (osls package)', () => {
 
   it('lets the revoking functions write the revocation policy only on tagged roles, never on protected ones (IAM evaluator)', async () => {
     const sub = (value: unknown): unknown => JSON.parse(JSON.stringify(value).replace(/\{"Fn::Sub":"([^"]*)"\}/g, (_, text: string) => JSON.stringify(text.replace('${AWS::Partition}', 'aws').replace('${AWS::AccountId}', '111122223333').replace('${AWS::Region}', 'eu-west-1'))));
-    for (const role of ['OnAssumeRoleRole', 'SweepRole', 'RevokeRole']) {
+    for (const role of ['OnAssumeRoleRole', 'SweepRole', 'RevokeRole', 'RotateExternalIdsRole']) {
       // The IAM statements (the others name DynamoDB, SQS, SNS and SSM resources by reference).
       const document = resources[role]!.Properties.Policies[0].PolicyDocument;
       const policy = sub({ ...document, Statement: document.Statement.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('iam:'))) });
@@ -163,7 +177,17 @@ describe('packaged CloudFormation template (osls package)', () => {
       // it cannot show the explicit Deny there; the Deny's resource list is checked as written.
       expect(await decide('iam:PutRolePolicy', 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123', true)).not.toBe('Allowed');
       expect(policy).toMatchObject({ Statement: expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Resource: expect.arrayContaining(['arn:aws:iam::111122223333:role/aws-reserved/*']) })]) });
-      for (const other of ['iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:CreateRole', 'iam:DeleteRole', 'iam:TagRole']) expect(await decide(other, vendor, true)).not.toBe('Allowed');
+      const others = ['iam:AttachRolePolicy', 'iam:CreateRole', 'iam:DeleteRole', 'iam:TagRole', ...(role === 'RotateExternalIdsRole' ? [] : ['iam:UpdateAssumeRolePolicy'])];
+      for (const other of others) expect(await decide(other, vendor, true)).not.toBe('Allowed');
+      if (role === 'RotateExternalIdsRole') {
+        // Trust policies: only of tagged roles of this account, never of protected ones.
+        expect(await decide('iam:UpdateAssumeRolePolicy', vendor, true)).toBe('Allowed');
+        expect(await decide('iam:UpdateAssumeRolePolicy', vendor, false)).not.toBe('Allowed');
+        expect(await decide('iam:UpdateAssumeRolePolicy', 'arn:aws:iam::444455556666:role/vendors/ExampleCorpAudit', true)).not.toBe('Allowed');
+        for (const guarded of ['arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport', 'arn:aws:iam::111122223333:role/roleguard-test-SweepRole-1A2B3C']) {
+          expect([guarded, await decide('iam:UpdateAssumeRolePolicy', guarded, true)]).toEqual([guarded, 'ExplicitlyDenied']);
+        }
+      }
     }
   });
 
@@ -178,6 +202,8 @@ describe('packaged CloudFormation template (osls package)', () => {
     }
     expect(resources.RevocationsTable!.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
     expect(resources.AlertTopic!.Properties).toMatchObject({ TopicName: 'roleguard-test-alerts', KmsMasterKeyId: 'alias/aws/sns' });
+    // New external IDs travel on their own topic, encrypted too.
+    expect(resources.RotationTopic!.Properties).toMatchObject({ TopicName: 'roleguard-test-rotation', KmsMasterKeyId: 'alias/aws/sns' });
   });
 
   it('declares the sessions table as the code defines it: on-demand, PITR, TTL, encrypted, retained', () => {
@@ -216,8 +242,8 @@ describe('packaged CloudFormation template (osls package)', () => {
 
   it('packages each function alone, with the AWS SDK inside and no AGPL code', () => {
     const zips = readdirSync(out).filter((f) => f.endsWith('.zip')).sort();
-    expect(zips).toEqual(['auditTrustPolicies.zip', 'onAssumeRole.zip', 'onTrustPolicyChange.zip', 'revoke.zip', 'sweep.zip']);
-    const expected: Record<string, string> = { auditTrustPolicies: 'audit-trust-policies', onAssumeRole: 'on-assume-role', onTrustPolicyChange: 'on-trust-policy-change', revoke: 'revoke', sweep: 'sweep' };
+    expect(zips).toEqual(['auditTrustPolicies.zip', 'onAssumeRole.zip', 'onTrustPolicyChange.zip', 'revoke.zip', 'rotateExternalIds.zip', 'sweep.zip']);
+    const expected: Record<string, string> = { auditTrustPolicies: 'audit-trust-policies', onAssumeRole: 'on-assume-role', onTrustPolicyChange: 'on-trust-policy-change', revoke: 'revoke', rotateExternalIds: 'rotate-external-ids', sweep: 'sweep' };
     for (const zip of zips) {
       const files = unzipSync(readFileSync(join(out, zip)));
       const base = `functions/${expected[zip.replace('.zip', '')]}.mjs`;
@@ -270,6 +296,52 @@ describe('packaged CloudFormation template (osls package)', () => {
       expect(slack.received[0]!.body).toContain('Revoked this session');
     } finally {
       process.env = saved;
+      await Promise.all([slack.close(), ssm.close(), sns.close(), iam.close()]);
+    }
+  });
+  it('bundles the rotate function so that it really runs: a due rotation sets both IDs through IAM and tells the vendor on SNS', async () => {
+    const files = unzipSync(readFileSync(join(out, 'rotateExternalIds.zip')));
+    mkdirSync(join(out, 'unpacked'), { recursive: true });
+    const bundle = join(out, 'unpacked', 'rotate-external-ids.mjs');
+    writeFileSync(bundle, files['functions/rotate-external-ids.mjs']!);
+    const doc = testDynamo();
+    const config = await createTestTables(doc, await createSessionsTable(doc));
+    const registry = parseRegistryText(readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8'), 'registry.yaml');
+    await createRegistryStore(doc, config.registryTable).replace(registry);
+    const roleArn = registry.roles[0]!.roleArn;
+    // The schedule has counted 91 days for this role: it is due.
+    await createRotationStore(doc, config.registryTable).create(idleRotation(roleArn, new Date(Date.now() - 91 * 86_400_000).toISOString()));
+    const slack = await fakeSlack();
+    const ssm = await fakeSsm('/roleguard/test/slack-webhook-url', `${slack.url}/services/T0/B0/secret`);
+    const sns = await fakeSns();
+    const iam = await fakeIam();
+    const current = registry.roles[0]!.externalIds.current!;
+    iam.trust.set('ExampleCorpAudit', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999988887777:root' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': current } } }] }));
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, {
+        SESSIONS_TABLE: config.sessionsTable, REGISTRY_TABLE: config.registryTable, ALERTS_TABLE: config.alertsTable, REVOCATIONS_TABLE: config.revocationsTable!, ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-alerts',
+        ROTATION_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-rotation',
+        SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url', AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ENDPOINT_URL_SSM: ssm.url, AWS_ENDPOINT_URL_SNS: sns.url, AWS_ENDPOINT_URL_IAM: iam.url,
+        AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR',
+      });
+      const { handler } = await import(pathToFileURL(bundle).href);
+      const result = await handler({}, { functionName: 'rotateExternalIds', awsRequestId: 'r1', getRemainingTimeInMillis: () => 300000 });
+      expect(result).toEqual({ roles: 1, steps: [`${roleArn}: create`, `${roleArn}: set`, `${roleArn}: notify`] });
+      const check = testDynamo();
+      const rotation = (await createRotationStore(check, config.registryTable).get(roleArn))!;
+      check.destroy();
+      expect(rotation.phase).toBe('notified');
+      expect(JSON.parse(iam.trust.get('ExampleCorpAudit')!).Statement[0].Condition).toEqual({ StringEquals: { 'sts:ExternalId': [current, rotation.pendingId] } });
+      // The vendor's contact got the new ID on the rotation topic; no security alert went out.
+      expect(sns.received).toHaveLength(1);
+      const published = new URLSearchParams(sns.received[0]!.body);
+      expect(published.get('TopicArn')).toBe('arn:aws:sns:eu-west-1:111122223333:roleguard-test-rotation');
+      expect(published.get('Message')).toContain(rotation.pendingId!);
+      expect(slack.received).toHaveLength(0);
+    } finally {
+      process.env = saved;
+      doc.destroy();
       await Promise.all([slack.close(), ssm.close(), sns.close(), iam.close()]);
     }
   });
