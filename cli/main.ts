@@ -4,6 +4,7 @@ import { registerAudit } from './audit-command.js';
 import { registerReplay } from './replay-command.js';
 import { registerRevoke } from './revoke-command.js';
 import { registerRoles } from './roles-command.js';
+import { registerRotate } from './rotate-command.js';
 
 /** Build the `roleguard` command. */
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerRoles(program);
   registerAudit(program);
   registerRevoke(program);
+  registerRotate(program);
   return program;
 }
 
