@@ -161,11 +161,13 @@ export async function startRotation(
   if (refused) throw new RotationRefused(`roleguard does not rotate ${role.roleArn}: ${refused}`);
   const current = role.externalIds.current;
   if (current === null) throw new RotationRefused(`${role.roleArn} has no current external ID in the registry; register the ID the vendor uses first`);
-  if (role.externalIds.pending !== null) throw new RotationRefused(`${role.roleArn} already has a pending external ID ${maskExternalId(role.externalIds.pending)}: finish or roll back that rotation first`);
   const started = await withLock(deps, role.roleArn, async (): Promise<RotationResult | null> => {
     const existing = await deps.store.get(role.roleArn);
     if (existing && IN_FLIGHT.includes(existing.phase)) {
       throw new RotationRefused(`a rotation of ${role.roleArn} is already in flight (${existing.phase}, started ${existing.startedAt}); at most one runs per role`);
+    }
+    if (role.externalIds.pending !== null) {
+      throw new RotationRefused(`${role.roleArn} already has a pending external ID ${maskExternalId(role.externalIds.pending)} in the registry: make it current or remove it there first`);
     }
     const document = await deps.trust.read(roleName(role.roleArn));
     // The policy must accept exactly the registered current ID: otherwise the registry and IAM disagree, and a
@@ -317,6 +319,9 @@ export async function finishRotation(deps: RotationDeps, role: RegisteredRole, n
     const noted = edited.changed ? await writeTrust(deps, rotation, edited.document, 'finish', now) : rotation;
     const forced = rotation.phase !== 'confirmed';
     done.push('finish');
+    // Before the state says finished: if this fails, the next run finishes again (the policy is already right) and
+    // revokes again under the same intent id, so the revocation is neither lost nor doubled.
+    if (role.rotation?.revokeOldSessions && deps.revokeOldSessions) done.push(`revoke-old-sessions: ${await deps.revokeOldSessions(role, noted, now)}`);
     return deps.store.update(
       noted,
       note(
@@ -327,10 +332,6 @@ export async function finishRotation(deps: RotationDeps, role: RegisteredRole, n
       ),
     );
   });
-  if (done.length && role.rotation?.revokeOldSessions && deps.revokeOldSessions) {
-    const what = await deps.revokeOldSessions(role, finished, now);
-    done.push(`revoke-old-sessions: ${what}`);
-  }
   return { roleArn: role.roleArn, phase: finished.phase, done, waiting: plan.length ? 'dry run: nothing was written' : null, plan, rotation: finished };
 }
 

@@ -1,19 +1,20 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, NoSuchEntityException, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDeps, type Deps } from '../../lib/deps.js';
 import type { Config } from '../../lib/config.js';
 import { processRecord } from '../../lib/pipeline.js';
 import { createRegistryStore, validateRegistry, type Registry, type RegisteredRole } from '../../lib/registry/index.js';
 import {
-  advanceRotation, createRotationStore, finishRotation, iamTrustPolicyIo, rollbackRotation, rotationDeps, RotationRefused, runRotationSchedule, startRotation,
+  advanceRotation, createRotationStore, finishRotation, iamTrustPolicyIo, revokeOldSessionsWith, rollbackRotation, rotationDeps, RotationRefused, runRotationSchedule, startRotation,
   type RotationDeps, type RotationNotice, type Rotation,
 } from '../../lib/rotate/index.js';
 import { runRotations } from '../../lib/rotate/machine.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 import { loadJson, EVENTS_DIR } from '../helpers/fixtures.js';
 import { memoryLogger } from '../helpers/logger.js';
-import { vendorAssume } from '../helpers/revocation.js';
+import { sessionDecision, vendorAssume } from '../helpers/revocation.js';
+import { createRevocationStore } from '../../lib/revoke/store.js';
 import { assumeDecision, emulateTrustPolicies, OLD_ID, VENDOR_ACCOUNT, VENDOR_ROLE, vendorTrustPolicy, type EmulatedTrust } from '../helpers/rotation.js';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -242,5 +243,40 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
     // The next run sets the policy and tells the vendor.
     expect(await advanceRotation(deps(), role, hour(1, T0))).toMatchObject({ phase: 'notified', done: ['set', 'notify'] });
     expect(vendorNotices).toHaveLength(1);
+  });
+  it('at finish, revokes the sessions still alive that were issued with the old ID, when the role asks for it', async () => {
+    const revoking: RegisteredRole = { ...role, response: 'revoke', rotation: { everyDays: 90, graceDays: 7, revokeOldSessions: true } };
+    const withRevoking = { ...registry, roles: [revoking] };
+    await createRegistryStore(doc, config.registryTable).replace(withRevoking);
+    // IAM's inline policies, on the same emulated IAM as the trust policies.
+    const inline = new Map<string, string>();
+    trust.iam.on(GetRolePolicyCommand).callsFake(async (input: { RoleName: string; PolicyName: string }) => {
+      const document = inline.get(`${input.RoleName}/${input.PolicyName}`);
+      if (document === undefined) throw new NoSuchEntityException({ message: 'The role policy cannot be found.', $metadata: { httpStatusCode: 404 } });
+      return { PolicyDocument: encodeURIComponent(document) };
+    });
+    trust.iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
+    trust.iam.on(PutRolePolicyCommand).callsFake(async (input: { RoleName: string; PolicyName: string; PolicyDocument: string }) => void inline.set(`${input.RoleName}/${input.PolicyName}`, input.PolicyDocument));
+    const iam = new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    const sessions = pipelineDeps(T0).sessions;
+    const rotating = { ...deps({ registry: withRevoking }), revokeOldSessions: revokeOldSessionsWith({ iam, dynamo: doc, store: createRevocationStore(doc, config.revocationsTable!), logger: memoryLogger().logger }, sessions, false) };
+
+    await startRotation(rotating, revoking, { trigger: 'manual', now: T0 });
+    const newId = (await rotationOf()).pendingId!;
+    const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
+    // The vendor's old-ID session (still alive at the finish), an old-ID session already expired, and its new-ID session.
+    const old = vendorAssume({ id: 'old-1', time: at(10).toISOString(), session: 'old-1', externalId: OLD_ID, account: VENDOR_ACCOUNT, expiration: at(70).toISOString() });
+    const expired = vendorAssume({ id: 'old-0', time: at(-90).toISOString(), session: 'old-0', externalId: OLD_ID, account: VENDOR_ACCOUNT, expiration: at(-30).toISOString() });
+    const fresh = vendorAssume({ id: 'new-1', time: at(20).toISOString(), session: 'new-1', externalId: newId, account: VENDOR_ACCOUNT, expiration: at(80).toISOString() });
+    for (const [record, now] of [[expired, at(-90)], [old, at(10)], [fresh, at(20)]] as const) expect(await processRecord(record, pipelineDeps(now))).toMatchObject({ status: 'recorded', findings: [] });
+    expect(await rotationOf()).toMatchObject({ phase: 'confirmed' });
+
+    const finished = await advanceRotation(rotating, revoking, at(30));
+    expect(finished.done).toEqual(['finish', 'revoke-old-sessions: 1 session issued with the old ID revoked']);
+    const policy = JSON.parse(inline.get('ExampleCorpAudit/roleguard-revocations')!);
+    expect(await sessionDecision(policy, 'old-1', at(10).toISOString())).toBe('Denied');
+    expect(await sessionDecision(policy, 'new-1', at(20).toISOString())).toBe('Allowed');
+    // A second finish run (a redelivery) revokes nothing twice.
+    expect(await advanceRotation(rotating, revoking, at(31))).toMatchObject({ phase: 'finished', done: [] });
   });
 });

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { main } from '../../cli/main.js';
+import { ensureTable } from '../../lib/local/tables.js';
+import { registryTableDefinition } from '../../lib/registry/index.js';
+import { createRotationStore } from '../../lib/rotate/store.js';
+import { testDynamo, testEndpoint } from '../helpers/dynamo.js';
+import { EVENTS_DIR } from '../helpers/fixtures.js';
+import { assumeDecision, emulateTrustPolicies, OLD_ID, VENDOR_ACCOUNT, VENDOR_ROLE, type EmulatedTrust } from '../helpers/rotation.js';
+
+// `roleguard rotate` and `roleguard rotations`, run in-process so that IAM can be emulated; the rotation state and
+// the lock live in DynamoDB Local (the registry table of --table).
+const TABLE = `rotate-cli-${Date.now()}`;
+const VENDOR = `arn:aws:iam::${VENDOR_ACCOUNT}:role/ExampleCorpScanner`;
+let dir: string;
+let registry: string;
+let trust: EmulatedTrust;
+let doc: DynamoDBDocumentClient;
+
+async function run(command: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => ((stdout += String(chunk)), true));
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => ((stderr += String(chunk)), true));
+  try {
+    const status = await main(['node', 'roleguard', command, ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
+    return { status, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'roleguard-rotate-cli-'));
+  registry = join(dir, 'registry.yaml');
+  copyFileSync(join(EVENTS_DIR, 'registry.yaml'), registry);
+  trust = emulateTrustPolicies();
+  doc = testDynamo();
+  await ensureTable(doc, registryTableDefinition(`${TABLE}-registry`));
+});
+afterAll(() => {
+  trust.restore();
+  doc.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('roleguard rotate and roleguard rotations', () => {
+  it('walks a rotation by hand: status, dry run, start, refused second start, refused finish, forced finish; IDs always masked', async () => {
+    const status = await run('rotate', ['--role', VENDOR_ROLE]);
+    expect(status).toMatchObject({ status: 0, stdout: `${VENDOR_ROLE}: no rotation yet\n` });
+
+    const dry = await run('rotate', ['--role', VENDOR_ROLE, '--start', '--dry-run']);
+    expect(dry.status).toBe(0);
+    expect(dry.stdout).toContain('Dry run: set would write this trust policy:');
+    expect(trust.writes).toHaveLength(0);
+
+    const start = await run('rotate', ['--role', VENDOR_ROLE, '--start', '--json']);
+    expect(start.status).toBe(0);
+    const started = JSON.parse(start.stdout);
+    // No vendor channel in the CLI: the trust policy accepts both IDs, and the deployed function tells the vendor.
+    expect(started).toMatchObject({ action: 'start', done: ['create', 'set'], waiting: expect.stringContaining('deployed rotate function'), rotation: { phase: 'set', previousId: expect.stringMatching(/…#/) } });
+    const newId = (await createRotationStore(doc, `${TABLE}-registry`).get(VENDOR_ROLE))!.pendingId!;
+    expect(start.stdout).not.toContain(newId);
+    expect(start.stdout).not.toContain(OLD_ID);
+    expect(await assumeDecision(trust.policy(), VENDOR, newId)).toBe('Allowed');
+    expect(await assumeDecision(trust.policy(), VENDOR, OLD_ID)).toBe('Allowed');
+
+    const again = await run('rotate', ['--role', VENDOR_ROLE, '--start']);
+    expect(again).toMatchObject({ status: 2, stderr: expect.stringMatching(/already in flight/) });
+
+    const list = await run('rotations', []);
+    expect(list.status).toBe(0);
+    expect(list.stdout).toMatch(/vendor\s+role\s+phase\s+age\s+deadline/);
+    expect(list.stdout).toContain('Example Corp');
+    expect(list.stdout).not.toContain(newId);
+    const listed = JSON.parse((await run('rotations', ['--json'])).stdout);
+    expect(listed).toEqual([expect.objectContaining({ roleArn: VENDOR_ROLE, phase: 'set', overdue: false, age: '0h' })]);
+
+    const finish = await run('rotate', ['--role', VENDOR_ROLE, '--finish']);
+    expect(finish).toMatchObject({ status: 2, stderr: expect.stringMatching(/has not yet assumed .*--force/) });
+    const forced = await run('rotate', ['--role', VENDOR_ROLE, '--finish', '--force']);
+    expect(forced.status).toBe(0);
+    expect(forced.stdout).toMatch(/^Done: finish\n.*: finished/);
+    expect(await assumeDecision(trust.policy(), VENDOR, OLD_ID)).toBe('Denied');
+    expect(await assumeDecision(trust.policy(), VENDOR, newId)).toBe('Allowed');
+    expect((await run('rotations', [])).stdout).toBe('No rotation in flight (--all lists every role).\n');
+  });
+
+  it('refuses bad arguments and unknown roles with exit 2', async () => {
+    expect(await run('rotate', ['--role', 'not-an-arn'])).toMatchObject({ status: 2, stderr: expect.stringContaining('not a role ARN') });
+    expect(await run('rotate', ['--role', VENDOR_ROLE, '--start', '--rollback'])).toMatchObject({ status: 2, stderr: expect.stringContaining('at most one of') });
+    expect(await run('rotate', ['--role', VENDOR_ROLE, '--start', '--force'])).toMatchObject({ status: 2, stderr: expect.stringContaining('--force goes with') });
+    expect(await run('rotate', ['--role', 'arn:aws:iam::111122223333:role/Unknown', '--start'])).toMatchObject({ status: 2, stderr: expect.stringContaining('not in the registry') });
+    expect(await run('rotate', ['--role', VENDOR_ROLE, '--rollback'])).toMatchObject({ status: 2, stderr: expect.stringContaining('no rotation') });
+  });
+});
