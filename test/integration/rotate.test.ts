@@ -279,4 +279,22 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
     // A second finish run (a redelivery) revokes nothing twice.
     expect(await advanceRotation(rotating, revoking, at(31))).toMatchObject({ phase: 'finished', done: [] });
   });
+  it("a function whose cached registry predates the rotation still takes the pending ID as expected, and confirms with it", async () => {
+    const warm = createDeps({ ...config, registryCacheSeconds: 3600 }, { dynamo: doc, logger: memoryLogger().logger, now: () => hour(1, T0) });
+    expect((await warm.registry()).roleFor(VENDOR_ROLE)!.externalIds.pending).toBeNull();
+    await startRotation(deps(), role, { trigger: 'manual', now: T0 });
+    const newId = (await rotationOf()).pendingId!;
+    // Still the cached registry, without the pending ID.
+    expect((await warm.registry()).roleFor(VENDOR_ROLE)!.externalIds.pending).toBeNull();
+    const outcome = await processRecord(vendorAssume({ id: 'warm-1', time: hour(1, T0).toISOString(), session: 'scan-1', externalId: newId, account: VENDOR_ACCOUNT }), warm);
+    expect(outcome).toMatchObject({ status: 'recorded', findings: [] });
+    expect(await rotationOf()).toMatchObject({ phase: 'confirmed' });
+    // Another account with the pending ID does not confirm it (and is an untrusted-account finding anyway).
+    await rollbackRotation(deps(), role, hour(2, T0), { force: true });
+    await startRotation(deps(), role, { trigger: 'manual', now: hour(3, T0) });
+    const second = (await rotationOf()).pendingId!;
+    const stranger = await processRecord(vendorAssume({ id: 'warm-2', time: hour(4, T0).toISOString(), session: 'x', externalId: second, account: '444455556666' }), warm);
+    expect(stranger).toMatchObject({ status: 'recorded', findings: [{ kind: 'untrusted-account' }] });
+    expect(await rotationOf()).toMatchObject({ phase: 'notified' });
+  });
 });
