@@ -24,6 +24,8 @@ export interface LocalStore {
   embedded: boolean;
   /** True for a deployed stack in a real account. */
   deployed: boolean;
+  /** True when the data outlives the command (a deployed stack, an endpoint, or the embedded store with a data dir). */
+  persistent: boolean;
   tables: TableNames;
   close(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export interface StoreFlags {
   region?: string;
   profile?: string;
   table?: string;
+  dataDir?: string;
 }
 
 /** Add the store flags to a command. */
@@ -44,7 +47,8 @@ export function addStoreOptions(command: Command): Command {
     .option('--stage <stage>', "use the deployed stack's tables (roleguard-<stage>-*) in a real account")
     .option('--region <region>', 'AWS Region of the deployed stack (with --stage)')
     .option('--profile <profile>', 'AWS profile for the deployed stack (with --stage)')
-    .option('--table <name>', 'sessions table (default roleguard-local-sessions); its registry, alert outbox and revocations are <name>-registry, <name>-alerts and <name>-revocations');
+    .option('--table <name>', 'sessions table (default roleguard-local-sessions); its registry, alert outbox and revocations are <name>-registry, <name>-alerts and <name>-revocations')
+    .option('--data-dir <dir>', 'keep the embedded DynamoDB Local\'s data in this directory from one command to the next (default: $ROLEGUARD_DATA_DIR, else in memory)');
 }
 
 /** Table names: a deployed stage's, or the local defaults. */
@@ -66,12 +70,13 @@ export async function openLocalStore(flags: StoreFlags): Promise<LocalStore> {
     if (flags.profile) process.env.AWS_PROFILE = flags.profile;
     const region = flags.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     const dynamo = createDocumentClient(region ? { region } : {});
-    return { dynamo, endpoint: `aws:${region ?? 'default region'}`, embedded: false, deployed: true, tables, close: async () => dynamo.destroy() };
+    return { dynamo, endpoint: `aws:${region ?? 'default region'}`, embedded: false, deployed: true, persistent: true, tables, close: async () => dynamo.destroy() };
   }
   let local: DynamoDbLocal | null = null;
   let endpoint = flags.endpoint;
   if (!endpoint) {
-    local = await startDynamoDbLocal();
+    const dataDir = flags.dataDir ?? (process.env.ROLEGUARD_DATA_DIR?.trim() || undefined);
+    local = await startDynamoDbLocal(dataDir ? { dataDir } : {});
     endpoint = local.endpoint;
   }
   // Credentials from the environment are used for a user's own endpoint when present; DynamoDB Local accepts any.
@@ -94,6 +99,7 @@ export async function openLocalStore(flags: StoreFlags): Promise<LocalStore> {
     endpoint,
     embedded: local !== null,
     deployed: false,
+    persistent: local === null || Boolean(flags.dataDir ?? process.env.ROLEGUARD_DATA_DIR?.trim()),
     tables,
     async close() {
       dynamo.destroy();

@@ -5,6 +5,7 @@ import { registerReplay } from './replay-command.js';
 import { registerRevoke } from './revoke-command.js';
 import { registerRoles } from './roles-command.js';
 import { registerRotate } from './rotate-command.js';
+import { registerSessions } from './sessions-command.js';
 
 /** Build the `roleguard` command. */
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerRoles(program);
   registerAudit(program);
+  registerSessions(program);
   registerRevoke(program);
   registerRotate(program);
   return program;

