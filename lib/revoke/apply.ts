@@ -1,6 +1,6 @@
 import { DeleteRolePolicyCommand, GetRolePolicyCommand, ListRolePoliciesCommand, NoSuchEntityException, PutRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { acquireLock, type LockOptions } from './lock.js';
+import { acquireLock, type HeldLock, type LockOptions } from './lock.js';
 import { fitToBudget, mergeRevocations, parseRevocationPolicy, policySize, pruneRevocations, renderRevocationPolicy, REVOCATION_POLICY_NAME, type PolicyDocument, type RevocationState } from './policy.js';
 
 /** What applying revocations to a role did (or would do, in a dry run). */
@@ -14,6 +14,11 @@ export interface AppliedRevocation {
   written: boolean;
   /** The revocations the policy holds after this change. */
   state: RevocationState;
+}
+
+/** The key of a role's lock in the revocations table. */
+export function roleLockKey(roleName: string): string {
+  return `role#${roleName}`;
 }
 
 /** What applying needs. */
@@ -88,9 +93,15 @@ export async function applyRevocations(
   roleName: string,
   additions: RevocationState[],
   now: Date,
-  options: { dryRun: boolean; /** Runs while the lock is still held, after a (non dry-run) apply: bookkeeping that must follow IAM's order. */ whileLocked?: (applied: AppliedRevocation) => Promise<void> },
+  options: {
+    dryRun: boolean;
+    /** Runs while the lock is still held, after a (non dry-run) apply: bookkeeping that must follow IAM's order. */
+    whileLocked?: (applied: AppliedRevocation) => Promise<void>;
+    /** The role's lock, already taken by the caller (the fast path takes it with the intent); released here. */
+    heldLock?: HeldLock;
+  },
 ): Promise<AppliedRevocation> {
-  const lock = await acquireLock(deps.dynamo, deps.lockTable, `role#${roleName}`, deps.lock);
+  const lock = options.heldLock ?? (await acquireLock(deps.dynamo, deps.lockTable, roleLockKey(roleName), deps.lock));
   try {
     const retry = deps.retry ?? {};
     const current = await readPolicy(deps.iam, roleName, REVOCATION_POLICY_NAME, retry);

@@ -25,6 +25,42 @@ export class LockTimeoutError extends Error {
   override name = 'LockTimeoutError';
 }
 
+/** The key of a lock item: `lock#<key>`, with the sort key on a table keyed by `pk` and `sk`. */
+export function lockItemKey(key: string, sortKey?: string): { pk: string; sk?: string } {
+  const pk = `lock#${key}`;
+  return sortKey === undefined ? { pk } : { pk, sk: sortKey };
+}
+
+/** The lock item that a holder puts (alone, or inside a transaction): `owner` holds it until `leaseUntil` (epoch ms). */
+export function lockPut(tableName: string, key: string, owner: string, at: number, leaseMs: number, sortKey?: string) {
+  return {
+    TableName: tableName,
+    Item: { ...lockItemKey(key, sortKey), owner, leaseUntil: at + leaseMs },
+    ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
+    ExpressionAttributeValues: { ':now': at },
+  };
+}
+
+/** The delete that gives a lock up, only if `owner` still holds it. */
+export function lockRelease(tableName: string, key: string, owner: string, sortKey?: string) {
+  return { TableName: tableName, Key: lockItemKey(key, sortKey), ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': owner } };
+}
+
+/** A lock `owner` has taken (by acquireLock, or in a transaction with other writes). */
+export function heldLock(doc: DynamoDBDocumentClient, tableName: string, key: string, owner: string, sortKey?: string): HeldLock {
+  return {
+    owner,
+    async release() {
+      try {
+        await doc.send(new DeleteCommand(lockRelease(tableName, key, owner, sortKey)));
+      } catch (error) {
+        // Our lease ran out and someone else holds it now: theirs to release.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    },
+  };
+}
+
 /**
  * A lock per key in DynamoDB: a conditional put that succeeds when nobody holds the key or the holder's lease has
  * expired. Waiters back off with jitter. The lease bounds how long a crashed holder can block the others.
@@ -33,31 +69,11 @@ export async function acquireLock(doc: DynamoDBDocumentClient, tableName: string
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const owner = randomUUID();
-  const pk = `lock#${key}`;
-  const itemKey = options.sortKey === undefined ? { pk } : { pk, sk: options.sortKey };
   const deadline = now() + options.waitMs;
   for (let attempt = 0; ; attempt++) {
-    const at = now();
     try {
-      await doc.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: { ...itemKey, owner, leaseUntil: at + options.leaseMs },
-          ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
-          ExpressionAttributeValues: { ':now': at },
-        }),
-      );
-      return {
-        owner,
-        async release() {
-          try {
-            await doc.send(new DeleteCommand({ TableName: tableName, Key: itemKey, ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': owner } }));
-          } catch (error) {
-            // Our lease ran out and someone else holds it now: theirs to release.
-            if (!(error instanceof ConditionalCheckFailedException)) throw error;
-          }
-        },
-      };
+      await doc.send(new PutCommand(lockPut(tableName, key, owner, now(), options.leaseMs, options.sortKey)));
+      return heldLock(doc, tableName, key, owner, options.sortKey);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       if (now() >= deadline) throw new LockTimeoutError(`could not lock ${key} within ${options.waitMs} ms`);

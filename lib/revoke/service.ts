@@ -3,11 +3,12 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import type { AssumeEvent } from '../cloudtrail/types.js';
-import { applyRevocations, type AppliedRevocation, type RetryOptions } from './apply.js';
-import type { LockOptions } from './lock.js';
+import { randomUUID } from 'node:crypto';
+import { applyRevocations, roleLockKey, type AppliedRevocation, type RetryOptions } from './apply.js';
+import { heldLock, type HeldLock, type LockOptions } from './lock.js';
 import { REVOCATION_POLICY_NAME, type RevocationState } from './policy.js';
 import { sessionRevocation, type RevocationOutcome, type Revoker } from './respond.js';
-import type { RevocationIntent, RevocationSource, RevocationStore } from './store.js';
+import { decisionOf, type RevocationIntent, type RevocationSource, type RevocationStore } from './store.js';
 
 /** What the live revocation path needs. */
 export interface RevocationDeps {
@@ -58,13 +59,56 @@ function lastPrune(addition: RevocationState): number {
 }
 
 /** Apply to IAM, or decide in a dry run, the additions of one role; returns what IAM holds afterwards. */
-async function applyToRole(deps: RevocationDeps, roleArn: string, additions: RevocationState[], now: Date, dryRun: boolean): Promise<AppliedRevocation> {
+async function applyToRole(
+  deps: RevocationDeps,
+  roleArn: string,
+  additions: RevocationState[],
+  now: Date,
+  dryRun: boolean,
+  options: { heldLock?: HeldLock; whileLocked?: (applied: AppliedRevocation) => Promise<void> } = {},
+): Promise<AppliedRevocation> {
   const roleName = parseRoleArn(roleArn)!.roleName;
   // The prune time is tracked under the lock, so that two applications to one role record it in IAM's order.
   return applyRevocations({ iam: deps.iam, dynamo: deps.dynamo, lockTable: deps.store.tableName, lock: deps.lock ?? DEFAULT_LOCK, ...(deps.retry ? { retry: deps.retry } : {}) }, roleName, additions, now, {
     dryRun,
-    whileLocked: (applied) => deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state)),
+    ...(options.heldLock ? { heldLock: options.heldLock } : {}),
+    whileLocked: options.whileLocked ?? ((applied) => deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state))),
   });
+}
+
+/**
+ * The fast path of a live revocation, five AWS calls when nobody else holds the role: one transaction records the
+ * intent, notes the caller and takes the role's lock; IAM is read (GetRolePolicy, ListRolePolicies) and written
+ * (PutRolePolicy); one transaction settles the intent, tracks the policy and gives the lock up. Null when the first
+ * transaction did not go through (a redelivery, a held lock, a conflict): nothing was written, and the caller takes
+ * the step-by-step path, which waits for the lock.
+ */
+async function revokeFast(deps: RevocationDeps, request: RevocationRequest, roleName: string, now: Date): Promise<{ intent: RevocationIntent; applied: AppliedRevocation } | { intent: RevocationIntent; error: unknown } | null> {
+  const lock = { key: roleLockKey(roleName), owner: randomUUID(), leaseMs: (deps.lock ?? DEFAULT_LOCK).leaseMs };
+  const begun = await deps.store.begin(
+    { intentId: request.intentId, roleArn: request.roleArn, roleName, addition: request.addition, source: request.source, caller: request.caller, dryRun: false, createdAt: now.toISOString() },
+    { dueAt: new Date(now.getTime() + SWEEP_GRACE_MS), now, lock },
+  );
+  if (!begun.begun) return null;
+  const { intent } = begun;
+  const held = heldLock(deps.dynamo, deps.store.tableName, lock.key, lock.owner);
+  let settled = false;
+  try {
+    const applied = await applyToRole(deps, intent.roleArn, [intent.addition], now, false, {
+      // Given up by the closing transaction when it goes through; otherwise released as usual.
+      heldLock: { owner: lock.owner, release: async () => (settled ? undefined : held.release()) },
+      whileLocked: async (result) => {
+        const track = { roleArn: intent.roleArn, roleName, pruneAt: nextPruneAt(result.state) };
+        settled = await deps.store.finish(intent.intentId, { state: 'applied', at: now, policyDocument: result.policyDocument, fellBack: result.fellBack }, track, lock);
+        // The lease ran out meanwhile: track step by step (still in IAM's order as far as this holder can tell).
+        if (!settled) await deps.store.trackPolicy(track.roleArn, track.roleName, track.pruneAt);
+      },
+    });
+    if (!settled) await deps.store.settle(intent.intentId, { state: 'applied', at: now, policyDocument: applied.policyDocument, fellBack: applied.fellBack });
+    return { intent, applied };
+  } catch (error) {
+    return { intent, error };
+  }
 }
 
 /**
@@ -75,6 +119,25 @@ async function applyToRole(deps: RevocationDeps, roleArn: string, additions: Rev
 export async function revoke(deps: RevocationDeps, request: RevocationRequest, now: Date): Promise<RevocationOutcome & { intent: RevocationIntent }> {
   const parts = parseRoleArn(request.roleArn);
   if (!parts) throw new Error(`not a role ARN: ${request.roleArn}`);
+  const decided = decisionOf(request.addition);
+  const result = (applied: boolean, fellBack: boolean, policyDocument: RevocationIntent['policyDocument'], extra: Partial<RevocationOutcome> = {}) => ({
+    kind: fellBack || request.addition.role ? ('revoke-role' as const) : ('revoke-session' as const),
+    decidedAt: decided,
+    policyName: REVOCATION_POLICY_NAME,
+    policyDocument,
+    applied,
+    fellBack,
+    ...extra,
+  });
+  // Live and still worth writing: try the fast path first.
+  if (!request.dryRun && lastPrune(request.addition) > now.getTime()) {
+    const fast = await revokeFast(deps, request, parts.roleName, now);
+    if (fast && 'applied' in fast) {
+      deps.logger.info('revocation applied', { intentId: fast.intent.intentId, roleArn: fast.intent.roleArn, decidedAt: decided, fellBack: fast.applied.fellBack, written: fast.applied.written });
+      return { ...result(true, fast.applied.fellBack, fast.applied.policyDocument), intent: { ...fast.intent, state: 'applied' } };
+    }
+    if (fast) return deferred(deps, fast.intent, fast.error, now, result);
+  }
   const { intent } = await deps.store.record(
     { intentId: request.intentId, roleArn: request.roleArn, roleName: parts.roleName, addition: request.addition, source: request.source, caller: request.caller, dryRun: request.dryRun, createdAt: now.toISOString() },
     { dueAt: new Date(now.getTime() + SWEEP_GRACE_MS) },
@@ -108,17 +171,22 @@ export async function revoke(deps: RevocationDeps, request: RevocationRequest, n
     deps.logger.info(intent.dryRun ? 'revocation decided (dry run: nothing written)' : 'revocation applied', { intentId: intent.intentId, roleArn: intent.roleArn, decidedAt, fellBack: applied.fellBack, written: applied.written });
     return { ...outcome(!intent.dryRun, applied.fellBack, applied.policyDocument), intent: { ...intent, state } };
   } catch (error) {
-    const message = `${(error as Error).name}: ${(error as Error).message}`;
-    await deps.store.defer(intent.intentId, { error: message, retryAt: new Date(now.getTime() + SWEEP_GRACE_MS) });
-    deps.logger.error('revocation not applied yet; it is recorded and the sweep retries it', { intentId: intent.intentId, roleArn: intent.roleArn, decidedAt, error: message });
-    return { ...outcome(false, false, null, { pendingError: message }), intent };
+    return deferred(deps, intent, error, now, outcome);
   }
 }
 
-/** The decision time of an addition (the latest it holds). */
-function decisionOf(addition: RevocationState): string {
-  const times = [...addition.sessions.map((s) => s.decidedAt), ...(addition.role ? [addition.role.decidedAt] : [])];
-  return times.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
+/** IAM failed after its retries: the intent stays pending, due for the sweep; the outcome says so. */
+async function deferred(
+  deps: RevocationDeps,
+  intent: RevocationIntent,
+  error: unknown,
+  now: Date,
+  outcome: (applied: boolean, fellBack: boolean, policyDocument: null, extra: Partial<RevocationOutcome>) => RevocationOutcome,
+): Promise<RevocationOutcome & { intent: RevocationIntent }> {
+  const message = `${(error as Error).name}: ${(error as Error).message}`;
+  await deps.store.defer(intent.intentId, { error: message, retryAt: new Date(now.getTime() + SWEEP_GRACE_MS) });
+  deps.logger.error('revocation not applied yet; it is recorded and the sweep retries it', { intentId: intent.intentId, roleArn: intent.roleArn, decidedAt: decisionOf(intent.addition), error: message });
+  return { ...outcome(false, false, null, { pendingError: message }), intent };
 }
 
 /** What a sweep of the revocations did. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { lockPut, lockRelease } from './lock.js';
 import type { PolicyDocument, RevocationState } from './policy.js';
 import { dueIndexedTableDefinition } from '../dynamo/due-table.js';
 
@@ -69,10 +70,35 @@ export interface RevocationStore {
   /** The latest revocation of `caller`'s sessions on the role, or null. */
   revokedCaller(roleArn: string, caller: string): Promise<{ decidedAt: string } | null>;
   due(now: Date, limit?: number): Promise<DueItem[]>;
+  /**
+   * The fast path's first write: record the intent, note the caller and take the role's lock, in one transaction.
+   * `begun: false` when any part did not hold (the intent exists, the lock is held, a later revocation of the
+   * caller is noted, a conflict): nothing was written, and the caller takes the step-by-step path.
+   */
+  begin(
+    fields: Omit<RevocationIntent, 'state' | 'attempts' | 'lastError' | 'appliedAt' | 'policyDocument' | 'fellBack'>,
+    options: { dueAt: Date; now: Date; lock: { key: string; owner: string; leaseMs: number } },
+  ): Promise<{ begun: true; intent: RevocationIntent } | { begun: false; reason: string }>;
+  /**
+   * The fast path's last write: settle the intent, track the role's policy and give the lock up, in one
+   * transaction. False when the lock is no longer ours (nothing was written): settle and track step by step.
+   */
+  finish(
+    intentId: string,
+    outcome: { state: 'applied'; at: Date; policyDocument: PolicyDocument | null; fellBack: boolean },
+    track: { roleArn: string; roleName: string; pruneAt: string | null },
+    lock: { key: string; owner: string },
+  ): Promise<boolean>;
 }
 
 /** How long a caller marker, and a finished intent, are kept. */
 const KEEP_SECONDS = 30 * 86400;
+
+/** The decision time of an addition (the latest it holds). */
+export function decisionOf(addition: RevocationState): string {
+  const times = [...addition.sessions.map((s) => s.decidedAt), ...(addition.role ? [addition.role.decidedAt] : [])];
+  return times.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
+}
 
 /** A deterministic intent id: the same finding of the same event always maps to the same intent. */
 export function intentIdFor(...parts: string[]): string {
@@ -87,19 +113,40 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
     const item = (await doc.send(new GetCommand({ TableName: tableName, Key: intentKey(intentId), ConsistentRead: true }))).Item;
     return item ? (item.intent as RevocationIntent) : null;
   };
+  // The writes, as inputs: sent alone or inside a transaction.
+  const newIntent = (fields: Parameters<RevocationStore['record']>[0]): RevocationIntent => ({ ...fields, state: 'pending', attempts: 0, lastError: null, appliedAt: null, policyDocument: null, fellBack: false });
+  const putIntent = (intent: RevocationIntent, dueAt: Date) => ({
+    TableName: tableName,
+    Item: { ...intentKey(intent.intentId), intent, ...(intent.dryRun ? {} : { dueShard: 'due', dueAt: dueAt.toISOString() }) },
+    ConditionExpression: 'attribute_not_exists(pk)',
+  });
+  const settleIntent = (intentId: string, { state, at, policyDocument, fellBack, error }: Parameters<RevocationStore['settle']>[1]) => ({
+    TableName: tableName,
+    Key: intentKey(intentId),
+    UpdateExpression: 'SET intent.#state = :state, intent.appliedAt = :at, intent.policyDocument = :policy, intent.fellBack = :fellBack, intent.lastError = :error, #ttl = :ttl REMOVE dueShard, dueAt',
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeNames: { '#state': 'state', '#ttl': REVOCATIONS_TTL_ATTRIBUTE },
+    ExpressionAttributeValues: { ':state': state, ':at': state === 'applied' || state === 'dry-run' ? at.toISOString() : null, ':policy': policyDocument, ':fellBack': fellBack, ':error': error ?? null, ':ttl': ttl(at) },
+  });
+  const putPolicy = (roleArn: string, roleName: string, pruneAt: string | null) => ({
+    TableName: tableName,
+    Item: { pk: `policy#${roleArn}`, roleArn, roleName, pruneAt, ...(pruneAt ? { dueShard: 'due', dueAt: pruneAt } : {}) },
+  });
+  const noteCaller = (roleArn: string, caller: string, decidedAt: string, now: Date) => ({
+    TableName: tableName,
+    Key: { pk: `caller#${roleArn}#${caller}` },
+    UpdateExpression: 'SET decidedAt = :at, #ttl = :ttl',
+    ConditionExpression: 'attribute_not_exists(decidedAt) OR decidedAt < :at',
+    ExpressionAttributeNames: { '#ttl': REVOCATIONS_TTL_ATTRIBUTE },
+    ExpressionAttributeValues: { ':at': decidedAt, ':ttl': ttl(now) },
+  });
   return {
     tableName,
     get,
     async record(fields, { dueAt }) {
-      const intent: RevocationIntent = { ...fields, state: 'pending', attempts: 0, lastError: null, appliedAt: null, policyDocument: null, fellBack: false };
+      const intent = newIntent(fields);
       try {
-        await doc.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: { ...intentKey(intent.intentId), intent, ...(intent.dryRun ? {} : { dueShard: 'due', dueAt: dueAt.toISOString() }) },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
+        await doc.send(new PutCommand(putIntent(intent, dueAt)));
         return { created: true, intent };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -108,17 +155,8 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
         return { created: false, intent: stored };
       }
     },
-    async settle(intentId, { state, at, policyDocument, fellBack, error }) {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: intentKey(intentId),
-          UpdateExpression: 'SET intent.#state = :state, intent.appliedAt = :at, intent.policyDocument = :policy, intent.fellBack = :fellBack, intent.lastError = :error, #ttl = :ttl REMOVE dueShard, dueAt',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#state': 'state', '#ttl': REVOCATIONS_TTL_ATTRIBUTE },
-          ExpressionAttributeValues: { ':state': state, ':at': state === 'applied' || state === 'dry-run' ? at.toISOString() : null, ':policy': policyDocument, ':fellBack': fellBack, ':error': error ?? null, ':ttl': ttl(at) },
-        }),
-      );
+    async settle(intentId, outcome) {
+      await doc.send(new UpdateCommand(settleIntent(intentId, outcome)));
     },
     async defer(intentId, { error, retryAt }) {
       await doc.send(
@@ -136,26 +174,42 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       });
     },
     async trackPolicy(roleArn, roleName, pruneAt) {
-      await doc.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: { pk: `policy#${roleArn}`, roleArn, roleName, pruneAt, ...(pruneAt ? { dueShard: 'due', dueAt: pruneAt } : {}) },
-        }),
-      );
+      await doc.send(new PutCommand(putPolicy(roleArn, roleName, pruneAt)));
     },
     async noteRevokedCaller(roleArn, caller, decidedAt, now) {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { pk: `caller#${roleArn}#${caller}` },
-          UpdateExpression: 'SET decidedAt = :at, #ttl = :ttl',
-          ConditionExpression: 'attribute_not_exists(decidedAt) OR decidedAt < :at',
-          ExpressionAttributeNames: { '#ttl': REVOCATIONS_TTL_ATTRIBUTE },
-          ExpressionAttributeValues: { ':at': decidedAt, ':ttl': ttl(now) },
-        }),
-      ).catch((e: unknown) => {
+      await doc.send(new UpdateCommand(noteCaller(roleArn, caller, decidedAt, now))).catch((e: unknown) => {
         if (!(e instanceof ConditionalCheckFailedException)) throw e;
       });
+    },
+    async begin(fields, { dueAt, now, lock }) {
+      const intent = newIntent(fields);
+      const decidedAt = decisionOf(intent.addition);
+      const items = [
+        { Put: putIntent(intent, dueAt) },
+        { Put: lockPut(tableName, lock.key, lock.owner, now.getTime(), lock.leaseMs) },
+        ...(intent.caller && !intent.dryRun ? [{ Update: noteCaller(intent.roleArn, intent.caller, decidedAt, now) }] : []),
+      ];
+      try {
+        await doc.send(new TransactWriteCommand({ TransactItems: items }));
+        return { begun: true, intent };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = (error.CancellationReasons ?? []).map((r, i) => (r.Code && r.Code !== 'None' ? `${['intent', 'lock', 'caller'][i]}: ${r.Code}` : null)).filter(Boolean);
+        return { begun: false, reason: reasons.join(', ') || 'cancelled' };
+      }
+    },
+    async finish(intentId, outcome, track, lock) {
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Update: settleIntent(intentId, outcome) }, { Put: putPolicy(track.roleArn, track.roleName, track.pruneAt) }, { Delete: lockRelease(tableName, lock.key, lock.owner) }],
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        return false;
+      }
     },
     async revokedCaller(roleArn, caller) {
       const item = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `caller#${roleArn}#${caller}` } }))).Item;

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { IAMClient } from '@aws-sdk/client-iam';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { slackSender } from '../../lib/alert/index.js';
 import type { Config } from '../../lib/config.js';
 import { createDeps, type Deps } from '../../lib/deps.js';
@@ -247,6 +247,47 @@ describe('automatic revocation in the assume flow', () => {
     await role('2026-11-02T10:25:00Z', 'role-later');
     await role('2026-11-02T10:00:00Z', 'role-earlier');
     expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'vendor-good', '2026-11-02T10:24:00Z')).toBe('Denied');
+  });
+
+  it('revokes a session in five AWS calls when nobody else holds the role, and takes the step-by-step path when someone does', async () => {
+    const w = await world();
+    const calls: string[] = [];
+    const counted = testDynamo();
+    counted.middlewareStack.add((next, context) => async (args) => {
+      calls.push(String(context.commandName));
+      return next(args);
+    }, { step: 'initialize', name: 'countCalls' });
+    const store = createRevocationStore(counted, w.config.revocationsTable!);
+    const revoking: RevocationDeps = { ...w.revoking, dynamo: counted, store, lock: { leaseMs: 60_000, waitMs: 5_000 } };
+    const now = new Date();
+    const session = (name: string) => ({ role: null, sessions: [{ assumedRoleId: `${ROLE_ID}:${name}`, decidedAt: new Date(Math.ceil(now.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z'), pruneAfter: new Date(now.getTime() + 3600_000).toISOString() }] });
+    const request = (name: string) => ({ intentId: intentIdFor('count', name), roleArn: ROLE, addition: session(name), source: { kind: 'manual' as const, requestedBy: null, reason: null }, caller: '999988887777/AIDAVENDOREXAMPLE0001', dryRun: false });
+    iam.mock.resetHistory();
+    const fast = await revoke(revoking, request('fast-1'), now);
+    expect(fast).toMatchObject({ applied: true, kind: 'revoke-session' });
+    const iamCalls = iam.mock.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name.replace(/Command$/, ''));
+    expect(calls.length + iamCalls.length).toBe(5);
+    expect(calls).toEqual(['TransactWriteItemsCommand', 'TransactWriteItemsCommand']);
+    expect(iamCalls).toEqual(['GetRolePolicy', 'ListRolePolicies', 'PutRolePolicy']);
+    expect(await store.get(intentIdFor('count', 'fast-1'))).toMatchObject({ state: 'applied' });
+    expect(await store.revokedCaller(ROLE, '999988887777/AIDAVENDOREXAMPLE0001')).toMatchObject({ decidedAt: session('x').sessions[0]!.decidedAt });
+    expect(await store.due(new Date(now.getTime() + 2 * 3600_000))).toEqual([expect.objectContaining({ kind: 'policy', roleArn: ROLE })]);
+
+    // Someone holds the role's lock for a moment: the first transaction does not go through, nothing of it is
+    // written, and the step-by-step path waits for the lock and applies.
+    await counted.send(new PutCommand({ TableName: w.config.revocationsTable!, Item: { pk: 'lock#role#ExampleCorpAudit', owner: 'someone-else', leaseUntil: Date.now() + 400 } }));
+    calls.length = 0;
+    const slow = await revoke(revoking, request('slow-1'), new Date());
+    expect(slow).toMatchObject({ applied: true });
+    expect(calls[0]).toBe('TransactWriteItemsCommand');
+    expect(calls.slice(1)).toContain('PutItemCommand');
+    const policy = iam.policy('ExampleCorpAudit');
+    expect(await sessionDecision(policy, 'fast-1', new Date(now.getTime() - 60_000).toISOString())).toBe('Denied');
+    expect(await sessionDecision(policy, 'slow-1', new Date(now.getTime() - 60_000).toISOString())).toBe('Denied');
+    expect(await store.get(intentIdFor('count', 'slow-1'))).toMatchObject({ state: 'applied' });
+    // The lock is free again.
+    expect((await counted.send(new GetCommand({ TableName: w.config.revocationsTable!, Key: { pk: 'lock#role#ExampleCorpAudit' } }))).Item).toBeUndefined();
+    counted.destroy();
   });
 
   it('falls back to a whole-role revocation when a targeted one would not fit, and says so in the alert', async () => {
