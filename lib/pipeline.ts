@@ -5,6 +5,7 @@ import type { Deps } from './deps.js';
 import { detectAssume, detectTrustChange, type Finding } from './detect/index.js';
 import { assumedAfterRevocation } from './detect/rules.js';
 import type { RegistryIndex } from './registry/index.js';
+import { isAssumedRoleId } from './revoke/policy.js';
 import { protectedReason, type RevocationOutcome } from './revoke/respond.js';
 import { callerKey } from './revoke/service.js';
 import { intentIdFor } from './revoke/store.js';
@@ -113,9 +114,15 @@ async function respond(findings: Finding[], event: AssumeEvent | null, index: Re
   for (const finding of findings) {
     const role = index.roleFor(finding.roleArn)!;
     const entry: (typeof withRoles)[number] = { finding, role };
-    if (deps.revoker && event && finding.severity === 'critical' && role.response === 'revoke' && finding.assumedRoleId) {
+    if (deps.revoker && event && finding.severity === 'critical' && role.response === 'revoke') {
       const refused = protectedReason(role.roleArn, index.registry, deps.config.ownRoleArns);
-      if (refused) {
+      if (!finding.assumedRoleId || !isAssumedRoleId(finding.assumedRoleId)) {
+        // STS always returns one for a session it issued; without it no targeted deny can be written, and the whole
+        // role is not revoked on the word of a malformed event. Said in the alert, never dropped silently.
+        const key = event.accessKeyId ? `--access-key ${event.accessKeyId}` : '--all';
+        entry.action = `Not revoked: the event carries no valid assumed-role id, so no targeted deny can be written. Check the session in CloudTrail and revoke it by hand (roleguard revoke --role ${role.roleArn} ${key}).`;
+        deps.logger.warn('revocation not possible: no valid assumed-role id in the event', { roleArn: role.roleArn, eventId: finding.eventId });
+      } else if (refused) {
         entry.action = `Not revoked: ${refused}; roleguard never changes such a role. Alerted only. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;
         deps.logger.warn('revocation refused: protected role', { roleArn: role.roleArn, eventId: finding.eventId, reason: refused });
       } else {

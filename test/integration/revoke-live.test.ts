@@ -290,6 +290,15 @@ describe('automatic revocation in the assume flow', () => {
     counted.destroy();
   });
 
+  it('says so, and writes nothing, when an event carries no valid assumed-role id to target (never a silent drop, never the whole role)', async () => {
+    const w = await world();
+    const outcome = await w.process(vendorAssume({ id: 'odd-1', time: '2026-11-02T10:05:00Z', session: 'bad name<!here>', externalId: WRONG }));
+    expect(findings(outcome)).toEqual([['unexpected-external-id', 'critical']]);
+    expect(iam.puts()).toBe(0);
+    expect(slackTexts()[0]).toContain('Not revoked: the event carries no valid assumed-role id');
+    expect(w.lines.join('\n')).toContain('revocation not possible: no valid assumed-role id in the event');
+  });
+
   it('falls back to a whole-role revocation when a targeted one would not fit, and says so in the alert', async () => {
     const w = await world();
     // Another inline policy of the role nearly fills the 10,240-character budget.
