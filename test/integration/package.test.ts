@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
+import { build as esbuild } from 'esbuild';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +140,58 @@ describe('packaged CloudFormation template (osls package)', () => {
     // The secret parameter and the topic are named exactly.
     const secret = resources.OnAssumeRoleRole!.Properties.Policies[0].PolicyDocument.Statement.find((s: any) => s.Sid === 'ReadSlackWebhookSecret');
     expect(secret.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/roleguard/test/slack-webhook-url' });
+  });
+
+  it("grants no function an action its bundled code cannot send, and every action it can send is granted or reviewed here", async () => {
+    const functionsByRole: Record<string, string> = {
+      OnAssumeRoleRole: 'on-assume-role', OnTrustPolicyChangeRole: 'on-trust-policy-change', SweepRole: 'sweep', RevokeRole: 'revoke',
+      AuditTrustPoliciesRole: 'audit-trust-policies', RotateExternalIdsRole: 'rotate-external-ids',
+    };
+    // The SDK commands a bundle can send: every command imported (not as a type) by a project file esbuild puts in it.
+    const sendable = async (fn: string): Promise<Set<string>> => {
+      const result = await esbuild({ entryPoints: [join(ROOT, 'functions', `${fn}.ts`)], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, outdir: out, logLevel: 'silent', absWorkingDir: ROOT });
+      const files = Object.keys(result.metafile!.inputs).filter((f) => !f.includes('node_modules'));
+      const actions = new Set<string>();
+      const DOC: Record<string, string[]> = { Get: ['GetItem'], Put: ['PutItem'], Update: ['UpdateItem'], Delete: ['DeleteItem'], Query: ['Query'], Scan: ['Scan'], BatchWrite: ['BatchWriteItem'], BatchGet: ['BatchGetItem'], TransactWrite: ['PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], TransactGet: ['GetItem'] };
+      for (const file of files) {
+        const text = readFileSync(join(ROOT, file), 'utf8');
+        for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'(@aws-sdk\/[\w-]+|@aws-lambda-powertools\/parameters\/ssm)'/g)) {
+          const names = m[1]!.split(',').map((n) => n.trim()).filter((n) => n && !n.startsWith('type ')).map((n) => n.split(/\s+as\s+/)[0]!);
+          for (const name of names) {
+            if (m[2] === '@aws-lambda-powertools/parameters/ssm' && name === 'getParameter') actions.add('ssm:GetParameter');
+            const command = /^(\w+)Command$/.exec(name)?.[1];
+            if (!command) continue;
+            if (m[2] === '@aws-sdk/lib-dynamodb') for (const a of DOC[command] ?? [command]) actions.add(`dynamodb:${a}`);
+            else actions.add(`${m[2]!.replace('@aws-sdk/client-', '')}:${command}`);
+          }
+        }
+      }
+      return actions;
+    };
+    // Imported by a bundle but never sent by that function (shared modules), each with the reason: reviewed here, so
+    // that a new import or a dropped grant shows up as a difference.
+    const registryImport = { 'dynamodb:BatchWriteItem': "the registry store's replace(), used by imports only" };
+    const noConditionCheck = { 'dynamodb:ConditionCheckItem': 'lib-dynamodb transactions could carry one; none does' };
+    const revocationModules = Object.fromEntries(['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'].map((a) => [a, 'revocation modules bundled through lambda-handler.ts and lambda-deps.ts; this function never revokes']));
+    const notSent: Record<string, Record<string, string>> = {
+      OnAssumeRoleRole: { ...registryImport, ...noConditionCheck, 'iam:GetRole': 'resolving a session name: manual revocation only (the revoke function)' },
+      OnTrustPolicyChangeRole: { ...registryImport, ...noConditionCheck, ...revocationModules, 'iam:GetRole': 'resolving a session name: manual revocation only', 'dynamodb:DeleteItem': 'locks and registry versions: not this function' },
+      SweepRole: { ...registryImport, ...noConditionCheck, 'iam:GetRole': 'resolving a session name: manual revocation only' },
+      RevokeRole: { ...registryImport, ...noConditionCheck, 'sns:Publish': 'alert senders in lambda-deps.ts: the revoke function reports to its caller', 'ssm:GetParameter': 'the Slack webhook: as above' },
+      AuditTrustPoliciesRole: { ...registryImport, ...noConditionCheck, ...revocationModules, 'dynamodb:DeleteItem': 'not this function', 'dynamodb:UpdateItem': 'the outbox: the audit writes only its own state item' },
+      RotateExternalIdsRole: { ...registryImport, ...noConditionCheck },
+    };
+    for (const [role, fn] of Object.entries(functionsByRole)) {
+      const statements = resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter((s: any) => s.Effect === 'Allow');
+      const granted = new Set<string>(statements.flatMap((s: any) => [s.Action].flat()).filter((a: string) => !a.startsWith('logs:') && !a.startsWith('sqs:')));
+      const canSend = await sendable(fn);
+      // No grant beyond what the code can send.
+      expect([role, [...granted].filter((a) => !canSend.has(a)).sort()]).toEqual([role, []]);
+      // What it can send and is not granted is exactly the reviewed list.
+      const notGranted = [...canSend].filter((a) => !granted.has(a)).sort();
+      process.stdout.write(`least privilege: ${role}: granted ${[...granted].sort().join(', ')}; imported but never sent (reviewed): ${notGranted.join(', ') || 'none'}\n`);
+      expect([role, notGranted]).toEqual([role, Object.keys(notSent[role]!).sort()]);
+    }
   });
 
   it('lets the revoking functions write the revocation policy only on tagged roles, never on protected ones (IAM evaluator)', async () => {
