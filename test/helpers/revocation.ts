@@ -57,12 +57,14 @@ export interface EmulatedIam {
 }
 
 /** Emulate IAM's inline role policies on an aws-sdk-client-mock of IAMClient. */
-export function emulateIam(options: { latencyMs?: number } = {}): EmulatedIam {
+export function emulateIam(options: { latencyMs?: number; /** A fault to throw for a call, or null to let it through. */ fault?: (command: string) => Error | null } = {}): EmulatedIam {
   const mock = mockClient(IAMClient);
   const policies = new Map<string, string>();
   const faults: Record<string, { n: number; error: () => Error }> = {};
   const delay = () => new Promise((r) => setTimeout(r, Math.random() * (options.latencyMs ?? 4)));
   const fault = (name: string) => {
+    const injected = options.fault?.(name);
+    if (injected) throw injected;
     const f = faults[name];
     if (f && f.n > 0) {
       f.n--;
