@@ -1,9 +1,13 @@
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../lib/config.js';
 import { createDeps } from '../lib/deps.js';
 import { createLogger } from '../lib/logger.js';
 import { maskExternalId } from '../lib/redact.js';
+import { renderHtmlReport } from '../lib/replay/html-report.js';
 import type { ReplayReport } from '../lib/replay/report.js';
+import { createRotationStore } from '../lib/rotate/store.js';
 import { runReplay } from '../lib/replay/run-replay.js';
 import { addStoreOptions, openLocalStore, tableNames, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
@@ -26,6 +30,7 @@ interface ReplayFlags extends StoreFlags {
   recordAwsService?: boolean;
   concurrency: string;
   progress?: boolean;
+  report?: string;
 }
 
 /** `roleguard replay`: run CloudTrail files through the pipeline against DynamoDB Local and report. */
@@ -40,13 +45,15 @@ export function registerReplay(program: Command): void {
     .option('--sns-topic <arn>', 'SNS topic for alerts with --apply (standard AWS credentials)')
     .option('--record-aws-service', 'also record assumes made by AWS services (Lambda, EC2 …)')
     .option('--concurrency <n>', 'records processed at once', '16')
-    .option('--progress', 'show progress on stderr even when it is not a terminal');
+    .option('--progress', 'show progress on stderr even when it is not a terminal')
+    .option('--report <file.html>', 'also write a self-contained HTML report: sessions over time per role, findings, revocations, rotations');
   addStoreOptions(command)
     .addHelpText('after', `
 Examples:
   roleguard replay events/ --registry events/registry.yaml
   roleguard replay ~/trail/AWSLogs/ --registry registry.yaml --json > report.json
   roleguard replay logs.jsonl.gz --endpoint http://127.0.0.1:8000
+  roleguard replay ~/trail/AWSLogs/ --registry registry.yaml --report backtest.html
 
 Every event is decided as of its own eventTime. Unusable files and records are listed under "rejected"
 and the run goes on. By default nothing is sent: alerts are recorded in the outbox only.
@@ -62,6 +69,13 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
     process.stderr.write(`roleguard replay: --concurrency must be a whole number from 1 to 256\n`);
     return EXIT.usage;
+  }
+  if (flags.report) {
+    const dir = dirname(resolvePath(flags.report));
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      process.stderr.write(`roleguard replay: --report: the directory ${dir} does not exist\n`);
+      return EXIT.usage;
+    }
   }
   // The registry is read and validated before anything starts: an invalid one never half-loads.
   let registry: Registry | undefined;
@@ -113,8 +127,13 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
     progress.done();
     const { aborted, ...report } = result;
     if (aborted) {
-      process.stderr.write('roleguard replay: interrupted; stopped cleanly, partial results not printed\n');
+      process.stderr.write(`roleguard replay: interrupted; stopped cleanly, partial results not printed${flags.report ? ' and no report written' : ''}\n`);
       return EXIT.interrupted;
+    }
+    if (flags.report) {
+      const rotations = await createRotationStore(store.dynamo, tables.registry).list();
+      writeFileSync(flags.report, renderHtmlReport({ report, registry: (await deps.registry()).registry, rotations, generatedAt: new Date().toISOString() }));
+      process.stderr.write(`roleguard replay: HTML report written to ${resolvePath(flags.report)}\n`);
     }
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReplay(report, { embedded: store.embedded, endpoint: store.endpoint, apply: flags.apply ?? false, guarded })}\n`);
     return EXIT.ok;
