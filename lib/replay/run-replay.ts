@@ -1,6 +1,8 @@
 import { roleArnFromErrorMessage } from '../cloudtrail/arn.js';
 import { readInputFile, listInputFiles, type ReadOptions, DEFAULT_READ_OPTIONS } from '../cloudtrail/read-inputs.js';
 import type { Deps } from '../deps.js';
+import type { RegistryIndex } from '../registry/index.js';
+import { classifyRecord } from '../cloudtrail/classify.js';
 import { processRecord, type ProcessOutcome } from '../pipeline.js';
 import { emptyReport, reportFinding, sortReport, type ReplayReport } from './report.js';
 
@@ -69,6 +71,7 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
     }
   };
 
+  const index = await deps.registry();
   outer: for (const file of files) {
     for await (const item of readInputFile(file.path, readOptions)) {
       if (options.signal?.aborted || failure) break outer;
@@ -79,9 +82,20 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
       }
       report.summary.eventsRead++;
       if (++progress.records % 1000 === 0) options.onProgress?.(progress);
-      // Records of one role run in input order: the first copy of an event is the one recorded, and findings merge
-      // into the same alert, on every run. Different roles still run concurrently.
-      const key = laneOf(item.record);
+      // Most of a trail is other services' events: classified here, at once, they never wait behind the store.
+      const classified = classifyRecord(item.record, { recordAwsServiceAssumes: deps.config.recordAwsServiceAssumes }, item.envelopeId);
+      if (classified.kind === 'ignored') {
+        report.summary.ignored++;
+        continue;
+      }
+      if (classified.kind === 'rejected') {
+        rejectedAt.push({ seq: at, source: item.source, reason: classified.reason });
+        continue;
+      }
+      // Records of one guarded role run in input order, so that findings merge into the same alert and revocations
+      // happen in the same order on every run; copies of one event too, so that the first is the one recorded.
+      // Everything else runs concurrently.
+      const key = laneOf(item.record, index);
       const before = key === null ? undefined : lanes.get(key);
       const run = () => processRecord(item.record, deps, { envelopeId: item.envelopeId, now: eventClock, dryRun: !options.apply });
       const task = (before ? before.then(run) : run())
@@ -111,14 +125,16 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
   return { ...sortReport(report), aborted: options.signal?.aborted ?? false };
 }
 
-// The role a raw record is about (by name: UpdateAssumeRolePolicy logs no ARN), else its event id.
-function laneOf(record: unknown): string | null {
+// The lane of a raw record: its role when the role is guarded (by name: UpdateAssumeRolePolicy logs no ARN), else
+// its event id.
+function laneOf(record: unknown, index: RegistryIndex): string | null {
   if (typeof record !== 'object' || record === null) return null;
-  const r = record as { eventID?: unknown; errorMessage?: unknown; requestParameters?: { roleArn?: unknown; roleName?: unknown } | null };
+  const r = record as { eventID?: unknown; errorMessage?: unknown; recipientAccountId?: unknown; requestParameters?: { roleArn?: unknown; roleName?: unknown } | null };
   const params = typeof r.requestParameters === 'object' && r.requestParameters !== null ? r.requestParameters : {};
   const arn = typeof params.roleArn === 'string' ? params.roleArn : roleArnFromErrorMessage(typeof r.errorMessage === 'string' ? r.errorMessage : null);
-  if (arn) return `role:${arn.slice(arn.lastIndexOf('/') + 1)}`;
-  if (typeof params.roleName === 'string') return `role:${params.roleName}`;
+  const account = typeof r.recipientAccountId === 'string' ? r.recipientAccountId : '';
+  const name = arn ? arn.slice(arn.lastIndexOf('/') + 1) : typeof params.roleName === 'string' ? params.roleName : null;
+  if (name !== null && (arn ? index.roleFor(arn) : index.roleByName(account, name))) return `role:${name}`;
   return typeof r.eventID === 'string' ? `event:${r.eventID}` : null;
 }
 
