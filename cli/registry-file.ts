@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { parseRegistryText, RegistryError, type Registry } from '../lib/registry/index.js';
+import { RegistryError, type Registry } from '../lib/registry/index.js';
+import { parseRegistryText } from '../lib/registry/text.js';
 
 /** Read and validate a registry file; the error names the file, the role and the field. */
 export async function readRegistryFile(path: string): Promise<{ registry: Registry } | { error: string }> {

@@ -1,4 +1,3 @@
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ACCOUNT_ID, parseRoleArn } from '../cloudtrail/arn.js';
 import type { Registry } from './types.js';
@@ -88,13 +87,3 @@ export function validateRegistry(document: unknown, source: string): Registry {
   return { serviceRoleArns: top.data.serviceRoleArns, protectedRoleArns: top.data.protectedRoleArns, roles };
 }
 
-/** Parse registry text (YAML or JSON) and validate it. */
-export function parseRegistryText(text: string, source: string): Registry {
-  let document: unknown;
-  try {
-    document = parseYaml(text, { maxAliasCount: 100 });
-  } catch (error) {
-    throw new RegistryError(source, [`not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`]);
-  }
-  return validateRegistry(document, source);
-}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDeps } from '../../lib/deps.js';
-import { parseRegistryText } from '../../lib/registry/index.js';
+import { parseRegistryText } from '../../lib/registry/text.js';
 import { runReplay } from '../../lib/replay/run-replay.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { assumeRecord, EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';

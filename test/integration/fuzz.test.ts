@@ -7,7 +7,7 @@ import { slackSender } from '../../lib/alert/index.js';
 import { classifyRecord } from '../../lib/cloudtrail/index.js';
 import { createDeps } from '../../lib/deps.js';
 import { handleCloudTrailEvent, type HandlerResult } from '../../lib/handle-event.js';
-import { parseRegistryText } from '../../lib/registry/index.js';
+import { parseRegistryText } from '../../lib/registry/text.js';
 import { emulatedRevoker } from '../../lib/revoke/respond.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 import { fakeSlack, type FakeServer } from '../helpers/fake-aws.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ScanCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { cachedRegistry, createRegistryStore, parseRegistryText, RegistryError, type Registry } from '../../lib/registry/index.js';
+import { cachedRegistry, createRegistryStore, RegistryError, type Registry } from '../../lib/registry/index.js';
+import { parseRegistryText } from '../../lib/registry/text.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 
 let doc: DynamoDBDocumentClient;

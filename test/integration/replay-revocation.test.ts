@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDeps } from '../../lib/deps.js';
-import { parseRegistryText } from '../../lib/registry/index.js';
+import { parseRegistryText } from '../../lib/registry/text.js';
 import { runReplay } from '../../lib/replay/run-replay.js';
 import { emulatedRevoker } from '../../lib/revoke/respond.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';

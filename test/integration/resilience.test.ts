@@ -5,7 +5,7 @@ import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { slackSender, sweepAlerts } from '../../lib/alert/index.js';
 import { createDeps } from '../../lib/deps.js';
 import { handleCloudTrailEvent } from '../../lib/handle-event.js';
-import { parseRegistryText } from '../../lib/registry/index.js';
+import { parseRegistryText } from '../../lib/registry/text.js';
 import { liveRevoker, sweepRevocations, type RevocationDeps } from '../../lib/revoke/service.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';

@@ -4,7 +4,8 @@ import { classifyRecord, type AssumeEvent } from '../../lib/cloudtrail/index.js'
 import type { Config } from '../../lib/config.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
 import { parseManualRevocation } from '../../lib/lambda-handler.js';
-import { createRegistryStore, parseRegistryText } from '../../lib/registry/index.js';
+import { createRegistryStore } from '../../lib/registry/index.js';
+import { parseRegistryText } from '../../lib/registry/text.js';
 import { SWEEP_GRACE_MS } from '../../lib/revoke/service.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';
 import { createSessionStore } from '../../lib/sessions/index.js';

@@ -5,7 +5,7 @@ import { slackSender } from '../../lib/alert/index.js';
 import type { Config } from '../../lib/config.js';
 import { createDeps, type Deps } from '../../lib/deps.js';
 import { processRecord, type ProcessOutcome } from '../../lib/pipeline.js';
-import { parseRegistryText } from '../../lib/registry/index.js';
+import { parseRegistryText } from '../../lib/registry/text.js';
 import { liveRevoker, revoke, sweepRevocations, SWEEP_GRACE_MS, type RevocationDeps } from '../../lib/revoke/service.js';
 import { createRevocationStore, intentIdFor, type RevocationStore } from '../../lib/revoke/store.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';

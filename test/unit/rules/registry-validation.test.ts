@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { arnMatches, parseRegistryText, RegistryError } from '../../../lib/registry/index.js';
+import { arnMatches, RegistryError } from '../../../lib/registry/index.js';
+import { parseRegistryText } from '../../../lib/registry/text.js';
 
 const role = (extra = '') => `
   - roleArn: arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit
