@@ -299,6 +299,18 @@ describe('automatic revocation in the assume flow', () => {
     expect(w.lines.join('\n')).toContain('revocation not possible: no valid assumed-role id in the event');
   });
 
+  it("writes IAM only on the registry's role: an event's own ARN (another path, another account's spelling) never names the resource", async () => {
+    const w = await world();
+    const outcome = await w.process(vendorAssume({ id: 'path-1', time: '2026-11-02T10:05:00Z', session: 'vendor-scan', externalId: WRONG, roleArn: 'arn:aws:iam::111122223333:role/evil/../ExampleCorpAudit' }));
+    expect(findings(outcome)).toEqual([['unexpected-external-id', 'critical']]);
+    const names = iam.mock.calls().map((c) => (c.args[0] as { input: { RoleName?: string } }).input.RoleName);
+    expect(new Set(names)).toEqual(new Set(['ExampleCorpAudit']));
+    // A role that is not registered is never written, whatever the event says.
+    iam.mock.resetHistory();
+    await w.process(vendorAssume({ id: 'other-1', time: '2026-11-02T10:06:00Z', session: 'x', externalId: WRONG, roleArn: 'arn:aws:iam::111122223333:role/NotGuarded' }));
+    expect(iam.mock.calls()).toHaveLength(0);
+  });
+
   it('falls back to a whole-role revocation when a targeted one would not fit, and says so in the alert', async () => {
     const w = await world();
     // Another inline policy of the role nearly fills the 10,240-character budget.
