@@ -84,7 +84,9 @@ async function applyToRole(
  * the step-by-step path, which waits for the lock.
  */
 async function revokeFast(deps: RevocationDeps, request: RevocationRequest, roleName: string, now: Date): Promise<{ intent: RevocationIntent; applied: AppliedRevocation } | { intent: RevocationIntent; error: unknown } | null> {
-  const lock = { key: roleLockKey(roleName), owner: randomUUID(), leaseMs: (deps.lock ?? DEFAULT_LOCK).leaseMs };
+  // Leases run on the wall clock, as acquireLock's do, never on a replay's event clock: otherwise a lease taken
+  // here would look long expired to a waiter, and two writers could hold the role at once.
+  const lock = { key: roleLockKey(roleName), owner: randomUUID(), leaseMs: (deps.lock ?? DEFAULT_LOCK).leaseMs, at: (deps.lock?.now ?? Date.now)() };
   const begun = await deps.store.begin(
     { intentId: request.intentId, roleArn: request.roleArn, roleName, addition: request.addition, source: request.source, caller: request.caller, dryRun: false, createdAt: now.toISOString() },
     { dueAt: new Date(now.getTime() + SWEEP_GRACE_MS), now, lock },

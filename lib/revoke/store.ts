@@ -77,7 +77,7 @@ export interface RevocationStore {
    */
   begin(
     fields: Omit<RevocationIntent, 'state' | 'attempts' | 'lastError' | 'appliedAt' | 'policyDocument' | 'fellBack'>,
-    options: { dueAt: Date; now: Date; lock: { key: string; owner: string; leaseMs: number } },
+    options: { dueAt: Date; now: Date; /** `at`: the wall clock (epoch ms), whatever clock the decision runs on. */ lock: { key: string; owner: string; leaseMs: number; at: number } },
   ): Promise<{ begun: true; intent: RevocationIntent } | { begun: false; reason: string }>;
   /**
    * The fast path's last write: settle the intent, track the role's policy and give the lock up, in one
@@ -186,7 +186,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       const decidedAt = decisionOf(intent.addition);
       const items = [
         { Put: putIntent(intent, dueAt) },
-        { Put: lockPut(tableName, lock.key, lock.owner, now.getTime(), lock.leaseMs) },
+        { Put: lockPut(tableName, lock.key, lock.owner, lock.at, lock.leaseMs) },
         ...(intent.caller && !intent.dryRun ? [{ Update: noteCaller(intent.roleArn, intent.caller, decidedAt, now) }] : []),
       ];
       try {
