@@ -12,6 +12,7 @@ import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dy
 import { startFakeServer, type FakeServer } from '../helpers/fake-aws.js';
 import { memoryLogger } from '../helpers/logger.js';
 import { emulateIam, sessionDecision, throttling, vendorAssume, type EmulatedIam } from '../helpers/revocation.js';
+import { prng } from '../helpers/prng.js';
 
 // Delivery, duplicates, out-of-order and faults, end to end: the capture function's handler on DynamoDB Local, IAM
 // emulated (last writer wins), Slack a real HTTP server, SNS a sender function; every fault injected on purpose.
@@ -23,16 +24,6 @@ const WRONG = 'guessed-tenant-4711';
 const T0 = Date.parse('2026-11-20T08:00:00Z');
 const registry = `roles:\n${ROLES.map((arn) => `  - { roleArn: "${arn}", vendor: "${arn.split('/').pop()}", trustedAccounts: ["999988887777"], externalIds: { current: "${GOOD}" }, response: revoke }`).join('\n')}\n`;
 
-/** A seeded PRNG (mulberry32), so a run's faults can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const envelope = (detail: Record<string, unknown>) => ({ version: '0', id: `env-${String(detail.eventID)}`, 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.sts', account: '111122223333', time: detail.eventTime, region: 'us-east-1', resources: [], detail });
 

@@ -1,15 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { main } from '../../cli/main.js';
 import { classifyRecord, type AssumeEvent } from '../../lib/cloudtrail/index.js';
 import { ensureTable } from '../../lib/local/tables.js';
 import { createSessionStore, sessionsTableDefinition } from '../../lib/sessions/index.js';
 import { testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { accessKeyOf, emulateIam, ROLE_ID, sessionDecision, vendorAssume, type EmulatedIam } from '../helpers/revocation.js';
+import { runCli } from '../helpers/cli.js';
 
 // `roleguard revoke`, run in-process so that IAM can be emulated; sessions, intents and the lock live in DynamoDB Local.
 const ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
@@ -20,19 +20,7 @@ let iam: EmulatedIam;
 let doc: DynamoDBDocumentClient;
 let issuedAt: string;
 
-async function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => ((stderr += String(chunk)), true));
-  try {
-    const status = await main(['node', 'roleguard', 'revoke', ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
-    return { status, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = (args: string[]) => runCli(['revoke', ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'roleguard-revoke-cli-'));

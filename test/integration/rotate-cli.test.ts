@@ -1,15 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { main } from '../../cli/main.js';
 import { ensureTable } from '../../lib/local/tables.js';
 import { registryTableDefinition } from '../../lib/registry/index.js';
 import { createRotationStore } from '../../lib/rotate/store.js';
 import { testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { EVENTS_DIR } from '../helpers/fixtures.js';
 import { assumeDecision, emulateTrustPolicies, OLD_ID, VENDOR_ACCOUNT, VENDOR_ROLE, type EmulatedTrust } from '../helpers/rotation.js';
+import { runCli } from '../helpers/cli.js';
 
 // `roleguard rotate` and `roleguard rotations`, run in-process so that IAM can be emulated; the rotation state and
 // the lock live in DynamoDB Local (the registry table of --table).
@@ -20,19 +20,7 @@ let registry: string;
 let trust: EmulatedTrust;
 let doc: DynamoDBDocumentClient;
 
-async function run(command: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => ((stderr += String(chunk)), true));
-  try {
-    const status = await main(['node', 'roleguard', command, ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
-    return { status, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = (command: string, args: string[]) => runCli([command, ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'roleguard-rotate-cli-'));

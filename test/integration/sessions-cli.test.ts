@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../cli/main.js';
 import { parseTimeFlag } from '../../cli/sessions-command.js';
 import { classifyRecord, type AssumeEvent } from '../../lib/cloudtrail/index.js';
 import { ensureTable } from '../../lib/local/tables.js';
@@ -11,6 +10,7 @@ import { createSessionStore, sessionsTableDefinition } from '../../lib/sessions/
 import { testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { EVENTS_DIR } from '../helpers/fixtures.js';
 import { accessKeyOf, vendorAssume } from '../helpers/revocation.js';
+import { runCli } from '../helpers/cli.js';
 
 // `roleguard sessions`, in-process, against sessions recorded in DynamoDB Local as the service records them.
 const TABLE = `sessions-cli-${Date.now()}`;
@@ -20,19 +20,7 @@ const now = Date.now();
 const ago = (minutes: number) => new Date(Math.floor((now - minutes * 60_000) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 let doc: DynamoDBDocumentClient;
 
-async function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => ((stderr += String(chunk)), true));
-  try {
-    const status = await main(['node', 'roleguard', 'sessions', ...args, '--endpoint', testEndpoint(), '--table', TABLE]);
-    return { status, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = (args: string[]) => runCli(['sessions', ...args, '--endpoint', testEndpoint(), '--table', TABLE]);
 
 beforeAll(async () => {
   doc = testDynamo();
@@ -88,18 +76,13 @@ describe('roleguard sessions', () => {
 
   it('with --data-dir, the embedded DynamoDB Local keeps what a replay recorded for the next command', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'roleguard-data-'));
-    const quiet = [jest.spyOn(process.stdout, 'write').mockImplementation(() => true), jest.spyOn(process.stderr, 'write').mockImplementation(() => true)];
+    let stdout: string;
     try {
-      expect(await main(['node', 'roleguard', 'replay', EVENTS_DIR, '--registry', join(EVENTS_DIR, 'registry.yaml'), '--json', '--data-dir', dir])).toBe(0);
+      expect((await runCli(['replay', EVENTS_DIR, '--registry', join(EVENTS_DIR, 'registry.yaml'), '--json', '--data-dir', dir])).status).toBe(0);
+      const listed = await runCli(['sessions', '--role', ROLE, '--json', '--data-dir', dir]);
+      expect(listed.status).toBe(0);
+      stdout = listed.stdout;
     } finally {
-      for (const spy of quiet) spy.mockRestore();
-    }
-    let stdout = '';
-    const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => ((stdout += String(chunk)), true));
-    try {
-      expect(await main(['node', 'roleguard', 'sessions', '--role', ROLE, '--json', '--data-dir', dir])).toBe(0);
-    } finally {
-      out.mockRestore();
       rmSync(dir, { recursive: true, force: true });
     }
     expect(JSON.parse(stdout).length).toBeGreaterThan(0);
