@@ -74,6 +74,18 @@ async function loadRegistry(store: LocalStore, file: string | undefined): Promis
   return withRotations(base.registry, await createRotationStore(store.dynamo, store.tables.registry).list());
 }
 
+/** A trust policy as shown: its sts:ExternalId values masked (the full new ID travels to the vendor's channel only). */
+export function maskedPolicy(document: string | null): unknown {
+  if (document === null) return null;
+  const mask = (value: unknown, key: string | null): unknown => {
+    if (key !== null && key.toLowerCase() === 'sts:externalid') return Array.isArray(value) ? value.map((v) => maskExternalId(String(v))) : maskExternalId(String(value));
+    if (Array.isArray(value)) return value.map((v) => mask(v, null));
+    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, k)]));
+    return value;
+  };
+  return mask(JSON.parse(document), null);
+}
+
 const age = (from: string | null, now: Date): string => {
   if (!from) return '-';
   const hours = (now.getTime() - Date.parse(from)) / 3_600_000;
@@ -138,10 +150,11 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
       if (error instanceof RotationRefused) return fail(error.message);
       throw error;
     }
-    if (flags.json) process.stdout.write(`${JSON.stringify({ roleArn: role.roleArn, action, dryRun: flags.dryRun === true, done: result.done, waiting: result.waiting, plan: result.plan, rotation: view(result.rotation, now) }, null, 2)}\n`);
+    const plan = result.plan.map((p) => ({ step: p.step, document: maskedPolicy(p.document) }));
+    if (flags.json) process.stdout.write(`${JSON.stringify({ roleArn: role.roleArn, action, dryRun: flags.dryRun === true, done: result.done, waiting: result.waiting, plan, rotation: view(result.rotation, now) }, null, 2)}\n`);
     else {
       if (result.done.length) process.stdout.write(`Done: ${result.done.join(', ')}\n`);
-      for (const step of result.plan) process.stdout.write(`Dry run: ${step.step} would write${step.document ? ` this trust policy:\n${JSON.stringify(JSON.parse(step.document), null, 2)}` : ' nothing to the trust policy'}\n`);
+      for (const step of plan) process.stdout.write(`Dry run: ${step.step} would write${step.document ? ` this trust policy (external IDs masked):\n${JSON.stringify(step.document, null, 2)}` : ' nothing to the trust policy'}\n`);
       if (result.waiting) process.stdout.write(`${result.waiting}\n`);
       process.stdout.write(describe(role.roleArn, result.rotation, now, null));
     }

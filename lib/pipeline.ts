@@ -74,16 +74,25 @@ async function cameBack(event: AssumeEvent, index: RegistryIndex, deps: Deps): P
 }
 
 /**
- * An assume with an ID other than the current one may use the pending ID of a rotation the cached registry does not
- * show yet: read the role's rotation afresh (only then, so a benign assume costs nothing more). The pending ID is
- * expected; and a successful assume with it by a trusted account confirms the rotation (its `confirm` step).
+ * An assume with an ID other than the current one is checked against the role's rotation, read afresh (only then,
+ * so a benign assume costs nothing more):
+ * - the pending ID of a rotation in flight is expected even when the cached registry does not show it yet, and a
+ *   successful assume with it by a trusted account confirms the rotation (its `confirm` step);
+ * - an ID roleguard retired or dropped is a finding only for sessions issued after that: an assume made just before
+ *   a finish or a rollback, delivered late by CloudTrail, was accepted when it was made.
  */
 async function rotationAware(event: AssumeEvent, index: RegistryIndex, deps: Deps, findings: Finding[]): Promise<Finding[]> {
   const role = index.roleFor(event.roleArn);
   const id = event.externalId;
-  if (!role || event.outcome !== 'success' || id === null || id === role.externalIds.current || role.externalIds.retired.includes(id)) return findings;
+  if (!role || event.outcome !== 'success' || id === null || id === role.externalIds.current) return findings;
   const rotation = await deps.rotations.get(role.roleArn);
-  if (!rotation || !IN_FLIGHT.includes(rotation.phase) || rotation.pendingId !== id) return findings;
+  if (!rotation) return findings;
+  const retiredAt = rotation.retiredAt?.[id];
+  if (retiredAt && Date.parse(event.issuedAt) < Date.parse(retiredAt)) {
+    deps.logger.info('assume with an ID retired since it was issued: accepted at the time', { roleArn: role.roleArn, eventId: event.eventId, retiredAt });
+    return findings.filter((f) => f.kind !== 'retired-external-id' && f.kind !== 'unexpected-external-id');
+  }
+  if (!IN_FLIGHT.includes(rotation.phase) || rotation.pendingId !== id) return findings;
   if (event.callerAccountId !== null && role.trustedAccounts.includes(event.callerAccountId)) {
     const confirmed = await deps.rotations.confirm(role.roleArn, id, { eventId: event.eventId, callerAccountId: event.callerAccountId, at: new Date(event.issuedAt).toISOString() });
     if (confirmed) deps.logger.info('external-ID rotation confirmed by an assume with the new ID', { roleArn: role.roleArn, eventId: event.eventId });

@@ -67,6 +67,11 @@ export class RotationRefused extends Error {
   override name = 'RotationRefused';
 }
 
+/** Refused because another rotation of the role is in flight (perhaps started at the same moment). */
+export class RotationInFlight extends RotationRefused {
+  override name = 'RotationInFlight';
+}
+
 /** What one call did. */
 export interface RotationResult {
   roleArn: string;
@@ -96,7 +101,9 @@ export function nextRotationDue(role: RegisteredRole, rotation: Rotation | null)
   return new Date(Date.parse(rotation.since) + role.rotation.everyDays * DAY_MS).toISOString();
 }
 
-async function withLock<T>(deps: RotationDeps, roleArn: string, work: () => Promise<T>): Promise<T> {
+/** Run `work` under the role's rotation lock; a dry run (which writes nothing, not even the lock) runs without it. */
+async function withLock<T>(deps: RotationDeps, roleArn: string, work: () => Promise<T>, dryRun = false): Promise<T> {
+  if (dryRun) return work();
   const lock = await deps.lock(roleArn);
   try {
     return await work();
@@ -118,32 +125,40 @@ function edit(deps: RotationDeps, role: RegisteredRole, document: string, accept
  * Record the policy about to be written (so its CloudTrail event is known as roleguard's own), write it, and return
  * the rotation with the write noted. The record comes first: the event can never arrive before it.
  */
-async function writeTrust(deps: RotationDeps, rotation: Rotation, document: string, step: TrustWrite['step'], now: Date): Promise<Rotation> {
-  const write: TrustWrite = { hash: policyHash(document), at: at(now), step };
-  const noted = await deps.store.update(rotation, { ...rotation, writes: [...rotation.writes, write] });
-  await deps.trust.write(roleName(rotation.roleArn), document);
+async function writeTrust(deps: RotationDeps, rotation: Rotation, document: string | null, step: TrustWrite['step'], now: Date, closing: Rotation['closing'] = rotation.closing): Promise<Rotation> {
+  const writes = document === null ? rotation.writes : [...rotation.writes, { hash: policyHash(document), at: at(now), step }];
+  const noted = await deps.store.update(rotation, { ...rotation, writes, closing });
+  if (document !== null) await deps.trust.write(roleName(rotation.roleArn), document);
   return noted;
 }
 
-/** Record a failure on the rotation as it is now (kept for the next run and shown by `roleguard rotations`). */
-async function noteError(deps: RotationDeps, roleArn: string, message: string): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt++) {
+/** Apply `change` to the rotation as it is now, retrying when another writer got there first. */
+async function updateLatest(deps: RotationDeps, roleArn: string, change: (r: Rotation) => Omit<Rotation, 'version'> | null): Promise<Rotation | null> {
+  for (let attempt = 0; attempt < 5; attempt++) {
     const latest = await deps.store.get(roleArn);
-    if (!latest) return;
+    if (!latest) return null;
+    const next = change(latest);
+    if (!next) return latest;
     try {
-      await deps.store.update(latest, { ...latest, lastError: message });
-      return;
+      return await deps.store.update(latest, next);
     } catch (error) {
       if (!(error instanceof RotationConflict)) throw error;
     }
   }
+  throw new RotationConflict(`the rotation of ${roleArn} kept changing`);
+}
+
+/** Record a failure on the rotation as it is now (kept for the next run and shown by `roleguard rotations`). */
+async function noteError(deps: RotationDeps, roleArn: string, message: string): Promise<void> {
+  await updateLatest(deps, roleArn, (r) => ({ ...r, lastError: message })).catch(() => undefined);
 }
 
 /** Alert once per key (a reason), then again at most weekly while it stays true. */
-async function alertOnce(deps: RotationDeps, rotation: Rotation, key: string, notice: RotationNotice, now: Date): Promise<Rotation> {
-  if (rotation.lastAlert?.key === key && now.getTime() - Date.parse(rotation.lastAlert.at) < 7 * DAY_MS) return rotation;
+async function alertOnce(deps: RotationDeps, roleArn: string, key: string, notice: RotationNotice, now: Date): Promise<void> {
+  const latest = await deps.store.get(roleArn);
+  if (!latest || (latest.lastAlert?.key === key && now.getTime() - Date.parse(latest.lastAlert.at) < 7 * DAY_MS)) return;
   await deps.notifier.alert(notice);
-  return deps.store.update(rotation, { ...rotation, lastAlert: { key, at: at(now) } });
+  await updateLatest(deps, roleArn, (r) => ({ ...r, lastAlert: { key, at: at(now) } }));
 }
 
 /**
@@ -164,7 +179,7 @@ export async function startRotation(
   const started = await withLock(deps, role.roleArn, async (): Promise<RotationResult | null> => {
     const existing = await deps.store.get(role.roleArn);
     if (existing && IN_FLIGHT.includes(existing.phase)) {
-      throw new RotationRefused(`a rotation of ${role.roleArn} is already in flight (${existing.phase}, started ${existing.startedAt}); at most one runs per role`);
+      throw new RotationInFlight(`a rotation of ${role.roleArn} is already in flight (${existing.phase}, started ${existing.startedAt}); at most one runs per role`);
     }
     if (role.externalIds.pending !== null) {
       throw new RotationRefused(`${role.roleArn} already has a pending external ID ${maskExternalId(role.externalIds.pending)} in the registry: make it current or remove it there first`);
@@ -176,7 +191,7 @@ export async function startRotation(
       throw new RotationRefused(`the trust policy of ${role.roleArn} does not accept exactly the registered current ID ${maskExternalId(current)}; run roleguard audit and fix the policy or the registry first`);
     }
     let pendingId = generateExternalId(deps.idLength, deps.random);
-    while (pendingId === current || role.externalIds.retired.includes(pendingId) || existing?.abandonedIds.includes(pendingId)) pendingId = generateExternalId(deps.idLength, deps.random);
+    while (pendingId === current || role.externalIds.retired.includes(pendingId) || (existing !== null && pendingId in existing.retiredAt)) pendingId = generateExternalId(deps.idLength, deps.random);
     const planned = edit(deps, role, document, [current, pendingId]);
     if (dryRunOf(deps, role)) {
       return { roleArn: role.roleArn, phase: existing?.phase ?? 'idle', done: [], waiting: 'dry run: nothing was written', plan: [{ step: 'create', document: null }, { step: 'set', document: planned.document }], rotation: existing };
@@ -204,7 +219,7 @@ export async function startRotation(
     try {
       await (existing ? deps.store.update(existing, next) : deps.store.create({ ...next, version: 0 }));
     } catch (error) {
-      if (error instanceof RotationConflict) throw new RotationRefused(`another rotation of ${role.roleArn} started at the same moment; at most one runs per role`);
+      if (error instanceof RotationConflict) throw new RotationInFlight(`another rotation of ${role.roleArn} started at the same moment; at most one runs per role`);
       throw error;
     }
     return null;
@@ -229,7 +244,13 @@ export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, 
     if (!rotation || !IN_FLIGHT.includes(rotation.phase)) return result(rotation, null);
     if (deps.refuse(role.roleArn)) return result(rotation, `refused: ${deps.refuse(role.roleArn)}`);
     try {
-      if (rotation.phase === 'created') {
+      if (rotation.closing === 'rollback') {
+        const out = await rollbackRotation(deps, role, now, { force: true });
+        return { ...out, done: [...done, ...out.done], plan: [...plan, ...out.plan] };
+      } else if (rotation.closing === 'finish' || rotation.phase === 'confirmed') {
+        const out = await finishRotation(deps, role, now, {});
+        return { ...out, done: [...done, ...out.done], plan: [...plan, ...out.plan] };
+      } else if (rotation.phase === 'created') {
         const out = await setStep(deps, role, now);
         if (out.plan) {
           plan.push(out.plan);
@@ -248,7 +269,7 @@ export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, 
       } else if (rotation.phase === 'notified') {
         if (rotation.deadlineAt && now.toISOString() >= rotation.deadlineAt) {
           if (!dryRunOf(deps, role)) {
-            await alertOnce(deps, rotation, `overdue#${rotation.rotationId}`, {
+            await alertOnce(deps, role.roleArn, `overdue#${rotation.rotationId}`, {
               severity: 'high',
               roleArn: role.roleArn,
               vendor: role.vendor,
@@ -259,19 +280,15 @@ export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, 
           return result(rotation, `overdue since ${rotation.deadlineAt}: waiting for the vendor to use the new ID; both IDs stay accepted`);
         }
         return result(rotation, `waiting for the vendor to assume with the new ID (deadline ${rotation.deadlineAt})`);
-      } else {
-        const out = await finishRotation(deps, role, now, {});
-        done.push(...out.done);
-        plan.push(...out.plan);
-        return { ...out, done, plan };
       }
     } catch (error) {
       if (error instanceof RotationConflict) continue;
       const message = `${(error as Error).name}: ${(error as Error).message}`;
       deps.logger.error('rotation step failed; the next run retries it', { roleArn: role.roleArn, phase: rotation.phase, error: message });
-      await noteError(deps, role.roleArn, message);
-      if (error instanceof RotationRefused) {
-        await alertOnce(deps, (await deps.store.get(role.roleArn)) ?? rotation, `refused#${rotation.rotationId}#${rotation.phase}`, { severity: 'high', roleArn: role.roleArn, vendor: role.vendor, title: `External-ID rotation stuck: ${role.vendor}`, message: `${error.message}. Both IDs stay as they are; fix the cause, or roll back with roleguard rotate --role ${role.roleArn} --rollback.` }, now).catch(() => undefined);
+      // A dry run writes nothing and alerts nothing, not even about its own failure: it is reported to the caller.
+      if (!dryRunOf(deps, role)) await noteError(deps, role.roleArn, message);
+      if (error instanceof RotationRefused && !dryRunOf(deps, role)) {
+        await alertOnce(deps, role.roleArn, `refused#${rotation.rotationId}#${rotation.phase}`, { severity: 'high', roleArn: role.roleArn, vendor: role.vendor, title: `External-ID rotation stuck: ${role.vendor}`, message: `${error.message}. Both IDs stay as they are; fix the cause, or roll back with roleguard rotate --role ${role.roleArn} --rollback.` }, now).catch(() => undefined);
       }
       throw error;
     }
@@ -290,86 +307,97 @@ async function setStep(deps: RotationDeps, role: RegisteredRole, now: Date): Pro
     const noted = edited.changed ? await writeTrust(deps, rotation, edited.document, 'set', now) : rotation;
     await deps.store.update(noted, note({ ...noted, phase: 'set', setAt: at(now), lastError: null }, now, 'set', `the trust policy accepts both ${maskExternalId(rotation.previousId)} and ${maskExternalId(rotation.pendingId)}${edited.changed ? '' : ' (it already did)'}`));
     return {};
-  });
+  }, dryRunOf(deps, role));
 }
 
 /**
  * Step 5, finish: remove the old ID from the trust policy; the pending ID becomes current and the old one retired.
- * Only once CloudTrail confirmed the new ID, unless forced. Then sessions issued with the old ID are revoked where
- * the role asks for it.
+ * Only once CloudTrail confirmed the new ID, unless forced. Under the lock, the decision (`closing: finish`) is
+ * recorded with the policy's hash in one conditional write before IAM is called, so a late confirmation cannot undo
+ * it and an interrupted finish is completed by the next run. Sessions issued with the old ID are then revoked where
+ * the role asks for it (one intent per rotation, so a repeat never revokes twice), outside the lock, and only then
+ * does the state say finished.
  */
 export async function finishRotation(deps: RotationDeps, role: RegisteredRole, now: Date, options: { force?: boolean; requestedBy?: string | null }): Promise<RotationResult> {
   const refused = deps.refuse(role.roleArn);
   if (refused) throw new RotationRefused(`roleguard does not rotate ${role.roleArn}: ${refused}`);
-  const done: string[] = [];
+  const dryRun = dryRunOf(deps, role);
   const plan: RotationResult['plan'] = [];
-  const finished = await withLock(deps, role.roleArn, async () => {
+  const decided = await withLock(deps, role.roleArn, async () => {
     const rotation = await deps.store.get(role.roleArn);
     if (!rotation || !IN_FLIGHT.includes(rotation.phase)) throw new RotationRefused(`no rotation of ${role.roleArn} is in flight${rotation ? ` (it is ${rotation.phase})` : ''}`);
-    if (rotation.phase === 'created') throw new RotationRefused(`the rotation of ${role.roleArn} has not set the trust policy yet; the vendor cannot have the new ID`);
-    if (rotation.phase !== 'confirmed' && !options.force) {
-      throw new RotationRefused(`the vendor has not yet assumed ${role.roleArn} with the new ID ${maskExternalId(rotation.pendingId)}; finishing now would break it if it still uses the old one. Wait for the confirmation, or use --force`);
+    if (rotation.closing === 'rollback') throw new RotationRefused(`the rotation of ${role.roleArn} is being rolled back`);
+    if (rotation.closing !== 'finish') {
+      if (rotation.phase === 'created') throw new RotationRefused(`the rotation of ${role.roleArn} has not set the trust policy yet; the vendor cannot have the new ID`);
+      if (rotation.phase !== 'confirmed' && !options.force) {
+        throw new RotationRefused(`the vendor has not yet assumed ${role.roleArn} with the new ID ${maskExternalId(rotation.pendingId)}; finishing now would break it if it still uses the old one. Wait for the confirmation, or use --force`);
+      }
     }
     const document = await deps.trust.read(roleName(role.roleArn));
     const edited = edit(deps, role, document, [rotation.pendingId!]);
-    if (dryRunOf(deps, role)) {
+    if (dryRun) {
       plan.push({ step: 'finish', document: edited.document });
       return rotation;
     }
-    const noted = edited.changed ? await writeTrust(deps, rotation, edited.document, 'finish', now) : rotation;
-    const forced = rotation.phase !== 'confirmed';
-    done.push('finish');
-    // Before the state says finished: if this fails, the next run finishes again (the policy is already right) and
-    // revokes again under the same intent id, so the revocation is neither lost nor doubled.
-    if (role.rotation?.revokeOldSessions && deps.revokeOldSessions) done.push(`revoke-old-sessions: ${await deps.revokeOldSessions(role, noted, now)}`);
-    return deps.store.update(
-      noted,
-      note(
-        { ...noted, phase: 'finished', finishedAt: at(now), since: at(now), forced, lastError: null },
-        now,
-        'finish',
-        `the trust policy accepts only ${maskExternalId(rotation.pendingId)}; ${maskExternalId(rotation.previousId)} is retired${forced ? ` (forced by ${options.requestedBy ?? 'hand'} without a confirmation)` : ''}`,
-      ),
-    );
-  });
-  return { roleArn: role.roleArn, phase: finished.phase, done, waiting: plan.length ? 'dry run: nothing was written' : null, plan, rotation: finished };
+    const forced = rotation.phase !== 'confirmed' && rotation.closing !== 'finish';
+    const closing = await writeTrust(deps, rotation, edited.changed ? edited.document : null, 'finish', now, 'finish');
+    return forced ? await deps.store.update(closing, note(closing, now, 'finish', `forced by ${options.requestedBy ?? 'hand'} without a confirmation`)) : closing;
+  }, dryRun);
+  if (dryRun) return { roleArn: role.roleArn, phase: decided.phase, done: [], waiting: 'dry run: nothing was written', plan, rotation: decided };
+  const done = ['finish'];
+  // Before the state says finished: a crash here leaves `closing: finish`, and the next run revokes again under the
+  // same intent id, so the revocation is neither lost nor doubled.
+  if (role.rotation?.revokeOldSessions && deps.revokeOldSessions) done.push(`revoke-old-sessions: ${await deps.revokeOldSessions(role, decided, now)}`);
+  const finished = await updateLatest(deps, role.roleArn, (r) =>
+    r.closing !== 'finish' || r.rotationId !== decided.rotationId
+      ? null
+      : note(
+          { ...r, phase: 'finished', closing: null, finishedAt: at(now), since: at(now), forced: r.phase !== 'confirmed', currentId: r.pendingId, retiredAt: { ...r.retiredAt, [r.previousId!]: at(now) }, lastError: null },
+          now,
+          'finish',
+          `the trust policy accepts only ${maskExternalId(r.pendingId)}; ${maskExternalId(r.previousId)} is retired`,
+        ),
+  );
+  return { roleArn: role.roleArn, phase: finished?.phase ?? 'finished', done, waiting: null, plan, rotation: finished };
 }
 
 /**
  * Roll back: the trust policy accepts the previous ID only again, and the pending ID is dropped for good (its use
  * is then a retired-external-id finding). Only the sts:ExternalId values change, so any other edit made to the
  * policy meanwhile stays. Refused once the vendor has confirmed the new ID, unless forced: it would break the vendor.
+ * The decision (`closing: rollback`) is recorded before IAM is called, so a confirmation arriving meanwhile is
+ * ignored rather than undoing the rollback, and an interrupted rollback is completed by the next run.
  */
 export async function rollbackRotation(deps: RotationDeps, role: RegisteredRole, now: Date, options: { force?: boolean; requestedBy?: string | null } = {}): Promise<RotationResult> {
   const refused = deps.refuse(role.roleArn);
   if (refused) throw new RotationRefused(`roleguard does not rotate ${role.roleArn}: ${refused}`);
+  const dryRun = dryRunOf(deps, role);
   const plan: RotationResult['plan'] = [];
-  const done: string[] = [];
   const after = await withLock(deps, role.roleArn, async () => {
     const rotation = await deps.store.get(role.roleArn);
     if (!rotation || !IN_FLIGHT.includes(rotation.phase)) throw new RotationRefused(`no rotation of ${role.roleArn} is in flight${rotation ? ` (it is ${rotation.phase})` : ''}; a finished rotation is undone by another rotation, not a rollback`);
-    if (rotation.phase === 'confirmed' && !options.force) {
+    if (rotation.closing === 'finish') throw new RotationRefused(`the rotation of ${role.roleArn} is finishing; start another rotation instead`);
+    if (rotation.phase === 'confirmed' && !options.force && rotation.closing !== 'rollback') {
       throw new RotationRefused(`the vendor already assumed ${role.roleArn} with the new ID (${rotation.confirmation?.at}); rolling back would break it. Use --force if that is intended`);
     }
     const document = await deps.trust.read(roleName(role.roleArn));
     const edited = edit(deps, role, document, [rotation.previousId!]);
-    if (dryRunOf(deps, role)) {
+    if (dryRun) {
       plan.push({ step: 'rollback', document: edited.changed ? edited.document : null });
       return rotation;
     }
-    const noted = edited.changed ? await writeTrust(deps, rotation, edited.document, 'rollback', now) : rotation;
-    done.push('rollback');
+    const closing = await writeTrust(deps, rotation, edited.changed ? edited.document : null, 'rollback', now, 'rollback');
     return deps.store.update(
-      noted,
+      closing,
       note(
-        { ...noted, phase: 'rolled-back', rolledBackAt: at(now), since: at(now), abandonedIds: [...noted.abandonedIds, noted.pendingId!], lastError: null },
+        { ...closing, phase: 'rolled-back', closing: null, rolledBackAt: at(now), since: at(now), retiredAt: { ...closing.retiredAt, [closing.pendingId!]: at(now) }, lastError: null },
         now,
         'rollback',
         `by ${options.requestedBy ?? 'hand'}: the trust policy accepts only ${maskExternalId(rotation.previousId)} again; ${maskExternalId(rotation.pendingId)} is dropped`,
       ),
     );
-  });
-  return { roleArn: role.roleArn, phase: after.phase, done, waiting: plan.length ? 'dry run: nothing was written' : null, plan, rotation: after };
+  }, dryRun);
+  return { roleArn: role.roleArn, phase: after.phase, done: dryRun ? [] : ['rollback'], waiting: dryRun ? 'dry run: nothing was written' : null, plan, rotation: after };
 }
 
 /**
@@ -396,9 +424,11 @@ export async function runRotationSchedule(deps: RotationDeps, role: RegisteredRo
     return await startRotation(deps, role, { trigger: 'schedule', now });
   } catch (error) {
     if (!(error instanceof RotationRefused) || !rotation) throw error;
+    // Someone started one at the same moment: that one runs, and there is nothing to say.
+    if (error instanceof RotationInFlight) return idle(error.message);
     // A due rotation that cannot start is alerted once (a week), and the run goes on with the other roles.
     if (!dryRunOf(deps, role)) {
-      await alertOnce(deps, rotation, `cannot-start#${error.message}`, { severity: 'high', roleArn: role.roleArn, vendor: role.vendor, title: `External-ID rotation due but not started: ${role.vendor}`, message: error.message }, now);
+      await alertOnce(deps, role.roleArn, `cannot-start#${error.message}`, { severity: 'high', roleArn: role.roleArn, vendor: role.vendor, title: `External-ID rotation due but not started: ${role.vendor}`, message: error.message }, now);
     }
     return idle(`due since ${due} but refused: ${error.message}`);
   }

@@ -2,10 +2,11 @@ import type { Registry, RegisteredRole } from '../registry/types.js';
 import { IN_FLIGHT, type Rotation } from './store.js';
 
 /**
- * The registry as rotations have changed it. The registry (file or import) says which ID was current; a rotation
- * that started from that ID adds its pending ID, and one that finished makes the new ID current and the old one
- * retired. A rotation that started from another ID than the registry's current one is ignored: the registry was
- * re-imported since, and it wins. IDs dropped by a rollback count as retired. Pure.
+ * The registry as rotations have changed it. The registry (file or import) names a current ID; roleguard's finished
+ * rotations made later IDs current, so when the registry's current ID is the one roleguard last made current or one
+ * it retired since, roleguard's current ID stands. A rotation in flight from that ID adds its pending ID. A registry
+ * imported later with an ID roleguard never handled wins. Every ID roleguard retired or dropped counts as retired.
+ * Pure.
  */
 export function withRotations(registry: Registry, rotations: Rotation[]): Registry {
   if (rotations.length === 0) return registry;
@@ -15,18 +16,12 @@ export function withRotations(registry: Registry, rotations: Rotation[]): Regist
 
 function overlay(role: RegisteredRole, rotation: Rotation | undefined): RegisteredRole {
   if (!rotation) return role;
-  let { current, pending, retired } = role.externalIds;
-  if (IN_FLIGHT.includes(rotation.phase) && rotation.previousId === current && rotation.pendingId && (pending === null || pending === rotation.pendingId)) {
-    pending = rotation.pendingId;
-  } else if (rotation.phase === 'finished' && rotation.pendingId && rotation.previousId) {
-    if (current === rotation.previousId && (pending === null || pending === rotation.pendingId)) {
-      current = rotation.pendingId;
-      pending = null;
-      retired = [...retired, rotation.previousId];
-    } else if (current === rotation.pendingId) {
-      retired = [...retired, rotation.previousId];
-    }
-  }
-  retired = [...new Set([...retired, ...rotation.abandonedIds])].filter((id) => id !== current && id !== pending);
+  let { current, pending } = role.externalIds;
+  // In the order they were retired (a DynamoDB map keeps no order).
+  const ours = Object.entries(rotation.retiredAt ?? {}).sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0])).map(([id]) => id);
+  if (rotation.currentId && current !== rotation.currentId && current !== null && ours.includes(current)) current = rotation.currentId;
+  if (pending !== null && (pending === current || ours.includes(pending))) pending = null;
+  if (IN_FLIGHT.includes(rotation.phase) && rotation.previousId === current && rotation.pendingId && (pending === null || pending === rotation.pendingId)) pending = rotation.pendingId;
+  const retired = [...new Set([...role.externalIds.retired, ...ours])].filter((id) => id !== current && id !== pending);
   return { ...role, externalIds: { current, pending, retired } };
 }

@@ -49,8 +49,18 @@ export interface Rotation {
   /** Finished without a confirmation, by `--finish --force`. */
   forced: boolean;
   rolledBackAt: string | null;
-  /** IDs dropped by a rollback: never accepted again, so their use is a retired-external-id finding. */
-  abandonedIds: string[];
+  /** The ID roleguard made current when its last rotation of this role finished; null before the first finish. */
+  currentId: string | null;
+  /**
+   * Every ID roleguard's rotations retired (at a finish) or dropped (at a rollback), with when: never accepted again,
+   * so an assume with one issued after that time is a retired-external-id finding.
+   */
+  retiredAt: Record<string, string>;
+  /**
+   * A finish or rollback decided and under way (its trust-policy write recorded): a confirmation no longer changes
+   * the rotation, and the next run completes it if this one stopped half-way.
+   */
+  closing: 'finish' | 'rollback' | null;
   /** The last alert about this rotation (a key per reason), so a scheduled run does not repeat it every hour. */
   lastAlert: { key: string; at: string } | null;
   lastError: string | null;
@@ -139,7 +149,7 @@ export function createRotationStore(doc: DynamoDBDocumentClient, tableName: stri
       // Read, then write conditionally on the version: two confirmations at once leave one.
       for (let attempt = 0; attempt < 5; attempt++) {
         const current = await get(roleArn);
-        if (!current || current.pendingId !== pendingId || (current.phase !== 'set' && current.phase !== 'notified')) return false;
+        if (!current || current.closing || current.pendingId !== pendingId || (current.phase !== 'set' && current.phase !== 'notified')) return false;
         if (current.startedAt && confirmation.at < current.startedAt) return false;
         try {
           await update(current, {
@@ -164,6 +174,6 @@ export function idleRotation(roleArn: string, since: string): Rotation {
   return {
     roleArn, phase: 'idle', version: 0, rotationId: null, since, previousId: null, pendingId: null, trigger: null, requestedBy: null, startedAt: null,
     deadlineAt: null, previousPolicy: null, setAt: null, notifiedAt: null, confirmedAt: null, confirmation: null, finishedAt: null, forced: false,
-    rolledBackAt: null, abandonedIds: [], lastAlert: null, lastError: null, writes: [], history: [{ at: since, step: 'baseline', detail: 'first seen by the rotation schedule' }],
+    rolledBackAt: null, currentId: null, retiredAt: {}, closing: null, lastAlert: null, lastError: null, writes: [], history: [{ at: since, step: 'baseline', detail: 'first seen by the rotation schedule' }],
   };
 }

@@ -17,9 +17,10 @@ export function policyHash(document: unknown): string {
 }
 
 /**
- * True when an UpdateAssumeRolePolicy is roleguard's own rotation write: the same policy it recorded (before calling
- * IAM), at most an hour later. Whoever made the call (the rotate function, or a person running `roleguard rotate`),
- * the policy is the one roleguard decided on. An old policy written again later is not covered.
+ * True when an UpdateAssumeRolePolicy is roleguard's own rotation write: the policy of its latest recorded write
+ * (recorded before IAM was called), at most an hour later. Whoever made the call (the rotate function, or a person
+ * running `roleguard rotate`), the policy is the one roleguard decided on last. An earlier policy written again (for
+ * example the both-IDs policy after a rollback) is not covered: it is a change outside roleguard.
  */
 export function isOwnTrustWrite(rotation: Rotation | null, policyDocument: unknown, at: string): TrustWrite | null {
   if (!rotation || policyDocument === null || policyDocument === undefined) return null;
@@ -30,5 +31,6 @@ export function isOwnTrustWrite(rotation: Rotation | null, policyDocument: unkno
     return null;
   }
   const time = Date.parse(at);
-  return rotation.writes.find((w) => w.hash === hash && time >= Date.parse(w.at) - 60_000 && time <= Date.parse(w.at) + OWN_WRITE_WINDOW_MS) ?? null;
+  const last = rotation.writes[rotation.writes.length - 1];
+  return last && last.hash === hash && time >= Date.parse(last.at) - 60_000 && time <= Date.parse(last.at) + OWN_WRITE_WINDOW_MS ? last : null;
 }

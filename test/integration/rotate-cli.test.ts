@@ -43,8 +43,12 @@ describe('roleguard rotate and roleguard rotations', () => {
 
     const dry = await run('rotate', ['--role', VENDOR_ROLE, '--start', '--dry-run']);
     expect(dry.status).toBe(0);
-    expect(dry.stdout).toContain('Dry run: set would write this trust policy:');
+    expect(dry.stdout).toContain('Dry run: set would write this trust policy (external IDs masked):');
+    expect(dry.stdout).not.toContain(OLD_ID);
     expect(trust.writes).toHaveLength(0);
+    const dryJson = await run('rotate', ['--role', VENDOR_ROLE, '--start', '--dry-run', '--json']);
+    expect(dryJson.stdout).not.toContain(OLD_ID);
+    expect(JSON.stringify(JSON.parse(dryJson.stdout).plan)).toMatch(/sts:ExternalId":\["ec-7…#[0-9a-f]{8}","\w{4}…#[0-9a-f]{8}"\]/);
 
     const start = await run('rotate', ['--role', VENDOR_ROLE, '--start', '--json']);
     expect(start.status).toBe(0);
@@ -68,6 +72,9 @@ describe('roleguard rotate and roleguard rotations', () => {
     const listed = JSON.parse((await run('rotations', ['--json'])).stdout);
     expect(listed).toEqual([expect.objectContaining({ roleArn: VENDOR_ROLE, phase: 'set', overdue: false, age: '0h' })]);
 
+    const dryFinish = await run('rotate', ['--role', VENDOR_ROLE, '--finish', '--force', '--dry-run']);
+    expect(dryFinish.status).toBe(0);
+    expect(dryFinish.stdout).not.toContain(newId);
     const finish = await run('rotate', ['--role', VENDOR_ROLE, '--finish']);
     expect(finish).toMatchObject({ status: 2, stderr: expect.stringMatching(/has not yet assumed .*--force/) });
     const forced = await run('rotate', ['--role', VENDOR_ROLE, '--finish', '--force']);

@@ -297,4 +297,71 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
     expect(stranger).toMatchObject({ status: 'recorded', findings: [{ kind: 'untrusted-account' }] });
     expect(await rotationOf()).toMatchObject({ phase: 'notified' });
   });
+  it('a second and a third rotation carry on from the ID the first made current; old-ID assumes made before a finish are not findings', async () => {
+    // Rotation 1, from the file's ID0.
+    await startRotation(deps(), role, { trigger: 'manual', now: T0 });
+    const id1 = (await rotationOf()).pendingId!;
+    await createRotationStore(doc, config.registryTable).confirm(VENDOR_ROLE, id1, { eventId: 'c1', callerAccountId: VENDOR_ACCOUNT, at: hour(1, T0).toISOString() });
+    expect(await advanceRotation(deps(), role, hour(2, T0))).toMatchObject({ phase: 'finished', done: ['finish'] });
+    // An assume with ID0 made a minute before the finish, delivered after it: accepted when it was made.
+    const late = await processRecord(vendorAssume({ id: 'late-0', time: new Date(hour(2, T0).getTime() - 60_000).toISOString(), session: 's-late', externalId: OLD_ID, account: VENDOR_ACCOUNT }), pipelineDeps(hour(2, T0)));
+    expect(late).toMatchObject({ status: 'recorded', findings: [] });
+
+    // Rotation 2, 90 days on: the role as the registry now has it (the file still says ID0).
+    const at2 = day(91);
+    const role2 = (await pipelineDeps(at2).registry()).roleFor(VENDOR_ROLE)!;
+    expect(role2.externalIds).toMatchObject({ current: id1, pending: null });
+    await startRotation(deps(), role2, { trigger: 'schedule', now: at2 });
+    const id2 = (await rotationOf()).pendingId!;
+    expect((await pipelineDeps(hour(1, at2)).registry()).roleFor(VENDOR_ROLE)!.externalIds).toEqual({ current: id1, pending: id2, retired: [...role.externalIds.retired, OLD_ID] });
+    // The vendor, on ID1 then ID2: no finding, and ID2 confirms.
+    for (const [n, id] of [[1, id1], [2, id2]] as const) {
+      const out = await processRecord(vendorAssume({ id: `r2-${n}`, time: hour(n, at2).toISOString(), session: `s2-${n}`, externalId: id, account: VENDOR_ACCOUNT }), pipelineDeps(hour(n, at2)));
+      expect(out).toMatchObject({ status: 'recorded', findings: [] });
+    }
+    expect(await advanceRotation(deps(), role2, hour(3, at2))).toMatchObject({ phase: 'finished' });
+    expect(await decisions(id2)).toMatchObject({ vendorOld: 'Denied', vendorNew: 'Allowed', otherNew: 'Denied' });
+    expect(await assumeDecision(trust.policy(), VENDOR, id1)).toBe('Denied');
+    const role3 = (await pipelineDeps(day(200)).registry()).roleFor(VENDOR_ROLE)!;
+    expect(role3.externalIds).toEqual({ current: id2, pending: null, retired: [...role.externalIds.retired, OLD_ID, id1] });
+    // ID1, used after its retirement, is a finding again.
+    const after = await processRecord(vendorAssume({ id: 'r2-late', time: day(100).toISOString(), session: 's', externalId: id1, account: VENDOR_ACCOUNT }), pipelineDeps(day(100)));
+    expect(after).toMatchObject({ findings: [{ kind: 'retired-external-id' }] });
+    // And a third rotation starts.
+    expect(await startRotation(deps(), role3, { trigger: 'schedule', now: day(200) })).toMatchObject({ done: ['create', 'set', 'notify'] });
+  });
+
+  it('a finish or rollback interrupted after its decision is completed by the next run, and a confirmation meanwhile is ignored', async () => {
+    const store = createRotationStore(doc, config.registryTable);
+    await startRotation(deps(), role, { trigger: 'manual', now: T0 });
+    const newId = (await rotationOf()).pendingId!;
+    // A rollback decided (recorded with its policy) whose process died before IAM and before the last write.
+    const decided = await rotationOf();
+    await store.update(decided, { ...decided, closing: 'rollback' });
+    expect(await store.confirm(VENDOR_ROLE, newId, { eventId: 'late', callerAccountId: VENDOR_ACCOUNT, at: hour(1, T0).toISOString() })).toBe(false);
+    expect(await advanceRotation(deps(), role, hour(2, T0))).toMatchObject({ phase: 'rolled-back', done: ['rollback'] });
+    expect(await decisions(newId)).toMatchObject({ vendorOld: 'Allowed', vendorNew: 'Denied' });
+
+    // A forced finish decided, interrupted the same way: the next run finishes it.
+    await startRotation(deps(), role, { trigger: 'manual', now: day(1) });
+    const second = (await rotationOf()).pendingId!;
+    const finishing = await rotationOf();
+    await store.update(finishing, { ...finishing, closing: 'finish' });
+    expect(await advanceRotation(deps(), role, hour(1, day(1)))).toMatchObject({ phase: 'finished', done: ['finish'] });
+    expect(await decisions(second)).toMatchObject({ vendorOld: 'Denied', vendorNew: 'Allowed' });
+  });
+
+  it('a dry run that fails writes nothing and alerts nothing, not even about its failure', async () => {
+    await startRotation(deps(), role, { trigger: 'manual', now: T0 });
+    const before = await rotationOf();
+    // A rotation in flight, the trust policy since changed into one roleguard cannot edit, and DRY_RUN on.
+    trust.set('ExampleCorpAudit', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${VENDOR_ACCOUNT}:root` }, Action: 'sts:AssumeRole', Condition: { StringLike: { 'sts:ExternalId': 'ec-*' } } }] });
+    const stored = await rotationOf();
+    await createRotationStore(doc, config.registryTable).update(stored, { ...stored, phase: 'confirmed' });
+    alerts.length = 0;
+    await expect(advanceRotation(deps({ dryRun: true }), role, hour(1, T0))).rejects.toThrow(/cannot be edited safely/);
+    expect(alerts).toEqual([]);
+    expect((await rotationOf()).version).toBe(before.version + 1);
+    expect((await rotationOf()).lastError).toBeNull();
+  });
 });

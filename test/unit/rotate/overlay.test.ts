@@ -20,19 +20,31 @@ describe('the registry as rotations changed it', () => {
     }
   });
 
+  const finished = (extra: Partial<Rotation> = {}) => rotation('finished', { currentId: 'new-id', retiredAt: { 'old-id': '2026-02-01T00:00:00.000Z' }, ...extra });
+
   it('makes the new ID current and retires the old one once finished, also when the file already has the new ID', () => {
-    expect(ids(withRotations(registry('old-id'), [rotation('finished')]))).toEqual({ current: 'new-id', pending: null, retired: ['r-0ld', 'old-id'] });
-    expect(ids(withRotations(registry('new-id'), [rotation('finished')]))).toEqual({ current: 'new-id', pending: null, retired: ['r-0ld', 'old-id'] });
+    expect(ids(withRotations(registry('old-id'), [finished()]))).toEqual({ current: 'new-id', pending: null, retired: ['r-0ld', 'old-id'] });
+    expect(ids(withRotations(registry('new-id'), [finished()]))).toEqual({ current: 'new-id', pending: null, retired: ['r-0ld', 'old-id'] });
   });
 
-  it('lets a registry re-imported with another current ID win over an older rotation', () => {
+  it('keeps the right current ID through a second and third rotation, while the file still names the first', () => {
+    // Rotation 2 in flight: ID1 (made current by rotation 1) → ID2.
+    const second = rotation('notified', { previousId: 'id-1', pendingId: 'id-2', currentId: 'id-1', retiredAt: { 'id-0': '2026-02-01T00:00:00.000Z' } });
+    expect(ids(withRotations(registry('id-0'), [second]))).toEqual({ current: 'id-1', pending: 'id-2', retired: ['r-0ld', 'id-0'] });
+    const secondDone = rotation('finished', { previousId: 'id-1', pendingId: 'id-2', currentId: 'id-2', retiredAt: { 'id-0': '2026-02-01T00:00:00.000Z', 'id-1': '2026-05-01T00:00:00.000Z' } });
+    expect(ids(withRotations(registry('id-0'), [secondDone]))).toEqual({ current: 'id-2', pending: null, retired: ['r-0ld', 'id-0', 'id-1'] });
+    // A file updated to rotation 1's ID, and one with a pending ID roleguard already retired.
+    expect(ids(withRotations(registry('id-1'), [secondDone]))).toEqual({ current: 'id-2', pending: null, retired: ['r-0ld', 'id-0', 'id-1'] });
+    expect(ids(withRotations(registry('id-1', 'id-2'), [secondDone]))).toEqual({ current: 'id-2', pending: null, retired: ['r-0ld', 'id-0', 'id-1'] });
+  });
+
+  it('lets a registry re-imported with an ID roleguard never handled win; what roleguard retired stays retired', () => {
     expect(ids(withRotations(registry('imported-id'), [rotation('notified')]))).toEqual({ current: 'imported-id', pending: null, retired: ['r-0ld'] });
-    expect(ids(withRotations(registry('imported-id'), [rotation('finished')]))).toEqual({ current: 'imported-id', pending: null, retired: ['r-0ld'] });
+    expect(ids(withRotations(registry('imported-id'), [finished()]))).toEqual({ current: 'imported-id', pending: null, retired: ['r-0ld', 'old-id'] });
   });
 
   it('retires IDs dropped by a rollback, and never lists current or pending as retired', () => {
-    expect(ids(withRotations(registry('old-id'), [rotation('rolled-back', { abandonedIds: ['new-id'] })]))).toEqual({ current: 'old-id', pending: null, retired: ['r-0ld', 'new-id'] });
-    expect(ids(withRotations(registry('new-id'), [rotation('rolled-back', { abandonedIds: ['new-id'] })]))).toEqual({ current: 'new-id', pending: null, retired: ['r-0ld'] });
+    expect(ids(withRotations(registry('old-id'), [rotation('rolled-back', { retiredAt: { 'new-id': '2026-02-01T00:00:00.000Z' } })]))).toEqual({ current: 'old-id', pending: null, retired: ['r-0ld', 'new-id'] });
   });
 
   it('leaves roles without a rotation, and idle ones, as they are', () => {
