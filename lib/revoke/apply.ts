@@ -1,6 +1,9 @@
 import { DeleteRolePolicyCommand, GetRolePolicyCommand, ListRolePoliciesCommand, NoSuchEntityException, PutRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { acquireLock, type HeldLock, type LockOptions } from './lock.js';
+import { acquireLock, LeaseLostError, type HeldLock, type LockOptions } from './lock.js';
+
+/** A write needs at least this much of its lease left (the SDK's own retries of one call fit in it). */
+const LEASE_MARGIN_MS = 20_000;
 import { fitToBudget, mergeRevocations, parseRevocationPolicy, policySize, pruneRevocations, renderRevocationPolicy, REVOCATION_POLICY_NAME, type PolicyDocument, type RevocationState } from './policy.js';
 
 /** What applying revocations to a role did (or would do, in a dry run). */
@@ -122,8 +125,14 @@ export async function applyRevocations(
       await options.whileLocked?.(result);
       return result;
     }
-    if (policyDocument) await withIamRetry(() => deps.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME, PolicyDocument: JSON.stringify(policyDocument) })), retry);
-    else if (current) await withIamRetry(() => deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME })), retry);
+    // Every write attempt checks the lease first: a holder slowed down past it (throttling) must not overwrite a
+    // newer holder's write. Its intent stays pending and is applied again, merged, later.
+    const stillHeld = () => {
+      const now = (deps.lock.now ?? Date.now)();
+      if (lock.leaseUntil !== undefined && now > lock.leaseUntil - LEASE_MARGIN_MS) throw new LeaseLostError(`the lock on ${roleName} is (nearly) out of its lease; not writing`);
+    };
+    if (policyDocument) await withIamRetry(() => (stillHeld(), deps.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME, PolicyDocument: JSON.stringify(policyDocument) }))), retry);
+    else if (current) await withIamRetry(() => (stillHeld(), deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME }))), retry);
     const result = { roleName, policyDocument, fellBack, written: true, state };
     await options.whileLocked?.(result);
     return result;

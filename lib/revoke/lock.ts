@@ -5,7 +5,14 @@ import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk
 /** A held lock; `release()` gives it up only if it is still ours. */
 export interface HeldLock {
   owner: string;
+  /** When the lease runs out (epoch ms, wall clock); after it, another holder may take the lock. */
+  leaseUntil?: number;
   release(): Promise<void>;
+}
+
+/** The lease is (nearly) over: writing now could overwrite a newer holder's write. The work is retried later. */
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
 }
 
 /** Options of a per-key lock. */
@@ -47,9 +54,10 @@ export function lockRelease(tableName: string, key: string, owner: string, sortK
 }
 
 /** A lock `owner` has taken (by acquireLock, or in a transaction with other writes). */
-export function heldLock(doc: DynamoDBDocumentClient, tableName: string, key: string, owner: string, sortKey?: string): HeldLock {
+export function heldLock(doc: DynamoDBDocumentClient, tableName: string, key: string, owner: string, sortKey?: string, leaseUntil?: number): HeldLock {
   return {
     owner,
+    ...(leaseUntil === undefined ? {} : { leaseUntil }),
     async release() {
       try {
         await doc.send(new DeleteCommand(lockRelease(tableName, key, owner, sortKey)));
@@ -72,8 +80,9 @@ export async function acquireLock(doc: DynamoDBDocumentClient, tableName: string
   const deadline = now() + options.waitMs;
   for (let attempt = 0; ; attempt++) {
     try {
-      await doc.send(new PutCommand(lockPut(tableName, key, owner, now(), options.leaseMs, options.sortKey)));
-      return heldLock(doc, tableName, key, owner, options.sortKey);
+      const at = now();
+      await doc.send(new PutCommand(lockPut(tableName, key, owner, at, options.leaseMs, options.sortKey)));
+      return heldLock(doc, tableName, key, owner, options.sortKey, at + options.leaseMs);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       if (now() >= deadline) throw new LockTimeoutError(`could not lock ${key} within ${options.waitMs} ms`);

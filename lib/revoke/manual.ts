@@ -92,7 +92,9 @@ export async function planManualRevocation(
   // Deny what was issued up to now (and at least the latest recorded issue of that id), until the last one expires.
   const latestIssue = found.map((s) => s.issuedAt).reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b), policyTime(new Date(now.getTime() - 1000)));
   const decidedAt = decisionTime(latestIssue, now);
-  const pruneAfter = found.length
+  // An access key names one session, whose expiry is known. A name (or RoleId:name) names every session issued with
+  // it so far, and CloudTrail delivers minutes late: one not recorded yet may last up to 12 h from now.
+  const pruneAfter = 'accessKeyId' in target
     ? found.map((s) => pruneTime(s.issuedAt, s.expiresAt)).reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b))
     : policyTime(new Date(now.getTime() + MAX_SESSION_SECONDS * 1000));
   if (Date.parse(pruneAfter) <= now.getTime()) throw new RevocationRefused(`nothing to revoke: every recorded session of ${assumedRoleId} on ${request.roleArn} expired by ${pruneAfter}`);

@@ -91,12 +91,19 @@ export function mergeRevocations(current: RevocationState, ...additions: Revocat
 
 /**
  * Drop what can no longer matter at `now`: revocations whose sessions have all expired, and session revocations
- * that the whole-role revocation already covers (it denies every token issued before a later or equal time).
+ * that the whole-role revocation already covers (it denies every token issued before a later or equal time); the
+ * role's revocation then lasts at least as long as each session it took over.
  */
 export function pruneRevocations(state: RevocationState, now: Date): RevocationState {
   const alive = (pruneAfter: string) => Date.parse(pruneAfter) > now.getTime();
-  const role = state.role && alive(state.role.pruneAfter) ? state.role : null;
-  const sessions = state.sessions.filter((s) => alive(s.pruneAfter) && !(role && Date.parse(s.decidedAt) <= Date.parse(role.decidedAt)));
+  let role = state.role && alive(state.role.pruneAfter) ? state.role : null;
+  const sessions: SessionRevocation[] = [];
+  for (const s of state.sessions) {
+    if (!alive(s.pruneAfter)) continue;
+    // Covered by the whole-role revocation: folded into it, which then stays as long as the session could live.
+    if (role && Date.parse(s.decidedAt) <= Date.parse(role.decidedAt)) role = { ...role, pruneAfter: later(role.pruneAfter, s.pruneAfter) };
+    else sessions.push(s);
+  }
   return { role, sessions };
 }
 

@@ -5,7 +5,7 @@ import { parseRoleArn } from '../cloudtrail/arn.js';
 import type { AssumeEvent } from '../cloudtrail/types.js';
 import { randomUUID } from 'node:crypto';
 import { applyRevocations, roleLockKey, type AppliedRevocation, type RetryOptions } from './apply.js';
-import { heldLock, type HeldLock, type LockOptions } from './lock.js';
+import { heldLock, LeaseLostError, type HeldLock, type LockOptions } from './lock.js';
 import { REVOCATION_POLICY_NAME, type RevocationState } from './policy.js';
 import { sessionRevocation, type RevocationOutcome, type Revoker } from './respond.js';
 import { decisionOf, type RevocationIntent, type RevocationSource, type RevocationStore } from './store.js';
@@ -98,7 +98,7 @@ async function revokeFast(deps: RevocationDeps, request: RevocationRequest, role
   try {
     const applied = await applyToRole(deps, intent.roleArn, [intent.addition], now, false, {
       // Given up by the closing transaction when it goes through; otherwise released as usual.
-      heldLock: { owner: lock.owner, release: async () => (settled ? undefined : held.release()) },
+      heldLock: { owner: lock.owner, leaseUntil: lock.at + lock.leaseMs, release: async () => (settled ? undefined : held.release()) },
       whileLocked: async (result) => {
         const track = { roleArn: intent.roleArn, roleName, pruneAt: nextPruneAt(result.state) };
         settled = await deps.store.finish(intent.intentId, { state: 'applied', at: now, policyDocument: result.policyDocument, fellBack: result.fellBack }, track, lock);
@@ -106,7 +106,9 @@ async function revokeFast(deps: RevocationDeps, request: RevocationRequest, role
         if (!settled) await deps.store.trackPolicy(track.roleArn, track.roleName, track.pruneAt);
       },
     });
-    if (!settled) await deps.store.settle(intent.intentId, { state: 'applied', at: now, policyDocument: applied.policyDocument, fellBack: applied.fellBack });
+    // The lease ran out before the closing transaction: another holder may have written meanwhile, so the intent stays
+    // pending and the sweep merges it in again (harmless if it is already there).
+    if (!settled) return { intent, error: new LeaseLostError(`the lock on ${roleName} ran out of its lease before the revocation was settled`) };
     return { intent, applied };
   } catch (error) {
     return { intent, error };

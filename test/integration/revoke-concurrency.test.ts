@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, NoSuchEntityException, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { applyRevocations } from '../../lib/revoke/apply.js';
+import { LeaseLostError } from '../../lib/revoke/lock.js';
 import { revoke, type RevocationDeps } from '../../lib/revoke/service.js';
 import { createRevocationStore, intentIdFor } from '../../lib/revoke/store.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
@@ -59,4 +61,15 @@ describe('the role lock on an event clock', () => {
     expect(await sessionDecision(policy, 'scan-a', '2026-11-02T10:05:00Z')).toBe('Denied');
     expect(await sessionDecision(policy, 'scan-b', '2026-11-02T10:05:00Z')).toBe('Denied');
   }, 60_000);
+  it('a holder whose lease is (nearly) over does not write: the revocation waits for a holder with time left', async () => {
+    const config = await createTestTables(doc, await createSessionsTable(doc));
+    const puts = () => iam.commandCalls(PutRolePolicyCommand).length;
+    const before = puts();
+    const addition = { role: null, sessions: [{ assumedRoleId: `${ROLE_ID}:scan-late`, decidedAt: '2026-11-02T10:05:03Z', pruneAfter: '2026-11-03T10:05:00Z' }] };
+    const expiring = { owner: 'me', leaseUntil: Date.now() + 5_000, release: async () => undefined };
+    await expect(
+      applyRevocations({ iam: new IAMClient({ region: 'us-east-1' }), dynamo: doc, lockTable: config.revocationsTable!, lock: { leaseMs: 60_000, waitMs: 1_000 } }, 'ExampleCorpAudit', [addition], new Date('2026-11-02T10:05:03Z'), { dryRun: false, heldLock: expiring }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    expect(puts()).toBe(before);
+  });
 });

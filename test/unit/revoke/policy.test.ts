@@ -11,6 +11,16 @@ const decide = (policy: PolicyDocument | null, session: string, issuedAt: string
 const session = (name: string, decidedAt: string, pruneAfter = '2026-11-02T22:00:00Z'): RevocationState => ({ role: null, sessions: [{ assumedRoleId: `${ROLE_ID}:${name}`, decidedAt, pruneAfter }] });
 
 describe('revocation policy, checked with an IAM evaluator', () => {
+  it('a whole-role revocation that takes over a longer-lived session keeps denying it until that session expires', async () => {
+    // A fallback to the whole role (sessions until 11:00), then an older decision about a session living until 21:59.
+    const merged = mergeRevocations({ role: { decidedAt: '2026-11-02T10:00:05Z', pruneAfter: '2026-11-02T11:00:00Z' }, sessions: [] }, session('long-lived', '2026-11-02T10:00:00Z', '2026-11-02T21:59:00Z'));
+    const folded = pruneRevocations(merged, new Date('2026-11-02T10:01:00Z'));
+    expect(folded).toEqual({ role: { decidedAt: '2026-11-02T10:00:05Z', pruneAfter: '2026-11-02T21:59:00Z' }, sessions: [] });
+    // Past the role's first prune time, the session is still denied.
+    const later = renderRevocationPolicy(pruneRevocations(folded, new Date('2026-11-02T11:30:00Z')));
+    expect(await decide(later, 'long-lived', '2026-11-02T09:59:00Z')).toBe('Denied');
+  });
+
   it('denies the revoked session, and allows a session of the same name issued one second after the decision', async () => {
     const policy = renderRevocationPolicy(session('scan-1', '2026-11-02T10:00:00Z'))!;
     expect(await decide(policy, 'scan-1', '2026-11-02T09:15:04Z')).toBe('Denied');
