@@ -87,7 +87,10 @@ async function revoke(flags: RevokeFlags): Promise<number> {
     const registry = fileRegistry ?? (await createRegistryStore(store.dynamo, store.tables.registry).load());
     if (flags.profile) process.env.AWS_PROFILE = flags.profile;
     const iam = new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 3 });
-    const dryRun = flags.dryRun === true;
+    // A role whose registry entry says dryRun is never written, by hand either.
+    const roleDryRun = registry.roles.find((r) => r.roleArn === flags.role)?.dryRun === true;
+    const dryRun = flags.dryRun === true || roleDryRun;
+    if (roleDryRun && !flags.dryRun) process.stderr.write("roleguard revoke: note: this role's dryRun is set in the registry: showing what would be written, writing nothing\n");
     const deps = {
       iam,
       dynamo: store.dynamo,

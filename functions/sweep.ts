@@ -16,8 +16,11 @@ export const handler = scheduledHandler(deps, 'sweep', async (now) => {
   let revocations: Awaited<ReturnType<typeof sweepRevocations>> | null = null;
   let failure: unknown = null;
   try {
-    const { registry } = await deps.registry();
-    revocations = await sweepRevocations(revoking, now, { protectedReason: (roleArn) => protectedReason(roleArn, registry, deps.config.ownRoleArns) });
+    const index = await deps.registry();
+    revocations = await sweepRevocations(revoking, now, {
+      protectedReason: (roleArn) => protectedReason(roleArn, index.registry, deps.config.ownRoleArns),
+      dryRun: (roleArn) => deps.config.dryRun || index.roleFor(roleArn)?.dryRun === true,
+    });
   } catch (error) {
     failure = error;
   }

@@ -70,8 +70,10 @@ export function parseManualRevocation(event: ManualRevocationEvent | null | unde
 export function manualRevocationHandler(deps: Deps, revoking: RevocationDeps) {
   return middy(async (event: ManualRevocationEvent) => {
     const request = parseManualRevocation(event);
-    const { registry } = await deps.registry();
-    const result = await revokeByHand({ ...revoking, sessions: deps.sessions }, { ...registry, ownRoleArns: deps.config.ownRoleArns }, { ...request, dryRun: request.dryRun || deps.config.dryRun }, new Date());
+    const index = await deps.registry();
+    // The global DRY_RUN and the role's own dryRun apply to manual revocations too.
+    const dryRun = request.dryRun || deps.config.dryRun || index.roleFor(request.roleArn)?.dryRun === true;
+    const result = await revokeByHand({ ...revoking, sessions: deps.sessions }, { ...index.registry, ownRoleArns: deps.config.ownRoleArns }, { ...request, dryRun }, new Date());
     const { intent, ...outcome } = result;
     deps.logger.info('manual revocation', { roleArn: outcome.roleArn, revoked: outcome.revoked, intentId: outcome.intentId, applied: outcome.applied, dryRun: intent.dryRun, pending: outcome.pendingError ?? null, requestedBy: request.requestedBy, reason: request.reason });
     return { ...outcome, dryRun: intent.dryRun, sessions: outcome.sessions.map((s) => ({ eventId: s.eventId, accessKeyId: s.accessKeyId, issuedAt: s.issuedAt, expiresAt: s.expiresAt })) };

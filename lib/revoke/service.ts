@@ -212,7 +212,11 @@ export interface RevocationSweep {
  * statements about sessions that have all expired. Failures stay due, with backoff, until the sessions they cover
  * have expired; an intent that never got applied by then is logged as an error, never dropped silently.
  */
-export async function sweepRevocations(deps: RevocationDeps, now: Date, options: { protectedReason?: (roleArn: string) => string | null } = {}): Promise<RevocationSweep> {
+export async function sweepRevocations(
+  deps: RevocationDeps,
+  now: Date,
+  options: { protectedReason?: (roleArn: string) => string | null; /** DRY_RUN, or the role's dryRun: nothing is written for it (its work stays due). */ dryRun?: (roleArn: string) => boolean } = {},
+): Promise<RevocationSweep> {
   const result: RevocationSweep = { applied: 0, pruned: 0, retrying: 0, expired: 0 };
   const byRole = new Map<string, { intents: RevocationIntent[]; prune: boolean }>();
   for (const item of await deps.store.due(now)) {
@@ -232,6 +236,11 @@ export async function sweepRevocations(deps: RevocationDeps, now: Date, options:
       }
       if (prune) await deps.store.trackPolicy(roleArn, parseRoleArn(roleArn)?.roleName ?? roleArn, null);
       result.refused = (result.refused ?? 0) + intents.length;
+      continue;
+    }
+    // Dry run switched on since (an emergency stop): write nothing; what is due stays due for when it is off.
+    if (options.dryRun?.(roleArn)) {
+      deps.logger.warn('revocation sweep: dry run, nothing written for this role; its intents and pruning stay due', { roleArn, intents: intents.map((i) => i.intentId), prune });
       continue;
     }
     const live = intents.filter((i) => lastPrune(i.addition) > now.getTime());

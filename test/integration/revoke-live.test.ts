@@ -199,6 +199,10 @@ describe('automatic revocation in the assume flow', () => {
     expect(await w.store.get(id)).toMatchObject({ state: 'pending', attempts: 1, lastError: expect.stringContaining('ServiceFailure') });
     // Not due before its retry time; due after.
     expect(await sweepRevocations(w.revoking, new Date('2026-11-02T10:05:30Z'))).toMatchObject({ applied: 0 });
+    // A dry run switched on meanwhile (an emergency stop): the sweep writes nothing, and the intent stays due.
+    expect(await sweepRevocations(w.revoking, new Date('2026-11-02T10:09:00Z'), { dryRun: () => true })).toMatchObject({ applied: 0 });
+    expect(iam.puts()).toBe(5);
+    expect(await w.store.get(id)).toMatchObject({ state: 'pending' });
     expect(await sweepRevocations(w.revoking, new Date('2026-11-02T10:10:00Z'))).toEqual({ applied: 1, pruned: 0, retrying: 0, expired: 0 });
     expect(iam.puts()).toBe(6);
     expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
