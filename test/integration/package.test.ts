@@ -113,7 +113,7 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(actionsOf('RevokeRole')).toEqual([logs, registry, ['FindSessions', ['dynamodb:Query']], intents, iamWrite, ['ResolveSessionNames', ['iam:GetRole']], protect]);
     expect(actionsOf('AuditTrustPoliciesRole')).toEqual([logs, registry, ['AuditState', ['dynamodb:GetItem', 'dynamodb:PutItem']], ['ReadTrustPolicies', ['iam:GetRole']], ...alerting]);
     expect(actionsOf('RotateExternalIdsRole')).toEqual([
-      logs, registry, ['RotationStateAndLocks', ['dynamodb:PutItem', 'dynamodb:DeleteItem']], ['FindSessions', ['dynamodb:Query']], intents, iamWrite, protect,
+      logs, registry, ['RotationStateAndLocks', ['dynamodb:PutItem']], ['ReleaseRotationLocks', ['dynamodb:DeleteItem']], ['FindSessions', ['dynamodb:Query']], intents, iamWrite, protect,
       ['EditTrustPoliciesOfGuardedRoles', ['iam:GetRole', 'iam:UpdateAssumeRolePolicy']], ['NeverEditProtectedTrustPolicies', ['iam:UpdateAssumeRolePolicy']],
       ['ReadSlackWebhookSecret', ['ssm:GetParameter']], ['PublishAlertsAndVendorNotices', ['sns:Publish']],
     ]);
@@ -121,6 +121,8 @@ describe('packaged CloudFormation template (osls package)', () => {
     const statement = (role: string, sid: string) => resources[role]!.Properties.Policies[0].PolicyDocument.Statement.find((s: any) => s.Sid === sid);
     expect(statement('OnAssumeRoleRole', 'ConfirmRotations').Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['rotation'] } });
     expect(statement('RotateExternalIdsRole', 'RotationStateAndLocks').Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rotation', 'lock#rotation#*'] } });
+    // Rotation items are never deleted; only the locks are.
+    expect(statement('RotateExternalIdsRole', 'ReleaseRotationLocks').Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['lock#rotation#*'] } });
     expect(statement('RotateExternalIdsRole', 'EditTrustPoliciesOfGuardedRoles').Condition).toEqual({ StringEquals: { 'aws:ResourceTag/roleguard:guarded': 'true' } });
     for (const role of ['OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'SweepRole', 'RevokeRole', 'AuditTrustPoliciesRole', 'RotateExternalIdsRole']) {
       for (const s of resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)) {
