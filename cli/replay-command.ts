@@ -1,4 +1,4 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../lib/config.js';
@@ -58,7 +58,7 @@ Examples:
 Every event is decided as of its own eventTime. Unusable files and records are listed under "rejected"
 and the run goes on. By default nothing is sent: alerts are recorded in the outbox only.
 Exit status: 0 when the run completed (even with rejections), 1 when it could not run, 2 for bad
-arguments or an invalid registry, 130 when interrupted.`)
+arguments or an invalid registry, 130 when interrupted (--report still writes what was done so far).`)
     .action(async (paths: string[], flags: ReplayFlags) => {
       process.exitCode = await replay(paths, flags);
     });
@@ -70,12 +70,10 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
     process.stderr.write(`roleguard replay: --concurrency must be a whole number from 1 to 256\n`);
     return EXIT.usage;
   }
-  if (flags.report) {
-    const dir = dirname(resolvePath(flags.report));
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      process.stderr.write(`roleguard replay: --report: the directory ${dir} does not exist\n`);
-      return EXIT.usage;
-    }
+  const refused = flags.report ? reportPathProblem(flags.report) : null;
+  if (refused) {
+    process.stderr.write(`roleguard replay: --report: ${refused}\n`);
+    return EXIT.usage;
   }
   // The registry is read and validated before anything starts: an invalid one never half-loads.
   let registry: Registry | undefined;
@@ -126,15 +124,18 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
     const result = await runReplay(deps, { paths, concurrency, signal: abort.signal, apply: flags.apply ?? false, onProgress: (p) => progress.update(p) });
     progress.done();
     const { aborted, ...report } = result;
+    let written: string | null = null;
+    if (flags.report) {
+      // Written on Ctrl-C too: what was done so far, titled as partial.
+      const rotations = await createRotationStore(store.dynamo, tables.registry).list();
+      const input = { report, registry: (await deps.registry()).registry, rotations, generatedAt: new Date().toISOString(), ...(aborted ? { title: 'roleguard backtest (interrupted: partial)' } : {}) };
+      written = writeReport(flags.report, renderHtmlReport(input));
+    }
     if (aborted) {
-      process.stderr.write(`roleguard replay: interrupted; stopped cleanly, partial results not printed${flags.report ? ' and no report written' : ''}\n`);
+      process.stderr.write(`roleguard replay: interrupted; stopped cleanly, partial results not printed${written ? `; the HTML report of what was done so far is in ${written}` : ''}\n`);
       return EXIT.interrupted;
     }
-    if (flags.report) {
-      const rotations = await createRotationStore(store.dynamo, tables.registry).list();
-      writeFileSync(flags.report, renderHtmlReport({ report, registry: (await deps.registry()).registry, rotations, generatedAt: new Date().toISOString() }));
-      process.stderr.write(`roleguard replay: HTML report written to ${resolvePath(flags.report)}\n`);
-    }
+    if (written) process.stderr.write(`roleguard replay: HTML report written to ${written}\n`);
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReplay(report, { embedded: store.embedded, endpoint: store.endpoint, apply: flags.apply ?? false, guarded })}\n`);
     return EXIT.ok;
   } finally {
@@ -142,6 +143,24 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
     process.off('SIGTERM', onSignal);
     await store.close();
   }
+}
+
+/** Why the report cannot be written there, checked before the run: a missing directory, or a directory as the file. */
+function reportPathProblem(file: string): string | null {
+  const path = resolvePath(file);
+  const dir = statSync(dirname(path), { throwIfNoEntry: false });
+  if (!dir?.isDirectory()) return `the directory ${dirname(path)} ${dir ? 'is not a directory' : 'does not exist'}`;
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) return `${path} is a directory; give a file name such as ${path}/report.html`;
+  return null;
+}
+
+/** Write the page beside its destination, then rename it there: a second Ctrl-C never leaves half a page. */
+function writeReport(file: string, html: string): string {
+  const path = resolvePath(file);
+  const partial = `${path}.${process.pid}.tmp`;
+  writeFileSync(partial, html);
+  renameSync(partial, path);
+  return path;
 }
 
 /** The readable report: summary, findings, the sessions recorded, and what was rejected. */
