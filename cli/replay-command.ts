@@ -117,7 +117,9 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
     const revocations = createRevocationStore(store.dynamo, tables.revocations);
     const revoker = flags.apply
       ? liveRevoker({ iam: new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 3 }), dynamo: store.dynamo, store: revocations, logger })
-      : emulatedRevoker({ store: revocations });
+      // A backtest against a deployed stack's tables writes no "revoked caller" markers there: the live service would
+      // read them and raise false assumed-after-revocation findings. Locally they let the replay see callers return.
+      : emulatedRevoker(store.deployed ? {} : { store: revocations });
     const deps = createDeps(config, { dynamo: store.dynamo, logger, registry, senders, revoker });
     const guarded = (await deps.registry()).registry.roles.length;
     if (guarded === 0) process.stderr.write('roleguard replay: note: no role is registered (see --registry), so sessions are recorded but nothing is detected\n');
