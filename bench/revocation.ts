@@ -1,0 +1,47 @@
+import { EMPTY_STATE, fitToBudget, mergeRevocations, policySize, renderRevocationPolicy, ROLE_INLINE_POLICY_BUDGET } from '../lib/revoke/policy.js';
+import { sessionRevocation } from '../lib/revoke/respond.js';
+import { GUARDED_ROLE_ID } from './records.js';
+
+/** The revocation figure of contract §3, and the same count for the shortest and longest session names STS allows. */
+export interface RevocationFigure {
+  sessionsPerRoleBudget: number;
+  policyChars: number;
+  assumedRoleIdChars: number;
+  budgetChars: number;
+  bySessionNameLength: Record<string, number>;
+}
+
+const DECIDED = new Date('2026-10-01T12:00:00Z');
+
+/** How many distinct sessions, revoked at one decision time, fit one role's inline budget with no other inline policy. */
+function capacity(name: (i: number) => string): { sessions: number; chars: number } {
+  let state = EMPTY_STATE;
+  let chars = 0;
+  for (let n = 0; n < 5000; n++) {
+    // Sessions of an hour, issued over the last hour: same decision time, different expiries.
+    const issued = new Date(DECIDED.getTime() - ((n * 37) % 3600) * 1000);
+    const addition = sessionRevocation({ assumedRoleId: `${GUARDED_ROLE_ID}:${name(n)}`, issuedAt: issued.toISOString(), expiresAt: new Date(issued.getTime() + 3600_000).toISOString(), now: DECIDED });
+    const next = mergeRevocations(state, addition);
+    if (fitToBudget(next, 0, ROLE_INLINE_POLICY_BUDGET).fellBack) return { sessions: n, chars };
+    state = next;
+    chars = policySize(renderRevocationPolicy(state));
+  }
+  throw new Error('no budget limit reached');
+}
+
+/**
+ * Sessions named as the vendor of the replay corpus names them (`ExampleCorp-<epoch seconds>`, 22 characters, so
+ * `AROA…:ExampleCorp-1727740800` is 44), on the role id of ExampleCorpAudit (21 characters, as IAM writes them).
+ */
+export function measureRevocationCapacity(): RevocationFigure {
+  const typical = capacity((i) => `ExampleCorp-${1727740800 + i}`);
+  const shortest = capacity((i) => i.toString(36).padStart(2, '0'));
+  const longest = capacity((i) => `ExampleCorp-tenant-scan-${String(i).padStart(6, '0')}-${'x'.repeat(33)}`.slice(0, 64));
+  return {
+    sessionsPerRoleBudget: typical.sessions,
+    policyChars: typical.chars,
+    assumedRoleIdChars: `${GUARDED_ROLE_ID}:ExampleCorp-1727740800`.length,
+    budgetChars: ROLE_INLINE_POLICY_BUDGET,
+    bySessionNameLength: { '2': shortest.sessions, '22': typical.sessions, '64': longest.sessions },
+  };
+}
