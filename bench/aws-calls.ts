@@ -1,8 +1,8 @@
+import { DEFAULT_PROVIDERS } from '@aws-lambda-powertools/parameters/base';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { DEFAULT_PROVIDERS } from '@aws-lambda-powertools/parameters/base';
-import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { loadConfig } from '../lib/config.js';
 import { createDeps } from '../lib/deps.js';
 import { lambdaSenders, readSlackWebhook, revocationDeps } from '../lib/lambda-deps.js';
@@ -13,17 +13,21 @@ import { createRegistryStore } from '../lib/registry/index.js';
 import { liveRevoker } from '../lib/revoke/service.js';
 import { fakeIam, fakeSlack, fakeSns, fakeSsm } from '../test/helpers/fake-aws.js';
 import { prng } from '../test/helpers/prng.js';
-import { assumeRecord, type AssumeKind } from './records.js';
+import { type AssumeKind, assumeRecord } from './records.js';
 import { tally } from './stats.js';
 
 type Step = 'recordAndDetect' | 'revocation' | 'alert';
-import { benchDocumentClient, type BenchStore } from './store.js';
+
+import { type BenchStore, benchDocumentClient } from './store.js';
 
 /** The awsCalls figure of contract §3 and what each count is made of, by `service:Command`. */
 export interface AwsCallsFigure {
   benignEvent: number;
   revokedSession: number;
-  byCommand: Record<'coldStart' | 'firstEvent' | 'benignEvent' | 'benignUnregisteredRole' | 'revokedSession', Record<string, number>>;
+  byCommand: Record<
+    'coldStart' | 'firstEvent' | 'benignEvent' | 'benignUnregisteredRole' | 'revokedSession',
+    Record<string, number>
+  >;
   /** The revoked session's calls by step: recording and detection, the revocation, the alert (outbox and delivery). */
   revokedSessionBySteps: Record<Step, Record<string, number>>;
 }
@@ -39,8 +43,13 @@ function callLog() {
     log,
     /** Count every call the client sends, as `service:Command`. */
     counted<C extends { middlewareStack: unknown }>(client: C, service: string): C {
-      const middleware: Middleware = (next, context) => async (args) => (log.push({ call: `${service}:${String(context.commandName).replace(/Command$/, '')}`, step }), next(args));
-      (client.middlewareStack as { add(m: Middleware, o: { step: 'initialize'; name: string }): void }).add(middleware, { step: 'initialize', name: 'benchCountCalls' });
+      const middleware: Middleware = (next, context) => async (args) => (
+        log.push({ call: `${service}:${String(context.commandName).replace(/Command$/, '')}`, step }), next(args)
+      );
+      (client.middlewareStack as { add(m: Middleware, o: { step: 'initialize'; name: string }): void }).add(
+        middleware,
+        { step: 'initialize', name: 'benchCountCalls' },
+      );
       return client;
     },
     /** Label the calls made inside the object's methods with a step (the outermost: the revoker uses the revocations store). */
@@ -75,19 +84,31 @@ export async function measureAwsCalls(store: BenchStore): Promise<AwsCallsFigure
   const aws = { region: LOCAL_AWS.region, credentials: LOCAL_AWS.credentials };
   const dynamo = counted(benchDocumentClient(store.local.endpoint), 'dynamodb');
   const savedSsm = DEFAULT_PROVIDERS.ssm;
-  DEFAULT_PROVIDERS.ssm = new SSMProvider({ awsSdkV3Client: counted(new SSMClient({ ...aws, endpoint: ssm.url }), 'ssm') });
+  DEFAULT_PROVIDERS.ssm = new SSMProvider({
+    awsSdkV3Client: counted(new SSMClient({ ...aws, endpoint: ssm.url }), 'ssm'),
+  });
   try {
     const tables = await store.freshTables();
     await createRegistryStore(dynamo, tables.registry).replace(store.registry);
-    const config = loadConfig({
-      SESSIONS_TABLE: tables.sessions, REGISTRY_TABLE: tables.registry, ALERTS_TABLE: tables.alerts, REVOCATIONS_TABLE: tables.revocations,
-      ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:roleguard-bench-alerts', SLACK_WEBHOOK_PARAMETER: '/roleguard/bench/slack-webhook-url',
-    }, { alerting: true, revoking: true });
+    const config = loadConfig(
+      {
+        SESSIONS_TABLE: tables.sessions,
+        REGISTRY_TABLE: tables.registry,
+        ALERTS_TABLE: tables.alerts,
+        REVOCATIONS_TABLE: tables.revocations,
+        ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:roleguard-bench-alerts',
+        SLACK_WEBHOOK_PARAMETER: '/roleguard/bench/slack-webhook-url',
+      },
+      { alerting: true, revoking: true },
+    );
     log.length = 0;
     // Cold start, as createAlertingDeps does it: the webhook is read once, then cached for five minutes.
     await readSlackWebhook(config.slackWebhookParameter!);
     const coldStart = log.splice(0);
-    const senders = inStep('alert', lambdaSenders(config, counted(new SNSClient({ ...aws, endpoint: sns.url }), 'sns')));
+    const senders = inStep(
+      'alert',
+      lambdaSenders(config, counted(new SNSClient({ ...aws, endpoint: sns.url }), 'sns')),
+    );
     const base = createDeps(config, { dynamo, logger: createLogger({ level: 'ERROR' }), senders });
     inStep('alert', base.alerts.outbox);
     const iamClient = counted(new IAMClient({ ...aws, endpoint: iam.url, maxAttempts: 5 }), 'iam');
@@ -102,15 +123,29 @@ export async function measureAwsCalls(store: BenchStore): Promise<AwsCallsFigure
     const benignUnregistered = await event('app', 1);
     const benign = await event('vendor', 2);
     const revoked = await event('vendor-wrong-id', 3);
-    const applied = revoked.outcome.status === 'recorded' && revoked.outcome.actions.some((a) => a.kind === 'revoke-session' && a.applied);
-    if (!applied || benign.outcome.status !== 'recorded' || benign.outcome.findings.length) throw new Error('awsCalls: the events did not do what they should (benign recorded; wrong ID revoked)');
+    const applied =
+      revoked.outcome.status === 'recorded' &&
+      revoked.outcome.actions.some((a) => a.kind === 'revoke-session' && a.applied);
+    if (!applied || benign.outcome.status !== 'recorded' || benign.outcome.findings.length)
+      throw new Error('awsCalls: the events did not do what they should (benign recorded; wrong ID revoked)');
     const names = (calls: typeof log) => calls.map((c) => c.call);
-    const stepOf = (wanted: Step) => tally(names(revoked.calls.filter((c) => (c.step ?? 'recordAndDetect') === wanted)));
+    const stepOf = (wanted: Step) =>
+      tally(names(revoked.calls.filter((c) => (c.step ?? 'recordAndDetect') === wanted)));
     return {
       benignEvent: benign.calls.length,
       revokedSession: revoked.calls.length,
-      byCommand: { coldStart: tally(names(coldStart)), firstEvent: tally(names(first.calls)), benignEvent: tally(names(benign.calls)), benignUnregisteredRole: tally(names(benignUnregistered.calls)), revokedSession: tally(names(revoked.calls)) },
-      revokedSessionBySteps: { recordAndDetect: stepOf('recordAndDetect'), revocation: stepOf('revocation'), alert: stepOf('alert') },
+      byCommand: {
+        coldStart: tally(names(coldStart)),
+        firstEvent: tally(names(first.calls)),
+        benignEvent: tally(names(benign.calls)),
+        benignUnregisteredRole: tally(names(benignUnregistered.calls)),
+        revokedSession: tally(names(revoked.calls)),
+      },
+      revokedSessionBySteps: {
+        recordAndDetect: stepOf('recordAndDetect'),
+        revocation: stepOf('revocation'),
+        alert: stepOf('alert'),
+      },
     };
   } finally {
     if (savedSsm) DEFAULT_PROVIDERS.ssm = savedSsm;

@@ -20,12 +20,14 @@ interface Profile {
 // esbuild marks where each module starts in an unminified bundle with a `// path` line.
 function moduleStarts(bundle: string): { line: number; group: string }[] {
   const starts: { line: number; group: string }[] = [];
-  readFileSync(bundle, 'utf8').split('\n').forEach((text, i) => {
-    const m = /^\/\/ (\S+\.[cm]?[jt]s)$/.exec(text);
-    if (!m) return;
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(m[1]!);
-    starts.push({ line: i + 1, group: pkg ? pkg[1]! : `roleguard ${m[1]!.replace(/\/[^/]+$/, '/')}` });
-  });
+  readFileSync(bundle, 'utf8')
+    .split('\n')
+    .forEach((text, i) => {
+      const m = /^\/\/ (\S+\.[cm]?[jt]s)$/.exec(text);
+      if (!m) return;
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(m[1]!);
+      starts.push({ line: i + 1, group: pkg ? pkg[1]! : `roleguard ${m[1]!.replace(/\/[^/]+$/, '/')}` });
+    });
   return starts;
 }
 
@@ -48,17 +50,36 @@ function groupOf(starts: { line: number; group: string }[], line: number): strin
  * a fresh Node process under the V8 profiler (0.1 ms samples), `repeats` times. Self time is summed by the module the
  * running code belongs to (module-level code by the line it runs on), grouped by package or lib/ folder.
  */
-export async function profileInit(name: string, source: { entry: string } | { contents: string }, dir: string, env: Record<string, string>, repeats: number): Promise<Record<string, number>> {
+export async function profileInit(
+  name: string,
+  source: { entry: string } | { contents: string },
+  dir: string,
+  env: Record<string, string>,
+  repeats: number,
+): Promise<Record<string, number>> {
   mkdirSync(dir, { recursive: true });
   const bundle = join(dir, `${name}.unminified.mjs`);
   await build({
-    ...('entry' in source ? { entryPoints: [source.entry] } : { stdin: { contents: source.contents, resolveDir: process.cwd(), loader: 'ts' as const } }),
-    outfile: bundle, bundle: true, minify: false, target: 'node20', platform: 'node', format: 'esm', mainFields: ['module', 'main'], logLevel: 'silent',
-    banner: { js: "import { createRequire as __roleguardCreateRequire } from 'node:module'; const require = __roleguardCreateRequire(import.meta.url);" },
+    ...('entry' in source
+      ? { entryPoints: [source.entry] }
+      : { stdin: { contents: source.contents, resolveDir: process.cwd(), loader: 'ts' as const } }),
+    outfile: bundle,
+    bundle: true,
+    minify: false,
+    target: 'node20',
+    platform: 'node',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    logLevel: 'silent',
+    banner: {
+      js: "import { createRequire as __roleguardCreateRequire } from 'node:module'; const require = __roleguardCreateRequire(import.meta.url);",
+    },
   });
   // The profiler runs around the import only (not Node's own start), in the process that imports.
   const probe = join(dir, 'profile-probe.mjs');
-  writeFileSync(probe, `import { Session } from 'node:inspector/promises';
+  writeFileSync(
+    probe,
+    `import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 const session = new Session();
 session.connect();
@@ -69,7 +90,8 @@ const m = await import(process.argv[2]);
 const { profile } = await session.post('Profiler.stop');
 if (typeof m.handler !== 'function') throw new Error('no handler');
 writeFileSync(process.argv[3], JSON.stringify(profile));
-`);
+`,
+  );
   const url = pathToFileURL(resolve(bundle)).href;
   const starts = moduleStarts(bundle);
   const selfMs: Record<string, number> = {};
@@ -82,9 +104,15 @@ writeFileSync(process.argv[3], JSON.stringify(profile));
     profile.samples.forEach((id, i) => ticks.set(id, (ticks.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
     for (const [id, us] of ticks) {
       const node = nodes.get(id)!;
-      const add = (group: string, share: number) => (selfMs[group] = (selfMs[group] ?? 0) + (us * share) / 1000 / repeats);
+      const add = (group: string, share: number) =>
+        (selfMs[group] = (selfMs[group] ?? 0) + (us * share) / 1000 / repeats);
       if (node.callFrame.url !== url) {
-        add(node.callFrame.url ? 'Node.js ESM loader (reads and compiles the bundle)' : node.callFrame.functionName || '(other)', 1);
+        add(
+          node.callFrame.url
+            ? 'Node.js ESM loader (reads and compiles the bundle)'
+            : node.callFrame.functionName || '(other)',
+          1,
+        );
         continue;
       }
       const positions = node.positionTicks ?? [];
@@ -93,5 +121,10 @@ writeFileSync(process.argv[3], JSON.stringify(profile));
       else for (const p of positions) add(groupOf(starts, p.line), p.ticks / total);
     }
   }
-  return Object.fromEntries(Object.entries(selfMs).sort((a, b) => b[1] - a[1]).filter(([, ms]) => ms >= 1).map(([k, ms]) => [k, round2(ms)]));
+  return Object.fromEntries(
+    Object.entries(selfMs)
+      .sort((a, b) => b[1] - a[1])
+      .filter(([, ms]) => ms >= 1)
+      .map(([k, ms]) => [k, round2(ms)]),
+  );
 }

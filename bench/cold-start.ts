@@ -39,7 +39,8 @@ clients.push(new Logger({ serviceName: 'bench' }), getParameter);
 const ZOD = `import { z } from 'zod';
 clients.push(z.object({ eventID: z.string().max(128), eventTime: z.string(), userIdentity: z.object({ type: z.string() }) }));
 `;
-const SSM_READ = "clients.push(await getParameter(process.env.SLACK_WEBHOOK_PARAMETER, { decrypt: true, maxAge: 300 }));\n";
+const SSM_READ =
+  'clients.push(await getParameter(process.env.SLACK_WEBHOOK_PARAMETER, { decrypt: true, maxAge: 300 }));\n';
 const HANDLER = 'export const handler = middy(async () => clients.length);\n';
 /** The bare bundle (the contract's baseline) and bare bundles with one more of a function's ingredients each. */
 export const BARES: Record<string, string> = {
@@ -52,16 +53,36 @@ export const BARES: Record<string, string> = {
 /** Write the probe: a fresh process imports the bundle (its top-level await included) and prints how long that took. */
 export function writeProbe(dir: string): string {
   const probe = join(dir, 'probe.mjs');
-  writeFileSync(probe, "const t = performance.now(); const m = await import(process.argv[2]); if (typeof m.handler !== 'function') throw new Error('no handler'); process.stdout.write(String(performance.now() - t));\n");
+  writeFileSync(
+    probe,
+    "const t = performance.now(); const m = await import(process.argv[2]); if (typeof m.handler !== 'function') throw new Error('no handler'); process.stdout.write(String(performance.now() - t));\n",
+  );
   return probe;
 }
 
 /** serverless.yml's custom.esbuild, as serverless-esbuild passes it to esbuild (node22 when esbuild accepts it). */
-async function bundle(outfile: string, source: { entry: string } | { contents: string }, target: string): Promise<Metafile> {
+async function bundle(
+  outfile: string,
+  source: { entry: string } | { contents: string },
+  target: string,
+): Promise<Metafile> {
   const result = await build({
-    ...('entry' in source ? { entryPoints: [source.entry] } : { stdin: { contents: source.contents, resolveDir: process.cwd(), loader: 'ts' as const } }),
-    outfile, bundle: true, minify: true, sourcemap: 'linked', target, platform: 'node', format: 'esm', mainFields: ['module', 'main'], metafile: true, logLevel: 'silent',
-    banner: { js: "import { createRequire as __roleguardCreateRequire } from 'node:module'; const require = __roleguardCreateRequire(import.meta.url);" },
+    ...('entry' in source
+      ? { entryPoints: [source.entry] }
+      : { stdin: { contents: source.contents, resolveDir: process.cwd(), loader: 'ts' as const } }),
+    outfile,
+    bundle: true,
+    minify: true,
+    sourcemap: 'linked',
+    target,
+    platform: 'node',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    metafile: true,
+    logLevel: 'silent',
+    banner: {
+      js: "import { createRequire as __roleguardCreateRequire } from 'node:module'; const require = __roleguardCreateRequire(import.meta.url);",
+    },
   });
   return result.metafile;
 }
@@ -71,50 +92,85 @@ function kbByPackage(metafile: Metafile): Record<string, number> {
   for (const output of Object.values(metafile.outputs)) {
     for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
       const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
-      const key = m ? m[1]! : path.startsWith('lib/') || path.startsWith('functions/') ? 'roleguard (lib/, functions/)' : 'other';
+      const key = m
+        ? m[1]!
+        : path.startsWith('lib/') || path.startsWith('functions/')
+          ? 'roleguard (lib/, functions/)'
+          : 'other';
       out[key] = (out[key] ?? 0) + bytesInOutput / 1024;
     }
   }
-  return Object.fromEntries(Object.entries(out).sort((a, b) => b[1] - a[1]).filter(([, kb]) => kb >= 5).map(([k, kb]) => [k, Math.round(kb)]));
+  return Object.fromEntries(
+    Object.entries(out)
+      .sort((a, b) => b[1] - a[1])
+      .filter(([, kb]) => kb >= 5)
+      .map(([k, kb]) => [k, Math.round(kb)]),
+  );
 }
 
 /**
  * Each function's bundle and the bare ones, imported by a fresh Node process until the handler exists (the
  * functions' top-level await reads config and the webhook from the fake SSM). Rotating order, medians of `repeats`.
  */
-export async function measureColdStart(dir: string, env: Record<string, string>, repeats: number): Promise<ColdStartFigure> {
+export async function measureColdStart(
+  dir: string,
+  env: Record<string, string>,
+  repeats: number,
+): Promise<ColdStartFigure> {
   mkdirSync(dir, { recursive: true });
   let target = 'node22';
-  const functions = readdirSync('functions').filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
+  const functions = readdirSync('functions')
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.replace(/\.ts$/, ''))
+    .sort();
   const files: Record<string, string> = {};
   let metafile: Metafile | null = null;
   for (const fn of functions) {
     files[fn] = join(dir, `${fn}.mjs`);
-    const meta = await bundle(files[fn]!, { entry: join('functions', `${fn}.ts`) }, target).catch(async (error: Error) => {
-      if (!/target|node22/i.test(error.message)) throw error;
-      target = 'node20';
-      return bundle(files[fn]!, { entry: join('functions', `${fn}.ts`) }, target);
-    });
+    const meta = await bundle(files[fn]!, { entry: join('functions', `${fn}.ts`) }, target).catch(
+      async (error: Error) => {
+        if (!/target|node22/i.test(error.message)) throw error;
+        target = 'node20';
+        return bundle(files[fn]!, { entry: join('functions', `${fn}.ts`) }, target);
+      },
+    );
     if (fn === 'on-assume-role') metafile = meta;
   }
-  for (const [name, contents] of Object.entries(BARES)) await bundle((files[name] = join(dir, `${name.replace(/\W+/g, '-')}.mjs`)), { contents }, target);
+  for (const [name, contents] of Object.entries(BARES))
+    await bundle((files[name] = join(dir, `${name.replace(/\W+/g, '-')}.mjs`)), { contents }, target);
   const probe = writeProbe(dir);
-  const runs: [string, string, Record<string, string>][] = Object.entries(files).map(([name, file]) => [name, file, env]);
-  runs.push(['on-assume-role (--enable-source-maps)', files['on-assume-role']!, { ...env, NODE_OPTIONS: '--enable-source-maps' }]);
+  const runs: [string, string, Record<string, string>][] = Object.entries(files).map(([name, file]) => [
+    name,
+    file,
+    env,
+  ]);
+  runs.push([
+    'on-assume-role (--enable-source-maps)',
+    files['on-assume-role']!,
+    { ...env, NODE_OPTIONS: '--enable-source-maps' },
+  ]);
   runs.push(['bare (--enable-source-maps)', files.bare!, { ...env, NODE_OPTIONS: '--enable-source-maps' }]);
   const samples: Record<string, number[]> = {};
   for (let r = 0; r < repeats; r++) {
     for (let k = 0; k < runs.length; k++) {
       const [name, file, runEnv] = runs[(k + r) % runs.length]!;
       // A clean environment: only what the function is given (as in Lambda), not this shell's.
-      const { stdout } = await promisify(execFile)(process.execPath, [probe, pathToFileURL(resolve(file)).href], { env: { PATH: process.env.PATH ?? '', ...runEnv } });
+      const { stdout } = await promisify(execFile)(process.execPath, [probe, pathToFileURL(resolve(file)).href], {
+        env: { PATH: process.env.PATH ?? '', ...runEnv },
+      });
       (samples[name] ??= []).push(Number(stdout));
     }
     say(`cold start: repeat ${r + 1}/${repeats}`);
   }
   say('cold start: profiling the init of on-assume-role and of the bare bundle');
   const initProfileMs = {
-    'on-assume-role': await profileInit('on-assume-role', { entry: join('functions', 'on-assume-role.ts') }, dir, env, Math.max(2, Math.ceil(repeats / 2))),
+    'on-assume-role': await profileInit(
+      'on-assume-role',
+      { entry: join('functions', 'on-assume-role.ts') },
+      dir,
+      env,
+      Math.max(2, Math.ceil(repeats / 2)),
+    ),
     bare: await profileInit('bare', { contents: BARES.bare! }, dir, env, Math.max(2, Math.ceil(repeats / 2))),
   };
   const baselineInitMs = round2(median(samples.bare!));

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { prng } from '../test/helpers/prng.js';
-import { ACCOUNT, assumeRecord, noiseRecord, type AssumeKind, type CtRecord } from './records.js';
+import { ACCOUNT, type AssumeKind, assumeRecord, type CtRecord, noiseRecord } from './records.js';
 
 /** What was written: the trail's root, its files in order, and the mix of records. */
 export interface Corpus {
@@ -49,10 +49,24 @@ export function writeCorpus(root: string, records: number, seed = 20261001): Cor
       batch.push(kind === 'noise' ? noiseRecord(random, at) : assumeRecord(random, at, kind, i));
     }
     const day = new Date(slot).toISOString();
-    const dir = join(root, 'AWSLogs', ACCOUNT, 'CloudTrail', 'us-east-1', day.slice(0, 4), day.slice(5, 7), day.slice(8, 10));
+    const dir = join(
+      root,
+      'AWSLogs',
+      ACCOUNT,
+      'CloudTrail',
+      'us-east-1',
+      day.slice(0, 4),
+      day.slice(5, 7),
+      day.slice(8, 10),
+    );
     mkdirSync(dir, { recursive: true });
     const stamp = `${day.slice(0, 10).replace(/-/g, '')}T${day.slice(11, 16).replace(':', '')}Z`;
-    const file = join(dir, `${ACCOUNT}_CloudTrail_us-east-1_${stamp}_${Math.floor(random() * 2 ** 32).toString(36).padStart(7, '0')}.json.gz`);
+    const file = join(
+      dir,
+      `${ACCOUNT}_CloudTrail_us-east-1_${stamp}_${Math.floor(random() * 2 ** 32)
+        .toString(36)
+        .padStart(7, '0')}.json.gz`,
+    );
     const json = JSON.stringify({ Records: batch });
     const gz = gzipSync(json);
     writeFileSync(file, gz);

@@ -7,7 +7,7 @@ import { sessionKey } from '../lib/sessions/item.js';
 import { prng } from '../test/helpers/prng.js';
 import { ACCOUNT, assumeRecord, type CtRecord } from './records.js';
 import { median, pool, round2, say, timed } from './stats.js';
-import { benchConfig, type BenchStore } from './store.js';
+import { type BenchStore, benchConfig } from './store.js';
 
 interface Rates {
   eventsPerSecond: number;
@@ -50,26 +50,58 @@ export async function measureHandler(store: BenchStore, perBlock: number, blocks
   let items: Record<string, unknown>[] = [];
   let rawBlock = 0;
   const handlerBlock = async (kind: 'app' | 'vendor' | 'mix') => {
-    const records = Array.from({ length: perBlock }, (_, i) => next(kind === 'mix' ? (i % 8 === 0 ? 'vendor' : 'app') : kind));
-    const { seconds } = await timed(() => pool(perBlock, CONCURRENCY, async (i) => {
-      const outcome = await processRecord(records[i], deps);
-      if (outcome.status !== 'recorded' || outcome.findings.length) throw new Error(`not a benign recorded assume: ${outcome.status}`);
-    }));
+    const records = Array.from({ length: perBlock }, (_, i) =>
+      next(kind === 'mix' ? (i % 8 === 0 ? 'vendor' : 'app') : kind),
+    );
+    const { seconds } = await timed(() =>
+      pool(perBlock, CONCURRENCY, async (i) => {
+        const outcome = await processRecord(records[i], deps);
+        if (outcome.status !== 'recorded' || outcome.findings.length)
+          throw new Error(`not a benign recorded assume: ${outcome.status}`);
+      }),
+    );
     // The items just written, as they are in the table, for the raw writes.
-    items = await Promise.all(records.slice(0, 64).map(async (r) => (await store.dynamo.send(new GetCommand({ TableName: tables.sessions, Key: { pk: sessionKey(ACCOUNT, r.eventID as string) } }))).Item!));
+    items = await Promise.all(
+      records
+        .slice(0, 64)
+        .map(
+          async (r) =>
+            (
+              await store.dynamo.send(
+                new GetCommand({ TableName: tables.sessions, Key: { pk: sessionKey(ACCOUNT, r.eventID as string) } }),
+              )
+            ).Item!,
+        ),
+    );
     return perBlock / seconds;
   };
   // Plain PutItem; and, to tell the condition's cost apart, the recorder's own conditional PutItem.
   const rawPutBlock = async (conditional: boolean) => {
     const block = rawBlock++;
-    const condition = conditional ? { ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {};
-    const { seconds } = await timed(() => pool(perBlock, CONCURRENCY, (i) => store.dynamo.send(new PutCommand({ TableName: raw.sessions, Item: { ...items[i % items.length], pk: `raw#${block}#${i}` }, ...condition }))));
+    const condition = conditional
+      ? { ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }
+      : {};
+    const { seconds } = await timed(() =>
+      pool(perBlock, CONCURRENCY, (i) =>
+        store.dynamo.send(
+          new PutCommand({
+            TableName: raw.sessions,
+            Item: { ...items[i % items.length], pk: `raw#${block}#${i}` },
+            ...condition,
+          }),
+        ),
+      ),
+    );
     return perBlock / seconds;
   };
   // The three in a rotating order; the raw writes put the items of the latest handler block of the same kind.
   const run = async (kind: 'app' | 'vendor' | 'mix', b: number) => {
     const rates = { handler: 0, raw: 0, conditional: 0 };
-    const jobs = { handler: () => handlerBlock(kind), raw: () => rawPutBlock(false), conditional: () => rawPutBlock(true) };
+    const jobs = {
+      handler: () => handlerBlock(kind),
+      raw: () => rawPutBlock(false),
+      conditional: () => rawPutBlock(true),
+    };
     const order = (['handler', 'raw', 'conditional'] as const).map((_, k, all) => all[(k + b) % all.length]!);
     for (const what of order) rates[what] = await jobs[what]();
     return rates;
@@ -83,8 +115,11 @@ export async function measureHandler(store: BenchStore, perBlock: number, blocks
     const rawPutItemPerSecond = median(samples.map((s) => s.raw));
     const conditional = median(samples.map((s) => s.conditional));
     return {
-      eventsPerSecond: Math.round(eventsPerSecond), rawPutItemPerSecond: Math.round(rawPutItemPerSecond), ratioToRawPutItem: round2(eventsPerSecond / rawPutItemPerSecond),
-      conditionalPutItemPerSecond: Math.round(conditional), ratioToConditionalPutItem: round2(eventsPerSecond / conditional),
+      eventsPerSecond: Math.round(eventsPerSecond),
+      rawPutItemPerSecond: Math.round(rawPutItemPerSecond),
+      ratioToRawPutItem: round2(eventsPerSecond / rawPutItemPerSecond),
+      conditionalPutItemPerSecond: Math.round(conditional),
+      ratioToConditionalPutItem: round2(eventsPerSecond / conditional),
     };
   };
   const mix = await figure('mix', blocks);

@@ -7,10 +7,10 @@ import { measureColdStart } from './cold-start.js';
 import { writeCorpus } from './corpus.js';
 import { measureHandler } from './handler.js';
 import { ACCOUNT } from './records.js';
+import { measureReplay, measureReplayMemory } from './replay.js';
 import { measureReplayBreakdown } from './replay-breakdown.js';
 import { replayChild } from './replay-child.js';
-import { measureReplay, measureReplayMemory } from './replay.js';
-import { formatResult, goalsMet, type BenchResult } from './report.js';
+import { type BenchResult, formatResult, goalsMet } from './report.js';
 import { measureRevocationCapacity } from './revocation.js';
 import { say } from './stats.js';
 import { openBenchStore } from './store.js';
@@ -24,7 +24,13 @@ async function main(): Promise<void> {
   const quick = args.includes('--quick');
   const at = args.indexOf('--records');
   const records = at >= 0 ? Number(args[at + 1]) : quick ? 100_000 : 1_000_000;
-  if (!Number.isInteger(records) || records < 10_000 || args.some((a, i) => a.startsWith('--') && !['--json', '--quick', '--records'].includes(a) && (at < 0 || i !== at + 1))) {
+  if (
+    !Number.isInteger(records) ||
+    records < 10_000 ||
+    args.some(
+      (a, i) => a.startsWith('--') && !['--json', '--quick', '--records'].includes(a) && (at < 0 || i !== at + 1),
+    )
+  ) {
     process.stderr.write(`${USAGE}\n  (unknown option, or --records not a whole number of at least 10000)\n`);
     process.exitCode = 2;
     return;
@@ -32,7 +38,11 @@ async function main(): Promise<void> {
   const started = performance.now();
   const work = mkdtempSync(join(tmpdir(), 'roleguard-bench-'));
   const opening = openBenchStore();
-  const fakes = await Promise.all([fakeSsm('/roleguard/bench/slack-webhook-url', 'https://hooks.slack.invalid/services/T0/B0/bench'), fakeSns(), fakeIam()]);
+  const fakes = await Promise.all([
+    fakeSsm('/roleguard/bench/slack-webhook-url', 'https://hooks.slack.invalid/services/T0/B0/bench'),
+    fakeSns(),
+    fakeIam(),
+  ]);
   try {
     say(`writing ${records} CloudTrail records (seeded) to ${work}`);
     let corpus: ReturnType<typeof writeCorpus>;
@@ -42,37 +52,81 @@ async function main(): Promise<void> {
       await (await opening).close();
       throw error;
     }
-    say(`${corpus.files.length} files, ${Math.round(corpus.gzBytes / 1048576)} MiB gzipped, ${Math.round(corpus.jsonBytes / 1048576)} MiB of JSON; ${JSON.stringify(corpus.mix)}`);
+    say(
+      `${corpus.files.length} files, ${Math.round(corpus.gzBytes / 1048576)} MiB gzipped, ${Math.round(corpus.jsonBytes / 1048576)} MiB of JSON; ${JSON.stringify(corpus.mix)}`,
+    );
     const store = await opening;
     try {
       const replay = await measureReplay(store, corpus, quick ? 1 : 3);
       const quarter = Math.ceil(records / 4);
       const memory = await measureReplayMemory(store, corpus, [quarter, records], work);
-      const subset = corpus.files.slice(0, Math.max(1, Math.ceil((corpus.files.length * Math.min(records, 250_000)) / records)));
+      const subset = corpus.files.slice(
+        0,
+        Math.max(1, Math.ceil((corpus.files.length * Math.min(records, 250_000)) / records)),
+      );
       const breakdown = await measureReplayBreakdown(store, subset);
       const handler = await measureHandler(store, quick ? 400 : 1000, quick ? 2 : 6);
       const [ssm, sns, iam] = fakes;
       const env = {
-        POWERTOOLS_SERVICE_NAME: 'roleguard', POWERTOOLS_LOG_LEVEL: 'ERROR', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench',
-        SESSIONS_TABLE: 'roleguard-bench-sessions', REGISTRY_TABLE: 'roleguard-bench-registry', ALERTS_TABLE: 'roleguard-bench-alerts', REVOCATIONS_TABLE: 'roleguard-bench-revocations',
-        SESSION_RETENTION_DAYS: '90', RECORD_AWS_SERVICE_ASSUMES: 'false', REGISTRY_CACHE_SECONDS: '60', ALERT_WINDOW_SECONDS: '3600', DRY_RUN: 'false',
-        ALERT_TOPIC_ARN: `arn:aws:sns:us-east-1:${ACCOUNT}:roleguard-bench-alerts`, ROTATION_TOPIC_ARN: `arn:aws:sns:us-east-1:${ACCOUNT}:roleguard-bench-rotation`,
-        SLACK_WEBHOOK_PARAMETER: '/roleguard/bench/slack-webhook-url', ROTATION_SLACK_WEBHOOK_PARAMETER: '', OWN_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/roleguard-bench-*`,
-        EXTERNAL_ID_LENGTH: '32', TRUST_POLICY_SIZE_LIMIT: '2048',
-        AWS_ENDPOINT_URL_DYNAMODB: store.local.endpoint, AWS_ENDPOINT_URL_SSM: ssm.url, AWS_ENDPOINT_URL_SNS: sns.url, AWS_ENDPOINT_URL_IAM: iam.url,
+        POWERTOOLS_SERVICE_NAME: 'roleguard',
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'bench',
+        AWS_SECRET_ACCESS_KEY: 'bench',
+        SESSIONS_TABLE: 'roleguard-bench-sessions',
+        REGISTRY_TABLE: 'roleguard-bench-registry',
+        ALERTS_TABLE: 'roleguard-bench-alerts',
+        REVOCATIONS_TABLE: 'roleguard-bench-revocations',
+        SESSION_RETENTION_DAYS: '90',
+        RECORD_AWS_SERVICE_ASSUMES: 'false',
+        REGISTRY_CACHE_SECONDS: '60',
+        ALERT_WINDOW_SECONDS: '3600',
+        DRY_RUN: 'false',
+        ALERT_TOPIC_ARN: `arn:aws:sns:us-east-1:${ACCOUNT}:roleguard-bench-alerts`,
+        ROTATION_TOPIC_ARN: `arn:aws:sns:us-east-1:${ACCOUNT}:roleguard-bench-rotation`,
+        SLACK_WEBHOOK_PARAMETER: '/roleguard/bench/slack-webhook-url',
+        ROTATION_SLACK_WEBHOOK_PARAMETER: '',
+        OWN_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/roleguard-bench-*`,
+        EXTERNAL_ID_LENGTH: '32',
+        TRUST_POLICY_SIZE_LIMIT: '2048',
+        AWS_ENDPOINT_URL_DYNAMODB: store.local.endpoint,
+        AWS_ENDPOINT_URL_SSM: ssm.url,
+        AWS_ENDPOINT_URL_SNS: sns.url,
+        AWS_ENDPOINT_URL_IAM: iam.url,
       };
       const coldStart = await measureColdStart(join(work, 'bundles'), env, quick ? 3 : 9);
       const revocation = measureRevocationCapacity();
       const awsCalls = await measureAwsCalls(store);
       const figures = {
-        replay: { ...replay, peakRssMB: Object.fromEntries(memory.map((m) => [String(m.records), m.peakRssMB])), memory, corpus: { files: corpus.files.length, gzMB: Math.round(corpus.gzBytes / 1048576), jsonMB: Math.round(corpus.jsonBytes / 1048576), mix: corpus.mix }, breakdown },
+        replay: {
+          ...replay,
+          peakRssMB: Object.fromEntries(memory.map((m) => [String(m.records), m.peakRssMB])),
+          memory,
+          corpus: {
+            files: corpus.files.length,
+            gzMB: Math.round(corpus.gzBytes / 1048576),
+            jsonMB: Math.round(corpus.jsonBytes / 1048576),
+            mix: corpus.mix,
+          },
+          breakdown,
+        },
         handler,
         coldStart,
         revocation,
         awsCalls,
       };
       const seconds = Math.round((performance.now() - started) / 1000);
-      const result: BenchResult = { ...figures, meta: { date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), quick, seconds, goalsMet: goalsMet(figures) } };
+      const result: BenchResult = {
+        ...figures,
+        meta: {
+          date: new Date().toISOString(),
+          node: process.version,
+          cpus: availableParallelism(),
+          quick,
+          seconds,
+          goalsMet: goalsMet(figures),
+        },
+      };
       process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
     } finally {
       await store.close();

@@ -5,8 +5,8 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { runReplay } from '../lib/replay/run-replay.js';
 import type { Corpus } from './corpus.js';
-import { round2, median, say, timed } from './stats.js';
-import { replayDeps, type BenchStore } from './store.js';
+import { median, round2, say, timed } from './stats.js';
+import { type BenchStore, replayDeps } from './store.js';
 
 /** The replay figure of contract §3, with the rounds it is the median of. */
 export interface ReplayFigure {
@@ -20,7 +20,8 @@ export interface ReplayFigure {
 /** The floor: the same files only gunzipped and parsed, as fast as Node does it (one synchronous call each). */
 export function parseFloor(files: string[]): number {
   let records = 0;
-  for (const file of files) records += (JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as { Records: unknown[] }).Records.length;
+  for (const file of files)
+    records += (JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as { Records: unknown[] }).Records.length;
   return records;
 }
 
@@ -34,8 +35,11 @@ export async function measureReplay(store: BenchStore, corpus: Corpus, rounds: n
     const tables = await store.freshTables();
     const floor = async () => corpus.records / (await timed(async () => parseFloor(corpus.files))).seconds;
     const replay = async () => {
-      const { seconds, result } = await timed(() => runReplay(replayDeps(store.dynamo, store.registry, tables), { paths: [corpus.dir] }));
-      if (result.summary.eventsRead !== corpus.records) throw new Error(`replay read ${result.summary.eventsRead} records of ${corpus.records}`);
+      const { seconds, result } = await timed(() =>
+        runReplay(replayDeps(store.dynamo, store.registry, tables), { paths: [corpus.dir] }),
+      );
+      if (result.summary.eventsRead !== corpus.records)
+        throw new Error(`replay read ${result.summary.eventsRead} records of ${corpus.records}`);
       return corpus.records / seconds;
     };
     let floorRate: number;
@@ -48,11 +52,19 @@ export async function measureReplay(store: BenchStore, corpus: Corpus, rounds: n
       floorRate = await floor();
     }
     samples.push({ recordsPerSecond: Math.round(replayRate), parseFloorPerSecond: Math.round(floorRate) });
-    say(`replay round ${round + 1}/${rounds}: ${samples.at(-1)!.recordsPerSecond} records/s, floor ${samples.at(-1)!.parseFloorPerSecond}`);
+    say(
+      `replay round ${round + 1}/${rounds}: ${samples.at(-1)!.recordsPerSecond} records/s, floor ${samples.at(-1)!.parseFloorPerSecond}`,
+    );
   }
   const recordsPerSecond = median(samples.map((s) => s.recordsPerSecond));
   const parseFloorPerSecond = median(samples.map((s) => s.parseFloorPerSecond));
-  return { records: corpus.records, recordsPerSecond, parseFloorPerSecond, ratioToParseFloor: round2(recordsPerSecond / parseFloorPerSecond), rounds: samples };
+  return {
+    records: corpus.records,
+    recordsPerSecond,
+    parseFloorPerSecond,
+    ratioToParseFloor: round2(recordsPerSecond / parseFloorPerSecond),
+    rounds: samples,
+  };
 }
 
 /** Peak memory of one replay, measured in a fresh process so that nothing else counts. */
@@ -66,7 +78,12 @@ export interface ReplayMemory {
 }
 
 /** Replay each prefix of the corpus (the first files, up to N records) in a fresh Node process; report its peaks. */
-export async function measureReplayMemory(store: BenchStore, corpus: Corpus, sizes: number[], work: string): Promise<ReplayMemory[]> {
+export async function measureReplayMemory(
+  store: BenchStore,
+  corpus: Corpus,
+  sizes: number[],
+  work: string,
+): Promise<ReplayMemory[]> {
   const out: ReplayMemory[] = [];
   for (const size of sizes) {
     const files: string[] = [];
@@ -79,7 +96,11 @@ export async function measureReplayMemory(store: BenchStore, corpus: Corpus, siz
     }
     const list = join(work, `memory-${size}.json`);
     writeFileSync(list, JSON.stringify({ files, endpoint: store.local.endpoint, tables: await store.freshTables() }));
-    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', process.argv[1]!, '--child-replay', list], { maxBuffer: 1 << 20 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--expose-gc', process.argv[1]!, '--child-replay', list],
+      { maxBuffer: 1 << 20 },
+    );
     out.push(JSON.parse(stdout) as ReplayMemory);
     say(`replay memory: ${out.at(-1)!.records} records, peak RSS ${out.at(-1)!.peakRssMB} MiB`);
   }

@@ -1,4 +1,11 @@
-import { EMPTY_STATE, fitToBudget, mergeRevocations, policySize, renderRevocationPolicy, ROLE_INLINE_POLICY_BUDGET } from '../lib/revoke/policy.js';
+import {
+  EMPTY_STATE,
+  fitToBudget,
+  mergeRevocations,
+  policySize,
+  ROLE_INLINE_POLICY_BUDGET,
+  renderRevocationPolicy,
+} from '../lib/revoke/policy.js';
 import { sessionRevocation } from '../lib/revoke/respond.js';
 import { GUARDED_ROLE_ID } from './records.js';
 
@@ -20,7 +27,12 @@ function capacity(name: (i: number) => string): { sessions: number; chars: numbe
   for (let n = 0; n < 5000; n++) {
     // Sessions of an hour, issued over the last hour: same decision time, different expiries.
     const issued = new Date(DECIDED.getTime() - ((n * 37) % 3600) * 1000);
-    const addition = sessionRevocation({ assumedRoleId: `${GUARDED_ROLE_ID}:${name(n)}`, issuedAt: issued.toISOString(), expiresAt: new Date(issued.getTime() + 3600_000).toISOString(), now: DECIDED });
+    const addition = sessionRevocation({
+      assumedRoleId: `${GUARDED_ROLE_ID}:${name(n)}`,
+      issuedAt: issued.toISOString(),
+      expiresAt: new Date(issued.getTime() + 3600_000).toISOString(),
+      now: DECIDED,
+    });
     const next = mergeRevocations(state, addition);
     if (fitToBudget(next, 0, ROLE_INLINE_POLICY_BUDGET).fellBack) return { sessions: n, chars };
     state = next;
@@ -36,7 +48,9 @@ function capacity(name: (i: number) => string): { sessions: number; chars: numbe
 export function measureRevocationCapacity(): RevocationFigure {
   const typical = capacity((i) => `ExampleCorp-${1727740800 + i}`);
   const shortest = capacity((i) => i.toString(36).padStart(2, '0'));
-  const longest = capacity((i) => `ExampleCorp-tenant-scan-${String(i).padStart(6, '0')}-${'x'.repeat(33)}`.slice(0, 64));
+  const longest = capacity((i) =>
+    `ExampleCorp-tenant-scan-${String(i).padStart(6, '0')}-${'x'.repeat(33)}`.slice(0, 64),
+  );
   return {
     sessionsPerRoleBudget: typical.sessions,
     policyChars: typical.chars,

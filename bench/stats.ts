@@ -12,9 +12,11 @@ export const say = (text: string): void => void process.stderr.write(`bench: ${t
 /** Run `work(0 … n-1)` with `concurrency` in flight at once. */
 export async function pool(n: number, concurrency: number, work: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
-    while (next < n) await work(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) await work(next++);
+    }),
+  );
 }
 
 /** Seconds a promise-returning job took, and its result. */
@@ -25,4 +27,5 @@ export async function timed<T>(job: () => Promise<T>): Promise<{ seconds: number
 }
 
 /** Count things by name. */
-export const tally = (names: string[]): Record<string, number> => names.reduce<Record<string, number>>((m, c) => ((m[c] = (m[c] ?? 0) + 1), m), {});
+export const tally = (names: string[]): Record<string, number> =>
+  names.reduce<Record<string, number>>((m, c) => ((m[c] = (m[c] ?? 0) + 1), m), {});

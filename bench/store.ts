@@ -3,7 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { alertsTableDefinition } from '../lib/alert/index.js';
 import { loadConfig } from '../lib/config.js';
 import { createDeps, createDocumentClient, type Deps, type DepsOverrides } from '../lib/deps.js';
-import { LOCAL_AWS, startDynamoDbLocal, type DynamoDbLocal } from '../lib/local/dynamodb-local.js';
+import { type DynamoDbLocal, LOCAL_AWS, startDynamoDbLocal } from '../lib/local/dynamodb-local.js';
 import { ensureTable } from '../lib/local/tables.js';
 import { createLogger } from '../lib/logger.js';
 import type { Registry } from '../lib/registry/index.js';
@@ -46,7 +46,12 @@ export async function openBenchStore(): Promise<BenchStore> {
     registry,
     async freshTables() {
       const p = `bench${sets++}`;
-      const tables = { sessions: `${p}-sessions`, registry: `${p}-registry`, alerts: `${p}-alerts`, revocations: `${p}-revocations` };
+      const tables = {
+        sessions: `${p}-sessions`,
+        registry: `${p}-registry`,
+        alerts: `${p}-alerts`,
+        revocations: `${p}-revocations`,
+      };
       await ensureTable(dynamo, sessionsTableDefinition(tables.sessions));
       await ensureTable(dynamo, registryTableDefinition(tables.registry));
       await ensureTable(dynamo, alertsTableDefinition(tables.alerts));
@@ -67,14 +72,25 @@ export function benchDocumentClient(endpoint: string): DynamoDBDocumentClient {
 
 /** The configuration of a function or a CLI run on these tables. */
 export function benchConfig(tables: Tables, extra: Record<string, string> = {}) {
-  return loadConfig({ SESSIONS_TABLE: tables.sessions, REGISTRY_TABLE: tables.registry, ALERTS_TABLE: tables.alerts, REVOCATIONS_TABLE: tables.revocations, ...extra });
+  return loadConfig({
+    SESSIONS_TABLE: tables.sessions,
+    REGISTRY_TABLE: tables.registry,
+    ALERTS_TABLE: tables.alerts,
+    REVOCATIONS_TABLE: tables.revocations,
+    ...extra,
+  });
 }
 
 /**
  * Deps as `roleguard replay --registry events/registry.yaml` builds them (cli/replay-command.ts): the fixed registry,
  * no alert channels, revocations emulated against the revocations table.
  */
-export function replayDeps(dynamo: DynamoDBDocumentClient, registry: Registry, tables: Tables, overrides: DepsOverrides = {}): Deps {
+export function replayDeps(
+  dynamo: DynamoDBDocumentClient,
+  registry: Registry,
+  tables: Tables,
+  overrides: DepsOverrides = {},
+): Deps {
   const logger = createLogger({ level: 'WARN' });
   const revoker = emulatedRevoker({ store: createRevocationStore(dynamo, tables.revocations) });
   return createDeps(benchConfig(tables), { dynamo, logger, registry, senders: {}, revoker, ...overrides });

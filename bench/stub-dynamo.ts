@@ -4,7 +4,10 @@ import { createDocumentClient } from '../lib/deps.js';
 import { LOCAL_AWS } from '../lib/local/dynamodb-local.js';
 
 // What an empty table answers: every write succeeds, every read finds nothing.
-const ANSWERS: Record<string, string> = { Query: '{"Count":0,"ScannedCount":0,"Items":[]}', Scan: '{"Count":0,"ScannedCount":0,"Items":[]}' };
+const ANSWERS: Record<string, string> = {
+  Query: '{"Count":0,"ScannedCount":0,"Items":[]}',
+  Scan: '{"Count":0,"ScannedCount":0,"Items":[]}',
+};
 
 /**
  * A document client whose HTTP handler answers in the process, with no network and no Java: the SDK still builds,
@@ -15,7 +18,13 @@ export function stubDocumentClient(): DynamoDBDocumentClient {
     async handle(request: { headers: Record<string, string> }) {
       const operation = (request.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
       const body = ANSWERS[operation] ?? '{}';
-      return { response: { statusCode: 200, headers: { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(body.length) }, body: Readable.from([Buffer.from(body)]) } };
+      return {
+        response: {
+          statusCode: 200,
+          headers: { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(body.length) },
+          body: Readable.from([Buffer.from(body)]),
+        },
+      };
     },
     updateHttpClientConfig() {},
     httpHandlerConfigs: () => ({}),

@@ -12,7 +12,8 @@ if (!existsSync(bundle)) {
 const defaultWarning = process.listeners('warning');
 process.removeAllListeners('warning');
 process.on('warning', (warning) => {
-  if (!String(warning.message).startsWith('NodeVersionSupportWarning')) for (const listener of defaultWarning) listener(warning);
+  if (!String(warning.message).startsWith('NodeVersionSupportWarning'))
+    for (const listener of defaultWarning) listener(warning);
 });
 const { main } = await import(bundle);
 process.exitCode = await main(process.argv);

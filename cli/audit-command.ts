@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { IAMClient } from '@aws-sdk/client-iam';
 import type { Command } from 'commander';
 import { createRegistryStore, type Registry } from '../lib/registry/index.js';
-import { auditRegistry, iamTrustPolicyReader, type AuditReport, type TrustPolicyReader } from '../lib/trust/index.js';
+import { type AuditReport, auditRegistry, iamTrustPolicyReader, type TrustPolicyReader } from '../lib/trust/index.js';
 import { EXIT } from './exit-codes.js';
 import { addStoreOptions, openLocalStore, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
@@ -20,17 +20,23 @@ export function registerAudit(program: Command): void {
     .command('audit')
     .description('Check the trust policy of every registered role: external ID required, no bypass, IDs as registered')
     .option('--registry <file>', 'registry file (YAML or JSON); default: the registry table')
-    .option('--authorization-details <file>', 'read trust policies from `aws iam get-account-authorization-details` output instead of IAM')
+    .option(
+      '--authorization-details <file>',
+      'read trust policies from `aws iam get-account-authorization-details` output instead of IAM',
+    )
     .option('--json', 'print the audit as one JSON document');
   addStoreOptions(command)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   roleguard audit --registry registry.yaml --authorization-details auth.json     (offline)
   roleguard audit --stage prod --region eu-west-1                                (live: IAM GetRole)
 
 Without --authorization-details, trust policies are read with iam:GetRole using the standard AWS
 credentials (and --profile/--region). The audit reads only; it changes nothing.
-Exit status: 0 no problem found, 3 problems found, 2 bad arguments or registry, 1 could not run.`)
+Exit status: 0 no problem found, 3 problems found, 2 bad arguments or registry, 1 could not run.`,
+    )
     .action(async (flags: AuditFlags) => {
       process.exitCode = await audit(flags);
     });
@@ -82,7 +88,8 @@ async function authorizationDetailsReader(path: string): Promise<{ read: TrustPo
   } catch (error) {
     return { error: `${path}: not readable JSON: ${(error as Error).message}` };
   }
-  if (!Array.isArray(document?.RoleDetailList)) return { error: `${path}: not get-account-authorization-details output: RoleDetailList is missing` };
+  if (!Array.isArray(document?.RoleDetailList))
+    return { error: `${path}: not get-account-authorization-details output: RoleDetailList is missing` };
   const byName = new Map<string, { arn: string; document: string }>();
   for (const r of document.RoleDetailList) {
     if (typeof r?.RoleName !== 'string' || typeof r.Arn !== 'string') continue;
@@ -95,8 +102,15 @@ async function authorizationDetailsReader(path: string): Promise<{ read: TrustPo
 /** The readable audit. */
 export function formatAudit(report: AuditReport): string {
   const s = report.summary;
-  const out = [`roleguard audit: ${s.roles} guarded roles; ${s.ok} ok, ${s.withProblems} with problems, ${s.notFound} not found, ${s.otherAccount} in another account`, ''];
-  const rows = report.roles.flatMap((r) => (r.problems.length ? r.problems.map((p) => [r.roleArn, r.vendor, p.severity, p.kind, p.message]) : [[r.roleArn, r.vendor, r.status === 'ok' ? 'ok' : r.status, '', '']]));
+  const out = [
+    `roleguard audit: ${s.roles} guarded roles; ${s.ok} ok, ${s.withProblems} with problems, ${s.notFound} not found, ${s.otherAccount} in another account`,
+    '',
+  ];
+  const rows = report.roles.flatMap((r) =>
+    r.problems.length
+      ? r.problems.map((p) => [r.roleArn, r.vendor, p.severity, p.kind, p.message])
+      : [[r.roleArn, r.vendor, r.status === 'ok' ? 'ok' : r.status, '', '']],
+  );
   if (rows.length) out.push(renderTable(['role', 'vendor', 'severity', 'problem', 'detail'], rows, 150));
   return out.join('\n');
 }

@@ -1,8 +1,8 @@
-import type { Command } from 'commander';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Command } from 'commander';
 import { alertsTableDefinition } from '../lib/alert/index.js';
 import { createDocumentClient } from '../lib/deps.js';
-import { LOCAL_AWS, startDynamoDbLocal, type DynamoDbLocal } from '../lib/local/dynamodb-local.js';
+import { type DynamoDbLocal, LOCAL_AWS, startDynamoDbLocal } from '../lib/local/dynamodb-local.js';
 import { ensureTable } from '../lib/local/tables.js';
 import { registryTableDefinition } from '../lib/registry/index.js';
 import { revocationsTableDefinition } from '../lib/revoke/store.js';
@@ -47,17 +47,34 @@ export function addStoreOptions(command: Command): Command {
     .option('--stage <stage>', "use the deployed stack's tables (roleguard-<stage>-*) in a real account")
     .option('--region <region>', 'AWS Region of the deployed stack (with --stage)')
     .option('--profile <profile>', 'AWS profile for the deployed stack (with --stage)')
-    .option('--table <name>', 'sessions table (default roleguard-local-sessions); its registry, alert outbox and revocations are <name>-registry, <name>-alerts and <name>-revocations')
-    .option('--data-dir <dir>', 'keep the embedded DynamoDB Local\'s data in this directory from one command to the next (default: $ROLEGUARD_DATA_DIR, else in memory)');
+    .option(
+      '--table <name>',
+      'sessions table (default roleguard-local-sessions); its registry, alert outbox and revocations are <name>-registry, <name>-alerts and <name>-revocations',
+    )
+    .option(
+      '--data-dir <dir>',
+      "keep the embedded DynamoDB Local's data in this directory from one command to the next (default: $ROLEGUARD_DATA_DIR, else in memory)",
+    );
 }
 
 /** Table names: a deployed stage's, or the local defaults. */
 export function tableNames(flags: StoreFlags): TableNames {
   // --table names a separate set: its registry and alert outbox go with it, so two replays into different tables
   // never see each other's alerts as duplicates.
-  if (flags.table) return { sessions: flags.table, registry: `${flags.table}-registry`, alerts: `${flags.table}-alerts`, revocations: `${flags.table}-revocations` };
+  if (flags.table)
+    return {
+      sessions: flags.table,
+      registry: `${flags.table}-registry`,
+      alerts: `${flags.table}-alerts`,
+      revocations: `${flags.table}-revocations`,
+    };
   const prefix = flags.stage ? `roleguard-${flags.stage}` : 'roleguard-local';
-  return { sessions: `${prefix}-sessions`, registry: `${prefix}-registry`, alerts: `${prefix}-alerts`, revocations: `${prefix}-revocations` };
+  return {
+    sessions: `${prefix}-sessions`,
+    registry: `${prefix}-registry`,
+    alerts: `${prefix}-alerts`,
+    revocations: `${prefix}-revocations`,
+  };
 }
 
 /** Open the store and, locally, create the tables. The embedded DynamoDB Local is stopped by `close()`. */
@@ -70,7 +87,15 @@ export async function openLocalStore(flags: StoreFlags): Promise<LocalStore> {
     if (flags.profile) process.env.AWS_PROFILE = flags.profile;
     const region = flags.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     const dynamo = createDocumentClient(region ? { region } : {});
-    return { dynamo, endpoint: `aws:${region ?? 'default region'}`, embedded: false, deployed: true, persistent: true, tables, close: async () => dynamo.destroy() };
+    return {
+      dynamo,
+      endpoint: `aws:${region ?? 'default region'}`,
+      embedded: false,
+      deployed: true,
+      persistent: true,
+      tables,
+      close: async () => dynamo.destroy(),
+    };
   }
   let local: DynamoDbLocal | null = null;
   let endpoint = flags.endpoint;
@@ -81,7 +106,11 @@ export async function openLocalStore(flags: StoreFlags): Promise<LocalStore> {
   }
   // Credentials from the environment are used for a user's own endpoint when present; DynamoDB Local accepts any.
   const useLocalCredentials = local !== null || !process.env.AWS_ACCESS_KEY_ID;
-  const dynamo = createDocumentClient({ endpoint, region: process.env.AWS_REGION ?? LOCAL_AWS.region, ...(useLocalCredentials ? { credentials: LOCAL_AWS.credentials } : {}) });
+  const dynamo = createDocumentClient({
+    endpoint,
+    region: process.env.AWS_REGION ?? LOCAL_AWS.region,
+    ...(useLocalCredentials ? { credentials: LOCAL_AWS.credentials } : {}),
+  });
   try {
     // No TTL here: DynamoDB Local deletes expired items by wall-clock time, and a replay of old logs runs on its own
     // clock, so TTL would delete sessions mid-run and let their redeliveries count as new.

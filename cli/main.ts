@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT } from './exit-codes.js';
 import { registerAudit } from './audit-command.js';
+import { EXIT } from './exit-codes.js';
 import { registerReplay } from './replay-command.js';
 import { registerRevoke } from './revoke-command.js';
 import { registerRoles } from './roles-command.js';
@@ -10,7 +10,9 @@ import { registerSessions } from './sessions-command.js';
 /** Build the `roleguard` command. */
 export function buildProgram(): Command {
   const program = new Command('roleguard')
-    .description('Guard the IAM roles third parties assume: record every STS assume, detect external-ID misuse and trust drift.')
+    .description(
+      'Guard the IAM roles third parties assume: record every STS assume, detect external-ID misuse and trust drift.',
+    )
     .showHelpAfterError()
     .exitOverride();
   registerReplay(program);

@@ -1,7 +1,10 @@
 import type { ReplayProgress } from '../lib/replay/run-replay.js';
 
 /** A one-line progress display on stderr with throughput; silent when stderr is not a terminal unless forced. */
-export function createProgressLine(stream: NodeJS.WriteStream, force = false): { update(p: ReplayProgress): void; done(): void } {
+export function createProgressLine(
+  stream: NodeJS.WriteStream,
+  force = false,
+): { update(p: ReplayProgress): void; done(): void } {
   const started = Date.now();
   const enabled = force || stream.isTTY;
   let last = 0;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { RegistryError, type Registry } from '../lib/registry/index.js';
+import { type Registry, RegistryError } from '../lib/registry/index.js';
 import { parseRegistryText } from '../lib/registry/text.js';
 
 /** Read and validate a registry file; the error names the file, the role and the field. */
@@ -8,7 +8,9 @@ export async function readRegistryFile(path: string): Promise<{ registry: Regist
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    return { error: `cannot read the registry ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+    return {
+      error: `cannot read the registry ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    };
   }
   try {
     return { registry: parseRegistryText(text, path) };

@@ -1,26 +1,26 @@
 import { renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { Command } from 'commander';
+import { type AlertSenders, slackSender, snsSender } from '../lib/alert/index.js';
 import { loadConfig } from '../lib/config.js';
 import { createDeps } from '../lib/deps.js';
 import { createLogger } from '../lib/logger.js';
 import { maskExternalId } from '../lib/redact.js';
+import type { Registry } from '../lib/registry/index.js';
 import { renderHtmlReport } from '../lib/replay/html-report.js';
 import type { ReplayReport } from '../lib/replay/report.js';
-import { createRotationStore } from '../lib/rotate/store.js';
 import { runReplay } from '../lib/replay/run-replay.js';
-import { addStoreOptions, openLocalStore, tableNames, type StoreFlags } from './local-store.js';
-import { readRegistryFile } from './registry-file.js';
-import { slackSender, snsSender, type AlertSenders } from '../lib/alert/index.js';
-import type { Registry } from '../lib/registry/index.js';
-import { IAMClient } from '@aws-sdk/client-iam';
 import { emulatedRevoker } from '../lib/revoke/respond.js';
 import { liveRevoker } from '../lib/revoke/service.js';
 import { createRevocationStore } from '../lib/revoke/store.js';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { createProgressLine } from './progress.js';
-import { renderTable } from './table.js';
+import { createRotationStore } from '../lib/rotate/store.js';
 import { EXIT } from './exit-codes.js';
+import { addStoreOptions, openLocalStore, type StoreFlags, tableNames } from './local-store.js';
+import { createProgressLine } from './progress.js';
+import { readRegistryFile } from './registry-file.js';
+import { renderTable } from './table.js';
 
 interface ReplayFlags extends StoreFlags {
   registry?: string;
@@ -37,18 +37,31 @@ interface ReplayFlags extends StoreFlags {
 export function registerReplay(program: Command): void {
   const command = program
     .command('replay')
-    .description('Replay CloudTrail events (files or directories; .json, JSON lines, .gz) through the roleguard pipeline')
+    .description(
+      'Replay CloudTrail events (files or directories; .json, JSON lines, .gz) through the roleguard pipeline',
+    )
     .argument('<paths...>', 'files or directories to read, recursively')
-    .option('--registry <file>', 'registry of guarded roles (YAML or JSON, contract §1); without it, the registry table is used')
+    .option(
+      '--registry <file>',
+      'registry of guarded roles (YAML or JSON, contract §1); without it, the registry table is used',
+    )
     .option('--json', 'print exactly one JSON document (contract §2) on stdout')
-    .option('--apply', 'send the alerts (Slack: $ROLEGUARD_SLACK_WEBHOOK_URL; SNS: --sns-topic) and write the revocations of response: revoke roles to IAM, instead of a dry run')
+    .option(
+      '--apply',
+      'send the alerts (Slack: $ROLEGUARD_SLACK_WEBHOOK_URL; SNS: --sns-topic) and write the revocations of response: revoke roles to IAM, instead of a dry run',
+    )
     .option('--sns-topic <arn>', 'SNS topic for alerts with --apply (standard AWS credentials)')
     .option('--record-aws-service', 'also record assumes made by AWS services (Lambda, EC2 …)')
     .option('--concurrency <n>', 'records processed at once', '16')
     .option('--progress', 'show progress on stderr even when it is not a terminal')
-    .option('--report <file.html>', 'also write a self-contained HTML report: sessions over time per role, findings, revocations, rotations');
+    .option(
+      '--report <file.html>',
+      'also write a self-contained HTML report: sessions over time per role, findings, revocations, rotations',
+    );
   addStoreOptions(command)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   roleguard replay events/ --registry events/registry.yaml
   roleguard replay ~/trail/AWSLogs/ --registry registry.yaml --json > report.json
@@ -58,7 +71,8 @@ Examples:
 Every event is decided as of its own eventTime. Unusable files and records are listed under "rejected"
 and the run goes on. By default nothing is sent: alerts are recorded in the outbox only.
 Exit status: 0 when the run completed (even with rejections), 1 when it could not run, 2 for bad
-arguments or an invalid registry, 130 when interrupted (--report still writes what was done so far).`)
+arguments or an invalid registry, 130 when interrupted (--report still writes what was done so far).`,
+    )
     .action(async (paths: string[], flags: ReplayFlags) => {
       process.exitCode = await replay(paths, flags);
     });
@@ -89,10 +103,17 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
   if (flags.apply) {
     const webhook = process.env.ROLEGUARD_SLACK_WEBHOOK_URL?.trim();
     if (!webhook && !flags.snsTopic) {
-      process.stderr.write('roleguard replay: --apply has nowhere to send alerts: set ROLEGUARD_SLACK_WEBHOOK_URL and/or --sns-topic\n');
+      process.stderr.write(
+        'roleguard replay: --apply has nowhere to send alerts: set ROLEGUARD_SLACK_WEBHOOK_URL and/or --sns-topic\n',
+      );
       return EXIT.usage;
     }
-    senders = { ...(webhook ? { slack: slackSender(webhook) } : {}), ...(flags.snsTopic ? { sns: snsSender(new SNSClient(flags.region ? { region: flags.region } : {}), flags.snsTopic) } : {}) };
+    senders = {
+      ...(webhook ? { slack: slackSender(webhook) } : {}),
+      ...(flags.snsTopic
+        ? { sns: snsSender(new SNSClient(flags.region ? { region: flags.region } : {}), flags.snsTopic) }
+        : {}),
+    };
   }
   const tables = tableNames(flags);
   const config = loadConfig({
@@ -116,29 +137,55 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
     const logger = createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' });
     const revocations = createRevocationStore(store.dynamo, tables.revocations);
     const revoker = flags.apply
-      ? liveRevoker({ iam: new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 3 }), dynamo: store.dynamo, store: revocations, logger })
-      // A backtest against a deployed stack's tables writes no "revoked caller" markers there: the live service would
-      // read them and raise false assumed-after-revocation findings. Locally they let the replay see callers return.
-      : emulatedRevoker(store.deployed ? {} : { store: revocations });
+      ? liveRevoker({
+          iam: new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 3 }),
+          dynamo: store.dynamo,
+          store: revocations,
+          logger,
+        })
+      : // A backtest against a deployed stack's tables writes no "revoked caller" markers there: the live service would
+        // read them and raise false assumed-after-revocation findings. Locally they let the replay see callers return.
+        emulatedRevoker(store.deployed ? {} : { store: revocations });
     const deps = createDeps(config, { dynamo: store.dynamo, logger, registry, senders, revoker });
     const guarded = (await deps.registry()).registry.roles.length;
-    if (guarded === 0) process.stderr.write('roleguard replay: note: no role is registered (see --registry), so sessions are recorded but nothing is detected\n');
-    const result = await runReplay(deps, { paths, concurrency, signal: abort.signal, apply: flags.apply ?? false, onProgress: (p) => progress.update(p) });
+    if (guarded === 0)
+      process.stderr.write(
+        'roleguard replay: note: no role is registered (see --registry), so sessions are recorded but nothing is detected\n',
+      );
+    const result = await runReplay(deps, {
+      paths,
+      concurrency,
+      signal: abort.signal,
+      apply: flags.apply ?? false,
+      onProgress: (p) => progress.update(p),
+    });
     progress.done();
     const { aborted, ...report } = result;
     let written: string | null = null;
     if (flags.report) {
       // Written on Ctrl-C too: what was done so far, titled as partial.
       const rotations = await createRotationStore(store.dynamo, tables.registry).list();
-      const input = { report, registry: (await deps.registry()).registry, rotations, generatedAt: new Date().toISOString(), ...(aborted ? { title: 'roleguard backtest (interrupted: partial)' } : {}) };
+      const input = {
+        report,
+        registry: (await deps.registry()).registry,
+        rotations,
+        generatedAt: new Date().toISOString(),
+        ...(aborted ? { title: 'roleguard backtest (interrupted: partial)' } : {}),
+      };
       written = writeReport(flags.report, renderHtmlReport(input));
     }
     if (aborted) {
-      process.stderr.write(`roleguard replay: interrupted; stopped cleanly, partial results not printed${written ? `; the HTML report of what was done so far is in ${written}` : ''}\n`);
+      process.stderr.write(
+        `roleguard replay: interrupted; stopped cleanly, partial results not printed${written ? `; the HTML report of what was done so far is in ${written}` : ''}\n`,
+      );
       return EXIT.interrupted;
     }
     if (written) process.stderr.write(`roleguard replay: HTML report written to ${written}\n`);
-    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReplay(report, { embedded: store.embedded, endpoint: store.endpoint, apply: flags.apply ?? false, guarded })}\n`);
+    process.stdout.write(
+      flags.json
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : `${formatReplay(report, { embedded: store.embedded, endpoint: store.endpoint, apply: flags.apply ?? false, guarded })}\n`,
+    );
     return EXIT.ok;
   } finally {
     process.off('SIGINT', onSignal);
@@ -152,7 +199,8 @@ function reportPathProblem(file: string): string | null {
   const path = resolvePath(file);
   const dir = statSync(dirname(path), { throwIfNoEntry: false });
   if (!dir?.isDirectory()) return `the directory ${dirname(path)} ${dir ? 'is not a directory' : 'does not exist'}`;
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) return `${path} is a directory; give a file name such as ${path}/report.html`;
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+    return `${path} is a directory; give a file name such as ${path}/report.html`;
   return null;
 }
 
@@ -166,35 +214,106 @@ function writeReport(file: string, html: string): string {
 }
 
 /** The readable report: summary, findings, the sessions recorded, and what was rejected. */
-export function formatReplay(report: ReplayReport, options: { embedded: boolean; endpoint: string; apply: boolean; guarded: number }): string {
+export function formatReplay(
+  report: ReplayReport,
+  options: { embedded: boolean; endpoint: string; apply: boolean; guarded: number },
+): string {
   const s = report.summary;
   const out: string[] = [];
   const mode = options.apply ? 'applied: alerts sent, revocations written' : 'dry run: nothing sent or written';
-  const where = options.embedded ? `embedded DynamoDB Local at ${options.endpoint}, stopped when done` : options.endpoint;
-  out.push(`roleguard replay (${where}; ${mode}; ${options.guarded} guarded ${options.guarded === 1 ? 'role' : 'roles'})`, '');
-  out.push(renderTable(['events read', 'recorded', 'duplicates', 'ignored', 'rejected', 'trust changes', 'findings', 'actions'], [[s.eventsRead, s.recorded, s.duplicates, s.ignored, s.rejected, s.trustPolicyChanges, s.findings, s.actions]]));
+  const where = options.embedded
+    ? `embedded DynamoDB Local at ${options.endpoint}, stopped when done`
+    : options.endpoint;
+  out.push(
+    `roleguard replay (${where}; ${mode}; ${options.guarded} guarded ${options.guarded === 1 ? 'role' : 'roles'})`,
+    '',
+  );
+  out.push(
+    renderTable(
+      ['events read', 'recorded', 'duplicates', 'ignored', 'rejected', 'trust changes', 'findings', 'actions'],
+      [[s.eventsRead, s.recorded, s.duplicates, s.ignored, s.rejected, s.trustPolicyChanges, s.findings, s.actions]],
+    ),
+  );
   out.push('', `Findings (${report.findings.length})`);
   if (report.findings.length) {
-    out.push(renderTable(['when (UTC)', 'severity', 'kind', 'role', 'caller', 'what happened'], report.findings.map((f) => [f.context.at, f.severity, f.kind, f.roleArn, f.callerAccountId ?? f.context.callerType, f.message]), 110));
+    out.push(
+      renderTable(
+        ['when (UTC)', 'severity', 'kind', 'role', 'caller', 'what happened'],
+        report.findings.map((f) => [
+          f.context.at,
+          f.severity,
+          f.kind,
+          f.roleArn,
+          f.callerAccountId ?? f.context.callerType,
+          f.message,
+        ]),
+        110,
+      ),
+    );
   } else out.push(options.guarded ? 'none' : 'none (no role is registered)');
   const revocations = report.actions.filter((a) => a.kind !== 'alert');
   if (revocations.length) {
     // The policy itself is in the JSON report (--json): here, what was revoked and how many statements it left.
-    out.push('', `Revocations (${revocations.length}; ${options.apply ? 'written to IAM where applied' : 'emulated: nothing written'})`);
-    const statements = (doc: unknown) => (doc && typeof doc === 'object' && Array.isArray((doc as { Statement?: unknown }).Statement) ? (doc as { Statement: unknown[] }).Statement.length : 0);
-    out.push(renderTable(['decided (UTC)', 'kind', 'role', 'event', 'applied', 'policy statements'], revocations.map((a) => [a.at, a.kind, a.roleArn, a.eventId, a.applied ? 'yes' : 'no', statements(a.policyDocument)]), 60));
+    out.push(
+      '',
+      `Revocations (${revocations.length}; ${options.apply ? 'written to IAM where applied' : 'emulated: nothing written'})`,
+    );
+    const statements = (doc: unknown) =>
+      doc && typeof doc === 'object' && Array.isArray((doc as { Statement?: unknown }).Statement)
+        ? (doc as { Statement: unknown[] }).Statement.length
+        : 0;
+    out.push(
+      renderTable(
+        ['decided (UTC)', 'kind', 'role', 'event', 'applied', 'policy statements'],
+        revocations.map((a) => [
+          a.at,
+          a.kind,
+          a.roleArn,
+          a.eventId,
+          a.applied ? 'yes' : 'no',
+          statements(a.policyDocument),
+        ]),
+        60,
+      ),
+    );
   }
   out.push('', `Sessions recorded (${report.sessions.length})`);
   out.push(
     renderTable(
-      ['issued (UTC)', 'outcome', 'role', 'session', 'caller', 'caller type', 'external id', 'source IP', 'expires (UTC)'],
-      report.sessions.map((x) => [x.issuedAt, x.outcome, x.roleArn, x.roleSessionName, x.callerAccountId, x.callerType, maskExternalId(x.externalId), x.sourceIpAddress, x.expiresAt]),
+      [
+        'issued (UTC)',
+        'outcome',
+        'role',
+        'session',
+        'caller',
+        'caller type',
+        'external id',
+        'source IP',
+        'expires (UTC)',
+      ],
+      report.sessions.map((x) => [
+        x.issuedAt,
+        x.outcome,
+        x.roleArn,
+        x.roleSessionName,
+        x.callerAccountId,
+        x.callerType,
+        maskExternalId(x.externalId),
+        x.sourceIpAddress,
+        x.expiresAt,
+      ]),
       44,
     ),
   );
   if (report.rejected.length) {
     out.push('', `Rejected (${report.rejected.length})`);
-    out.push(renderTable(['source', 'reason'], report.rejected.map((r) => [r.source, r.reason]), 120));
+    out.push(
+      renderTable(
+        ['source', 'reason'],
+        report.rejected.map((r) => [r.source, r.reason]),
+        120,
+      ),
+    );
   }
   return out.join('\n');
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { parseRoleArn } from '../lib/cloudtrail/arn.js';
 import { createLogger } from '../lib/logger.js';
 import { createRegistryStore, type Registry } from '../lib/registry/index.js';
-import { revokeByHand, RevocationRefused, type ManualTarget } from '../lib/revoke/manual.js';
+import { type ManualTarget, RevocationRefused, revokeByHand } from '../lib/revoke/manual.js';
 import { REVOCATION_POLICY_NAME } from '../lib/revoke/policy.js';
 import { createRevocationStore } from '../lib/revoke/store.js';
 import { createSessionStore } from '../lib/sessions/index.js';
@@ -38,7 +38,9 @@ export function registerRevoke(program: Command): void {
     .option('--registry <file>', 'registry file, for its protected and service roles; default: the registry table')
     .option('--json', 'print the result as JSON');
   addStoreOptions(command)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   roleguard revoke --role arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit \\
     --access-key ASIAQNZGKIQY56JQ7WML --stage prod --region us-east-1
@@ -53,7 +55,8 @@ protected roles are refused. A session given by --access-key or by name is looke
 expiry bounds how long the statement stays); a name that was never recorded is resolved with iam:GetRole.
 Revocation does not stop a new assume: rotate or remove the external ID too.
 Exit status: 0 done (or shown, with --dry-run), 2 bad arguments, a protected role or nothing to revoke,
-1 an AWS error (with --stage the revocation stays recorded and the sweep retries it).`)
+1 an AWS error (with --stage the revocation stays recorded and the sweep retries it).`,
+    )
     .action(async (flags: RevokeFlags) => {
       process.exitCode = await revoke(flags);
     });
@@ -90,7 +93,10 @@ async function revoke(flags: RevokeFlags): Promise<number> {
     // A role whose registry entry says dryRun is never written, by hand either.
     const roleDryRun = registry.roles.find((r) => r.roleArn === flags.role)?.dryRun === true;
     const dryRun = flags.dryRun === true || roleDryRun;
-    if (roleDryRun && !flags.dryRun) process.stderr.write("roleguard revoke: note: this role's dryRun is set in the registry: showing what would be written, writing nothing\n");
+    if (roleDryRun && !flags.dryRun)
+      process.stderr.write(
+        "roleguard revoke: note: this role's dryRun is set in the registry: showing what would be written, writing nothing\n",
+      );
     const deps = {
       iam,
       dynamo: store.dynamo,
@@ -100,13 +106,20 @@ async function revoke(flags: RevokeFlags): Promise<number> {
     };
     const requestedBy = process.env.USER ?? null;
     if (!store.deployed && !dryRun) {
-      process.stderr.write('roleguard revoke: note: without --stage the per-role lock and the intent are in a local table, not the deployed stack\'s; a revocation the deployed service writes on this role at the same moment could overwrite this one. Use --stage to share its lock.\n');
+      process.stderr.write(
+        "roleguard revoke: note: without --stage the per-role lock and the intent are in a local table, not the deployed stack's; a revocation the deployed service writes on this role at the same moment could overwrite this one. Use --stage to share its lock.\n",
+      );
     }
     let result;
     try {
       // With --stage, the stack's own roles are known by name and never revoked.
       const ownRoleArns = flags.stage ? [`arn:aws:iam::*:role/roleguard-${flags.stage}-*`] : [];
-      result = await revokeByHand(deps, { ...registry, ownRoleArns }, { roleArn: flags.role, target, dryRun, requestedBy, reason: flags.reason ?? null }, new Date());
+      result = await revokeByHand(
+        deps,
+        { ...registry, ownRoleArns },
+        { roleArn: flags.role, target, dryRun, requestedBy, reason: flags.reason ?? null },
+        new Date(),
+      );
     } catch (error) {
       if (error instanceof RevocationRefused) return fail(error.message);
       throw error;
@@ -121,20 +134,45 @@ async function revoke(flags: RevokeFlags): Promise<number> {
       fellBack: result.fellBack,
       intentId: result.intentId,
       pending: result.pendingError ?? null,
-      sessions: result.sessions.map((s) => ({ eventId: s.eventId, accessKeyId: s.accessKeyId, issuedAt: s.issuedAt, expiresAt: s.expiresAt, callerAccountId: s.callerAccountId, sourceIpAddress: s.sourceIpAddress })),
+      sessions: result.sessions.map((s) => ({
+        eventId: s.eventId,
+        accessKeyId: s.accessKeyId,
+        issuedAt: s.issuedAt,
+        expiresAt: s.expiresAt,
+        callerAccountId: s.callerAccountId,
+        sourceIpAddress: s.sourceIpAddress,
+      })),
       policyDocument: result.policyDocument,
     };
     if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else {
-      const what = result.revoked ? `session ${result.revoked} for tokens issued before` : 'every session issued before';
-      const verb = result.pendingError ? 'Recorded, not yet applied: revoke' : dryRun ? 'Dry run: would revoke' : 'Revoked';
-      process.stdout.write(`${verb} ${what} ${result.decidedAt} on ${flags.role}${result.fellBack ? ' (as the whole role: the inline policy budget is full)' : ''}\n`);
-      if (result.sessions.length) process.stdout.write(`Recorded sessions it covers: ${result.sessions.map((s) => `${s.accessKeyId ?? s.eventId} (issued ${s.issuedAt}, expires ${s.expiresAt ?? 'unknown'})`).join(', ')}\n`);
-      if (result.policyDocument) process.stdout.write(`${REVOCATION_POLICY_NAME} after this change:\n${JSON.stringify(result.policyDocument, null, 2)}\n`);
+      const what = result.revoked
+        ? `session ${result.revoked} for tokens issued before`
+        : 'every session issued before';
+      const verb = result.pendingError
+        ? 'Recorded, not yet applied: revoke'
+        : dryRun
+          ? 'Dry run: would revoke'
+          : 'Revoked';
+      process.stdout.write(
+        `${verb} ${what} ${result.decidedAt} on ${flags.role}${result.fellBack ? ' (as the whole role: the inline policy budget is full)' : ''}\n`,
+      );
+      if (result.sessions.length)
+        process.stdout.write(
+          `Recorded sessions it covers: ${result.sessions.map((s) => `${s.accessKeyId ?? s.eventId} (issued ${s.issuedAt}, expires ${s.expiresAt ?? 'unknown'})`).join(', ')}\n`,
+        );
+      if (result.policyDocument)
+        process.stdout.write(
+          `${REVOCATION_POLICY_NAME} after this change:\n${JSON.stringify(result.policyDocument, null, 2)}\n`,
+        );
       if (dryRun) process.stdout.write('Nothing was written. Run again without --dry-run to write it.\n');
       process.stdout.write('Revocation does not stop a new assume: rotate or remove the external ID too.\n');
     }
-    if (result.pendingError) return fail(`IAM failed: ${result.pendingError}${store.deployed ? '; the revocation is recorded and the deployed sweep retries it' : ''}`, EXIT.failed);
+    if (result.pendingError)
+      return fail(
+        `IAM failed: ${result.pendingError}${store.deployed ? '; the revocation is recorded and the deployed sweep retries it' : ''}`,
+        EXIT.failed,
+      );
     return EXIT.ok;
   } finally {
     await store.close();

@@ -5,11 +5,21 @@ import { createLogger } from '../lib/logger.js';
 import { maskExternalId } from '../lib/redact.js';
 import { createRegistryStore, type Registry } from '../lib/registry/index.js';
 import {
-  createRotationStore, finishRotation, iamTrustPolicyIo, IN_FLIGHT, nextRotationDue, rollbackRotation, rotationDeps, RotationRefused, startRotation, withRotations,
-  type Rotation, type RotationResult,
+  createRotationStore,
+  finishRotation,
+  IN_FLIGHT,
+  iamTrustPolicyIo,
+  nextRotationDue,
+  type Rotation,
+  RotationRefused,
+  type RotationResult,
+  rollbackRotation,
+  rotationDeps,
+  startRotation,
+  withRotations,
 } from '../lib/rotate/index.js';
 import { EXIT } from './exit-codes.js';
-import { addStoreOptions, openLocalStore, type LocalStore, type StoreFlags } from './local-store.js';
+import { addStoreOptions, type LocalStore, openLocalStore, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
 import { renderTable } from './table.js';
 
@@ -40,7 +50,9 @@ export function registerRotate(program: Command): void {
     .option('--registry <file>', 'registry file; default: the registry table')
     .option('--json', 'print the result as JSON');
   addStoreOptions(rotate)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   roleguard rotate --role arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit --status --stage prod
   roleguard rotate --role arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit --start --stage prod
@@ -51,25 +63,36 @@ Examples:
 function then gives the new ID to the vendor's contact (SNS) and finishes once CloudTrail shows an assume with it.
 Only the sts:ExternalId values of the vendor's statements change. At most one rotation per role runs at a time.
 IDs are shown masked; the full new ID travels only to the vendor's configured channel.
-Exit status: 0 done (or shown), 2 bad arguments or a step refused (with the reason), 1 an AWS error.`)
+Exit status: 0 done (or shown), 2 bad arguments or a step refused (with the reason), 1 an AWS error.`,
+    )
     .action(async (flags: RotateFlags) => {
       process.exitCode = await rotateCommand(flags);
     });
-  const list = program.command('rotations').description('List the rotations in flight (and, with --all, every role\'s rotation state), with ages and deadlines').option('--all', 'include roles with no rotation in flight').option('--registry <file>', 'registry file; default: the registry table').option('--json', 'print as JSON');
+  const list = program
+    .command('rotations')
+    .description("List the rotations in flight (and, with --all, every role's rotation state), with ages and deadlines")
+    .option('--all', 'include roles with no rotation in flight')
+    .option('--registry <file>', 'registry file; default: the registry table')
+    .option('--json', 'print as JSON');
   addStoreOptions(list)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   roleguard rotations --stage prod --region eu-west-1
   roleguard rotations --all --json --stage prod
 
-Exit status: 0 listed, 1 the store failed.`)
+Exit status: 0 listed, 1 the store failed.`,
+    )
     .action(async (flags: StoreFlags & { all?: boolean; registry?: string; json?: boolean }) => {
       process.exitCode = await listRotations(flags);
     });
 }
 
 async function loadRegistry(store: LocalStore, file: string | undefined): Promise<Registry | { error: string }> {
-  const base = file ? await readRegistryFile(file) : { registry: await createRegistryStore(store.dynamo, store.tables.registry).load() };
+  const base = file
+    ? await readRegistryFile(file)
+    : { registry: await createRegistryStore(store.dynamo, store.tables.registry).load() };
   if ('error' in base) return base;
   return withRotations(base.registry, await createRotationStore(store.dynamo, store.tables.registry).list());
 }
@@ -78,9 +101,11 @@ async function loadRegistry(store: LocalStore, file: string | undefined): Promis
 export function maskedPolicy(document: string | null): unknown {
   if (document === null) return null;
   const mask = (value: unknown, key: string | null): unknown => {
-    if (key !== null && key.toLowerCase() === 'sts:externalid') return Array.isArray(value) ? value.map((v) => maskExternalId(String(v))) : maskExternalId(String(value));
+    if (key !== null && key.toLowerCase() === 'sts:externalid')
+      return Array.isArray(value) ? value.map((v) => maskExternalId(String(v))) : maskExternalId(String(value));
     if (Array.isArray(value)) return value.map((v) => mask(v, null));
-    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, k)]));
+    if (typeof value === 'object' && value !== null)
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, k)]));
     return value;
   };
   return mask(JSON.parse(document), null);
@@ -96,11 +121,30 @@ const age = (from: string | null, now: Date): string => {
 function view(rotation: Rotation | null, now: Date) {
   if (!rotation) return null;
   return {
-    roleArn: rotation.roleArn, phase: rotation.phase, rotationId: rotation.rotationId, trigger: rotation.trigger, requestedBy: rotation.requestedBy,
-    previousId: maskExternalId(rotation.previousId), pendingId: maskExternalId(rotation.pendingId), startedAt: rotation.startedAt, age: age(rotation.startedAt, now),
-    deadlineAt: rotation.deadlineAt, overdue: IN_FLIGHT.includes(rotation.phase) && rotation.phase !== 'confirmed' && rotation.deadlineAt !== null && rotation.deadlineAt <= now.toISOString(),
-    setAt: rotation.setAt, notifiedAt: rotation.notifiedAt, confirmedAt: rotation.confirmedAt, confirmation: rotation.confirmation, finishedAt: rotation.finishedAt, forced: rotation.forced,
-    rolledBackAt: rotation.rolledBackAt, lastError: rotation.lastError, history: rotation.history,
+    roleArn: rotation.roleArn,
+    phase: rotation.phase,
+    rotationId: rotation.rotationId,
+    trigger: rotation.trigger,
+    requestedBy: rotation.requestedBy,
+    previousId: maskExternalId(rotation.previousId),
+    pendingId: maskExternalId(rotation.pendingId),
+    startedAt: rotation.startedAt,
+    age: age(rotation.startedAt, now),
+    deadlineAt: rotation.deadlineAt,
+    overdue:
+      IN_FLIGHT.includes(rotation.phase) &&
+      rotation.phase !== 'confirmed' &&
+      rotation.deadlineAt !== null &&
+      rotation.deadlineAt <= now.toISOString(),
+    setAt: rotation.setAt,
+    notifiedAt: rotation.notifiedAt,
+    confirmedAt: rotation.confirmedAt,
+    confirmation: rotation.confirmation,
+    finishedAt: rotation.finishedAt,
+    forced: rotation.forced,
+    rolledBackAt: rotation.rolledBackAt,
+    lastError: rotation.lastError,
+    history: rotation.history,
   };
 }
 
@@ -111,50 +155,84 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
   };
   if (!parseRoleArn(flags.role)) return fail(`--role is not a role ARN: ${flags.role}`);
   const chosen = (['start', 'finish', 'rollback', 'status'] as const).filter((k) => flags[k]);
-  if (chosen.length > 1) return fail(`give at most one of --start, --finish, --rollback, --status (got ${chosen.map((c) => `--${c}`).join(', ')})`);
+  if (chosen.length > 1)
+    return fail(
+      `give at most one of --start, --finish, --rollback, --status (got ${chosen.map((c) => `--${c}`).join(', ')})`,
+    );
   const action = chosen[0] ?? 'status';
-  if (flags.force && action !== 'finish' && action !== 'rollback') return fail('--force goes with --finish or --rollback');
+  if (flags.force && action !== 'finish' && action !== 'rollback')
+    return fail('--force goes with --finish or --rollback');
   const store = await openLocalStore(flags);
   try {
     const registry = await loadRegistry(store, flags.registry);
     if ('error' in registry) return fail(registry.error);
-    const role = registry.roles.find((r) => r.roleArn === flags.role) ?? registry.roles.find((r) => parseRoleArn(r.roleArn)?.roleName === parseRoleArn(flags.role)!.roleName && parseRoleArn(r.roleArn)?.accountId === parseRoleArn(flags.role)!.accountId);
+    const role =
+      registry.roles.find((r) => r.roleArn === flags.role) ??
+      registry.roles.find(
+        (r) =>
+          parseRoleArn(r.roleArn)?.roleName === parseRoleArn(flags.role)!.roleName &&
+          parseRoleArn(r.roleArn)?.accountId === parseRoleArn(flags.role)!.accountId,
+      );
     if (!role) return fail(`${flags.role} is not in the registry; register it first (roleguard roles import)`);
     const now = new Date();
     const rotations = createRotationStore(store.dynamo, store.tables.registry);
     if (action === 'status') {
       const rotation = await rotations.get(role.roleArn);
-      const shown = { ...view(rotation, now), roleArn: role.roleArn, vendor: role.vendor, schedule: role.rotation, nextDue: nextRotationDue(role, rotation) };
+      const shown = {
+        ...view(rotation, now),
+        roleArn: role.roleArn,
+        vendor: role.vendor,
+        schedule: role.rotation,
+        nextDue: nextRotationDue(role, rotation),
+      };
       if (flags.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
       else process.stdout.write(describe(role.roleArn, rotation, now, shown.nextDue));
       return EXIT.ok;
     }
     if (flags.profile) process.env.AWS_PROFILE = flags.profile;
-    const trust = iamTrustPolicyIo(new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 3 }));
+    const trust = iamTrustPolicyIo(
+      new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 3 }),
+    );
     const deps = rotationDeps({
-      dynamo: store.dynamo, registryTable: store.tables.registry, registry, ownRoleArns: flags.stage ? [`arn:aws:iam::*:role/roleguard-${flags.stage}-*`] : [], trust,
+      dynamo: store.dynamo,
+      registryTable: store.tables.registry,
+      registry,
+      ownRoleArns: flags.stage ? [`arn:aws:iam::*:role/roleguard-${flags.stage}-*`] : [],
+      trust,
       // No vendor channel here: the deployed rotate function tells the vendor. Notices go to stderr.
-      notifier: { alert: async (notice) => void process.stderr.write(`roleguard rotate: ${notice.severity}: ${notice.title}: ${notice.message}\n`) },
+      notifier: {
+        alert: async (notice) =>
+          void process.stderr.write(`roleguard rotate: ${notice.severity}: ${notice.title}: ${notice.message}\n`),
+      },
       logger: createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' }),
-      idLength: Number(process.env.EXTERNAL_ID_LENGTH ?? 32), maxTrustPolicySize: Number(process.env.TRUST_POLICY_SIZE_LIMIT ?? 2048), dryRun: flags.dryRun === true,
+      idLength: Number(process.env.EXTERNAL_ID_LENGTH ?? 32),
+      maxTrustPolicySize: Number(process.env.TRUST_POLICY_SIZE_LIMIT ?? 2048),
+      dryRun: flags.dryRun === true,
     });
     const requestedBy = process.env.USER ?? null;
     let result: RotationResult;
     try {
-      result = action === 'start'
-        ? await startRotation(deps, role, { trigger: 'manual', requestedBy, now })
-        : action === 'finish'
-          ? await finishRotation(deps, role, now, { force: flags.force === true, requestedBy })
-          : await rollbackRotation(deps, role, now, { force: flags.force === true, requestedBy });
+      result =
+        action === 'start'
+          ? await startRotation(deps, role, { trigger: 'manual', requestedBy, now })
+          : action === 'finish'
+            ? await finishRotation(deps, role, now, { force: flags.force === true, requestedBy })
+            : await rollbackRotation(deps, role, now, { force: flags.force === true, requestedBy });
     } catch (error) {
       if (error instanceof RotationRefused) return fail(error.message);
       throw error;
     }
     const plan = result.plan.map((p) => ({ step: p.step, document: maskedPolicy(p.document) }));
-    if (flags.json) process.stdout.write(`${JSON.stringify({ roleArn: role.roleArn, action, dryRun: flags.dryRun === true, done: result.done, waiting: result.waiting, plan, rotation: view(result.rotation, now) }, null, 2)}\n`);
+    if (flags.json)
+      process.stdout.write(
+        `${JSON.stringify({ roleArn: role.roleArn, action, dryRun: flags.dryRun === true, done: result.done, waiting: result.waiting, plan, rotation: view(result.rotation, now) }, null, 2)}\n`,
+      );
     else {
       if (result.done.length) process.stdout.write(`Done: ${result.done.join(', ')}\n`);
-      for (const step of plan) process.stdout.write(`Dry run: ${step.step} would write${step.document ? ` this trust policy (external IDs masked):\n${JSON.stringify(step.document, null, 2)}` : ' nothing to the trust policy'}\n`);
+      for (const step of plan)
+        process.stdout.write(
+          `Dry run: ${step.step} would write${step.document ? ` this trust policy (external IDs masked):\n${JSON.stringify(step.document, null, 2)}` : ' nothing to the trust policy'}\n`,
+        );
       if (result.waiting) process.stdout.write(`${result.waiting}\n`);
       process.stdout.write(describe(role.roleArn, result.rotation, now, null));
     }
@@ -169,16 +247,26 @@ function describe(roleArn: string, rotation: Rotation | null, now: Date, nextDue
   const v = view(rotation, now)!;
   const lines = [
     `${roleArn}: ${v.phase}${v.overdue ? ' (OVERDUE)' : ''}`,
-    ...(v.startedAt ? [`  started ${v.startedAt} (${v.age} ago) by ${v.trigger === 'manual' ? (v.requestedBy ?? 'hand') : 'the schedule'}; deadline ${v.deadlineAt}`] : []),
+    ...(v.startedAt
+      ? [
+          `  started ${v.startedAt} (${v.age} ago) by ${v.trigger === 'manual' ? (v.requestedBy ?? 'hand') : 'the schedule'}; deadline ${v.deadlineAt}`,
+        ]
+      : []),
     ...(v.pendingId ? [`  previous ID ${v.previousId}, new ID ${v.pendingId}`] : []),
-    ...(v.confirmation ? [`  confirmed ${v.confirmation.at} by account ${v.confirmation.callerAccountId} (event ${v.confirmation.eventId})`] : []),
+    ...(v.confirmation
+      ? [
+          `  confirmed ${v.confirmation.at} by account ${v.confirmation.callerAccountId} (event ${v.confirmation.eventId})`,
+        ]
+      : []),
     ...(v.lastError ? [`  last error: ${v.lastError}`] : []),
     ...(nextDue ? [`  next rotation due ${nextDue}`] : []),
   ];
   return `${lines.join('\n')}\n`;
 }
 
-async function listRotations(flags: StoreFlags & { all?: boolean; registry?: string; json?: boolean }): Promise<number> {
+async function listRotations(
+  flags: StoreFlags & { all?: boolean; registry?: string; json?: boolean },
+): Promise<number> {
   const store = await openLocalStore(flags);
   try {
     const registry = await loadRegistry(store, flags.registry);
@@ -187,19 +275,39 @@ async function listRotations(flags: StoreFlags & { all?: boolean; registry?: str
       return EXIT.usage;
     }
     const now = new Date();
-    const byRole = new Map((await createRotationStore(store.dynamo, store.tables.registry).list()).map((r) => [r.roleArn, r]));
+    const byRole = new Map(
+      (await createRotationStore(store.dynamo, store.tables.registry).list()).map((r) => [r.roleArn, r]),
+    );
     const rows = registry.roles
       .map((role) => ({ role, rotation: byRole.get(role.roleArn) ?? null }))
       .filter(({ rotation }) => flags.all || (rotation && IN_FLIGHT.includes(rotation.phase)))
-      .map(({ role, rotation }) => ({ ...view(rotation, now), roleArn: role.roleArn, vendor: role.vendor, phase: rotation?.phase ?? 'none', nextDue: nextRotationDue(role, rotation) }));
+      .map(({ role, rotation }) => ({
+        ...view(rotation, now),
+        roleArn: role.roleArn,
+        vendor: role.vendor,
+        phase: rotation?.phase ?? 'none',
+        nextDue: nextRotationDue(role, rotation),
+      }));
     if (flags.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else if (rows.length === 0) process.stdout.write(`No rotation in flight${flags.all ? '' : ' (--all lists every role)'}.\n`);
+    else if (rows.length === 0)
+      process.stdout.write(`No rotation in flight${flags.all ? '' : ' (--all lists every role)'}.\n`);
     else {
-      process.stdout.write(`${renderTable(
-        ['vendor', 'role', 'phase', 'age', 'deadline', 'new ID', 'next due', 'last error'],
-        rows.map((r) => [r.vendor, r.roleArn, `${r.phase}${r.overdue ? ' OVERDUE' : ''}`, r.age ?? '-', r.deadlineAt ?? null, r.pendingId ?? null, r.nextDue, r.lastError ?? null]),
-        60,
-      )}\n`);
+      process.stdout.write(
+        `${renderTable(
+          ['vendor', 'role', 'phase', 'age', 'deadline', 'new ID', 'next due', 'last error'],
+          rows.map((r) => [
+            r.vendor,
+            r.roleArn,
+            `${r.phase}${r.overdue ? ' OVERDUE' : ''}`,
+            r.age ?? '-',
+            r.deadlineAt ?? null,
+            r.pendingId ?? null,
+            r.nextDue,
+            r.lastError ?? null,
+          ]),
+          60,
+        )}\n`,
+      );
     }
     return EXIT.ok;
   } finally {

@@ -31,7 +31,9 @@ export function registerSessions(program: Command): void {
     .option('--limit <n>', 'show at most this many, newest first', '200')
     .option('--json', 'print the sessions as one JSON array');
   addStoreOptions(command)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   roleguard sessions --access-key ASIAQNZGKIQY56JQ7WML --stage prod
   roleguard sessions --role arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit --active --stage prod
@@ -41,7 +43,8 @@ Examples:
 Give at least one of --role, --access-key or --caller-account; the others then filter. External IDs are
 shown masked. Locally, the embedded DynamoDB Local is in memory unless --data-dir (or $ROLEGUARD_DATA_DIR)
 keeps it, so use the same --data-dir for the replay that recorded the sessions, or --endpoint.
-Exit status: 0 listed (also when none matched), 2 bad arguments, 1 the store failed.`)
+Exit status: 0 listed (also when none matched), 2 bad arguments, 1 the store failed.`,
+    )
     .action(async (flags: SessionsFlags) => {
       process.exitCode = await sessions(flags);
     });
@@ -50,7 +53,10 @@ Exit status: 0 listed (also when none matched), 2 bad arguments, 1 the store fai
 /** An ISO time, or an age (`30m`, `12h`, `7d`) before `now`; null when it is neither. */
 export function parseTimeFlag(value: string, now: Date): string | null {
   const age = /^(\d{1,6})([mhd])$/.exec(value.trim());
-  if (age) return new Date(now.getTime() - Number(age[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[age[2] as 'm' | 'h' | 'd']).toISOString();
+  if (age)
+    return new Date(
+      now.getTime() - Number(age[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[age[2] as 'm' | 'h' | 'd'],
+    ).toISOString();
   const at = Date.parse(value);
   return /^\d{4}-\d{2}-\d{2}/.test(value.trim()) && !Number.isNaN(at) ? new Date(at).toISOString() : null;
 }
@@ -60,12 +66,16 @@ async function sessions(flags: SessionsFlags): Promise<number> {
     process.stderr.write(`roleguard sessions: ${message}\n`);
     return EXIT.usage;
   };
-  if (!flags.role && !flags.accessKey && !flags.callerAccount) return fail('give at least one of --role ARN, --access-key ASIA… or --caller-account ID');
+  if (!flags.role && !flags.accessKey && !flags.callerAccount)
+    return fail('give at least one of --role ARN, --access-key ASIA… or --caller-account ID');
   if (flags.role && !parseRoleArn(flags.role)) return fail(`--role is not a role ARN: ${flags.role}`);
-  if (flags.accessKey && !/^[A-Z0-9]{16,128}$/.test(flags.accessKey)) return fail(`--access-key is not an access key id: ${flags.accessKey}`);
-  if (flags.callerAccount && !ACCOUNT_ID.test(flags.callerAccount)) return fail(`--caller-account is not a 12-digit account id: ${flags.callerAccount}`);
+  if (flags.accessKey && !/^[A-Z0-9]{16,128}$/.test(flags.accessKey))
+    return fail(`--access-key is not an access key id: ${flags.accessKey}`);
+  if (flags.callerAccount && !ACCOUNT_ID.test(flags.callerAccount))
+    return fail(`--caller-account is not a 12-digit account id: ${flags.callerAccount}`);
   const limit = Number(flags.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) return fail('--limit must be a whole number from 1 to 100000');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
+    return fail('--limit must be a whole number from 1 to 100000');
   const now = new Date();
   const from = flags.since ? parseTimeFlag(flags.since, now) : undefined;
   const to = flags.until ? parseTimeFlag(flags.until, now) : undefined;
@@ -75,7 +85,10 @@ async function sessions(flags: SessionsFlags): Promise<number> {
 
   const store = await openLocalStore(flags);
   try {
-    if (!store.persistent) process.stderr.write('roleguard sessions: note: the embedded DynamoDB Local is in memory and starts empty; use --data-dir, --endpoint or --stage to query recorded sessions\n');
+    if (!store.persistent)
+      process.stderr.write(
+        'roleguard sessions: note: the embedded DynamoDB Local is in memory and starts empty; use --data-dir, --endpoint or --stage to query recorded sessions\n',
+      );
     const sessionStore = createSessionStore(store.dynamo, store.tables.sessions, 90);
     // The most selective index answers; the other flags filter what it returns.
     let found: SessionView[] = flags.accessKey
@@ -90,18 +103,35 @@ async function sessions(flags: SessionsFlags): Promise<number> {
         (!flags.callerAccount || s.callerAccountId === flags.callerAccount) &&
         (!from || Date.parse(s.issuedAt) >= Date.parse(from)) &&
         (!to || Date.parse(s.issuedAt) <= Date.parse(to)) &&
-        (!flags.active || (s.outcome === 'success' && (s.expiresAt === null || Date.parse(s.expiresAt) > now.getTime()))),
+        (!flags.active ||
+          (s.outcome === 'success' && (s.expiresAt === null || Date.parse(s.expiresAt) > now.getTime()))),
     );
     found.sort((a, b) => Date.parse(b.issuedAt) - Date.parse(a.issuedAt));
-    const shown = found.slice(0, limit).map((s) => ({ ...s, externalId: maskExternalId(s.externalId), active: s.outcome === 'success' && (s.expiresAt === null || Date.parse(s.expiresAt) > now.getTime()) }));
+    const shown = found.slice(0, limit).map((s) => ({
+      ...s,
+      externalId: maskExternalId(s.externalId),
+      active: s.outcome === 'success' && (s.expiresAt === null || Date.parse(s.expiresAt) > now.getTime()),
+    }));
     if (flags.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
     else if (shown.length === 0) process.stdout.write('No session matched.\n');
     else {
-      process.stdout.write(`${renderTable(
-        ['issued', 'expires', 'role', 'session', 'caller', 'external ID', 'source IP', 'access key', 'state'],
-        shown.map((s) => [s.issuedAt, s.expiresAt, parseRoleArn(s.roleArn)?.roleName ?? s.roleArn, s.roleSessionName, s.callerAccountId ?? s.callerType, s.externalId, s.sourceIpAddress, s.accessKeyId, s.outcome === 'denied' ? `denied (${s.errorCode})` : s.active ? 'active' : 'expired']),
-        40,
-      )}\n`);
+      process.stdout.write(
+        `${renderTable(
+          ['issued', 'expires', 'role', 'session', 'caller', 'external ID', 'source IP', 'access key', 'state'],
+          shown.map((s) => [
+            s.issuedAt,
+            s.expiresAt,
+            parseRoleArn(s.roleArn)?.roleName ?? s.roleArn,
+            s.roleSessionName,
+            s.callerAccountId ?? s.callerType,
+            s.externalId,
+            s.sourceIpAddress,
+            s.accessKeyId,
+            s.outcome === 'denied' ? `denied (${s.errorCode})` : s.active ? 'active' : 'expired',
+          ]),
+          40,
+        )}\n`,
+      );
       if (found.length > shown.length) process.stdout.write(`… ${found.length - shown.length} more (raise --limit)\n`);
     }
     return EXIT.ok;

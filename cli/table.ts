@@ -7,6 +7,10 @@ export function renderTable(headers: string[], rows: (string | number | null)[][
   };
   const body = rows.map((r) => r.map(cell));
   const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }

@@ -9,6 +9,8 @@ const read = iamTrustPolicyReader(createIamClient());
 export const handler = scheduledHandler(deps, 'trust-policy audit', async (now) => {
   const { registry } = await deps.registry();
   const report = await auditRegistry(registry, read);
-  for (const role of report.roles) for (const problem of role.problems) deps.logger.warn('trust-policy problem', { roleArn: role.roleArn, ...problem });
+  for (const role of report.roles)
+    for (const problem of role.problems)
+      deps.logger.warn('trust-policy problem', { roleArn: role.roleArn, ...problem });
   return { summary: report.summary, notified: await notifyAudit(report, deps, now) };
 });

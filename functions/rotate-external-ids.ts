@@ -1,7 +1,7 @@
 import { SNSClient } from '@aws-sdk/client-sns';
+import { slackSender } from '../lib/alert/index.js';
 import { createAlertingDeps, createIamClient, readSlackWebhook, revocationDeps } from '../lib/lambda-deps.js';
 import { scheduledHandler } from '../lib/lambda-handler.js';
-import { slackSender } from '../lib/alert/index.js';
 import { iamTrustPolicyIo, revokeOldSessionsWith, rotationDeps, rotationNotifier } from '../lib/rotate/index.js';
 import { runRotations } from '../lib/rotate/machine.js';
 
@@ -12,9 +12,15 @@ const sns = new SNSClient({});
 const { config } = deps;
 // The vendor-contact Slack channel, when configured: its webhook is read (through a cache) on each notice.
 const vendorSlack = config.rotationSlackWebhookParameter
-  ? async (payload: { text: string; blocks: unknown[] }) => slackSender(await readSlackWebhook(config.rotationSlackWebhookParameter!))(payload)
+  ? async (payload: { text: string; blocks: unknown[] }) =>
+      slackSender(await readSlackWebhook(config.rotationSlackWebhookParameter!))(payload)
   : null;
-const notifier = rotationNotifier({ sns, rotationTopicArn: config.rotationTopicArn, vendorSlack, alerts: deps.alerts.senders });
+const notifier = rotationNotifier({
+  sns,
+  rotationTopicArn: config.rotationTopicArn,
+  vendorSlack,
+  alerts: deps.alerts.senders,
+});
 
 /**
  * On its schedule: start the rotations that are due, and move each one in flight along (set the trust policy to both
@@ -24,12 +30,29 @@ const notifier = rotationNotifier({ sns, rotationTopicArn: config.rotationTopicA
 export const handler = scheduledHandler(deps, 'external-ID rotation', async (now) => {
   const { registry } = await deps.registry();
   const rotating = rotationDeps({
-    dynamo: deps.clients.dynamo, registryTable: config.registryTable, registry, ownRoleArns: config.ownRoleArns, trust, notifier, logger: deps.logger,
-    idLength: config.externalIdLength, maxTrustPolicySize: config.trustPolicySizeLimit, dryRun: config.dryRun,
+    dynamo: deps.clients.dynamo,
+    registryTable: config.registryTable,
+    registry,
+    ownRoleArns: config.ownRoleArns,
+    trust,
+    notifier,
+    logger: deps.logger,
+    idLength: config.externalIdLength,
+    maxTrustPolicySize: config.trustPolicySizeLimit,
+    dryRun: config.dryRun,
     revokeOldSessions: revokeOldSessionsWith(revocationDeps(deps, iam), deps.sessions, config.dryRun),
   });
   const run = await runRotations(rotating, registry.roles, now);
-  for (const result of run.results) deps.logger.info('rotation', { roleArn: result.roleArn, phase: result.phase, done: result.done, waiting: result.waiting });
-  if (run.failed.length) throw new Error(`rotation failed for ${run.failed.length} role(s): ${run.failed.map((f) => `${f.roleArn}: ${f.error}`).join('; ')}`);
+  for (const result of run.results)
+    deps.logger.info('rotation', {
+      roleArn: result.roleArn,
+      phase: result.phase,
+      done: result.done,
+      waiting: result.waiting,
+    });
+  if (run.failed.length)
+    throw new Error(
+      `rotation failed for ${run.failed.length} role(s): ${run.failed.map((f) => `${f.roleArn}: ${f.error}`).join('; ')}`,
+    );
   return { roles: run.results.length, steps: run.results.flatMap((r) => r.done.map((d) => `${r.roleArn}: ${d}`)) };
 });

@@ -54,13 +54,15 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
     const raw = env[name]?.trim();
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) problems.push(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    if (!Number.isInteger(value) || value < min || value > max)
+      problems.push(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
     return value;
   };
   const flag = (name: string): boolean => {
     const raw = env[name]?.trim().toLowerCase();
     if (raw === undefined || raw === '') return false;
-    if (raw !== 'true' && raw !== 'false') problems.push(`${name} must be true or false, got ${JSON.stringify(env[name])}`);
+    if (raw !== 'true' && raw !== 'false')
+      problems.push(`${name} must be true or false, got ${JSON.stringify(env[name])}`);
     return raw === 'true';
   };
   const config: Config = {
@@ -73,7 +75,10 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
     alertWindowSeconds: integer('ALERT_WINDOW_SECONDS', 3600, 0, 7 * 86400),
     alertTopicArn: options.alerting ? required('ALERT_TOPIC_ARN') : optional('ALERT_TOPIC_ARN'),
     slackWebhookParameter: options.alerting ? required('SLACK_WEBHOOK_PARAMETER') : optional('SLACK_WEBHOOK_PARAMETER'),
-    ownRoleArns: (env.OWN_ROLE_ARNS ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+    ownRoleArns: (env.OWN_ROLE_ARNS ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
     revocationsTable: options.revoking ? required('REVOCATIONS_TABLE') : optional('REVOCATIONS_TABLE'),
     dryRun: flag('DRY_RUN'),
     rotationTopicArn: optional('ROTATION_TOPIC_ARN'),
@@ -81,10 +86,16 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
     externalIdLength: integer('EXTERNAL_ID_LENGTH', 32, 2, 1224),
     trustPolicySizeLimit: integer('TRUST_POLICY_SIZE_LIMIT', 2048, 2048, 8192),
   };
-  for (const [name, value] of [['ALERT_TOPIC_ARN', config.alertTopicArn], ['ROTATION_TOPIC_ARN', config.rotationTopicArn]] as const) {
-    if (value && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(value)) problems.push(`${name} is not an SNS topic ARN`);
+  for (const [name, value] of [
+    ['ALERT_TOPIC_ARN', config.alertTopicArn],
+    ['ROTATION_TOPIC_ARN', config.rotationTopicArn],
+  ] as const) {
+    if (value && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(value))
+      problems.push(`${name} is not an SNS topic ARN`);
   }
-  for (const pattern of config.ownRoleArns) if (!/^arn:aws[a-z-]*:iam::(\d{12}|\*):role\/[\x21-\x7e]+$/.test(pattern)) problems.push(`OWN_ROLE_ARNS: not a role ARN pattern: ${JSON.stringify(pattern)}`);
+  for (const pattern of config.ownRoleArns)
+    if (!/^arn:aws[a-z-]*:iam::(\d{12}|\*):role\/[\x21-\x7e]+$/.test(pattern))
+      problems.push(`OWN_ROLE_ARNS: not a role ARN pattern: ${JSON.stringify(pattern)}`);
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

@@ -1,10 +1,23 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { createOutbox, DEFAULT_DELIVERY_POLICY, type AlertSenders, type Channel, type DeliveryDeps, type DeliveryPolicy } from './alert/index.js';
+import {
+  type AlertSenders,
+  type Channel,
+  createOutbox,
+  DEFAULT_DELIVERY_POLICY,
+  type DeliveryDeps,
+  type DeliveryPolicy,
+} from './alert/index.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
-import { cachedRegistry, createRegistryStore, indexRegistry, type Registry, type RegistryIndex } from './registry/index.js';
+import {
+  cachedRegistry,
+  createRegistryStore,
+  indexRegistry,
+  type Registry,
+  type RegistryIndex,
+} from './registry/index.js';
 import type { Revoker } from './revoke/respond.js';
 import { createRevocationStore, type RevocationStore } from './revoke/store.js';
 import { withRotations } from './rotate/overlay.js';
@@ -58,7 +71,10 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
   const base = overrides.registry ?? null;
   const store = createRegistryStore(dynamo, config.registryTable);
   const cache = cachedRegistry(
-    { load: async () => withRotations(base ?? (await store.load()), await rotations.list()), replace: (r) => store.replace(r) },
+    {
+      load: async () => withRotations(base ?? (await store.load()), await rotations.list()),
+      replace: (r) => store.replace(r),
+    },
     config.registryCacheSeconds * 1000,
   );
   let indexed: { source: Registry; index: RegistryIndex } | null = null;

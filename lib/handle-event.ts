@@ -1,9 +1,9 @@
+import type { Action } from './alert/index.js';
 import { unwrapEventBridge } from './cloudtrail/envelope.js';
 import type { Deps } from './deps.js';
-import { processRecord, type ProcessOutcome } from './pipeline.js';
-import { maskExternalId } from './redact.js';
-import type { Action } from './alert/index.js';
 import type { Finding } from './detect/index.js';
+import { type ProcessOutcome, processRecord } from './pipeline.js';
+import { maskExternalId } from './redact.js';
 
 /** What the handler returns (and logs) for one EventBridge event. */
 export interface HandlerResult {
@@ -17,9 +17,19 @@ export interface HandlerResult {
 function logFindings(deps: Deps, findings: Finding[], actions: Action[]): void {
   for (const f of findings) {
     // The message and context never hold a full external ID (the rules mask it).
-    deps.logger.warn('finding', { kind: f.kind, severity: f.severity, roleArn: f.roleArn, eventId: f.eventId, assumedRoleId: f.assumedRoleId, callerAccountId: f.callerAccountId, message: f.message, context: f.context });
+    deps.logger.warn('finding', {
+      kind: f.kind,
+      severity: f.severity,
+      roleArn: f.roleArn,
+      eventId: f.eventId,
+      assumedRoleId: f.assumedRoleId,
+      callerAccountId: f.callerAccountId,
+      message: f.message,
+      context: f.context,
+    });
   }
-  for (const a of actions) deps.logger.info('action', { kind: a.kind, roleArn: a.roleArn, eventId: a.eventId, applied: a.applied });
+  for (const a of actions)
+    deps.logger.info('action', { kind: a.kind, roleArn: a.roleArn, eventId: a.eventId, applied: a.applied });
 }
 
 /**
@@ -29,7 +39,10 @@ function logFindings(deps: Deps, findings: Finding[], actions: Action[]): void {
  */
 export async function handleCloudTrailEvent(event: unknown, deps: Deps): Promise<HandlerResult> {
   const item = unwrapEventBridge(event, 'eventbridge');
-  const envelopeId = typeof event === 'object' && event !== null && typeof (event as { id?: unknown }).id === 'string' ? (event as { id: string }).id : null;
+  const envelopeId =
+    typeof event === 'object' && event !== null && typeof (event as { id?: unknown }).id === 'string'
+      ? (event as { id: string }).id
+      : null;
   if ('rejected' in item) {
     deps.logger.warn('event rejected', { envelopeId, reason: item.rejected });
     return { status: 'rejected', eventId: null, reason: item.rejected };
@@ -51,12 +64,17 @@ export async function handleCloudTrailEvent(event: unknown, deps: Deps): Promise
         externalId: maskExternalId(e.externalId),
         ...(outcome.status === 'recorded' ? { recording: outcome.recording } : {}),
       });
-      if (outcome.status === 'duplicate' || outcome.findings.length === 0) return { status: outcome.status, eventId: e.eventId };
+      if (outcome.status === 'duplicate' || outcome.findings.length === 0)
+        return { status: outcome.status, eventId: e.eventId };
       logFindings(deps, outcome.findings, outcome.actions);
       return { status: outcome.status, eventId: e.eventId, findings: outcome.findings.length };
     }
     case 'trust-policy-change':
-      deps.logger.info('trust policy change seen', { eventId: outcome.event.eventId, roleName: outcome.event.roleName, callerArn: outcome.event.callerArn });
+      deps.logger.info('trust policy change seen', {
+        eventId: outcome.event.eventId,
+        roleName: outcome.event.roleName,
+        callerArn: outcome.event.callerArn,
+      });
       if (outcome.findings.length === 0) return { status: outcome.status, eventId: outcome.event.eventId };
       logFindings(deps, outcome.findings, outcome.actions);
       return { status: outcome.status, eventId: outcome.event.eventId, findings: outcome.findings.length };

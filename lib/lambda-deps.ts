@@ -1,8 +1,8 @@
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
-import { slackSender, snsSender, type AlertSenders } from './alert/index.js';
-import { loadConfig, type Config } from './config.js';
+import { type AlertSenders, slackSender, snsSender } from './alert/index.js';
+import { type Config, loadConfig } from './config.js';
 import { createDeps, type Deps } from './deps.js';
 import { ConfigError } from './errors.js';
 import { liveRevoker, type RevocationDeps } from './revoke/service.js';
@@ -19,7 +19,9 @@ export async function readSlackWebhook(parameterName: string): Promise<string> {
   try {
     value = await getParameter(parameterName, { decrypt: true, maxAge: WEBHOOK_CACHE_SECONDS });
   } catch (error) {
-    throw new ConfigError([`cannot read the Slack webhook parameter ${parameterName}: ${(error as Error).name}: ${(error as Error).message}`]);
+    throw new ConfigError([
+      `cannot read the Slack webhook parameter ${parameterName}: ${(error as Error).name}: ${(error as Error).message}`,
+    ]);
   }
   if (!value?.trim()) throw new ConfigError([`the Slack webhook parameter ${parameterName} is empty`]);
   return value.trim();
@@ -44,7 +46,10 @@ export function lambdaSenders(config: Config, sns: SNSClient): AlertSenders {
  * Build the deps of a deployed function that alerts. A missing or unreadable webhook secret, or a missing topic,
  * fails the cold start loudly: the function must not run and drop alerts silently.
  */
-export async function createAlertingDeps(env: Record<string, string | undefined> = process.env, options: { revoking?: boolean } = {}): Promise<Deps> {
+export async function createAlertingDeps(
+  env: Record<string, string | undefined> = process.env,
+  options: { revoking?: boolean } = {},
+): Promise<Deps> {
   const config = loadConfig(env, { alerting: true, revoking: options.revoking ?? false });
   await readSlackWebhook(config.slackWebhookParameter!);
   const deps = createDeps(config, { senders: lambdaSenders(config, new SNSClient({})) });

@@ -1,8 +1,8 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
 import type { Deps } from './deps.js';
 import { handleCloudTrailEvent } from './handle-event.js';
-import { revokeByHand, RevocationRefused, type ManualRevocation, type ManualTarget } from './revoke/manual.js';
+import { type ManualRevocation, type ManualTarget, RevocationRefused, revokeByHand } from './revoke/manual.js';
 import type { RevocationDeps } from './revoke/service.js';
 
 /** The Lambda handler for CloudTrail events from EventBridge (STS assumes, trust-policy changes). */
@@ -46,7 +46,8 @@ export function parseManualRevocation(event: ManualRevocationEvent | null | unde
   const text = (name: keyof ManualRevocationEvent): string | undefined => {
     const value = e[name];
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string' || value.length === 0 || value.length > 2048) problems.push(`${name} must be a non-empty string`);
+    if (typeof value !== 'string' || value.length === 0 || value.length > 2048)
+      problems.push(`${name} must be a non-empty string`);
     return typeof value === 'string' ? value : undefined;
   };
   const roleArn = text('roleArn');
@@ -58,9 +59,23 @@ export function parseManualRevocation(event: ManualRevocationEvent | null | unde
   const targets = [session, accessKeyId, e.all === true ? true : undefined].filter((x) => x !== undefined);
   if (targets.length !== 1) problems.push('give exactly one of session, accessKeyId or all: true');
   if (problems.length) throw new RevocationRefused(`bad revocation request: ${problems.join('; ')}`);
-  const target: ManualTarget = e.all === true ? { all: true } : accessKeyId ? { accessKeyId } : session!.includes(':') ? { assumedRoleId: session! } : { sessionName: session! };
+  const target: ManualTarget =
+    e.all === true
+      ? { all: true }
+      : accessKeyId
+        ? { accessKeyId }
+        : session!.includes(':')
+          ? { assumedRoleId: session! }
+          : { sessionName: session! };
   const requestId = text('requestId');
-  return { roleArn: roleArn!, target, dryRun: e.dryRun === true, reason: text('reason') ?? null, requestedBy: text('requestedBy') ?? null, ...(requestId ? { requestId } : {}) };
+  return {
+    roleArn: roleArn!,
+    target,
+    dryRun: e.dryRun === true,
+    reason: text('reason') ?? null,
+    requestedBy: text('requestedBy') ?? null,
+    ...(requestId ? { requestId } : {}),
+  };
 }
 
 /**
@@ -73,10 +88,33 @@ export function manualRevocationHandler(deps: Deps, revoking: RevocationDeps) {
     const index = await deps.registry();
     // The global DRY_RUN and the role's own dryRun apply to manual revocations too.
     const dryRun = request.dryRun || deps.config.dryRun || index.roleFor(request.roleArn)?.dryRun === true;
-    const result = await revokeByHand({ ...revoking, sessions: deps.sessions }, { ...index.registry, ownRoleArns: deps.config.ownRoleArns }, { ...request, dryRun }, new Date());
+    const result = await revokeByHand(
+      { ...revoking, sessions: deps.sessions },
+      { ...index.registry, ownRoleArns: deps.config.ownRoleArns },
+      { ...request, dryRun },
+      new Date(),
+    );
     const { intent, ...outcome } = result;
-    deps.logger.info('manual revocation', { roleArn: outcome.roleArn, revoked: outcome.revoked, intentId: outcome.intentId, applied: outcome.applied, dryRun: intent.dryRun, pending: outcome.pendingError ?? null, requestedBy: request.requestedBy, reason: request.reason });
-    return { ...outcome, dryRun: intent.dryRun, sessions: outcome.sessions.map((s) => ({ eventId: s.eventId, accessKeyId: s.accessKeyId, issuedAt: s.issuedAt, expiresAt: s.expiresAt })) };
+    deps.logger.info('manual revocation', {
+      roleArn: outcome.roleArn,
+      revoked: outcome.revoked,
+      intentId: outcome.intentId,
+      applied: outcome.applied,
+      dryRun: intent.dryRun,
+      pending: outcome.pendingError ?? null,
+      requestedBy: request.requestedBy,
+      reason: request.reason,
+    });
+    return {
+      ...outcome,
+      dryRun: intent.dryRun,
+      sessions: outcome.sessions.map((s) => ({
+        eventId: s.eventId,
+        accessKeyId: s.accessKeyId,
+        issuedAt: s.issuedAt,
+        expiresAt: s.expiresAt,
+      })),
+    };
   })
     .use(injectLambdaContext(deps.logger, { resetKeys: true }))
     .onError(async (request) => {

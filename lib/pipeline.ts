@@ -1,4 +1,4 @@
-import { respondToFindings, type Action } from './alert/index.js';
+import { type Action, respondToFindings } from './alert/index.js';
 import { classifyRecord } from './cloudtrail/classify.js';
 import type { AssumeEvent, TrustPolicyChangeEvent } from './cloudtrail/types.js';
 import type { Deps } from './deps.js';
@@ -11,14 +11,21 @@ import { callerKey } from './revoke/service.js';
 import { intentIdFor } from './revoke/store.js';
 import { IN_FLIGHT } from './rotate/store.js';
 import { isOwnTrustWrite } from './rotate/writes.js';
-import { sessionViewOf, type RecordOutcome, type SessionView } from './sessions/index.js';
+import { type RecordOutcome, type SessionView, sessionViewOf } from './sessions/index.js';
 
 /** Largest record processed; CloudTrail events are far smaller, so anything bigger is not a real event. */
 export const MAX_RECORD_BYTES = 1024 * 1024;
 
 /** What happened to one record. */
 export type ProcessOutcome =
-  | { status: 'recorded'; event: AssumeEvent; session: SessionView; recording: Exclude<RecordOutcome, 'duplicate'>; findings: Finding[]; actions: Action[] }
+  | {
+      status: 'recorded';
+      event: AssumeEvent;
+      session: SessionView;
+      recording: Exclude<RecordOutcome, 'duplicate'>;
+      findings: Finding[];
+      actions: Action[];
+    }
   | { status: 'duplicate'; event: AssumeEvent }
   | { status: 'trust-policy-change'; event: TrustPolicyChangeEvent; findings: Finding[]; actions: Action[] }
   | { status: 'ignored'; eventName: string; reason: string }
@@ -38,13 +45,24 @@ export interface ProcessOptions {
  * retries the event and finally dead-letters it. A session is marked processed only after its response, so a
  * crash in between makes the redelivery respond again (the outbox keeps that from alerting twice).
  */
-export async function processRecord(record: unknown, deps: Deps, options: ProcessOptions = {}): Promise<ProcessOutcome> {
-  const classified = classifyRecord(record, { recordAwsServiceAssumes: deps.config.recordAwsServiceAssumes }, options.envelopeId ?? null);
+export async function processRecord(
+  record: unknown,
+  deps: Deps,
+  options: ProcessOptions = {},
+): Promise<ProcessOutcome> {
+  const classified = classifyRecord(
+    record,
+    { recordAwsServiceAssumes: deps.config.recordAwsServiceAssumes },
+    options.envelopeId ?? null,
+  );
   if (classified.kind === 'rejected') return { status: 'rejected', reason: classified.reason };
-  if (classified.kind === 'ignored') return { status: 'ignored', eventName: classified.eventName, reason: classified.reason };
+  if (classified.kind === 'ignored')
+    return { status: 'ignored', eventName: classified.eventName, reason: classified.reason };
   const bytes = recordBytes(record);
-  if (bytes === null) return { status: 'rejected', reason: 'record cannot be serialised (nested too deeply or cyclic)' };
-  if (bytes > MAX_RECORD_BYTES) return { status: 'rejected', reason: `record is ${bytes} bytes, over the ${MAX_RECORD_BYTES}-byte record limit` };
+  if (bytes === null)
+    return { status: 'rejected', reason: 'record cannot be serialised (nested too deeply or cyclic)' };
+  if (bytes > MAX_RECORD_BYTES)
+    return { status: 'rejected', reason: `record is ${bytes} bytes, over the ${MAX_RECORD_BYTES}-byte record limit` };
   const now = options.now?.(classified) ?? deps.now();
   const index = await deps.registry();
 
@@ -53,12 +71,22 @@ export async function processRecord(record: unknown, deps: Deps, options: Proces
     const { kept, actions } = await respond(findings, null, index, deps, now, options);
     return { status: 'trust-policy-change', event: classified, findings: kept, actions };
   }
-  const findings = await rotationAware(classified, index, deps, [...detectAssume(classified, index), ...(await cameBack(classified, index, deps))]);
+  const findings = await rotationAware(classified, index, deps, [
+    ...detectAssume(classified, index),
+    ...(await cameBack(classified, index, deps)),
+  ]);
   const recording = await deps.sessions.record(classified, { processed: findings.length === 0, now });
   if (recording === 'duplicate') return { status: 'duplicate', event: classified };
   const { kept, actions } = await respond(findings, classified, index, deps, now, options);
   if (findings.length > 0 || recording === 'unfinished') await deps.sessions.markProcessed(classified);
-  return { status: 'recorded', event: classified, session: sessionViewOf(classified), recording, findings: kept, actions };
+  return {
+    status: 'recorded',
+    event: classified,
+    session: sessionViewOf(classified),
+    recording,
+    findings: kept,
+    actions,
+  };
 }
 
 /**
@@ -81,7 +109,12 @@ async function cameBack(event: AssumeEvent, index: RegistryIndex, deps: Deps): P
  * - an ID roleguard retired or dropped is a finding only for sessions issued after that: an assume made just before
  *   a finish or a rollback, delivered late by CloudTrail, was accepted when it was made.
  */
-async function rotationAware(event: AssumeEvent, index: RegistryIndex, deps: Deps, findings: Finding[]): Promise<Finding[]> {
+async function rotationAware(
+  event: AssumeEvent,
+  index: RegistryIndex,
+  deps: Deps,
+  findings: Finding[],
+): Promise<Finding[]> {
   const role = index.roleFor(event.roleArn);
   const id = event.externalId;
   if (!role || event.outcome !== 'success' || id === null || id === role.externalIds.current) return findings;
@@ -89,13 +122,25 @@ async function rotationAware(event: AssumeEvent, index: RegistryIndex, deps: Dep
   if (!rotation) return findings;
   const retiredAt = rotation.retiredAt?.[id];
   if (retiredAt && Date.parse(event.issuedAt) < Date.parse(retiredAt)) {
-    deps.logger.info('assume with an ID retired since it was issued: accepted at the time', { roleArn: role.roleArn, eventId: event.eventId, retiredAt });
+    deps.logger.info('assume with an ID retired since it was issued: accepted at the time', {
+      roleArn: role.roleArn,
+      eventId: event.eventId,
+      retiredAt,
+    });
     return findings.filter((f) => f.kind !== 'retired-external-id' && f.kind !== 'unexpected-external-id');
   }
   if (!IN_FLIGHT.includes(rotation.phase) || rotation.pendingId !== id) return findings;
   if (event.callerAccountId !== null && role.trustedAccounts.includes(event.callerAccountId)) {
-    const confirmed = await deps.rotations.confirm(role.roleArn, id, { eventId: event.eventId, callerAccountId: event.callerAccountId, at: new Date(event.issuedAt).toISOString() });
-    if (confirmed) deps.logger.info('external-ID rotation confirmed by an assume with the new ID', { roleArn: role.roleArn, eventId: event.eventId });
+    const confirmed = await deps.rotations.confirm(role.roleArn, id, {
+      eventId: event.eventId,
+      callerAccountId: event.callerAccountId,
+      at: new Date(event.issuedAt).toISOString(),
+    });
+    if (confirmed)
+      deps.logger.info('external-ID rotation confirmed by an assume with the new ID', {
+        roleArn: role.roleArn,
+        eventId: event.eventId,
+      });
   }
   return findings.filter((f) => f.kind !== 'unexpected-external-id');
 }
@@ -104,16 +149,32 @@ async function rotationAware(event: AssumeEvent, index: RegistryIndex, deps: Dep
  * roleguard's own rotation writes (recorded before IAM was called) are not changes "outside roleguard", whoever ran
  * them: the deployed function, or a person with `roleguard rotate`. One read, only for a finding on a registered role.
  */
-async function withoutOwnTrustWrites(event: TrustPolicyChangeEvent, index: RegistryIndex, deps: Deps, findings: Finding[]): Promise<Finding[]> {
+async function withoutOwnTrustWrites(
+  event: TrustPolicyChangeEvent,
+  index: RegistryIndex,
+  deps: Deps,
+  findings: Finding[],
+): Promise<Finding[]> {
   if (findings.length === 0 || event.outcome !== 'success') return findings;
   const role = index.roleByName(event.recipientAccountId, event.roleName)!;
   const own = isOwnTrustWrite(await deps.rotations.get(role.roleArn), event.policyDocument, event.eventTime);
   if (!own) return findings;
-  deps.logger.info("roleguard's own trust-policy write (rotation step) seen in CloudTrail", { roleArn: role.roleArn, step: own.step, eventId: event.eventId });
+  deps.logger.info("roleguard's own trust-policy write (rotation step) seen in CloudTrail", {
+    roleArn: role.roleArn,
+    step: own.step,
+    eventId: event.eventId,
+  });
   return [];
 }
 
-async function respond(findings: Finding[], event: AssumeEvent | null, index: RegistryIndex, deps: Deps, now: Date, options: ProcessOptions): Promise<{ kept: Finding[]; actions: Action[] }> {
+async function respond(
+  findings: Finding[],
+  event: AssumeEvent | null,
+  index: RegistryIndex,
+  deps: Deps,
+  now: Date,
+  options: ProcessOptions,
+): Promise<{ kept: Finding[]; actions: Action[] }> {
   if (findings.length === 0) return { kept: [], actions: [] };
   // Replay without --apply sends nothing; DRY_RUN and a role's dryRun only keep revocations from being written.
   const sendNothing = options.dryRun ?? false;
@@ -130,10 +191,17 @@ async function respond(findings: Finding[], event: AssumeEvent | null, index: Re
         // role is not revoked on the word of a malformed event. Said in the alert, never dropped silently.
         const key = event.accessKeyId ? `--access-key ${event.accessKeyId}` : '--all';
         entry.action = `Not revoked: the event carries no valid assumed-role id, so no targeted deny can be written. Check the session in CloudTrail and revoke it by hand (roleguard revoke --role ${role.roleArn} ${key}).`;
-        deps.logger.warn('revocation not possible: no valid assumed-role id in the event', { roleArn: role.roleArn, eventId: finding.eventId });
+        deps.logger.warn('revocation not possible: no valid assumed-role id in the event', {
+          roleArn: role.roleArn,
+          eventId: finding.eventId,
+        });
       } else if (refused) {
         entry.action = `Not revoked: ${refused}; roleguard never changes such a role. Alerted only. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;
-        deps.logger.warn('revocation refused: protected role', { roleArn: role.roleArn, eventId: finding.eventId, reason: refused });
+        deps.logger.warn('revocation refused: protected role', {
+          roleArn: role.roleArn,
+          eventId: finding.eventId,
+          reason: refused,
+        });
       } else {
         const dryRun = deps.config.dryRun || role.dryRun === true;
         const outcome = await deps.revoker.revokeSession({
@@ -149,18 +217,35 @@ async function respond(findings: Finding[], event: AssumeEvent | null, index: Re
           dryRun,
         });
         revocations.set(finding, outcome);
-        entry.action = revocationText(outcome, dryRun ? (deps.config.dryRun ? 'global' : 'role') : sendNothing || !outcome.applied ? 'replay' : null);
+        entry.action = revocationText(
+          outcome,
+          dryRun ? (deps.config.dryRun ? 'global' : 'role') : sendNothing || !outcome.applied ? 'replay' : null,
+        );
         if (outcome.policyDocument) entry.policy = { name: outcome.policyName, document: outcome.policyDocument };
       }
     }
     withRoles.push(entry);
   }
-  const { actions, duplicates } = await respondToFindings(withRoles, deps.alerts, { now, windowSeconds: deps.config.alertWindowSeconds, channels: deps.alerts.channels, dryRun: sendNothing });
+  const { actions, duplicates } = await respondToFindings(withRoles, deps.alerts, {
+    now,
+    windowSeconds: deps.config.alertWindowSeconds,
+    channels: deps.alerts.channels,
+    dryRun: sendNothing,
+  });
   // A finding the outbox has already admitted came from a redelivered event: it is not a new finding.
   const kept = findings.filter((f) => !duplicates.has(f));
   for (const finding of kept) {
     const outcome = revocations.get(finding);
-    if (outcome) actions.push({ kind: outcome.kind, roleArn: finding.roleArn, eventId: finding.eventId, at: new Date(outcome.decidedAt).toISOString(), policyName: outcome.policyName, policyDocument: outcome.policyDocument, applied: outcome.applied });
+    if (outcome)
+      actions.push({
+        kind: outcome.kind,
+        roleArn: finding.roleArn,
+        eventId: finding.eventId,
+        at: new Date(outcome.decidedAt).toISOString(),
+        policyName: outcome.policyName,
+        policyDocument: outcome.policyDocument,
+        applied: outcome.applied,
+      });
   }
   return { kept, actions };
 }
@@ -171,11 +256,16 @@ function revocationText(outcome: RevocationOutcome, notWritten: 'global' | 'role
     ? `the whole role (every session issued before ${outcome.decidedAt}, the vendor's too), because targeted revocations no longer fit the role's 10,240-character inline policy budget`
     : `this session (its tokens issued before ${outcome.decidedAt}; a new session of the same name is not affected)`;
   let done: string;
-  if (outcome.expiredAt) return `Not revoked: the session had already expired (by ${outcome.expiredAt}), so there was nothing left to deny. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;
-  if (outcome.pendingError) done = `Revocation of ${what} is recorded but not applied yet: IAM failed (${outcome.pendingError}). The sweep retries it every 5 minutes.`;
-  else if (notWritten === 'global') done = `Dry run (roleguard's global dry run is on): would revoke ${what} with the ${outcome.policyName} policy below; nothing was written to IAM.`;
-  else if (notWritten === 'role') done = `Dry run (this role's dryRun is set): would revoke ${what} with the ${outcome.policyName} policy below; nothing was written to IAM.`;
-  else if (notWritten === 'replay') done = `Would revoke ${what} with the ${outcome.policyName} policy below (replay: nothing was written).`;
+  if (outcome.expiredAt)
+    return `Not revoked: the session had already expired (by ${outcome.expiredAt}), so there was nothing left to deny. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;
+  if (outcome.pendingError)
+    done = `Revocation of ${what} is recorded but not applied yet: IAM failed (${outcome.pendingError}). The sweep retries it every 5 minutes.`;
+  else if (notWritten === 'global')
+    done = `Dry run (roleguard's global dry run is on): would revoke ${what} with the ${outcome.policyName} policy below; nothing was written to IAM.`;
+  else if (notWritten === 'role')
+    done = `Dry run (this role's dryRun is set): would revoke ${what} with the ${outcome.policyName} policy below; nothing was written to IAM.`;
+  else if (notWritten === 'replay')
+    done = `Would revoke ${what} with the ${outcome.policyName} policy below (replay: nothing was written).`;
   else done = `Revoked ${what} with the ${outcome.policyName} policy below (IAM applies it within seconds to minutes).`;
   return `${done} Revocation does not stop a new assume: rotate or remove the external ID to contain it.`;
 }

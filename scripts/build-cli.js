@@ -1,6 +1,7 @@
 // Bundle the CLI (and the benchmark, when present) into dist/ with esbuild; dependencies stay external.
-import { build } from 'esbuild';
+
 import { existsSync } from 'node:fs';
+import { build } from 'esbuild';
 
 const entryPoints = { roleguard: 'cli/main.ts' };
 if (existsSync('bench/main.ts')) entryPoints.bench = 'bench/main.ts';

@@ -30,7 +30,10 @@ class RoleguardRegistryPlugin {
     const file = this.file();
     if (!file) return;
     const result = this.run(['roles', 'import', '--registry', file, '--dry-run']);
-    if (result.status !== 0) throw new this.serverless.classes.Error(`roleguard: the registry is invalid; nothing was deployed.\n${(result.stderr || result.error?.message || '').trim()}`);
+    if (result.status !== 0)
+      throw new this.serverless.classes.Error(
+        `roleguard: the registry is invalid; nothing was deployed.\n${(result.stderr || result.error?.message || '').trim()}`,
+      );
     this.serverless.cli.log(`roleguard: ${result.stdout.trim()}`);
   }
 
@@ -40,9 +43,13 @@ class RoleguardRegistryPlugin {
     const stage = this.serverless.service.provider.stage;
     const region = this.serverless.service.provider.region;
     const args = ['roles', 'import', '--registry', file, '--stage', stage, '--region', region];
-    if (this.options['aws-profile'] || this.serverless.service.provider.profile) args.push('--profile', this.options['aws-profile'] || this.serverless.service.provider.profile);
+    if (this.options['aws-profile'] || this.serverless.service.provider.profile)
+      args.push('--profile', this.options['aws-profile'] || this.serverless.service.provider.profile);
     const result = this.run(args);
-    if (result.status !== 0) throw new this.serverless.classes.Error(`roleguard: the stack deployed, but the registry import failed; run \`roleguard roles import --registry ${file} --stage ${stage} --region ${region}\`.\n${(result.stderr || '').trim()}`);
+    if (result.status !== 0)
+      throw new this.serverless.classes.Error(
+        `roleguard: the stack deployed, but the registry import failed; run \`roleguard roles import --registry ${file} --stage ${stage} --region ${region}\`.\n${(result.stderr || '').trim()}`,
+      );
     this.serverless.cli.log(`roleguard: ${result.stdout.trim()}`);
   }
 }

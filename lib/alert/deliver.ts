@@ -20,7 +20,12 @@ export interface DeliveryPolicy {
   sleep: (ms: number) => Promise<void>;
 }
 
-export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = { attemptsNow: 3, baseDelayMs: 250, maxAttempts: 12, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
+  attemptsNow: 3,
+  baseDelayMs: 250,
+  maxAttempts: 12,
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
 
 /** Deps of delivery. */
 export interface DeliveryDeps {
@@ -31,8 +36,15 @@ export interface DeliveryDeps {
 }
 
 /** Send one message on one channel, retrying a few times with backoff (429, 5xx, throttling, network). */
-export async function sendWithRetry(channel: Channel, alert: Alert, deps: Pick<DeliveryDeps, 'senders' | 'policy'>): Promise<void> {
-  const send = channel === 'slack' ? () => deps.senders.slack!(formatSlackAlert(alert)) : () => deps.senders.sns!(formatSnsAlert(alert));
+export async function sendWithRetry(
+  channel: Channel,
+  alert: Alert,
+  deps: Pick<DeliveryDeps, 'senders' | 'policy'>,
+): Promise<void> {
+  const send =
+    channel === 'slack'
+      ? () => deps.senders.slack!(formatSlackAlert(alert))
+      : () => deps.senders.sns!(formatSnsAlert(alert));
   for (let attempt = 1; ; attempt++) {
     try {
       return await send();
@@ -44,11 +56,20 @@ export async function sendWithRetry(channel: Channel, alert: Alert, deps: Pick<D
 }
 
 // AWS throttling comes back as HTTP 400 with one of these error names (SNS: Throttling).
-const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'ThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded', 'KMSThrottlingException']);
+const THROTTLING = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'KMSThrottlingException',
+]);
 
 function isTransient(error: unknown): boolean {
   if (THROTTLING.has((error as { name?: string }).name ?? '')) return true;
-  const status = (error as { statusCode?: number; $metadata?: { httpStatusCode?: number } }).statusCode ?? (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status =
+    (error as { statusCode?: number; $metadata?: { httpStatusCode?: number } }).statusCode ??
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   // Slack 4xx other than 429 (bad payload, revoked webhook) will not get better by retrying now.
   return status === undefined || status === 429 || status >= 500;
 }
@@ -81,9 +102,16 @@ export async function deliverAlert(alert: StoredAlert, deps: DeliveryDeps, now: 
   const failed = attempts >= deps.policy.maxAttempts;
   const retryAt = retryTime(now, attempts);
   await deps.outbox.settle(alert.alertId, { delivered: false, now, retryAt, failed });
-  const details = { alertId: alert.alertId, kind: alert.finding.kind, roleArn: alert.finding.roleArn, attempts, failures };
+  const details = {
+    alertId: alert.alertId,
+    kind: alert.finding.kind,
+    roleArn: alert.finding.roleArn,
+    attempts,
+    failures,
+  };
   if (failed) deps.logger.error('alert delivery failed for good; see the alerts table', details);
-  else deps.logger.warn('alert delivery failed; the sweep will retry it', { ...details, retryAt: retryAt.toISOString() });
+  else
+    deps.logger.warn('alert delivery failed; the sweep will retry it', { ...details, retryAt: retryAt.toISOString() });
   return { delivered: false };
 }
 
@@ -114,7 +142,9 @@ export async function sweepAlerts(deps: DeliveryDeps, now: Date): Promise<{ retr
 async function deliverSummary(alert: StoredAlert, deps: DeliveryDeps, now: Date): Promise<boolean> {
   const summary: Alert = { ...alert, repeatSummary: true };
   const done = new Set(alert.summarySent ?? []);
-  const channels = (Object.keys(alert.channels) as Channel[]).filter((c) => alert.channels[c] !== 'skipped' && !done.has(c));
+  const channels = (Object.keys(alert.channels) as Channel[]).filter(
+    (c) => alert.channels[c] !== 'skipped' && !done.has(c),
+  );
   const failures: string[] = [];
   for (const channel of channels) {
     try {
@@ -132,8 +162,18 @@ async function deliverSummary(alert: StoredAlert, deps: DeliveryDeps, now: Date)
   const failed = attempts >= deps.policy.maxAttempts;
   const retryAt = retryTime(now, attempts);
   await deps.outbox.deferSummary(alert.alertId, { retryAt, failed });
-  const details = { alertId: alert.alertId, kind: alert.finding.kind, roleArn: alert.finding.roleArn, attempts, failures };
+  const details = {
+    alertId: alert.alertId,
+    kind: alert.finding.kind,
+    roleArn: alert.finding.roleArn,
+    attempts,
+    failures,
+  };
   if (failed) deps.logger.error('repeat summary delivery failed for good; see the alerts table', details);
-  else deps.logger.warn('repeat summary not delivered; the sweep will retry it', { ...details, retryAt: retryAt.toISOString() });
+  else
+    deps.logger.warn('repeat summary not delivered; the sweep will retry it', {
+      ...details,
+      retryAt: retryAt.toISOString(),
+    });
   return false;
 }

@@ -1,7 +1,12 @@
-import type { Alert } from './types.js';
 import { escapeMrkdwn as e } from './escape.js';
+import type { Alert } from './types.js';
 
-const ICON: Record<string, string> = { critical: ':rotating_light:', high: ':warning:', medium: ':large_orange_diamond:', low: ':information_source:' };
+const ICON: Record<string, string> = {
+  critical: ':rotating_light:',
+  high: ':warning:',
+  medium: ':large_orange_diamond:',
+  low: ':information_source:',
+};
 
 /** A Slack incoming-webhook payload (Block Kit) for an alert. Pure: data in, JSON out. */
 export function formatSlackAlert(alert: Alert): { text: string; blocks: unknown[] } {
@@ -15,7 +20,10 @@ export function formatSlackAlert(alert: Alert): { text: string; blocks: unknown[
     // Notification text (also what screen readers and mobile previews show).
     text: `${title}: ${f.roleArn}`,
     blocks: [
-      { type: 'header', text: { type: 'plain_text', text: `${ICON[f.severity] ?? ''} ${title}`.trim().slice(0, 150), emoji: true } },
+      {
+        type: 'header',
+        text: { type: 'plain_text', text: `${ICON[f.severity] ?? ''} ${title}`.trim().slice(0, 150), emoji: true },
+      },
       { type: 'section', text: { type: 'mrkdwn', text: e(f.message, 500) } },
       {
         type: 'section',
@@ -33,7 +41,10 @@ export function formatSlackAlert(alert: Alert): { text: string; blocks: unknown[
       { type: 'section', text: { type: 'mrkdwn', text: `*What roleguard did*\n${e(alert.action, 500)}` } },
       ...(alert.policy ? [policyBlock(alert.policy)] : []),
       { type: 'section', text: { type: 'mrkdwn', text: `*Next step*\n${e(alert.nextStep, 500)}` } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `roleguard · alert ${e(alert.alertId)} · caller ${e(c.callerArn)}` }] },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `roleguard · alert ${e(alert.alertId)} · caller ${e(c.callerArn)}` }],
+      },
     ],
   };
 }
@@ -44,7 +55,10 @@ const POLICY_CHARS = 2600;
 function policyBlock(policy: NonNullable<Alert['policy']>): unknown {
   const json = JSON.stringify(policy.document);
   const shown = json.length > POLICY_CHARS ? `${json.slice(0, POLICY_CHARS)}…` : json;
-  const note = json.length > POLICY_CHARS ? ` (first ${POLICY_CHARS} of ${json.length} characters; the SNS message has it whole)` : '';
+  const note =
+    json.length > POLICY_CHARS
+      ? ` (first ${POLICY_CHARS} of ${json.length} characters; the SNS message has it whole)`
+      : '';
   // Inside a code block Slack renders no formatting, but <, > and & must still be escaped; backticks would end it.
   const safe = shown.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/`/g, "'");
   return { type: 'section', text: { type: 'mrkdwn', text: `*Policy ${e(policy.name)}${note}*\n\`\`\`${safe}\`\`\`` } };

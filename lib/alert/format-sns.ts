@@ -2,7 +2,11 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sns';
 import type { Alert } from './types.js';
 
 /** An SNS message for an alert: JSON body, and attributes subscribers can filter on (kind, severity, role). Pure. */
-export function formatSnsAlert(alert: Alert): { Subject: string; Message: string; MessageAttributes: Record<string, MessageAttributeValue> } {
+export function formatSnsAlert(alert: Alert): {
+  Subject: string;
+  Message: string;
+  MessageAttributes: Record<string, MessageAttributeValue>;
+} {
   const f = alert.finding;
   const attr = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
   const subject = `roleguard ${f.severity}: ${f.kind} on ${f.context.vendor}`;
@@ -16,7 +20,15 @@ export function formatSnsAlert(alert: Alert): { Subject: string; Message: string
       count: alert.count,
       firstAt: alert.firstAt,
       lastAt: alert.lastAt,
-      finding: { kind: f.kind, severity: f.severity, roleArn: f.roleArn, eventId: f.eventId, assumedRoleId: f.assumedRoleId, callerAccountId: f.callerAccountId, message: f.message },
+      finding: {
+        kind: f.kind,
+        severity: f.severity,
+        roleArn: f.roleArn,
+        eventId: f.eventId,
+        assumedRoleId: f.assumedRoleId,
+        callerAccountId: f.callerAccountId,
+        message: f.message,
+      },
       context: f.context,
       action: alert.action,
       nextStep: alert.nextStep,

@@ -1,9 +1,24 @@
-export type { Alert, Channel } from './types.js';
+export { nextStepFor } from './advice.js';
+export {
+  type AlertSenders,
+  DEFAULT_DELIVERY_POLICY,
+  type DeliveryDeps,
+  type DeliveryPolicy,
+  deliverAlert,
+  sendWithRetry,
+  sweepAlerts,
+} from './deliver.js';
 export { escapeMrkdwn } from './escape.js';
 export { formatSlackAlert } from './format-slack.js';
 export { formatSnsAlert } from './format-sns.js';
-export { nextStepFor } from './advice.js';
-export { createOutbox, alertsTableDefinition, repeatKey, type Outbox, type StoredAlert, type Admission } from './outbox.js';
-export { deliverAlert, sweepAlerts, sendWithRetry, DEFAULT_DELIVERY_POLICY, type AlertSenders, type DeliveryPolicy, type DeliveryDeps } from './deliver.js';
-export { respondToFindings, actionText, type Action, type AlertResponseOptions } from './respond.js';
+export {
+  type Admission,
+  alertsTableDefinition,
+  createOutbox,
+  type Outbox,
+  repeatKey,
+  type StoredAlert,
+} from './outbox.js';
+export { type Action, type AlertResponseOptions, actionText, respondToFindings } from './respond.js';
 export { slackSender, snsSender } from './senders.js';
+export type { Alert, Channel } from './types.js';

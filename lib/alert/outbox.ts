@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException, TransactionCanceledException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  type CreateTableCommandInput,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Finding } from '../detect/types.js';
-import type { Alert, Channel } from './types.js';
 import { dueIndexedTableDefinition } from '../dynamo/due-table.js';
+import type { Alert, Channel } from './types.js';
 
 /**
  * The alerts table (the outbox). Items:
@@ -35,7 +45,10 @@ export interface StoredAlert extends Alert {
 }
 
 /** What admitting a finding did. */
-export type Admission = { status: 'new'; alert: StoredAlert } | { status: 'merged'; alertId: string } | { status: 'duplicate'; alertId: string | null };
+export type Admission =
+  | { status: 'new'; alert: StoredAlert }
+  | { status: 'merged'; alertId: string }
+  | { status: 'duplicate'; alertId: string | null };
 
 const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 20);
 
@@ -47,7 +60,11 @@ export function repeatKey(f: Finding): string {
 /** The outbox operations. */
 export interface Outbox {
   /** With `dryRun`, the alert is recorded apart from live ones, with no channel pending: it is never sent. */
-  admit(finding: Finding, alert: Pick<Alert, 'action' | 'nextStep' | 'policy'>, options: { now: Date; windowSeconds: number; channels: Channel[]; dryRun?: boolean }): Promise<Admission>;
+  admit(
+    finding: Finding,
+    alert: Pick<Alert, 'action' | 'nextStep' | 'policy'>,
+    options: { now: Date; windowSeconds: number; channels: Channel[]; dryRun?: boolean },
+  ): Promise<Admission>;
   get(alertId: string): Promise<StoredAlert | null>;
   markSent(alertId: string, channel: Channel): Promise<void>;
   settle(alertId: string, outcome: { delivered: boolean; now: Date; retryAt?: Date; failed?: boolean }): Promise<void>;
@@ -65,14 +82,20 @@ export interface Outbox {
 // Concurrent transactions on the same items (copies of one event, or a burst of repeats) cancel each other with
 // TransactionConflict; admitting again from the start is safe.
 const ADMIT_TRIES = 5;
-const isConflict = (error: unknown) => error instanceof TransactionCanceledException && (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
+const isConflict = (error: unknown) =>
+  error instanceof TransactionCanceledException &&
+  (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
 
 /** Build the DynamoDB outbox. */
 export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Outbox {
   const alertKey = (alertId: string) => ({ pk: `alert#${alertId}` });
   const fromItem = (item: Record<string, unknown>): StoredAlert => item.alert as StoredAlert;
 
-  async function admitOnce(finding: Finding, text: Pick<Alert, 'action' | 'nextStep' | 'policy'>, { now, windowSeconds, channels, dryRun = false }: Parameters<Outbox['admit']>[2]): Promise<Admission> {
+  async function admitOnce(
+    finding: Finding,
+    text: Pick<Alert, 'action' | 'nextStep' | 'policy'>,
+    { now, windowSeconds, channels, dryRun = false }: Parameters<Outbox['admit']>[2],
+  ): Promise<Admission> {
     const prefix = dryRun ? 'dry-run#' : '';
     const markerPk = `${prefix}finding#${finding.context.recipientAccountId}#${finding.eventId}#${finding.kind}`;
     const windowPk = `${prefix}window#${hash(repeatKey(finding))}`;
@@ -81,17 +104,45 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
     const windowEndsAt = new Date(now.getTime() + windowSeconds * 1000).toISOString();
     const channelState = (c: Channel) => (!dryRun && channels.includes(c) ? 'pending' : 'skipped');
     const alert: StoredAlert = {
-      alertId, finding, count: 1, firstAt: finding.context.at, lastAt: finding.context.at, ...text,
+      alertId,
+      finding,
+      count: 1,
+      firstAt: finding.context.at,
+      lastAt: finding.context.at,
+      ...text,
       channels: { slack: channelState('slack'), sns: channelState('sns') },
-      attempts: 0, state: 'pending', windowEndsAt, summary: 'none', ...(dryRun ? { dryRun: true } : {}),
+      attempts: 0,
+      state: 'pending',
+      windowEndsAt,
+      summary: 'none',
+      ...(dryRun ? { dryRun: true } : {}),
     };
     try {
       await doc.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName: tableName, Item: { pk: markerPk, alertId }, ConditionExpression: 'attribute_not_exists(pk)' } },
-            { Put: { TableName: tableName, Item: { pk: windowPk, alertId, endsAt: windowEndsAt }, ConditionExpression: 'attribute_not_exists(pk) OR endsAt <= :now', ExpressionAttributeValues: { ':now': at } } },
-            { Put: { TableName: tableName, Item: { ...alertKey(alertId), alert, dueShard: 'due', dueAt: at }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: tableName,
+                Item: { pk: markerPk, alertId },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: tableName,
+                Item: { pk: windowPk, alertId, endsAt: windowEndsAt },
+                ConditionExpression: 'attribute_not_exists(pk) OR endsAt <= :now',
+                ExpressionAttributeValues: { ':now': at },
+              },
+            },
+            {
+              Put: {
+                TableName: tableName,
+                Item: { ...alertKey(alertId), alert, dueShard: 'due', dueAt: at },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
           ],
         }),
       );
@@ -103,13 +154,20 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
       if (window !== 'ConditionalCheckFailed') throw error;
     }
     // A window is open: merge into its alert, and make sure the repeats get one summary when the window closes.
-    const open = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: windowPk }, ConsistentRead: true }))).Item;
+    const open = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: windowPk }, ConsistentRead: true })))
+      .Item;
     if (!open) throw new Error(`merge window ${windowPk} vanished; the event will be retried`);
     try {
       await doc.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName: tableName, Item: { pk: markerPk, alertId: open.alertId }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: tableName,
+                Item: { pk: markerPk, alertId: open.alertId },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
             {
               Update: {
                 TableName: tableName,
@@ -120,7 +178,11 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
                   : 'SET alert.#count = alert.#count + :one, alert.lastAt = :last, alert.summary = :due, dueShard = :shard, dueAt = if_not_exists(dueAt, :ends)',
                 ConditionExpression: 'attribute_exists(pk)',
                 ExpressionAttributeNames: { '#count': 'count' },
-                ExpressionAttributeValues: { ':one': 1, ':last': finding.context.at, ...(dryRun ? {} : { ':due': 'due', ':shard': 'due', ':ends': open.endsAt }) },
+                ExpressionAttributeValues: {
+                  ':one': 1,
+                  ':last': finding.context.at,
+                  ...(dryRun ? {} : { ':due': 'due', ':shard': 'due', ':ends': open.endsAt }),
+                },
               },
             },
           ],
@@ -128,7 +190,11 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
       );
       return { status: 'merged', alertId: String(open.alertId) };
     } catch (error) {
-      if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return { status: 'duplicate', alertId: await existingAlertId(markerPk) };
+      if (
+        error instanceof TransactionCanceledException &&
+        error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+      )
+        return { status: 'duplicate', alertId: await existingAlertId(markerPk) };
       throw error;
     }
   }
@@ -145,11 +211,21 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
       }
     },
     async get(alertId) {
-      const item = (await doc.send(new GetCommand({ TableName: tableName, Key: alertKey(alertId), ConsistentRead: true }))).Item;
+      const item = (
+        await doc.send(new GetCommand({ TableName: tableName, Key: alertKey(alertId), ConsistentRead: true }))
+      ).Item;
       return item ? fromItem(item) : null;
     },
     async markSent(alertId, channel) {
-      await doc.send(new UpdateCommand({ TableName: tableName, Key: alertKey(alertId), UpdateExpression: 'SET alert.channels.#c = :sent', ExpressionAttributeNames: { '#c': channel }, ExpressionAttributeValues: { ':sent': 'sent' } }));
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: alertKey(alertId),
+          UpdateExpression: 'SET alert.channels.#c = :sent',
+          ExpressionAttributeNames: { '#c': channel },
+          ExpressionAttributeValues: { ':sent': 'sent' },
+        }),
+      );
     },
     async settle(alertId, { delivered, now, retryAt, failed }) {
       if (delivered) {
@@ -172,7 +248,8 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
             new UpdateCommand({
               TableName: tableName,
               Key: alertKey(alertId),
-              UpdateExpression: 'SET alert.#state = :delivered, dueShard = :shard, dueAt = alert.windowEndsAt ADD alert.attempts :one',
+              UpdateExpression:
+                'SET alert.#state = :delivered, dueShard = :shard, dueAt = alert.windowEndsAt ADD alert.attempts :one',
               ExpressionAttributeNames: { '#state': 'state' },
               ExpressionAttributeValues: { ':delivered': 'delivered', ':one': 1, ':shard': 'due' },
             }),
@@ -184,10 +261,14 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
         new UpdateCommand({
           TableName: tableName,
           Key: alertKey(alertId),
-          UpdateExpression: failed ? 'SET alert.#state = :failed, alert.failedAt = :now REMOVE dueShard, dueAt ADD alert.attempts :one' : 'SET dueAt = :retry ADD alert.attempts :one',
+          UpdateExpression: failed
+            ? 'SET alert.#state = :failed, alert.failedAt = :now REMOVE dueShard, dueAt ADD alert.attempts :one'
+            : 'SET dueAt = :retry ADD alert.attempts :one',
           // DynamoDB rejects a name the expression does not use.
           ...(failed ? { ExpressionAttributeNames: { '#state': 'state' } } : {}),
-          ExpressionAttributeValues: failed ? { ':failed': 'failed', ':now': now.toISOString(), ':one': 1 } : { ':retry': (retryAt ?? now).toISOString(), ':one': 1 },
+          ExpressionAttributeValues: failed
+            ? { ':failed': 'failed', ':now': now.toISOString(), ':one': 1 }
+            : { ':retry': (retryAt ?? now).toISOString(), ':one': 1 },
         }),
       );
     },
@@ -202,7 +283,14 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
       );
     },
     async markSummarySent(alertId) {
-      await doc.send(new UpdateCommand({ TableName: tableName, Key: alertKey(alertId), UpdateExpression: 'SET alert.summary = :sent REMOVE dueShard, dueAt', ExpressionAttributeValues: { ':sent': 'sent' } }));
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: alertKey(alertId),
+          UpdateExpression: 'SET alert.summary = :sent REMOVE dueShard, dueAt',
+          ExpressionAttributeValues: { ':sent': 'sent' },
+        }),
+      );
     },
     async deferSummary(alertId, { retryAt, failed }) {
       await doc.send(
@@ -212,23 +300,36 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
           UpdateExpression: failed
             ? 'SET alert.summary = :failed, alert.summaryAttempts = if_not_exists(alert.summaryAttempts, :zero) + :one REMOVE dueShard, dueAt'
             : 'SET dueAt = :retry, alert.summaryAttempts = if_not_exists(alert.summaryAttempts, :zero) + :one',
-          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ...(failed ? { ':failed': 'failed' } : { ':retry': retryAt.toISOString() }) },
+          ExpressionAttributeValues: {
+            ':zero': 0,
+            ':one': 1,
+            ...(failed ? { ':failed': 'failed' } : { ':retry': retryAt.toISOString() }),
+          },
         }),
       );
     },
     async dismiss(alertId) {
-      await doc.send(new UpdateCommand({ TableName: tableName, Key: alertKey(alertId), UpdateExpression: 'REMOVE dueShard, dueAt' }));
+      await doc.send(
+        new UpdateCommand({ TableName: tableName, Key: alertKey(alertId), UpdateExpression: 'REMOVE dueShard, dueAt' }),
+      );
     },
     async due(now, limit = 100) {
       const page = await doc.send(
-        new QueryCommand({ TableName: tableName, IndexName: 'byDue', KeyConditionExpression: 'dueShard = :due AND dueAt <= :now', ExpressionAttributeValues: { ':due': 'due', ':now': now.toISOString() }, Limit: limit }),
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: 'byDue',
+          KeyConditionExpression: 'dueShard = :due AND dueAt <= :now',
+          ExpressionAttributeValues: { ':due': 'due', ':now': now.toISOString() },
+          Limit: limit,
+        }),
       );
       return (page.Items ?? []).map(fromItem);
     },
   };
 
   async function existingAlertId(markerPk: string): Promise<string | null> {
-    const item = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: markerPk }, ConsistentRead: true }))).Item;
+    const item = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: markerPk }, ConsistentRead: true })))
+      .Item;
     return item ? String(item.alertId) : null;
   }
 }

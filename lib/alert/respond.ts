@@ -1,7 +1,7 @@
 import type { Finding } from '../detect/types.js';
 import type { RegisteredRole } from '../registry/types.js';
 import { nextStepFor } from './advice.js';
-import { deliverAlert, type DeliveryDeps } from './deliver.js';
+import { type DeliveryDeps, deliverAlert } from './deliver.js';
 import type { Alert, Channel } from './types.js';
 
 /** An action in the replay report (contract §2). */
@@ -26,9 +26,10 @@ export interface AlertResponseOptions {
 
 /** What roleguard did about a finding, in words, for the alert. */
 export function actionText(role: RegisteredRole, dryRun: boolean): string {
-  const base = role.response === 'revoke'
-    ? 'Alerted only: this role revokes sessions on critical findings about a successful assume, and this is not one.'
-    : "Alerted only: this role's response is alert.";
+  const base =
+    role.response === 'revoke'
+      ? 'Alerted only: this role revokes sessions on critical findings about a successful assume, and this is not one.'
+      : "Alerted only: this role's response is alert.";
   return dryRun ? `Dry run: nothing was sent or changed. ${base}` : base;
 }
 
@@ -45,11 +46,29 @@ export async function respondToFindings(
   const actions: Action[] = [];
   const duplicates = new Set<Finding>();
   for (const { finding, role, action, policy } of findings) {
-    const admission = await deps.outbox.admit(finding, { action: action ?? actionText(role, options.dryRun), nextStep: nextStepFor(finding), ...(policy ? { policy } : {}) }, { now: options.now, windowSeconds: options.windowSeconds, channels: options.channels, dryRun: options.dryRun });
+    const admission = await deps.outbox.admit(
+      finding,
+      {
+        action: action ?? actionText(role, options.dryRun),
+        nextStep: nextStepFor(finding),
+        ...(policy ? { policy } : {}),
+      },
+      { now: options.now, windowSeconds: options.windowSeconds, channels: options.channels, dryRun: options.dryRun },
+    );
     if (admission.status === 'duplicate') duplicates.add(finding);
     if (admission.status !== 'new') continue;
-    const { delivered } = options.dryRun ? { delivered: false } : await deliverAlert(admission.alert, deps, options.now);
-    actions.push({ kind: 'alert', roleArn: finding.roleArn, eventId: finding.eventId, at: options.now.toISOString(), policyName: null, policyDocument: null, applied: delivered });
+    const { delivered } = options.dryRun
+      ? { delivered: false }
+      : await deliverAlert(admission.alert, deps, options.now);
+    actions.push({
+      kind: 'alert',
+      roleArn: finding.roleArn,
+      eventId: finding.eventId,
+      at: options.now.toISOString(),
+      policyName: null,
+      policyDocument: null,
+      applied: delivered,
+    });
   }
   return { actions, duplicates };
 }

@@ -6,7 +6,10 @@ import type { AlertSenders } from './deliver.js';
  * Send to a Slack incoming webhook. The URL is a secret: it is held here only, never logged, and errors carry the
  * HTTP status (for retry decisions) but not the URL.
  */
-export function slackSender(webhookUrl: string, options: { timeoutMs?: number } = {}): NonNullable<AlertSenders['slack']> {
+export function slackSender(
+  webhookUrl: string,
+  options: { timeoutMs?: number } = {},
+): NonNullable<AlertSenders['slack']> {
   if (!/^https?:\/\/\S+$/.test(webhookUrl)) throw new Error('the Slack webhook secret is not a URL');
   const webhook = new IncomingWebhook(webhookUrl, { timeout: options.timeoutMs ?? 10_000 });
   return async (payload) => {

@@ -2,7 +2,8 @@
 export const ACCOUNT_ID = /^\d{12}$/;
 
 // IAM role ARN: partition, 12-digit account, optional path (printable ASCII between slashes), role name.
-const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso(?:-[a-z])?):iam::(\d{12}):role(\/(?:[\x21-\x7e]{1,510}\/)?)([\w+=,.@-]{1,64})$/;
+const ROLE_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso(?:-[a-z])?):iam::(\d{12}):role(\/(?:[\x21-\x7e]{1,510}\/)?)([\w+=,.@-]{1,64})$/;
 // Any IAM/STS ARN: used only to read the account out of a provider or caller ARN.
 const ANY_IAM_ARN = /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/;
 // "… is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/Name"

@@ -1,5 +1,5 @@
 import { accountOfArn, parseRoleArn, roleArnFromErrorMessage } from './arn.js';
-import { AssumeRecordSchema, describeIssues, TrustChangeRecordSchema, type AssumeRecord } from './schema.js';
+import { type AssumeRecord, AssumeRecordSchema, describeIssues, TrustChangeRecordSchema } from './schema.js';
 import { formatIsoUtc, parseCloudTrailEventTime, parseCloudTrailExpiration } from './time.js';
 import type { AssumeEvent, ClassifiedRecord, ClassifyOptions, TrustPolicyChangeEvent } from './types.js';
 
@@ -19,8 +19,13 @@ const rejected = (reason: string): ClassifiedRecord => ({ kind: 'rejected', reas
  * Classify one CloudTrail record: an STS assume (successful or denied), a trust-policy change, a valid record
  * roleguard ignores, or a rejected record with the reason. Pure; never throws on any input.
  */
-export function classifyRecord(record: unknown, options: ClassifyOptions, envelopeId: string | null = null): ClassifiedRecord {
-  if (!isPlainObject(record)) return rejected(`not a CloudTrail record: expected an object, got ${describeType(record)}`);
+export function classifyRecord(
+  record: unknown,
+  options: ClassifyOptions,
+  envelopeId: string | null = null,
+): ClassifiedRecord {
+  if (!isPlainObject(record))
+    return rejected(`not a CloudTrail record: expected an object, got ${describeType(record)}`);
   const { eventName, eventSource } = record;
   if (typeof eventName !== 'string') return rejected(`eventName is ${describeType(eventName)}, expected a string`);
   if (!EVENT_NAME.test(eventName)) return rejected(`unknown event name ${JSON.stringify(eventName.slice(0, 64))}`);
@@ -30,18 +35,28 @@ export function classifyRecord(record: unknown, options: ClassifyOptions, envelo
   if (typeof eventSource !== 'string' || !EVENT_SOURCE.test(eventSource)) {
     return rejected(`eventSource is ${describeValue(eventSource)}, expected a service host such as sts.amazonaws.com`);
   }
-  if (parseCloudTrailEventTime(record.eventTime) === null) return rejected(`eventTime is ${describeValue(record.eventTime)}, expected a timestamp`);
+  if (parseCloudTrailEventTime(record.eventTime) === null)
+    return rejected(`eventTime is ${describeValue(record.eventTime)}, expected a timestamp`);
   return { kind: 'ignored', eventName, reason: `${eventSource} ${eventName} is not an assume or trust-policy event` };
 }
 
-function classifyAssume(record: Record<string, unknown>, options: ClassifyOptions, envelopeId: string | null): ClassifiedRecord {
+function classifyAssume(
+  record: Record<string, unknown>,
+  options: ClassifyOptions,
+  envelopeId: string | null,
+): ClassifiedRecord {
   const identity = record.userIdentity;
   if (isPlainObject(identity) && identity.type === 'AWSService' && !options.recordAwsServiceAssumes) {
     const by = typeof identity.invokedBy === 'string' ? ` (${identity.invokedBy.slice(0, 128)})` : '';
-    return { kind: 'ignored', eventName: String(record.eventName), reason: `assume by an AWS service${by}; not recorded unless RECORD_AWS_SERVICE_ASSUMES is set` };
+    return {
+      kind: 'ignored',
+      eventName: String(record.eventName),
+      reason: `assume by an AWS service${by}; not recorded unless RECORD_AWS_SERVICE_ASSUMES is set`,
+    };
   }
   const parsed = AssumeRecordSchema.safeParse(record);
-  if (!parsed.success) return rejected(`${String(record.eventName)} record is invalid: ${describeIssues(parsed.error)}`);
+  if (!parsed.success)
+    return rejected(`${String(record.eventName)} record is invalid: ${describeIssues(parsed.error)}`);
   return normaliseAssume(parsed.data, envelopeId);
 }
 
@@ -49,14 +64,20 @@ function normaliseAssume(r: AssumeRecord, envelopeId: string | null): Classified
   const denied = Boolean(r.errorCode);
   const roleArn = r.requestParameters?.roleArn ?? (denied ? roleArnFromErrorMessage(r.errorMessage) : null);
   if (!roleArn) {
-    return rejected(denied ? `denied ${r.eventName} names no role: requestParameters has no roleArn and errorMessage no role ARN` : `${r.eventName} has no requestParameters.roleArn`);
+    return rejected(
+      denied
+        ? `denied ${r.eventName} names no role: requestParameters has no roleArn and errorMessage no role ARN`
+        : `${r.eventName} has no requestParameters.roleArn`,
+    );
   }
   const role = parseRoleArn(roleArn);
   if (!role) return rejected(`roleArn ${JSON.stringify(roleArn.slice(0, 256))} is not a valid IAM role ARN`);
   const id = r.userIdentity;
-  const callerAccountId = id.accountId ?? accountOfArn(id.identityProvider) ?? accountOfArn(r.requestParameters?.principalArn) ?? null;
+  const callerAccountId =
+    id.accountId ?? accountOfArn(id.identityProvider) ?? accountOfArn(r.requestParameters?.principalArn) ?? null;
   // The role owner's copy of a cross-account call is an AWSAccount identity; abbreviated events may omit the recipient.
-  const recipientAccountId = r.recipientAccountId ?? (id.type === 'AWSAccount' ? role.accountId : (callerAccountId ?? role.accountId));
+  const recipientAccountId =
+    r.recipientAccountId ?? (id.type === 'AWSAccount' ? role.accountId : (callerAccountId ?? role.accountId));
   const credentials = denied ? null : r.responseElements?.credentials;
   const expires = parseCloudTrailExpiration(credentials?.expiration);
   const event: AssumeEvent = {
@@ -99,11 +120,17 @@ function classifyTrustChange(record: Record<string, unknown>, envelopeId: string
   const roleName = r.requestParameters?.roleName;
   if (!roleName) {
     // CloudTrail may null requestParameters on a failed call; nothing changed and no role is named.
-    if (r.errorCode) return { kind: 'ignored', eventName: r.eventName, reason: `failed UpdateAssumeRolePolicy (${r.errorCode}) names no role` };
+    if (r.errorCode)
+      return {
+        kind: 'ignored',
+        eventName: r.eventName,
+        reason: `failed UpdateAssumeRolePolicy (${r.errorCode}) names no role`,
+      };
     return rejected('UpdateAssumeRolePolicy has no requestParameters.roleName');
   }
   const recipientAccountId = r.recipientAccountId ?? id.accountId ?? null;
-  if (!recipientAccountId) return rejected('UpdateAssumeRolePolicy has neither recipientAccountId nor userIdentity.accountId');
+  if (!recipientAccountId)
+    return rejected('UpdateAssumeRolePolicy has neither recipientAccountId nor userIdentity.accountId');
   const change: TrustPolicyChangeEvent = {
     kind: 'trust-policy-change',
     eventId: r.eventID,

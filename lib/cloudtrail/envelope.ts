@@ -34,7 +34,10 @@ export function* unwrapDocument(value: unknown, source: string, depth = 0): Gene
     return;
   }
   if (typeof value !== 'object' || value === null) {
-    yield { source, rejected: `expected a CloudTrail record, EventBridge event or {"Records": [...]}, got ${value === null ? 'null' : typeof value}` };
+    yield {
+      source,
+      rejected: `expected a CloudTrail record, EventBridge event or {"Records": [...]}, got ${value === null ? 'null' : typeof value}`,
+    };
     return;
   }
   const doc = value as Record<string, unknown>;
@@ -60,7 +63,10 @@ export function unwrapEventBridge(doc: unknown, source: string): InputItem {
   if (!parsed.success) return { source, rejected: `invalid EventBridge event: ${describeIssues(parsed.error)}` };
   const event = parsed.data;
   if (event['detail-type'] !== CLOUDTRAIL_DETAIL_TYPE) {
-    return { source, rejected: `EventBridge detail-type ${JSON.stringify(event['detail-type'].slice(0, 64))} is not "${CLOUDTRAIL_DETAIL_TYPE}"` };
+    return {
+      source,
+      rejected: `EventBridge detail-type ${JSON.stringify(event['detail-type'].slice(0, 64))} is not "${CLOUDTRAIL_DETAIL_TYPE}"`,
+    };
   }
   return { source, record: event.detail, envelopeId: event.id };
 }

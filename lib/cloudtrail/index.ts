@@ -1,6 +1,12 @@
-export * from './types.js';
+export { accountOfArn, parseRoleArn, roleArnFromErrorMessage } from './arn.js';
 export { classifyRecord } from './classify.js';
-export { unwrapDocument, unwrapEventBridge, type InputItem, type SourcedRecord, type SourcedRejection } from './envelope.js';
-export { readInputs, readInputFile, listInputFiles, DEFAULT_READ_OPTIONS, type ReadOptions } from './read-inputs.js';
-export { parseCloudTrailExpiration, parseCloudTrailEventTime, formatIsoUtc } from './time.js';
-export { parseRoleArn, accountOfArn, roleArnFromErrorMessage } from './arn.js';
+export {
+  type InputItem,
+  type SourcedRecord,
+  type SourcedRejection,
+  unwrapDocument,
+  unwrapEventBridge,
+} from './envelope.js';
+export { DEFAULT_READ_OPTIONS, listInputFiles, type ReadOptions, readInputFile, readInputs } from './read-inputs.js';
+export { formatIsoUtc, parseCloudTrailEventTime, parseCloudTrailExpiration } from './time.js';
+export * from './types.js';

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { unwrapDocument, type InputItem } from './envelope.js';
+import { type InputItem, unwrapDocument } from './envelope.js';
 
 /** Limits and hooks for reading replay inputs. */
 export interface ReadOptions {
@@ -36,9 +36,14 @@ export async function listInputFiles(paths: string[]): Promise<{ files: InputFil
     let entries;
     try {
       // Code-unit order, not the locale's, so a run lists files the same way on every machine.
-      entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+      );
     } catch (error) {
-      missing.push({ source: dir, rejected: `cannot read the directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+      missing.push({
+        source: dir,
+        rejected: `cannot read the directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      });
       return;
     }
     for (const entry of entries) {
@@ -73,7 +78,10 @@ async function isGzip(path: string): Promise<boolean> {
 }
 
 /** Yield every record (or rejection) in one file: one record, EventBridge event, Records document, array or JSON lines; gzip or not. */
-export async function* readInputFile(path: string, options: ReadOptions = DEFAULT_READ_OPTIONS): AsyncGenerator<InputItem> {
+export async function* readInputFile(
+  path: string,
+  options: ReadOptions = DEFAULT_READ_OPTIONS,
+): AsyncGenerator<InputItem> {
   let gz: boolean;
   try {
     gz = await isGzip(path);
@@ -106,7 +114,10 @@ export async function* readInputFile(path: string, options: ReadOptions = DEFAUL
 }
 
 /** Read every input path in order. */
-export async function* readInputs(paths: string[], options: ReadOptions = DEFAULT_READ_OPTIONS): AsyncGenerator<InputItem> {
+export async function* readInputs(
+  paths: string[],
+  options: ReadOptions = DEFAULT_READ_OPTIONS,
+): AsyncGenerator<InputItem> {
   const { files, missing } = await listInputFiles(paths);
   yield* missing;
   for (const file of files) yield* readInputFile(file.path, options);
@@ -115,7 +126,11 @@ export async function* readInputs(paths: string[], options: ReadOptions = DEFAUL
 // JSON lines are streamed line by line; anything else is one JSON document, parsed whole. A line may itself be a
 // whole CloudTrail log file (S3 writes them on one line), so lines are capped at the document size, and only a
 // line holding a single record is held to the record limit.
-async function* splitRecords(stream: AsyncIterable<Buffer>, path: string, options: ReadOptions): AsyncGenerator<InputItem> {
+async function* splitRecords(
+  stream: AsyncIterable<Buffer>,
+  path: string,
+  options: ReadOptions,
+): AsyncGenerator<InputItem> {
   const { maxRecordBytes, maxDocumentBytes } = options;
   const tooBig = `over ${maxDocumentBytes} bytes; split it or use JSON lines`;
   let mode: 'undecided' | 'lines' | 'document' = 'undecided';
@@ -202,7 +217,8 @@ async function* splitRecords(stream: AsyncIterable<Buffer>, path: string, option
   const blankTail = tail.every((byte) => byte === 32 || byte === 9 || byte === 13 || byte === 10);
   if (firstLine) yield* parseText(firstLine, blankTail ? path : `${path}:0`, maxRecordBytes);
   if (mode === 'document') yield* parseDocumentOrLines(tail, path, maxRecordBytes);
-  else if (mode === 'lines' && !skipping && tail.length > 0) yield* parseText(tail, `${path}:${lineIndex}`, maxRecordBytes);
+  else if (mode === 'lines' && !skipping && tail.length > 0)
+    yield* parseText(tail, `${path}:${lineIndex}`, maxRecordBytes);
   else if (mode === 'undecided' && tail.length > 0) yield* parseText(tail, path, maxRecordBytes);
   else if (mode === 'undecided') yield { source: path, rejected: 'empty file' };
 }
@@ -252,7 +268,8 @@ function* parseText(buffer: Buffer, source: string, maxRecordBytes: number): Gen
     yield { source, rejected: `not JSON or JSON lines: ${(error as Error).message}` };
     return;
   }
-  const container = Array.isArray(value) || (typeof value === 'object' && value !== null && Object.hasOwn(value, 'Records'));
+  const container =
+    Array.isArray(value) || (typeof value === 'object' && value !== null && Object.hasOwn(value, 'Records'));
   if (!container && buffer.length > maxRecordBytes) {
     yield { source, rejected: `record is ${buffer.length} bytes, over the ${maxRecordBytes}-byte record limit` };
     return;

@@ -92,6 +92,9 @@ export type TrustChangeRecord = z.infer<typeof TrustChangeRecordSchema>;
 export function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 8)
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(record)'}: ${/received undefined$/.test(issue.message) ? 'missing' : issue.message}`)
+    .map(
+      (issue) =>
+        `${issue.path.length ? issue.path.join('.') : '(record)'}: ${/received undefined$/.test(issue.message) ? 'missing' : issue.message}`,
+    )
     .join('; ');
 }

@@ -1,5 +1,16 @@
 const MONTHS: Record<string, number> = {
-  Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
 };
 
 // "Oct 2, 2019, 11:12:29 PM" and the older "Jan 22, 2021 3:59:16 AM" (no comma after the year).
@@ -8,7 +19,15 @@ const EXPIRATION = /^([A-Z][a-z]{2}) (\d{1,2}), (\d{4}),? (\d{1,2}):(\d{2}):(\d{
 const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 const SPACED_UTC = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/;
 
-function utc(year: number, month: number, day: number, hour: number, minute: number, second: number, ms = 0): Date | null {
+function utc(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  ms = 0,
+): Date | null {
   if (month < 0 || month > 11 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
   const date = new Date(Date.UTC(year, month, day, hour, minute, second, ms));
   // Reject dates JavaScript would silently roll over, such as Feb 30.

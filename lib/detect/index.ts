@@ -1,3 +1,11 @@
-export type { Finding, FindingKind, FindingContext, Severity } from './types.js';
 export { detectAssume, detectTrustChange } from './detect.js';
-export { ASSUME_RULES, unexpectedExternalId, retiredExternalId, missingExternalId, untrustedAccount, deniedAssume, trustPolicyChanged } from './rules.js';
+export {
+  ASSUME_RULES,
+  deniedAssume,
+  missingExternalId,
+  retiredExternalId,
+  trustPolicyChanged,
+  unexpectedExternalId,
+  untrustedAccount,
+} from './rules.js';
+export type { Finding, FindingContext, FindingKind, Severity } from './types.js';

@@ -7,7 +7,13 @@ import type { Finding, FindingContext, FindingKind, Severity } from './types.js'
 /** A detection rule for assume events: the event and its role's registry entry in, findings out. Pure. */
 export type AssumeRule = (event: AssumeEvent, role: RegisteredRole) => Finding[];
 
-export function finding(kind: FindingKind, severity: Severity, event: AssumeEvent, role: RegisteredRole, message: string): Finding {
+export function finding(
+  kind: FindingKind,
+  severity: Severity,
+  event: AssumeEvent,
+  role: RegisteredRole,
+  message: string,
+): Finding {
   const context: FindingContext = {
     recipientAccountId: event.recipientAccountId,
     vendor: role.vendor,
@@ -19,7 +25,16 @@ export function finding(kind: FindingKind, severity: Severity, event: AssumeEven
     externalId: maskExternalId(event.externalId),
     userAgent: event.userAgent,
   };
-  return { kind, severity, roleArn: role.roleArn, eventId: event.eventId, assumedRoleId: event.assumedRoleId, callerAccountId: event.callerAccountId, message, context };
+  return {
+    kind,
+    severity,
+    roleArn: role.roleArn,
+    eventId: event.eventId,
+    assumedRoleId: event.assumedRoleId,
+    callerAccountId: event.callerAccountId,
+    message,
+    context,
+  };
 }
 
 const caller = (e: AssumeEvent) => e.callerAccountId ?? e.callerType;
@@ -31,25 +46,57 @@ const succeeded = (e: AssumeEvent) => e.outcome === 'success';
 export const unexpectedExternalId: AssumeRule = (e, role) => {
   const { current, pending, retired } = role.externalIds;
   if (!succeeded(e) || e.externalId === null || [current, pending, ...retired].includes(e.externalId)) return [];
-  return [finding('unexpected-external-id', 'critical', e, role, `${caller(e)} assumed ${role.vendor}'s role with an unknown external ID ${maskExternalId(e.externalId)}: the trust policy did not enforce the registered ID`)];
+  return [
+    finding(
+      'unexpected-external-id',
+      'critical',
+      e,
+      role,
+      `${caller(e)} assumed ${role.vendor}'s role with an unknown external ID ${maskExternalId(e.externalId)}: the trust policy did not enforce the registered ID`,
+    ),
+  ];
 };
 
 /** A successful assume with an external ID that was rotated out. */
 export const retiredExternalId: AssumeRule = (e, role) => {
   if (!succeeded(e) || e.externalId === null || !role.externalIds.retired.includes(e.externalId)) return [];
-  return [finding('retired-external-id', 'critical', e, role, `${caller(e)} assumed ${role.vendor}'s role with a retired external ID ${maskExternalId(e.externalId)}: the old ID is still accepted`)];
+  return [
+    finding(
+      'retired-external-id',
+      'critical',
+      e,
+      role,
+      `${caller(e)} assumed ${role.vendor}'s role with a retired external ID ${maskExternalId(e.externalId)}: the old ID is still accepted`,
+    ),
+  ];
 };
 
 /** A successful cross-account AssumeRole with no external ID. Same-account, SAML and web-identity assumes carry none. */
 export const missingExternalId: AssumeRule = (e, role) => {
   if (!succeeded(e) || e.eventName !== 'AssumeRole' || e.externalId !== null || !crossAccount(e)) return [];
-  return [finding('missing-external-id', 'critical', e, role, `${caller(e)} assumed ${role.vendor}'s role from another account without an external ID: the trust policy does not require one`)];
+  return [
+    finding(
+      'missing-external-id',
+      'critical',
+      e,
+      role,
+      `${caller(e)} assumed ${role.vendor}'s role from another account without an external ID: the trust policy does not require one`,
+    ),
+  ];
 };
 
 /** A successful assume by an account that is neither trusted for this role nor the role's own. */
 export const untrustedAccount: AssumeRule = (e, role) => {
   if (!succeeded(e) || !crossAccount(e) || role.trustedAccounts.includes(e.callerAccountId!)) return [];
-  return [finding('untrusted-account', 'critical', e, role, `account ${e.callerAccountId} assumed ${role.vendor}'s role but is not among its trusted accounts (${role.trustedAccounts.join(', ')})`)];
+  return [
+    finding(
+      'untrusted-account',
+      'critical',
+      e,
+      role,
+      `account ${e.callerAccountId} assumed ${role.vendor}'s role but is not among its trusted accounts (${role.trustedAccounts.join(', ')})`,
+    ),
+  ];
 };
 
 /**
@@ -59,18 +106,45 @@ export const untrustedAccount: AssumeRule = (e, role) => {
  */
 export function assumedAfterRevocation(e: AssumeEvent, role: RegisteredRole, revokedAt: string): Finding[] {
   if (!succeeded(e) || Date.parse(e.issuedAt) < Date.parse(revokedAt)) return [];
-  const id = e.externalId === null ? 'no external ID' : [role.externalIds.current, role.externalIds.pending].includes(e.externalId) ? 'the registered external ID' : `external ID ${maskExternalId(e.externalId)}`;
-  return [finding('assumed-after-revocation', 'high', e, role, `${e.callerArn ?? caller(e)} assumed ${role.vendor}'s role again, with ${id}, after roleguard revoked its session at ${revokedAt}: revocation does not stop a new assume`)];
+  const id =
+    e.externalId === null
+      ? 'no external ID'
+      : [role.externalIds.current, role.externalIds.pending].includes(e.externalId)
+        ? 'the registered external ID'
+        : `external ID ${maskExternalId(e.externalId)}`;
+  return [
+    finding(
+      'assumed-after-revocation',
+      'high',
+      e,
+      role,
+      `${e.callerArn ?? caller(e)} assumed ${role.vendor}'s role again, with ${id}, after roleguard revoked its session at ${revokedAt}: revocation does not stop a new assume`,
+    ),
+  ];
 }
 
 /** A failed assume of a registered role (visible in the role's account only for same-account callers). */
 export const deniedAssume: AssumeRule = (e, role) => {
   if (e.outcome !== 'denied') return [];
-  return [finding('denied-assume', 'medium', e, role, `${e.callerArn ?? caller(e)} was denied ${e.eventName} on ${role.vendor}'s role (${e.errorCode})`)];
+  return [
+    finding(
+      'denied-assume',
+      'medium',
+      e,
+      role,
+      `${e.callerArn ?? caller(e)} was denied ${e.eventName} on ${role.vendor}'s role (${e.errorCode})`,
+    ),
+  ];
 };
 
 /** Every assume rule, in the order their findings are reported. */
-export const ASSUME_RULES: AssumeRule[] = [unexpectedExternalId, retiredExternalId, missingExternalId, untrustedAccount, deniedAssume];
+export const ASSUME_RULES: AssumeRule[] = [
+  unexpectedExternalId,
+  retiredExternalId,
+  missingExternalId,
+  untrustedAccount,
+  deniedAssume,
+];
 
 /** A change to a registered role's trust policy by anyone but the service itself. */
 export function trustPolicyChanged(e: TrustPolicyChangeEvent, role: RegisteredRole, index: RegistryIndex): Finding[] {
@@ -82,10 +156,19 @@ export function trustPolicyChanged(e: TrustPolicyChangeEvent, role: RegisteredRo
   const worst = problems.find((p) => p.severity === 'critical') ?? problems[0];
   const verdict = problems.length
     ? `; the new policy has ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}, e.g. ${worst!.message}`
-    : !denied && e.policyDocument ? '; the new policy matches the registry' : '';
+    : !denied && e.policyDocument
+      ? '; the new policy matches the registry'
+      : '';
   const context: FindingContext = {
-    recipientAccountId: e.recipientAccountId, vendor: role.vendor, at: e.eventTime, callerArn: e.callerArn, callerType: e.callerType,
-    sourceIpAddress: e.sourceIpAddress, roleSessionName: null, externalId: null, userAgent: e.userAgent,
+    recipientAccountId: e.recipientAccountId,
+    vendor: role.vendor,
+    at: e.eventTime,
+    callerArn: e.callerArn,
+    callerType: e.callerType,
+    sourceIpAddress: e.sourceIpAddress,
+    roleSessionName: null,
+    externalId: null,
+    userAgent: e.userAgent,
   };
   return [
     {

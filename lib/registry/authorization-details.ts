@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import { maskExternalId } from '../redact.js';
 import { analyzeTrustPolicy, type PostureProblem } from '../trust/analyze.js';
-import type { Registry, RegisteredRole } from './types.js';
+import type { RegisteredRole, Registry } from './types.js';
 import { EXTERNAL_ID, RegistryError } from './validate.js';
 
 // The parts of `aws iam get-account-authorization-details` output the import reads; everything else is ignored.
@@ -40,9 +40,14 @@ export interface AuthorizationDetailsImport {
  * cannot be expressed faithfully: it is reported, and registered only when it requires one somewhere.
  * `existing` keeps what IAM does not know (vendor names, response, rotation, retired IDs, service and protected ARNs).
  */
-export function registryFromAuthorizationDetails(document: unknown, source: string, existing: Registry | null = null): AuthorizationDetailsImport {
+export function registryFromAuthorizationDetails(
+  document: unknown,
+  source: string,
+  existing: Registry | null = null,
+): AuthorizationDetailsImport {
   const top = Details.safeParse(document);
-  if (!top.success) throw new RegistryError(source, ['not get-account-authorization-details output: RoleDetailList is missing']);
+  if (!top.success)
+    throw new RegistryError(source, ['not get-account-authorization-details output: RoleDetailList is missing']);
   // Matched by account and role name, as detection matches roles: role names are unique per account whatever the path.
   const nameKey = (arn: string) => {
     const parts = parseRoleArn(arn);
@@ -56,7 +61,9 @@ export function registryFromAuthorizationDetails(document: unknown, source: stri
   top.data.RoleDetailList.forEach((raw, index) => {
     const parsed = RoleDetail.safeParse(raw);
     if (!parsed.success) {
-      problems.push(`RoleDetailList[${index}]: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(role)'}: ${i.message}`).join('; ')}`);
+      problems.push(
+        `RoleDetailList[${index}]: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(role)'}: ${i.message}`).join('; ')}`,
+      );
       return;
     }
     const detail = parsed.data;
@@ -71,7 +78,13 @@ export function registryFromAuthorizationDetails(document: unknown, source: stri
     }
     const analysis = analyzeTrustPolicy(detail.AssumeRolePolicyDocument, detail.Arn);
     if (!analysis.crossAccount) {
-      if (analysis.problems.some((p) => p.kind === 'unreadable-policy')) notes.push({ roleArn: detail.Arn, outcome: 'skipped', message: 'its trust policy could not be read', problems: analysis.problems });
+      if (analysis.problems.some((p) => p.kind === 'unreadable-policy'))
+        notes.push({
+          roleArn: detail.Arn,
+          outcome: 'skipped',
+          message: 'its trust policy could not be read',
+          problems: analysis.problems,
+        });
       else notCrossAccount++;
       return;
     }
@@ -81,37 +94,51 @@ export function registryFromAuthorizationDetails(document: unknown, source: stri
     // missing-external-id finding), and say the condition must be fixed.
     if (ids.length === 0 && analysis.weaklyNamedExternalIds.some((id) => EXTERNAL_ID.test(id))) {
       ids = analysis.weaklyNamedExternalIds.filter((id) => EXTERNAL_ID.test(id));
-      caveats.push('its only external-ID check is a weak condition (see the problems below); the ID it names was registered, and the condition must become StringEquals');
+      caveats.push(
+        'its only external-ID check is a weak condition (see the problems below); the ID it names was registered, and the condition must become StringEquals',
+      );
     }
-    if (ids.length < analysis.acceptedExternalIds.length) caveats.push('some sts:ExternalId values are not valid external IDs and were left out');
+    if (ids.length < analysis.acceptedExternalIds.length)
+      caveats.push('some sts:ExternalId values are not valid external IDs and were left out');
     if (ids.length === 0 || analysis.trustedAccounts.length === 0) {
       notes.push({
         roleArn: detail.Arn,
         outcome: 'skipped',
-        message: analysis.trustedAccounts.length === 0
-          ? 'it lets any AWS account assume it rather than named accounts: fix the trust policy, then register it by hand'
-          : `it trusts ${analysis.trustedAccounts.join(', ')} without requiring an external ID: not registered, because the registry needs the ID the vendor uses; add a StringEquals sts:ExternalId condition or register it by hand`,
+        message:
+          analysis.trustedAccounts.length === 0
+            ? 'it lets any AWS account assume it rather than named accounts: fix the trust policy, then register it by hand'
+            : `it trusts ${analysis.trustedAccounts.join(', ')} without requiring an external ID: not registered, because the registry needs the ID the vendor uses; add a StringEquals sts:ExternalId condition or register it by hand`,
         problems: analysis.problems,
       });
       return;
     }
     const previous = known.get(nameKey(detail.Arn)) ?? null;
-    const prior = previous ? [previous.externalIds.current, previous.externalIds.pending].filter((x): x is string => x !== null) : [];
+    const prior = previous
+      ? [previous.externalIds.current, previous.externalIds.pending].filter((x): x is string => x !== null)
+      : [];
     // An ID the registry retired stays retired while the policy still accepts it (the audit reports that), unless
     // the policy accepts nothing else.
     const stillRetired = ids.filter((id) => previous?.externalIds.retired.includes(id));
     if (stillRetired.length > 0 && stillRetired.length < ids.length) {
       ids = ids.filter((id) => !stillRetired.includes(id));
-      caveats.push(`the trust policy still accepts retired ${stillRetired.length === 1 ? 'ID' : 'IDs'} ${stillRetired.map((id) => maskExternalId(id)).join(', ')}, kept as retired: remove ${stillRetired.length === 1 ? 'it' : 'them'} from the policy`);
+      caveats.push(
+        `the trust policy still accepts retired ${stillRetired.length === 1 ? 'ID' : 'IDs'} ${stillRetired.map((id) => maskExternalId(id)).join(', ')}, kept as retired: remove ${stillRetired.length === 1 ? 'it' : 'them'} from the policy`,
+      );
     }
     // Keep the registry's view of which accepted ID is current (and pending) when it still matches; otherwise policy order decides.
     const current = prior.find((id) => ids.includes(id)) ?? ids[0]!;
     const others = ids.filter((id) => id !== current);
     const pending = others.find((id) => id === previous?.externalIds.pending) ?? others[0] ?? null;
     const rest = others.filter((id) => id !== pending);
-    if (others.length > 0) caveats.push(`it accepts ${ids.length} external IDs; ${maskExternalId(current)} was registered as current and ${maskExternalId(pending)} as pending${rest.length > 0 ? `; ${rest.length} more (${rest.map((id) => maskExternalId(id)).join(', ')}) cannot be expressed` : ''}`);
+    if (others.length > 0)
+      caveats.push(
+        `it accepts ${ids.length} external IDs; ${maskExternalId(current)} was registered as current and ${maskExternalId(pending)} as pending${rest.length > 0 ? `; ${rest.length} more (${rest.map((id) => maskExternalId(id)).join(', ')}) cannot be expressed` : ''}`,
+      );
     const retired = (previous?.externalIds.retired ?? []).filter((id) => id !== current && id !== pending);
-    if (analysis.problems.length) caveats.push(`the trust policy has ${analysis.problems.length} posture ${analysis.problems.length === 1 ? 'problem' : 'problems'} (see roleguard audit)`);
+    if (analysis.problems.length)
+      caveats.push(
+        `the trust policy has ${analysis.problems.length} posture ${analysis.problems.length === 1 ? 'problem' : 'problems'} (see roleguard audit)`,
+      );
     const vendorTag = detail.Tags?.find((t) => /^vendor$/i.test(t.Key))?.Value.trim();
     roles.push({
       roleArn: detail.Arn,
@@ -122,11 +149,21 @@ export function registryFromAuthorizationDetails(document: unknown, source: stri
       ...(previous?.dryRun !== undefined ? { dryRun: previous.dryRun } : {}),
       rotation: previous?.rotation ?? null,
     });
-    if (caveats.length) notes.push({ roleArn: detail.Arn, outcome: 'registered', message: caveats.join('; '), problems: analysis.problems });
+    if (caveats.length)
+      notes.push({
+        roleArn: detail.Arn,
+        outcome: 'registered',
+        message: caveats.join('; '),
+        problems: analysis.problems,
+      });
   });
   if (problems.length) throw new RegistryError(source, problems);
   return {
-    registry: { serviceRoleArns: existing?.serviceRoleArns ?? [], protectedRoleArns: existing?.protectedRoleArns ?? [], roles },
+    registry: {
+      serviceRoleArns: existing?.serviceRoleArns ?? [],
+      protectedRoleArns: existing?.protectedRoleArns ?? [],
+      roles,
+    },
     notes,
     notCrossAccount,
   };

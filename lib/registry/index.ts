@@ -1,4 +1,4 @@
-export type { Registry, RegisteredRole } from './types.js';
-export { validateRegistry, RegistryError, EXTERNAL_ID } from './validate.js';
-export { indexRegistry, arnMatches, type RegistryIndex } from './match.js';
-export { createRegistryStore, cachedRegistry, registryTableDefinition, type RegistryStore } from './store.js';
+export { arnMatches, indexRegistry, type RegistryIndex } from './match.js';
+export { cachedRegistry, createRegistryStore, type RegistryStore, registryTableDefinition } from './store.js';
+export type { RegisteredRole, Registry } from './types.js';
+export { EXTERNAL_ID, RegistryError, validateRegistry } from './validate.js';

@@ -1,9 +1,14 @@
 import { parseRoleArn } from '../cloudtrail/arn.js';
-import type { Registry, RegisteredRole } from './types.js';
+import type { RegisteredRole, Registry } from './types.js';
 
 /** True when an ARN matches a pattern in which '*' stands for any run of characters. */
 export function arnMatches(pattern: string, arn: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return regex.test(arn);
 }
 

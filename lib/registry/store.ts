@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Registry, RegisteredRole } from './types.js';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { RegisteredRole, Registry } from './types.js';
 import { validateRegistry } from './validate.js';
 
 /**
@@ -39,7 +45,15 @@ export function createRegistryStore(doc: DynamoDBDocumentClient, tableName: stri
   async function deleteVersion(version: string): Promise<void> {
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
-      const page = await doc.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :v', ExpressionAttributeValues: { ':v': `v#${version}` }, ProjectionExpression: 'pk, sk', ExclusiveStartKey }));
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :v',
+          ExpressionAttributeValues: { ':v': `v#${version}` },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey,
+        }),
+      );
       for (let i = 0; i < (page.Items ?? []).length; i += 25) {
         let pending = page.Items!.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
         for (let attempt = 0; pending.length && attempt < 8; attempt++) {
@@ -54,13 +68,20 @@ export function createRegistryStore(doc: DynamoDBDocumentClient, tableName: stri
 
   return {
     async load() {
-      const pointer = (await doc.send(new GetCommand({ TableName: tableName, Key: POINTER, ConsistentRead: true }))).Item;
+      const pointer = (await doc.send(new GetCommand({ TableName: tableName, Key: POINTER, ConsistentRead: true })))
+        .Item;
       if (!pointer) return { serviceRoleArns: [], protectedRoleArns: [], roles: [] };
       const items: Record<string, unknown>[] = [];
       let ExclusiveStartKey: Record<string, unknown> | undefined;
       do {
         const page = await doc.send(
-          new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :v', ExpressionAttributeValues: { ':v': `v#${pointer.version}` }, ConsistentRead: true, ExclusiveStartKey }),
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :v',
+            ExpressionAttributeValues: { ':v': `v#${pointer.version}` },
+            ConsistentRead: true,
+            ExclusiveStartKey,
+          }),
         );
         items.push(...(page.Items ?? []));
         ExclusiveStartKey = page.LastEvaluatedKey;
@@ -68,16 +89,25 @@ export function createRegistryStore(doc: DynamoDBDocumentClient, tableName: stri
       const config = items.find((i) => i.sk === 'config') ?? {};
       const roles = items.filter((i) => String(i.sk).startsWith('role#')).map((i) => i.role as RegisteredRole);
       // Validate what was stored too: a hand-edited table must not load half-valid data.
-      return validateRegistry({ serviceRoleArns: config.serviceRoleArns ?? [], protectedRoleArns: config.protectedRoleArns ?? [], roles }, `DynamoDB table ${tableName} version ${pointer.version}`);
+      return validateRegistry(
+        { serviceRoleArns: config.serviceRoleArns ?? [], protectedRoleArns: config.protectedRoleArns ?? [], roles },
+        `DynamoDB table ${tableName} version ${pointer.version}`,
+      );
     },
     async replace(registry) {
       const version = `${new Date().toISOString()}-${randomUUID().slice(0, 8)}`;
-      const pointer = (await doc.send(new GetCommand({ TableName: tableName, Key: POINTER, ConsistentRead: true }))).Item;
+      const pointer = (await doc.send(new GetCommand({ TableName: tableName, Key: POINTER, ConsistentRead: true })))
+        .Item;
       const previous = pointer?.version as string | undefined;
       // The version before the previous one is deleted once the new one is current: one step of history is kept.
       const obsolete = (pointer?.previous as string | null | undefined) ?? null;
       const items = [
-        { pk: `v#${version}`, sk: 'config', serviceRoleArns: registry.serviceRoleArns, protectedRoleArns: registry.protectedRoleArns },
+        {
+          pk: `v#${version}`,
+          sk: 'config',
+          serviceRoleArns: registry.serviceRoleArns,
+          protectedRoleArns: registry.protectedRoleArns,
+        },
         ...registry.roles.map((role) => ({ pk: `v#${version}`, sk: `role#${role.roleArn}`, role })),
       ];
       for (let i = 0; i < items.length; i += 25) {
@@ -105,7 +135,11 @@ export function createRegistryStore(doc: DynamoDBDocumentClient, tableName: stri
 }
 
 /** Cache the registry for a short time, so a warm function does not read DynamoDB on every event. */
-export function cachedRegistry(store: RegistryStore, maxAgeMs: number, now: () => number = Date.now): { get(): Promise<Registry>; invalidate(): void } {
+export function cachedRegistry(
+  store: RegistryStore,
+  maxAgeMs: number,
+  now: () => number = Date.now,
+): { get(): Promise<Registry>; invalidate(): void } {
   let cached: { at: number; value: Promise<Registry> } | null = null;
   return {
     get() {

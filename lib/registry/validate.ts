@@ -5,22 +5,33 @@ import type { Registry } from './types.js';
 /** The registry is invalid; every problem names the source, the role and the field. */
 export class RegistryError extends Error {
   override name = 'RegistryError';
-  constructor(readonly source: string, readonly problems: string[]) {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
     super(`${source}: invalid registry:\n  - ${problems.join('\n  - ')}`);
   }
 }
 
 export const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
-const externalId = z.string().regex(EXTERNAL_ID, { message: 'not a valid external ID (2–1224 characters of [A-Za-z0-9+=,.@:/_-])' });
-const roleArn = z.string().refine((v) => parseRoleArn(v) !== null, { message: 'not a valid IAM role ARN (arn:aws:iam::<12 digits>:role/[path/]name)' });
+const externalId = z
+  .string()
+  .regex(EXTERNAL_ID, { message: 'not a valid external ID (2–1224 characters of [A-Za-z0-9+=,.@:/_-])' });
+const roleArn = z.string().refine((v) => parseRoleArn(v) !== null, {
+  message: 'not a valid IAM role ARN (arn:aws:iam::<12 digits>:role/[path/]name)',
+});
 // A pattern for serviceRoleArns/protectedRoleArns: an ARN in which '*' stands for any run of characters.
-const arnPattern = z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\x21-\x7e]+$/, { message: 'not an IAM ARN or ARN pattern' });
+const arnPattern = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\x21-\x7e]+$/, { message: 'not an IAM ARN or ARN pattern' });
 
 const RoleSchema = z
   .object({
     roleArn,
     vendor: z.string().trim().min(1, { message: 'must not be empty' }).max(128),
-    trustedAccounts: z.array(z.string().regex(ACCOUNT_ID, { message: 'not a 12-digit account id' })).min(1, { message: 'must list at least one account' }),
+    trustedAccounts: z
+      .array(z.string().regex(ACCOUNT_ID, { message: 'not a 12-digit account id' }))
+      .min(1, { message: 'must list at least one account' }),
     externalIds: z
       .object({
         current: externalId.nullable(),
@@ -35,7 +46,10 @@ const RoleSchema = z
       .object({
         everyDays: z.number().int().min(1).max(3650),
         graceDays: z.number().int().min(1).max(365),
-        notifyTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, { message: 'not an SNS topic ARN' }).optional(),
+        notifyTopicArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, { message: 'not an SNS topic ARN' })
+          .optional(),
         revokeOldSessions: z.boolean().optional(),
       })
       .strict()
@@ -53,22 +67,33 @@ const RegistrySchema = z
   .strict();
 
 function describePath(path: PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
 }
 
 /** Validate a parsed registry document completely; throws a RegistryError listing every problem, so nothing half-loads. */
 export function validateRegistry(document: unknown, source: string): Registry {
   const top = RegistrySchema.safeParse(document ?? {});
-  if (!top.success) throw new RegistryError(source, top.error.issues.map((i) => `${describePath(i.path) || '(document)'}: ${i.message}`));
+  if (!top.success)
+    throw new RegistryError(
+      source,
+      top.error.issues.map((i) => `${describePath(i.path) || '(document)'}: ${i.message}`),
+    );
   const problems: string[] = [];
   const roles: Registry['roles'] = [];
   const seen = new Map<string, number>();
   top.data.roles.forEach((raw, index) => {
-    const arn = typeof raw === 'object' && raw !== null && typeof (raw as { roleArn?: unknown }).roleArn === 'string' ? (raw as { roleArn: string }).roleArn : null;
+    const arn =
+      typeof raw === 'object' && raw !== null && typeof (raw as { roleArn?: unknown }).roleArn === 'string'
+        ? (raw as { roleArn: string }).roleArn
+        : null;
     const where = `roles[${index}]${arn ? ` (${arn})` : ''}`;
     const parsed = RoleSchema.safeParse(raw);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push(`${where}: ${describePath(issue.path) || '(role)'}: ${issue.message}`);
+      for (const issue of parsed.error.issues)
+        problems.push(`${where}: ${describePath(issue.path) || '(role)'}: ${issue.message}`);
       return;
     }
     const role = parsed.data;
@@ -79,11 +104,13 @@ export function validateRegistry(document: unknown, source: string): Registry {
     seen.set(key, index);
     const { current, pending, retired } = role.externalIds;
     if (current !== null && current === pending) problems.push(`${where}: externalIds.pending: the same as current`);
-    for (const id of [current, pending]) if (id !== null && retired.includes(id)) problems.push(`${where}: externalIds.retired: also listed as current or pending`);
-    if (current === null && pending === null) problems.push(`${where}: externalIds.current: required unless a pending ID is being introduced`);
+    for (const id of [current, pending])
+      if (id !== null && retired.includes(id))
+        problems.push(`${where}: externalIds.retired: also listed as current or pending`);
+    if (current === null && pending === null)
+      problems.push(`${where}: externalIds.current: required unless a pending ID is being introduced`);
     roles.push({ ...role, trustedAccounts: [...new Set(role.trustedAccounts)] });
   });
   if (problems.length) throw new RegistryError(source, problems);
   return { serviceRoleArns: top.data.serviceRoleArns, protectedRoleArns: top.data.protectedRoleArns, roles };
 }
-

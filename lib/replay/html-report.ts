@@ -1,7 +1,7 @@
 import type { Action } from '../alert/index.js';
 import { parseRoleArn } from '../cloudtrail/arn.js';
-import type { RegisteredRole, Registry } from '../registry/types.js';
 import { maskExternalId } from '../redact.js';
+import type { RegisteredRole, Registry } from '../registry/types.js';
 import { IN_FLIGHT, nextRotationDue, type Rotation } from '../rotate/index.js';
 import type { ReplayReport, ReportFinding } from './report.js';
 
@@ -16,8 +16,18 @@ export interface HtmlReportInput {
 }
 
 type Severity = ReportFinding['severity'];
-interface Segment { from: number; to: number; x: number; width: number }
-interface Lane { key: string; label: string; note: string; guarded: boolean }
+interface Segment {
+  from: number;
+  to: number;
+  x: number;
+  width: number;
+}
+interface Lane {
+  key: string;
+  label: string;
+  note: string;
+  guarded: boolean;
+}
 
 /** At most this many session bars are drawn, so a month of logs still gives a page a browser opens quickly. */
 const MAX_BARS = 4000;
@@ -31,11 +41,13 @@ const CHART = { width: 1240, left: 250, right: 24, top: 34, lane: 44, gap: 30, b
 
 /** HTML-escape text and attribute values: everything from events is attacker-chosen. */
 export function esc(value: unknown): string {
-  return String(value ?? '')
-    .replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`)
-    // Control characters and bidirectional overrides (which could make text read backwards) are shown as '?'.
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, '?');
+  return (
+    String(value ?? '')
+      .replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`)
+      // Control characters and bidirectional overrides (which could make text read backwards) are shown as '?'.
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, '?')
+  );
 }
 
 const isRevocation = (a: Action) => a.kind !== 'alert';
@@ -50,12 +62,18 @@ const num = (n: number) => Math.round(n * 10) / 10;
 const time = (iso: string | null) => (iso ? `${iso.replace('T', ' ').replace(/(:\d\d)(\.\d+)?Z$/, '$1')} UTC` : '–');
 const iso = (t: number) => new Date(t).toISOString();
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-const table = (head: string[], rows: string[]) => `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+const table = (head: string[], rows: string[]) =>
+  `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 const empty = (text: string) => `<p class="empty">${text}</p>`;
 
 /** A duration in the largest unit that reads naturally ("3 h", "41 days", "2.4 years"). */
 function duration(ms: number): string {
-  const units: [number, string][] = [[365.25 * 86_400_000, 'years'], [86_400_000, 'days'], [3_600_000, 'h'], [60_000, 'min']];
+  const units: [number, string][] = [
+    [365.25 * 86_400_000, 'years'],
+    [86_400_000, 'days'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+  ];
   const [size, unit] = units.find(([size], i) => ms >= size * (i === 0 ? 1 : 2)) ?? units[3]!;
   return `${ms / size >= 10 ? Math.round(ms / size) : num(ms / size)} ${unit}`;
 }
@@ -73,7 +91,9 @@ function endOf(s: { issuedAt: string; expiresAt: string | null }): number {
 /** What each session, finding and action occupies on the clock. */
 function intervals(report: ReplayReport): Span[] {
   const sessions = report.sessions.map((s): Span => [Date.parse(s.issuedAt), endOf(s), 1]);
-  const points = [...report.findings.map((f) => f.context.at), ...report.actions.map((a) => a.at)].map((at): Span => [Date.parse(at), Date.parse(at), 4]);
+  const points = [...report.findings.map((f) => f.context.at), ...report.actions.map((a) => a.at)].map(
+    (at): Span => [Date.parse(at), Date.parse(at), 4],
+  );
   return [...sessions, ...points].filter(([a, b]) => !Number.isNaN(a) && !Number.isNaN(b)).sort((a, b) => a[0] - b[0]);
 }
 
@@ -93,7 +113,13 @@ function periods(spans: Span[]): { from: number; to: number; items: number }[] {
   }
   const total = runs[runs.length - 1]!.to - runs[0]!.from;
   const gaps = runs.slice(1).map((r, i) => ({ at: i + 1, size: r.from - runs[i]!.to }));
-  const cuts = new Set(gaps.filter((g) => g.size > Math.max(total / 20, MIN_CUT_MS)).sort((a, b) => b.size - a.size).slice(0, 6).map((g) => g.at));
+  const cuts = new Set(
+    gaps
+      .filter((g) => g.size > Math.max(total / 20, MIN_CUT_MS))
+      .sort((a, b) => b.size - a.size)
+      .slice(0, 6)
+      .map((g) => g.at),
+  );
   const out: typeof runs = [];
   for (const [i, run] of runs.entries()) {
     const last = out[out.length - 1];
@@ -124,11 +150,12 @@ function layout(spans: Span[]): Segment[] {
 /** The x of an instant: inside its period, or at the end of the period before an idle gap. */
 function xOf(segments: Segment[], t: number): number {
   const s = [...segments].reverse().find((seg) => t >= seg.from) ?? segments[0]!;
-  return num(s.x + (Math.min(Math.max(t, s.from), s.to) - s.from) / (s.to - s.from) * s.width);
+  return num(s.x + ((Math.min(Math.max(t, s.from), s.to) - s.from) / (s.to - s.from)) * s.width);
 }
 
 /** Round steps for the ticks, in minutes up to two weeks, then in calendar months. */
-const STEPS = [1, 5, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10_080, 20_160].map((m) => ({ ms: m * 60_000, months: 0 }))
+const STEPS = [1, 5, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10_080, 20_160]
+  .map((m) => ({ ms: m * 60_000, months: 0 }))
   .concat([1, 3, 6, 12, 24, 60].map((months) => ({ ms: months * 30.44 * DAY_MS, months })));
 
 /** Ticks at round times inside a period (whole months for long ones), as many as fit; a narrow period gets its middle. */
@@ -139,7 +166,8 @@ function ticks(s: Segment): { at: number; step: number }[] {
   if (step.months) {
     const start = new Date(s.from);
     const first = Math.ceil((start.getUTCFullYear() * 12 + start.getUTCMonth() + 1) / step.months) * step.months;
-    for (let m = first; Date.UTC(Math.floor(m / 12), m % 12) <= s.to; m += step.months) out.push(Date.UTC(Math.floor(m / 12), m % 12));
+    for (let m = first; Date.UTC(Math.floor(m / 12), m % 12) <= s.to; m += step.months)
+      out.push(Date.UTC(Math.floor(m / 12), m % 12));
   } else {
     for (let t = Math.ceil(s.from / step.ms) * step.ms; t <= s.to; t += step.ms) out.push(t);
   }
@@ -156,15 +184,22 @@ function axis(segments: Segment[], bottom: number): string {
       const at = iso(t);
       const x = xOf(segments, t);
       // Steps of a day or more show dates only; shorter ones show times, and the date under the first of each day.
-      const label = step >= DAY_MS ? `<tspan class="date">${at.slice(0, 10)}</tspan>` : `${at.slice(11, 16)}${at.slice(0, 10) === day ? '' : `<tspan x="${x}" dy="14" class="date">${at.slice(0, 10)}</tspan>`}`;
+      const label =
+        step >= DAY_MS
+          ? `<tspan class="date">${at.slice(0, 10)}</tspan>`
+          : `${at.slice(11, 16)}${at.slice(0, 10) === day ? '' : `<tspan x="${x}" dy="14" class="date">${at.slice(0, 10)}</tspan>`}`;
       day = at.slice(0, 10);
-      out.push(`<line x1="${x}" y1="${CHART.top - 4}" x2="${x}" y2="${bottom}" class="grid"/><text x="${x}" y="${bottom + 14}" text-anchor="${x > CHART.width - 40 ? 'end' : 'middle'}">${label}</text>`);
+      out.push(
+        `<line x1="${x}" y1="${CHART.top - 4}" x2="${x}" y2="${bottom}" class="grid"/><text x="${x}" y="${bottom + 14}" text-anchor="${x > CHART.width - 40 ? 'end' : 'middle'}">${label}</text>`,
+      );
     }
     const next = segments[i + 1];
     if (!next) continue;
     const mid = num(s.x + s.width + CHART.gap / 2);
     day = '';
-    out.push(`<rect x="${num(s.x + s.width + 6)}" y="${CHART.top}" width="${CHART.gap - 12}" height="${bottom - CHART.top}" class="cut"/><text x="${mid}" y="${CHART.top - 10}" text-anchor="middle" class="cutlabel">${duration(next.from - s.to)} idle</text>`);
+    out.push(
+      `<rect x="${num(s.x + s.width + 6)}" y="${CHART.top}" width="${CHART.gap - 12}" height="${bottom - CHART.top}" class="cut"/><text x="${mid}" y="${CHART.top - 10}" text-anchor="middle" class="cutlabel">${duration(next.from - s.to)} idle</text>`,
+    );
   }
   return out.join('');
 }
@@ -172,55 +207,72 @@ function axis(segments: Segment[], bottom: number): string {
 /** The lanes: guarded roles first, then the others seen in the events. */
 function lanes(input: HtmlReportInput): Lane[] {
   const registered = new Map(input.registry.roles.map((r) => [roleKey(r.roleArn), r]));
-  const seen = new Map([...input.report.findings, ...input.report.sessions].map((x) => [roleKey(x.roleArn), x.roleArn]));
+  const seen = new Map(
+    [...input.report.findings, ...input.report.sessions].map((x) => [roleKey(x.roleArn), x.roleArn]),
+  );
   const keys = [...new Set([...registered.keys(), ...seen.keys()])];
   return keys
     .map((key) => {
       const role = shortRole(registered.get(key)?.roleArn ?? seen.get(key) ?? key);
-      return { key, label: clip(role, 30), note: registered.get(key)?.vendor ?? `not guarded · ${key.split(':')[0]}`, guarded: registered.has(key) };
+      return {
+        key,
+        label: clip(role, 30),
+        note: registered.get(key)?.vendor ?? `not guarded · ${key.split(':')[0]}`,
+        guarded: registered.has(key),
+      };
     })
     .sort((a, b) => Number(b.guarded) - Number(a.guarded) || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0))
     .slice(0, MAX_LANES);
 }
 
 function laneRows(all: Lane[]): string {
-  return all.map((l, i) => {
-    const y = CHART.top + i * CHART.lane;
-    return `<rect x="0" y="${y}" width="${CHART.width}" height="${CHART.lane}" class="${i % 2 ? 'lane odd' : 'lane'}"/><text x="10" y="${y + 19}" class="role${l.guarded ? ' guarded' : ''}">${esc(l.label)}</text><text x="10" y="${y + 34}" class="note">${esc(clip(l.note, 36))}</text>`;
-  }).join('');
+  return all
+    .map((l, i) => {
+      const y = CHART.top + i * CHART.lane;
+      return `<rect x="0" y="${y}" width="${CHART.width}" height="${CHART.lane}" class="${i % 2 ? 'lane odd' : 'lane'}"/><text x="10" y="${y + 19}" class="role${l.guarded ? ' guarded' : ''}">${esc(l.label)}</text><text x="10" y="${y + 34}" class="note">${esc(clip(l.note, 36))}</text>`;
+    })
+    .join('');
 }
 
 function sessionBars(report: ReplayReport, segments: Segment[], laneY: (arn: string) => number | null): string {
   const step = Math.max(1, Math.ceil(report.sessions.length / MAX_BARS));
-  return report.sessions.filter((_, i) => i % step === 0).map((s) => {
-    const y = laneY(s.roleArn);
-    if (y === null || Number.isNaN(Date.parse(s.issuedAt))) return '';
-    const x1 = xOf(segments, Date.parse(s.issuedAt));
-    const x2 = Math.max(xOf(segments, endOf(s)), x1 + 4);
-    const tip = `${s.outcome === 'denied' ? 'DENIED ' : ''}${s.roleSessionName ?? '(no session name)'} · ${s.callerAccountId ?? s.callerType} · ${time(s.issuedAt)} → ${time(s.expiresAt)}`;
-    return `<rect x="${x1}" y="${y + 24}" width="${num(x2 - x1)}" height="12" rx="2" class="${s.outcome === 'denied' ? 'session denied' : 'session'}"><title>${esc(tip)}</title></rect>`;
-  }).join('');
+  return report.sessions
+    .filter((_, i) => i % step === 0)
+    .map((s) => {
+      const y = laneY(s.roleArn);
+      if (y === null || Number.isNaN(Date.parse(s.issuedAt))) return '';
+      const x1 = xOf(segments, Date.parse(s.issuedAt));
+      const x2 = Math.max(xOf(segments, endOf(s)), x1 + 4);
+      const tip = `${s.outcome === 'denied' ? 'DENIED ' : ''}${s.roleSessionName ?? '(no session name)'} · ${s.callerAccountId ?? s.callerType} · ${time(s.issuedAt)} → ${time(s.expiresAt)}`;
+      return `<rect x="${x1}" y="${y + 24}" width="${num(x2 - x1)}" height="12" rx="2" class="${s.outcome === 'denied' ? 'session denied' : 'session'}"><title>${esc(tip)}</title></rect>`;
+    })
+    .join('');
 }
 
 function revocationLines(actions: Action[], segments: Segment[], laneY: (arn: string) => number | null): string {
-  return actions.filter(isRevocation).map((a, i) => {
-    const y = laneY(a.roleArn);
-    if (y === null || Number.isNaN(Date.parse(a.at))) return '';
-    const x = xOf(segments, Date.parse(a.at));
-    return `<a href="#revocation-${i + 1}"><line x1="${x}" y1="${y + 3}" x2="${x}" y2="${y + CHART.lane - 3}" class="revocation"><title>${esc(`${a.kind} at ${time(a.at)}`)}</title></line></a>`;
-  }).join('');
+  return actions
+    .filter(isRevocation)
+    .map((a, i) => {
+      const y = laneY(a.roleArn);
+      if (y === null || Number.isNaN(Date.parse(a.at))) return '';
+      const x = xOf(segments, Date.parse(a.at));
+      return `<a href="#revocation-${i + 1}"><line x1="${x}" y1="${y + 3}" x2="${x}" y2="${y + CHART.lane - 3}" class="revocation"><title>${esc(`${a.kind} at ${time(a.at)}`)}</title></line></a>`;
+    })
+    .join('');
 }
 
 /** Findings as markers coloured and lettered by severity, above the sessions; markers that would overlap move aside. */
 function findingMarkers(findings: ReportFinding[], segments: Segment[], laneY: (arn: string) => number | null): string {
   const last = new Map<number, number>();
-  return findings.map((f, i) => {
-    const y = laneY(f.roleArn);
-    if (y === null || Number.isNaN(Date.parse(f.context.at))) return '';
-    const x = Math.max(xOf(segments, Date.parse(f.context.at)), (last.get(y) ?? -Infinity) + 15);
-    last.set(y, x);
-    return `<a href="#finding-${i + 1}"><g class="finding ${esc(f.severity)}"><circle cx="${x}" cy="${y + 13}" r="8" fill="${COLOUR[f.severity]}"/><text x="${x}" y="${y + 17}" text-anchor="middle">${esc(f.severity.slice(0, 1).toUpperCase())}</text><title>${esc(`${f.severity} ${f.kind} at ${time(f.context.at)}: ${f.message}`)}</title></g></a>`;
-  }).join('');
+  return findings
+    .map((f, i) => {
+      const y = laneY(f.roleArn);
+      if (y === null || Number.isNaN(Date.parse(f.context.at))) return '';
+      const x = Math.max(xOf(segments, Date.parse(f.context.at)), (last.get(y) ?? -Infinity) + 15);
+      last.set(y, x);
+      return `<a href="#finding-${i + 1}"><g class="finding ${esc(f.severity)}"><circle cx="${x}" cy="${y + 13}" r="8" fill="${COLOUR[f.severity]}"/><text x="${x}" y="${y + 17}" text-anchor="middle">${esc(f.severity.slice(0, 1).toUpperCase())}</text><title>${esc(`${f.severity} ${f.kind} at ${time(f.context.at)}: ${f.message}`)}</title></g></a>`;
+    })
+    .join('');
 }
 
 function legend(): string {
@@ -237,7 +289,12 @@ function timeline(input: HtmlReportInput): string {
   const segments = layout(spans);
   const bottom = CHART.top + all.length * CHART.lane;
   const step = Math.ceil(input.report.sessions.length / MAX_BARS);
-  const notes = [step > 1 ? `${input.report.sessions.length} sessions: one in ${step} is drawn; every finding and revocation is.` : '', all.length === MAX_LANES ? `Only the first ${MAX_LANES} roles are drawn.` : ''].filter(Boolean);
+  const notes = [
+    step > 1
+      ? `${input.report.sessions.length} sessions: one in ${step} is drawn; every finding and revocation is.`
+      : '',
+    all.length === MAX_LANES ? `Only the first ${MAX_LANES} roles are drawn.` : '',
+  ].filter(Boolean);
   const chart = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${CHART.width} ${bottom + CHART.bottom}" width="100%" role="img" aria-label="Sessions over time per role">${laneRows(all)}${axis(segments, bottom)}${sessionBars(input.report, segments, laneY)}${revocationLines(input.report.actions, segments, laneY)}${findingMarkers(input.report.findings, segments, laneY)}</svg>`;
   return `${legend()}${notes.map(empty).join('')}${chart}`;
 }
@@ -248,12 +305,24 @@ function summary(input: HtmlReportInput): string {
   const critical = report.findings.filter((f) => f.severity === 'critical').length;
   const revs = report.actions.filter(isRevocation).length;
   const cards: [string, number, boolean][] = [
-    ['events read', s.eventsRead, false], ['sessions recorded', s.recorded, false], ['findings', s.findings, s.findings > 0], ['critical', critical, critical > 0],
-    ['revocations', revs, revs > 0], ['duplicates', s.duplicates, false], ['ignored', s.ignored, false], ['rejected', s.rejected, s.rejected > 0],
+    ['events read', s.eventsRead, false],
+    ['sessions recorded', s.recorded, false],
+    ['findings', s.findings, s.findings > 0],
+    ['critical', critical, critical > 0],
+    ['revocations', revs, revs > 0],
+    ['duplicates', s.duplicates, false],
+    ['ignored', s.ignored, false],
+    ['rejected', s.rejected, s.rejected > 0],
   ];
-  const count = (arn: string, list: { roleArn: string }[]) => list.filter((x) => roleKey(x.roleArn) === roleKey(arn)).length;
-  const rows = input.registry.roles.map((r) => `<tr><td>${esc(r.vendor)}</td><td class="wrap">${esc(r.roleArn)}</td><td>${esc(r.response)}${r.dryRun ? ' (dry run)' : ''}</td><td class="wrap">${esc(r.trustedAccounts.join(', '))}</td><td>${count(r.roleArn, report.sessions)}</td><td>${count(r.roleArn, report.findings)}</td><td>${count(r.roleArn, report.actions.filter(isRevocation))}</td></tr>`);
-  const registry = rows.length ? table(['vendor', 'guarded role', 'response', 'trusted accounts', 'sessions', 'findings', 'revocations'], rows) : empty('No role is registered: sessions were recorded, and nothing was detected.');
+  const count = (arn: string, list: { roleArn: string }[]) =>
+    list.filter((x) => roleKey(x.roleArn) === roleKey(arn)).length;
+  const rows = input.registry.roles.map(
+    (r) =>
+      `<tr><td>${esc(r.vendor)}</td><td class="wrap">${esc(r.roleArn)}</td><td>${esc(r.response)}${r.dryRun ? ' (dry run)' : ''}</td><td class="wrap">${esc(r.trustedAccounts.join(', '))}</td><td>${count(r.roleArn, report.sessions)}</td><td>${count(r.roleArn, report.findings)}</td><td>${count(r.roleArn, report.actions.filter(isRevocation))}</td></tr>`,
+  );
+  const registry = rows.length
+    ? table(['vendor', 'guarded role', 'response', 'trusted accounts', 'sessions', 'findings', 'revocations'], rows)
+    : empty('No role is registered: sessions were recorded, and nothing was detected.');
   return `<div class="cards">${cards.map(([label, n, alarm]) => `<div class="card${alarm ? ' alarm' : ''}"><b>${n}</b><span>${label}</span></div>`).join('')}</div><h3>Registry</h3>${registry}`;
 }
 
@@ -262,22 +331,33 @@ function findingsTable(report: ReplayReport): string {
   const revs = report.actions.filter(isRevocation);
   const rows = report.findings.map((f, i) => {
     const r = revs.findIndex((a) => a.eventId === f.eventId);
-    const response = r >= 0 ? `<a href="#revocation-${r + 1}">${revs[r]!.kind === 'revoke-role' ? 'role revoked' : 'session revoked'}</a>` : 'alerted';
+    const response =
+      r >= 0
+        ? `<a href="#revocation-${r + 1}">${revs[r]!.kind === 'revoke-role' ? 'role revoked' : 'session revoked'}</a>`
+        : 'alerted';
     return `<tr id="finding-${i + 1}"><td>${esc(time(f.context.at))}</td><td><span class="sev" style="background:${COLOUR[f.severity]}">${esc(f.severity)}</span></td><td class="wrap msg"><b>${esc(f.kind)}</b><br>${esc(f.message)}</td><td>${esc(shortRole(f.roleArn))}</td><td title="${esc([f.context.callerArn, f.context.userAgent].filter(Boolean).join('\n'))}">${esc(f.callerAccountId ?? f.context.callerType)}<br><span class="muted">${esc(f.context.sourceIpAddress ?? '–')}</span></td><td class="wrap">${esc(clip(f.context.roleSessionName ?? '–', 64))}</td><td>${esc(f.context.externalId ?? '–')}</td><td>${response}</td></tr>`;
   });
-  return table(['when', 'severity', 'what happened', 'role', 'caller, source IP', 'session', 'external ID', 'response'], rows);
+  return table(
+    ['when', 'severity', 'what happened', 'role', 'caller, source IP', 'session', 'external ID', 'response'],
+    rows,
+  );
 }
 
 function revocations(report: ReplayReport): string {
   const revs = report.actions.filter(isRevocation);
   if (revs.length === 0) return empty('No revocation would have happened.');
-  const statements = (doc: unknown) => (Array.isArray((doc as { Statement?: unknown } | null)?.Statement) ? (doc as { Statement: unknown[] }).Statement.length : 0);
+  const statements = (doc: unknown) =>
+    Array.isArray((doc as { Statement?: unknown } | null)?.Statement)
+      ? (doc as { Statement: unknown[] }).Statement.length
+      : 0;
   // The first ones are open: the policy is what a reader came for.
-  return revs.map((a, i) => {
-    const f = report.findings.findIndex((x) => x.eventId === a.eventId);
-    const cause = f >= 0 ? ` after <a href="#finding-${f + 1}">${esc(report.findings[f]!.kind)}</a>` : '';
-    return `<details id="revocation-${i + 1}"${i < 5 ? ' open' : ''}><summary><b>${esc(a.kind)}</b> of ${esc(shortRole(a.roleArn))} at ${esc(time(a.at))}${cause} · <span class="${a.applied ? 'applied' : 'dry'}">${a.applied ? 'written to IAM' : 'not written (dry run)'}</span></summary><p class="muted">Event ${esc(a.eventId)}. The role's whole inline policy ${esc(a.policyName ?? 'roleguard-revocations')} after this revocation (${plural(statements(a.policyDocument), 'statement')}):</p><pre>${esc(JSON.stringify(a.policyDocument ?? null, null, 2))}</pre></details>`;
-  }).join('');
+  return revs
+    .map((a, i) => {
+      const f = report.findings.findIndex((x) => x.eventId === a.eventId);
+      const cause = f >= 0 ? ` after <a href="#finding-${f + 1}">${esc(report.findings[f]!.kind)}</a>` : '';
+      return `<details id="revocation-${i + 1}"${i < 5 ? ' open' : ''}><summary><b>${esc(a.kind)}</b> of ${esc(shortRole(a.roleArn))} at ${esc(time(a.at))}${cause} · <span class="${a.applied ? 'applied' : 'dry'}">${a.applied ? 'written to IAM' : 'not written (dry run)'}</span></summary><p class="muted">Event ${esc(a.eventId)}. The role's whole inline policy ${esc(a.policyName ?? 'roleguard-revocations')} after this revocation (${plural(statements(a.policyDocument), 'statement')}):</p><pre>${esc(JSON.stringify(a.policyDocument ?? null, null, 2))}</pre></details>`;
+    })
+    .join('');
 }
 
 /** When a role's next rotation is due, or why there is no date, as HTML (escaped here). */
@@ -291,23 +371,35 @@ function due(role: RegisteredRole, r: Rotation | null, now: string): string {
 
 function rotationsTable(input: HtmlReportInput): string {
   const byRole = new Map(input.rotations.map((r) => [r.roleArn, r]));
-  const rows = input.registry.roles.filter((role) => role.rotation || byRole.has(role.roleArn)).map((role) => {
-    const r = byRole.get(role.roleArn) ?? null;
-    const state = !r ? 'no rotation recorded yet (the first scheduled run dates it)' : `${r.phase} since ${time(r.startedAt && IN_FLIGHT.includes(r.phase) ? r.startedAt : r.since)}`;
-    return `<tr><td>${esc(role.vendor)}</td><td>${esc(shortRole(role.roleArn))}</td><td>${role.rotation ? `every ${role.rotation.everyDays} days, ${role.rotation.graceDays} days' grace` : 'by hand'}</td><td class="wrap">${esc(state)}</td><td>${due(role, r, input.generatedAt)}</td></tr>`;
-  });
-  const schedule = rows.length ? table(['vendor', 'role', 'schedule', 'state', 'next due'], rows) : empty('No role has a rotation schedule.');
-  const flying = input.rotations.filter((r) => IN_FLIGHT.includes(r.phase)).map((r) => {
-    const late = r.deadlineAt && r.deadlineAt < input.generatedAt ? ' · <span class="late">passed</span>' : '';
-    return `<tr><td>${esc(shortRole(r.roleArn))}</td><td><b>${esc(r.phase)}</b></td><td>${esc(time(r.startedAt))}</td><td>${esc(maskExternalId(r.previousId) ?? '–')} → ${esc(maskExternalId(r.pendingId) ?? '–')}</td><td>${esc(time(r.deadlineAt))}${late}</td></tr>`;
-  });
-  const inFlight = flying.length ? table(['role', 'phase', 'started', 'external ID (old → new)', 'vendor must switch by'], flying) : empty('No rotation in flight.');
+  const rows = input.registry.roles
+    .filter((role) => role.rotation || byRole.has(role.roleArn))
+    .map((role) => {
+      const r = byRole.get(role.roleArn) ?? null;
+      const state = !r
+        ? 'no rotation recorded yet (the first scheduled run dates it)'
+        : `${r.phase} since ${time(r.startedAt && IN_FLIGHT.includes(r.phase) ? r.startedAt : r.since)}`;
+      return `<tr><td>${esc(role.vendor)}</td><td>${esc(shortRole(role.roleArn))}</td><td>${role.rotation ? `every ${role.rotation.everyDays} days, ${role.rotation.graceDays} days' grace` : 'by hand'}</td><td class="wrap">${esc(state)}</td><td>${due(role, r, input.generatedAt)}</td></tr>`;
+    });
+  const schedule = rows.length
+    ? table(['vendor', 'role', 'schedule', 'state', 'next due'], rows)
+    : empty('No role has a rotation schedule.');
+  const flying = input.rotations
+    .filter((r) => IN_FLIGHT.includes(r.phase))
+    .map((r) => {
+      const late = r.deadlineAt && r.deadlineAt < input.generatedAt ? ' · <span class="late">passed</span>' : '';
+      return `<tr><td>${esc(shortRole(r.roleArn))}</td><td><b>${esc(r.phase)}</b></td><td>${esc(time(r.startedAt))}</td><td>${esc(maskExternalId(r.previousId) ?? '–')} → ${esc(maskExternalId(r.pendingId) ?? '–')}</td><td>${esc(time(r.deadlineAt))}${late}</td></tr>`;
+    });
+  const inFlight = flying.length
+    ? table(['role', 'phase', 'started', 'external ID (old → new)', 'vendor must switch by'], flying)
+    : empty('No rotation in flight.');
   return `<h3>Schedule</h3>${schedule}<h3>In flight</h3>${inFlight}`;
 }
 
 function rejectedTable(report: ReplayReport): string {
   if (report.rejected.length === 0) return empty('Nothing was rejected.');
-  const rows = report.rejected.slice(0, 500).map((r) => `<tr><td class="wrap">${esc(r.source)}</td><td class="wrap">${esc(r.reason)}</td></tr>`);
+  const rows = report.rejected
+    .slice(0, 500)
+    .map((r) => `<tr><td class="wrap">${esc(r.source)}</td><td class="wrap">${esc(r.reason)}</td></tr>`);
   const more = report.rejected.length > 500 ? `<p>… and ${report.rejected.length - 500} more (see --json).</p>` : '';
   return `${table(['source', 'reason'], rows)}${more}`;
 }
@@ -338,10 +430,14 @@ svg .finding circle{stroke:#fff;stroke-width:1.5}svg .finding text{fill:#fff;fon
 /** The line under the title: the time range, the registry, when, and whether anything was written. */
 function subtitle(input: HtmlReportInput): string {
   const spans = intervals(input.report);
-  const range = spans.length ? `${time(iso(spans[0]![0]))} – ${time(iso(spans.reduce((max, s) => Math.max(max, s[1]), 0)))}` : 'no events';
+  const range = spans.length
+    ? `${time(iso(spans[0]![0]))} – ${time(iso(spans.reduce((max, s) => Math.max(max, s[1]), 0)))}`
+    : 'no events';
   const revs = input.report.actions.filter(isRevocation);
   const applied = revs.filter((a) => a.applied).length;
-  const mode = applied ? `${applied} of ${plural(revs.length, 'revocation')} written to IAM` : 'dry run: nothing written to IAM';
+  const mode = applied
+    ? `${applied} of ${plural(revs.length, 'revocation')} written to IAM`
+    : 'dry run: nothing written to IAM';
   return `${esc(range)} · ${plural(input.registry.roles.length, 'guarded role')} · ${mode} · generated ${esc(time(input.generatedAt))}`;
 }
 

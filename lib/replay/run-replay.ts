@@ -1,10 +1,10 @@
 import { roleArnFromErrorMessage } from '../cloudtrail/arn.js';
-import { readInputFile, listInputFiles, type ReadOptions, DEFAULT_READ_OPTIONS } from '../cloudtrail/read-inputs.js';
-import type { Deps } from '../deps.js';
-import type { RegistryIndex } from '../registry/index.js';
 import { classifyRecord } from '../cloudtrail/classify.js';
-import { processRecord, type ProcessOutcome } from '../pipeline.js';
-import { emptyReport, reportFinding, sortReport, type ReplayReport } from './report.js';
+import { DEFAULT_READ_OPTIONS, listInputFiles, type ReadOptions, readInputFile } from '../cloudtrail/read-inputs.js';
+import type { Deps } from '../deps.js';
+import { type ProcessOutcome, processRecord } from '../pipeline.js';
+import type { RegistryIndex } from '../registry/index.js';
+import { emptyReport, type ReplayReport, reportFinding, sortReport } from './report.js';
 
 /** Progress of a replay, for a progress line on stderr. */
 export interface ReplayProgress {
@@ -35,9 +35,20 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
   const report = emptyReport();
   const concurrency = options.concurrency ?? 16;
   const { files, missing } = await listInputFiles(options.paths);
-  const progress: ReplayProgress = { bytesRead: 0, bytesTotal: files.reduce((n, f) => n + f.bytes, 0), records: 0, filesDone: 0, filesTotal: files.length };
-  const readOptions: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...options.read, onBytes: (n) => (progress.bytesRead += n) };
-  for (const item of missing) if ('rejected' in item) report.rejected.push({ source: item.source, reason: item.rejected });
+  const progress: ReplayProgress = {
+    bytesRead: 0,
+    bytesTotal: files.reduce((n, f) => n + f.bytes, 0),
+    records: 0,
+    filesDone: 0,
+    filesTotal: files.length,
+  };
+  const readOptions: ReadOptions = {
+    ...DEFAULT_READ_OPTIONS,
+    ...options.read,
+    onBytes: (n) => (progress.bytesRead += n),
+  };
+  for (const item of missing)
+    if ('rejected' in item) report.rejected.push({ source: item.source, reason: item.rejected });
 
   // Rejections are kept in input order even though records finish out of order.
   const rejectedAt: { seq: number; source: string; reason: string }[] = [];
@@ -83,7 +94,11 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
       report.summary.eventsRead++;
       if (++progress.records % 1000 === 0) options.onProgress?.(progress);
       // Most of a trail is other services' events: classified here, at once, they never wait behind the store.
-      const classified = classifyRecord(item.record, { recordAwsServiceAssumes: deps.config.recordAwsServiceAssumes }, item.envelopeId);
+      const classified = classifyRecord(
+        item.record,
+        { recordAwsServiceAssumes: deps.config.recordAwsServiceAssumes },
+        item.envelopeId,
+      );
       if (classified.kind === 'ignored') {
         report.summary.ignored++;
         continue;
@@ -97,7 +112,8 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
       // Everything else runs concurrently.
       const key = laneOf(item.record, index);
       const before = key === null ? undefined : lanes.get(key);
-      const run = () => processRecord(item.record, deps, { envelopeId: item.envelopeId, now: eventClock, dryRun: !options.apply });
+      const run = () =>
+        processRecord(item.record, deps, { envelopeId: item.envelopeId, now: eventClock, dryRun: !options.apply });
       const task = (before ? before.then(run) : run())
         .then((outcome) => tally(outcome, item.source, at))
         .catch((error: unknown) => {
@@ -129,9 +145,17 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
 // its event id.
 function laneOf(record: unknown, index: RegistryIndex): string | null {
   if (typeof record !== 'object' || record === null) return null;
-  const r = record as { eventID?: unknown; errorMessage?: unknown; recipientAccountId?: unknown; requestParameters?: { roleArn?: unknown; roleName?: unknown } | null };
+  const r = record as {
+    eventID?: unknown;
+    errorMessage?: unknown;
+    recipientAccountId?: unknown;
+    requestParameters?: { roleArn?: unknown; roleName?: unknown } | null;
+  };
   const params = typeof r.requestParameters === 'object' && r.requestParameters !== null ? r.requestParameters : {};
-  const arn = typeof params.roleArn === 'string' ? params.roleArn : roleArnFromErrorMessage(typeof r.errorMessage === 'string' ? r.errorMessage : null);
+  const arn =
+    typeof params.roleArn === 'string'
+      ? params.roleArn
+      : roleArnFromErrorMessage(typeof r.errorMessage === 'string' ? r.errorMessage : null);
   const account = typeof r.recipientAccountId === 'string' ? r.recipientAccountId : '';
   const name = arn ? arn.slice(arn.lastIndexOf('/') + 1) : typeof params.roleName === 'string' ? params.roleName : null;
   if (name !== null && (arn ? index.roleFor(arn) : index.roleByName(account, name))) return `role:${name}`;

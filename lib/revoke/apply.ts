@@ -1,10 +1,28 @@
-import { DeleteRolePolicyCommand, GetRolePolicyCommand, ListRolePoliciesCommand, NoSuchEntityException, PutRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
+import {
+  DeleteRolePolicyCommand,
+  GetRolePolicyCommand,
+  type IAMClient,
+  ListRolePoliciesCommand,
+  NoSuchEntityException,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { acquireLock, LeaseLostError, type HeldLock, type LockOptions } from './lock.js';
+import { acquireLock, type HeldLock, LeaseLostError, type LockOptions } from './lock.js';
 
 /** A write needs at least this much of its lease left (the SDK's own retries of one call fit in it). */
 const LEASE_MARGIN_MS = 20_000;
-import { fitToBudget, mergeRevocations, parseRevocationPolicy, policySize, pruneRevocations, renderRevocationPolicy, REVOCATION_POLICY_NAME, type PolicyDocument, type RevocationState } from './policy.js';
+
+import {
+  fitToBudget,
+  mergeRevocations,
+  type PolicyDocument,
+  parseRevocationPolicy,
+  policySize,
+  pruneRevocations,
+  REVOCATION_POLICY_NAME,
+  type RevocationState,
+  renderRevocationPolicy,
+} from './policy.js';
 
 /** What applying revocations to a role did (or would do, in a dry run). */
 export interface AppliedRevocation {
@@ -42,7 +60,18 @@ export interface RetryOptions {
   sleep: (ms: number) => Promise<void>;
 }
 
-const TRANSIENT = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'ServiceFailure', 'ServiceFailureException', 'ServiceUnavailable', 'InternalFailure', 'ConcurrentModification', 'ConcurrentModificationException']);
+const TRANSIENT = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ServiceFailure',
+  'ServiceFailureException',
+  'ServiceUnavailable',
+  'InternalFailure',
+  'ConcurrentModification',
+  'ConcurrentModificationException',
+]);
 
 /** True for an IAM error worth retrying: throttling, a 5xx, a concurrent modification or a network error. */
 export function isTransientIamError(error: unknown): boolean {
@@ -52,7 +81,9 @@ export function isTransientIamError(error: unknown): boolean {
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined) return status === 429 || status >= 500;
   // No HTTP status: the request never got an answer (a network error).
-  return ['TimeoutError', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(String(e.name ?? (error as { code?: string }).code));
+  return ['TimeoutError', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(
+    String(e.name ?? (error as { code?: string }).code),
+  );
 }
 
 /**
@@ -73,11 +104,22 @@ export async function withIamRetry<T>(send: () => Promise<T>, options: Partial<R
   }
 }
 
-const isMissing = (error: unknown) => error instanceof NoSuchEntityException || (error as { name?: string }).name === 'NoSuchEntity' || (error as { name?: string }).name === 'NoSuchEntityException';
+const isMissing = (error: unknown) =>
+  error instanceof NoSuchEntityException ||
+  (error as { name?: string }).name === 'NoSuchEntity' ||
+  (error as { name?: string }).name === 'NoSuchEntityException';
 
-async function readPolicy(iam: IAMClient, roleName: string, policyName: string, retry: Partial<RetryOptions> = {}): Promise<string | null> {
+async function readPolicy(
+  iam: IAMClient,
+  roleName: string,
+  policyName: string,
+  retry: Partial<RetryOptions> = {},
+): Promise<string | null> {
   try {
-    const out = await withIamRetry(() => iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })), retry);
+    const out = await withIamRetry(
+      () => iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })),
+      retry,
+    );
     return out.PolicyDocument ?? null;
   } catch (error) {
     if (isMissing(error)) return null;
@@ -108,16 +150,28 @@ export async function applyRevocations(
   try {
     const retry = deps.retry ?? {};
     const current = await readPolicy(deps.iam, roleName, REVOCATION_POLICY_NAME, retry);
-    const parsed = current ? parseRevocationPolicy(current) : { state: { role: null, sessions: [] }, foreignStatements: [] as unknown[] };
-    const names = (await withIamRetry(() => deps.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })), retry)).PolicyNames ?? [];
+    const parsed = current
+      ? parseRevocationPolicy(current)
+      : { state: { role: null, sessions: [] }, foreignStatements: [] as unknown[] };
+    const names =
+      (await withIamRetry(() => deps.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })), retry))
+        .PolicyNames ?? [];
     let others = 0;
-    for (const name of names) if (name !== REVOCATION_POLICY_NAME) others += policySize(decode(await readPolicy(deps.iam, roleName, name, retry)));
+    for (const name of names)
+      if (name !== REVOCATION_POLICY_NAME)
+        others += policySize(decode(await readPolicy(deps.iam, roleName, name, retry)));
     const merged = pruneRevocations(mergeRevocations(parsed.state, ...additions), now);
     // Statements someone else put in roleguard's policy are kept as they are, and count towards the budget.
     const foreignSize = parsed.foreignStatements.length ? policySize(parsed.foreignStatements) : 0;
     const { state, fellBack } = fitToBudget(merged, others + foreignSize);
     const rendered = renderRevocationPolicy(state);
-    const policyDocument = rendered || parsed.foreignStatements.length ? { Version: '2012-10-17' as const, Statement: [...(rendered?.Statement ?? []), ...(parsed.foreignStatements as PolicyDocument['Statement'])] } : null;
+    const policyDocument =
+      rendered || parsed.foreignStatements.length
+        ? {
+            Version: '2012-10-17' as const,
+            Statement: [...(rendered?.Statement ?? []), ...(parsed.foreignStatements as PolicyDocument['Statement'])],
+          }
+        : null;
     const unchanged = JSON.stringify(policyDocument) === JSON.stringify(current ? decode(current) : null);
     if (options.dryRun) return { roleName, policyDocument, fellBack, written: false, state };
     if (unchanged) {
@@ -129,10 +183,31 @@ export async function applyRevocations(
     // newer holder's write. Its intent stays pending and is applied again, merged, later.
     const stillHeld = () => {
       const now = (deps.lock.now ?? Date.now)();
-      if (lock.leaseUntil !== undefined && now > lock.leaseUntil - LEASE_MARGIN_MS) throw new LeaseLostError(`the lock on ${roleName} is (nearly) out of its lease; not writing`);
+      if (lock.leaseUntil !== undefined && now > lock.leaseUntil - LEASE_MARGIN_MS)
+        throw new LeaseLostError(`the lock on ${roleName} is (nearly) out of its lease; not writing`);
     };
-    if (policyDocument) await withIamRetry(() => (stillHeld(), deps.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME, PolicyDocument: JSON.stringify(policyDocument) }))), retry);
-    else if (current) await withIamRetry(() => (stillHeld(), deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME }))), retry);
+    if (policyDocument)
+      await withIamRetry(
+        () => (
+          stillHeld(),
+          deps.iam.send(
+            new PutRolePolicyCommand({
+              RoleName: roleName,
+              PolicyName: REVOCATION_POLICY_NAME,
+              PolicyDocument: JSON.stringify(policyDocument),
+            }),
+          )
+        ),
+        retry,
+      );
+    else if (current)
+      await withIamRetry(
+        () => (
+          stillHeld(),
+          deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME }))
+        ),
+        retry,
+      );
     const result = { roleName, policyDocument, fellBack, written: true, state };
     await options.whileLocked?.(result);
     return result;

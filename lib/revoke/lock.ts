@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 
 /** A held lock; `release()` gives it up only if it is still ours. */
 export interface HeldLock {
@@ -50,11 +50,24 @@ export function lockPut(tableName: string, key: string, owner: string, at: numbe
 
 /** The delete that gives a lock up, only if `owner` still holds it. */
 export function lockRelease(tableName: string, key: string, owner: string, sortKey?: string) {
-  return { TableName: tableName, Key: lockItemKey(key, sortKey), ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': owner } };
+  return {
+    TableName: tableName,
+    Key: lockItemKey(key, sortKey),
+    ConditionExpression: '#owner = :owner',
+    ExpressionAttributeNames: { '#owner': 'owner' },
+    ExpressionAttributeValues: { ':owner': owner },
+  };
 }
 
 /** A lock `owner` has taken (by acquireLock, or in a transaction with other writes). */
-export function heldLock(doc: DynamoDBDocumentClient, tableName: string, key: string, owner: string, sortKey?: string, leaseUntil?: number): HeldLock {
+export function heldLock(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  key: string,
+  owner: string,
+  sortKey?: string,
+  leaseUntil?: number,
+): HeldLock {
   return {
     owner,
     ...(leaseUntil === undefined ? {} : { leaseUntil }),
@@ -73,7 +86,12 @@ export function heldLock(doc: DynamoDBDocumentClient, tableName: string, key: st
  * A lock per key in DynamoDB: a conditional put that succeeds when nobody holds the key or the holder's lease has
  * expired. Waiters back off with jitter. The lease bounds how long a crashed holder can block the others.
  */
-export async function acquireLock(doc: DynamoDBDocumentClient, tableName: string, key: string, options: LockOptions): Promise<HeldLock> {
+export async function acquireLock(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  key: string,
+  options: LockOptions,
+): Promise<HeldLock> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const owner = randomUUID();

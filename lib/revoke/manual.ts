@@ -6,11 +6,15 @@ import type { SessionStore, SessionView } from '../sessions/index.js';
 import { withIamRetry } from './apply.js';
 import { isAssumedRoleId, MAX_SESSION_SECONDS, policyTime, pruneTime, type RevocationState } from './policy.js';
 import { decisionTime, protectedReason, type RevocationOutcome } from './respond.js';
-import { callerKey, revoke, type RevocationDeps } from './service.js';
+import { callerKey, type RevocationDeps, revoke } from './service.js';
 import { intentIdFor, type RevocationIntent } from './store.js';
 
 /** What to revoke by hand: one session (by assumed-role id, session name or access key), or the whole role. */
-export type ManualTarget = { all: true } | { assumedRoleId: string } | { sessionName: string } | { accessKeyId: string };
+export type ManualTarget =
+  | { all: true }
+  | { assumedRoleId: string }
+  | { sessionName: string }
+  | { accessKeyId: string };
 
 /** A revocation asked for by a person (CLI) or a system (the revoke function). */
 export interface ManualRevocation {
@@ -63,46 +67,76 @@ export async function planManualRevocation(
   const parts = parseRoleArn(request.roleArn);
   if (!parts) throw new RevocationRefused(`not a role ARN: ${request.roleArn}`);
   const refused = protectedReason(request.roleArn, registry, registry.ownRoleArns ?? []);
-  if (refused) throw new RevocationRefused(`refused: ${request.roleArn}: ${refused}; roleguard never changes such a role`);
+  if (refused)
+    throw new RevocationRefused(`refused: ${request.roleArn}: ${refused}; roleguard never changes such a role`);
   const target = request.target;
   if ('all' in target) {
     const decidedAt = policyTime(now);
-    return { addition: { role: { decidedAt, pruneAfter: policyTime(new Date(now.getTime() + MAX_SESSION_SECONDS * 1000)) }, sessions: [] }, revoked: null, caller: null, sessions: [] };
+    return {
+      addition: {
+        role: { decidedAt, pruneAfter: policyTime(new Date(now.getTime() + MAX_SESSION_SECONDS * 1000)) },
+        sessions: [],
+      },
+      revoked: null,
+      caller: null,
+      sessions: [],
+    };
   }
   let found: SessionView[];
   let assumedRoleId: string;
   if ('accessKeyId' in target) {
-    if (!ACCESS_KEY.test(target.accessKeyId)) throw new RevocationRefused(`not a session access key id (ASIA…): ${target.accessKeyId}`);
+    if (!ACCESS_KEY.test(target.accessKeyId))
+      throw new RevocationRefused(`not a session access key id (ASIA…): ${target.accessKeyId}`);
     found = (await sessions.byAccessKey(target.accessKeyId)).filter((s) => s.outcome === 'success' && s.assumedRoleId);
-    if (found.length === 0) throw new RevocationRefused(`no recorded session has access key ${target.accessKeyId}; give --session instead`);
+    if (found.length === 0)
+      throw new RevocationRefused(`no recorded session has access key ${target.accessKeyId}; give --session instead`);
     const other = found.find((s) => s.roleArn !== request.roleArn);
-    if (other) throw new RevocationRefused(`access key ${target.accessKeyId} belongs to a session of ${other.roleArn}, not ${request.roleArn}`);
+    if (other)
+      throw new RevocationRefused(
+        `access key ${target.accessKeyId} belongs to a session of ${other.roleArn}, not ${request.roleArn}`,
+      );
     assumedRoleId = found[0]!.assumedRoleId!;
   } else if ('assumedRoleId' in target) {
-    if (!isAssumedRoleId(target.assumedRoleId)) throw new RevocationRefused(`not an assumed-role id (AROA…:sessionName): ${target.assumedRoleId}`);
+    if (!isAssumedRoleId(target.assumedRoleId))
+      throw new RevocationRefused(`not an assumed-role id (AROA…:sessionName): ${target.assumedRoleId}`);
     assumedRoleId = target.assumedRoleId;
     found = (await sessions.byRole(request.roleArn)).filter((s) => s.assumedRoleId === assumedRoleId);
   } else {
-    if (!SESSION_NAME.test(target.sessionName)) throw new RevocationRefused(`not a role session name (2–64 of [\\w+=,.@-]): ${target.sessionName}`);
-    found = (await sessions.byRole(request.roleArn)).filter((s) => s.roleSessionName === target.sessionName && s.assumedRoleId);
+    if (!SESSION_NAME.test(target.sessionName))
+      throw new RevocationRefused(`not a role session name (2–64 of [\\w+=,.@-]): ${target.sessionName}`);
+    found = (await sessions.byRole(request.roleArn)).filter(
+      (s) => s.roleSessionName === target.sessionName && s.assumedRoleId,
+    );
     // Every session of one role with one name has the same assumed-role id: RoleId:sessionName.
     assumedRoleId = found[0]?.assumedRoleId ?? `${await roleIdOf(iam, parts.roleName)}:${target.sessionName}`;
   }
   if (!isAssumedRoleId(assumedRoleId)) throw new RevocationRefused(`not an assumed-role id: ${assumedRoleId}`);
   // Deny what was issued up to now (and at least the latest recorded issue of that id), until the last one expires.
-  const latestIssue = found.map((s) => s.issuedAt).reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b), policyTime(new Date(now.getTime() - 1000)));
+  const latestIssue = found
+    .map((s) => s.issuedAt)
+    .reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b), policyTime(new Date(now.getTime() - 1000)));
   const decidedAt = decisionTime(latestIssue, now);
   // An access key names one session, whose expiry is known. A name (or RoleId:name) names every session issued with
   // it so far, and CloudTrail delivers minutes late: one not recorded yet may last up to 12 h from now.
-  const pruneAfter = 'accessKeyId' in target
-    ? found.map((s) => pruneTime(s.issuedAt, s.expiresAt)).reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b))
-    : policyTime(new Date(now.getTime() + MAX_SESSION_SECONDS * 1000));
-  if (Date.parse(pruneAfter) <= now.getTime()) throw new RevocationRefused(`nothing to revoke: every recorded session of ${assumedRoleId} on ${request.roleArn} expired by ${pruneAfter}`);
+  const pruneAfter =
+    'accessKeyId' in target
+      ? found.map((s) => pruneTime(s.issuedAt, s.expiresAt)).reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b))
+      : policyTime(new Date(now.getTime() + MAX_SESSION_SECONDS * 1000));
+  if (Date.parse(pruneAfter) <= now.getTime())
+    throw new RevocationRefused(
+      `nothing to revoke: every recorded session of ${assumedRoleId} on ${request.roleArn} expired by ${pruneAfter}`,
+    );
   const latest = found.at(-1);
   return {
     addition: { role: null, sessions: [{ assumedRoleId, decidedAt, pruneAfter }] },
     revoked: assumedRoleId,
-    caller: latest ? callerKey({ callerAccountId: latest.callerAccountId, callerPrincipalId: latest.callerPrincipalId, callerArn: latest.callerArn }) : null,
+    caller: latest
+      ? callerKey({
+          callerAccountId: latest.callerAccountId,
+          callerPrincipalId: latest.callerPrincipalId,
+          callerArn: latest.callerArn,
+        })
+      : null,
     sessions: found,
   };
 }
@@ -118,7 +152,14 @@ export async function revokeByHand(
   const intentId = intentIdFor('manual', request.requestId ?? randomUUID());
   const outcome = await revoke(
     deps,
-    { intentId, roleArn: request.roleArn, addition: plan.addition, source: { kind: 'manual', requestedBy: request.requestedBy ?? null, reason: request.reason ?? null }, caller: plan.caller, dryRun: request.dryRun },
+    {
+      intentId,
+      roleArn: request.roleArn,
+      addition: plan.addition,
+      source: { kind: 'manual', requestedBy: request.requestedBy ?? null, reason: request.reason ?? null },
+      caller: plan.caller,
+      dryRun: request.dryRun,
+    },
     now,
   );
   return { ...outcome, roleArn: request.roleArn, intentId, revoked: plan.revoked, sessions: plan.sessions };

@@ -68,7 +68,8 @@ export function policyTime(at: Date | string): string {
 const later = (a: string, b: string) => (Date.parse(a) >= Date.parse(b) ? a : b);
 // Sids are alphanumeric: times written without separators.
 const compact = (iso: string) => iso.replace(/[-:]/g, '');
-const uncompact = (s: string) => `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}Z`;
+const uncompact = (s: string) =>
+  `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}Z`;
 const ROLE_SID = /^RoleguardRoleUntil(\d{8}T\d{6}Z)$/;
 const SESSIONS_SID = /^RoleguardSessions(\d{8}T\d{6}Z)Until(\d{8}T\d{6}Z)$/;
 
@@ -80,10 +81,25 @@ export function mergeRevocations(current: RevocationState, ...additions: Revocat
   let role = current.role;
   const sessions = new Map(current.sessions.map((s) => [s.assumedRoleId, s]));
   for (const add of additions) {
-    if (add.role) role = role ? { decidedAt: later(role.decidedAt, add.role.decidedAt), pruneAfter: later(role.pruneAfter, add.role.pruneAfter) } : add.role;
+    if (add.role)
+      role = role
+        ? {
+            decidedAt: later(role.decidedAt, add.role.decidedAt),
+            pruneAfter: later(role.pruneAfter, add.role.pruneAfter),
+          }
+        : add.role;
     for (const s of add.sessions) {
       const known = sessions.get(s.assumedRoleId);
-      sessions.set(s.assumedRoleId, known ? { assumedRoleId: s.assumedRoleId, decidedAt: later(known.decidedAt, s.decidedAt), pruneAfter: later(known.pruneAfter, s.pruneAfter) } : s);
+      sessions.set(
+        s.assumedRoleId,
+        known
+          ? {
+              assumedRoleId: s.assumedRoleId,
+              decidedAt: later(known.decidedAt, s.decidedAt),
+              pruneAfter: later(known.pruneAfter, s.pruneAfter),
+            }
+          : s,
+      );
     }
   }
   return { role, sessions: [...sessions.values()] };
@@ -101,7 +117,8 @@ export function pruneRevocations(state: RevocationState, now: Date): RevocationS
   for (const s of state.sessions) {
     if (!alive(s.pruneAfter)) continue;
     // Covered by the whole-role revocation: folded into it, which then stays as long as the session could live.
-    if (role && Date.parse(s.decidedAt) <= Date.parse(role.decidedAt)) role = { ...role, pruneAfter: later(role.pruneAfter, s.pruneAfter) };
+    if (role && Date.parse(s.decidedAt) <= Date.parse(role.decidedAt))
+      role = { ...role, pruneAfter: later(role.pruneAfter, s.pruneAfter) };
     else sessions.push(s);
   }
   return { role, sessions };
@@ -111,7 +128,13 @@ export function pruneRevocations(state: RevocationState, now: Date): RevocationS
 export function renderRevocationPolicy(state: RevocationState): PolicyDocument | null {
   const statements: PolicyStatement[] = [];
   if (state.role) {
-    statements.push({ Sid: `RoleguardRoleUntil${compact(state.role.pruneAfter)}`, Effect: 'Deny', Action: '*', Resource: '*', Condition: { DateLessThan: { 'aws:TokenIssueTime': state.role.decidedAt } } });
+    statements.push({
+      Sid: `RoleguardRoleUntil${compact(state.role.pruneAfter)}`,
+      Effect: 'Deny',
+      Action: '*',
+      Resource: '*',
+      Condition: { DateLessThan: { 'aws:TokenIssueTime': state.role.decidedAt } },
+    });
   }
   // Sessions revoked at the same time share one statement, kept until the last of them has expired.
   const groups = new Map<string, SessionRevocation[]>();
@@ -125,17 +148,26 @@ export function renderRevocationPolicy(state: RevocationState): PolicyDocument |
       Effect: 'Deny',
       Action: '*',
       Resource: '*',
-      Condition: { StringEquals: { 'aws:userid': ids.length === 1 ? ids[0]! : ids }, DateLessThan: { 'aws:TokenIssueTime': decidedAt } },
+      Condition: {
+        StringEquals: { 'aws:userid': ids.length === 1 ? ids[0]! : ids },
+        DateLessThan: { 'aws:TokenIssueTime': decidedAt },
+      },
     });
   }
   return statements.length ? { Version: '2012-10-17', Statement: statements } : null;
 }
 
 /** Read roleguard's own policy back into state. Statements it did not write are returned as they are, to be kept. */
-export function parseRevocationPolicy(document: unknown): { state: RevocationState; foreign: number; foreignStatements: unknown[] } {
+export function parseRevocationPolicy(document: unknown): {
+  state: RevocationState;
+  foreign: number;
+  foreignStatements: unknown[];
+} {
   let doc = document;
   if (typeof doc === 'string') doc = JSON.parse(doc.trim().startsWith('{') ? doc : decodeURIComponent(doc));
-  const statements = Array.isArray((doc as { Statement?: unknown })?.Statement) ? ((doc as { Statement: unknown[] }).Statement) : [];
+  const statements = Array.isArray((doc as { Statement?: unknown })?.Statement)
+    ? (doc as { Statement: unknown[] }).Statement
+    : [];
   const state: RevocationState = { role: null, sessions: [] };
   const foreignStatements: unknown[] = [];
   for (const raw of statements) {
@@ -148,12 +180,18 @@ export function parseRevocationPolicy(document: unknown): { state: RevocationSta
       continue;
     }
     if (role) {
-      state.role = mergeRevocations(state, { role: { decidedAt: before, pruneAfter: uncompact(role[1]!) }, sessions: [] }).role;
+      state.role = mergeRevocations(state, {
+        role: { decidedAt: before, pruneAfter: uncompact(role[1]!) },
+        sessions: [],
+      }).role;
       continue;
     }
     const ids = [s.Condition?.StringEquals?.['aws:userid'] ?? []].flat();
     const pruneAfter = uncompact(group![2]!);
-    state.sessions = mergeRevocations(state, { role: null, sessions: ids.map((assumedRoleId) => ({ assumedRoleId, decidedAt: before, pruneAfter })) }).sessions;
+    state.sessions = mergeRevocations(state, {
+      role: null,
+      sessions: ids.map((assumedRoleId) => ({ assumedRoleId, decidedAt: before, pruneAfter })),
+    }).sessions;
   }
   return { state, foreign: foreignStatements.length, foreignStatements };
 }
@@ -170,7 +208,11 @@ export function policySize(document: unknown): number {
  * revocations do not fit, revoke the whole role as of the latest decision instead: it covers every session the
  * targeted ones did (and others of the role, which the alert must say). Never fails for size.
  */
-export function fitToBudget(state: RevocationState, otherInlineChars: number, budget = ROLE_INLINE_POLICY_BUDGET): { state: RevocationState; fellBack: boolean } {
+export function fitToBudget(
+  state: RevocationState,
+  otherInlineChars: number,
+  budget = ROLE_INLINE_POLICY_BUDGET,
+): { state: RevocationState; fellBack: boolean } {
   if (policySize(renderRevocationPolicy(state)) + otherInlineChars <= budget) return { state, fellBack: false };
   const times = state.sessions.map((s) => s.decidedAt).concat(state.role ? [state.role.decidedAt] : []);
   const prunes = state.sessions.map((s) => s.pruneAfter).concat(state.role ? [state.role.pruneAfter] : []);
@@ -180,6 +222,7 @@ export function fitToBudget(state: RevocationState, otherInlineChars: number, bu
 
 /** When a revocation can be dropped: the session's recorded expiry, else its issue time plus the role's maximum session length (at most 12 h). */
 export function pruneTime(issuedAt: string, expiresAt: string | null, maxSessionSeconds = MAX_SESSION_SECONDS): string {
-  if (expiresAt && !Number.isNaN(Date.parse(expiresAt))) return policyTime(new Date(Math.ceil(Date.parse(expiresAt) / 1000) * 1000));
+  if (expiresAt && !Number.isNaN(Date.parse(expiresAt)))
+    return policyTime(new Date(Math.ceil(Date.parse(expiresAt) / 1000) * 1000));
   return policyTime(new Date(Date.parse(issuedAt) + Math.min(maxSessionSeconds, MAX_SESSION_SECONDS) * 1000));
 }

@@ -1,7 +1,18 @@
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import { arnMatches, type Registry } from '../registry/index.js';
+import {
+  fitToBudget,
+  isAssumedRoleId,
+  mergeRevocations,
+  type PolicyDocument,
+  policyTime,
+  pruneRevocations,
+  pruneTime,
+  REVOCATION_POLICY_NAME,
+  type RevocationState,
+  renderRevocationPolicy,
+} from './policy.js';
 import type { RevocationStore } from './store.js';
-import { fitToBudget, isAssumedRoleId, mergeRevocations, policyTime, pruneRevocations, pruneTime, renderRevocationPolicy, REVOCATION_POLICY_NAME, type PolicyDocument, type RevocationState } from './policy.js';
 
 /** A session to revoke, as a finding and its event describe it. */
 export interface SessionToRevoke {
@@ -44,12 +55,18 @@ export interface Revoker {
 }
 
 /** Why a role must never be touched, or null when it may be. */
-export function protectedReason(roleArn: string, registry: Pick<Registry, 'protectedRoleArns' | 'serviceRoleArns'>, ownRoleArns: string[] = []): string | null {
+export function protectedReason(
+  roleArn: string,
+  registry: Pick<Registry, 'protectedRoleArns' | 'serviceRoleArns'>,
+  ownRoleArns: string[] = [],
+): string | null {
   const parts = parseRoleArn(roleArn);
   if (!parts) return 'its ARN is not a valid role ARN';
   if (parts.path.startsWith('/aws-service-role/')) return 'it is a service-linked role';
-  if (parts.roleName.startsWith('AWSReservedSSO_')) return 'it is an IAM Identity Center role (AWSReservedSSO_*), which IAM does not let anyone edit';
-  if ([...ownRoleArns, ...registry.serviceRoleArns].some((p) => arnMatches(p, roleArn))) return "it is one of roleguard's own roles";
+  if (parts.roleName.startsWith('AWSReservedSSO_'))
+    return 'it is an IAM Identity Center role (AWSReservedSSO_*), which IAM does not let anyone edit';
+  if ([...ownRoleArns, ...registry.serviceRoleArns].some((p) => arnMatches(p, roleArn)))
+    return "it is one of roleguard's own roles";
   if (registry.protectedRoleArns.some((p) => arnMatches(p, roleArn))) return 'it is listed in protectedRoleArns';
   return null;
 }
@@ -67,12 +84,26 @@ export function decisionTime(issuedAt: string, now: Date): string {
  * the policy every revocation would have produced, merged, pruned and fitted exactly as the live service does.
  */
 /** The addition that revokes one session: its tokens issued before the decision time, until it has surely expired. */
-export function sessionRevocation(session: Pick<SessionToRevoke, 'assumedRoleId' | 'issuedAt' | 'expiresAt' | 'now'>): RevocationState {
-  if (!isAssumedRoleId(session.assumedRoleId)) throw new Error(`not an assumed-role id: ${JSON.stringify(session.assumedRoleId)}`);
-  return { role: null, sessions: [{ assumedRoleId: session.assumedRoleId, decidedAt: decisionTime(session.issuedAt, session.now), pruneAfter: pruneTime(session.issuedAt, session.expiresAt) }] };
+export function sessionRevocation(
+  session: Pick<SessionToRevoke, 'assumedRoleId' | 'issuedAt' | 'expiresAt' | 'now'>,
+): RevocationState {
+  if (!isAssumedRoleId(session.assumedRoleId))
+    throw new Error(`not an assumed-role id: ${JSON.stringify(session.assumedRoleId)}`);
+  return {
+    role: null,
+    sessions: [
+      {
+        assumedRoleId: session.assumedRoleId,
+        decidedAt: decisionTime(session.issuedAt, session.now),
+        pruneAfter: pruneTime(session.issuedAt, session.expiresAt),
+      },
+    ],
+  };
 }
 
-export function emulatedRevoker(options: { otherInlineChars?: number; store?: Pick<RevocationStore, 'noteRevokedCaller'> } = {}): Revoker {
+export function emulatedRevoker(
+  options: { otherInlineChars?: number; store?: Pick<RevocationStore, 'noteRevokedCaller'> } = {},
+): Revoker {
   const policies = new Map<string, RevocationState>();
   const done = new Map<string, RevocationOutcome>();
   return {
@@ -83,14 +114,25 @@ export function emulatedRevoker(options: { otherInlineChars?: number; store?: Pi
       if (earlier) return { ...earlier, alreadyDone: true };
       const addition = sessionRevocation(session);
       const decidedAt = addition.sessions[0]!.decidedAt;
-      const merged = pruneRevocations(mergeRevocations(policies.get(roleArn) ?? { role: null, sessions: [] }, addition), now);
+      const merged = pruneRevocations(
+        mergeRevocations(policies.get(roleArn) ?? { role: null, sessions: [] }, addition),
+        now,
+      );
       const { state, fellBack } = fitToBudget(merged, options.otherInlineChars ?? 0);
       // A dry-run role's policy is shown as it would be, but (as in IAM) it is not kept.
       if (!session.dryRun) {
         policies.set(roleArn, state);
-        if (session.caller && options.store) await options.store.noteRevokedCaller(roleArn, session.caller, decidedAt, now);
+        if (session.caller && options.store)
+          await options.store.noteRevokedCaller(roleArn, session.caller, decidedAt, now);
       }
-      const outcome: RevocationOutcome = { kind: fellBack ? 'revoke-role' : 'revoke-session', decidedAt, policyName: REVOCATION_POLICY_NAME, policyDocument: renderRevocationPolicy(state), applied: false, fellBack };
+      const outcome: RevocationOutcome = {
+        kind: fellBack ? 'revoke-role' : 'revoke-session',
+        decidedAt,
+        policyName: REVOCATION_POLICY_NAME,
+        policyDocument: renderRevocationPolicy(state),
+        applied: false,
+        fellBack,
+      };
       done.set(session.intentId, outcome);
       return outcome;
     },

@@ -1,13 +1,13 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import type { AssumeEvent } from '../cloudtrail/types.js';
-import { randomUUID } from 'node:crypto';
-import { applyRevocations, roleLockKey, type AppliedRevocation, type RetryOptions } from './apply.js';
-import { heldLock, LeaseLostError, type HeldLock, type LockOptions } from './lock.js';
+import { type AppliedRevocation, applyRevocations, type RetryOptions, roleLockKey } from './apply.js';
+import { type HeldLock, heldLock, LeaseLostError, type LockOptions } from './lock.js';
 import { REVOCATION_POLICY_NAME, type RevocationState } from './policy.js';
-import { sessionRevocation, type RevocationOutcome, type Revoker } from './respond.js';
+import { type RevocationOutcome, type Revoker, sessionRevocation } from './respond.js';
 import { decisionOf, type RevocationIntent, type RevocationSource, type RevocationStore } from './store.js';
 
 /** What the live revocation path needs. */
@@ -40,9 +40,14 @@ const DEFAULT_LOCK = { leaseMs: 60_000, waitMs: 20_000 };
  * Who made an assume, as stably as CloudTrail lets us tell: the caller's account and its principal's unique id (the
  * part of `principalId` before `:`, AIDA… for a user, AROA… for a role whatever the session), else its ARN.
  */
-export function callerKey(event: Pick<AssumeEvent, 'callerAccountId' | 'callerPrincipalId' | 'callerArn'>): string | null {
+export function callerKey(
+  event: Pick<AssumeEvent, 'callerAccountId' | 'callerPrincipalId' | 'callerArn'>,
+): string | null {
   const principal = event.callerPrincipalId?.split(':')[0] || null;
-  const who = principal ?? event.callerArn?.replace(/^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.*$/, 'arn:$1:iam::$2:role/$3') ?? null;
+  const who =
+    principal ??
+    event.callerArn?.replace(/^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.*$/, 'arn:$1:iam::$2:role/$3') ??
+    null;
   if (!who && !event.callerAccountId) return null;
   return `${event.callerAccountId ?? 'unknown'}/${who ?? 'account'}`;
 }
@@ -55,7 +60,10 @@ function nextPruneAt(state: RevocationState): string | null {
 
 /** The latest a revocation still matters: when the last session it covers has surely expired. */
 function lastPrune(addition: RevocationState): number {
-  return Math.max(...addition.sessions.map((s) => Date.parse(s.pruneAfter)), addition.role ? Date.parse(addition.role.pruneAfter) : 0);
+  return Math.max(
+    ...addition.sessions.map((s) => Date.parse(s.pruneAfter)),
+    addition.role ? Date.parse(addition.role.pruneAfter) : 0,
+  );
 }
 
 /** Apply to IAM, or decide in a dry run, the additions of one role; returns what IAM holds afterwards. */
@@ -69,11 +77,24 @@ async function applyToRole(
 ): Promise<AppliedRevocation> {
   const roleName = parseRoleArn(roleArn)!.roleName;
   // The prune time is tracked under the lock, so that two applications to one role record it in IAM's order.
-  return applyRevocations({ iam: deps.iam, dynamo: deps.dynamo, lockTable: deps.store.tableName, lock: deps.lock ?? DEFAULT_LOCK, ...(deps.retry ? { retry: deps.retry } : {}) }, roleName, additions, now, {
-    dryRun,
-    ...(options.heldLock ? { heldLock: options.heldLock } : {}),
-    whileLocked: options.whileLocked ?? ((applied) => deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state))),
-  });
+  return applyRevocations(
+    {
+      iam: deps.iam,
+      dynamo: deps.dynamo,
+      lockTable: deps.store.tableName,
+      lock: deps.lock ?? DEFAULT_LOCK,
+      ...(deps.retry ? { retry: deps.retry } : {}),
+    },
+    roleName,
+    additions,
+    now,
+    {
+      dryRun,
+      ...(options.heldLock ? { heldLock: options.heldLock } : {}),
+      whileLocked:
+        options.whileLocked ?? ((applied) => deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state))),
+    },
+  );
 }
 
 /**
@@ -83,12 +104,33 @@ async function applyToRole(
  * transaction did not go through (a redelivery, a held lock, a conflict): nothing was written, and the caller takes
  * the step-by-step path, which waits for the lock.
  */
-async function revokeFast(deps: RevocationDeps, request: RevocationRequest, roleName: string, now: Date): Promise<{ intent: RevocationIntent; applied: AppliedRevocation } | { intent: RevocationIntent; error: unknown } | null> {
+async function revokeFast(
+  deps: RevocationDeps,
+  request: RevocationRequest,
+  roleName: string,
+  now: Date,
+): Promise<
+  { intent: RevocationIntent; applied: AppliedRevocation } | { intent: RevocationIntent; error: unknown } | null
+> {
   // Leases run on the wall clock, as acquireLock's do, never on a replay's event clock: otherwise a lease taken
   // here would look long expired to a waiter, and two writers could hold the role at once.
-  const lock = { key: roleLockKey(roleName), owner: randomUUID(), leaseMs: (deps.lock ?? DEFAULT_LOCK).leaseMs, at: (deps.lock?.now ?? Date.now)() };
+  const lock = {
+    key: roleLockKey(roleName),
+    owner: randomUUID(),
+    leaseMs: (deps.lock ?? DEFAULT_LOCK).leaseMs,
+    at: (deps.lock?.now ?? Date.now)(),
+  };
   const begun = await deps.store.begin(
-    { intentId: request.intentId, roleArn: request.roleArn, roleName, addition: request.addition, source: request.source, caller: request.caller, dryRun: false, createdAt: now.toISOString() },
+    {
+      intentId: request.intentId,
+      roleArn: request.roleArn,
+      roleName,
+      addition: request.addition,
+      source: request.source,
+      caller: request.caller,
+      dryRun: false,
+      createdAt: now.toISOString(),
+    },
     { dueAt: new Date(now.getTime() + SWEEP_GRACE_MS), now, lock },
   );
   if (!begun.begun) return null;
@@ -98,17 +140,30 @@ async function revokeFast(deps: RevocationDeps, request: RevocationRequest, role
   try {
     const applied = await applyToRole(deps, intent.roleArn, [intent.addition], now, false, {
       // Given up by the closing transaction when it goes through; otherwise released as usual.
-      heldLock: { owner: lock.owner, leaseUntil: lock.at + lock.leaseMs, release: async () => (settled ? undefined : held.release()) },
+      heldLock: {
+        owner: lock.owner,
+        leaseUntil: lock.at + lock.leaseMs,
+        release: async () => (settled ? undefined : held.release()),
+      },
       whileLocked: async (result) => {
         const track = { roleArn: intent.roleArn, roleName, pruneAt: nextPruneAt(result.state) };
-        settled = await deps.store.finish(intent.intentId, { state: 'applied', at: now, policyDocument: result.policyDocument, fellBack: result.fellBack }, track, lock);
+        settled = await deps.store.finish(
+          intent.intentId,
+          { state: 'applied', at: now, policyDocument: result.policyDocument, fellBack: result.fellBack },
+          track,
+          lock,
+        );
         // The lease ran out meanwhile: track step by step (still in IAM's order as far as this holder can tell).
         if (!settled) await deps.store.trackPolicy(track.roleArn, track.roleName, track.pruneAt);
       },
     });
     // The lease ran out before the closing transaction: another holder may have written meanwhile, so the intent stays
     // pending and the sweep merges it in again (harmless if it is already there).
-    if (!settled) return { intent, error: new LeaseLostError(`the lock on ${roleName} ran out of its lease before the revocation was settled`) };
+    if (!settled)
+      return {
+        intent,
+        error: new LeaseLostError(`the lock on ${roleName} ran out of its lease before the revocation was settled`),
+      };
     return { intent, applied };
   } catch (error) {
     return { intent, error };
@@ -120,11 +175,20 @@ async function revokeFast(deps: RevocationDeps, request: RevocationRequest, role
  * already carried out (a redelivered event) is not applied again. When IAM fails after its retries, the intent stays
  * pending and the sweep applies it later; the outcome says so. Nothing that writes is called in a dry run.
  */
-export async function revoke(deps: RevocationDeps, request: RevocationRequest, now: Date): Promise<RevocationOutcome & { intent: RevocationIntent }> {
+export async function revoke(
+  deps: RevocationDeps,
+  request: RevocationRequest,
+  now: Date,
+): Promise<RevocationOutcome & { intent: RevocationIntent }> {
   const parts = parseRoleArn(request.roleArn);
   if (!parts) throw new Error(`not a role ARN: ${request.roleArn}`);
   const decided = decisionOf(request.addition);
-  const result = (applied: boolean, fellBack: boolean, policyDocument: RevocationIntent['policyDocument'], extra: Partial<RevocationOutcome> = {}) => ({
+  const result = (
+    applied: boolean,
+    fellBack: boolean,
+    policyDocument: RevocationIntent['policyDocument'],
+    extra: Partial<RevocationOutcome> = {},
+  ) => ({
     kind: fellBack || request.addition.role ? ('revoke-role' as const) : ('revoke-session' as const),
     decidedAt: decided,
     policyName: REVOCATION_POLICY_NAME,
@@ -137,19 +201,43 @@ export async function revoke(deps: RevocationDeps, request: RevocationRequest, n
   if (!request.dryRun && lastPrune(request.addition) > now.getTime()) {
     const fast = await revokeFast(deps, request, parts.roleName, now);
     if (fast && 'applied' in fast) {
-      deps.logger.info('revocation applied', { intentId: fast.intent.intentId, roleArn: fast.intent.roleArn, decidedAt: decided, fellBack: fast.applied.fellBack, written: fast.applied.written });
-      return { ...result(true, fast.applied.fellBack, fast.applied.policyDocument), intent: { ...fast.intent, state: 'applied' } };
+      deps.logger.info('revocation applied', {
+        intentId: fast.intent.intentId,
+        roleArn: fast.intent.roleArn,
+        decidedAt: decided,
+        fellBack: fast.applied.fellBack,
+        written: fast.applied.written,
+      });
+      return {
+        ...result(true, fast.applied.fellBack, fast.applied.policyDocument),
+        intent: { ...fast.intent, state: 'applied' },
+      };
     }
     if (fast) return deferred(deps, fast.intent, fast.error, now, result);
   }
   const { intent } = await deps.store.record(
-    { intentId: request.intentId, roleArn: request.roleArn, roleName: parts.roleName, addition: request.addition, source: request.source, caller: request.caller, dryRun: request.dryRun, createdAt: now.toISOString() },
+    {
+      intentId: request.intentId,
+      roleArn: request.roleArn,
+      roleName: parts.roleName,
+      addition: request.addition,
+      source: request.source,
+      caller: request.caller,
+      dryRun: request.dryRun,
+      createdAt: now.toISOString(),
+    },
     { dueAt: new Date(now.getTime() + SWEEP_GRACE_MS) },
   );
   const decidedAt = decisionOf(intent.addition);
   // The decision is what counts for "the caller came back", whether or not IAM has taken it yet.
-  if (intent.caller && !intent.dryRun) await deps.store.noteRevokedCaller(intent.roleArn, intent.caller, decidedAt, now);
-  const outcome = (applied: boolean, fellBack: boolean, policyDocument: RevocationIntent['policyDocument'], extra: Partial<RevocationOutcome> = {}) => ({
+  if (intent.caller && !intent.dryRun)
+    await deps.store.noteRevokedCaller(intent.roleArn, intent.caller, decidedAt, now);
+  const outcome = (
+    applied: boolean,
+    fellBack: boolean,
+    policyDocument: RevocationIntent['policyDocument'],
+    extra: Partial<RevocationOutcome> = {},
+  ) => ({
     kind: fellBack || intent.addition.role ? ('revoke-role' as const) : ('revoke-session' as const),
     decidedAt,
     policyName: REVOCATION_POLICY_NAME,
@@ -159,20 +247,47 @@ export async function revoke(deps: RevocationDeps, request: RevocationRequest, n
     ...extra,
   });
   if (intent.state !== 'pending') {
-    return { ...outcome(intent.state === 'applied', intent.fellBack, intent.policyDocument, { alreadyDone: true, ...(intent.state === 'expired' ? { expiredAt: new Date(lastPrune(intent.addition)).toISOString() } : {}) }), intent };
+    return {
+      ...outcome(intent.state === 'applied', intent.fellBack, intent.policyDocument, {
+        alreadyDone: true,
+        ...(intent.state === 'expired' ? { expiredAt: new Date(lastPrune(intent.addition)).toISOString() } : {}),
+      }),
+      intent,
+    };
   }
   // Every session it covers has expired already (a late or replayed event): there is nothing left to deny.
   if (lastPrune(intent.addition) <= now.getTime()) {
     const expiredAt = new Date(lastPrune(intent.addition)).toISOString();
-    await deps.store.settle(intent.intentId, { state: 'expired', at: now, policyDocument: null, fellBack: false, error: `the sessions had expired by ${expiredAt}` });
-    deps.logger.info('revocation not needed: the sessions it covers have expired', { intentId: intent.intentId, roleArn: intent.roleArn, expiredAt });
+    await deps.store.settle(intent.intentId, {
+      state: 'expired',
+      at: now,
+      policyDocument: null,
+      fellBack: false,
+      error: `the sessions had expired by ${expiredAt}`,
+    });
+    deps.logger.info('revocation not needed: the sessions it covers have expired', {
+      intentId: intent.intentId,
+      roleArn: intent.roleArn,
+      expiredAt,
+    });
     return { ...outcome(false, false, null, { expiredAt }), intent: { ...intent, state: 'expired' } };
   }
   try {
     const applied = await applyToRole(deps, intent.roleArn, [intent.addition], now, intent.dryRun);
     const state = intent.dryRun ? 'dry-run' : 'applied';
-    await deps.store.settle(intent.intentId, { state, at: now, policyDocument: applied.policyDocument, fellBack: applied.fellBack });
-    deps.logger.info(intent.dryRun ? 'revocation decided (dry run: nothing written)' : 'revocation applied', { intentId: intent.intentId, roleArn: intent.roleArn, decidedAt, fellBack: applied.fellBack, written: applied.written });
+    await deps.store.settle(intent.intentId, {
+      state,
+      at: now,
+      policyDocument: applied.policyDocument,
+      fellBack: applied.fellBack,
+    });
+    deps.logger.info(intent.dryRun ? 'revocation decided (dry run: nothing written)' : 'revocation applied', {
+      intentId: intent.intentId,
+      roleArn: intent.roleArn,
+      decidedAt,
+      fellBack: applied.fellBack,
+      written: applied.written,
+    });
     return { ...outcome(!intent.dryRun, applied.fellBack, applied.policyDocument), intent: { ...intent, state } };
   } catch (error) {
     return deferred(deps, intent, error, now, outcome);
@@ -185,11 +300,21 @@ async function deferred(
   intent: RevocationIntent,
   error: unknown,
   now: Date,
-  outcome: (applied: boolean, fellBack: boolean, policyDocument: null, extra: Partial<RevocationOutcome>) => RevocationOutcome,
+  outcome: (
+    applied: boolean,
+    fellBack: boolean,
+    policyDocument: null,
+    extra: Partial<RevocationOutcome>,
+  ) => RevocationOutcome,
 ): Promise<RevocationOutcome & { intent: RevocationIntent }> {
   const message = `${(error as Error).name}: ${(error as Error).message}`;
   await deps.store.defer(intent.intentId, { error: message, retryAt: new Date(now.getTime() + SWEEP_GRACE_MS) });
-  deps.logger.error('revocation not applied yet; it is recorded and the sweep retries it', { intentId: intent.intentId, roleArn: intent.roleArn, decidedAt: decisionOf(intent.addition), error: message });
+  deps.logger.error('revocation not applied yet; it is recorded and the sweep retries it', {
+    intentId: intent.intentId,
+    roleArn: intent.roleArn,
+    decidedAt: decisionOf(intent.addition),
+    error: message,
+  });
   return { ...outcome(false, false, null, { pendingError: message }), intent };
 }
 
@@ -215,7 +340,12 @@ export interface RevocationSweep {
 export async function sweepRevocations(
   deps: RevocationDeps,
   now: Date,
-  options: { protectedReason?: (roleArn: string) => string | null; /** DRY_RUN, or the role's dryRun: nothing is written for it (its work stays due). */ dryRun?: (roleArn: string) => boolean } = {},
+  options: {
+    protectedReason?: (
+      roleArn: string,
+    ) => string | null /** DRY_RUN, or the role's dryRun: nothing is written for it (its work stays due). */;
+    dryRun?: (roleArn: string) => boolean;
+  } = {},
 ): Promise<RevocationSweep> {
   const result: RevocationSweep = { applied: 0, pruned: 0, retrying: 0, expired: 0 };
   const byRole = new Map<string, { intents: RevocationIntent[]; prune: boolean }>();
@@ -231,8 +361,18 @@ export async function sweepRevocations(
     const refused = options.protectedReason?.(roleArn) ?? null;
     if (refused) {
       for (const intent of intents) {
-        await deps.store.settle(intent.intentId, { state: 'refused', at: now, policyDocument: null, fellBack: false, error: refused });
-        deps.logger.error('revocation refused by the sweep: the role is protected now', { intentId: intent.intentId, roleArn, reason: refused });
+        await deps.store.settle(intent.intentId, {
+          state: 'refused',
+          at: now,
+          policyDocument: null,
+          fellBack: false,
+          error: refused,
+        });
+        deps.logger.error('revocation refused by the sweep: the role is protected now', {
+          intentId: intent.intentId,
+          roleArn,
+          reason: refused,
+        });
       }
       if (prune) await deps.store.trackPolicy(roleArn, parseRoleArn(roleArn)?.roleName ?? roleArn, null);
       result.refused = (result.refused ?? 0) + intents.length;
@@ -240,21 +380,52 @@ export async function sweepRevocations(
     }
     // Dry run switched on since (an emergency stop): write nothing; what is due stays due for when it is off.
     if (options.dryRun?.(roleArn)) {
-      deps.logger.warn('revocation sweep: dry run, nothing written for this role; its intents and pruning stay due', { roleArn, intents: intents.map((i) => i.intentId), prune });
+      deps.logger.warn('revocation sweep: dry run, nothing written for this role; its intents and pruning stay due', {
+        roleArn,
+        intents: intents.map((i) => i.intentId),
+        prune,
+      });
       continue;
     }
     const live = intents.filter((i) => lastPrune(i.addition) > now.getTime());
     for (const intent of intents.filter((i) => !live.includes(i))) {
-      await deps.store.settle(intent.intentId, { state: 'expired', at: now, policyDocument: null, fellBack: false, error: intent.lastError ?? 'not applied before its sessions expired' });
-      deps.logger.error('revocation never applied; the sessions it covered have expired', { intentId: intent.intentId, roleArn, attempts: intent.attempts, lastError: intent.lastError });
+      await deps.store.settle(intent.intentId, {
+        state: 'expired',
+        at: now,
+        policyDocument: null,
+        fellBack: false,
+        error: intent.lastError ?? 'not applied before its sessions expired',
+      });
+      deps.logger.error('revocation never applied; the sessions it covered have expired', {
+        intentId: intent.intentId,
+        roleArn,
+        attempts: intent.attempts,
+        lastError: intent.lastError,
+      });
       result.expired++;
     }
     if (live.length === 0 && !prune) continue;
     try {
-      const applied = await applyToRole(deps, roleArn, live.map((i) => i.addition), now, false);
+      const applied = await applyToRole(
+        deps,
+        roleArn,
+        live.map((i) => i.addition),
+        now,
+        false,
+      );
       for (const intent of live) {
-        await deps.store.settle(intent.intentId, { state: 'applied', at: now, policyDocument: applied.policyDocument, fellBack: applied.fellBack });
-        deps.logger.info('revocation applied by the sweep', { intentId: intent.intentId, roleArn, attempts: intent.attempts + 1, fellBack: applied.fellBack });
+        await deps.store.settle(intent.intentId, {
+          state: 'applied',
+          at: now,
+          policyDocument: applied.policyDocument,
+          fellBack: applied.fellBack,
+        });
+        deps.logger.info('revocation applied by the sweep', {
+          intentId: intent.intentId,
+          roleArn,
+          attempts: intent.attempts + 1,
+          fellBack: applied.fellBack,
+        });
       }
       result.applied += live.length;
       if (live.length === 0 && applied.written) result.pruned++;
@@ -265,7 +436,11 @@ export async function sweepRevocations(
         await deps.store.defer(intent.intentId, { error: message, retryAt });
       }
       result.retrying += live.length;
-      deps.logger.error('revocation sweep could not write a role; it stays due', { roleArn, intents: live.map((i) => i.intentId), error: message });
+      deps.logger.error('revocation sweep could not write a role; it stays due', {
+        roleArn,
+        intents: live.map((i) => i.intentId),
+        error: message,
+      });
     }
   }
   return result;
@@ -276,7 +451,18 @@ export function liveRevoker(deps: RevocationDeps): Revoker {
   return {
     async revokeSession(session) {
       const addition = sessionRevocation(session);
-      const { intent, ...outcome } = await revoke(deps, { intentId: session.intentId, roleArn: session.roleArn, addition, source: session.source, caller: session.caller, dryRun: session.dryRun }, session.now);
+      const { intent, ...outcome } = await revoke(
+        deps,
+        {
+          intentId: session.intentId,
+          roleArn: session.roleArn,
+          addition,
+          source: session.source,
+          caller: session.caller,
+          dryRun: session.dryRun,
+        },
+        session.now,
+      );
       void intent;
       return outcome;
     },

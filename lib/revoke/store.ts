@@ -1,9 +1,20 @@
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException, TransactionCanceledException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  type CreateTableCommandInput,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { dueIndexedTableDefinition } from '../dynamo/due-table.js';
 import { lockPut, lockRelease } from './lock.js';
 import type { PolicyDocument, RevocationState } from './policy.js';
-import { dueIndexedTableDefinition } from '../dynamo/due-table.js';
 
 /**
  * The revocations table: what roleguard decided to revoke, before and after IAM is called, so that no revocation is
@@ -23,7 +34,9 @@ export function revocationsTableDefinition(tableName: string): CreateTableComman
 export const REVOCATIONS_TTL_ATTRIBUTE = 'ttl';
 
 /** What asked for a revocation. */
-export type RevocationSource = { kind: 'finding'; eventId: string; findingKind: string } | { kind: 'manual'; requestedBy: string | null; reason: string | null };
+export type RevocationSource =
+  | { kind: 'finding'; eventId: string; findingKind: string }
+  | { kind: 'manual'; requestedBy: string | null; reason: string | null };
 
 /** The states of an intent. `pending` is due for the sweep; the others are final. */
 export type IntentState = 'pending' | 'applied' | 'dry-run' | 'expired' | 'refused';
@@ -51,16 +64,30 @@ export interface RevocationIntent {
 }
 
 /** A due entry: an intent to (re)apply, or a role whose policy has a statement to prune. */
-export type DueItem = { kind: 'intent'; intent: RevocationIntent } | { kind: 'policy'; roleArn: string; roleName: string; pruneAt: string };
+export type DueItem =
+  | { kind: 'intent'; intent: RevocationIntent }
+  | { kind: 'policy'; roleArn: string; roleName: string; pruneAt: string };
 
 /** The revocations table's operations. */
 export interface RevocationStore {
   tableName: string;
   /** Record an intent unless one with its id exists; either way, return the stored intent. */
-  record(intent: Omit<RevocationIntent, 'state' | 'attempts' | 'lastError' | 'appliedAt' | 'policyDocument' | 'fellBack'>, options: { dueAt: Date }): Promise<{ created: boolean; intent: RevocationIntent }>;
+  record(
+    intent: Omit<RevocationIntent, 'state' | 'attempts' | 'lastError' | 'appliedAt' | 'policyDocument' | 'fellBack'>,
+    options: { dueAt: Date },
+  ): Promise<{ created: boolean; intent: RevocationIntent }>;
   get(intentId: string): Promise<RevocationIntent | null>;
   /** The intent reached IAM (or was decided in a dry run): it leaves the due index. */
-  settle(intentId: string, outcome: { state: 'applied' | 'dry-run' | 'expired' | 'refused'; at: Date; policyDocument: PolicyDocument | null; fellBack: boolean; error?: string }): Promise<void>;
+  settle(
+    intentId: string,
+    outcome: {
+      state: 'applied' | 'dry-run' | 'expired' | 'refused';
+      at: Date;
+      policyDocument: PolicyDocument | null;
+      fellBack: boolean;
+      error?: string;
+    },
+  ): Promise<void>;
   /** Applying failed: count it and make it due again at `retryAt`. */
   defer(intentId: string, outcome: { error: string; retryAt: Date }): Promise<void>;
   /** Remember that a role holds a revocation policy whose next statement can be pruned at `pruneAt` (null: none left). */
@@ -77,7 +104,11 @@ export interface RevocationStore {
    */
   begin(
     fields: Omit<RevocationIntent, 'state' | 'attempts' | 'lastError' | 'appliedAt' | 'policyDocument' | 'fellBack'>,
-    options: { dueAt: Date; now: Date; /** `at`: the wall clock (epoch ms), whatever clock the decision runs on. */ lock: { key: string; owner: string; leaseMs: number; at: number } },
+    options: {
+      dueAt: Date;
+      now: Date /** `at`: the wall clock (epoch ms), whatever clock the decision runs on. */;
+      lock: { key: string; owner: string; leaseMs: number; at: number };
+    },
   ): Promise<{ begun: true; intent: RevocationIntent } | { begun: false; reason: string }>;
   /**
    * The fast path's last write: settle the intent, track the role's policy and give the lock up, in one
@@ -110,27 +141,58 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
   const intentKey = (intentId: string) => ({ pk: `intent#${intentId}` });
   const ttl = (at: Date) => Math.floor(at.getTime() / 1000) + KEEP_SECONDS;
   const get = async (intentId: string): Promise<RevocationIntent | null> => {
-    const item = (await doc.send(new GetCommand({ TableName: tableName, Key: intentKey(intentId), ConsistentRead: true }))).Item;
+    const item = (
+      await doc.send(new GetCommand({ TableName: tableName, Key: intentKey(intentId), ConsistentRead: true }))
+    ).Item;
     return item ? (item.intent as RevocationIntent) : null;
   };
   // The writes, as inputs: sent alone or inside a transaction.
-  const newIntent = (fields: Parameters<RevocationStore['record']>[0]): RevocationIntent => ({ ...fields, state: 'pending', attempts: 0, lastError: null, appliedAt: null, policyDocument: null, fellBack: false });
+  const newIntent = (fields: Parameters<RevocationStore['record']>[0]): RevocationIntent => ({
+    ...fields,
+    state: 'pending',
+    attempts: 0,
+    lastError: null,
+    appliedAt: null,
+    policyDocument: null,
+    fellBack: false,
+  });
   const putIntent = (intent: RevocationIntent, dueAt: Date) => ({
     TableName: tableName,
-    Item: { ...intentKey(intent.intentId), intent, ...(intent.dryRun ? {} : { dueShard: 'due', dueAt: dueAt.toISOString() }) },
+    Item: {
+      ...intentKey(intent.intentId),
+      intent,
+      ...(intent.dryRun ? {} : { dueShard: 'due', dueAt: dueAt.toISOString() }),
+    },
     ConditionExpression: 'attribute_not_exists(pk)',
   });
-  const settleIntent = (intentId: string, { state, at, policyDocument, fellBack, error }: Parameters<RevocationStore['settle']>[1]) => ({
+  const settleIntent = (
+    intentId: string,
+    { state, at, policyDocument, fellBack, error }: Parameters<RevocationStore['settle']>[1],
+  ) => ({
     TableName: tableName,
     Key: intentKey(intentId),
-    UpdateExpression: 'SET intent.#state = :state, intent.appliedAt = :at, intent.policyDocument = :policy, intent.fellBack = :fellBack, intent.lastError = :error, #ttl = :ttl REMOVE dueShard, dueAt',
+    UpdateExpression:
+      'SET intent.#state = :state, intent.appliedAt = :at, intent.policyDocument = :policy, intent.fellBack = :fellBack, intent.lastError = :error, #ttl = :ttl REMOVE dueShard, dueAt',
     ConditionExpression: 'attribute_exists(pk)',
     ExpressionAttributeNames: { '#state': 'state', '#ttl': REVOCATIONS_TTL_ATTRIBUTE },
-    ExpressionAttributeValues: { ':state': state, ':at': state === 'applied' || state === 'dry-run' ? at.toISOString() : null, ':policy': policyDocument, ':fellBack': fellBack, ':error': error ?? null, ':ttl': ttl(at) },
+    ExpressionAttributeValues: {
+      ':state': state,
+      ':at': state === 'applied' || state === 'dry-run' ? at.toISOString() : null,
+      ':policy': policyDocument,
+      ':fellBack': fellBack,
+      ':error': error ?? null,
+      ':ttl': ttl(at),
+    },
   });
   const putPolicy = (roleArn: string, roleName: string, pruneAt: string | null) => ({
     TableName: tableName,
-    Item: { pk: `policy#${roleArn}`, roleArn, roleName, pruneAt, ...(pruneAt ? { dueShard: 'due', dueAt: pruneAt } : {}) },
+    Item: {
+      pk: `policy#${roleArn}`,
+      roleArn,
+      roleName,
+      pruneAt,
+      ...(pruneAt ? { dueShard: 'due', dueAt: pruneAt } : {}),
+    },
   });
   const noteCaller = (roleArn: string, caller: string, decidedAt: string, now: Date) => ({
     TableName: tableName,
@@ -159,19 +221,27 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       await doc.send(new UpdateCommand(settleIntent(intentId, outcome)));
     },
     async defer(intentId, { error, retryAt }) {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: intentKey(intentId),
-          UpdateExpression: 'SET intent.lastError = :error, dueShard = :due, dueAt = :retry ADD intent.attempts :one',
-          // A settled intent stays settled: a late failure report must not put it back in the queue.
-          ConditionExpression: 'intent.#state = :pending',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':error': error, ':due': 'due', ':retry': retryAt.toISOString(), ':one': 1, ':pending': 'pending' },
-        }),
-      ).catch((e: unknown) => {
-        if (!(e instanceof ConditionalCheckFailedException)) throw e;
-      });
+      await doc
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: intentKey(intentId),
+            UpdateExpression: 'SET intent.lastError = :error, dueShard = :due, dueAt = :retry ADD intent.attempts :one',
+            // A settled intent stays settled: a late failure report must not put it back in the queue.
+            ConditionExpression: 'intent.#state = :pending',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: {
+              ':error': error,
+              ':due': 'due',
+              ':retry': retryAt.toISOString(),
+              ':one': 1,
+              ':pending': 'pending',
+            },
+          }),
+        )
+        .catch((e: unknown) => {
+          if (!(e instanceof ConditionalCheckFailedException)) throw e;
+        });
     },
     async trackPolicy(roleArn, roleName, pruneAt) {
       await doc.send(new PutCommand(putPolicy(roleArn, roleName, pruneAt)));
@@ -187,14 +257,18 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       const items = [
         { Put: putIntent(intent, dueAt) },
         { Put: lockPut(tableName, lock.key, lock.owner, lock.at, lock.leaseMs) },
-        ...(intent.caller && !intent.dryRun ? [{ Update: noteCaller(intent.roleArn, intent.caller, decidedAt, now) }] : []),
+        ...(intent.caller && !intent.dryRun
+          ? [{ Update: noteCaller(intent.roleArn, intent.caller, decidedAt, now) }]
+          : []),
       ];
       try {
         await doc.send(new TransactWriteCommand({ TransactItems: items }));
         return { begun: true, intent };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
-        const reasons = (error.CancellationReasons ?? []).map((r, i) => (r.Code && r.Code !== 'None' ? `${['intent', 'lock', 'caller'][i]}: ${r.Code}` : null)).filter(Boolean);
+        const reasons = (error.CancellationReasons ?? [])
+          .map((r, i) => (r.Code && r.Code !== 'None' ? `${['intent', 'lock', 'caller'][i]}: ${r.Code}` : null))
+          .filter(Boolean);
         return { begun: false, reason: reasons.join(', ') || 'cancelled' };
       }
     },
@@ -202,7 +276,11 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       try {
         await doc.send(
           new TransactWriteCommand({
-            TransactItems: [{ Update: settleIntent(intentId, outcome) }, { Put: putPolicy(track.roleArn, track.roleName, track.pruneAt) }, { Delete: lockRelease(tableName, lock.key, lock.owner) }],
+            TransactItems: [
+              { Update: settleIntent(intentId, outcome) },
+              { Put: putPolicy(track.roleArn, track.roleName, track.pruneAt) },
+              { Delete: lockRelease(tableName, lock.key, lock.owner) },
+            ],
           }),
         );
         return true;
@@ -212,7 +290,9 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       }
     },
     async revokedCaller(roleArn, caller) {
-      const item = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `caller#${roleArn}#${caller}` } }))).Item;
+      const item = (
+        await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `caller#${roleArn}#${caller}` } }))
+      ).Item;
       return item && typeof item.decidedAt === 'string' ? { decidedAt: item.decidedAt } : null;
     },
     async due(now, limit = 100) {
@@ -220,12 +300,25 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       let start: Record<string, unknown> | undefined;
       do {
         const page = await doc.send(
-          new QueryCommand({ TableName: tableName, IndexName: 'byDue', KeyConditionExpression: 'dueShard = :due AND dueAt <= :now', ExpressionAttributeValues: { ':due': 'due', ':now': now.toISOString() }, Limit: limit - items.length, ExclusiveStartKey: start }),
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: 'byDue',
+            KeyConditionExpression: 'dueShard = :due AND dueAt <= :now',
+            ExpressionAttributeValues: { ':due': 'due', ':now': now.toISOString() },
+            Limit: limit - items.length,
+            ExclusiveStartKey: start,
+          }),
         );
         for (const item of page.Items ?? []) {
           const pk = String(item.pk);
           if (pk.startsWith('intent#')) items.push({ kind: 'intent', intent: item.intent as RevocationIntent });
-          else if (pk.startsWith('policy#')) items.push({ kind: 'policy', roleArn: String(item.roleArn), roleName: String(item.roleName), pruneAt: String(item.pruneAt) });
+          else if (pk.startsWith('policy#'))
+            items.push({
+              kind: 'policy',
+              roleArn: String(item.roleArn),
+              roleName: String(item.roleName),
+              pruneAt: String(item.pruneAt),
+            });
         }
         start = page.LastEvaluatedKey;
       } while (start && items.length < limit);

@@ -10,8 +10,12 @@ export const DEFAULT_EXTERNAL_ID_LENGTH = 32;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** Generate an external ID from the CSPRNG (`crypto.randomInt` draws without modulo bias). */
-export function generateExternalId(length = DEFAULT_EXTERNAL_ID_LENGTH, random: (max: number) => number = randomInt): string {
-  if (!Number.isInteger(length) || length < 2 || length > 1224) throw new RangeError(`an external ID is 2 to 1224 characters; asked for ${length}`);
+export function generateExternalId(
+  length = DEFAULT_EXTERNAL_ID_LENGTH,
+  random: (max: number) => number = randomInt,
+): string {
+  if (!Number.isInteger(length) || length < 2 || length > 1224)
+    throw new RangeError(`an external ID is 2 to 1224 characters; asked for ${length}`);
   let id = '';
   for (let i = 0; i < length; i++) id += ALPHABET[random(ALPHABET.length)];
   return id;

@@ -6,11 +6,32 @@ import { protectedReason } from '../revoke/respond.js';
 import type { RotationDeps, RotationNotifier, TrustPolicyIo } from './machine.js';
 import { createRotationStore } from './store.js';
 
-export { advanceRotation, finishRotation, nextRotationDue, rollbackRotation, runRotationSchedule, startRotation, RotationRefused, DEFAULT_GRACE_DAYS, type RotationDeps, type RotationNotice, type RotationNotifier, type RotationResult, type TrustPolicyIo } from './machine.js';
-export { createRotationStore, IN_FLIGHT, RotationConflict, type Rotation, type RotationPhase, type RotationStore } from './store.js';
+export { formatVendorNotice, iamTrustPolicyIo, rotationNotifier } from './live.js';
+export {
+  advanceRotation,
+  DEFAULT_GRACE_DAYS,
+  finishRotation,
+  nextRotationDue,
+  type RotationDeps,
+  type RotationNotice,
+  type RotationNotifier,
+  RotationRefused,
+  type RotationResult,
+  rollbackRotation,
+  runRotationSchedule,
+  startRotation,
+  type TrustPolicyIo,
+} from './machine.js';
 export { withRotations } from './overlay.js';
-export { iamTrustPolicyIo, rotationNotifier, formatVendorNotice } from './live.js';
 export { revokeOldSessionsWith } from './revoke-old.js';
+export {
+  createRotationStore,
+  IN_FLIGHT,
+  type Rotation,
+  RotationConflict,
+  type RotationPhase,
+  type RotationStore,
+} from './store.js';
 
 /** How long a rotation step may hold a role's lock (a crashed holder blocks the role at most this long). */
 export const ROTATION_LEASE_MS = 60_000;
@@ -34,7 +55,12 @@ export function rotationDeps(options: {
     store: createRotationStore(options.dynamo, options.registryTable),
     trust: options.trust,
     notifier: options.notifier,
-    lock: (roleArn) => acquireLock(options.dynamo, options.registryTable, `rotation#${roleArn}`, { leaseMs: ROTATION_LEASE_MS, waitMs: options.lockWaitMs ?? 30_000, sortKey: 'lock' }),
+    lock: (roleArn) =>
+      acquireLock(options.dynamo, options.registryTable, `rotation#${roleArn}`, {
+        leaseMs: ROTATION_LEASE_MS,
+        waitMs: options.lockWaitMs ?? 30_000,
+        sortKey: 'lock',
+      }),
     logger: options.logger,
     idLength: options.idLength,
     maxTrustPolicySize: options.maxTrustPolicySize,

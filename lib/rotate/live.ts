@@ -1,4 +1,4 @@
-import { GetRoleCommand, UpdateAssumeRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { GetRoleCommand, type IAMClient, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { AlertSenders } from '../alert/deliver.js';
@@ -18,7 +18,9 @@ export function iamTrustPolicyIo(iam: IAMClient): TrustPolicyIo {
       return document;
     },
     async write(roleName, document) {
-      await withIamRetry(() => iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: document })));
+      await withIamRetry(() =>
+        iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: document })),
+      );
     },
   };
 }
@@ -26,7 +28,10 @@ export function iamTrustPolicyIo(iam: IAMClient): TrustPolicyIo {
 const attr = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
 
 /** The message that gives the vendor's contact the new ID. The one message that carries it in full. Pure. */
-export function formatVendorNotice(role: RegisteredRole, rotation: Rotation): { Subject: string; Message: string; MessageAttributes: Record<string, MessageAttributeValue> } {
+export function formatVendorNotice(
+  role: RegisteredRole,
+  rotation: Rotation,
+): { Subject: string; Message: string; MessageAttributes: Record<string, MessageAttributeValue> } {
   return {
     Subject: `New external ID for ${role.vendor}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 99),
     Message: [
@@ -56,14 +61,20 @@ export function rotationNotifier(options: {
     async vendor(role, rotation) {
       const topic = role.rotation?.notifyTopicArn ?? options.rotationTopicArn;
       if (!options.sns || !topic) {
-        if (!options.vendorSlack) throw new Error(`no channel to ${role.vendor}'s contact is configured (ROTATION_TOPIC_ARN, the role's rotation.notifyTopicArn, or ROTATION_SLACK_WEBHOOK_PARAMETER)`);
+        if (!options.vendorSlack)
+          throw new Error(
+            `no channel to ${role.vendor}'s contact is configured (ROTATION_TOPIC_ARN, the role's rotation.notifyTopicArn, or ROTATION_SLACK_WEBHOOK_PARAMETER)`,
+          );
       } else {
         await options.sns.send(new PublishCommand({ TopicArn: topic, ...formatVendorNotice(role, rotation) }));
       }
       if (options.vendorSlack) {
         const text = formatVendorNotice(role, rotation).Message;
         // Plain text (no mrkdwn): the vendor name and the ID are shown as they are, never interpreted.
-        await options.vendorSlack({ text, blocks: [{ type: 'section', text: { type: 'plain_text', text: text.slice(0, 2900), emoji: false } }] });
+        await options.vendorSlack({
+          text,
+          blocks: [{ type: 'section', text: { type: 'plain_text', text: text.slice(0, 2900), emoji: false } }],
+        });
       }
     },
     async alert(notice) {
@@ -80,17 +91,31 @@ export function formatSlackRotationNotice(notice: RotationNotice): { text: strin
   return {
     text: `${notice.severity}: ${notice.title}`,
     blocks: [
-      { type: 'header', text: { type: 'plain_text', text: `${ICON[notice.severity]} ${notice.title}`.slice(0, 150), emoji: true } },
-      { type: 'section', text: { type: 'mrkdwn', text: `*Role* \`${e(notice.roleArn, 200)}\`\n${e(notice.message, 2500)}` } },
+      {
+        type: 'header',
+        text: { type: 'plain_text', text: `${ICON[notice.severity]} ${notice.title}`.slice(0, 150), emoji: true },
+      },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `*Role* \`${e(notice.roleArn, 200)}\`\n${e(notice.message, 2500)}` },
+      },
     ],
   };
 }
 
 /** A rotation notice for the alerts SNS topic. Pure. */
-export function formatSnsRotationNotice(notice: RotationNotice): { Subject: string; Message: string; MessageAttributes: Record<string, MessageAttributeValue> } {
+export function formatSnsRotationNotice(notice: RotationNotice): {
+  Subject: string;
+  Message: string;
+  MessageAttributes: Record<string, MessageAttributeValue>;
+} {
   return {
     Subject: `roleguard ${notice.severity}: ${notice.title}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 99),
     Message: JSON.stringify({ source: 'roleguard', kind: 'external-id-rotation', ...notice }),
-    MessageAttributes: { kind: attr('external-id-rotation'), severity: attr(notice.severity), role: attr(notice.roleArn) },
+    MessageAttributes: {
+      kind: attr('external-id-rotation'),
+      severity: attr(notice.severity),
+      role: attr(notice.roleArn),
+    },
   };
 }

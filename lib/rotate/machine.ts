@@ -2,11 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import { maskExternalId } from '../redact.js';
-import { decodePolicyDocument } from '../trust/policy.js';
 import type { RegisteredRole } from '../registry/types.js';
 import type { HeldLock } from '../revoke/lock.js';
+import { decodePolicyDocument } from '../trust/policy.js';
 import { generateExternalId } from './external-id.js';
-import { IN_FLIGHT, idleRotation, RotationConflict, type Rotation, type RotationStore, type TrustWrite } from './store.js';
+import {
+  IN_FLIGHT,
+  idleRotation,
+  type Rotation,
+  RotationConflict,
+  type RotationStore,
+  type TrustWrite,
+} from './store.js';
 import { setAcceptedExternalIds, TrustEditRefused } from './trust-edit.js';
 import { policyHash } from './writes.js';
 
@@ -116,7 +123,10 @@ function edit(deps: RotationDeps, role: RegisteredRole, document: string, accept
   try {
     return setAcceptedExternalIds(document, role, accepted, { maxSize: deps.maxTrustPolicySize });
   } catch (error) {
-    if (error instanceof TrustEditRefused) throw new RotationRefused(`the trust policy of ${role.roleArn} cannot be edited safely: ${error.reasons.join('; ')}`);
+    if (error instanceof TrustEditRefused)
+      throw new RotationRefused(
+        `the trust policy of ${role.roleArn} cannot be edited safely: ${error.reasons.join('; ')}`,
+      );
     throw error;
   }
 }
@@ -125,15 +135,27 @@ function edit(deps: RotationDeps, role: RegisteredRole, document: string, accept
  * Record the policy about to be written (so its CloudTrail event is known as roleguard's own), write it, and return
  * the rotation with the write noted. The record comes first: the event can never arrive before it.
  */
-async function writeTrust(deps: RotationDeps, rotation: Rotation, document: string | null, step: TrustWrite['step'], now: Date, closing: Rotation['closing'] = rotation.closing): Promise<Rotation> {
-  const writes = document === null ? rotation.writes : [...rotation.writes, { hash: policyHash(document), at: at(now), step }];
+async function writeTrust(
+  deps: RotationDeps,
+  rotation: Rotation,
+  document: string | null,
+  step: TrustWrite['step'],
+  now: Date,
+  closing: Rotation['closing'] = rotation.closing,
+): Promise<Rotation> {
+  const writes =
+    document === null ? rotation.writes : [...rotation.writes, { hash: policyHash(document), at: at(now), step }];
   const noted = await deps.store.update(rotation, { ...rotation, writes, closing });
   if (document !== null) await deps.trust.write(roleName(rotation.roleArn), document);
   return noted;
 }
 
 /** Apply `change` to the rotation as it is now, retrying when another writer got there first. */
-async function updateLatest(deps: RotationDeps, roleArn: string, change: (r: Rotation) => Omit<Rotation, 'version'> | null): Promise<Rotation | null> {
+async function updateLatest(
+  deps: RotationDeps,
+  roleArn: string,
+  change: (r: Rotation) => Omit<Rotation, 'version'> | null,
+): Promise<Rotation | null> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const latest = await deps.store.get(roleArn);
     if (!latest) return null;
@@ -154,9 +176,16 @@ async function noteError(deps: RotationDeps, roleArn: string, message: string): 
 }
 
 /** Alert once per key (a reason), then again at most weekly while it stays true. */
-async function alertOnce(deps: RotationDeps, roleArn: string, key: string, notice: RotationNotice, now: Date): Promise<void> {
+async function alertOnce(
+  deps: RotationDeps,
+  roleArn: string,
+  key: string,
+  notice: RotationNotice,
+  now: Date,
+): Promise<void> {
   const latest = await deps.store.get(roleArn);
-  if (!latest || (latest.lastAlert?.key === key && now.getTime() - Date.parse(latest.lastAlert.at) < 7 * DAY_MS)) return;
+  if (!latest || (latest.lastAlert?.key === key && now.getTime() - Date.parse(latest.lastAlert.at) < 7 * DAY_MS))
+    return;
   await deps.notifier.alert(notice);
   await updateLatest(deps, roleArn, (r) => ({ ...r, lastAlert: { key, at: at(now) } }));
 }
@@ -175,26 +204,50 @@ export async function startRotation(
   const refused = deps.refuse(role.roleArn);
   if (refused) throw new RotationRefused(`roleguard does not rotate ${role.roleArn}: ${refused}`);
   const current = role.externalIds.current;
-  if (current === null) throw new RotationRefused(`${role.roleArn} has no current external ID in the registry; register the ID the vendor uses first`);
+  if (current === null)
+    throw new RotationRefused(
+      `${role.roleArn} has no current external ID in the registry; register the ID the vendor uses first`,
+    );
   const started = await withLock(deps, role.roleArn, async (): Promise<RotationResult | null> => {
     const existing = await deps.store.get(role.roleArn);
     if (existing && IN_FLIGHT.includes(existing.phase)) {
-      throw new RotationInFlight(`a rotation of ${role.roleArn} is already in flight (${existing.phase}, started ${existing.startedAt}); at most one runs per role`);
+      throw new RotationInFlight(
+        `a rotation of ${role.roleArn} is already in flight (${existing.phase}, started ${existing.startedAt}); at most one runs per role`,
+      );
     }
     if (role.externalIds.pending !== null) {
-      throw new RotationRefused(`${role.roleArn} already has a pending external ID ${maskExternalId(role.externalIds.pending)} in the registry: make it current or remove it there first`);
+      throw new RotationRefused(
+        `${role.roleArn} already has a pending external ID ${maskExternalId(role.externalIds.pending)} in the registry: make it current or remove it there first`,
+      );
     }
     const document = await deps.trust.read(roleName(role.roleArn));
     // The policy must accept exactly the registered current ID: otherwise the registry and IAM disagree, and a
     // rotation would carry the disagreement forward.
     if (edit(deps, role, document, [current]).changed) {
-      throw new RotationRefused(`the trust policy of ${role.roleArn} does not accept exactly the registered current ID ${maskExternalId(current)}; run roleguard audit and fix the policy or the registry first`);
+      throw new RotationRefused(
+        `the trust policy of ${role.roleArn} does not accept exactly the registered current ID ${maskExternalId(current)}; run roleguard audit and fix the policy or the registry first`,
+      );
     }
     let pendingId = generateExternalId(deps.idLength, deps.random);
-    while (pendingId === current || role.externalIds.retired.includes(pendingId) || (existing !== null && pendingId in existing.retiredAt)) pendingId = generateExternalId(deps.idLength, deps.random);
+    while (
+      pendingId === current ||
+      role.externalIds.retired.includes(pendingId) ||
+      (existing !== null && pendingId in existing.retiredAt)
+    )
+      pendingId = generateExternalId(deps.idLength, deps.random);
     const planned = edit(deps, role, document, [current, pendingId]);
     if (dryRunOf(deps, role)) {
-      return { roleArn: role.roleArn, phase: existing?.phase ?? 'idle', done: [], waiting: 'dry run: nothing was written', plan: [{ step: 'create', document: null }, { step: 'set', document: planned.document }], rotation: existing };
+      return {
+        roleArn: role.roleArn,
+        phase: existing?.phase ?? 'idle',
+        done: [],
+        waiting: 'dry run: nothing was written',
+        plan: [
+          { step: 'create', document: null },
+          { step: 'set', document: planned.document },
+        ],
+        rotation: existing,
+      };
     }
     const graceDays = role.rotation?.graceDays ?? DEFAULT_GRACE_DAYS;
     const base = existing ?? idleRotation(role.roleArn, at(now));
@@ -210,7 +263,14 @@ export async function startRotation(
         startedAt: at(now),
         deadlineAt: new Date(now.getTime() + graceDays * DAY_MS).toISOString(),
         previousPolicy: JSON.stringify(decodePolicyDocument(document)),
-        setAt: null, notifiedAt: null, confirmedAt: null, confirmation: null, finishedAt: null, forced: false, rolledBackAt: null, lastError: null,
+        setAt: null,
+        notifiedAt: null,
+        confirmedAt: null,
+        confirmation: null,
+        finishedAt: null,
+        forced: false,
+        rolledBackAt: null,
+        lastError: null,
       },
       now,
       'create',
@@ -219,7 +279,10 @@ export async function startRotation(
     try {
       await (existing ? deps.store.update(existing, next) : deps.store.create({ ...next, version: 0 }));
     } catch (error) {
-      if (error instanceof RotationConflict) throw new RotationInFlight(`another rotation of ${role.roleArn} started at the same moment; at most one runs per role`);
+      if (error instanceof RotationConflict)
+        throw new RotationInFlight(
+          `another rotation of ${role.roleArn} started at the same moment; at most one runs per role`,
+        );
       throw error;
     }
     return null;
@@ -238,7 +301,14 @@ export async function startRotation(
 export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, now: Date): Promise<RotationResult> {
   const done: string[] = [];
   const plan: RotationResult['plan'] = [];
-  const result = (rotation: Rotation | null, waiting: string | null): RotationResult => ({ roleArn: role.roleArn, phase: rotation?.phase ?? 'idle', done, waiting, plan, rotation });
+  const result = (rotation: Rotation | null, waiting: string | null): RotationResult => ({
+    roleArn: role.roleArn,
+    phase: rotation?.phase ?? 'idle',
+    done,
+    waiting,
+    plan,
+    rotation,
+  });
   for (let step = 0; step < 6; step++) {
     const rotation = await deps.store.get(role.roleArn);
     if (!rotation || !IN_FLIGHT.includes(rotation.phase)) return result(rotation, null);
@@ -262,33 +332,70 @@ export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, 
           plan.push({ step: 'notify', document: null });
           return result(rotation, 'dry run: the vendor was not told');
         }
-        if (!deps.notifier.vendor) return result(rotation, "the trust policy accepts both IDs; the deployed rotate function tells the vendor's contact on its next run");
+        if (!deps.notifier.vendor)
+          return result(
+            rotation,
+            "the trust policy accepts both IDs; the deployed rotate function tells the vendor's contact on its next run",
+          );
         await deps.notifier.vendor(role, rotation);
-        await deps.store.update(rotation, note({ ...rotation, phase: 'notified', notifiedAt: at(now), lastError: null }, now, 'notify', `the vendor's contact was given the new ID ${maskExternalId(rotation.pendingId)}`));
+        await deps.store.update(
+          rotation,
+          note(
+            { ...rotation, phase: 'notified', notifiedAt: at(now), lastError: null },
+            now,
+            'notify',
+            `the vendor's contact was given the new ID ${maskExternalId(rotation.pendingId)}`,
+          ),
+        );
         done.push('notify');
       } else if (rotation.phase === 'notified') {
         if (rotation.deadlineAt && now.toISOString() >= rotation.deadlineAt) {
           if (!dryRunOf(deps, role)) {
-            await alertOnce(deps, role.roleArn, `overdue#${rotation.rotationId}`, {
-              severity: 'high',
-              roleArn: role.roleArn,
-              vendor: role.vendor,
-              title: `External-ID rotation overdue: ${role.vendor} has not used the new ID`,
-              message: `The rotation of ${role.roleArn} started ${rotation.startedAt} and was due to be confirmed by ${rotation.deadlineAt}, but no assume with the new ID ${maskExternalId(rotation.pendingId)} has been seen. Both IDs stay accepted. Ask the vendor to switch, then let it finish; or run roleguard rotate --role ${role.roleArn} --finish --force to drop the old ID anyway (the vendor breaks if it still uses it), or --rollback to drop the new one.`,
-            }, now);
+            await alertOnce(
+              deps,
+              role.roleArn,
+              `overdue#${rotation.rotationId}`,
+              {
+                severity: 'high',
+                roleArn: role.roleArn,
+                vendor: role.vendor,
+                title: `External-ID rotation overdue: ${role.vendor} has not used the new ID`,
+                message: `The rotation of ${role.roleArn} started ${rotation.startedAt} and was due to be confirmed by ${rotation.deadlineAt}, but no assume with the new ID ${maskExternalId(rotation.pendingId)} has been seen. Both IDs stay accepted. Ask the vendor to switch, then let it finish; or run roleguard rotate --role ${role.roleArn} --finish --force to drop the old ID anyway (the vendor breaks if it still uses it), or --rollback to drop the new one.`,
+              },
+              now,
+            );
           }
-          return result(rotation, `overdue since ${rotation.deadlineAt}: waiting for the vendor to use the new ID; both IDs stay accepted`);
+          return result(
+            rotation,
+            `overdue since ${rotation.deadlineAt}: waiting for the vendor to use the new ID; both IDs stay accepted`,
+          );
         }
         return result(rotation, `waiting for the vendor to assume with the new ID (deadline ${rotation.deadlineAt})`);
       }
     } catch (error) {
       if (error instanceof RotationConflict) continue;
       const message = `${(error as Error).name}: ${(error as Error).message}`;
-      deps.logger.error('rotation step failed; the next run retries it', { roleArn: role.roleArn, phase: rotation.phase, error: message });
+      deps.logger.error('rotation step failed; the next run retries it', {
+        roleArn: role.roleArn,
+        phase: rotation.phase,
+        error: message,
+      });
       // A dry run writes nothing and alerts nothing, not even about its own failure: it is reported to the caller.
       if (!dryRunOf(deps, role)) await noteError(deps, role.roleArn, message);
       if (error instanceof RotationRefused && !dryRunOf(deps, role)) {
-        await alertOnce(deps, role.roleArn, `refused#${rotation.rotationId}#${rotation.phase}`, { severity: 'high', roleArn: role.roleArn, vendor: role.vendor, title: `External-ID rotation stuck: ${role.vendor}`, message: `${error.message}. Both IDs stay as they are; fix the cause, or roll back with roleguard rotate --role ${role.roleArn} --rollback.` }, now).catch(() => undefined);
+        await alertOnce(
+          deps,
+          role.roleArn,
+          `refused#${rotation.rotationId}#${rotation.phase}`,
+          {
+            severity: 'high',
+            roleArn: role.roleArn,
+            vendor: role.vendor,
+            title: `External-ID rotation stuck: ${role.vendor}`,
+            message: `${error.message}. Both IDs stay as they are; fix the cause, or roll back with roleguard rotate --role ${role.roleArn} --rollback.`,
+          },
+          now,
+        ).catch(() => undefined);
       }
       throw error;
     }
@@ -297,17 +404,34 @@ export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, 
 }
 
 /** Step 2, set: the trust policy accepts the current and the pending ID. */
-async function setStep(deps: RotationDeps, role: RegisteredRole, now: Date): Promise<{ plan?: { step: string; document: string } }> {
-  return withLock(deps, role.roleArn, async () => {
-    const rotation = await deps.store.get(role.roleArn);
-    if (!rotation || rotation.phase !== 'created') return {};
-    const document = await deps.trust.read(roleName(role.roleArn));
-    const edited = edit(deps, role, document, [rotation.previousId!, rotation.pendingId!]);
-    if (dryRunOf(deps, role)) return { plan: { step: 'set', document: edited.document } };
-    const noted = edited.changed ? await writeTrust(deps, rotation, edited.document, 'set', now) : rotation;
-    await deps.store.update(noted, note({ ...noted, phase: 'set', setAt: at(now), lastError: null }, now, 'set', `the trust policy accepts both ${maskExternalId(rotation.previousId)} and ${maskExternalId(rotation.pendingId)}${edited.changed ? '' : ' (it already did)'}`));
-    return {};
-  }, dryRunOf(deps, role));
+async function setStep(
+  deps: RotationDeps,
+  role: RegisteredRole,
+  now: Date,
+): Promise<{ plan?: { step: string; document: string } }> {
+  return withLock(
+    deps,
+    role.roleArn,
+    async () => {
+      const rotation = await deps.store.get(role.roleArn);
+      if (!rotation || rotation.phase !== 'created') return {};
+      const document = await deps.trust.read(roleName(role.roleArn));
+      const edited = edit(deps, role, document, [rotation.previousId!, rotation.pendingId!]);
+      if (dryRunOf(deps, role)) return { plan: { step: 'set', document: edited.document } };
+      const noted = edited.changed ? await writeTrust(deps, rotation, edited.document, 'set', now) : rotation;
+      await deps.store.update(
+        noted,
+        note(
+          { ...noted, phase: 'set', setAt: at(now), lastError: null },
+          now,
+          'set',
+          `the trust policy accepts both ${maskExternalId(rotation.previousId)} and ${maskExternalId(rotation.pendingId)}${edited.changed ? '' : ' (it already did)'}`,
+        ),
+      );
+      return {};
+    },
+    dryRunOf(deps, role),
+  );
 }
 
 /**
@@ -318,41 +442,91 @@ async function setStep(deps: RotationDeps, role: RegisteredRole, now: Date): Pro
  * the role asks for it (one intent per rotation, so a repeat never revokes twice), outside the lock, and only then
  * does the state say finished.
  */
-export async function finishRotation(deps: RotationDeps, role: RegisteredRole, now: Date, options: { force?: boolean; requestedBy?: string | null }): Promise<RotationResult> {
+export async function finishRotation(
+  deps: RotationDeps,
+  role: RegisteredRole,
+  now: Date,
+  options: { force?: boolean; requestedBy?: string | null },
+): Promise<RotationResult> {
   const refused = deps.refuse(role.roleArn);
   if (refused) throw new RotationRefused(`roleguard does not rotate ${role.roleArn}: ${refused}`);
   const dryRun = dryRunOf(deps, role);
   const plan: RotationResult['plan'] = [];
-  const decided = await withLock(deps, role.roleArn, async () => {
-    const rotation = await deps.store.get(role.roleArn);
-    if (!rotation || !IN_FLIGHT.includes(rotation.phase)) throw new RotationRefused(`no rotation of ${role.roleArn} is in flight${rotation ? ` (it is ${rotation.phase})` : ''}`);
-    if (rotation.closing === 'rollback') throw new RotationRefused(`the rotation of ${role.roleArn} is being rolled back`);
-    if (rotation.closing !== 'finish') {
-      if (rotation.phase === 'created') throw new RotationRefused(`the rotation of ${role.roleArn} has not set the trust policy yet; the vendor cannot have the new ID`);
-      if (rotation.phase !== 'confirmed' && !options.force) {
-        throw new RotationRefused(`the vendor has not yet assumed ${role.roleArn} with the new ID ${maskExternalId(rotation.pendingId)}; finishing now would break it if it still uses the old one. Wait for the confirmation, or use --force`);
+  const decided = await withLock(
+    deps,
+    role.roleArn,
+    async () => {
+      const rotation = await deps.store.get(role.roleArn);
+      if (!rotation || !IN_FLIGHT.includes(rotation.phase))
+        throw new RotationRefused(
+          `no rotation of ${role.roleArn} is in flight${rotation ? ` (it is ${rotation.phase})` : ''}`,
+        );
+      if (rotation.closing === 'rollback')
+        throw new RotationRefused(`the rotation of ${role.roleArn} is being rolled back`);
+      if (rotation.closing !== 'finish') {
+        if (rotation.phase === 'created')
+          throw new RotationRefused(
+            `the rotation of ${role.roleArn} has not set the trust policy yet; the vendor cannot have the new ID`,
+          );
+        if (rotation.phase !== 'confirmed' && !options.force) {
+          throw new RotationRefused(
+            `the vendor has not yet assumed ${role.roleArn} with the new ID ${maskExternalId(rotation.pendingId)}; finishing now would break it if it still uses the old one. Wait for the confirmation, or use --force`,
+          );
+        }
       }
-    }
-    const document = await deps.trust.read(roleName(role.roleArn));
-    const edited = edit(deps, role, document, [rotation.pendingId!]);
-    if (dryRun) {
-      plan.push({ step: 'finish', document: edited.document });
-      return rotation;
-    }
-    const forced = rotation.phase !== 'confirmed' && rotation.closing !== 'finish';
-    const closing = await writeTrust(deps, rotation, edited.changed ? edited.document : null, 'finish', now, 'finish');
-    return forced ? await deps.store.update(closing, note(closing, now, 'finish', `forced by ${options.requestedBy ?? 'hand'} without a confirmation`)) : closing;
-  }, dryRun);
-  if (dryRun) return { roleArn: role.roleArn, phase: decided.phase, done: [], waiting: 'dry run: nothing was written', plan, rotation: decided };
+      const document = await deps.trust.read(roleName(role.roleArn));
+      const edited = edit(deps, role, document, [rotation.pendingId!]);
+      if (dryRun) {
+        plan.push({ step: 'finish', document: edited.document });
+        return rotation;
+      }
+      const forced = rotation.phase !== 'confirmed' && rotation.closing !== 'finish';
+      const closing = await writeTrust(
+        deps,
+        rotation,
+        edited.changed ? edited.document : null,
+        'finish',
+        now,
+        'finish',
+      );
+      return forced
+        ? await deps.store.update(
+            closing,
+            note(closing, now, 'finish', `forced by ${options.requestedBy ?? 'hand'} without a confirmation`),
+          )
+        : closing;
+    },
+    dryRun,
+  );
+  if (dryRun)
+    return {
+      roleArn: role.roleArn,
+      phase: decided.phase,
+      done: [],
+      waiting: 'dry run: nothing was written',
+      plan,
+      rotation: decided,
+    };
   const done = ['finish'];
   // Before the state says finished: a crash here leaves `closing: finish`, and the next run revokes again under the
   // same intent id, so the revocation is neither lost nor doubled.
-  if (role.rotation?.revokeOldSessions && deps.revokeOldSessions) done.push(`revoke-old-sessions: ${await deps.revokeOldSessions(role, decided, now)}`);
+  if (role.rotation?.revokeOldSessions && deps.revokeOldSessions)
+    done.push(`revoke-old-sessions: ${await deps.revokeOldSessions(role, decided, now)}`);
   const finished = await updateLatest(deps, role.roleArn, (r) =>
     r.closing !== 'finish' || r.rotationId !== decided.rotationId
       ? null
       : note(
-          { ...r, phase: 'finished', closing: null, finishedAt: at(now), since: at(now), forced: r.phase !== 'confirmed', currentId: r.pendingId, retiredAt: { ...r.retiredAt, [r.previousId!]: at(now) }, lastError: null },
+          {
+            ...r,
+            phase: 'finished',
+            closing: null,
+            finishedAt: at(now),
+            since: at(now),
+            forced: r.phase !== 'confirmed',
+            currentId: r.pendingId,
+            retiredAt: { ...r.retiredAt, [r.previousId!]: at(now) },
+            lastError: null,
+          },
           now,
           'finish',
           `the trust policy accepts only ${maskExternalId(r.pendingId)}; ${maskExternalId(r.previousId)} is retired`,
@@ -368,46 +542,95 @@ export async function finishRotation(deps: RotationDeps, role: RegisteredRole, n
  * The decision (`closing: rollback`) is recorded before IAM is called, so a confirmation arriving meanwhile is
  * ignored rather than undoing the rollback, and an interrupted rollback is completed by the next run.
  */
-export async function rollbackRotation(deps: RotationDeps, role: RegisteredRole, now: Date, options: { force?: boolean; requestedBy?: string | null } = {}): Promise<RotationResult> {
+export async function rollbackRotation(
+  deps: RotationDeps,
+  role: RegisteredRole,
+  now: Date,
+  options: { force?: boolean; requestedBy?: string | null } = {},
+): Promise<RotationResult> {
   const refused = deps.refuse(role.roleArn);
   if (refused) throw new RotationRefused(`roleguard does not rotate ${role.roleArn}: ${refused}`);
   const dryRun = dryRunOf(deps, role);
   const plan: RotationResult['plan'] = [];
-  const after = await withLock(deps, role.roleArn, async () => {
-    const rotation = await deps.store.get(role.roleArn);
-    if (!rotation || !IN_FLIGHT.includes(rotation.phase)) throw new RotationRefused(`no rotation of ${role.roleArn} is in flight${rotation ? ` (it is ${rotation.phase})` : ''}; a finished rotation is undone by another rotation, not a rollback`);
-    if (rotation.closing === 'finish') throw new RotationRefused(`the rotation of ${role.roleArn} is finishing; start another rotation instead`);
-    if (rotation.phase === 'confirmed' && !options.force && rotation.closing !== 'rollback') {
-      throw new RotationRefused(`the vendor already assumed ${role.roleArn} with the new ID (${rotation.confirmation?.at}); rolling back would break it. Use --force if that is intended`);
-    }
-    const document = await deps.trust.read(roleName(role.roleArn));
-    const edited = edit(deps, role, document, [rotation.previousId!]);
-    if (dryRun) {
-      plan.push({ step: 'rollback', document: edited.changed ? edited.document : null });
-      return rotation;
-    }
-    const closing = await writeTrust(deps, rotation, edited.changed ? edited.document : null, 'rollback', now, 'rollback');
-    return deps.store.update(
-      closing,
-      note(
-        { ...closing, phase: 'rolled-back', closing: null, rolledBackAt: at(now), since: at(now), retiredAt: { ...closing.retiredAt, [closing.pendingId!]: at(now) }, lastError: null },
+  const after = await withLock(
+    deps,
+    role.roleArn,
+    async () => {
+      const rotation = await deps.store.get(role.roleArn);
+      if (!rotation || !IN_FLIGHT.includes(rotation.phase))
+        throw new RotationRefused(
+          `no rotation of ${role.roleArn} is in flight${rotation ? ` (it is ${rotation.phase})` : ''}; a finished rotation is undone by another rotation, not a rollback`,
+        );
+      if (rotation.closing === 'finish')
+        throw new RotationRefused(`the rotation of ${role.roleArn} is finishing; start another rotation instead`);
+      if (rotation.phase === 'confirmed' && !options.force && rotation.closing !== 'rollback') {
+        throw new RotationRefused(
+          `the vendor already assumed ${role.roleArn} with the new ID (${rotation.confirmation?.at}); rolling back would break it. Use --force if that is intended`,
+        );
+      }
+      const document = await deps.trust.read(roleName(role.roleArn));
+      const edited = edit(deps, role, document, [rotation.previousId!]);
+      if (dryRun) {
+        plan.push({ step: 'rollback', document: edited.changed ? edited.document : null });
+        return rotation;
+      }
+      const closing = await writeTrust(
+        deps,
+        rotation,
+        edited.changed ? edited.document : null,
+        'rollback',
         now,
         'rollback',
-        `by ${options.requestedBy ?? 'hand'}: the trust policy accepts only ${maskExternalId(rotation.previousId)} again; ${maskExternalId(rotation.pendingId)} is dropped`,
-      ),
-    );
-  }, dryRun);
-  return { roleArn: role.roleArn, phase: after.phase, done: dryRun ? [] : ['rollback'], waiting: dryRun ? 'dry run: nothing was written' : null, plan, rotation: after };
+      );
+      return deps.store.update(
+        closing,
+        note(
+          {
+            ...closing,
+            phase: 'rolled-back',
+            closing: null,
+            rolledBackAt: at(now),
+            since: at(now),
+            retiredAt: { ...closing.retiredAt, [closing.pendingId!]: at(now) },
+            lastError: null,
+          },
+          now,
+          'rollback',
+          `by ${options.requestedBy ?? 'hand'}: the trust policy accepts only ${maskExternalId(rotation.previousId)} again; ${maskExternalId(rotation.pendingId)} is dropped`,
+        ),
+      );
+    },
+    dryRun,
+  );
+  return {
+    roleArn: role.roleArn,
+    phase: after.phase,
+    done: dryRun ? [] : ['rollback'],
+    waiting: dryRun ? 'dry run: nothing was written' : null,
+    plan,
+    rotation: after,
+  };
 }
 
 /**
  * The scheduled run for one role: record a baseline the first time, start a rotation when the schedule says so, and
  * move one in flight along. Roles without a schedule are only moved along when a rotation was started by hand.
  */
-export async function runRotationSchedule(deps: RotationDeps, role: RegisteredRole, now: Date): Promise<RotationResult> {
+export async function runRotationSchedule(
+  deps: RotationDeps,
+  role: RegisteredRole,
+  now: Date,
+): Promise<RotationResult> {
   let rotation = await deps.store.get(role.roleArn);
   if (rotation && IN_FLIGHT.includes(rotation.phase)) return advanceRotation(deps, role, now);
-  const idle = (waiting: string | null): RotationResult => ({ roleArn: role.roleArn, phase: rotation?.phase ?? 'idle', done: [], waiting, plan: [], rotation });
+  const idle = (waiting: string | null): RotationResult => ({
+    roleArn: role.roleArn,
+    phase: rotation?.phase ?? 'idle',
+    done: [],
+    waiting,
+    plan: [],
+    rotation,
+  });
   if (!role.rotation) return idle(null);
   if (!rotation) {
     if (dryRunOf(deps, role)) return idle('dry run: the schedule starts counting once roleguard may write');
@@ -428,7 +651,19 @@ export async function runRotationSchedule(deps: RotationDeps, role: RegisteredRo
     if (error instanceof RotationInFlight) return idle(error.message);
     // A due rotation that cannot start is alerted once (a week), and the run goes on with the other roles.
     if (!dryRunOf(deps, role)) {
-      await alertOnce(deps, role.roleArn, `cannot-start#${error.message}`, { severity: 'high', roleArn: role.roleArn, vendor: role.vendor, title: `External-ID rotation due but not started: ${role.vendor}`, message: error.message }, now);
+      await alertOnce(
+        deps,
+        role.roleArn,
+        `cannot-start#${error.message}`,
+        {
+          severity: 'high',
+          roleArn: role.roleArn,
+          vendor: role.vendor,
+          title: `External-ID rotation due but not started: ${role.vendor}`,
+          message: error.message,
+        },
+        now,
+      );
     }
     return idle(`due since ${due} but refused: ${error.message}`);
   }

@@ -1,4 +1,4 @@
-import type { Registry, RegisteredRole } from '../registry/types.js';
+import type { RegisteredRole, Registry } from '../registry/types.js';
 import { IN_FLIGHT, type Rotation } from './store.js';
 
 /**
@@ -18,10 +18,19 @@ function overlay(role: RegisteredRole, rotation: Rotation | undefined): Register
   if (!rotation) return role;
   let { current, pending } = role.externalIds;
   // In the order they were retired (a DynamoDB map keeps no order).
-  const ours = Object.entries(rotation.retiredAt ?? {}).sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0])).map(([id]) => id);
-  if (rotation.currentId && current !== rotation.currentId && current !== null && ours.includes(current)) current = rotation.currentId;
+  const ours = Object.entries(rotation.retiredAt ?? {})
+    .sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0]))
+    .map(([id]) => id);
+  if (rotation.currentId && current !== rotation.currentId && current !== null && ours.includes(current))
+    current = rotation.currentId;
   if (pending !== null && (pending === current || ours.includes(pending))) pending = null;
-  if (IN_FLIGHT.includes(rotation.phase) && rotation.previousId === current && rotation.pendingId && (pending === null || pending === rotation.pendingId)) pending = rotation.pendingId;
+  if (
+    IN_FLIGHT.includes(rotation.phase) &&
+    rotation.previousId === current &&
+    rotation.pendingId &&
+    (pending === null || pending === rotation.pendingId)
+  )
+    pending = rotation.pendingId;
   const retired = [...new Set([...role.externalIds.retired, ...ours])].filter((id) => id !== current && id !== pending);
   return { ...role, externalIds: { current, pending, retired } };
 }

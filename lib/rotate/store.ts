@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
  * Where a role's external-ID rotation stands. The steps follow AWS Secrets Manager's rotation:
@@ -98,9 +98,14 @@ export interface RotationStore {
 /** Build the rotation store on the registry table. */
 export function createRotationStore(doc: DynamoDBDocumentClient, tableName: string): RotationStore {
   const key = (roleArn: string) => ({ pk: PK, sk: roleArn });
-  const bounded = (r: Omit<Rotation, 'version'>) => ({ ...r, history: r.history.slice(-HISTORY), writes: r.writes.slice(-WRITES) });
+  const bounded = (r: Omit<Rotation, 'version'>) => ({
+    ...r,
+    history: r.history.slice(-HISTORY),
+    writes: r.writes.slice(-WRITES),
+  });
   const get = async (roleArn: string): Promise<Rotation | null> => {
-    const item = (await doc.send(new GetCommand({ TableName: tableName, Key: key(roleArn), ConsistentRead: true }))).Item;
+    const item = (await doc.send(new GetCommand({ TableName: tableName, Key: key(roleArn), ConsistentRead: true })))
+      .Item;
     return item ? (item.rotation as Rotation) : null;
   };
   const update = async (expected: Rotation, next: Omit<Rotation, 'version'>): Promise<Rotation> => {
@@ -116,7 +121,8 @@ export function createRotationStore(doc: DynamoDBDocumentClient, tableName: stri
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new RotationConflict(`the rotation of ${expected.roleArn} changed meanwhile`);
+      if (error instanceof ConditionalCheckFailedException)
+        throw new RotationConflict(`the rotation of ${expected.roleArn} changed meanwhile`);
       throw error;
     }
     return stored;
@@ -129,7 +135,15 @@ export function createRotationStore(doc: DynamoDBDocumentClient, tableName: stri
       const out: Rotation[] = [];
       let ExclusiveStartKey: Record<string, unknown> | undefined;
       do {
-        const page = await doc.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': PK }, ConsistentRead: true, ExclusiveStartKey }));
+        const page = await doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': PK },
+            ConsistentRead: true,
+            ExclusiveStartKey,
+          }),
+        );
         out.push(...(page.Items ?? []).map((i) => i.rotation as Rotation));
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
@@ -138,9 +152,16 @@ export function createRotationStore(doc: DynamoDBDocumentClient, tableName: stri
     async create(rotation) {
       const stored = { ...bounded(rotation), version: 1 };
       try {
-        await doc.send(new PutCommand({ TableName: tableName, Item: { ...key(rotation.roleArn), version: 1, rotation: stored }, ConditionExpression: 'attribute_not_exists(pk)' }));
+        await doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...key(rotation.roleArn), version: 1, rotation: stored },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) throw new RotationConflict(`a rotation item for ${rotation.roleArn} already exists`);
+        if (error instanceof ConditionalCheckFailedException)
+          throw new RotationConflict(`a rotation item for ${rotation.roleArn} already exists`);
         throw error;
       }
       return stored;
@@ -149,7 +170,13 @@ export function createRotationStore(doc: DynamoDBDocumentClient, tableName: stri
       // Read, then write conditionally on the version: two confirmations at once leave one.
       for (let attempt = 0; attempt < 5; attempt++) {
         const current = await get(roleArn);
-        if (!current || current.closing || current.pendingId !== pendingId || (current.phase !== 'set' && current.phase !== 'notified')) return false;
+        if (
+          !current ||
+          current.closing ||
+          current.pendingId !== pendingId ||
+          (current.phase !== 'set' && current.phase !== 'notified')
+        )
+          return false;
         if (current.startedAt && confirmation.at < current.startedAt) return false;
         try {
           await update(current, {
@@ -157,7 +184,14 @@ export function createRotationStore(doc: DynamoDBDocumentClient, tableName: stri
             phase: 'confirmed',
             confirmedAt: confirmation.at,
             confirmation,
-            history: [...current.history, { at: confirmation.at, step: 'confirm', detail: `an assume by ${confirmation.callerAccountId ?? 'the vendor'} used the new ID (event ${confirmation.eventId})` }],
+            history: [
+              ...current.history,
+              {
+                at: confirmation.at,
+                step: 'confirm',
+                detail: `an assume by ${confirmation.callerAccountId ?? 'the vendor'} used the new ID (event ${confirmation.eventId})`,
+              },
+            ],
           });
           return true;
         } catch (error) {
@@ -172,8 +206,31 @@ export function createRotationStore(doc: DynamoDBDocumentClient, tableName: stri
 /** A role's first item: no rotation yet, dated so the schedule counts from now rather than rotating everything at once. */
 export function idleRotation(roleArn: string, since: string): Rotation {
   return {
-    roleArn, phase: 'idle', version: 0, rotationId: null, since, previousId: null, pendingId: null, trigger: null, requestedBy: null, startedAt: null,
-    deadlineAt: null, previousPolicy: null, setAt: null, notifiedAt: null, confirmedAt: null, confirmation: null, finishedAt: null, forced: false,
-    rolledBackAt: null, currentId: null, retiredAt: {}, closing: null, lastAlert: null, lastError: null, writes: [], history: [{ at: since, step: 'baseline', detail: 'first seen by the rotation schedule' }],
+    roleArn,
+    phase: 'idle',
+    version: 0,
+    rotationId: null,
+    since,
+    previousId: null,
+    pendingId: null,
+    trigger: null,
+    requestedBy: null,
+    startedAt: null,
+    deadlineAt: null,
+    previousPolicy: null,
+    setAt: null,
+    notifiedAt: null,
+    confirmedAt: null,
+    confirmation: null,
+    finishedAt: null,
+    forced: false,
+    rolledBackAt: null,
+    currentId: null,
+    retiredAt: {},
+    closing: null,
+    lastAlert: null,
+    lastError: null,
+    writes: [],
+    history: [{ at: since, step: 'baseline', detail: 'first seen by the rotation schedule' }],
   };
 }

@@ -7,13 +7,20 @@ export const OWN_WRITE_WINDOW_MS = 60 * 60_000;
 
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
   return value;
 }
 
 /** The sha256 of a policy document as canonical JSON: the same policy however it was spaced, ordered or encoded. */
 export function policyHash(document: unknown): string {
-  return createHash('sha256').update(JSON.stringify(canonical(decodePolicyDocument(document)))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(decodePolicyDocument(document))))
+    .digest('hex');
 }
 
 /**
@@ -32,5 +39,10 @@ export function isOwnTrustWrite(rotation: Rotation | null, policyDocument: unkno
   }
   const time = Date.parse(at);
   const last = rotation.writes[rotation.writes.length - 1];
-  return last && last.hash === hash && time >= Date.parse(last.at) - 60_000 && time <= Date.parse(last.at) + OWN_WRITE_WINDOW_MS ? last : null;
+  return last &&
+    last.hash === hash &&
+    time >= Date.parse(last.at) - 60_000 &&
+    time <= Date.parse(last.at) + OWN_WRITE_WINDOW_MS
+    ? last
+    : null;
 }

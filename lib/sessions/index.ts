@@ -1,3 +1,11 @@
-export { createSessionStore, type SessionStore, type RecordOutcome, type TimeRange } from './store.js';
-export { sessionsTableDefinition, SESSION_INDEX, SESSION_TTL_ATTRIBUTE } from './table.js';
-export { toSessionItem, toSessionView, sessionViewOf, ttlSeconds, sessionKey, issuedSortKey, type SessionView } from './item.js';
+export {
+  issuedSortKey,
+  type SessionView,
+  sessionKey,
+  sessionViewOf,
+  toSessionItem,
+  toSessionView,
+  ttlSeconds,
+} from './item.js';
+export { createSessionStore, type RecordOutcome, type SessionStore, type TimeRange } from './store.js';
+export { SESSION_INDEX, SESSION_TTL_ATTRIBUTE, sessionsTableDefinition } from './table.js';

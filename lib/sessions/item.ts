@@ -46,7 +46,12 @@ export function ttlSeconds(event: Pick<AssumeEvent, 'issuedAt' | 'expiresAt'>, r
 }
 
 /** The DynamoDB item for a session. Index keys that are null are left out (the indexes are sparse). */
-export function toSessionItem(event: AssumeEvent, retentionDays: number, recordedAt: string, state: 'pending' | 'done'): Record<string, unknown> {
+export function toSessionItem(
+  event: AssumeEvent,
+  retentionDays: number,
+  recordedAt: string,
+  state: 'pending' | 'done',
+): Record<string, unknown> {
   const { kind: _kind, ...fields } = event;
   const item: Record<string, unknown> = {
     pk: sessionKey(event.recipientAccountId, event.eventId),
@@ -67,11 +72,28 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 /** A normalised assume event in the report's session shape. */
 export function sessionViewOf(e: AssumeEvent): SessionView {
   return {
-    eventId: e.eventId, eventName: e.eventName, roleArn: e.roleArn, roleSessionName: e.roleSessionName, assumedRoleId: e.assumedRoleId,
-    accessKeyId: e.accessKeyId, callerAccountId: e.callerAccountId, callerType: e.callerType, externalId: e.externalId,
-    sourceIpAddress: e.sourceIpAddress, issuedAt: e.issuedAt, expiresAt: e.expiresAt, outcome: e.outcome,
-    recipientAccountId: e.recipientAccountId, callerArn: e.callerArn, callerPrincipalId: e.callerPrincipalId, sourceIdentity: e.sourceIdentity, userAgent: e.userAgent,
-    awsRegion: e.awsRegion, sharedEventId: e.sharedEventId, durationSeconds: e.durationSeconds, errorCode: e.errorCode,
+    eventId: e.eventId,
+    eventName: e.eventName,
+    roleArn: e.roleArn,
+    roleSessionName: e.roleSessionName,
+    assumedRoleId: e.assumedRoleId,
+    accessKeyId: e.accessKeyId,
+    callerAccountId: e.callerAccountId,
+    callerType: e.callerType,
+    externalId: e.externalId,
+    sourceIpAddress: e.sourceIpAddress,
+    issuedAt: e.issuedAt,
+    expiresAt: e.expiresAt,
+    outcome: e.outcome,
+    recipientAccountId: e.recipientAccountId,
+    callerArn: e.callerArn,
+    callerPrincipalId: e.callerPrincipalId,
+    sourceIdentity: e.sourceIdentity,
+    userAgent: e.userAgent,
+    awsRegion: e.awsRegion,
+    sharedEventId: e.sharedEventId,
+    durationSeconds: e.durationSeconds,
+    errorCode: e.errorCode,
   };
 }
 

@@ -1,7 +1,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { AssumeEvent } from '../cloudtrail/types.js';
-import { sessionKey, toSessionItem, toSessionView, type SessionView } from './item.js';
+import { type SessionView, sessionKey, toSessionItem, toSessionView } from './item.js';
 import { SESSION_INDEX } from './table.js';
 
 /**
@@ -26,7 +32,11 @@ export interface SessionStore {
 }
 
 /** Build the DynamoDB-backed session store. */
-export function createSessionStore(doc: DynamoDBDocumentClient, tableName: string, retentionDays: number): SessionStore {
+export function createSessionStore(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  retentionDays: number,
+): SessionStore {
   const query = async (input: Omit<QueryCommandInput, 'TableName'>): Promise<SessionView[]> => {
     const out: SessionView[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;

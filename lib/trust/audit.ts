@@ -1,4 +1,4 @@
-import { GetRoleCommand, NoSuchEntityException, type IAMClient } from '@aws-sdk/client-iam';
+import { GetRoleCommand, type IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import type { Registry } from '../registry/types.js';
 import { analyzeTrustPolicy, type PostureProblem } from './analyze.js';
@@ -14,7 +14,16 @@ export interface RoleAudit {
 
 /** The posture audit of every registered role. */
 export interface AuditReport {
-  summary: { roles: number; ok: number; withProblems: number; notFound: number; otherAccount: number; critical: number; high: number; medium: number };
+  summary: {
+    roles: number;
+    ok: number;
+    withProblems: number;
+    notFound: number;
+    otherAccount: number;
+    critical: number;
+    high: number;
+    medium: number;
+  };
   roles: RoleAudit[];
 }
 
@@ -29,7 +38,12 @@ export function iamTrustPolicyReader(iam: IAMClient): TrustPolicyReader {
       if (!Role?.Arn || Role.AssumeRolePolicyDocument === undefined) return null;
       return { arn: Role.Arn, document: Role.AssumeRolePolicyDocument };
     } catch (error) {
-      if (error instanceof NoSuchEntityException || (error as { name?: string }).name === 'NoSuchEntity' || (error as { name?: string }).name === 'NoSuchEntityException') return null;
+      if (
+        error instanceof NoSuchEntityException ||
+        (error as { name?: string }).name === 'NoSuchEntity' ||
+        (error as { name?: string }).name === 'NoSuchEntityException'
+      )
+        return null;
       throw error;
     }
   };
@@ -42,7 +56,19 @@ export async function auditRegistry(registry: Registry, read: TrustPolicyReader)
     const parts = parseRoleArn(role.roleArn)!;
     const found = await read(parts.roleName);
     if (found === null) {
-      roles.push({ roleArn: role.roleArn, vendor: role.vendor, status: 'not-found', problems: [{ kind: 'unreadable-policy', severity: 'medium', statement: null, message: `IAM has no role named ${parts.roleName}: it was deleted or renamed, so the registry entry guards nothing` }] });
+      roles.push({
+        roleArn: role.roleArn,
+        vendor: role.vendor,
+        status: 'not-found',
+        problems: [
+          {
+            kind: 'unreadable-policy',
+            severity: 'medium',
+            statement: null,
+            message: `IAM has no role named ${parts.roleName}: it was deleted or renamed, so the registry entry guards nothing`,
+          },
+        ],
+      });
       continue;
     }
     // GetRole takes a name only: a role of the same name in the credentials' own account is not the registered one.

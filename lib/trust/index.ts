@@ -1,4 +1,19 @@
-export { decodePolicyDocument, parseTrustPolicy, principalAccount, externalIdRequirement, actionMatches, TrustPolicyError, type TrustStatement, type ExternalIdRequirement } from './policy.js';
-export { analyzeTrustPolicy, type TrustAnalysis, type PostureProblem, type PostureProblemKind } from './analyze.js';
-export { auditRegistry, iamTrustPolicyReader, type AuditReport, type RoleAudit, type TrustPolicyReader } from './audit.js';
-export { formatSlackAudit, formatSnsAudit, auditDigest, notifyAudit } from './notify.js';
+export { analyzeTrustPolicy, type PostureProblem, type PostureProblemKind, type TrustAnalysis } from './analyze.js';
+export {
+  type AuditReport,
+  auditRegistry,
+  iamTrustPolicyReader,
+  type RoleAudit,
+  type TrustPolicyReader,
+} from './audit.js';
+export { auditDigest, formatSlackAudit, formatSnsAudit, notifyAudit } from './notify.js';
+export {
+  actionMatches,
+  decodePolicyDocument,
+  type ExternalIdRequirement,
+  externalIdRequirement,
+  parseTrustPolicy,
+  principalAccount,
+  TrustPolicyError,
+  type TrustStatement,
+} from './policy.js';

@@ -44,16 +44,24 @@ export function decodePolicyDocument(document: unknown): Record<string, unknown>
       throw new TrustPolicyError(`the policy document is not valid JSON: ${(error as Error).message}`);
     }
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TrustPolicyError('the policy document is not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new TrustPolicyError('the policy document is not a JSON object');
   return value as Record<string, unknown>;
 }
 
-const list = (value: unknown): unknown[] => (value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]);
+const list = (value: unknown): unknown[] =>
+  value === undefined || value === null ? [] : Array.isArray(value) ? value : [value];
 const strings = (value: unknown): string[] => list(value).filter((v): v is string => typeof v === 'string');
 
 /** IAM action matching: case-insensitive, `*` and `?` wildcards. */
 export function actionMatches(pattern: string, action: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\/]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
   return regex.test(action);
 }
 
@@ -63,7 +71,8 @@ export function parseTrustPolicy(document: unknown): TrustStatement[] {
   const statements = list(policy.Statement);
   if (statements.length === 0) throw new TrustPolicyError('the policy has no Statement');
   return statements.map((raw, index) => {
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TrustPolicyError(`Statement[${index}] is not an object`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw new TrustPolicyError(`Statement[${index}] is not an object`);
     const s = raw as Record<string, unknown>;
     const effect = s.Effect === 'Deny' ? 'Deny' : s.Effect === 'Allow' ? 'Allow' : null;
     if (!effect) throw new TrustPolicyError(`Statement[${index}] has no valid Effect`);
@@ -82,17 +91,32 @@ export function parseTrustPolicy(document: unknown): TrustStatement[] {
       }
     }
     const assume = 'sts:AssumeRole';
-    const grantsAssumeRole = s.NotAction !== undefined ? !strings(s.NotAction).some((p) => actionMatches(p, assume)) : strings(s.Action).some((p) => actionMatches(p, assume));
+    const grantsAssumeRole =
+      s.NotAction !== undefined
+        ? !strings(s.NotAction).some((p) => actionMatches(p, assume))
+        : strings(s.Action).some((p) => actionMatches(p, assume));
     const conditions: TrustStatement['conditions'] = {};
     if (typeof s.Condition === 'object' && s.Condition !== null) {
       for (const [operator, block] of Object.entries(s.Condition as Record<string, unknown>)) {
         if (typeof block !== 'object' || block === null) continue;
         const keys: Record<string, string[]> = {};
-        for (const [key, values] of Object.entries(block as Record<string, unknown>)) keys[key.toLowerCase()] = list(values).map(String);
+        for (const [key, values] of Object.entries(block as Record<string, unknown>))
+          keys[key.toLowerCase()] = list(values).map(String);
         conditions[operator] = keys;
       }
     }
-    return { index, sid: typeof s.Sid === 'string' ? s.Sid : null, effect, notPrincipal, anyPrincipal, awsPrincipals, otherPrincipals, grantsAssumeRole, conditions, raw: s };
+    return {
+      index,
+      sid: typeof s.Sid === 'string' ? s.Sid : null,
+      effect,
+      notPrincipal,
+      anyPrincipal,
+      awsPrincipals,
+      otherPrincipals,
+      grantsAssumeRole,
+      conditions,
+      raw: s,
+    };
   });
 }
 
@@ -143,12 +167,24 @@ export function externalIdRequirement(statement: TrustStatement): ExternalIdRequ
     const ifExists = op.endsWith('ifexists');
     const base = op.replace(/^(forallvalues|foranyvalue):/, '').replace(/ifexists$/, '');
     // The values such a condition accepts as they are (negations, Null and wildcard patterns name no ID).
-    const exact = base === 'stringequals' || base === 'stringequalsignorecase' ? values : base === 'stringlike' ? values.filter((v) => !WILDCARD.test(v)) : [];
+    const exact =
+      base === 'stringequals' || base === 'stringequalsignorecase'
+        ? values
+        : base === 'stringlike'
+          ? values.filter((v) => !WILDCARD.test(v))
+          : [];
     weakValues.push(...exact);
     // sts:ExternalId is single-valued: ForAnyValue behaves like the plain operator, ForAllValues passes when the key is missing.
-    if (!ifExists && set !== 'forallvalues' && (base === 'stringequals' || (base === 'stringlike' && exact.length === values.length))) weakPins = true;
+    if (
+      !ifExists &&
+      set !== 'forallvalues' &&
+      (base === 'stringequals' || (base === 'stringlike' && exact.length === values.length))
+    )
+      weakPins = true;
     // Values are masked: this text ends up in alerts and audit output.
-    weak.push(`${operator} ${values.map((v) => (WILDCARD.test(v) && base.startsWith('stringlike') ? `pattern ${maskExternalId(v)}` : maskExternalId(v))).join(', ')}`);
+    weak.push(
+      `${operator} ${values.map((v) => (WILDCARD.test(v) && base.startsWith('stringlike') ? `pattern ${maskExternalId(v)}` : maskExternalId(v))).join(', ')}`,
+    );
   }
   return { required: [...new Set(required)], weak, weakValues: [...new Set(weakValues)], weakPins };
 }

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { alertsTableDefinition } from '../../lib/alert/index.js';
+import type { Config } from '../../lib/config.js';
 import { createDocumentClient } from '../../lib/deps.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
 import { ensureTable } from '../../lib/local/tables.js';
-import { sessionsTableDefinition, SESSION_TTL_ATTRIBUTE } from '../../lib/sessions/index.js';
-import { alertsTableDefinition } from '../../lib/alert/index.js';
-import type { Config } from '../../lib/config.js';
 import { registryTableDefinition } from '../../lib/registry/index.js';
 import { revocationsTableDefinition } from '../../lib/revoke/store.js';
+import { SESSION_TTL_ATTRIBUTE, sessionsTableDefinition } from '../../lib/sessions/index.js';
 
 /** The DynamoDB Local endpoint the global setup started. */
 export function testEndpoint(): string {
@@ -25,14 +25,21 @@ export function testDynamo(): DynamoDBDocumentClient {
  * Create a fresh sessions table with a unique name, so test files never share state. TTL is off unless asked for:
  * DynamoDB Local deletes expired items by wall-clock time, which would remove old replayed sessions mid-test.
  */
-export async function createSessionsTable(doc: DynamoDBDocumentClient, options: { ttl?: boolean } = {}): Promise<string> {
+export async function createSessionsTable(
+  doc: DynamoDBDocumentClient,
+  options: { ttl?: boolean } = {},
+): Promise<string> {
   const name = `sessions-${randomUUID()}`;
   await ensureTable(doc, sessionsTableDefinition(name), options.ttl ? SESSION_TTL_ATTRIBUTE : undefined);
   return name;
 }
 
 /** Fresh registry and alerts tables, and a config naming them and the given sessions table. */
-export async function createTestTables(doc: DynamoDBDocumentClient, sessionsTable: string, overrides: Partial<Config> = {}): Promise<Config> {
+export async function createTestTables(
+  doc: DynamoDBDocumentClient,
+  sessionsTable: string,
+  overrides: Partial<Config> = {},
+): Promise<Config> {
   const registryTable = `registry-${randomUUID()}`;
   const alertsTable = `alerts-${randomUUID()}`;
   const revocationsTable = `revocations-${randomUUID()}`;
@@ -45,8 +52,22 @@ export async function createTestTables(doc: DynamoDBDocumentClient, sessionsTabl
 /** A complete config for tests. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
-    sessionsTable: 'unset', sessionRetentionDays: 90, recordAwsServiceAssumes: false, registryTable: 'unset', registryCacheSeconds: 60,
-    alertsTable: 'unset', alertWindowSeconds: 3600, alertTopicArn: null, slackWebhookParameter: null, revocationsTable: null, ownRoleArns: [], dryRun: false,
-    rotationTopicArn: null, rotationSlackWebhookParameter: null, externalIdLength: 32, trustPolicySizeLimit: 2048, ...overrides,
+    sessionsTable: 'unset',
+    sessionRetentionDays: 90,
+    recordAwsServiceAssumes: false,
+    registryTable: 'unset',
+    registryCacheSeconds: 60,
+    alertsTable: 'unset',
+    alertWindowSeconds: 3600,
+    alertTopicArn: null,
+    slackWebhookParameter: null,
+    revocationsTable: null,
+    ownRoleArns: [],
+    dryRun: false,
+    rotationTopicArn: null,
+    rotationSlackWebhookParameter: null,
+    externalIdLength: 32,
+    trustPolicySizeLimit: 2048,
+    ...overrides,
   };
 }

@@ -17,13 +17,20 @@ export interface FakeServer {
 }
 
 /** Start a server that records every request and answers with `respond` (status, body, content type). */
-export async function startFakeServer(respond: (request: Received, index: number) => { status: number; body?: string; type?: string }): Promise<FakeServer> {
+export async function startFakeServer(
+  respond: (request: Received, index: number) => { status: number; body?: string; type?: string },
+): Promise<FakeServer> {
   const received: Received[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const request = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       received.push(request);
       const answer = respond(request, received.length - 1);
       res.writeHead(answer.status, { 'content-type': answer.type ?? 'text/plain' });
@@ -41,19 +48,33 @@ export async function startFakeServer(respond: (request: Received, index: number
 
 /** A Slack incoming webhook that answers `ok` (or the given statuses in turn, then `ok`). */
 export function fakeSlack(statuses: number[] = []): Promise<FakeServer> {
-  return startFakeServer((_, i) => (i < statuses.length && statuses[i] !== 200 ? { status: statuses[i]!, body: 'error' } : { status: 200, body: 'ok' }));
+  return startFakeServer((_, i) =>
+    i < statuses.length && statuses[i] !== 200 ? { status: statuses[i]!, body: 'error' } : { status: 200, body: 'ok' },
+  );
 }
 
 /**
  * SSM (JSON 1.1 protocol) holding one SecureString parameter, or none while its value is null. The value can be
  * changed, because Powertools keeps one SSM client per process and so one endpoint.
  */
-export async function fakeSsm(name: string, initial: string | null): Promise<FakeServer & { set(value: string | null): void }> {
+export async function fakeSsm(
+  name: string,
+  initial: string | null,
+): Promise<FakeServer & { set(value: string | null): void }> {
   let value = initial;
   const server = await startFakeServer((request) => {
     const asked = (JSON.parse(request.body || '{}') as { Name?: string }).Name;
-    if (value === null || asked !== name) return { status: 400, type: 'application/x-amz-json-1.1', body: JSON.stringify({ __type: 'ParameterNotFound', message: '' }) };
-    return { status: 200, type: 'application/x-amz-json-1.1', body: JSON.stringify({ Parameter: { Name: name, Type: 'SecureString', Value: value, Version: 1 } }) };
+    if (value === null || asked !== name)
+      return {
+        status: 400,
+        type: 'application/x-amz-json-1.1',
+        body: JSON.stringify({ __type: 'ParameterNotFound', message: '' }),
+      };
+    return {
+      status: 200,
+      type: 'application/x-amz-json-1.1',
+      body: JSON.stringify({ Parameter: { Name: name, Type: 'SecureString', Value: value, Version: 1 } }),
+    };
   });
   return { ...server, set: (v) => (value = v) };
 }
@@ -89,11 +110,22 @@ export async function fakeIam(): Promise<FakeServer & { policies: Map<string, st
     switch (action) {
       case 'GetRolePolicy': {
         const doc = policies.get(key);
-        if (doc === undefined) return { status: 404, type: 'text/xml', body: `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role policy cannot be found.</Message></Error><RequestId>r-${i}</RequestId></ErrorResponse>` };
-        return ok(action, `<RoleName>${xml(form.get('RoleName')!)}</RoleName><PolicyName>${xml(form.get('PolicyName')!)}</PolicyName><PolicyDocument>${xml(encodeURIComponent(doc))}</PolicyDocument>`, i);
+        if (doc === undefined)
+          return {
+            status: 404,
+            type: 'text/xml',
+            body: `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role policy cannot be found.</Message></Error><RequestId>r-${i}</RequestId></ErrorResponse>`,
+          };
+        return ok(
+          action,
+          `<RoleName>${xml(form.get('RoleName')!)}</RoleName><PolicyName>${xml(form.get('PolicyName')!)}</PolicyName><PolicyDocument>${xml(encodeURIComponent(doc))}</PolicyDocument>`,
+          i,
+        );
       }
       case 'ListRolePolicies': {
-        const names = [...policies.keys()].filter((k) => k.startsWith(`${form.get('RoleName')}/`)).map((k) => `<member>${xml(k.slice(k.indexOf('/') + 1))}</member>`);
+        const names = [...policies.keys()]
+          .filter((k) => k.startsWith(`${form.get('RoleName')}/`))
+          .map((k) => `<member>${xml(k.slice(k.indexOf('/') + 1))}</member>`);
         return ok(action, `<PolicyNames>${names.join('')}</PolicyNames><IsTruncated>false</IsTruncated>`, i);
       }
       case 'PutRolePolicy':
@@ -105,14 +137,27 @@ export async function fakeIam(): Promise<FakeServer & { policies: Map<string, st
       case 'GetRole': {
         const name = form.get('RoleName')!;
         const doc = trust.get(name);
-        if (doc === undefined) return { status: 404, type: 'text/xml', body: `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name ${xml(name)} cannot be found.</Message></Error><RequestId>r-${i}</RequestId></ErrorResponse>` };
-        return ok(action, `<Role><Path>/vendors/</Path><RoleName>${xml(name)}</RoleName><RoleId>AROA3XFRBF23EXAMPLE1</RoleId><Arn>arn:aws:iam::111122223333:role/vendors/${xml(name)}</Arn><CreateDate>2025-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>${xml(encodeURIComponent(doc))}</AssumeRolePolicyDocument></Role>`, i);
+        if (doc === undefined)
+          return {
+            status: 404,
+            type: 'text/xml',
+            body: `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name ${xml(name)} cannot be found.</Message></Error><RequestId>r-${i}</RequestId></ErrorResponse>`,
+          };
+        return ok(
+          action,
+          `<Role><Path>/vendors/</Path><RoleName>${xml(name)}</RoleName><RoleId>AROA3XFRBF23EXAMPLE1</RoleId><Arn>arn:aws:iam::111122223333:role/vendors/${xml(name)}</Arn><CreateDate>2025-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>${xml(encodeURIComponent(doc))}</AssumeRolePolicyDocument></Role>`,
+          i,
+        );
       }
       case 'UpdateAssumeRolePolicy':
         trust.set(form.get('RoleName')!, form.get('PolicyDocument') ?? '');
         return ok(action, '', i);
       default:
-        return { status: 400, type: 'text/xml', body: `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${xml(action)}</Message></Error></ErrorResponse>` };
+        return {
+          status: 400,
+          type: 'text/xml',
+          body: `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${xml(action)}</Message></Error></ErrorResponse>`,
+        };
     }
   });
   return { ...server, policies, trust };

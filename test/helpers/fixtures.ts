@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,11 +14,15 @@ export function loadJson(path: string): unknown {
 
 /** The names of the published sample files. */
 export function sampleFiles(): string[] {
-  return readdirSync(SAMPLES_DIR).filter((f) => f.endsWith('.json')).sort();
+  return readdirSync(SAMPLES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
 }
 
 /** A realistic successful cross-account AssumeRole record, with overrides. */
 export function assumeRecord(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const base = (loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json')) as { detail: Record<string, unknown> }).detail;
+  const base = (
+    loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json')) as { detail: Record<string, unknown> }
+  ).detail;
   return { ...structuredClone(base), ...overrides };
 }

@@ -1,6 +1,14 @@
+import {
+  DeleteRolePolicyCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListRolePoliciesCommand,
+  NoSuchEntityException,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { DeleteRolePolicyCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, NoSuchEntityException, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { assumeRecord } from './fixtures.js';
 
 export const ROLE_ID = 'AROA3XFRBF23EXAMPLE1';
@@ -20,26 +28,49 @@ export function vendorAssume(options: {
   const base = assumeRecord({ eventID: options.id, eventTime: options.time });
   const roleArn = options.roleArn ?? 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
   const roleName = roleArn.slice(roleArn.lastIndexOf('/') + 1);
-  const params: Record<string, unknown> = { ...(base.requestParameters as object), roleArn, roleSessionName: options.session };
+  const params: Record<string, unknown> = {
+    ...(base.requestParameters as object),
+    roleArn,
+    roleSessionName: options.session,
+  };
   if (options.externalId === null) delete params.externalId;
   else params.externalId = options.externalId;
-  const key = `ASIA${options.id.toUpperCase().replace(/[^A-Z0-9]/g, '').padEnd(16, 'X').slice(0, 16)}`;
+  const key = `ASIA${options.id
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, '')
+    .padEnd(16, 'X')
+    .slice(0, 16)}`;
   const issued = Date.parse(options.time);
   return {
     ...base,
-    userIdentity: { type: 'AWSAccount', principalId: options.principal ?? 'AIDAVENDOREXAMPLE0001', accountId: options.account ?? '999988887777' },
+    userIdentity: {
+      type: 'AWSAccount',
+      principalId: options.principal ?? 'AIDAVENDOREXAMPLE0001',
+      accountId: options.account ?? '999988887777',
+    },
     requestParameters: params,
     responseElements: {
       ...(base.responseElements as object),
-      credentials: { accessKeyId: key, sessionToken: '<redacted>', expiration: options.expiration ?? new Date(issued + 3600_000).toISOString() },
-      assumedRoleUser: { assumedRoleId: `${ROLE_ID}:${options.session}`, arn: `arn:aws:sts::111122223333:assumed-role/${roleName}/${options.session}` },
+      credentials: {
+        accessKeyId: key,
+        sessionToken: '<redacted>',
+        expiration: options.expiration ?? new Date(issued + 3600_000).toISOString(),
+      },
+      assumedRoleUser: {
+        assumedRoleId: `${ROLE_ID}:${options.session}`,
+        arn: `arn:aws:sts::111122223333:assumed-role/${roleName}/${options.session}`,
+      },
     },
   };
 }
 
 /** The access key id `vendorAssume` gives a session. */
 export function accessKeyOf(id: string): string {
-  return `ASIA${id.toUpperCase().replace(/[^A-Z0-9]/g, '').padEnd(16, 'X').slice(0, 16)}`;
+  return `ASIA${id
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, '')
+    .padEnd(16, 'X')
+    .slice(0, 16)}`;
 }
 
 /** IAM emulated as last-writer-wins, with latency, and faults to inject: the inline policies of each role. */
@@ -57,7 +88,12 @@ export interface EmulatedIam {
 }
 
 /** Emulate IAM's inline role policies on an aws-sdk-client-mock of IAMClient. */
-export function emulateIam(options: { latencyMs?: number; /** A fault to throw for a call, or null to let it through. */ fault?: (command: string) => Error | null } = {}): EmulatedIam {
+export function emulateIam(
+  options: {
+    latencyMs?: number /** A fault to throw for a call, or null to let it through. */;
+    fault?: (command: string) => Error | null;
+  } = {},
+): EmulatedIam {
   const mock = mockClient(IAMClient);
   const policies = new Map<string, string>();
   const faults: Record<string, { n: number; error: () => Error }> = {};
@@ -75,24 +111,43 @@ export function emulateIam(options: { latencyMs?: number; /** A fault to throw f
     await delay();
     fault('GetRolePolicy');
     const document = policies.get(`${input.RoleName}/${input.PolicyName}`);
-    if (document === undefined) throw new NoSuchEntityException({ message: 'The role policy cannot be found.', $metadata: { httpStatusCode: 404 } });
+    if (document === undefined)
+      throw new NoSuchEntityException({
+        message: 'The role policy cannot be found.',
+        $metadata: { httpStatusCode: 404 },
+      });
     return { RoleName: input.RoleName, PolicyName: input.PolicyName, PolicyDocument: encodeURIComponent(document) };
   });
-  mock.on(PutRolePolicyCommand).callsFake(async (input: { RoleName: string; PolicyName: string; PolicyDocument: string }) => {
-    await delay();
-    fault('PutRolePolicy');
-    policies.set(`${input.RoleName}/${input.PolicyName}`, input.PolicyDocument);
-    return {};
-  });
+  mock
+    .on(PutRolePolicyCommand)
+    .callsFake(async (input: { RoleName: string; PolicyName: string; PolicyDocument: string }) => {
+      await delay();
+      fault('PutRolePolicy');
+      policies.set(`${input.RoleName}/${input.PolicyName}`, input.PolicyDocument);
+      return {};
+    });
   mock.on(DeleteRolePolicyCommand).callsFake(async (input: { RoleName: string; PolicyName: string }) => {
     policies.delete(`${input.RoleName}/${input.PolicyName}`);
     return {};
   });
   mock.on(ListRolePoliciesCommand).callsFake(async (input: { RoleName: string }) => {
     fault('ListRolePolicies');
-    return { PolicyNames: [...policies.keys()].filter((k) => k.startsWith(`${input.RoleName}/`)).map((k) => k.slice(input.RoleName.length + 1)) };
+    return {
+      PolicyNames: [...policies.keys()]
+        .filter((k) => k.startsWith(`${input.RoleName}/`))
+        .map((k) => k.slice(input.RoleName.length + 1)),
+    };
   });
-  mock.on(GetRoleCommand).callsFake(async (input: { RoleName: string }) => ({ Role: { RoleName: input.RoleName, RoleId: ROLE_ID, Arn: `arn:aws:iam::111122223333:role/${input.RoleName}`, Path: '/', CreateDate: new Date(), AssumeRolePolicyDocument: '{}' } }));
+  mock.on(GetRoleCommand).callsFake(async (input: { RoleName: string }) => ({
+    Role: {
+      RoleName: input.RoleName,
+      RoleId: ROLE_ID,
+      Arn: `arn:aws:iam::111122223333:role/${input.RoleName}`,
+      Path: '/',
+      CreateDate: new Date(),
+      AssumeRolePolicyDocument: '{}',
+    },
+  }));
   return {
     mock,
     policies,
@@ -104,7 +159,9 @@ export function emulateIam(options: { latencyMs?: number; /** A fault to throw f
       return text === undefined ? null : JSON.parse(text);
     },
     puts(roleName) {
-      return mock.commandCalls(PutRolePolicyCommand).filter((c) => roleName === undefined || c.args[0].input.RoleName === roleName).length;
+      return mock
+        .commandCalls(PutRolePolicyCommand)
+        .filter((c) => roleName === undefined || c.args[0].input.RoleName === roleName).length;
     },
     reset() {
       policies.clear();
@@ -123,22 +180,37 @@ export function throttling(): Error {
 }
 
 /** Would IAM allow a session of the role, with all else allowed, under the role's revocation policy? */
-export async function sessionDecision(policy: unknown, session: string, issuedAt: string): Promise<'Allowed' | 'Denied'> {
+export async function sessionDecision(
+  policy: unknown,
+  session: string,
+  issuedAt: string,
+): Promise<'Allowed' | 'Denied'> {
   const result = await runSimulation(
     {
       request: {
         principal: `arn:aws:sts::111122223333:assumed-role/ExampleCorpAudit/${session}`,
         action: 's3:GetObject',
         resource: { resource: 'arn:aws:s3:::reports/q3.csv', accountId: '111122223333' },
-        contextVariables: { 'aws:userid': `${ROLE_ID}:${session}`, 'aws:TokenIssueTime': issuedAt, 'aws:PrincipalAccount': '111122223333' },
+        contextVariables: {
+          'aws:userid': `${ROLE_ID}:${session}`,
+          'aws:TokenIssueTime': issuedAt,
+          'aws:PrincipalAccount': '111122223333',
+        },
       },
-      identityPolicies: [{ name: 'work', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }, ...(policy ? [{ name: 'roleguard-revocations', policy }] : [])],
+      identityPolicies: [
+        {
+          name: 'work',
+          policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+        },
+        ...(policy ? [{ name: 'roleguard-revocations', policy }] : []),
+      ],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
     },
     {},
   );
   if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
-  if (!['Allowed', 'ExplicitlyDenied', 'ImplicitlyDenied'].includes(result.overallResult)) throw new Error(`unexpected evaluator result ${result.overallResult}`);
+  if (!['Allowed', 'ExplicitlyDenied', 'ImplicitlyDenied'].includes(result.overallResult))
+    throw new Error(`unexpected evaluator result ${result.overallResult}`);
   return result.overallResult === 'Allowed' ? 'Allowed' : 'Denied';
 }

@@ -1,6 +1,6 @@
-import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { GetRoleCommand, IAMClient, NoSuchEntityException, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
-import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 
 export const VENDOR_ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
 export const VENDOR_ACCOUNT = '999988887777';
@@ -12,7 +12,13 @@ export function vendorTrustPolicy(ids: string | string[] = OLD_ID): Record<strin
     Version: '2012-10-17',
     Statement: [
       { Sid: 'Ec2', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
-      { Sid: 'ExampleCorp', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${VENDOR_ACCOUNT}:root` }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': ids }, Bool: { 'aws:SecureTransport': 'true' } } },
+      {
+        Sid: 'ExampleCorp',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${VENDOR_ACCOUNT}:root` },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'sts:ExternalId': ids }, Bool: { 'aws:SecureTransport': 'true' } },
+      },
     ],
   };
 }
@@ -27,15 +33,30 @@ export interface EmulatedTrust {
   restore(): void;
 }
 
-export function emulateTrustPolicies(initial: Record<string, Record<string, unknown>> = { ExampleCorpAudit: vendorTrustPolicy() }): EmulatedTrust {
+export function emulateTrustPolicies(
+  initial: Record<string, Record<string, unknown>> = { ExampleCorpAudit: vendorTrustPolicy() },
+): EmulatedTrust {
   const policies = new Map(Object.entries(initial).map(([name, doc]) => [name, JSON.stringify(doc)]));
   const writes: EmulatedTrust['writes'] = [];
   const faults: Error[] = [];
   const iam = mockClient(IAMClient);
   iam.on(GetRoleCommand).callsFake(async (input: { RoleName: string }) => {
     const document = policies.get(input.RoleName);
-    if (document === undefined) throw new NoSuchEntityException({ message: `The role with name ${input.RoleName} cannot be found.`, $metadata: {} });
-    return { Role: { RoleName: input.RoleName, RoleId: 'AROA3XFRBF23EXAMPLE1', Arn: `arn:aws:iam::111122223333:role/vendors/${input.RoleName}`, Path: '/vendors/', CreateDate: new Date(), AssumeRolePolicyDocument: encodeURIComponent(document) } };
+    if (document === undefined)
+      throw new NoSuchEntityException({
+        message: `The role with name ${input.RoleName} cannot be found.`,
+        $metadata: {},
+      });
+    return {
+      Role: {
+        RoleName: input.RoleName,
+        RoleId: 'AROA3XFRBF23EXAMPLE1',
+        Arn: `arn:aws:iam::111122223333:role/vendors/${input.RoleName}`,
+        Path: '/vendors/',
+        CreateDate: new Date(),
+        AssumeRolePolicyDocument: encodeURIComponent(document),
+      },
+    };
   });
   iam.on(UpdateAssumeRolePolicyCommand).callsFake(async (input: { RoleName: string; PolicyDocument: string }) => {
     const fault = faults.shift();
@@ -59,7 +80,12 @@ export function emulateTrustPolicies(initial: Record<string, Record<string, unkn
  * Would IAM let `principal` assume the role under this trust policy, with this external ID (or none)? The caller's
  * own identity policy allows sts:AssumeRole, so the trust policy decides. Checked by an independent evaluator.
  */
-export async function assumeDecision(trustPolicy: unknown, principal: string, externalId: string | null, roleArn = VENDOR_ROLE): Promise<'Allowed' | 'Denied'> {
+export async function assumeDecision(
+  trustPolicy: unknown,
+  principal: string,
+  externalId: string | null,
+  roleArn = VENDOR_ROLE,
+): Promise<'Allowed' | 'Denied'> {
   const account = /^arn:aws:(?:iam|sts)::(\d{12}):/.exec(principal)?.[1] ?? '999988887777';
   const result = await runSimulation(
     {
@@ -67,9 +93,18 @@ export async function assumeDecision(trustPolicy: unknown, principal: string, ex
         principal,
         action: 'sts:AssumeRole',
         resource: { resource: roleArn, accountId: '111122223333' },
-        contextVariables: { 'aws:PrincipalAccount': account, 'aws:SecureTransport': 'true', ...(externalId === null ? {} : { 'sts:ExternalId': externalId }) },
+        contextVariables: {
+          'aws:PrincipalAccount': account,
+          'aws:SecureTransport': 'true',
+          ...(externalId === null ? {} : { 'sts:ExternalId': externalId }),
+        },
       },
-      identityPolicies: [{ name: 'caller', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] } }],
+      identityPolicies: [
+        {
+          name: 'caller',
+          policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] },
+        },
+      ],
       resourcePolicy: trustPolicy,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
@@ -77,6 +112,7 @@ export async function assumeDecision(trustPolicy: unknown, principal: string, ex
     {},
   );
   if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
-  if (!['Allowed', 'ExplicitlyDenied', 'ImplicitlyDenied'].includes(result.overallResult)) throw new Error(`unexpected evaluator result ${result.overallResult}`);
+  if (!['Allowed', 'ExplicitlyDenied', 'ImplicitlyDenied'].includes(result.overallResult))
+    throw new Error(`unexpected evaluator result ${result.overallResult}`);
   return result.overallResult === 'Allowed' ? 'Allowed' : 'Denied';
 }

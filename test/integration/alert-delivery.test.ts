@@ -1,13 +1,22 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createOutbox, deliverAlert, respondToFindings, slackSender, snsSender, sweepAlerts, type DeliveryDeps, type Outbox } from '../../lib/alert/index.js';
+import {
+  createOutbox,
+  type DeliveryDeps,
+  deliverAlert,
+  type Outbox,
+  respondToFindings,
+  slackSender,
+  snsSender,
+  sweepAlerts,
+} from '../../lib/alert/index.js';
 import type { Finding } from '../../lib/detect/index.js';
 import { maskExternalId } from '../../lib/redact.js';
 import type { RegisteredRole } from '../../lib/registry/index.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
-import { startFakeServer, type FakeServer } from '../helpers/fake-aws.js';
+import { type FakeServer, startFakeServer } from '../helpers/fake-aws.js';
 import { memoryLogger } from '../helpers/logger.js';
 
 // Alerts delivered to a real HTTP server on 127.0.0.1 standing in for Slack; SNS through aws-sdk-client-mock.
@@ -17,28 +26,67 @@ let doc: DynamoDBDocumentClient;
 let outbox: Outbox;
 let slack: FakeServer & { statuses: number[] };
 const sns = mockClient(SNSClient);
-const role: RegisteredRole = { roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit', vendor: 'Example Corp', trustedAccounts: ['999988887777'], externalIds: { current: 'ec-7Hq2vN9xK4pL8mR3', pending: null, retired: [] }, response: 'alert', rotation: null };
+const role: RegisteredRole = {
+  roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit',
+  vendor: 'Example Corp',
+  trustedAccounts: ['999988887777'],
+  externalIds: { current: 'ec-7Hq2vN9xK4pL8mR3', pending: null, retired: [] },
+  response: 'alert',
+  rotation: null,
+};
 let counter = 0;
 
 function finding(overrides: Partial<Finding['context']> = {}, eventId = `evt-${++counter}`): Finding {
   return {
-    kind: 'unexpected-external-id', severity: 'critical', roleArn: role.roleArn, eventId, assumedRoleId: 'AROA3XFRBF23EXAMPLE1:ExampleCorp-scan', callerAccountId: '999988887777',
+    kind: 'unexpected-external-id',
+    severity: 'critical',
+    roleArn: role.roleArn,
+    eventId,
+    assumedRoleId: 'AROA3XFRBF23EXAMPLE1:ExampleCorp-scan',
+    callerAccountId: '999988887777',
     message: `999988887777 assumed Example Corp's role with an unknown external ID ${maskExternalId(RAW_ID)}`,
-    context: { recipientAccountId: '111122223333', vendor: 'Example Corp', at: '2026-11-02T23:47:31Z', callerArn: null, callerType: 'AWSAccount', sourceIpAddress: '198.51.100.77', roleSessionName: 'ExampleCorp-scan', externalId: maskExternalId(RAW_ID), userAgent: null, ...overrides },
+    context: {
+      recipientAccountId: '111122223333',
+      vendor: 'Example Corp',
+      at: '2026-11-02T23:47:31Z',
+      callerArn: null,
+      callerType: 'AWSAccount',
+      sourceIpAddress: '198.51.100.77',
+      roleSessionName: 'ExampleCorp-scan',
+      externalId: maskExternalId(RAW_ID),
+      userAgent: null,
+      ...overrides,
+    },
   };
 }
 
 function deps(): DeliveryDeps {
   return {
     outbox,
-    senders: { slack: slackSender(`${slack.url}/services/T0/B0/secret`), sns: snsSender(new SNSClient({ region: 'us-east-1' }), TOPIC) },
+    senders: {
+      slack: slackSender(`${slack.url}/services/T0/B0/secret`),
+      sns: snsSender(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    },
     logger: memoryLogger().logger,
     policy: { attemptsNow: 3, baseDelayMs: 1, maxAttempts: 4, sleep: async () => undefined },
   };
 }
 
-const respond = (f: Finding, now: Date, window = 3600) => respondToFindings([{ finding: f, role }], deps(), { now, windowSeconds: window, channels: ['slack', 'sns'], dryRun: false });
-const bodies = () => slack.received.map((r) => JSON.parse(r.body) as { text: string; blocks: { type: string; text?: { text: string }; fields?: { text: string }[] }[] });
+const respond = (f: Finding, now: Date, window = 3600) =>
+  respondToFindings([{ finding: f, role }], deps(), {
+    now,
+    windowSeconds: window,
+    channels: ['slack', 'sns'],
+    dryRun: false,
+  });
+const bodies = () =>
+  slack.received.map(
+    (r) =>
+      JSON.parse(r.body) as {
+        text: string;
+        blocks: { type: string; text?: { text: string }; fields?: { text: string }[] }[];
+      },
+  );
 
 beforeAll(async () => {
   doc = testDynamo();
@@ -61,13 +109,16 @@ afterAll(async () => {
 describe('alert delivery', () => {
   it('posts one Block Kit message and one filterable SNS message, neither holding the external ID', async () => {
     const { actions } = await respond(finding(), new Date('2026-11-02T23:47:32Z'));
-    expect(actions).toEqual([expect.objectContaining({ kind: 'alert', applied: true, policyName: null, policyDocument: null })]);
+    expect(actions).toEqual([
+      expect.objectContaining({ kind: 'alert', applied: true, policyName: null, policyDocument: null }),
+    ]);
     expect(slack.received).toHaveLength(1);
     expect(slack.received[0]!.url).toBe('/services/T0/B0/secret');
     const [body] = bodies();
     expect(body!.text).toBe(`CRITICAL: unexpected-external-id on Example Corp's role: ${role.roleArn}`);
     const fields = body!.blocks.flatMap((b) => b.fields ?? []).map((f) => f.text);
-    for (const label of ['Role', 'Vendor', 'Caller account', 'Source IP', 'Session name', 'External ID']) expect(fields.some((t) => t.startsWith(`*${label}*`))).toBe(true);
+    for (const label of ['Role', 'Vendor', 'Caller account', 'Source IP', 'Session name', 'External ID'])
+      expect(fields.some((t) => t.startsWith(`*${label}*`))).toBe(true);
     expect(fields).toContain('*Caller account*\n999988887777');
     expect(fields).toContain('*Source IP*\n198.51.100.77');
     const sections = body!.blocks.map((b) => b.text?.text ?? '');
@@ -76,9 +127,16 @@ describe('alert delivery', () => {
     const [call] = sns.commandCalls(PublishCommand);
     expect(call!.args[0].input).toMatchObject({
       TopicArn: TOPIC,
-      MessageAttributes: { kind: { DataType: 'String', StringValue: 'unexpected-external-id' }, severity: { DataType: 'String', StringValue: 'critical' }, role: { DataType: 'String', StringValue: role.roleArn } },
+      MessageAttributes: {
+        kind: { DataType: 'String', StringValue: 'unexpected-external-id' },
+        severity: { DataType: 'String', StringValue: 'critical' },
+        role: { DataType: 'String', StringValue: role.roleArn },
+      },
     });
-    expect(JSON.parse(call!.args[0].input.Message!)).toMatchObject({ source: 'roleguard', finding: { kind: 'unexpected-external-id', eventId: expect.any(String) } });
+    expect(JSON.parse(call!.args[0].input.Message!)).toMatchObject({
+      source: 'roleguard',
+      finding: { kind: 'unexpected-external-id', eventId: expect.any(String) },
+    });
     expect(slack.received[0]!.body + call!.args[0].input.Message).not.toContain(RAW_ID);
   });
 
@@ -91,7 +149,10 @@ describe('alert delivery', () => {
   });
 
   it('retries SNS throttling', async () => {
-    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'Throttling',
+      $metadata: { httpStatusCode: 400 },
+    });
     sns.reset();
     sns.on(PublishCommand).rejectsOnce(throttled).resolves({ MessageId: 'm-2' });
     const { actions } = await respond(finding(), new Date('2026-11-02T23:47:32Z'));
@@ -123,7 +184,12 @@ describe('alert delivery', () => {
     const { logger, lines } = memoryLogger();
     const d = { ...deps(), logger };
     const [f] = [finding()];
-    await respondToFindings([{ finding: f, role }], d, { now, windowSeconds: 3600, channels: ['slack'], dryRun: false });
+    await respondToFindings([{ finding: f, role }], d, {
+      now,
+      windowSeconds: 3600,
+      channels: ['slack'],
+      dryRun: false,
+    });
     expect(slack.received).toHaveLength(1);
     for (let i = 1; i <= 5; i++) await sweepAlerts(d, new Date(now.getTime() + i * 3600_000));
     expect(slack.received).toHaveLength(4);
@@ -157,7 +223,12 @@ describe('alert delivery', () => {
 
   it('a dry run records the alert and sends nothing', async () => {
     const f = finding();
-    const { actions } = await respondToFindings([{ finding: f, role }], deps(), { now: new Date('2026-11-02T23:47:32Z'), windowSeconds: 3600, channels: ['slack', 'sns'], dryRun: true });
+    const { actions } = await respondToFindings([{ finding: f, role }], deps(), {
+      now: new Date('2026-11-02T23:47:32Z'),
+      windowSeconds: 3600,
+      channels: ['slack', 'sns'],
+      dryRun: true,
+    });
     expect(actions).toEqual([expect.objectContaining({ kind: 'alert', applied: false })]);
     expect(slack.received).toHaveLength(0);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
@@ -167,18 +238,32 @@ describe('alert delivery', () => {
   });
 
   it('escapes mentions, links and formatting from event fields', async () => {
-    await respond(finding({ roleSessionName: '<!channel> *urgent* <https://evil.example|click>\u202egnp.exe', callerArn: 'arn:aws:sts::999988887777:assumed-role/x/\u202e<@U123>' }), new Date('2026-11-02T23:47:32Z'));
+    await respond(
+      finding({
+        roleSessionName: '<!channel> *urgent* <https://evil.example|click>\u202egnp.exe',
+        callerArn: 'arn:aws:sts::999988887777:assumed-role/x/\u202e<@U123>',
+      }),
+      new Date('2026-11-02T23:47:32Z'),
+    );
     const raw = slack.received[0]!.body;
     expect(raw).not.toContain('<!channel>');
     expect(raw).not.toContain('<https://evil');
     expect(raw).toContain('&lt;!channel&gt;');
-    expect(JSON.parse(raw).blocks.some((b: { elements?: { text: string }[] }) => (b.elements ?? []).some((e) => e.text.includes('\u202e')))).toBe(false);
+    expect(
+      JSON.parse(raw).blocks.some((b: { elements?: { text: string }[] }) =>
+        (b.elements ?? []).some((e) => e.text.includes('\u202e')),
+      ),
+    ).toBe(false);
     expect(raw).not.toMatch(/\\u202e|\u202e/);
   });
 
   it('deliverAlert skips channels already sent', async () => {
     const f = finding();
-    const admission = await outbox.admit(f, { action: 'a', nextStep: 'b' }, { now: new Date('2026-11-02T23:47:32Z'), windowSeconds: 3600, channels: ['slack', 'sns'] });
+    const admission = await outbox.admit(
+      f,
+      { action: 'a', nextStep: 'b' },
+      { now: new Date('2026-11-02T23:47:32Z'), windowSeconds: 3600, channels: ['slack', 'sns'] },
+    );
     if (admission.status !== 'new') throw new Error('expected a new alert');
     await outbox.markSent(admission.alert.alertId, 'slack');
     await deliverAlert((await outbox.get(admission.alert.alertId))!, deps(), new Date('2026-11-02T23:47:33Z'));

@@ -1,15 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRegistryStore } from '../../lib/registry/index.js';
-import { parseRegistryText } from '../../lib/registry/text.js';
-import { fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Config } from '../../lib/config.js';
 import { createDeps, createDocumentClient } from '../../lib/deps.js';
 import { handleCloudTrailEvent } from '../../lib/handle-event.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
+import { createRegistryStore } from '../../lib/registry/index.js';
+import { parseRegistryText } from '../../lib/registry/text.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
-import type { Config } from '../../lib/config.js';
+import { fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
 import { EVENTS_DIR, loadJson } from '../helpers/fixtures.js';
 import { memoryLogger } from '../helpers/logger.js';
 
@@ -34,35 +34,67 @@ function deps() {
 describe('capture handler (EventBridge → DynamoDB Local)', () => {
   it('records a vendor assume, and a redelivery of it is a duplicate', async () => {
     const { deps: d, lines } = deps();
-    expect(await handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), d)).toEqual({ status: 'recorded', eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01' });
-    expect(await handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), d)).toEqual({ status: 'duplicate', eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01' });
+    expect(await handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), d)).toEqual({
+      status: 'recorded',
+      eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01',
+    });
+    expect(await handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), d)).toEqual({
+      status: 'duplicate',
+      eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01',
+    });
     const logged = lines.map((l) => JSON.parse(l));
     expect(logged.map((l) => l.message)).toEqual(['session recorded', 'duplicate delivery; already recorded']);
     // The external ID is masked in logs.
     expect(lines.join('\n')).not.toContain('ec-7Hq2vN9xK4pL8mR3');
-    expect(logged[0]).toMatchObject({ roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit', externalId: expect.stringMatching(/^ec-7…#[0-9a-f]{8}$/) });
+    expect(logged[0]).toMatchObject({
+      roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit',
+      externalId: expect.stringMatching(/^ec-7…#[0-9a-f]{8}$/),
+    });
   });
 
   it('records a denied assume with the role taken from errorMessage', async () => {
     const { deps: d } = deps();
-    expect(await handleCloudTrailEvent(event('eventbridge-assume-role-denied.json'), d)).toMatchObject({ status: 'recorded' });
-    const { Items } = await doc.send(new ScanCommand({ TableName: table, FilterExpression: 'outcome = :d', ExpressionAttributeValues: { ':d': 'denied' } }));
-    expect(Items).toEqual([expect.objectContaining({ roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit', callerArn: 'arn:aws:iam::111122223333:user/mallory', awsRegion: 'eu-west-1' })]);
+    expect(await handleCloudTrailEvent(event('eventbridge-assume-role-denied.json'), d)).toMatchObject({
+      status: 'recorded',
+    });
+    const { Items } = await doc.send(
+      new ScanCommand({
+        TableName: table,
+        FilterExpression: 'outcome = :d',
+        ExpressionAttributeValues: { ':d': 'denied' },
+      }),
+    );
+    expect(Items).toEqual([
+      expect.objectContaining({
+        roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit',
+        callerArn: 'arn:aws:iam::111122223333:user/mallory',
+        awsRegion: 'eu-west-1',
+      }),
+    ]);
   });
 
   it('acknowledges an event that can never succeed, with the reason logged', async () => {
     const { deps: d, lines } = deps();
-    const broken = { ...(event('eventbridge-assume-role-vendor.json') as object), detail: { eventName: 'AssumeRole', eventSource: 'sts.amazonaws.com' } };
+    const broken = {
+      ...(event('eventbridge-assume-role-vendor.json') as object),
+      detail: { eventName: 'AssumeRole', eventSource: 'sts.amazonaws.com' },
+    };
     const result = await handleCloudTrailEvent(broken, d);
     expect(result).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/eventID: missing/) });
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'WARN', message: 'event rejected', envelopeId: 'd2a1c3e4-0b5f-4a6e-9d7c-8b1a2f3e4d51' });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'WARN',
+      message: 'event rejected',
+      envelopeId: 'd2a1c3e4-0b5f-4a6e-9d7c-8b1a2f3e4d51',
+    });
     expect(await handleCloudTrailEvent('not an event', d)).toMatchObject({ status: 'rejected' });
   });
 
   it('throws on an AWS failure so that Lambda retries and dead-letters the event', async () => {
     const { logger } = memoryLogger();
     const missingTable = createDeps({ ...config, sessionsTable: 'no-such-table' }, { dynamo: doc, logger });
-    await expect(handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), missingTable)).rejects.toThrow(/non-existent table|not found/i);
+    await expect(handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), missingTable)).rejects.toThrow(
+      /non-existent table|not found/i,
+    );
     const unreachable = createDocumentClient({ ...LOCAL_AWS, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
     const down = createDeps(config, { dynamo: unreachable, logger });
     await expect(handleCloudTrailEvent(event('eventbridge-assume-role-vendor.json'), down)).rejects.toThrow();
@@ -78,20 +110,38 @@ describe('capture handler (EventBridge → DynamoDB Local)', () => {
     // A query string gives each import its own module instance, hence its own cold start.
     const handlerModule = '../../functions/on-assume-role.js';
     try {
-      await createRegistryStore(doc, config.registryTable).replace(parseRegistryText(readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8'), 'registry.yaml'));
+      await createRegistryStore(doc, config.registryTable).replace(
+        parseRegistryText(readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8'), 'registry.yaml'),
+      );
       delete process.env.SESSIONS_TABLE;
       await expect(import(`${handlerModule}?missing`)).rejects.toThrow(/SESSIONS_TABLE is required/);
       Object.assign(process.env, {
-        SESSIONS_TABLE: table, REGISTRY_TABLE: config.registryTable, ALERTS_TABLE: config.alertsTable, REVOCATIONS_TABLE: config.revocationsTable!, ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:roleguard-test-alerts',
-        SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url', AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ENDPOINT_URL_SSM: ssm.url,
-        AWS_ENDPOINT_URL_SNS: sns.url, AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR',
+        SESSIONS_TABLE: table,
+        REGISTRY_TABLE: config.registryTable,
+        ALERTS_TABLE: config.alertsTable,
+        REVOCATIONS_TABLE: config.revocationsTable!,
+        ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:roleguard-test-alerts',
+        SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
+        AWS_REGION: LOCAL_AWS.region,
+        AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
+        AWS_ENDPOINT_URL_SSM: ssm.url,
+        AWS_ENDPOINT_URL_SNS: sns.url,
+        AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
       });
       // No webhook secret: the function must not start and then drop alerts silently.
-      await expect(import(`${handlerModule}?no-secret`)).rejects.toThrow(/Slack webhook parameter \/roleguard\/test\/slack-webhook-url/);
+      await expect(import(`${handlerModule}?no-secret`)).rejects.toThrow(
+        /Slack webhook parameter \/roleguard\/test\/slack-webhook-url/,
+      );
       ssm.set(`${slack.url}${webhookPath}`);
       const { handler } = await import(`${handlerModule}?configured`);
       const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 30000 };
-      expect(await handler(event('eventbridge-assume-role-wrong-external-id.json'), context as never)).toEqual({ status: 'recorded', eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02', findings: 1 });
+      expect(await handler(event('eventbridge-assume-role-wrong-external-id.json'), context as never)).toEqual({
+        status: 'recorded',
+        eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02',
+        findings: 1,
+      });
       // Alerted once on each channel, within the invocation; the webhook path is the secret one from SSM.
       expect(slack.received.map((r) => [r.method, r.url])).toEqual([['POST', webhookPath]]);
       expect(JSON.parse(slack.received[0]!.body).text).toMatch(/^CRITICAL: unexpected-external-id/);
@@ -101,10 +151,17 @@ describe('capture handler (EventBridge → DynamoDB Local)', () => {
       expect(publish.get('TopicArn')).toBe('arn:aws:sns:us-east-1:111122223333:roleguard-test-alerts');
       expect(JSON.parse(publish.get('Message')!).finding.kind).toBe('unexpected-external-id');
       // The wrong external ID the caller used appears in neither payload in full.
-      const used = (event('eventbridge-assume-role-wrong-external-id.json') as { detail: { requestParameters: { externalId: string } } }).detail.requestParameters.externalId;
+      const used = (
+        event('eventbridge-assume-role-wrong-external-id.json') as {
+          detail: { requestParameters: { externalId: string } };
+        }
+      ).detail.requestParameters.externalId;
       expect(slack.received[0]!.body + sns.received[0]!.body).not.toContain(used);
       // A redelivery records nothing and alerts nobody again.
-      expect(await handler(event('eventbridge-assume-role-wrong-external-id.json'), context as never)).toEqual({ status: 'duplicate', eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02' });
+      expect(await handler(event('eventbridge-assume-role-wrong-external-id.json'), context as never)).toEqual({
+        status: 'duplicate',
+        eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02',
+      });
       expect(slack.received).toHaveLength(1);
       expect(sns.received).toHaveLength(1);
     } finally {

@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { runCli } from '../helpers/cli.js';
 import { testEndpoint } from '../helpers/dynamo.js';
 import { EVENTS_DIR } from '../helpers/fixtures.js';
@@ -18,7 +18,20 @@ const png = join(dir, 'backtest.png');
 const registry = join(EVENTS_DIR, 'registry.yaml');
 const store = (name: string) => ['--endpoint', testEndpoint(), '--table', `report-${name}-${Date.now()}`];
 const chromium = (...args: string[]) =>
-  run(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--no-first-run', '--disable-dev-shm-usage', `--user-data-dir=${join(dir, 'profile')}`, ...args], { timeout: 30_000, maxBuffer: 16 * 1024 * 1024 });
+  run(
+    CHROMIUM,
+    [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--hide-scrollbars',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+      `--user-data-dir=${join(dir, 'profile')}`,
+      ...args,
+    ],
+    { timeout: 30_000, maxBuffer: 16 * 1024 * 1024 },
+  );
 
 afterAll(() => {
   // Kept for a human to look at; the OS cleans the temp dir.
@@ -37,7 +50,8 @@ describe('roleguard replay --report', () => {
     await chromium('--window-size=1400,1800', `--screenshot=${png}`, `file://${html}`);
 
     // Assess: every section, the timeline's markers, the policy of the revocation, the rotation not yet dated.
-    for (const id of ['summary', 'timeline', 'findings', 'revocations', 'rotations', 'rejected']) expect(dom).toContain(`<section id="${id}">`);
+    for (const id of ['summary', 'timeline', 'findings', 'revocations', 'rotations', 'rejected'])
+      expect(dom).toContain(`<section id="${id}">`);
     expect(dom).toMatch(/<svg[^>]*aria-label="Sessions over time per role"/);
     expect(dom.match(/class="finding critical"/g)?.length).toBeGreaterThanOrEqual(1);
     expect(dom.match(/class="revocation"/g)).toHaveLength(1);
@@ -62,7 +76,15 @@ describe('roleguard replay --report', () => {
     process.on('newListener', interrupt);
 
     // Act
-    const replay = await runCli(['replay', EVENTS_DIR, '--registry', registry, '--report', partial, ...store('ctrl-c')]).finally(() => process.off('newListener', interrupt));
+    const replay = await runCli([
+      'replay',
+      EVENTS_DIR,
+      '--registry',
+      registry,
+      '--report',
+      partial,
+      ...store('ctrl-c'),
+    ]).finally(() => process.off('newListener', interrupt));
 
     // Assess
     expect(replay.status).toBe(130);
@@ -72,11 +94,27 @@ describe('roleguard replay --report', () => {
 
   it('refuses a report path whose directory does not exist, before anything runs', async () => {
     const missing = join(dir, 'missing', 'r.html');
-    const replay = await runCli(['replay', EVENTS_DIR, '--registry', registry, '--report', missing, ...store('refused')]);
+    const replay = await runCli([
+      'replay',
+      EVENTS_DIR,
+      '--registry',
+      registry,
+      '--report',
+      missing,
+      ...store('refused'),
+    ]);
     expect(replay.status).toBe(2);
     expect(replay.stderr).toContain(`--report: the directory ${join(dir, 'missing')} does not exist`);
     expect(existsSync(missing)).toBe(false);
-    const directory = await runCli(['replay', EVENTS_DIR, '--registry', registry, '--report', dir, ...store('refused')]);
+    const directory = await runCli([
+      'replay',
+      EVENTS_DIR,
+      '--registry',
+      registry,
+      '--report',
+      dir,
+      ...store('refused'),
+    ]);
     expect(directory.status).toBe(2);
     expect(directory.stderr).toContain(`--report: ${dir} is a directory`);
   });

@@ -1,19 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { unzipSync } from 'fflate';
-import { build as esbuild } from 'esbuild';
-import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { build as esbuild } from 'esbuild';
+import { unzipSync } from 'fflate';
+import { alertsTableDefinition } from '../../lib/alert/index.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
-import { sessionsTableDefinition } from '../../lib/sessions/index.js';
 import { createRegistryStore, registryTableDefinition } from '../../lib/registry/index.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
-import { alertsTableDefinition } from '../../lib/alert/index.js';
 import { revocationsTableDefinition } from '../../lib/revoke/store.js';
 import { createRotationStore, idleRotation } from '../../lib/rotate/store.js';
+import { sessionsTableDefinition } from '../../lib/sessions/index.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { fakeIam, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
 import { EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
@@ -26,8 +26,20 @@ let template: { Resources: Record<string, Resource>; Conditions?: unknown };
 beforeAll(() => {
   out = mkdtempSync(join(tmpdir(), 'roleguard-package-'));
   // Offline and without AWS credentials, as on a fresh machine.
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', TMPDIR: out };
-  execFileSync(join(ROOT, 'node_modules', '.bin', 'osls'), ['package', '--stage', 'test', '--region', 'eu-west-1', '--package', out], { cwd: ROOT, env, stdio: 'pipe' });
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: '',
+    AWS_SECRET_ACCESS_KEY: '',
+    AWS_PROFILE: '',
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+    TMPDIR: out,
+  };
+  execFileSync(
+    join(ROOT, 'node_modules', '.bin', 'osls'),
+    ['package', '--stage', 'test', '--region', 'eu-west-1', '--package', out],
+    { cwd: ROOT, env, stdio: 'pipe' },
+  );
   template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
   resources = template.Resources;
 }, 180_000);
@@ -42,7 +54,10 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(rule.EventPattern).toEqual({
       source: ['aws.sts'],
       'detail-type': ['AWS API Call via CloudTrail'],
-      detail: { eventSource: ['sts.amazonaws.com'], eventName: ['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity'] },
+      detail: {
+        eventSource: ['sts.amazonaws.com'],
+        eventName: ['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity'],
+      },
     });
     expect(rule.Targets).toEqual([
       expect.objectContaining({
@@ -51,80 +66,210 @@ describe('packaged CloudFormation template (osls package)', () => {
         RetryPolicy: { MaximumRetryAttempts: 24, MaximumEventAgeInSeconds: 21600 },
       }),
     ]);
-    expect(resources.AssumeRoleEventsRulePermission!.Properties).toMatchObject({ Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': ['AssumeRoleEventsRule', 'Arn'] } });
+    expect(resources.AssumeRoleEventsRulePermission!.Properties).toMatchObject({
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': ['AssumeRoleEventsRule', 'Arn'] },
+    });
   });
 
   it('dead-letters failed asynchronous invocations and failed deliveries to an encrypted queue', () => {
-    expect(resources.DeadLetterQueue!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    expect(resources.DeadLetterQueue!.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+    });
     for (const name of ['OnAssumeRoleLambdaEvConf', 'OnTrustPolicyChangeLambdaEvConf']) {
-      expect(resources[name]!.Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } } });
+      expect(resources[name]!.Properties).toMatchObject({
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } },
+      });
     }
     const statement = resources.DeadLetterQueuePolicy!.Properties.PolicyDocument.Statement[0];
     // Only this stack's own rules may dead-letter into it.
-    expect(statement).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/roleguard-test-*' } } } });
-    for (const [, rule] of ofType('AWS::Events::Rule')) expect(String(rule.Properties.Name ?? 'roleguard-test-')).toMatch(/^roleguard-test-/);
+    expect(statement).toMatchObject({
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Condition: {
+        ArnLike: {
+          'aws:SourceArn': {
+            'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/roleguard-test-*',
+          },
+        },
+      },
+    });
+    for (const [, rule] of ofType('AWS::Events::Rule'))
+      expect(String(rule.Properties.Name ?? 'roleguard-test-')).toMatch(/^roleguard-test-/);
   });
 
   it('receives trust-policy changes with a plain ENABLED rule in us-east-1, where IAM events arrive', () => {
     const rule = resources.TrustPolicyChangeRule!;
     expect((rule as Resource & { Condition?: string }).Condition).toBe('IsIamEventRegion');
     expect(rule.Properties.State).toBe('ENABLED');
-    expect(rule.Properties.EventPattern).toEqual({ source: ['aws.iam'], 'detail-type': ['AWS API Call via CloudTrail'], detail: { eventSource: ['iam.amazonaws.com'], eventName: ['UpdateAssumeRolePolicy'] } });
-    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['OnTrustPolicyChangeLambdaFunction', 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } })]);
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.iam'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      detail: { eventSource: ['iam.amazonaws.com'], eventName: ['UpdateAssumeRolePolicy'] },
+    });
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': ['OnTrustPolicyChangeLambdaFunction', 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
+      }),
+    ]);
     // HasRotationSlack: the vendor-contact Slack secret is granted only when one is configured (not in this stage).
-    expect(template.Conditions).toEqual({ IsIamEventRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] }, HasRotationSlack: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] } });
+    expect(template.Conditions).toEqual({
+      IsIamEventRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] },
+      HasRotationSlack: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
+    });
     // The schedules are plain ENABLED rules.
     const schedules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
-    expect(schedules.map(([, r]) => [r.Properties.ScheduleExpression, r.Properties.State]).sort()).toEqual([['rate(1 day)', 'ENABLED'], ['rate(1 hour)', 'ENABLED'], ['rate(5 minutes)', 'ENABLED']]);
+    expect(schedules.map(([, r]) => [r.Properties.ScheduleExpression, r.Properties.State]).sort()).toEqual([
+      ['rate(1 day)', 'ENABLED'],
+      ['rate(1 hour)', 'ENABLED'],
+      ['rate(5 minutes)', 'ENABLED'],
+    ]);
   });
 
   it('runs every function on nodejs22.x with its own role; the webhook URL is a parameter name, never a value', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions.map(([name]) => name).sort()).toEqual(['AuditTrustPoliciesLambdaFunction', 'OnAssumeRoleLambdaFunction', 'OnTrustPolicyChangeLambdaFunction', 'RevokeLambdaFunction', 'RotateExternalIdsLambdaFunction', 'SweepLambdaFunction']);
+    expect(functions.map(([name]) => name).sort()).toEqual([
+      'AuditTrustPoliciesLambdaFunction',
+      'OnAssumeRoleLambdaFunction',
+      'OnTrustPolicyChangeLambdaFunction',
+      'RevokeLambdaFunction',
+      'RotateExternalIdsLambdaFunction',
+      'SweepLambdaFunction',
+    ]);
     for (const [name, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': [name.replace('LambdaFunction', 'Role'), 'Arn'] });
       expect(fn.Properties.Environment.Variables).toMatchObject({
-        SESSIONS_TABLE: 'roleguard-test-sessions', REGISTRY_TABLE: 'roleguard-test-registry', ALERTS_TABLE: 'roleguard-test-alerts', REVOCATIONS_TABLE: 'roleguard-test-revocations',
-        ALERT_TOPIC_ARN: { Ref: 'AlertTopic' }, SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
+        SESSIONS_TABLE: 'roleguard-test-sessions',
+        REGISTRY_TABLE: 'roleguard-test-registry',
+        ALERTS_TABLE: 'roleguard-test-alerts',
+        REVOCATIONS_TABLE: 'roleguard-test-revocations',
+        ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
+        SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
       });
       expect(JSON.stringify(fn.Properties.Environment)).not.toMatch(/hooks\.slack\.com|https:/);
     }
     expect(ofType('AWS::Logs::LogGroup').length).toBe(6);
     for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
-    expect(ofType('AWS::IAM::Role').map(([name]) => name).sort()).toEqual(['AuditTrustPoliciesRole', 'OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'RevokeRole', 'RotateExternalIdsRole', 'SweepRole']);
+    expect(
+      ofType('AWS::IAM::Role')
+        .map(([name]) => name)
+        .sort(),
+    ).toEqual([
+      'AuditTrustPoliciesRole',
+      'OnAssumeRoleRole',
+      'OnTrustPolicyChangeRole',
+      'RevokeRole',
+      'RotateExternalIdsRole',
+      'SweepRole',
+    ]);
     // The manual revocation function is invoked by hand: no retries of a refused or failed request.
     expect(resources.RevokeLambdaEvConf!.Properties).toMatchObject({ MaximumRetryAttempts: 0 });
   });
 
   it('grants each function exactly what it sends, on its own resources', () => {
-    const actionsOf = (role: string) => resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).map((s: any) => [s.Sid, [s.Action].flat()]);
+    const actionsOf = (role: string) =>
+      resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).map((s: any) => [
+        s.Sid,
+        [s.Action].flat(),
+      ]);
     const logs = ['WriteOwnLogs', ['logs:CreateLogStream', 'logs:PutLogEvents']];
-    const alerting = [['ReadSlackWebhookSecret', ['ssm:GetParameter']], ['PublishAlerts', ['sns:Publish']]];
+    const alerting = [
+      ['ReadSlackWebhookSecret', ['ssm:GetParameter']],
+      ['PublishAlerts', ['sns:Publish']],
+    ];
     const registry = ['ReadRegistry', ['dynamodb:GetItem', 'dynamodb:Query']];
     const outbox = ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']];
     const dlq = ['DeadLetterOnFailure', ['sqs:SendMessage']];
-    const intents = ['RevocationIntents', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']];
-    const iamWrite = ['WriteRevocationPolicyOnGuardedRoles', ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy']];
+    const intents = [
+      'RevocationIntents',
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    ];
+    const iamWrite = [
+      'WriteRevocationPolicyOnGuardedRoles',
+      ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+    ];
     const protect = ['NeverTouchProtectedRoles', ['iam:PutRolePolicy', 'iam:DeleteRolePolicy']];
-    expect(actionsOf('OnAssumeRoleRole')).toEqual([logs, ['RecordSessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem']], registry, ['ConfirmRotations', ['dynamodb:PutItem']], outbox, intents, iamWrite, protect, ...alerting, dlq]);
+    expect(actionsOf('OnAssumeRoleRole')).toEqual([
+      logs,
+      ['RecordSessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
+      registry,
+      ['ConfirmRotations', ['dynamodb:PutItem']],
+      outbox,
+      intents,
+      iamWrite,
+      protect,
+      ...alerting,
+      dlq,
+    ]);
     expect(actionsOf('OnTrustPolicyChangeRole')).toEqual([logs, registry, outbox, ...alerting, dlq]);
-    expect(actionsOf('SweepRole')).toEqual([logs, ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:UpdateItem']], ['ListDueAlerts', ['dynamodb:Query']], intents, ['ListDueRevocations', ['dynamodb:Query']], iamWrite, protect, ...alerting]);
-    expect(actionsOf('RevokeRole')).toEqual([logs, registry, ['FindSessions', ['dynamodb:Query']], intents, iamWrite, ['ResolveSessionNames', ['iam:GetRole']], protect]);
-    expect(actionsOf('AuditTrustPoliciesRole')).toEqual([logs, registry, ['AuditState', ['dynamodb:GetItem', 'dynamodb:PutItem']], ['ReadTrustPolicies', ['iam:GetRole']], ...alerting]);
+    expect(actionsOf('SweepRole')).toEqual([
+      logs,
+      ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+      ['ListDueAlerts', ['dynamodb:Query']],
+      intents,
+      ['ListDueRevocations', ['dynamodb:Query']],
+      iamWrite,
+      protect,
+      ...alerting,
+    ]);
+    expect(actionsOf('RevokeRole')).toEqual([
+      logs,
+      registry,
+      ['FindSessions', ['dynamodb:Query']],
+      intents,
+      iamWrite,
+      ['ResolveSessionNames', ['iam:GetRole']],
+      protect,
+    ]);
+    expect(actionsOf('AuditTrustPoliciesRole')).toEqual([
+      logs,
+      registry,
+      ['AuditState', ['dynamodb:GetItem', 'dynamodb:PutItem']],
+      ['ReadTrustPolicies', ['iam:GetRole']],
+      ...alerting,
+    ]);
     expect(actionsOf('RotateExternalIdsRole')).toEqual([
-      logs, registry, ['RotationStateAndLocks', ['dynamodb:PutItem']], ['ReleaseRotationLocks', ['dynamodb:DeleteItem']], ['FindSessions', ['dynamodb:Query']], intents, iamWrite, protect,
-      ['EditTrustPoliciesOfGuardedRoles', ['iam:GetRole', 'iam:UpdateAssumeRolePolicy']], ['NeverEditProtectedTrustPolicies', ['iam:UpdateAssumeRolePolicy']],
-      ['ReadSlackWebhookSecret', ['ssm:GetParameter']], ['PublishAlertsAndVendorNotices', ['sns:Publish']],
+      logs,
+      registry,
+      ['RotationStateAndLocks', ['dynamodb:PutItem']],
+      ['ReleaseRotationLocks', ['dynamodb:DeleteItem']],
+      ['FindSessions', ['dynamodb:Query']],
+      intents,
+      iamWrite,
+      protect,
+      ['EditTrustPoliciesOfGuardedRoles', ['iam:GetRole', 'iam:UpdateAssumeRolePolicy']],
+      ['NeverEditProtectedTrustPolicies', ['iam:UpdateAssumeRolePolicy']],
+      ['ReadSlackWebhookSecret', ['ssm:GetParameter']],
+      ['PublishAlertsAndVendorNotices', ['sns:Publish']],
     ]);
     // The registry table is written only in the rotation partition (and the rotation locks), never the registry itself.
-    const statement = (role: string, sid: string) => resources[role]!.Properties.Policies[0].PolicyDocument.Statement.find((s: any) => s.Sid === sid);
-    expect(statement('OnAssumeRoleRole', 'ConfirmRotations').Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['rotation'] } });
-    expect(statement('RotateExternalIdsRole', 'RotationStateAndLocks').Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rotation', 'lock#rotation#*'] } });
+    const statement = (role: string, sid: string) =>
+      resources[role]!.Properties.Policies[0].PolicyDocument.Statement.find((s: any) => s.Sid === sid);
+    expect(statement('OnAssumeRoleRole', 'ConfirmRotations').Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['rotation'] },
+    });
+    expect(statement('RotateExternalIdsRole', 'RotationStateAndLocks').Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rotation', 'lock#rotation#*'] },
+    });
     // Rotation items are never deleted; only the locks are.
-    expect(statement('RotateExternalIdsRole', 'ReleaseRotationLocks').Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['lock#rotation#*'] } });
-    expect(statement('RotateExternalIdsRole', 'EditTrustPoliciesOfGuardedRoles').Condition).toEqual({ StringEquals: { 'aws:ResourceTag/roleguard:guarded': 'true' } });
-    for (const role of ['OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'SweepRole', 'RevokeRole', 'AuditTrustPoliciesRole', 'RotateExternalIdsRole']) {
+    expect(statement('RotateExternalIdsRole', 'ReleaseRotationLocks').Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['lock#rotation#*'] },
+    });
+    expect(statement('RotateExternalIdsRole', 'EditTrustPoliciesOfGuardedRoles').Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/roleguard:guarded': 'true' },
+    });
+    for (const role of [
+      'OnAssumeRoleRole',
+      'OnTrustPolicyChangeRole',
+      'SweepRole',
+      'RevokeRole',
+      'AuditTrustPoliciesRole',
+      'RotateExternalIdsRole',
+    ]) {
       for (const s of resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)) {
         expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
         expect([s.Action].flat().some((a: string) => a.includes('*'))).toBe(false);
@@ -137,34 +282,80 @@ describe('packaged CloudFormation template (osls package)', () => {
       }
     }
     // Only the rotate function edits trust policies.
-    for (const role of ['OnAssumeRoleRole', 'OnTrustPolicyChangeRole', 'SweepRole', 'RevokeRole', 'AuditTrustPoliciesRole']) expect(JSON.stringify(resources[role])).not.toContain('iam:UpdateAssumeRolePolicy');
+    for (const role of [
+      'OnAssumeRoleRole',
+      'OnTrustPolicyChangeRole',
+      'SweepRole',
+      'RevokeRole',
+      'AuditTrustPoliciesRole',
+    ])
+      expect(JSON.stringify(resources[role])).not.toContain('iam:UpdateAssumeRolePolicy');
     // Only the functions that revoke hold IAM write permissions; the others read at most.
-    for (const role of ['OnTrustPolicyChangeRole', 'AuditTrustPoliciesRole']) expect(JSON.stringify(resources[role])).not.toMatch(/"iam:(?!GetRole")/);
+    for (const role of ['OnTrustPolicyChangeRole', 'AuditTrustPoliciesRole'])
+      expect(JSON.stringify(resources[role])).not.toMatch(/"iam:(?!GetRole")/);
     // The secret parameter and the topic are named exactly.
-    const secret = resources.OnAssumeRoleRole!.Properties.Policies[0].PolicyDocument.Statement.find((s: any) => s.Sid === 'ReadSlackWebhookSecret');
-    expect(secret.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/roleguard/test/slack-webhook-url' });
+    const secret = resources.OnAssumeRoleRole!.Properties.Policies[0].PolicyDocument.Statement.find(
+      (s: any) => s.Sid === 'ReadSlackWebhookSecret',
+    );
+    expect(secret.Resource).toEqual({
+      'Fn::Sub':
+        'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/roleguard/test/slack-webhook-url',
+    });
   });
 
-  it("grants no function an action its bundled code cannot send, and every action it can send is granted or reviewed here", async () => {
+  it('grants no function an action its bundled code cannot send, and every action it can send is granted or reviewed here', async () => {
     const functionsByRole: Record<string, string> = {
-      OnAssumeRoleRole: 'on-assume-role', OnTrustPolicyChangeRole: 'on-trust-policy-change', SweepRole: 'sweep', RevokeRole: 'revoke',
-      AuditTrustPoliciesRole: 'audit-trust-policies', RotateExternalIdsRole: 'rotate-external-ids',
+      OnAssumeRoleRole: 'on-assume-role',
+      OnTrustPolicyChangeRole: 'on-trust-policy-change',
+      SweepRole: 'sweep',
+      RevokeRole: 'revoke',
+      AuditTrustPoliciesRole: 'audit-trust-policies',
+      RotateExternalIdsRole: 'rotate-external-ids',
     };
     // The SDK commands a bundle can send: every command imported (not as a type) by a project file esbuild puts in it.
     const sendable = async (fn: string): Promise<Set<string>> => {
-      const result = await esbuild({ entryPoints: [join(ROOT, 'functions', `${fn}.ts`)], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, outdir: out, logLevel: 'silent', absWorkingDir: ROOT });
+      const result = await esbuild({
+        entryPoints: [join(ROOT, 'functions', `${fn}.ts`)],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        write: false,
+        metafile: true,
+        outdir: out,
+        logLevel: 'silent',
+        absWorkingDir: ROOT,
+      });
       const files = Object.keys(result.metafile!.inputs).filter((f) => !f.includes('node_modules'));
       const actions = new Set<string>();
-      const DOC: Record<string, string[]> = { Get: ['GetItem'], Put: ['PutItem'], Update: ['UpdateItem'], Delete: ['DeleteItem'], Query: ['Query'], Scan: ['Scan'], BatchWrite: ['BatchWriteItem'], BatchGet: ['BatchGetItem'], TransactWrite: ['PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], TransactGet: ['GetItem'] };
+      const DOC: Record<string, string[]> = {
+        Get: ['GetItem'],
+        Put: ['PutItem'],
+        Update: ['UpdateItem'],
+        Delete: ['DeleteItem'],
+        Query: ['Query'],
+        Scan: ['Scan'],
+        BatchWrite: ['BatchWriteItem'],
+        BatchGet: ['BatchGetItem'],
+        TransactWrite: ['PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+        TransactGet: ['GetItem'],
+      };
       for (const file of files) {
         const text = readFileSync(join(ROOT, file), 'utf8');
-        for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'(@aws-sdk\/[\w-]+|@aws-lambda-powertools\/parameters\/ssm)'/g)) {
-          const names = m[1]!.split(',').map((n) => n.trim()).filter((n) => n && !n.startsWith('type ')).map((n) => n.split(/\s+as\s+/)[0]!);
+        for (const m of text.matchAll(
+          /import\s*\{([^}]*)\}\s*from\s*'(@aws-sdk\/[\w-]+|@aws-lambda-powertools\/parameters\/ssm)'/g,
+        )) {
+          const names = m[1]!
+            .split(',')
+            .map((n) => n.trim())
+            .filter((n) => n && !n.startsWith('type '))
+            .map((n) => n.split(/\s+as\s+/)[0]!);
           for (const name of names) {
-            if (m[2] === '@aws-lambda-powertools/parameters/ssm' && name === 'getParameter') actions.add('ssm:GetParameter');
+            if (m[2] === '@aws-lambda-powertools/parameters/ssm' && name === 'getParameter')
+              actions.add('ssm:GetParameter');
             const command = /^(\w+)Command$/.exec(name)?.[1];
             if (!command) continue;
-            if (m[2] === '@aws-sdk/lib-dynamodb') for (const a of DOC[command] ?? [command]) actions.add(`dynamodb:${a}`);
+            if (m[2] === '@aws-sdk/lib-dynamodb')
+              for (const a of DOC[command] ?? [command]) actions.add(`dynamodb:${a}`);
             else actions.add(`${m[2]!.replace('@aws-sdk/client-', '')}:${command}`);
           }
         }
@@ -175,34 +366,85 @@ describe('packaged CloudFormation template (osls package)', () => {
     // that a new import or a dropped grant shows up as a difference.
     const registryImport = { 'dynamodb:BatchWriteItem': "the registry store's replace(), used by imports only" };
     const noConditionCheck = { 'dynamodb:ConditionCheckItem': 'lib-dynamodb transactions could carry one; none does' };
-    const revocationModules = Object.fromEntries(['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'].map((a) => [a, 'revocation modules bundled through lambda-handler.ts and lambda-deps.ts; this function never revokes']));
+    const revocationModules = Object.fromEntries(
+      ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'].map((a) => [
+        a,
+        'revocation modules bundled through lambda-handler.ts and lambda-deps.ts; this function never revokes',
+      ]),
+    );
     const notSent: Record<string, Record<string, string>> = {
-      OnAssumeRoleRole: { ...registryImport, ...noConditionCheck, 'iam:GetRole': 'resolving a session name: manual revocation only (the revoke function)' },
-      OnTrustPolicyChangeRole: { ...registryImport, ...noConditionCheck, ...revocationModules, 'iam:GetRole': 'resolving a session name: manual revocation only', 'dynamodb:DeleteItem': 'locks and registry versions: not this function' },
-      SweepRole: { ...registryImport, ...noConditionCheck, 'iam:GetRole': 'resolving a session name: manual revocation only' },
-      RevokeRole: { ...registryImport, ...noConditionCheck, 'sns:Publish': 'alert senders in lambda-deps.ts: the revoke function reports to its caller', 'ssm:GetParameter': 'the Slack webhook: as above' },
-      AuditTrustPoliciesRole: { ...registryImport, ...noConditionCheck, ...revocationModules, 'dynamodb:DeleteItem': 'not this function', 'dynamodb:UpdateItem': 'the outbox: the audit writes only its own state item' },
+      OnAssumeRoleRole: {
+        ...registryImport,
+        ...noConditionCheck,
+        'iam:GetRole': 'resolving a session name: manual revocation only (the revoke function)',
+      },
+      OnTrustPolicyChangeRole: {
+        ...registryImport,
+        ...noConditionCheck,
+        ...revocationModules,
+        'iam:GetRole': 'resolving a session name: manual revocation only',
+        'dynamodb:DeleteItem': 'locks and registry versions: not this function',
+      },
+      SweepRole: {
+        ...registryImport,
+        ...noConditionCheck,
+        'iam:GetRole': 'resolving a session name: manual revocation only',
+      },
+      RevokeRole: {
+        ...registryImport,
+        ...noConditionCheck,
+        'sns:Publish': 'alert senders in lambda-deps.ts: the revoke function reports to its caller',
+        'ssm:GetParameter': 'the Slack webhook: as above',
+      },
+      AuditTrustPoliciesRole: {
+        ...registryImport,
+        ...noConditionCheck,
+        ...revocationModules,
+        'dynamodb:DeleteItem': 'not this function',
+        'dynamodb:UpdateItem': 'the outbox: the audit writes only its own state item',
+      },
       RotateExternalIdsRole: { ...registryImport, ...noConditionCheck },
     };
     for (const [role, fn] of Object.entries(functionsByRole)) {
-      const statements = resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter((s: any) => s.Effect === 'Allow');
-      const granted = new Set<string>(statements.flatMap((s: any) => [s.Action].flat()).filter((a: string) => !a.startsWith('logs:') && !a.startsWith('sqs:')));
+      const statements = resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter(
+        (s: any) => s.Effect === 'Allow',
+      );
+      const granted = new Set<string>(
+        statements
+          .flatMap((s: any) => [s.Action].flat())
+          .filter((a: string) => !a.startsWith('logs:') && !a.startsWith('sqs:')),
+      );
       const canSend = await sendable(fn);
       // No grant beyond what the code can send.
       expect([role, [...granted].filter((a) => !canSend.has(a)).sort()]).toEqual([role, []]);
       // What it can send and is not granted is exactly the reviewed list.
       const notGranted = [...canSend].filter((a) => !granted.has(a)).sort();
-      process.stdout.write(`least privilege: ${role}: granted ${[...granted].sort().join(', ')}; imported but never sent (reviewed): ${notGranted.join(', ') || 'none'}\n`);
+      process.stdout.write(
+        `least privilege: ${role}: granted ${[...granted].sort().join(', ')}; imported but never sent (reviewed): ${notGranted.join(', ') || 'none'}\n`,
+      );
       expect([role, notGranted]).toEqual([role, Object.keys(notSent[role]!).sort()]);
     }
   });
 
   it('lets the revoking functions write the revocation policy only on tagged roles, never on protected ones (IAM evaluator)', async () => {
-    const sub = (value: unknown): unknown => JSON.parse(JSON.stringify(value).replace(/\{"Fn::Sub":"([^"]*)"\}/g, (_, text: string) => JSON.stringify(text.replace('${AWS::Partition}', 'aws').replace('${AWS::AccountId}', '111122223333').replace('${AWS::Region}', 'eu-west-1'))));
+    const sub = (value: unknown): unknown =>
+      JSON.parse(
+        JSON.stringify(value).replace(/\{"Fn::Sub":"([^"]*)"\}/g, (_, text: string) =>
+          JSON.stringify(
+            text
+              .replace('${AWS::Partition}', 'aws')
+              .replace('${AWS::AccountId}', '111122223333')
+              .replace('${AWS::Region}', 'eu-west-1'),
+          ),
+        ),
+      );
     for (const role of ['OnAssumeRoleRole', 'SweepRole', 'RevokeRole', 'RotateExternalIdsRole']) {
       // The IAM statements (the others name DynamoDB, SQS, SNS and SSM resources by reference).
       const document = resources[role]!.Properties.Policies[0].PolicyDocument;
-      const policy = sub({ ...document, Statement: document.Statement.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('iam:'))) });
+      const policy = sub({
+        ...document,
+        Statement: document.Statement.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('iam:'))),
+      });
       const decide = async (action: string, roleArn: string, tagged: boolean) => {
         const result = await runSimulation(
           {
@@ -225,41 +467,91 @@ describe('packaged CloudFormation template (osls package)', () => {
       expect(await decide('iam:PutRolePolicy', vendor, true)).toBe('Allowed');
       expect(await decide('iam:DeleteRolePolicy', vendor, true)).toBe('Allowed');
       expect(await decide('iam:PutRolePolicy', vendor, false)).not.toBe('Allowed');
-      expect(await decide('iam:PutRolePolicy', 'arn:aws:iam::444455556666:role/vendors/ExampleCorpAudit', true)).not.toBe('Allowed');
-      for (const guarded of ['arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport', 'arn:aws:iam::111122223333:role/roleguard-test-SweepRole-1A2B3C']) {
+      expect(
+        await decide('iam:PutRolePolicy', 'arn:aws:iam::444455556666:role/vendors/ExampleCorpAudit', true),
+      ).not.toBe('Allowed');
+      for (const guarded of [
+        'arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport',
+        'arn:aws:iam::111122223333:role/roleguard-test-SweepRole-1A2B3C',
+      ]) {
         expect([guarded, await decide('iam:PutRolePolicy', guarded, true)]).toEqual([guarded, 'ExplicitlyDenied']);
       }
       // The evaluator never allows writes on /aws-reserved/ roles whatever the policy says (IAM refuses them too), so
       // it cannot show the explicit Deny there; the Deny's resource list is checked as written.
-      expect(await decide('iam:PutRolePolicy', 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123', true)).not.toBe('Allowed');
-      expect(policy).toMatchObject({ Statement: expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Resource: expect.arrayContaining(['arn:aws:iam::111122223333:role/aws-reserved/*']) })]) });
-      const others = ['iam:AttachRolePolicy', 'iam:CreateRole', 'iam:DeleteRole', 'iam:TagRole', ...(role === 'RotateExternalIdsRole' ? [] : ['iam:UpdateAssumeRolePolicy'])];
+      expect(
+        await decide(
+          'iam:PutRolePolicy',
+          'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123',
+          true,
+        ),
+      ).not.toBe('Allowed');
+      expect(policy).toMatchObject({
+        Statement: expect.arrayContaining([
+          expect.objectContaining({
+            Effect: 'Deny',
+            Resource: expect.arrayContaining(['arn:aws:iam::111122223333:role/aws-reserved/*']),
+          }),
+        ]),
+      });
+      const others = [
+        'iam:AttachRolePolicy',
+        'iam:CreateRole',
+        'iam:DeleteRole',
+        'iam:TagRole',
+        ...(role === 'RotateExternalIdsRole' ? [] : ['iam:UpdateAssumeRolePolicy']),
+      ];
       for (const other of others) expect(await decide(other, vendor, true)).not.toBe('Allowed');
       if (role === 'RotateExternalIdsRole') {
         // Trust policies: only of tagged roles of this account, never of protected ones.
         expect(await decide('iam:UpdateAssumeRolePolicy', vendor, true)).toBe('Allowed');
         expect(await decide('iam:UpdateAssumeRolePolicy', vendor, false)).not.toBe('Allowed');
-        expect(await decide('iam:UpdateAssumeRolePolicy', 'arn:aws:iam::444455556666:role/vendors/ExampleCorpAudit', true)).not.toBe('Allowed');
-        for (const guarded of ['arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport', 'arn:aws:iam::111122223333:role/roleguard-test-SweepRole-1A2B3C']) {
-          expect([guarded, await decide('iam:UpdateAssumeRolePolicy', guarded, true)]).toEqual([guarded, 'ExplicitlyDenied']);
+        expect(
+          await decide('iam:UpdateAssumeRolePolicy', 'arn:aws:iam::444455556666:role/vendors/ExampleCorpAudit', true),
+        ).not.toBe('Allowed');
+        for (const guarded of [
+          'arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport',
+          'arn:aws:iam::111122223333:role/roleguard-test-SweepRole-1A2B3C',
+        ]) {
+          expect([guarded, await decide('iam:UpdateAssumeRolePolicy', guarded, true)]).toEqual([
+            guarded,
+            'ExplicitlyDenied',
+          ]);
         }
       }
     }
   });
 
   it('declares the registry, alerts and revocations tables as the code defines them, encrypted, and an encrypted topic', () => {
-    for (const [name, definition] of [['RegistryTable', registryTableDefinition('roleguard-test-registry')], ['AlertsTable', alertsTableDefinition('roleguard-test-alerts')], ['RevocationsTable', revocationsTableDefinition('roleguard-test-revocations')]] as const) {
+    for (const [name, definition] of [
+      ['RegistryTable', registryTableDefinition('roleguard-test-registry')],
+      ['AlertsTable', alertsTableDefinition('roleguard-test-alerts')],
+      ['RevocationsTable', revocationsTableDefinition('roleguard-test-revocations')],
+    ] as const) {
       const table = resources[name]!;
       expect(table.DeletionPolicy).toBe('Retain');
-      expect(table.Properties).toMatchObject({ TableName: definition.TableName, BillingMode: 'PAY_PER_REQUEST', SSESpecification: { SSEEnabled: true }, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
+      expect(table.Properties).toMatchObject({
+        TableName: definition.TableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: { SSEEnabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      });
       expect(table.Properties.KeySchema).toEqual(definition.KeySchema);
       expect(table.Properties.AttributeDefinitions).toEqual(definition.AttributeDefinitions);
       expect(table.Properties.GlobalSecondaryIndexes).toEqual(definition.GlobalSecondaryIndexes);
     }
-    expect(resources.RevocationsTable!.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
-    expect(resources.AlertTopic!.Properties).toMatchObject({ TopicName: 'roleguard-test-alerts', KmsMasterKeyId: 'alias/aws/sns' });
+    expect(resources.RevocationsTable!.Properties.TimeToLiveSpecification).toEqual({
+      AttributeName: 'ttl',
+      Enabled: true,
+    });
+    expect(resources.AlertTopic!.Properties).toMatchObject({
+      TopicName: 'roleguard-test-alerts',
+      KmsMasterKeyId: 'alias/aws/sns',
+    });
     // New external IDs travel on their own topic, encrypted too.
-    expect(resources.RotationTopic!.Properties).toMatchObject({ TopicName: 'roleguard-test-rotation', KmsMasterKeyId: 'alias/aws/sns' });
+    expect(resources.RotationTopic!.Properties).toMatchObject({
+      TopicName: 'roleguard-test-rotation',
+      KmsMasterKeyId: 'alias/aws/sns',
+    });
   });
 
   it('declares the sessions table as the code defines it: on-demand, PITR, TTL, encrypted, retained', () => {
@@ -282,8 +574,20 @@ describe('packaged CloudFormation template (osls package)', () => {
     const bad = join(out, 'bad-registry.yaml');
     writeFileSync(bad, readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8').replace('"999988887777"', '"9999"'));
     const target = join(out, 'refused');
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' };
-    const run = () => execFileSync(join(ROOT, 'node_modules', '.bin', 'osls'), ['package', '--stage', 'test', '--region', 'eu-west-1', '--package', target, '--param', `registryFile=${bad}`], { cwd: ROOT, env, stdio: 'pipe', encoding: 'utf8' });
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_PROFILE: '',
+      SLS_TELEMETRY_DISABLED: '1',
+      SLS_NOTIFICATIONS_MODE: 'off',
+    };
+    const run = () =>
+      execFileSync(
+        join(ROOT, 'node_modules', '.bin', 'osls'),
+        ['package', '--stage', 'test', '--region', 'eu-west-1', '--package', target, '--param', `registryFile=${bad}`],
+        { cwd: ROOT, env, stdio: 'pipe', encoding: 'utf8' },
+      );
     let failure: { status: number; stdout: string; stderr: string } | null = null;
     try {
       run();
@@ -292,14 +596,32 @@ describe('packaged CloudFormation template (osls package)', () => {
     }
     expect(failure?.status).not.toBe(0);
     expect(`${failure?.stdout}${failure?.stderr}`).toContain(`${bad}: invalid registry`);
-    expect(`${failure?.stdout}${failure?.stderr}`).toContain('roles[0] (arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit): trustedAccounts[0]: not a 12-digit account id');
+    expect(`${failure?.stdout}${failure?.stderr}`).toContain(
+      'roles[0] (arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit): trustedAccounts[0]: not a 12-digit account id',
+    );
     expect(existsSync(join(target, 'cloudformation-template-update-stack.json'))).toBe(false);
   }, 120_000);
 
   it('packages each function alone, with the AWS SDK inside and no AGPL code', () => {
-    const zips = readdirSync(out).filter((f) => f.endsWith('.zip')).sort();
-    expect(zips).toEqual(['auditTrustPolicies.zip', 'onAssumeRole.zip', 'onTrustPolicyChange.zip', 'revoke.zip', 'rotateExternalIds.zip', 'sweep.zip']);
-    const expected: Record<string, string> = { auditTrustPolicies: 'audit-trust-policies', onAssumeRole: 'on-assume-role', onTrustPolicyChange: 'on-trust-policy-change', revoke: 'revoke', rotateExternalIds: 'rotate-external-ids', sweep: 'sweep' };
+    const zips = readdirSync(out)
+      .filter((f) => f.endsWith('.zip'))
+      .sort();
+    expect(zips).toEqual([
+      'auditTrustPolicies.zip',
+      'onAssumeRole.zip',
+      'onTrustPolicyChange.zip',
+      'revoke.zip',
+      'rotateExternalIds.zip',
+      'sweep.zip',
+    ]);
+    const expected: Record<string, string> = {
+      auditTrustPolicies: 'audit-trust-policies',
+      onAssumeRole: 'on-assume-role',
+      onTrustPolicyChange: 'on-trust-policy-change',
+      revoke: 'revoke',
+      rotateExternalIds: 'rotate-external-ids',
+      sweep: 'sweep',
+    };
     for (const zip of zips) {
       const files = unzipSync(readFileSync(join(out, zip)));
       const base = `functions/${expected[zip.replace('.zip', '')]}.mjs`;
@@ -319,7 +641,9 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(readFileSync(bundle, 'utf8')).toContain('PutItem');
     const doc = testDynamo();
     const config = await createTestTables(doc, await createSessionsTable(doc));
-    await createRegistryStore(doc, config.registryTable).replace(parseRegistryText(readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8'), 'registry.yaml'));
+    await createRegistryStore(doc, config.registryTable).replace(
+      parseRegistryText(readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8'), 'registry.yaml'),
+    );
     doc.destroy();
     const slack = await fakeSlack();
     const ssm = await fakeSsm('/roleguard/test/slack-webhook-url', `${slack.url}/services/T0/B0/secret`);
@@ -328,27 +652,66 @@ describe('packaged CloudFormation template (osls package)', () => {
     const saved = { ...process.env };
     try {
       Object.assign(process.env, {
-        SESSIONS_TABLE: config.sessionsTable, REGISTRY_TABLE: config.registryTable, ALERTS_TABLE: config.alertsTable, REVOCATIONS_TABLE: config.revocationsTable!, ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-alerts',
-        SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url', AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ENDPOINT_URL_SSM: ssm.url, AWS_ENDPOINT_URL_SNS: sns.url, AWS_ENDPOINT_URL_IAM: iam.url,
-        AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR',
+        SESSIONS_TABLE: config.sessionsTable,
+        REGISTRY_TABLE: config.registryTable,
+        ALERTS_TABLE: config.alertsTable,
+        REVOCATIONS_TABLE: config.revocationsTable!,
+        ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-alerts',
+        SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
+        AWS_REGION: LOCAL_AWS.region,
+        AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
+        AWS_ENDPOINT_URL_SSM: ssm.url,
+        AWS_ENDPOINT_URL_SNS: sns.url,
+        AWS_ENDPOINT_URL_IAM: iam.url,
+        AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
       });
       const { handler } = await import(pathToFileURL(bundle).href);
       const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 30000 };
       const vendor = loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json'));
-      expect(await handler(vendor, context)).toEqual({ status: 'recorded', eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01' });
-      expect(await handler(vendor, context)).toEqual({ status: 'duplicate', eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01' });
+      expect(await handler(vendor, context)).toEqual({
+        status: 'recorded',
+        eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01',
+      });
+      expect(await handler(vendor, context)).toEqual({
+        status: 'duplicate',
+        eventId: '8f1d3c52-9a7e-4b1f-b6a2-3c9d5e7f1a01',
+      });
       expect(slack.received).toHaveLength(0);
       // As it arrives live: issued a minute ago, its credentials valid for an hour.
-      const wrong = loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-wrong-external-id.json')) as { detail: { eventTime: string; responseElements: { credentials: { expiration: string }; assumedRoleUser: { assumedRoleId: string } } } };
-      wrong.detail.eventTime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000).toISOString().replace('.000Z', 'Z');
+      const wrong = loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-wrong-external-id.json')) as {
+        detail: {
+          eventTime: string;
+          responseElements: { credentials: { expiration: string }; assumedRoleUser: { assumedRoleId: string } };
+        };
+      };
+      wrong.detail.eventTime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000)
+        .toISOString()
+        .replace('.000Z', 'Z');
       wrong.detail.responseElements.credentials.expiration = new Date(Date.now() + 3600_000).toISOString();
-      expect(await handler(wrong, context)).toEqual({ status: 'recorded', eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02', findings: 1 });
+      expect(await handler(wrong, context)).toEqual({
+        status: 'recorded',
+        eventId: 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02',
+        findings: 1,
+      });
       expect(slack.received).toHaveLength(1);
       expect(sns.received).toHaveLength(1);
       // The role's response is revoke: the session was revoked through IAM before the alert said so.
-      expect(iam.received.map((r) => new URLSearchParams(r.body).get('Action'))).toEqual(['GetRolePolicy', 'ListRolePolicies', 'PutRolePolicy']);
+      expect(iam.received.map((r) => new URLSearchParams(r.body).get('Action'))).toEqual([
+        'GetRolePolicy',
+        'ListRolePolicies',
+        'PutRolePolicy',
+      ]);
       const policy = JSON.parse(iam.policies.get('ExampleCorpAudit/roleguard-revocations')!);
-      expect(policy.Statement).toEqual([expect.objectContaining({ Effect: 'Deny', Condition: expect.objectContaining({ StringEquals: { 'aws:userid': wrong.detail.responseElements.assumedRoleUser.assumedRoleId } }) })]);
+      expect(policy.Statement).toEqual([
+        expect.objectContaining({
+          Effect: 'Deny',
+          Condition: expect.objectContaining({
+            StringEquals: { 'aws:userid': wrong.detail.responseElements.assumedRoleUser.assumedRoleId },
+          }),
+        }),
+      ]);
       expect(slack.received[0]!.body).toContain('Revoked this session');
     } finally {
       process.env = saved;
@@ -366,29 +729,60 @@ describe('packaged CloudFormation template (osls package)', () => {
     await createRegistryStore(doc, config.registryTable).replace(registry);
     const roleArn = registry.roles[0]!.roleArn;
     // The schedule has counted 91 days for this role: it is due.
-    await createRotationStore(doc, config.registryTable).create(idleRotation(roleArn, new Date(Date.now() - 91 * 86_400_000).toISOString()));
+    await createRotationStore(doc, config.registryTable).create(
+      idleRotation(roleArn, new Date(Date.now() - 91 * 86_400_000).toISOString()),
+    );
     const slack = await fakeSlack();
     const ssm = await fakeSsm('/roleguard/test/slack-webhook-url', `${slack.url}/services/T0/B0/secret`);
     const sns = await fakeSns();
     const iam = await fakeIam();
     const current = registry.roles[0]!.externalIds.current!;
-    iam.trust.set('ExampleCorpAudit', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999988887777:root' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': current } } }] }));
+    iam.trust.set(
+      'ExampleCorpAudit',
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: 'arn:aws:iam::999988887777:root' },
+            Action: 'sts:AssumeRole',
+            Condition: { StringEquals: { 'sts:ExternalId': current } },
+          },
+        ],
+      }),
+    );
     const saved = { ...process.env };
     try {
       Object.assign(process.env, {
-        SESSIONS_TABLE: config.sessionsTable, REGISTRY_TABLE: config.registryTable, ALERTS_TABLE: config.alertsTable, REVOCATIONS_TABLE: config.revocationsTable!, ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-alerts',
+        SESSIONS_TABLE: config.sessionsTable,
+        REGISTRY_TABLE: config.registryTable,
+        ALERTS_TABLE: config.alertsTable,
+        REVOCATIONS_TABLE: config.revocationsTable!,
+        ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-alerts',
         ROTATION_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-rotation',
-        SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url', AWS_REGION: LOCAL_AWS.region, AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(), AWS_ENDPOINT_URL_SSM: ssm.url, AWS_ENDPOINT_URL_SNS: sns.url, AWS_ENDPOINT_URL_IAM: iam.url,
-        AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, POWERTOOLS_LOG_LEVEL: 'ERROR',
+        SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
+        AWS_REGION: LOCAL_AWS.region,
+        AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
+        AWS_ENDPOINT_URL_SSM: ssm.url,
+        AWS_ENDPOINT_URL_SNS: sns.url,
+        AWS_ENDPOINT_URL_IAM: iam.url,
+        AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
       });
       const { handler } = await import(pathToFileURL(bundle).href);
-      const result = await handler({}, { functionName: 'rotateExternalIds', awsRequestId: 'r1', getRemainingTimeInMillis: () => 300000 });
+      const result = await handler(
+        {},
+        { functionName: 'rotateExternalIds', awsRequestId: 'r1', getRemainingTimeInMillis: () => 300000 },
+      );
       expect(result).toEqual({ roles: 1, steps: [`${roleArn}: create`, `${roleArn}: set`, `${roleArn}: notify`] });
       const check = testDynamo();
       const rotation = (await createRotationStore(check, config.registryTable).get(roleArn))!;
       check.destroy();
       expect(rotation.phase).toBe('notified');
-      expect(JSON.parse(iam.trust.get('ExampleCorpAudit')!).Statement[0].Condition).toEqual({ StringEquals: { 'sts:ExternalId': [current, rotation.pendingId] } });
+      expect(JSON.parse(iam.trust.get('ExampleCorpAudit')!).Statement[0].Condition).toEqual({
+        StringEquals: { 'sts:ExternalId': [current, rotation.pendingId] },
+      });
       // The vendor's contact got the new ID on the rotation topic; no security alert went out.
       expect(sns.received).toHaveLength(1);
       const published = new URLSearchParams(sns.received[0]!.body);

@@ -1,12 +1,15 @@
+import { type DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ScanCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { cachedRegistry, createRegistryStore, RegistryError, type Registry } from '../../lib/registry/index.js';
+import { cachedRegistry, createRegistryStore, type Registry, RegistryError } from '../../lib/registry/index.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 
 let doc: DynamoDBDocumentClient;
 const registry = (vendor: string): Registry =>
-  parseRegistryText(`roles:\n  - roleArn: arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit\n    vendor: ${vendor}\n    trustedAccounts: ["999988887777"]\n    externalIds: { current: "ec-7Hq2vN9xK4pL8mR3" }\n`, 'r.yaml');
+  parseRegistryText(
+    `roles:\n  - roleArn: arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit\n    vendor: ${vendor}\n    trustedAccounts: ["999988887777"]\n    externalIds: { current: "ec-7Hq2vN9xK4pL8mR3" }\n`,
+    'r.yaml',
+  );
 
 beforeAll(() => {
   doc = testDynamo();
@@ -22,14 +25,21 @@ describe('registry table', () => {
     for (const vendor of ['One', 'Two', 'Three', 'Four']) versions.push(await store.replace(registry(vendor)));
     expect((await store.load()).roles[0]!.vendor).toBe('Four');
     const items = (await doc.send(new ScanCommand({ TableName: registryTable }))).Items ?? [];
-    expect([...new Set(items.map((i) => String(i.pk)))].sort()).toEqual(['registry', `v#${versions[2]}`, `v#${versions[3]}`].sort());
+    expect([...new Set(items.map((i) => String(i.pk)))].sort()).toEqual(
+      ['registry', `v#${versions[2]}`, `v#${versions[3]}`].sort(),
+    );
   });
 
   it('refuses to load a hand-edited registry that no longer validates, rather than half-load it', async () => {
     const { registryTable } = await createTestTables(doc, await createSessionsTable(doc));
     const store = createRegistryStore(doc, registryTable);
     const version = await store.replace(registry('One'));
-    await doc.send(new PutCommand({ TableName: registryTable, Item: { pk: `v#${version}`, sk: 'role#broken', role: { roleArn: 'not-an-arn' } } }));
+    await doc.send(
+      new PutCommand({
+        TableName: registryTable,
+        Item: { pk: `v#${version}`, sk: 'role#broken', role: { roleArn: 'not-an-arn' } },
+      }),
+    );
     await expect(store.load()).rejects.toThrow(RegistryError);
     await expect(store.load()).rejects.toThrow(new RegExp(`DynamoDB table ${registryTable} version ${version}`));
   });
@@ -37,7 +47,14 @@ describe('registry table', () => {
   it('caches the registry for the configured time and never caches a failed load', async () => {
     let loads = 0;
     let fail = true;
-    const fake = { load: async () => { loads++; if (fail) throw new Error('throttled'); return registry('Cached'); }, replace: async () => 'v' };
+    const fake = {
+      load: async () => {
+        loads++;
+        if (fail) throw new Error('throttled');
+        return registry('Cached');
+      },
+      replace: async () => 'v',
+    };
     let now = 0;
     const cache = cachedRegistry(fake, 60_000, () => now);
     await expect(cache.get()).rejects.toThrow('throttled');

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDeps } from '../../lib/deps.js';
 import { runReplay } from '../../lib/replay/run-replay.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
@@ -27,7 +27,13 @@ afterAll(() => {
 
 async function replay(paths: string[], options: { slowFirstWriteOf?: string } = {}) {
   const config = await createTestTables(doc, await createSessionsTable(doc));
-  const deps = createDeps(config, { dynamo: doc, logger: memoryLogger().logger, now: () => { throw new Error('replay must use the event clock'); } });
+  const deps = createDeps(config, {
+    dynamo: doc,
+    logger: memoryLogger().logger,
+    now: () => {
+      throw new Error('replay must use the event clock');
+    },
+  });
   if (options.slowFirstWriteOf) {
     // Make the first write of one event slow, as a loaded store would, to expose any ordering race.
     const record = deps.sessions.record;
@@ -45,7 +51,12 @@ async function replay(paths: string[], options: { slowFirstWriteOf?: string } = 
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): { status: number; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return { status: 0, stdout, stderr: '' };
   } catch (error) {
     const e = error as { status: number; stdout: string; stderr: string };
@@ -70,17 +81,48 @@ const javaProcesses = (port: string) => {
 describe('replay through the pipeline on DynamoDB Local', () => {
   it('classifies the published samples and the sample events exactly', async () => {
     const report = await replay([EVENTS_DIR, SAMPLES_DIR]);
-    expect(report.summary).toEqual({ eventsRead: 31, recorded: 15, duplicates: 2, ignored: 12, rejected: 1, trustPolicyChanges: 1, findings: 0, actions: 0 });
+    expect(report.summary).toEqual({
+      eventsRead: 31,
+      recorded: 15,
+      duplicates: 2,
+      ignored: 12,
+      rejected: 1,
+      trustPolicyChanges: 1,
+      findings: 0,
+      actions: 0,
+    });
     expect(report.findings).toEqual([]);
     expect(report.actions).toEqual([]);
-    expect(report.rejected).toEqual([{ source: join(SAMPLES_DIR, 'aws-repost_assumerolewithwebidentity-accessdenied-eks-abbreviated.json'), reason: expect.stringMatching(/eventID: missing; eventTime: missing/) }]);
+    expect(report.rejected).toEqual([
+      {
+        source: join(SAMPLES_DIR, 'aws-repost_assumerolewithwebidentity-accessdenied-eks-abbreviated.json'),
+        reason: expect.stringMatching(/eventID: missing; eventTime: missing/),
+      },
+    ]);
     // Sorted by time; the 2014 doc pair shares eventID and recipient, so its second copy is a duplicate.
     expect(report.sessions[0]).toEqual({
-      eventId: 'dEXAMPLE-ac7f-466c-a608-4ac8dEXAMPLE', eventName: 'AssumeRole', roleArn: 'arn:aws:iam::111122223333:role/EC2-dev', roleSessionName: 'JohnDoe-EC2-dev',
-      assumedRoleId: 'AIDAQRSTUVWXYZEXAMPLE:JohnDoe-EC2-dev', accessKeyId: 'AKIAQRSTUVWXYZEXAMPLE', callerAccountId: '777788889999', callerType: 'IAMUser', externalId: null,
-      sourceIpAddress: '192.0.2.101', issuedAt: '2014-07-18T15:07:39Z', expiresAt: '2023-07-18T16:07:39Z', outcome: 'success', recipientAccountId: '111122223333',
-      callerArn: 'arn:aws:iam::777788889999:user/JohnDoe', callerPrincipalId: 'AIDAQRSTUVWXYZEXAMPLE', sourceIdentity: 'JohnDoe', userAgent: expect.stringContaining('aws-cli/1.11.10'), awsRegion: 'us-east-2',
-      sharedEventId: 'bEXAMPLE-efea-4a70-b951-19a88EXAMPLE', durationSeconds: null, errorCode: null,
+      eventId: 'dEXAMPLE-ac7f-466c-a608-4ac8dEXAMPLE',
+      eventName: 'AssumeRole',
+      roleArn: 'arn:aws:iam::111122223333:role/EC2-dev',
+      roleSessionName: 'JohnDoe-EC2-dev',
+      assumedRoleId: 'AIDAQRSTUVWXYZEXAMPLE:JohnDoe-EC2-dev',
+      accessKeyId: 'AKIAQRSTUVWXYZEXAMPLE',
+      callerAccountId: '777788889999',
+      callerType: 'IAMUser',
+      externalId: null,
+      sourceIpAddress: '192.0.2.101',
+      issuedAt: '2014-07-18T15:07:39Z',
+      expiresAt: '2023-07-18T16:07:39Z',
+      outcome: 'success',
+      recipientAccountId: '111122223333',
+      callerArn: 'arn:aws:iam::777788889999:user/JohnDoe',
+      callerPrincipalId: 'AIDAQRSTUVWXYZEXAMPLE',
+      sourceIdentity: 'JohnDoe',
+      userAgent: expect.stringContaining('aws-cli/1.11.10'),
+      awsRegion: 'us-east-2',
+      sharedEventId: 'bEXAMPLE-efea-4a70-b951-19a88EXAMPLE',
+      durationSeconds: null,
+      errorCode: null,
     });
     const vendor = report.sessions.filter((s) => s.roleArn.endsWith('/vendors/ExampleCorpAudit'));
     expect(vendor.map((s) => [s.issuedAt, s.outcome, s.externalId, s.expiresAt])).toEqual([
@@ -101,19 +143,30 @@ describe('replay through the pipeline on DynamoDB Local', () => {
   it('records the first copy of an event in input order, however many records are in flight', async () => {
     const copies = join(dir, 'copies.jsonl');
     const padding = Array.from({ length: 40 }, (_, i) => JSON.stringify(assumeRecord({ eventID: `pad-${i}` })));
-    const first = assumeRecord({ eventID: 'same', userIdentity: { type: 'IAMUser', accountId: '777788889999', arn: 'arn:aws:iam::777788889999:user/first' } });
+    const first = assumeRecord({
+      eventID: 'same',
+      userIdentity: { type: 'IAMUser', accountId: '777788889999', arn: 'arn:aws:iam::777788889999:user/first' },
+    });
     const second = assumeRecord({ eventID: 'same', userIdentity: { type: 'AWSAccount', accountId: '777788889999' } });
     writeFileSync(copies, [...padding, JSON.stringify(first), JSON.stringify(second)].join('\n'));
     for (let run = 0; run < 3; run++) {
       const report = await replay([copies], { slowFirstWriteOf: 'same' });
       expect(report.summary).toMatchObject({ recorded: 41, duplicates: 1 });
-      expect(report.sessions.find((x) => x.eventId === 'same')).toMatchObject({ callerType: 'IAMUser', callerArn: 'arn:aws:iam::777788889999:user/first' });
+      expect(report.sessions.find((x) => x.eventId === 'same')).toMatchObject({
+        callerType: 'IAMUser',
+        callerArn: 'arn:aws:iam::777788889999:user/first',
+      });
     }
   });
 
   it('goes on past bad files and records, naming each', async () => {
     const good = join(dir, 'good.jsonl.gz');
-    writeFileSync(good, gzipSync(`${JSON.stringify(assumeRecord({ eventID: 'g1' }))}\n{broken\n${JSON.stringify(assumeRecord({ eventID: 'g2', eventTime: 'later' }))}\n${JSON.stringify(assumeRecord({ eventID: 'g3' }))}\n`));
+    writeFileSync(
+      good,
+      gzipSync(
+        `${JSON.stringify(assumeRecord({ eventID: 'g1' }))}\n{broken\n${JSON.stringify(assumeRecord({ eventID: 'g2', eventTime: 'later' }))}\n${JSON.stringify(assumeRecord({ eventID: 'g3' }))}\n`,
+      ),
+    );
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"Records": [');
     const report = await replay([bad, good, join(dir, 'missing.json')]);
@@ -129,11 +182,28 @@ describe('replay through the pipeline on DynamoDB Local', () => {
 
 describe('roleguard replay (the command)', () => {
   it('prints the contract document with --json against a running DynamoDB', () => {
-    const { status, stdout } = cli(['replay', EVENTS_DIR, '--json', '--endpoint', testEndpoint(), '--table', `cli-${Date.now()}`]);
+    const { status, stdout } = cli([
+      'replay',
+      EVENTS_DIR,
+      '--json',
+      '--endpoint',
+      testEndpoint(),
+      '--table',
+      `cli-${Date.now()}`,
+    ]);
     expect(status).toBe(0);
     const report = JSON.parse(stdout);
     expect(Object.keys(report)).toEqual(['summary', 'sessions', 'findings', 'actions', 'rejected']);
-    expect(report.summary).toEqual({ eventsRead: 9, recorded: 4, duplicates: 1, ignored: 3, rejected: 0, findings: 0, actions: 0, trustPolicyChanges: 1 });
+    expect(report.summary).toEqual({
+      eventsRead: 9,
+      recorded: 4,
+      duplicates: 1,
+      ignored: 3,
+      rejected: 0,
+      findings: 0,
+      actions: 0,
+      trustPolicyChanges: 1,
+    });
   });
 
   it('starts its own DynamoDB Local, prints a readable summary and leaves no Java process behind', () => {
@@ -149,7 +219,9 @@ describe('roleguard replay (the command)', () => {
   });
 
   it('exits non-zero with a clear message when it cannot run', () => {
-    const { status, stderr } = cli(['replay', EVENTS_DIR, '--endpoint', 'http://127.0.0.1:9'], { AWS_MAX_ATTEMPTS: '1' });
+    const { status, stderr } = cli(['replay', EVENTS_DIR, '--endpoint', 'http://127.0.0.1:9'], {
+      AWS_MAX_ATTEMPTS: '1',
+    });
     expect(status).toBe(1);
     expect(stderr).toMatch(/^roleguard: /);
     expect(cli(['replay', EVENTS_DIR, '--concurrency', 'lots']).status).toBe(2);
@@ -161,7 +233,11 @@ describe('roleguard replay (the command)', () => {
     const lines = Array.from({ length: 20000 }, (_, i) => JSON.stringify(assumeRecord({ eventID: `big-${i}` })));
     writeFileSync(big, `${lines.join('\n')}\n`);
     // Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.
-    const child = spawn(process.execPath, [CLI, 'replay', big, '--progress'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, [CLI, 'replay', big, '--progress'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     await new Promise<void>((resolve) => {
@@ -182,8 +258,14 @@ describe('roleguard replay (the command)', () => {
 
   it('does not leave DynamoDB Local behind even when the command is killed outright', async () => {
     const big = join(dir, 'big-kill.jsonl');
-    writeFileSync(big, `${Array.from({ length: 20000 }, (_, i) => JSON.stringify(assumeRecord({ eventID: `kill-${i}` }))).join('\n')}\n`);
-    const child = spawn(process.execPath, [CLI, 'replay', big, '--progress'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(
+      big,
+      `${Array.from({ length: 20000 }, (_, i) => JSON.stringify(assumeRecord({ eventID: `kill-${i}` }))).join('\n')}\n`,
+    );
+    const child = spawn(process.execPath, [CLI, 'replay', big, '--progress'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     await new Promise<void>((resolve) => {

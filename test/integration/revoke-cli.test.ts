@@ -1,15 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { classifyRecord, type AssumeEvent } from '../../lib/cloudtrail/index.js';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type AssumeEvent, classifyRecord } from '../../lib/cloudtrail/index.js';
 import { ensureTable } from '../../lib/local/tables.js';
 import { createSessionStore, sessionsTableDefinition } from '../../lib/sessions/index.js';
-import { testDynamo, testEndpoint } from '../helpers/dynamo.js';
-import { accessKeyOf, emulateIam, ROLE_ID, sessionDecision, vendorAssume, type EmulatedIam } from '../helpers/revocation.js';
 import { runCli } from '../helpers/cli.js';
+import { testDynamo, testEndpoint } from '../helpers/dynamo.js';
+import {
+  accessKeyOf,
+  type EmulatedIam,
+  emulateIam,
+  ROLE_ID,
+  sessionDecision,
+  vendorAssume,
+} from '../helpers/revocation.js';
 
 // `roleguard revoke`, run in-process so that IAM can be emulated; sessions, intents and the lock live in DynamoDB Local.
 const ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
@@ -20,7 +27,8 @@ let iam: EmulatedIam;
 let doc: DynamoDBDocumentClient;
 let issuedAt: string;
 
-const run = (args: string[]) => runCli(['revoke', ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
+const run = (args: string[]) =>
+  runCli(['revoke', ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'roleguard-revoke-cli-'));
@@ -32,7 +40,16 @@ beforeAll(async () => {
   await ensureTable(doc, sessionsTableDefinition(TABLE));
   const issued = new Date(Math.floor(Date.now() / 1000) * 1000 - 120_000);
   issuedAt = issued.toISOString().replace(/\.\d+Z$/, 'Z');
-  const event = classifyRecord(vendorAssume({ id: 'cli-1', time: issuedAt, session: 'scan-cli', externalId: 'tenant-4711', expiration: new Date(issued.getTime() + 3600_000).toISOString() }), { recordAwsServiceAssumes: false }) as AssumeEvent;
+  const event = classifyRecord(
+    vendorAssume({
+      id: 'cli-1',
+      time: issuedAt,
+      session: 'scan-cli',
+      externalId: 'tenant-4711',
+      expiration: new Date(issued.getTime() + 3600_000).toISOString(),
+    }),
+    { recordAwsServiceAssumes: false },
+  ) as AssumeEvent;
   await createSessionStore(doc, TABLE, 90).record(event, { processed: true, now: new Date() });
 });
 afterAll(() => {
@@ -52,15 +69,32 @@ describe('roleguard revoke', () => {
   });
 
   it('--access-key finds the session in the store and revokes exactly it, until its recorded expiry', async () => {
-    const result = await run(['--role', ROLE, '--access-key', accessKeyOf('cli-1'), '--reason', 'incident 7', '--json']);
+    const result = await run([
+      '--role',
+      ROLE,
+      '--access-key',
+      accessKeyOf('cli-1'),
+      '--reason',
+      'incident 7',
+      '--json',
+    ]);
     expect(result.status).toBe(0);
     const summary = JSON.parse(result.stdout);
-    expect(summary).toMatchObject({ revoked: `${ROLE_ID}:scan-cli`, written: true, dryRun: false, pending: null, sessions: [{ eventId: 'cli-1', accessKeyId: accessKeyOf('cli-1'), issuedAt }] });
+    expect(summary).toMatchObject({
+      revoked: `${ROLE_ID}:scan-cli`,
+      written: true,
+      dryRun: false,
+      pending: null,
+      sessions: [{ eventId: 'cli-1', accessKeyId: accessKeyOf('cli-1'), issuedAt }],
+    });
     expect(iam.puts('ExampleCorpAudit')).toBe(1);
     const policy = iam.policy('ExampleCorpAudit') as { Statement: { Sid: string }[] };
     expect(await sessionDecision(policy, 'scan-cli', issuedAt)).toBe('Denied');
     expect(await sessionDecision(policy, 'other-session', issuedAt)).toBe('Allowed');
-    const until = new Date(Date.parse(issuedAt) + 3600_000).toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+    const until = new Date(Date.parse(issuedAt) + 3600_000)
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z')
+      .replace(/[-:]/g, '');
     expect(policy.Statement[0]!.Sid).toMatch(new RegExp(`Until${until}$`));
   });
 
@@ -68,22 +102,45 @@ describe('roleguard revoke', () => {
     const before = iam.mock.commandCalls(PutRolePolicyCommand).length;
     const wet = await run(['--role', ROLE, '--all', '--json']);
     expect(wet.status).toBe(0);
-    expect(JSON.parse(wet.stdout)).toMatchObject({ revoked: 'role', written: true, dryRun: false, policyName: 'roleguard-revocations' });
+    expect(JSON.parse(wet.stdout)).toMatchObject({
+      revoked: 'role',
+      written: true,
+      dryRun: false,
+      policyName: 'roleguard-revocations',
+    });
     const puts = iam.mock.commandCalls(PutRolePolicyCommand).slice(before);
-    expect(puts.map((c) => [c.args[0].input.RoleName, c.args[0].input.PolicyName])).toEqual([['ExampleCorpAudit', 'roleguard-revocations']]);
+    expect(puts.map((c) => [c.args[0].input.RoleName, c.args[0].input.PolicyName])).toEqual([
+      ['ExampleCorpAudit', 'roleguard-revocations'],
+    ]);
     expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'any-session', issuedAt)).toBe('Denied');
   });
 
   it('refuses protected roles and bad input with a clear message, writing nothing', async () => {
     const before = iam.puts();
     for (const [args, message] of [
-      [['--role', 'arn:aws:iam::111122223333:role/BreakGlass', '--all'], /refused: .*BreakGlass: it is listed in protectedRoleArns/],
-      [['--role', 'arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport', '--all'], /service-linked role/],
-      [['--role', 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123', '--all'], /IAM Identity Center/],
+      [
+        ['--role', 'arn:aws:iam::111122223333:role/BreakGlass', '--all'],
+        /refused: .*BreakGlass: it is listed in protectedRoleArns/,
+      ],
+      [
+        [
+          '--role',
+          'arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport',
+          '--all',
+        ],
+        /service-linked role/,
+      ],
+      [
+        ['--role', 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123', '--all'],
+        /IAM Identity Center/,
+      ],
       [['--role', ROLE, '--session', 'bad name!'], /not a role session name/],
       [['--role', ROLE, '--session', 'AROAX:bad name'], /not an assumed-role id/],
       [['--role', ROLE, '--access-key', 'AKIAIOSFODNN7EXAMPLE'], /not a session access key id/],
-      [['--role', 'arn:aws:iam::111122223333:role/Other', '--access-key', accessKeyOf('cli-1')], /belongs to a session of .*ExampleCorpAudit/],
+      [
+        ['--role', 'arn:aws:iam::111122223333:role/Other', '--access-key', accessKeyOf('cli-1')],
+        /belongs to a session of .*ExampleCorpAudit/,
+      ],
       [['--role', ROLE], /exactly one of --session NAME, --access-key ASIA… or --all/],
       [['--role', ROLE, '--all', '--dry-run', '--apply'], /contradict/],
       [['--role', 'ExampleCorpAudit', '--all'], /not a role ARN/],

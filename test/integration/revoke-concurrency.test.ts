@@ -1,10 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, NoSuchEntityException, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  GetRolePolicyCommand,
+  IAMClient,
+  ListRolePoliciesCommand,
+  NoSuchEntityException,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { applyRevocations } from '../../lib/revoke/apply.js';
 import { LeaseLostError } from '../../lib/revoke/lock.js';
-import { revoke, type RevocationDeps } from '../../lib/revoke/service.js';
+import { type RevocationDeps, revoke } from '../../lib/revoke/service.js';
 import { createRevocationStore, intentIdFor } from '../../lib/revoke/store.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 import { memoryLogger } from '../helpers/logger.js';
@@ -31,7 +37,12 @@ beforeAll(() => {
     return { PolicyDocument: encodeURIComponent(document) };
   });
   iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
-  iam.on(PutRolePolicyCommand).callsFake(async (input: { PolicyName: string; PolicyDocument: string }) => void policies.set(input.PolicyName, input.PolicyDocument));
+  iam
+    .on(PutRolePolicyCommand)
+    .callsFake(
+      async (input: { PolicyName: string; PolicyDocument: string }) =>
+        void policies.set(input.PolicyName, input.PolicyDocument),
+    );
 });
 afterAll(() => {
   iam.restore();
@@ -41,13 +52,37 @@ afterAll(() => {
 describe('the role lock on an event clock', () => {
   it('a second revocation waits for the first (which holds the lock on the fast path), and both end up in the policy', async () => {
     const config = await createTestTables(doc, await createSessionsTable(doc));
-    const revoking: RevocationDeps = { iam: new IAMClient({ region: 'us-east-1' }), dynamo: doc, store: createRevocationStore(doc, config.revocationsTable!), logger: memoryLogger().logger, retry: { baseMs: 1 }, lock: { leaseMs: 60_000, waitMs: 10_000 } };
+    const revoking: RevocationDeps = {
+      iam: new IAMClient({ region: 'us-east-1' }),
+      dynamo: doc,
+      store: createRevocationStore(doc, config.revocationsTable!),
+      logger: memoryLogger().logger,
+      retry: { baseMs: 1 },
+      lock: { leaseMs: 60_000, waitMs: 10_000 },
+    };
     const now = new Date('2026-11-02T10:05:03Z');
     const one = (name: string) =>
-      revoke(revoking, {
-        intentId: intentIdFor('lock-clock', name), roleArn: ROLE, caller: null, dryRun: false, source: { kind: 'manual', requestedBy: null, reason: null },
-        addition: { role: null, sessions: [{ assumedRoleId: `${ROLE_ID}:${name}`, decidedAt: '2026-11-02T10:05:03Z', pruneAfter: '2026-11-03T10:05:00Z' }] },
-      }, now);
+      revoke(
+        revoking,
+        {
+          intentId: intentIdFor('lock-clock', name),
+          roleArn: ROLE,
+          caller: null,
+          dryRun: false,
+          source: { kind: 'manual', requestedBy: null, reason: null },
+          addition: {
+            role: null,
+            sessions: [
+              {
+                assumedRoleId: `${ROLE_ID}:${name}`,
+                decidedAt: '2026-11-02T10:05:03Z',
+                pruneAfter: '2026-11-03T10:05:00Z',
+              },
+            ],
+          },
+        },
+        now,
+      );
     const first = one('scan-a');
     while (!gate) await new Promise((r) => setTimeout(r, 5));
     const second = one('scan-b');
@@ -65,10 +100,30 @@ describe('the role lock on an event clock', () => {
     const config = await createTestTables(doc, await createSessionsTable(doc));
     const puts = () => iam.commandCalls(PutRolePolicyCommand).length;
     const before = puts();
-    const addition = { role: null, sessions: [{ assumedRoleId: `${ROLE_ID}:scan-late`, decidedAt: '2026-11-02T10:05:03Z', pruneAfter: '2026-11-03T10:05:00Z' }] };
+    const addition = {
+      role: null,
+      sessions: [
+        {
+          assumedRoleId: `${ROLE_ID}:scan-late`,
+          decidedAt: '2026-11-02T10:05:03Z',
+          pruneAfter: '2026-11-03T10:05:00Z',
+        },
+      ],
+    };
     const expiring = { owner: 'me', leaseUntil: Date.now() + 5_000, release: async () => undefined };
     await expect(
-      applyRevocations({ iam: new IAMClient({ region: 'us-east-1' }), dynamo: doc, lockTable: config.revocationsTable!, lock: { leaseMs: 60_000, waitMs: 1_000 } }, 'ExampleCorpAudit', [addition], new Date('2026-11-02T10:05:03Z'), { dryRun: false, heldLock: expiring }),
+      applyRevocations(
+        {
+          iam: new IAMClient({ region: 'us-east-1' }),
+          dynamo: doc,
+          lockTable: config.revocationsTable!,
+          lock: { leaseMs: 60_000, waitMs: 1_000 },
+        },
+        'ExampleCorpAudit',
+        [addition],
+        new Date('2026-11-02T10:05:03Z'),
+        { dryRun: false, heldLock: expiring },
+      ),
     ).rejects.toBeInstanceOf(LeaseLostError);
     expect(puts()).toBe(before);
   });

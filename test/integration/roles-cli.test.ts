@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testEndpoint } from '../helpers/dynamo.js';
 import { EVENTS_DIR, ROOT } from '../helpers/fixtures.js';
 
@@ -14,7 +14,11 @@ const CURRENT_ID = 'ec-7Hq2vN9xK4pL8mR3';
 
 function cli(args: string[]): { status: number; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync(process.execPath, [join(ROOT, 'bin', 'roleguard.js'), ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync(process.execPath, [join(ROOT, 'bin', 'roleguard.js'), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return { status: 0, stdout, stderr: '' };
   } catch (error) {
     return error as { status: number; stdout: string; stderr: string };
@@ -40,13 +44,21 @@ describe('roleguard roles', () => {
     expect(listed.stdout).toContain('Example Corp');
     expect(listed.stdout).toMatch(/ec-7…#[0-9a-f]{8}/);
     expect(listed.stdout).not.toContain(CURRENT_ID);
-    const json = JSON.parse(cli(['roles', 'list', ...store, '--json']).stdout) as { roles: { externalIds: { current: string } }[]; serviceRoleArns: string[] };
+    const json = JSON.parse(cli(['roles', 'list', ...store, '--json']).stdout) as {
+      roles: { externalIds: { current: string } }[];
+      serviceRoleArns: string[];
+    };
     expect(json.roles[0]!.externalIds.current).toMatch(/^ec-7…#[0-9a-f]{8}$/);
     expect(json.serviceRoleArns).toEqual(['arn:aws:iam::111122223333:role/roleguard-*']);
 
     // An invalid registry is refused whole, naming the file, the role and the field; the registry in place stays.
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, readFileSync(REGISTRY, 'utf8').replace('response: revoke', 'response: revoke\n    colour: blue').replace('"999988887777"', '"9999"'));
+    writeFileSync(
+      bad,
+      readFileSync(REGISTRY, 'utf8')
+        .replace('response: revoke', 'response: revoke\n    colour: blue')
+        .replace('"999988887777"', '"9999"'),
+    );
     const refused = cli(['roles', 'import', '--registry', bad, ...store]);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain(bad);
@@ -64,7 +76,11 @@ describe('roleguard roles', () => {
     expect(cli(['roles', 'import', '--registry', REGISTRY, ...store]).status).toBe(0);
     const derived = cli(['roles', 'import', '--authorization-details', DETAILS, ...store, '--json']);
     expect(derived.status).toBe(0);
-    const result = JSON.parse(derived.stdout) as { roles: number; notes: { roleArn: string; outcome: string }[]; notCrossAccount: number };
+    const result = JSON.parse(derived.stdout) as {
+      roles: number;
+      notes: { roleArn: string; outcome: string }[];
+      notCrossAccount: number;
+    };
     expect(result.roles).toBe(3);
     expect(result.notCrossAccount).toBe(4);
     expect(result.notes.map((n) => [n.roleArn.split('/').pop(), n.outcome])).toEqual([
@@ -73,7 +89,15 @@ describe('roleguard roles', () => {
       ['LegacyBackupVendor', 'skipped'],
       ['CostToolReadOnly', 'registered'],
     ]);
-    const registry = JSON.parse(cli(['roles', 'list', ...store, '--json']).stdout) as { serviceRoleArns: string[]; roles: { roleArn: string; response: string; rotation: unknown; externalIds: { retired: string[]; pending: string | null } }[] };
+    const registry = JSON.parse(cli(['roles', 'list', ...store, '--json']).stdout) as {
+      serviceRoleArns: string[];
+      roles: {
+        roleArn: string;
+        response: string;
+        rotation: unknown;
+        externalIds: { retired: string[]; pending: string | null };
+      }[];
+    };
     // Kept from the registry file: the service's principals, the response, the rotation and the retired IDs.
     expect(registry.serviceRoleArns).toEqual(['arn:aws:iam::111122223333:role/roleguard-*']);
     const example = registry.roles.find((r) => r.roleArn.endsWith('/ExampleCorpAudit'))!;
@@ -111,11 +135,21 @@ describe('roleguard audit', () => {
     );
     const result = cli(['audit', '--registry', registry, '--authorization-details', DETAILS, '--json']);
     expect(result.status).toBe(3);
-    const report = JSON.parse(result.stdout) as { summary: Record<string, number>; roles: { roleArn: string; status: string; problems: { kind: string; severity: string }[] }[] };
-    const kinds = (name: string) => report.roles.find((r) => r.roleArn.endsWith(`/${name}`))!.problems.map((p) => [p.kind, p.severity]);
-    expect(kinds('CostToolReadOnly')).toEqual([['condition-bypass', 'critical'], ['external-ids-differ', 'high']]);
+    const report = JSON.parse(result.stdout) as {
+      summary: Record<string, number>;
+      roles: { roleArn: string; status: string; problems: { kind: string; severity: string }[] }[];
+    };
+    const kinds = (name: string) =>
+      report.roles.find((r) => r.roleArn.endsWith(`/${name}`))!.problems.map((p) => [p.kind, p.severity]);
+    expect(kinds('CostToolReadOnly')).toEqual([
+      ['condition-bypass', 'critical'],
+      ['external-ids-differ', 'high'],
+    ]);
     // The registered ID is named by the weak condition, so it is accepted: the weakness is reported, not a mismatch.
-    expect(kinds('AnyCompanyMonitoring')).toEqual([['weak-external-id-condition', 'high'], ['trusted-accounts-differ', 'high']]);
+    expect(kinds('AnyCompanyMonitoring')).toEqual([
+      ['weak-external-id-condition', 'high'],
+      ['trusted-accounts-differ', 'high'],
+    ]);
     expect(report.roles.find((r) => r.roleArn.endsWith('/Deleted'))!.status).toBe('not-found');
     expect(report.summary).toMatchObject({ roles: 3, ok: 0, withProblems: 2, notFound: 1 });
     for (const id of ['ct-new-4Lm9Xw', 'ct-old-8dK2pQ', 'anyco-Q3f8Lm2Rt9']) expect(result.stdout).not.toContain(id);

@@ -1,15 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ensureTable } from '../../lib/local/tables.js';
 import { registryTableDefinition } from '../../lib/registry/index.js';
 import { createRotationStore } from '../../lib/rotate/store.js';
+import { runCli } from '../helpers/cli.js';
 import { testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { EVENTS_DIR } from '../helpers/fixtures.js';
-import { assumeDecision, emulateTrustPolicies, OLD_ID, VENDOR_ACCOUNT, VENDOR_ROLE, type EmulatedTrust } from '../helpers/rotation.js';
-import { runCli } from '../helpers/cli.js';
+import {
+  assumeDecision,
+  type EmulatedTrust,
+  emulateTrustPolicies,
+  OLD_ID,
+  VENDOR_ACCOUNT,
+  VENDOR_ROLE,
+} from '../helpers/rotation.js';
 
 // `roleguard rotate` and `roleguard rotations`, run in-process so that IAM can be emulated; the rotation state and
 // the lock live in DynamoDB Local (the registry table of --table).
@@ -20,7 +27,8 @@ let registry: string;
 let trust: EmulatedTrust;
 let doc: DynamoDBDocumentClient;
 
-const run = (command: string, args: string[]) => runCli([command, ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
+const run = (command: string, args: string[]) =>
+  runCli([command, ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'roleguard-rotate-cli-'));
@@ -48,13 +56,20 @@ describe('roleguard rotate and roleguard rotations', () => {
     expect(trust.writes).toHaveLength(0);
     const dryJson = await run('rotate', ['--role', VENDOR_ROLE, '--start', '--dry-run', '--json']);
     expect(dryJson.stdout).not.toContain(OLD_ID);
-    expect(JSON.stringify(JSON.parse(dryJson.stdout).plan)).toMatch(/sts:ExternalId":\["ec-7…#[0-9a-f]{8}","\w{4}…#[0-9a-f]{8}"\]/);
+    expect(JSON.stringify(JSON.parse(dryJson.stdout).plan)).toMatch(
+      /sts:ExternalId":\["ec-7…#[0-9a-f]{8}","\w{4}…#[0-9a-f]{8}"\]/,
+    );
 
     const start = await run('rotate', ['--role', VENDOR_ROLE, '--start', '--json']);
     expect(start.status).toBe(0);
     const started = JSON.parse(start.stdout);
     // No vendor channel in the CLI: the trust policy accepts both IDs, and the deployed function tells the vendor.
-    expect(started).toMatchObject({ action: 'start', done: ['create', 'set'], waiting: expect.stringContaining('deployed rotate function'), rotation: { phase: 'set', previousId: expect.stringMatching(/…#/) } });
+    expect(started).toMatchObject({
+      action: 'start',
+      done: ['create', 'set'],
+      waiting: expect.stringContaining('deployed rotate function'),
+      rotation: { phase: 'set', previousId: expect.stringMatching(/…#/) },
+    });
     const newId = (await createRotationStore(doc, `${TABLE}-registry`).get(VENDOR_ROLE))!.pendingId!;
     expect(start.stdout).not.toContain(newId);
     expect(start.stdout).not.toContain(OLD_ID);
@@ -70,7 +85,9 @@ describe('roleguard rotate and roleguard rotations', () => {
     expect(list.stdout).toContain('Example Corp');
     expect(list.stdout).not.toContain(newId);
     const listed = JSON.parse((await run('rotations', ['--json'])).stdout);
-    expect(listed).toEqual([expect.objectContaining({ roleArn: VENDOR_ROLE, phase: 'set', overdue: false, age: '0h' })]);
+    expect(listed).toEqual([
+      expect.objectContaining({ roleArn: VENDOR_ROLE, phase: 'set', overdue: false, age: '0h' }),
+    ]);
 
     const dryFinish = await run('rotate', ['--role', VENDOR_ROLE, '--finish', '--force', '--dry-run']);
     expect(dryFinish.status).toBe(0);
@@ -86,10 +103,25 @@ describe('roleguard rotate and roleguard rotations', () => {
   });
 
   it('refuses bad arguments and unknown roles with exit 2', async () => {
-    expect(await run('rotate', ['--role', 'not-an-arn'])).toMatchObject({ status: 2, stderr: expect.stringContaining('not a role ARN') });
-    expect(await run('rotate', ['--role', VENDOR_ROLE, '--start', '--rollback'])).toMatchObject({ status: 2, stderr: expect.stringContaining('at most one of') });
-    expect(await run('rotate', ['--role', VENDOR_ROLE, '--start', '--force'])).toMatchObject({ status: 2, stderr: expect.stringContaining('--force goes with') });
-    expect(await run('rotate', ['--role', 'arn:aws:iam::111122223333:role/Unknown', '--start'])).toMatchObject({ status: 2, stderr: expect.stringContaining('not in the registry') });
-    expect(await run('rotate', ['--role', VENDOR_ROLE, '--rollback'])).toMatchObject({ status: 2, stderr: expect.stringContaining('no rotation') });
+    expect(await run('rotate', ['--role', 'not-an-arn'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining('not a role ARN'),
+    });
+    expect(await run('rotate', ['--role', VENDOR_ROLE, '--start', '--rollback'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining('at most one of'),
+    });
+    expect(await run('rotate', ['--role', VENDOR_ROLE, '--start', '--force'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining('--force goes with'),
+    });
+    expect(await run('rotate', ['--role', 'arn:aws:iam::111122223333:role/Unknown', '--start'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining('not in the registry'),
+    });
+    expect(await run('rotate', ['--role', VENDOR_ROLE, '--rollback'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining('no rotation'),
+    });
   });
 });

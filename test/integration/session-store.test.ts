@@ -1,7 +1,7 @@
+import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { classifyRecord, type AssumeEvent } from '../../lib/cloudtrail/index.js';
-import { createSessionStore, sessionKey, type SessionStore } from '../../lib/sessions/index.js';
+import { type AssumeEvent, classifyRecord } from '../../lib/cloudtrail/index.js';
+import { createSessionStore, type SessionStore, sessionKey } from '../../lib/sessions/index.js';
 import { createSessionsTable, testDynamo } from '../helpers/dynamo.js';
 import { assumeRecord } from '../helpers/fixtures.js';
 
@@ -31,8 +31,15 @@ describe('session store on DynamoDB Local', () => {
     const e = event({ eventID: 'once' });
     expect(await store.record(e, { processed: true, now })).toBe('new');
     expect(await store.record(e, { processed: true, now })).toBe('duplicate');
-    const { Item } = await doc.send(new GetCommand({ TableName: table, Key: { pk: sessionKey('111122223333', 'once') } }));
-    expect(Item).toMatchObject({ roleArn: e.roleArn, externalId: 'ec-7Hq2vN9xK4pL8mR3', state: 'done', recordedAt: now.toISOString() });
+    const { Item } = await doc.send(
+      new GetCommand({ TableName: table, Key: { pk: sessionKey('111122223333', 'once') } }),
+    );
+    expect(Item).toMatchObject({
+      roleArn: e.roleArn,
+      externalId: 'ec-7Hq2vN9xK4pL8mR3',
+      state: 'done',
+      recordedAt: now.toISOString(),
+    });
   });
 
   it('keeps one item when the same event arrives three times at once', async () => {
@@ -40,7 +47,13 @@ describe('session store on DynamoDB Local', () => {
     const outcomes = await Promise.all([1, 2, 3].map(() => store.record(e, { processed: true, now })));
     expect(outcomes.filter((o) => o === 'new')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(2);
-    const { Items } = await doc.send(new ScanCommand({ TableName: table, FilterExpression: 'eventId = :e', ExpressionAttributeValues: { ':e': 'concurrent' } }));
+    const { Items } = await doc.send(
+      new ScanCommand({
+        TableName: table,
+        FilterExpression: 'eventId = :e',
+        ExpressionAttributeValues: { ':e': 'concurrent' },
+      }),
+    );
     expect(Items).toHaveLength(1);
   });
 
@@ -64,7 +77,8 @@ describe('session store on DynamoDB Local', () => {
     const unknown = event({ eventID: 'ttl-unknown' }, { expiration: 'unreadable' });
     await store.record(known, { processed: true, now });
     await store.record(unknown, { processed: true, now });
-    const ttl = async (id: string) => (await doc.send(new GetCommand({ TableName: table, Key: { pk: sessionKey('111122223333', id) } }))).Item?.ttl;
+    const ttl = async (id: string) =>
+      (await doc.send(new GetCommand({ TableName: table, Key: { pk: sessionKey('111122223333', id) } }))).Item?.ttl;
     expect(await ttl('ttl-known')).toBe(Date.parse('2026-11-02T10:15:04Z') / 1000 + 90 * 86400);
     expect(await ttl('ttl-unknown')).toBe(Date.parse('2026-11-02T21:15:04Z') / 1000 + 90 * 86400);
   });
@@ -74,11 +88,22 @@ describe('session store on DynamoDB Local', () => {
     beforeAll(async () => {
       const at = (i: number) => `2026-11-0${i}T12:00:00Z`;
       for (let i = 1; i <= 4; i++) {
-        const e = event({ eventID: `q${i}`, eventTime: at(i), requestParameters: { roleArn: role, roleSessionName: `s${i}`, externalId: 'ec-7Hq2vN9xK4pL8mR3' } }, { accessKeyId: `ASIAQUERY0000000000${i}` });
+        const e = event(
+          {
+            eventID: `q${i}`,
+            eventTime: at(i),
+            requestParameters: { roleArn: role, roleSessionName: `s${i}`, externalId: 'ec-7Hq2vN9xK4pL8mR3' },
+          },
+          { accessKeyId: `ASIAQUERY0000000000${i}` },
+        );
         await store.record(e, { processed: true, now });
       }
       const denied = event({
-        eventID: 'q-denied', eventTime: '2026-11-05T00:00:00Z', errorCode: 'AccessDenied', requestParameters: null, responseElements: null,
+        eventID: 'q-denied',
+        eventTime: '2026-11-05T00:00:00Z',
+        errorCode: 'AccessDenied',
+        requestParameters: null,
+        responseElements: null,
         userIdentity: { type: 'IAMUser', accountId: '444455556666', arn: 'arn:aws:iam::444455556666:user/eve' },
         errorMessage: `User: arn:aws:iam::444455556666:user/eve is not authorized to perform: sts:AssumeRole on resource: ${role}`,
       });
@@ -95,12 +120,20 @@ describe('session store on DynamoDB Local', () => {
     it('by access key: whose is ASIA…?', async () => {
       const [hit, ...rest] = await store.byAccessKey('ASIAQUERY00000000003');
       expect(rest).toEqual([]);
-      expect(hit).toMatchObject({ eventId: 'q3', roleArn: role, roleSessionName: 's3', callerAccountId: '999988887777', outcome: 'success' });
+      expect(hit).toMatchObject({
+        eventId: 'q3',
+        roleArn: role,
+        roleSessionName: 's3',
+        callerAccountId: '999988887777',
+        outcome: 'success',
+      });
     });
 
     it('by caller account', async () => {
       const eve = await store.byCallerAccount('444455556666');
-      expect(eve).toEqual([expect.objectContaining({ eventId: 'q-denied', outcome: 'denied', accessKeyId: null, assumedRoleId: null })]);
+      expect(eve).toEqual([
+        expect.objectContaining({ eventId: 'q-denied', outcome: 'denied', accessKeyId: null, assumedRoleId: null }),
+      ]);
       const vendor = await store.byCallerAccount('999988887777', { from: '2026-11-04T00:00:00Z' });
       expect(vendor.map((s) => s.eventId)).toEqual(['q4']);
     });

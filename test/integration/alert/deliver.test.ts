@@ -1,13 +1,24 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createOutbox, deliverAlert, sendWithRetry, slackSender, snsSender, sweepAlerts, type Channel, type DeliveryDeps, type Outbox, type StoredAlert } from '../../../lib/alert/index.js';
+import {
+  type Channel,
+  createOutbox,
+  type DeliveryDeps,
+  deliverAlert,
+  type Outbox,
+  type StoredAlert,
+  sendWithRetry,
+  slackSender,
+  snsSender,
+  sweepAlerts,
+} from '../../../lib/alert/index.js';
 import type { Finding } from '../../../lib/detect/index.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../../helpers/dynamo.js';
 import { memoryLogger } from '../../helpers/logger.js';
 import { makeAlert, makeFinding, RAW_EXTERNAL_ID, ROLE_ARN } from '../../unit/alert/fixtures.js';
-import { alertItem, instantPolicy, startSlack, type FakeSlack } from './support.js';
+import { alertItem, type FakeSlack, instantPolicy, startSlack } from './support.js';
 
 // Delivery to a real HTTP server on 127.0.0.1 standing in for the Slack webhook, and to SNS through
 // aws-sdk-client-mock; the outbox on DynamoDB Local. The retry policy never really waits.
@@ -27,7 +38,10 @@ function setup(overrides: Partial<Parameters<typeof instantPolicy>[0]> = {}) {
   const policy = instantPolicy(overrides);
   const deps: DeliveryDeps = {
     outbox,
-    senders: { slack: slackSender(`${slack.url}${WEBHOOK_PATH}`), sns: snsSender(new SNSClient({ region: 'us-east-1' }), TOPIC) },
+    senders: {
+      slack: slackSender(`${slack.url}${WEBHOOK_PATH}`),
+      sns: snsSender(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    },
     logger,
     policy,
   };
@@ -35,12 +49,17 @@ function setup(overrides: Partial<Parameters<typeof instantPolicy>[0]> = {}) {
 }
 
 async function admit(channels: Channel[], finding: Finding = makeFinding(), now = NOW): Promise<StoredAlert> {
-  const admission = await outbox.admit(finding, { action: "Alerted only: this role's response is alert.", nextStep: 'Rotate the external ID.' }, { now, windowSeconds: 3600, channels });
+  const admission = await outbox.admit(
+    finding,
+    { action: "Alerted only: this role's response is alert.", nextStep: 'Rotate the external ID.' },
+    { now, windowSeconds: 3600, channels },
+  );
   if (admission.status !== 'new') throw new Error(`expected a new alert, got ${admission.status}`);
   return admission.alert;
 }
 
-const throttled = (name: string) => Object.assign(new Error('Rate exceeded'), { name, $metadata: { httpStatusCode: 400 } });
+const throttled = (name: string) =>
+  Object.assign(new Error('Rate exceeded'), { name, $metadata: { httpStatusCode: 400 } });
 const publishes = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
 const dueIds = async (at: Date) => (await outbox.due(at)).map((a) => a.alertId);
 
@@ -73,13 +92,25 @@ describe('Slack webhook delivery', () => {
     expect(body!.text).toBe(`CRITICAL: unexpected-external-id on Example Corp's role: ${ROLE_ARN}`);
     expect(body!.blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'section', 'section', 'context']);
     const fields = body!.blocks.flatMap((b) => b.fields ?? []).map((f) => f.text);
-    expect(fields).toEqual(expect.arrayContaining([`*Role*\n${ROLE_ARN}`, '*Vendor*\nExample Corp', '*Caller account*\n999988887777', '*Source IP*\n198.51.100.77', '*Session name*\nExampleCorp-scan-1730538904']));
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        `*Role*\n${ROLE_ARN}`,
+        '*Vendor*\nExample Corp',
+        '*Caller account*\n999988887777',
+        '*Source IP*\n198.51.100.77',
+        '*Session name*\nExampleCorp-scan-1730538904',
+      ]),
+    );
     const sections = body!.blocks.map((b) => b.text?.text ?? '');
     expect(sections).toContain("*What roleguard did*\nAlerted only: this role's response is alert.");
     expect(sections).toContain('*Next step*\nRotate the external ID.');
     expect(request!.body).not.toContain(RAW_EXTERNAL_ID);
     expect(policy.waits).toEqual([]);
-    expect(await outbox.get(alert.alertId)).toMatchObject({ state: 'delivered', attempts: 1, channels: { slack: 'sent', sns: 'skipped' } });
+    expect(await outbox.get(alert.alertId)).toMatchObject({
+      state: 'delivered',
+      attempts: 1,
+      channels: { slack: 'sent', sns: 'skipped' },
+    });
     expect(await dueIds(later(86400_000))).toEqual([]);
     // Nothing left for the sweep.
     expect(await sweepAlerts(deps, later(86400_000))).toEqual({ retried: 0, summaries: 0 });
@@ -104,7 +135,11 @@ describe('Slack webhook delivery', () => {
     expect(await deliverAlert(alert, deps, NOW)).toEqual({ delivered: false });
     expect(slack.received).toHaveLength(3);
     expect(policy.waits).toEqual([250, 1000]);
-    expect(await outbox.get(alert.alertId)).toMatchObject({ state: 'pending', attempts: 1, channels: { slack: 'pending' } });
+    expect(await outbox.get(alert.alertId)).toMatchObject({
+      state: 'pending',
+      attempts: 1,
+      channels: { slack: 'pending' },
+    });
     const item = await alertItem(doc, table, alert.alertId);
     expect(item).toMatchObject({ dueShard: 'due' });
     expect(Date.parse(String(item!.dueAt))).toBe(NOW.getTime() + 30_000);
@@ -118,7 +153,11 @@ describe('Slack webhook delivery', () => {
     expect(await sweepAlerts(deps, later(30_000))).toEqual({ retried: 1, summaries: 0 });
     expect(slack.received).toHaveLength(4);
     expect(slack.received[3]!.body).toBe(slack.received[0]!.body);
-    expect(await outbox.get(alert.alertId)).toMatchObject({ state: 'delivered', attempts: 2, channels: { slack: 'sent' } });
+    expect(await outbox.get(alert.alertId)).toMatchObject({
+      state: 'delivered',
+      attempts: 2,
+      channels: { slack: 'sent' },
+    });
     expect(await dueIds(later(86400_000))).toEqual([]);
     expect(await sweepAlerts(deps, later(86400_000))).toEqual({ retried: 0, summaries: 0 });
     expect(slack.received).toHaveLength(4);
@@ -151,7 +190,9 @@ describe('Slack webhook delivery', () => {
     const url = dead.url;
     await dead.close();
     const alert = makeAlert();
-    await expect(sendWithRetry('slack', alert, { ...deps, senders: { slack: slackSender(`${url}${WEBHOOK_PATH}`) } })).rejects.toThrow(/request error/);
+    await expect(
+      sendWithRetry('slack', alert, { ...deps, senders: { slack: slackSender(`${url}${WEBHOOK_PATH}`) } }),
+    ).rejects.toThrow(/request error/);
     expect(policy.waits).toEqual([250, 1000]);
   });
 
@@ -184,13 +225,29 @@ describe('SNS delivery', () => {
         role: { DataType: 'String', StringValue: ROLE_ARN },
       },
     });
-    expect(JSON.parse(input!.Message!)).toMatchObject({ source: 'roleguard', alertId: alert.alertId, repeatSummary: false, count: 1, finding: { kind: 'unexpected-external-id', eventId: finding.eventId, roleArn: ROLE_ARN }, context: { vendor: 'Example Corp' } });
+    expect(JSON.parse(input!.Message!)).toMatchObject({
+      source: 'roleguard',
+      alertId: alert.alertId,
+      repeatSummary: false,
+      count: 1,
+      finding: { kind: 'unexpected-external-id', eventId: finding.eventId, roleArn: ROLE_ARN },
+      context: { vendor: 'Example Corp' },
+    });
     expect(JSON.stringify(input)).not.toContain(RAW_EXTERNAL_ID);
     expect(slack.received).toHaveLength(0);
-    expect(await outbox.get(alert.alertId)).toMatchObject({ state: 'delivered', channels: { slack: 'skipped', sns: 'sent' } });
+    expect(await outbox.get(alert.alertId)).toMatchObject({
+      state: 'delivered',
+      channels: { slack: 'skipped', sns: 'sent' },
+    });
   });
 
-  it.each(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'ThrottledException', 'RequestLimitExceeded'])('retries SNS throttling (%s, HTTP 400) and publishes once', async (name) => {
+  it.each([
+    'Throttling',
+    'ThrottlingException',
+    'TooManyRequestsException',
+    'ThrottledException',
+    'RequestLimitExceeded',
+  ])('retries SNS throttling (%s, HTTP 400) and publishes once', async (name) => {
     const { deps, policy } = setup();
     sns.reset();
     sns.on(PublishCommand).rejectsOnce(throttled(name)).resolves({ MessageId: 'm-2' });
@@ -204,7 +261,12 @@ describe('SNS delivery', () => {
   it('does not retry a 400 that is not throttling now', async () => {
     const { deps, policy } = setup();
     sns.reset();
-    sns.on(PublishCommand).rejects(Object.assign(new Error('Invalid parameter: Message'), { name: 'InvalidParameterException', $metadata: { httpStatusCode: 400 } }));
+    sns.on(PublishCommand).rejects(
+      Object.assign(new Error('Invalid parameter: Message'), {
+        name: 'InvalidParameterException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     const alert = await admit(['sns']);
     expect(await deliverAlert(alert, deps, NOW)).toEqual({ delivered: false });
     expect(publishes()).toHaveLength(1);
@@ -214,7 +276,15 @@ describe('SNS delivery', () => {
   it('retries a 5xx from SNS', async () => {
     const { deps } = setup();
     sns.reset();
-    sns.on(PublishCommand).rejectsOnce(Object.assign(new Error('Internal error'), { name: 'InternalErrorException', $metadata: { httpStatusCode: 500 } })).resolves({ MessageId: 'm-3' });
+    sns
+      .on(PublishCommand)
+      .rejectsOnce(
+        Object.assign(new Error('Internal error'), {
+          name: 'InternalErrorException',
+          $metadata: { httpStatusCode: 500 },
+        }),
+      )
+      .resolves({ MessageId: 'm-3' });
     expect(await deliverAlert(await admit(['sns']), deps, NOW)).toEqual({ delivered: true });
     expect(publishes()).toHaveLength(2);
   });
@@ -229,7 +299,11 @@ describe('several channels', () => {
     expect(await deliverAlert(alert, deps, NOW)).toEqual({ delivered: false });
     expect(slack.received).toHaveLength(1);
     expect(publishes()).toHaveLength(3);
-    expect(await outbox.get(alert.alertId)).toMatchObject({ state: 'pending', attempts: 1, channels: { slack: 'sent', sns: 'pending' } });
+    expect(await outbox.get(alert.alertId)).toMatchObject({
+      state: 'pending',
+      attempts: 1,
+      channels: { slack: 'sent', sns: 'pending' },
+    });
 
     // Still throttled at the first sweep.
     expect(await sweepAlerts(deps, later(30_000))).toEqual({ retried: 1, summaries: 0 });
@@ -243,7 +317,10 @@ describe('several channels', () => {
     expect(await sweepAlerts(deps, later(90_000))).toEqual({ retried: 1, summaries: 0 });
     expect(publishes()).toHaveLength(1);
     expect(slack.received).toHaveLength(1);
-    expect(await outbox.get(alert.alertId)).toMatchObject({ state: 'delivered', channels: { slack: 'sent', sns: 'sent' } });
+    expect(await outbox.get(alert.alertId)).toMatchObject({
+      state: 'delivered',
+      channels: { slack: 'sent', sns: 'sent' },
+    });
     expect(await sweepAlerts(deps, later(86400_000))).toEqual({ retried: 0, summaries: 0 });
     expect(slack.received).toHaveLength(1);
     expect(publishes()).toHaveLength(1);
@@ -257,6 +334,9 @@ describe('several channels', () => {
     expect(await sweepAlerts(deps, later(30_000))).toEqual({ retried: 1, summaries: 0 });
     expect(slack.received).toHaveLength(4);
     expect(publishes()).toHaveLength(1);
-    expect(await outbox.get(alert.alertId)).toMatchObject({ state: 'delivered', channels: { slack: 'sent', sns: 'sent' } });
+    expect(await outbox.get(alert.alertId)).toMatchObject({
+      state: 'delivered',
+      channels: { slack: 'sent', sns: 'sent' },
+    });
   });
 });

@@ -1,13 +1,23 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createOutbox, respondToFindings, slackSender, snsSender, sweepAlerts, type Channel, type DeliveryDeps, type Outbox, type StoredAlert } from '../../../lib/alert/index.js';
+import {
+  type Channel,
+  createOutbox,
+  type DeliveryDeps,
+  type Outbox,
+  respondToFindings,
+  type StoredAlert,
+  slackSender,
+  snsSender,
+  sweepAlerts,
+} from '../../../lib/alert/index.js';
 import type { Finding } from '../../../lib/detect/index.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../../helpers/dynamo.js';
 import { memoryLogger } from '../../helpers/logger.js';
 import { makeFinding, ROLE } from '../../unit/alert/fixtures.js';
-import { instantPolicy, startSlack, type FakeSlack } from './support.js';
+import { type FakeSlack, instantPolicy, startSlack } from './support.js';
 
 // respondToFindings and the sweep end to end: the outbox on DynamoDB Local, Slack on a real local HTTP server,
 // SNS through aws-sdk-client-mock. The window is an hour from T0.
@@ -27,7 +37,10 @@ function setup(options: { doc?: DynamoDBDocumentClient; maxAttempts?: number } =
   const { logger, lines } = memoryLogger();
   const deps: DeliveryDeps = {
     outbox: options.doc ? createOutbox(options.doc, table) : outbox,
-    senders: { slack: slackSender(`${slack.url}/services/T0/B0/secret`), sns: snsSender(new SNSClient({ region: 'us-east-1' }), TOPIC) },
+    senders: {
+      slack: slackSender(`${slack.url}/services/T0/B0/secret`),
+      sns: snsSender(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    },
     logger,
     policy: instantPolicy(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
   };
@@ -35,14 +48,26 @@ function setup(options: { doc?: DynamoDBDocumentClient; maxAttempts?: number } =
 }
 
 /** A repeat of the same finding (same kind, role, caller and external ID) from another event at `seconds`. */
-const repeatAt = (seconds: number, overrides: Partial<Finding['context']> = {}) => makeFinding({ context: { at: at(seconds).toISOString().replace('.000', ''), ...overrides } });
+const repeatAt = (seconds: number, overrides: Partial<Finding['context']> = {}) =>
+  makeFinding({ context: { at: at(seconds).toISOString().replace('.000', ''), ...overrides } });
 
-function respond(deps: DeliveryDeps, finding: Finding, now: Date, options: { dryRun?: boolean; channels?: Channel[] } = {}) {
-  return respondToFindings([{ finding, role: ROLE }], deps, { now, windowSeconds: WINDOW, channels: options.channels ?? ['slack', 'sns'], dryRun: options.dryRun ?? false });
+function respond(
+  deps: DeliveryDeps,
+  finding: Finding,
+  now: Date,
+  options: { dryRun?: boolean; channels?: Channel[] } = {},
+) {
+  return respondToFindings([{ finding, role: ROLE }], deps, {
+    now,
+    windowSeconds: WINDOW,
+    channels: options.channels ?? ['slack', 'sns'],
+    dryRun: options.dryRun ?? false,
+  });
 }
 
 const publishes = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
-const snsBodies = () => publishes().map((p) => JSON.parse(p.Message!) as { repeatSummary: boolean; count: number; lastAt: string });
+const snsBodies = () =>
+  publishes().map((p) => JSON.parse(p.Message!) as { repeatSummary: boolean; count: number; lastAt: string });
 
 /** Every alert in the table. */
 async function storedAlerts(): Promise<StoredAlert[]> {
@@ -72,7 +97,17 @@ describe('respondToFindings', () => {
     const { deps } = setup();
     const first = repeatAt(0);
     const one = await respond(deps, first, T0);
-    expect(one.actions).toEqual([{ kind: 'alert', roleArn: ROLE.roleArn, eventId: first.eventId, at: T0.toISOString(), policyName: null, policyDocument: null, applied: true }]);
+    expect(one.actions).toEqual([
+      {
+        kind: 'alert',
+        roleArn: ROLE.roleArn,
+        eventId: first.eventId,
+        at: T0.toISOString(),
+        policyName: null,
+        policyDocument: null,
+        applied: true,
+      },
+    ]);
     expect(one.duplicates.size).toBe(0);
     const two = await respond(deps, repeatAt(60), at(60));
     expect(two).toEqual({ actions: [], duplicates: new Set() });
@@ -81,13 +116,24 @@ describe('respondToFindings', () => {
     expect([...again.duplicates]).toEqual([first]);
     expect(slack.received).toHaveLength(1);
     expect(publishes()).toHaveLength(1);
-    expect(slack.bodies()[0]!.blocks.some((b) => b.text?.text === "*What roleguard did*\nAlerted only: this role's response is alert.")).toBe(true);
+    expect(
+      slack
+        .bodies()[0]!
+        .blocks.some((b) => b.text?.text === "*What roleguard did*\nAlerted only: this role's response is alert."),
+    ).toBe(true);
   });
 
   it('uses the action text it is given', async () => {
     const { deps } = setup();
-    await respondToFindings([{ finding: makeFinding(), role: ROLE, action: 'Revoked this session.' }], deps, { now: T0, windowSeconds: WINDOW, channels: ['slack'], dryRun: false });
-    expect(slack.bodies()[0]!.blocks.some((b) => b.text?.text === '*What roleguard did*\nRevoked this session.')).toBe(true);
+    await respondToFindings([{ finding: makeFinding(), role: ROLE, action: 'Revoked this session.' }], deps, {
+      now: T0,
+      windowSeconds: WINDOW,
+      channels: ['slack'],
+      dryRun: false,
+    });
+    expect(slack.bodies()[0]!.blocks.some((b) => b.text?.text === '*What roleguard did*\nRevoked this session.')).toBe(
+      true,
+    );
   });
 
   it('reports applied: false when the alert could not be delivered yet', async () => {
@@ -117,10 +163,14 @@ describe('repeat summaries', () => {
     expect(summary.text).toMatch(/repeated 3 times/);
     const when = summary.blocks.flatMap((b) => b.fields ?? []).find((f) => f.text.startsWith('*When (UTC)*'))!.text;
     expect(when).toBe('*When (UTC)*\n2026-11-02T23:00:00Z – 2026-11-02T23:20:00Z (3×)');
-    expect(snsBodies()).toEqual([expect.objectContaining({ repeatSummary: false, count: 1 }), expect.objectContaining({ repeatSummary: true, count: 3, lastAt: '2026-11-02T23:20:00Z' })]);
+    expect(snsBodies()).toEqual([
+      expect.objectContaining({ repeatSummary: false, count: 1 }),
+      expect.objectContaining({ repeatSummary: true, count: 3, lastAt: '2026-11-02T23:20:00Z' }),
+    ]);
 
     // Never again.
-    for (const hours of [1, 2, 24]) expect(await sweepAlerts(deps, at(WINDOW + hours * 3600))).toEqual({ retried: 0, summaries: 0 });
+    for (const hours of [1, 2, 24])
+      expect(await sweepAlerts(deps, at(WINDOW + hours * 3600))).toEqual({ retried: 0, summaries: 0 });
     expect(slack.received).toHaveLength(2);
     expect(publishes()).toHaveLength(2);
     expect((await storedAlerts())[0]).toMatchObject({ summary: 'sent', count: 3 });
@@ -132,7 +182,8 @@ describe('repeat summaries', () => {
     await respond(deps, f, T0);
     await respond(deps, f, at(60));
     await respond(deps, structuredClone(f), at(120));
-    for (const seconds of [WINDOW, WINDOW + 3600, WINDOW * 48]) expect(await sweepAlerts(deps, at(seconds))).toEqual({ retried: 0, summaries: 0 });
+    for (const seconds of [WINDOW, WINDOW + 3600, WINDOW * 48])
+      expect(await sweepAlerts(deps, at(seconds))).toEqual({ retried: 0, summaries: 0 });
     expect(slack.received).toHaveLength(1);
     expect(publishes()).toHaveLength(1);
     expect(JSON.stringify(slack.bodies())).not.toMatch(/repeated/);
@@ -145,7 +196,11 @@ describe('repeat summaries', () => {
     await respond(deps, repeatAt(WINDOW + 60), at(WINDOW + 60));
     expect(slack.received).toHaveLength(2);
     expect(await sweepAlerts(deps, at(WINDOW + 120))).toEqual({ retried: 0, summaries: 1 });
-    expect(slack.bodies().map((b) => b.text.match(/repeated \d+ times/)?.[0] ?? 'first')).toEqual(['first', 'first', 'repeated 2 times']);
+    expect(slack.bodies().map((b) => b.text.match(/repeated \d+ times/)?.[0] ?? 'first')).toEqual([
+      'first',
+      'first',
+      'repeated 2 times',
+    ]);
     // The second window had no repeats.
     expect(await sweepAlerts(deps, at(3 * WINDOW))).toEqual({ retried: 0, summaries: 0 });
     expect(slack.received).toHaveLength(3);
@@ -169,9 +224,21 @@ describe('repeat summaries', () => {
     let injected = false;
     const racing = {
       send: async (command: unknown) => {
-        if (!injected && command instanceof UpdateCommand && /:delivered/.test(String(command.input.UpdateExpression))) {
+        if (
+          !injected &&
+          command instanceof UpdateCommand &&
+          /:delivered/.test(String(command.input.UpdateExpression))
+        ) {
           injected = true;
-          expect((await outbox.admit(repeatAt(5), { action: 'a', nextStep: 'b' }, { now: at(5), windowSeconds: WINDOW, channels: ['slack'] })).status).toBe('merged');
+          expect(
+            (
+              await outbox.admit(
+                repeatAt(5),
+                { action: 'a', nextStep: 'b' },
+                { now: at(5), windowSeconds: WINDOW, channels: ['slack'] },
+              )
+            ).status,
+          ).toBe('merged');
         }
         return doc.send(command as never);
       },
@@ -190,10 +257,16 @@ describe('repeat summaries', () => {
     await respond(deps, repeatAt(0), T0);
     await respond(deps, repeatAt(60), at(60));
     sns.reset();
-    sns.on(PublishCommand).rejects(Object.assign(new Error('User is not authorized'), { name: 'AuthorizationErrorException', $metadata: { httpStatusCode: 403 } }));
+    sns.on(PublishCommand).rejects(
+      Object.assign(new Error('User is not authorized'), {
+        name: 'AuthorizationErrorException',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
     // Sweep every 5 minutes for two hours after the window closes.
     const results = [];
-    for (let minutes = 0; minutes <= 120; minutes += 5) results.push(await sweepAlerts(deps, at(WINDOW + minutes * 60)));
+    for (let minutes = 0; minutes <= 120; minutes += 5)
+      results.push(await sweepAlerts(deps, at(WINDOW + minutes * 60)));
     expect(results.every((r) => r.summaries === 0 && r.retried === 0)).toBe(true);
     // Slack: the alert and one summary; SNS: one try per sweep until maxAttempts, then nothing.
     expect(slack.received).toHaveLength(2);
@@ -226,7 +299,17 @@ describe('dry run', () => {
     const { deps } = setup();
     const f = makeFinding();
     const { actions, duplicates } = await respond(deps, f, T0, { dryRun: true });
-    expect(actions).toEqual([{ kind: 'alert', roleArn: ROLE.roleArn, eventId: f.eventId, at: T0.toISOString(), policyName: null, policyDocument: null, applied: false }]);
+    expect(actions).toEqual([
+      {
+        kind: 'alert',
+        roleArn: ROLE.roleArn,
+        eventId: f.eventId,
+        at: T0.toISOString(),
+        policyName: null,
+        policyDocument: null,
+        applied: false,
+      },
+    ]);
     expect(duplicates.size).toBe(0);
     expect(slack.received).toHaveLength(0);
     expect(publishes()).toHaveLength(0);
@@ -240,7 +323,8 @@ describe('dry run', () => {
     const { deps } = setup();
     await respond(deps, repeatAt(0), T0, { dryRun: true });
     await respond(deps, repeatAt(60), at(60), { dryRun: true });
-    for (const seconds of [1, 60, WINDOW, WINDOW * 24]) expect(await sweepAlerts(deps, at(seconds))).toEqual({ retried: 0, summaries: 0 });
+    for (const seconds of [1, 60, WINDOW, WINDOW * 24])
+      expect(await sweepAlerts(deps, at(seconds))).toEqual({ retried: 0, summaries: 0 });
     expect(slack.received).toHaveLength(0);
     expect(publishes()).toHaveLength(0);
     expect((await storedAlerts())[0]).toMatchObject({ count: 2, dryRun: true });

@@ -19,7 +19,9 @@ export const ROLE: RegisteredRole = {
 let counter = 0;
 
 /** A critical unexpected-external-id finding as the detector builds it: the external ID masked. */
-export function makeFinding(overrides: { context?: Partial<Finding['context']> } & Partial<Omit<Finding, 'context'>> = {}): Finding {
+export function makeFinding(
+  overrides: { context?: Partial<Finding['context']> } & Partial<Omit<Finding, 'context'>> = {},
+): Finding {
   const { context, ...rest } = overrides;
   const masked = maskExternalId(RAW_EXTERNAL_ID);
   return {

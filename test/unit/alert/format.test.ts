@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { actionText, escapeMrkdwn, formatSlackAlert, formatSnsAlert, nextStepFor, repeatKey } from '../../../lib/alert/index.js';
+import {
+  actionText,
+  escapeMrkdwn,
+  formatSlackAlert,
+  formatSnsAlert,
+  nextStepFor,
+  repeatKey,
+} from '../../../lib/alert/index.js';
 import type { FindingKind } from '../../../lib/detect/index.js';
 import { maskExternalId } from '../../../lib/redact.js';
 import { makeAlert, makeFinding, RAW_EXTERNAL_ID, ROLE, ROLE_ARN } from './fixtures.js';
@@ -13,7 +20,10 @@ interface Block {
 }
 
 const blocksOf = (payload: { blocks: unknown[] }) => payload.blocks as Block[];
-const fieldsOf = (payload: { blocks: unknown[] }) => blocksOf(payload).flatMap((b) => b.fields ?? []).map((f) => f.text);
+const fieldsOf = (payload: { blocks: unknown[] }) =>
+  blocksOf(payload)
+    .flatMap((b) => b.fields ?? [])
+    .map((f) => f.text);
 /** The value shown under a field label. */
 const field = (payload: { blocks: unknown[] }, label: string) => {
   const hit = fieldsOf(payload).find((t) => t.startsWith(`*${label}*\n`));
@@ -23,11 +33,21 @@ const field = (payload: { blocks: unknown[] }, label: string) => {
 /** Every string Slack will render as mrkdwn (section texts, fields, context elements, and the notification text). */
 const mrkdwnTexts = (payload: { text: string; blocks: unknown[] }): string[] => [
   payload.text,
-  ...blocksOf(payload).flatMap((b) => [...(b.text?.type === 'mrkdwn' ? [b.text.text] : []), ...(b.fields ?? []).map((f) => f.text), ...(b.elements ?? []).map((e) => e.text)]),
+  ...blocksOf(payload).flatMap((b) => [
+    ...(b.text?.type === 'mrkdwn' ? [b.text.text] : []),
+    ...(b.fields ?? []).map((f) => f.text),
+    ...(b.elements ?? []).map((e) => e.text),
+  ]),
 ];
 /** Every string anywhere in the payload. */
 const allStrings = (value: unknown): string[] =>
-  typeof value === 'string' ? [value] : Array.isArray(value) ? value.flatMap(allStrings) : value && typeof value === 'object' ? Object.values(value).flatMap(allStrings) : [];
+  typeof value === 'string'
+    ? [value]
+    : Array.isArray(value)
+      ? value.flatMap(allStrings)
+      : value && typeof value === 'object'
+        ? Object.values(value).flatMap(allStrings)
+        : [];
 
 describe('formatSlackAlert', () => {
   const alert = makeAlert();
@@ -37,13 +57,27 @@ describe('formatSlackAlert', () => {
   it('has a notification text and a header naming severity, kind and vendor', () => {
     expect(payload.text).toBe(`CRITICAL: unexpected-external-id on Example Corp's role: ${ROLE_ARN}`);
     const [header] = blocksOf(payload);
-    expect(header).toEqual({ type: 'header', text: { type: 'plain_text', text: ":rotating_light: CRITICAL: unexpected-external-id on Example Corp's role", emoji: true } });
+    expect(header).toEqual({
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: ":rotating_light: CRITICAL: unexpected-external-id on Example Corp's role",
+        emoji: true,
+      },
+    });
   });
 
   it('uses the icon of each severity', () => {
-    const icons = { critical: ':rotating_light:', high: ':warning:', medium: ':large_orange_diamond:', low: ':information_source:' } as const;
+    const icons = {
+      critical: ':rotating_light:',
+      high: ':warning:',
+      medium: ':large_orange_diamond:',
+      low: ':information_source:',
+    } as const;
     for (const [severity, icon] of Object.entries(icons)) {
-      const header = blocksOf(formatSlackAlert(makeAlert(makeFinding({ severity: severity as keyof typeof icons }))))[0]!;
+      const header = blocksOf(
+        formatSlackAlert(makeAlert(makeFinding({ severity: severity as keyof typeof icons }))),
+      )[0]!;
       expect(header.text!.text.startsWith(`${icon} ${severity.toUpperCase()}:`)).toBe(true);
     }
   });
@@ -71,7 +105,14 @@ describe('formatSlackAlert', () => {
   });
 
   it('shows the caller type when the caller account is unknown, and a dash for missing values', () => {
-    const p = formatSlackAlert(makeAlert(makeFinding({ callerAccountId: null, context: { callerType: 'AWSService', sourceIpAddress: null, roleSessionName: null, externalId: null } })));
+    const p = formatSlackAlert(
+      makeAlert(
+        makeFinding({
+          callerAccountId: null,
+          context: { callerType: 'AWSService', sourceIpAddress: null, roleSessionName: null, externalId: null },
+        }),
+      ),
+    );
     expect(field(p, 'Caller account')).toBe('AWSService');
     expect(field(p, 'Source IP')).toBe('–');
     expect(field(p, 'Session name')).toBe('–');
@@ -79,7 +120,9 @@ describe('formatSlackAlert', () => {
   });
 
   it('a repeat summary says how many times it repeated and over which span', () => {
-    const p = formatSlackAlert(makeAlert(makeFinding(), { count: 3, lastAt: '2026-11-03T00:20:00Z', repeatSummary: true }));
+    const p = formatSlackAlert(
+      makeAlert(makeFinding(), { count: 3, lastAt: '2026-11-03T00:20:00Z', repeatSummary: true }),
+    );
     expect(p.text).toBe(`CRITICAL unexpected-external-id repeated 3 times on Example Corp's role: ${ROLE_ARN}`);
     expect(blocksOf(p)[0]!.text!.text).toContain('repeated 3 times');
     expect(field(p, 'When (UTC)')).toBe('2026-11-02T23:47:31Z – 2026-11-03T00:20:00Z (3×)');
@@ -115,8 +158,13 @@ describe('formatSnsAlert', () => {
       firstAt: alert.firstAt,
       lastAt: alert.lastAt,
       finding: {
-        kind: 'unexpected-external-id', severity: 'critical', roleArn: ROLE_ARN, eventId: alert.finding.eventId,
-        assumedRoleId: alert.finding.assumedRoleId, callerAccountId: '999988887777', message: alert.finding.message,
+        kind: 'unexpected-external-id',
+        severity: 'critical',
+        roleArn: ROLE_ARN,
+        eventId: alert.finding.eventId,
+        assumedRoleId: alert.finding.assumedRoleId,
+        callerAccountId: '999988887777',
+        message: alert.finding.message,
       },
       context: alert.finding.context,
       action: alert.action,
@@ -125,27 +173,53 @@ describe('formatSnsAlert', () => {
   });
 
   it('marks a repeat summary with its count', () => {
-    const body = JSON.parse(formatSnsAlert(makeAlert(makeFinding(), { count: 4, repeatSummary: true })).Message) as { repeatSummary: boolean; count: number };
+    const body = JSON.parse(formatSnsAlert(makeAlert(makeFinding(), { count: 4, repeatSummary: true })).Message) as {
+      repeatSummary: boolean;
+      count: number;
+    };
     expect(body).toMatchObject({ repeatSummary: true, count: 4 });
   });
 
   it('has an ASCII subject of fewer than 100 characters without line breaks', () => {
     expect(message.Subject).toBe('roleguard critical: unexpected-external-id on Example Corp');
-    const long = formatSnsAlert(makeAlert(makeFinding({ context: { vendor: `Exämple\nCorp ☃ ${'x'.repeat(300)}` } }))).Subject;
+    const long = formatSnsAlert(
+      makeAlert(makeFinding({ context: { vendor: `Exämple\nCorp ☃ ${'x'.repeat(300)}` } })),
+    ).Subject;
     expect(long.length).toBeLessThan(100);
     expect(long).toMatch(/^[\x20-\x7e]+$/);
     expect(long.startsWith('roleguard critical: unexpected-external-id on Ex?mple?Corp ? x')).toBe(true);
   });
 
   it('gives each kind its own kind attribute', () => {
-    const kinds: FindingKind[] = ['unexpected-external-id', 'retired-external-id', 'missing-external-id', 'untrusted-account', 'denied-assume', 'trust-policy-changed', 'assumed-after-revocation'];
-    for (const kind of kinds) expect(formatSnsAlert(makeAlert(makeFinding({ kind }))).MessageAttributes.kind!.StringValue).toBe(kind);
+    const kinds: FindingKind[] = [
+      'unexpected-external-id',
+      'retired-external-id',
+      'missing-external-id',
+      'untrusted-account',
+      'denied-assume',
+      'trust-policy-changed',
+      'assumed-after-revocation',
+    ];
+    for (const kind of kinds)
+      expect(formatSnsAlert(makeAlert(makeFinding({ kind }))).MessageAttributes.kind!.StringValue).toBe(kind);
   });
 });
 
 describe('the revocation policy in an alert', () => {
-  const statement = (i: number) => ({ Sid: `RoleguardSessions${i}`, Effect: 'Deny', Action: '*', Resource: '*', Condition: { StringEquals: { 'aws:userid': `AROA3XFRBF23EXAMPLE1:s-${i}` }, DateLessThan: { 'aws:TokenIssueTime': '2026-11-02T10:05:01Z' } } });
-  const policyOf = (n: number) => ({ name: 'roleguard-revocations', document: { Version: '2012-10-17', Statement: Array.from({ length: n }, (_, i) => statement(i)) } });
+  const statement = (i: number) => ({
+    Sid: `RoleguardSessions${i}`,
+    Effect: 'Deny',
+    Action: '*',
+    Resource: '*',
+    Condition: {
+      StringEquals: { 'aws:userid': `AROA3XFRBF23EXAMPLE1:s-${i}` },
+      DateLessThan: { 'aws:TokenIssueTime': '2026-11-02T10:05:01Z' },
+    },
+  });
+  const policyOf = (n: number) => ({
+    name: 'roleguard-revocations',
+    document: { Version: '2012-10-17', Statement: Array.from({ length: n }, (_, i) => statement(i)) },
+  });
 
   it('is shown whole in Slack when it fits a section, and whole in SNS', () => {
     const policy = policyOf(2);
@@ -153,21 +227,33 @@ describe('the revocation policy in an alert', () => {
     const blocks = formatSlackAlert(alert).blocks as { text?: { text: string } }[];
     const block = blocks.find((b) => b.text?.text.startsWith('*Policy roleguard-revocations*'))!;
     expect(block.text!.text).toBe(`*Policy roleguard-revocations*\n\`\`\`${JSON.stringify(policy.document)}\`\`\``);
-    expect(JSON.parse(formatSnsAlert(alert).Message)).toMatchObject({ policyName: 'roleguard-revocations', policyDocument: policy.document });
+    expect(JSON.parse(formatSnsAlert(alert).Message)).toMatchObject({
+      policyName: 'roleguard-revocations',
+      policyDocument: policy.document,
+    });
   });
 
   it('is cut to fit a Slack section (3,000 characters) with a note, and stays whole in SNS', () => {
     const policy = policyOf(40);
     const alert = makeAlert(makeFinding(), { policy });
-    const text = (formatSlackAlert(alert).blocks as { text?: { text: string } }[]).find((b) => b.text?.text.startsWith('*Policy'))!.text!.text;
+    const text = (formatSlackAlert(alert).blocks as { text?: { text: string } }[]).find((b) =>
+      b.text?.text.startsWith('*Policy'),
+    )!.text!.text;
     expect(text.length).toBeLessThanOrEqual(3000);
-    expect(text).toMatch(/^\*Policy roleguard-revocations \(first 2600 of \d+ characters; the SNS message has it whole\)\*/);
+    expect(text).toMatch(
+      /^\*Policy roleguard-revocations \(first 2600 of \d+ characters; the SNS message has it whole\)\*/,
+    );
     expect(JSON.parse(formatSnsAlert(alert).Message).policyDocument).toEqual(policy.document);
   });
 
   it('cannot break out of its code block or mention anyone', () => {
-    const hostile = { name: 'roleguard-revocations', document: { Statement: [{ Sid: '```<!channel> & <https://evil.example|x>' }] } };
-    const text = (formatSlackAlert(makeAlert(makeFinding(), { policy: hostile })).blocks as { text?: { text: string } }[]).find((b) => b.text?.text.startsWith('*Policy'))!.text!.text;
+    const hostile = {
+      name: 'roleguard-revocations',
+      document: { Statement: [{ Sid: '```<!channel> & <https://evil.example|x>' }] },
+    };
+    const text = (
+      formatSlackAlert(makeAlert(makeFinding(), { policy: hostile })).blocks as { text?: { text: string } }[]
+    ).find((b) => b.text?.text.startsWith('*Policy'))!.text!.text;
     const inner = text.slice(text.indexOf('```') + 3, text.lastIndexOf('```'));
     expect(inner).not.toMatch(/[<>`]/);
     expect(inner).toContain('&lt;!channel&gt; &amp;');
@@ -192,10 +278,14 @@ describe('the external ID', () => {
       expect(text).not.toContain(RAW_EXTERNAL_ID.slice(0, 12));
     }
     expect(slack).toContain(JSON.stringify(masked).slice(1, -1));
-    expect((JSON.parse(formatSnsAlert(alert).Message) as { context: { externalId: string } }).context.externalId).toBe(masked);
+    expect((JSON.parse(formatSnsAlert(alert).Message) as { context: { externalId: string } }).context.externalId).toBe(
+      masked,
+    );
     // Also in a repeat summary.
     const summary = makeAlert(alert.finding, { count: 2, repeatSummary: true });
-    expect(JSON.stringify(formatSlackAlert(summary)) + JSON.stringify(formatSnsAlert(summary))).not.toContain(RAW_EXTERNAL_ID);
+    expect(JSON.stringify(formatSlackAlert(summary)) + JSON.stringify(formatSnsAlert(summary))).not.toContain(
+      RAW_EXTERNAL_ID,
+    );
   });
 });
 
@@ -213,7 +303,12 @@ describe('event text in Slack', () => {
     makeAlert(
       makeFinding({
         message: `session ${all} assumed the role`,
-        context: { roleSessionName: all, userAgent: all, callerArn: `arn:aws:sts::999988887777:assumed-role/x/${all}`, sourceIpAddress: hostile.link },
+        context: {
+          roleSessionName: all,
+          userAgent: all,
+          callerArn: `arn:aws:sts::999988887777:assumed-role/x/${all}`,
+          sourceIpAddress: hostile.link,
+        },
       }),
     ),
   );
@@ -255,7 +350,14 @@ describe('event text in Slack', () => {
   });
 
   it('bounds the length of event text', () => {
-    const long = formatSlackAlert(makeAlert(makeFinding({ context: { roleSessionName: 'a'.repeat(5000), callerArn: 'b'.repeat(5000) }, message: 'c'.repeat(5000) })));
+    const long = formatSlackAlert(
+      makeAlert(
+        makeFinding({
+          context: { roleSessionName: 'a'.repeat(5000), callerArn: 'b'.repeat(5000) },
+          message: 'c'.repeat(5000),
+        }),
+      ),
+    );
     expect(field(long, 'Session name')).toBe(`${'a'.repeat(199)}…`);
     for (const text of mrkdwnTexts(long)) expect(text.length).toBeLessThan(3000);
     for (const text of allStrings(long.blocks)) expect(text.length).toBeLessThan(3000);
@@ -282,7 +384,15 @@ describe('escapeMrkdwn', () => {
 
 describe('advice', () => {
   it('gives each finding kind a next step, and a contained-vs-revoked hint for external-ID misuse', () => {
-    const kinds: FindingKind[] = ['unexpected-external-id', 'retired-external-id', 'missing-external-id', 'untrusted-account', 'denied-assume', 'trust-policy-changed', 'assumed-after-revocation'];
+    const kinds: FindingKind[] = [
+      'unexpected-external-id',
+      'retired-external-id',
+      'missing-external-id',
+      'untrusted-account',
+      'denied-assume',
+      'trust-policy-changed',
+      'assumed-after-revocation',
+    ];
     const steps = kinds.map((kind) => nextStepFor(makeFinding({ kind })));
     for (const step of steps) expect(step.length).toBeGreaterThan(20);
     expect(steps[0]).toMatch(/rotate/i);
@@ -295,7 +405,9 @@ describe('advice', () => {
   it('says what was done, and that nothing was in a dry run', () => {
     expect(actionText(ROLE, false)).toBe("Alerted only: this role's response is alert.");
     expect(actionText(ROLE, true)).toMatch(/^Dry run: nothing was sent or changed\. /);
-    expect(actionText({ ...ROLE, response: 'revoke' }, false)).toMatch(/^Alerted only: this role revokes sessions on critical findings about a successful assume, and this is not one\.$/);
+    expect(actionText({ ...ROLE, response: 'revoke' }, false)).toMatch(
+      /^Alerted only: this role revokes sessions on critical findings about a successful assume, and this is not one\.$/,
+    );
   });
 });
 
@@ -303,10 +415,18 @@ describe('repeatKey', () => {
   it('is the same for the same kind, role, caller and external ID, whatever the event', () => {
     const a = makeFinding();
     expect(repeatKey(makeFinding())).toBe(repeatKey(a));
-    expect(repeatKey(makeFinding({ context: { sourceIpAddress: '203.0.113.9', roleSessionName: 'other', at: '2026-11-03T00:00:00Z' } }))).toBe(repeatKey(a));
+    expect(
+      repeatKey(
+        makeFinding({
+          context: { sourceIpAddress: '203.0.113.9', roleSessionName: 'other', at: '2026-11-03T00:00:00Z' },
+        }),
+      ),
+    ).toBe(repeatKey(a));
     expect(repeatKey(makeFinding({ kind: 'missing-external-id' }))).not.toBe(repeatKey(a));
     expect(repeatKey(makeFinding({ callerAccountId: '444455556666' }))).not.toBe(repeatKey(a));
     expect(repeatKey(makeFinding({ roleArn: `${ROLE_ARN}2` }))).not.toBe(repeatKey(a));
-    expect(repeatKey(makeFinding({ context: { externalId: maskExternalId('another-id-entirely') } }))).not.toBe(repeatKey(a));
+    expect(repeatKey(makeFinding({ context: { externalId: maskExternalId('another-id-entirely') } }))).not.toBe(
+      repeatKey(a),
+    );
   });
 });

@@ -46,20 +46,42 @@ describe('classifyRecord: assume events', () => {
   it('takes the role ARN of a denied AssumeRole from errorMessage, path included', () => {
     const denied = assumeRecord({
       errorCode: 'AccessDenied',
-      errorMessage: 'User: arn:aws:iam::111122223333:user/bob is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/team/a/Deploy',
+      errorMessage:
+        'User: arn:aws:iam::111122223333:user/bob is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/team/a/Deploy',
       requestParameters: null,
       responseElements: null,
     });
-    expect(classify(denied)).toMatchObject({ kind: 'assume', outcome: 'denied', roleArn: 'arn:aws:iam::111122223333:role/team/a/Deploy', roleSessionName: null, accessKeyId: null, assumedRoleId: null, expiresAt: null });
+    expect(classify(denied)).toMatchObject({
+      kind: 'assume',
+      outcome: 'denied',
+      roleArn: 'arn:aws:iam::111122223333:role/team/a/Deploy',
+      roleSessionName: null,
+      accessKeyId: null,
+      assumedRoleId: null,
+      expiresAt: null,
+    });
   });
 
   it('keeps the requestParameters of a failed AssumeRoleWithWebIdentity and ignores its credentials', () => {
-    const failed = assumeRecord({ eventName: 'AssumeRoleWithWebIdentity', errorCode: 'AccessDenied', errorMessage: 'An unknown error occurred' });
-    expect(classify(failed)).toMatchObject({ outcome: 'denied', roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit', accessKeyId: null, expiresAt: null });
+    const failed = assumeRecord({
+      eventName: 'AssumeRoleWithWebIdentity',
+      errorCode: 'AccessDenied',
+      errorMessage: 'An unknown error occurred',
+    });
+    expect(classify(failed)).toMatchObject({
+      outcome: 'denied',
+      roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit',
+      accessKeyId: null,
+      expiresAt: null,
+    });
   });
 
   it('rejects a denied assume that names no role', () => {
-    expect(reasonOf(assumeRecord({ errorCode: 'AccessDenied', errorMessage: 'An unknown error occurred', requestParameters: null }))).toMatch(/names no role/);
+    expect(
+      reasonOf(
+        assumeRecord({ errorCode: 'AccessDenied', errorMessage: 'An unknown error occurred', requestParameters: null }),
+      ),
+    ).toMatch(/names no role/);
   });
 
   it('treats an unparseable expiration as unknown', () => {
@@ -77,7 +99,11 @@ describe('classifyRecord: assume events', () => {
   it('ignores AWS-service assumes unless configured to record them', () => {
     const service = assumeRecord({ userIdentity: { type: 'AWSService', invokedBy: 'ec2.amazonaws.com' } });
     expect(classify(service)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('ec2.amazonaws.com') });
-    expect(classifyRecord(service, { recordAwsServiceAssumes: true })).toMatchObject({ kind: 'assume', callerType: 'AWSService', callerAccountId: null });
+    expect(classifyRecord(service, { recordAwsServiceAssumes: true })).toMatchObject({
+      kind: 'assume',
+      callerType: 'AWSService',
+      callerAccountId: null,
+    });
   });
 
   it.each([
@@ -88,12 +114,21 @@ describe('classifyRecord: assume events', () => {
     [{ recipientAccountId: '12345' }, /recipientAccountId: not a 12-digit account id/],
     [{ userIdentity: null }, /userIdentity/],
     [{ userIdentity: { type: 'IAMUser', accountId: 111122223333 } }, /userIdentity\.accountId/],
-    [{ requestParameters: { roleArn: 'arn:aws:iam::111122223333:user/alice', roleSessionName: 'x' } }, /not a valid IAM role ARN/],
+    [
+      { requestParameters: { roleArn: 'arn:aws:iam::111122223333:user/alice', roleSessionName: 'x' } },
+      /not a valid IAM role ARN/,
+    ],
     [{ requestParameters: { roleArn: 'arn:aws:iam::1111:role/x', roleSessionName: 'x' } }, /not a valid IAM role ARN/],
     [{ requestParameters: { roleSessionName: 'x' } }, /has no requestParameters\.roleArn/],
-    [{ requestParameters: { roleArn: 'arn:aws:iam::111122223333:role/x', externalId: 'bad id with spaces' } }, /externalId: not a valid external ID/],
+    [
+      { requestParameters: { roleArn: 'arn:aws:iam::111122223333:role/x', externalId: 'bad id with spaces' } },
+      /externalId: not a valid external ID/,
+    ],
     [{ requestParameters: { roleArn: 'arn:aws:iam::111122223333:role/x', externalId: 'x' } }, /externalId/],
-    [{ requestParameters: { roleArn: 'arn:aws:iam::111122223333:role/x', durationSeconds: 'forever' } }, /durationSeconds/],
+    [
+      { requestParameters: { roleArn: 'arn:aws:iam::111122223333:role/x', durationSeconds: 'forever' } },
+      /durationSeconds/,
+    ],
     [{ userAgent: 'u'.repeat(5000) }, /userAgent: longer than 4096/],
   ])('rejects a mistyped or missing field %#', (override, reason) => {
     expect(reasonOf(assumeRecord(override))).toMatch(reason);
@@ -102,22 +137,41 @@ describe('classifyRecord: assume events', () => {
 
 describe('classifyRecord: other records', () => {
   const trust = {
-    eventID: 'e1', eventTime: '2026-11-02T15:20:45Z', eventSource: 'iam.amazonaws.com', eventName: 'UpdateAssumeRolePolicy', awsRegion: 'us-east-1',
+    eventID: 'e1',
+    eventTime: '2026-11-02T15:20:45Z',
+    eventSource: 'iam.amazonaws.com',
+    eventName: 'UpdateAssumeRolePolicy',
+    awsRegion: 'us-east-1',
     recipientAccountId: '111122223333',
-    userIdentity: { type: 'AssumedRole', accountId: '111122223333', arn: 'arn:aws:sts::111122223333:assumed-role/roleguard-prod-rotate/x', sessionContext: { sessionIssuer: { arn: 'arn:aws:iam::111122223333:role/roleguard-prod-rotate' } } },
+    userIdentity: {
+      type: 'AssumedRole',
+      accountId: '111122223333',
+      arn: 'arn:aws:sts::111122223333:assumed-role/roleguard-prod-rotate/x',
+      sessionContext: { sessionIssuer: { arn: 'arn:aws:iam::111122223333:role/roleguard-prod-rotate' } },
+    },
     requestParameters: { roleName: 'ExampleCorpAudit', policyDocument: '{"Version":"2012-10-17","Statement":[]}' },
   };
 
   it('classifies UpdateAssumeRolePolicy as a trust-policy change, with the caller behind the session', () => {
     expect(classify(trust)).toMatchObject({
-      kind: 'trust-policy-change', roleName: 'ExampleCorpAudit', recipientAccountId: '111122223333', outcome: 'success',
-      callerIssuerArn: 'arn:aws:iam::111122223333:role/roleguard-prod-rotate', policyDocument: '{"Version":"2012-10-17","Statement":[]}',
+      kind: 'trust-policy-change',
+      roleName: 'ExampleCorpAudit',
+      recipientAccountId: '111122223333',
+      outcome: 'success',
+      callerIssuerArn: 'arn:aws:iam::111122223333:role/roleguard-prod-rotate',
+      policyDocument: '{"Version":"2012-10-17","Statement":[]}',
     });
   });
 
   it('keeps a failed trust change that names its role, and ignores one that names none', () => {
-    expect(classify({ ...trust, errorCode: 'AccessDenied' })).toMatchObject({ kind: 'trust-policy-change', outcome: 'denied', policyDocument: null });
-    expect(classify({ ...trust, errorCode: 'AccessDenied', requestParameters: null })).toMatchObject({ kind: 'ignored' });
+    expect(classify({ ...trust, errorCode: 'AccessDenied' })).toMatchObject({
+      kind: 'trust-policy-change',
+      outcome: 'denied',
+      policyDocument: null,
+    });
+    expect(classify({ ...trust, errorCode: 'AccessDenied', requestParameters: null })).toMatchObject({
+      kind: 'ignored',
+    });
   });
 
   it('rejects an invalid role name in a trust change', () => {
@@ -125,8 +179,12 @@ describe('classifyRecord: other records', () => {
   });
 
   it('ignores any other valid CloudTrail record', () => {
-    expect(classify({ eventName: 'ListBuckets', eventSource: 's3.amazonaws.com', eventTime: '2026-11-02T09:20:00Z' })).toEqual({
-      kind: 'ignored', eventName: 'ListBuckets', reason: 's3.amazonaws.com ListBuckets is not an assume or trust-policy event',
+    expect(
+      classify({ eventName: 'ListBuckets', eventSource: 's3.amazonaws.com', eventTime: '2026-11-02T09:20:00Z' }),
+    ).toEqual({
+      kind: 'ignored',
+      eventName: 'ListBuckets',
+      reason: 's3.amazonaws.com ListBuckets is not an assume or trust-policy event',
     });
   });
 
@@ -145,7 +203,9 @@ describe('classifyRecord: other records', () => {
   });
 
   it('does not let prototype keys change what it reads', () => {
-    const hostile = JSON.parse('{"__proto__": {"eventName": "AssumeRole"}, "constructor": {"prototype": {"x": 1}}, "eventSource": "s3.amazonaws.com", "eventTime": "2026-11-02T09:20:00Z"}');
+    const hostile = JSON.parse(
+      '{"__proto__": {"eventName": "AssumeRole"}, "constructor": {"prototype": {"x": 1}}, "eventSource": "s3.amazonaws.com", "eventTime": "2026-11-02T09:20:00Z"}',
+    );
     expect(reasonOf(hostile)).toMatch(/eventName is missing/);
     expect(({} as Record<string, unknown>).eventName).toBeUndefined();
   });

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { randomBytes } from 'node:crypto';
-import { readInputs, type InputItem } from '../../../lib/cloudtrail/index.js';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type InputItem, readInputs } from '../../../lib/cloudtrail/index.js';
 import { assumeRecord, EVENTS_DIR } from '../../helpers/fixtures.js';
 
 let dir: string;
@@ -24,7 +24,8 @@ async function read(...paths: string[]): Promise<InputItem[]> {
   return out;
 }
 
-const ids = (items: InputItem[]) => items.map((i) => ('record' in i ? (i.record as { eventID: string }).eventID : `rejected: ${i.rejected}`));
+const ids = (items: InputItem[]) =>
+  items.map((i) => ('record' in i ? (i.record as { eventID: string }).eventID : `rejected: ${i.rejected}`));
 const sources = (items: InputItem[]) => items.map((i) => i.source.slice(dir.length + 1));
 
 beforeAll(() => {
@@ -41,11 +42,15 @@ describe('readInputs: every input form, plain and gzip', () => {
     ['an array of records', () => JSON.stringify([record, other], null, 1)],
     ['JSON lines', () => `${JSON.stringify(record)}\n\n${JSON.stringify(other)}\n`],
     ['JSON lines with CRLF and no final newline', () => `${JSON.stringify(record)}\r\n${JSON.stringify(other)}`],
-    ['JSON lines of EventBridge events', () => `${JSON.stringify(eventBridge)}\n${JSON.stringify({ ...eventBridge, id: 'x', detail: other })}\n`],
+    [
+      'JSON lines of EventBridge events',
+      () => `${JSON.stringify(eventBridge)}\n${JSON.stringify({ ...eventBridge, id: 'x', detail: other })}\n`,
+    ],
   ];
 
   it.each(forms)('%s', async (name, content) => {
-    const expected = name.includes('bare') || name === 'an EventBridge event' ? [record.eventID] : [record.eventID, other.eventID];
+    const expected =
+      name.includes('bare') || name === 'an EventBridge event' ? [record.eventID] : [record.eventID, other.eventID];
     const plain = write(`${name}.json`, content());
     const gz = write(`${name}.json.gz`, gzipSync(content()));
     const noExtension = write(`${name}.gz-without-extension`, gzipSync(content()));
@@ -53,7 +58,10 @@ describe('readInputs: every input form, plain and gzip', () => {
   });
 
   it('carries the EventBridge id and names each record by file and index', async () => {
-    const path = write('indexed.jsonl', `${JSON.stringify(eventBridge)}\n${JSON.stringify({ Records: [record, other] })}\n`);
+    const path = write(
+      'indexed.jsonl',
+      `${JSON.stringify(eventBridge)}\n${JSON.stringify({ Records: [record, other] })}\n`,
+    );
     const items = await read(path);
     expect(sources(items)).toEqual(['indexed.jsonl:0', 'indexed.jsonl:1:0', 'indexed.jsonl:1:1']);
     expect(items[0]).toMatchObject({ envelopeId: 'd2a1c3e4-0b5f-4a6e-9d7c-8b1a2f3e4d51' });
@@ -85,7 +93,11 @@ describe('readInputs: bad input is rejected with a reason naming the source, and
     ['empty.json', '', /empty file/],
     ['scalar.json', '42', /expected a CloudTrail record, EventBridge event or \{"Records": \[\.\.\.\]\}, got number/],
     ['records-not-array.json', '{"Records": {"a": 1}}', /Records is not an array/],
-    ['wrong-detail-type.json', JSON.stringify({ ...eventBridge, 'detail-type': 'EC2 Instance State-change Notification' }), /detail-type "EC2 Instance State-change Notification" is not/],
+    [
+      'wrong-detail-type.json',
+      JSON.stringify({ ...eventBridge, 'detail-type': 'EC2 Instance State-change Notification' }),
+      /detail-type "EC2 Instance State-change Notification" is not/,
+    ],
     ['bad-envelope.json', JSON.stringify({ ...eventBridge, time: 'yesterday' }), /invalid EventBridge event: time/],
     ['latin1.json', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]), /not valid UTF-8/],
   ])('%s', async (name, content, reason) => {
@@ -102,27 +114,45 @@ describe('readInputs: bad input is rejected with a reason naming the source, and
     const full = gzipSync(JSON.stringify({ Records: [record, other] }, null, 2));
     const bad = write('truncated.json.gz', full.subarray(0, full.length - 20));
     const items = await read(bad);
-    expect(items).toEqual([{ source: bad, rejected: expect.stringMatching(/corrupt or truncated gzip: unexpected end of file/) }]);
+    expect(items).toEqual([
+      { source: bad, rejected: expect.stringMatching(/corrupt or truncated gzip: unexpected end of file/) },
+    ]);
   });
 
   it('rejects bad lines of a JSON-lines file and keeps the good ones', async () => {
-    const path = write('mixed.jsonl', [JSON.stringify(record), '{"eventName": "AssumeRole", ', JSON.stringify(other), 'null'].join('\n'));
+    const path = write(
+      'mixed.jsonl',
+      [JSON.stringify(record), '{"eventName": "AssumeRole", ', JSON.stringify(other), 'null'].join('\n'),
+    );
     const items = await read(path);
     expect(sources(items)).toEqual(['mixed.jsonl:0', 'mixed.jsonl:1', 'mixed.jsonl:2', 'mixed.jsonl:3']);
-    expect(ids(items)).toEqual([record.eventID, expect.stringMatching(/rejected: not JSON/), other.eventID, expect.stringMatching(/rejected: expected a CloudTrail record.*got null/)]);
+    expect(ids(items)).toEqual([
+      record.eventID,
+      expect.stringMatching(/rejected: not JSON/),
+      other.eventID,
+      expect.stringMatching(/rejected: expected a CloudTrail record.*got null/),
+    ]);
   });
 
   it('rejects a single record over 1 MB, alone or as a JSON line', async () => {
     const huge = { ...record, userAgent: 'x'.repeat(1024 * 1024) };
     const alone = write('huge.json', JSON.stringify(huge));
     const lines = write('huge.jsonl', `${JSON.stringify(record)}\n${JSON.stringify(huge)}\n${JSON.stringify(other)}\n`);
-    expect((await read(alone))[0]).toMatchObject({ rejected: expect.stringMatching(/over the 1048576-byte record limit/) });
+    expect((await read(alone))[0]).toMatchObject({
+      rejected: expect.stringMatching(/over the 1048576-byte record limit/),
+    });
     const items = await read(lines);
-    expect(ids(items)).toEqual([record.eventID, expect.stringMatching(/over the 1048576-byte record limit/), other.eventID]);
+    expect(ids(items)).toEqual([
+      record.eventID,
+      expect.stringMatching(/over the 1048576-byte record limit/),
+      other.eventID,
+    ]);
   });
 
   it('reports a path that does not exist', async () => {
-    expect(await read(join(dir, 'nope.json'))).toEqual([{ source: join(dir, 'nope.json'), rejected: 'no such file or directory' }]);
+    expect(await read(join(dir, 'nope.json'))).toEqual([
+      { source: join(dir, 'nope.json'), rejected: 'no such file or directory' },
+    ]);
   });
 
   it('rejects nesting deeper than any real input', async () => {
@@ -136,9 +166,22 @@ describe('readInputs: a CloudTrail bucket layout', () => {
     const root = join(dir, 'AWSLogs');
     mkdirSync(join(root, 'CloudTrail-Digest'), { recursive: true });
     mkdirSync(join(root, 'CloudTrail'), { recursive: true });
-    writeFileSync(join(root, 'CloudTrail-Digest', '111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20261102T0920Z.json.gz'), gzipSync('{"awsAccountId":"111122223333","digestStartTime":"x"}'));
-    writeFileSync(join(root, 'CloudTrail', 'b.json'), JSON.stringify({ Records: [assumeRecord({ eventID: 'lower-b' })] }));
-    writeFileSync(join(root, 'CloudTrail', 'B.json'), JSON.stringify({ Records: [assumeRecord({ eventID: 'upper-B' })] }));
+    writeFileSync(
+      join(
+        root,
+        'CloudTrail-Digest',
+        '111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20261102T0920Z.json.gz',
+      ),
+      gzipSync('{"awsAccountId":"111122223333","digestStartTime":"x"}'),
+    );
+    writeFileSync(
+      join(root, 'CloudTrail', 'b.json'),
+      JSON.stringify({ Records: [assumeRecord({ eventID: 'lower-b' })] }),
+    );
+    writeFileSync(
+      join(root, 'CloudTrail', 'B.json'),
+      JSON.stringify({ Records: [assumeRecord({ eventID: 'upper-B' })] }),
+    );
     const locked = join(root, 'locked');
     mkdirSync(locked, { mode: 0o000 });
     const items = await read(root);
@@ -152,15 +195,23 @@ describe('readInputs: a CloudTrail bucket layout', () => {
 
 describe('readInputs: JSON lines with a broken first line', () => {
   it('rejects that line and keeps every other one', async () => {
-    const path = write('broken-first.jsonl', `{"eventID": "cut-off", "eventTi\n${JSON.stringify(record)}\n${JSON.stringify(other)}\n`);
+    const path = write(
+      'broken-first.jsonl',
+      `{"eventID": "cut-off", "eventTi\n${JSON.stringify(record)}\n${JSON.stringify(other)}\n`,
+    );
     const items = await read(path);
     expect(ids(items)).toEqual([expect.stringMatching(/^rejected: not JSON/), record.eventID, 'second-event']);
     expect(sources(items)).toEqual(['broken-first.jsonl:0', 'broken-first.jsonl:1', 'broken-first.jsonl:2']);
   });
 
   it('still reads a pretty-printed document whole, and rejects a broken one once', async () => {
-    expect(ids(await read(write('pretty.json', JSON.stringify({ Records: [record, other] }, null, 2))))).toEqual([record.eventID, 'second-event']);
-    const broken = await read(write('pretty-broken.json', JSON.stringify({ Records: [record, other] }, null, 2).slice(0, -3)));
+    expect(ids(await read(write('pretty.json', JSON.stringify({ Records: [record, other] }, null, 2))))).toEqual([
+      record.eventID,
+      'second-event',
+    ]);
+    const broken = await read(
+      write('pretty-broken.json', JSON.stringify({ Records: [record, other] }, null, 2).slice(0, -3)),
+    );
     expect(broken).toHaveLength(1);
     expect(sources(broken)).toEqual(['pretty-broken.json']);
   });
@@ -169,7 +220,9 @@ describe('readInputs: JSON lines with a broken first line', () => {
 describe('readInputs: a truncated gzip of JSON lines', () => {
   it('keeps the complete first line and names the corruption', async () => {
     // A long second line of incompressible text, cut off: the first line was read long before the error.
-    const gz = gzipSync(`${JSON.stringify(record)}\n${JSON.stringify({ ...other, padding: randomBytes(600_000).toString('base64') })}\n`);
+    const gz = gzipSync(
+      `${JSON.stringify(record)}\n${JSON.stringify({ ...other, padding: randomBytes(600_000).toString('base64') })}\n`,
+    );
     const path = write('truncated-lines.jsonl.gz', gz.subarray(0, Math.floor(gz.length * 0.8)));
     const items = await read(path);
     expect(ids(items)[0]).toBe(record.eventID);

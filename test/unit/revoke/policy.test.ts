@@ -1,21 +1,42 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  EMPTY_STATE, fitToBudget, isAssumedRoleId, mergeRevocations, parseRevocationPolicy, policySize, policyTime, pruneRevocations, pruneTime, renderRevocationPolicy,
-  ROLE_INLINE_POLICY_BUDGET, type PolicyDocument, type RevocationState,
+  EMPTY_STATE,
+  fitToBudget,
+  isAssumedRoleId,
+  mergeRevocations,
+  type PolicyDocument,
+  parseRevocationPolicy,
+  policySize,
+  policyTime,
+  pruneRevocations,
+  pruneTime,
+  type RevocationState,
+  ROLE_INLINE_POLICY_BUDGET,
+  renderRevocationPolicy,
 } from '../../../lib/revoke/policy.js';
 import { ROLE_ID, sessionDecision } from '../../helpers/revocation.js';
 
 // Policies are checked with an independent IAM evaluator (AGPL, test-only), never by comparing JSON.
-const decide = (policy: PolicyDocument | null, session: string, issuedAt: string) => sessionDecision(policy, session, issuedAt);
+const decide = (policy: PolicyDocument | null, session: string, issuedAt: string) =>
+  sessionDecision(policy, session, issuedAt);
 
-const session = (name: string, decidedAt: string, pruneAfter = '2026-11-02T22:00:00Z'): RevocationState => ({ role: null, sessions: [{ assumedRoleId: `${ROLE_ID}:${name}`, decidedAt, pruneAfter }] });
+const session = (name: string, decidedAt: string, pruneAfter = '2026-11-02T22:00:00Z'): RevocationState => ({
+  role: null,
+  sessions: [{ assumedRoleId: `${ROLE_ID}:${name}`, decidedAt, pruneAfter }],
+});
 
 describe('revocation policy, checked with an IAM evaluator', () => {
   it('a whole-role revocation that takes over a longer-lived session keeps denying it until that session expires', async () => {
     // A fallback to the whole role (sessions until 11:00), then an older decision about a session living until 21:59.
-    const merged = mergeRevocations({ role: { decidedAt: '2026-11-02T10:00:05Z', pruneAfter: '2026-11-02T11:00:00Z' }, sessions: [] }, session('long-lived', '2026-11-02T10:00:00Z', '2026-11-02T21:59:00Z'));
+    const merged = mergeRevocations(
+      { role: { decidedAt: '2026-11-02T10:00:05Z', pruneAfter: '2026-11-02T11:00:00Z' }, sessions: [] },
+      session('long-lived', '2026-11-02T10:00:00Z', '2026-11-02T21:59:00Z'),
+    );
     const folded = pruneRevocations(merged, new Date('2026-11-02T10:01:00Z'));
-    expect(folded).toEqual({ role: { decidedAt: '2026-11-02T10:00:05Z', pruneAfter: '2026-11-02T21:59:00Z' }, sessions: [] });
+    expect(folded).toEqual({
+      role: { decidedAt: '2026-11-02T10:00:05Z', pruneAfter: '2026-11-02T21:59:00Z' },
+      sessions: [],
+    });
     // Past the role's first prune time, the session is still denied.
     const later = renderRevocationPolicy(pruneRevocations(folded, new Date('2026-11-02T11:30:00Z')));
     expect(await decide(later, 'long-lived', '2026-11-02T09:59:00Z')).toBe('Denied');
@@ -31,7 +52,12 @@ describe('revocation policy, checked with an IAM evaluator', () => {
   });
 
   it('groups sessions revoked at the same time in one statement, and each stays denied', async () => {
-    const state = mergeRevocations(EMPTY_STATE, session('a', '2026-11-02T10:00:00Z'), session('b', '2026-11-02T10:00:00Z'), session('c', '2026-11-02T11:00:00Z'));
+    const state = mergeRevocations(
+      EMPTY_STATE,
+      session('a', '2026-11-02T10:00:00Z'),
+      session('b', '2026-11-02T10:00:00Z'),
+      session('c', '2026-11-02T11:00:00Z'),
+    );
     const policy = renderRevocationPolicy(state)!;
     expect(policy.Statement).toHaveLength(2);
     for (const name of ['a', 'b', 'c']) expect(await decide(policy, name, '2026-11-02T09:59:00Z')).toBe('Denied');
@@ -52,7 +78,10 @@ describe('revocation policy, checked with an IAM evaluator', () => {
   });
 
   it('whole-role revocation denies every session issued before it and none after, and covers earlier targeted ones', async () => {
-    const state = mergeRevocations(session('a', '2026-11-02T10:00:00Z'), { role: { decidedAt: '2026-11-02T11:00:00Z', pruneAfter: '2026-11-02T23:00:00Z' }, sessions: [] });
+    const state = mergeRevocations(session('a', '2026-11-02T10:00:00Z'), {
+      role: { decidedAt: '2026-11-02T11:00:00Z', pruneAfter: '2026-11-02T23:00:00Z' },
+      sessions: [],
+    });
     const policy = renderRevocationPolicy(pruneRevocations(state, new Date('2026-11-02T11:00:00Z')))!;
     expect(policy.Statement).toHaveLength(1);
     expect(await decide(policy, 'anyone', '2026-11-02T10:59:59Z')).toBe('Denied');
@@ -60,7 +89,11 @@ describe('revocation policy, checked with an IAM evaluator', () => {
   });
 
   it('after pruning, nothing still alive becomes allowed', async () => {
-    const state = mergeRevocations(EMPTY_STATE, session('old', '2026-11-02T01:00:00Z', '2026-11-02T02:00:00Z'), session('live', '2026-11-02T10:00:00Z', '2026-11-02T22:00:00Z'));
+    const state = mergeRevocations(
+      EMPTY_STATE,
+      session('old', '2026-11-02T01:00:00Z', '2026-11-02T02:00:00Z'),
+      session('live', '2026-11-02T10:00:00Z', '2026-11-02T22:00:00Z'),
+    );
     const now = new Date('2026-11-02T12:00:00Z');
     const pruned = renderRevocationPolicy(pruneRevocations(state, now))!;
     expect(pruned.Statement).toHaveLength(1);
@@ -70,7 +103,12 @@ describe('revocation policy, checked with an IAM evaluator', () => {
   });
 
   it('fits at least 150 distinct sessions in the inline budget, and falls back to the whole role when full', async () => {
-    const many = mergeRevocations(EMPTY_STATE, ...Array.from({ length: 150 }, (_, i) => session(`vendor-scan-${String(i).padStart(4, '0')}`, '2026-11-02T10:00:00Z')));
+    const many = mergeRevocations(
+      EMPTY_STATE,
+      ...Array.from({ length: 150 }, (_, i) =>
+        session(`vendor-scan-${String(i).padStart(4, '0')}`, '2026-11-02T10:00:00Z'),
+      ),
+    );
     const fitted = fitToBudget(many, 0);
     expect(fitted.fellBack).toBe(false);
     expect(policySize(renderRevocationPolicy(fitted.state))).toBeLessThanOrEqual(ROLE_INLINE_POLICY_BUDGET);
@@ -91,6 +129,11 @@ describe('revocation policy, checked with an IAM evaluator', () => {
     expect(pruneTime('2026-11-02T10:00:00Z', '2026-11-02T11:00:00.5Z')).toBe('2026-11-02T11:00:01Z');
     expect(pruneTime('2026-11-02T10:00:00Z', null, 3600)).toBe('2026-11-02T11:00:00Z');
     expect(pruneTime('2026-11-02T10:00:00Z', null, 99 * 3600)).toBe('2026-11-02T22:00:00Z');
-    expect(parseRevocationPolicy({ Version: '2012-10-17', Statement: [{ Sid: 'SomeoneElse', Effect: 'Deny', Action: '*', Resource: '*' }] }).foreign).toBe(1);
+    expect(
+      parseRevocationPolicy({
+        Version: '2012-10-17',
+        Statement: [{ Sid: 'SomeoneElse', Effect: 'Deny', Action: '*', Resource: '*' }],
+      }).foreign,
+    ).toBe(1);
   });
 });

@@ -22,14 +22,28 @@ function problems(text: string): string[] {
 describe('registry validation (contract §1)', () => {
   it('applies the defaults and reads JSON as well as YAML', () => {
     const yaml = parseRegistryText(`roles:${role()}`, 'r.yaml');
-    expect(yaml).toEqual({ serviceRoleArns: [], protectedRoleArns: [], roles: [expect.objectContaining({ response: 'alert', rotation: null, externalIds: { current: 'ec-7Hq2vN9xK4pL8mR3', pending: null, retired: [] } })] });
+    expect(yaml).toEqual({
+      serviceRoleArns: [],
+      protectedRoleArns: [],
+      roles: [
+        expect.objectContaining({
+          response: 'alert',
+          rotation: null,
+          externalIds: { current: 'ec-7Hq2vN9xK4pL8mR3', pending: null, retired: [] },
+        }),
+      ],
+    });
     expect(parseRegistryText(JSON.stringify(yaml), 'r.json')).toEqual(yaml);
   });
 
   it("reads a role's dryRun (an extension of contract §1), and refuses anything but true or false", () => {
-    expect(parseRegistryText(`roles:${role('\n    response: revoke\n    dryRun: true')}`, 'r.yaml').roles[0]).toMatchObject({ response: 'revoke', dryRun: true });
+    expect(
+      parseRegistryText(`roles:${role('\n    response: revoke\n    dryRun: true')}`, 'r.yaml').roles[0],
+    ).toMatchObject({ response: 'revoke', dryRun: true });
     expect(parseRegistryText(`roles:${role()}`, 'r.yaml').roles[0]!.dryRun).toBeUndefined();
-    expect(problems(`roles:${role('\n    dryRun: "yes"')}`)).toEqual([expect.stringMatching(/^roles\[0\] \(arn:aws:iam::111122223333:role\/vendors\/ExampleCorpAudit\): dryRun: /)]);
+    expect(problems(`roles:${role('\n    dryRun: "yes"')}`)).toEqual([
+      expect.stringMatching(/^roles\[0\] \(arn:aws:iam::111122223333:role\/vendors\/ExampleCorpAudit\): dryRun: /),
+    ]);
   });
 
   it('names the file, the role and the field of every problem at once', () => {
@@ -45,29 +59,58 @@ describe('registry validation (contract §1)', () => {
     externalIds: { current: "has space in it" }
     response: block
 `);
-    expect(found).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^roles\[0\] \(arn:aws:iam::1111:role\/Short\): roleArn: not a valid IAM role ARN/),
-      expect.stringMatching(/^roles\[0\] .*: trustedAccounts\[0\]: not a 12-digit account id/),
-      expect.stringMatching(/^roles\[0\] .*: externalIds\.current: not a valid external ID/),
-      expect.stringMatching(/^roles\[0\] .*colour/),
-      expect.stringMatching(/^roles\[1\] \(arn:aws:iam::111122223333:role\/Fine\): externalIds\.current: not a valid external ID/),
-      expect.stringMatching(/^roles\[1\] .*: response: /),
-    ]));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^roles\[0\] \(arn:aws:iam::1111:role\/Short\): roleArn: not a valid IAM role ARN/),
+        expect.stringMatching(/^roles\[0\] .*: trustedAccounts\[0\]: not a 12-digit account id/),
+        expect.stringMatching(/^roles\[0\] .*: externalIds\.current: not a valid external ID/),
+        expect.stringMatching(/^roles\[0\] .*colour/),
+        expect.stringMatching(
+          /^roles\[1\] \(arn:aws:iam::111122223333:role\/Fine\): externalIds\.current: not a valid external ID/,
+        ),
+        expect.stringMatching(/^roles\[1\] .*: response: /),
+      ]),
+    );
   });
 
   it('refuses the same role twice (whatever the path), pending equal to current, a retired ID still in use, and an ID over 1224 characters', () => {
-    expect(problems(`roles:${role()}\n  - roleArn: arn:aws:iam::111122223333:role/ExampleCorpAudit\n    vendor: X\n    trustedAccounts: ["999988887777"]\n    externalIds: { current: "abc" }`)).toEqual([expect.stringMatching(/^roles\[1\] .*roleArn: the same role as roles\[0\]/)]);
-    expect(problems(`roles:${role().replace('current: "ec-7Hq2vN9xK4pL8mR3" }', 'current: "ec-7Hq2vN9xK4pL8mR3", pending: "ec-7Hq2vN9xK4pL8mR3" }')}`)).toEqual([expect.stringMatching(/externalIds\.pending: the same as current/)]);
-    expect(problems(`roles:${role().replace('current: "ec-7Hq2vN9xK4pL8mR3" }', 'current: "ec-7Hq2vN9xK4pL8mR3", retired: ["ec-7Hq2vN9xK4pL8mR3"] }')}`)).toEqual([expect.stringMatching(/externalIds\.retired: also listed as current or pending/)]);
-    expect(problems(`roles:${role().replace('ec-7Hq2vN9xK4pL8mR3', 'a'.repeat(1225))}`)).toEqual([expect.stringMatching(/externalIds\.current: not a valid external ID/)]);
-    expect(parseRegistryText(`roles:${role().replace('ec-7Hq2vN9xK4pL8mR3', 'a'.repeat(1224))}`, 'r').roles).toHaveLength(1);
+    expect(
+      problems(
+        `roles:${role()}\n  - roleArn: arn:aws:iam::111122223333:role/ExampleCorpAudit\n    vendor: X\n    trustedAccounts: ["999988887777"]\n    externalIds: { current: "abc" }`,
+      ),
+    ).toEqual([expect.stringMatching(/^roles\[1\] .*roleArn: the same role as roles\[0\]/)]);
+    expect(
+      problems(
+        `roles:${role().replace('current: "ec-7Hq2vN9xK4pL8mR3" }', 'current: "ec-7Hq2vN9xK4pL8mR3", pending: "ec-7Hq2vN9xK4pL8mR3" }')}`,
+      ),
+    ).toEqual([expect.stringMatching(/externalIds\.pending: the same as current/)]);
+    expect(
+      problems(
+        `roles:${role().replace('current: "ec-7Hq2vN9xK4pL8mR3" }', 'current: "ec-7Hq2vN9xK4pL8mR3", retired: ["ec-7Hq2vN9xK4pL8mR3"] }')}`,
+      ),
+    ).toEqual([expect.stringMatching(/externalIds\.retired: also listed as current or pending/)]);
+    expect(problems(`roles:${role().replace('ec-7Hq2vN9xK4pL8mR3', 'a'.repeat(1225))}`)).toEqual([
+      expect.stringMatching(/externalIds\.current: not a valid external ID/),
+    ]);
+    expect(
+      parseRegistryText(`roles:${role().replace('ec-7Hq2vN9xK4pL8mR3', 'a'.repeat(1224))}`, 'r').roles,
+    ).toHaveLength(1);
     expect(problems('roles: [unclosed')).toEqual([expect.stringMatching(/^not valid YAML or JSON/)]);
-    expect(problems('rolez: []')).toEqual(expect.arrayContaining([expect.stringMatching(/^\(document\): Unrecognized key: "rolez"/), expect.stringMatching(/^roles: /)]));
+    expect(problems('rolez: []')).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\(document\): Unrecognized key: "rolez"/),
+        expect.stringMatching(/^roles: /),
+      ]),
+    );
   });
 
   it('matches ARN patterns with * as a wildcard and everything else literally', () => {
-    expect(arnMatches('arn:aws:iam::111122223333:role/roleguard-*', 'arn:aws:iam::111122223333:role/roleguard-prod-rotate')).toBe(true);
-    expect(arnMatches('arn:aws:iam::111122223333:role/roleguard-*', 'arn:aws:iam::111122223333:role/other')).toBe(false);
+    expect(
+      arnMatches('arn:aws:iam::111122223333:role/roleguard-*', 'arn:aws:iam::111122223333:role/roleguard-prod-rotate'),
+    ).toBe(true);
+    expect(arnMatches('arn:aws:iam::111122223333:role/roleguard-*', 'arn:aws:iam::111122223333:role/other')).toBe(
+      false,
+    );
     expect(arnMatches('arn:aws:iam::111122223333:role/a.b', 'arn:aws:iam::111122223333:role/aXb')).toBe(false);
     expect(arnMatches('arn:aws:iam::*:role/roleguard-*', 'arn:aws:iam::444455556666:role/roleguard-x')).toBe(true);
   });

@@ -1,8 +1,8 @@
-import { describe, expect, it } from '@jest/globals';
 import { GetRoleCommand, IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
+import { describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { RegisteredRole, Registry } from '../../../lib/registry/index.js';
 import { auditRegistry, iamTrustPolicyReader, type TrustPolicyReader } from '../../../lib/trust/index.js';
-import type { Registry, RegisteredRole } from '../../../lib/registry/index.js';
 
 const ACCOUNT = '111122223333';
 const VENDOR = '999988887777';
@@ -20,7 +20,19 @@ const role = (name: string, over: Partial<RegisteredRole> = {}): RegisteredRole 
 });
 const registry = (...roles: RegisteredRole[]): Registry => ({ serviceRoleArns: [], protectedRoleArns: [], roles });
 const trust = (condition: Record<string, unknown> | null) =>
-  encodeURIComponent(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${VENDOR}:root` }, Action: 'sts:AssumeRole', ...(condition ? { Condition: condition } : {}) }] }));
+  encodeURIComponent(
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${VENDOR}:root` },
+          Action: 'sts:AssumeRole',
+          ...(condition ? { Condition: condition } : {}),
+        },
+      ],
+    }),
+  );
 const SOUND = trust({ StringEquals: { 'sts:ExternalId': ID } });
 
 /** A reader over a fixed set of roles, by name, recording what it was asked. */
@@ -45,29 +57,67 @@ describe('auditRegistry', () => {
   });
 
   it('reads a trust policy given as plain JSON too', async () => {
-    const report = await auditRegistry(registry(role('Good')), fakeReader({ Good: { arn: `arn:aws:iam::${ACCOUNT}:role/vendors/Good`, document: decodeURIComponent(SOUND) } }));
+    const report = await auditRegistry(
+      registry(role('Good')),
+      fakeReader({ Good: { arn: `arn:aws:iam::${ACCOUNT}:role/vendors/Good`, document: decodeURIComponent(SOUND) } }),
+    );
     expect(report.roles[0]!.status).toBe('ok');
   });
 
   it('reports a role IAM does not have as not-found', async () => {
     const report = await auditRegistry(registry(role('Gone')), fakeReader({}));
-    expect(report.roles).toEqual([{ roleArn: `arn:aws:iam::${ACCOUNT}:role/vendors/Gone`, vendor: 'Gone', status: 'not-found', problems: [expect.objectContaining({ kind: 'unreadable-policy', severity: 'medium', statement: null })] }]);
+    expect(report.roles).toEqual([
+      {
+        roleArn: `arn:aws:iam::${ACCOUNT}:role/vendors/Gone`,
+        vendor: 'Gone',
+        status: 'not-found',
+        problems: [expect.objectContaining({ kind: 'unreadable-policy', severity: 'medium', statement: null })],
+      },
+    ]);
     expect(report.roles[0]!.problems[0]!.message).toMatch(/IAM has no role named Gone/);
     expect(report.summary).toMatchObject({ roles: 1, ok: 0, withProblems: 0, notFound: 1, medium: 1 });
   });
 
   it('does not analyse a role of the same name in another account', async () => {
     // The credentials read account 555566667777, which has a role of that name with a wide-open, unreadable policy.
-    const read = fakeReader({ Elsewhere: { arn: 'arn:aws:iam::555566667777:role/vendors/Elsewhere', document: '%7Bnot json' } });
+    const read = fakeReader({
+      Elsewhere: { arn: 'arn:aws:iam::555566667777:role/vendors/Elsewhere', document: '%7Bnot json' },
+    });
     const report = await auditRegistry(registry(role('Elsewhere')), read);
-    expect(report.roles).toEqual([{ roleArn: `arn:aws:iam::${ACCOUNT}:role/vendors/Elsewhere`, vendor: 'Elsewhere', status: 'other-account', problems: [] }]);
-    expect(report.summary).toEqual({ roles: 1, ok: 0, withProblems: 0, notFound: 0, otherAccount: 1, critical: 0, high: 0, medium: 0 });
+    expect(report.roles).toEqual([
+      {
+        roleArn: `arn:aws:iam::${ACCOUNT}:role/vendors/Elsewhere`,
+        vendor: 'Elsewhere',
+        status: 'other-account',
+        problems: [],
+      },
+    ]);
+    expect(report.summary).toEqual({
+      roles: 1,
+      ok: 0,
+      withProblems: 0,
+      notFound: 0,
+      otherAccount: 1,
+      critical: 0,
+      high: 0,
+      medium: 0,
+    });
     // An ARN that is not a role ARN at all is not the registered role either.
-    expect((await auditRegistry(registry(role('Elsewhere')), fakeReader({ Elsewhere: { arn: 'not-an-arn', document: SOUND } }))).roles[0]!.status).toBe('other-account');
+    expect(
+      (
+        await auditRegistry(
+          registry(role('Elsewhere')),
+          fakeReader({ Elsewhere: { arn: 'not-an-arn', document: SOUND } }),
+        )
+      ).roles[0]!.status,
+    ).toBe('other-account');
   });
 
-  it('analyses a role of the same account whose path differs from the registry\'s', async () => {
-    const report = await auditRegistry(registry(role('Moved')), fakeReader({ Moved: { arn: `arn:aws:iam::${ACCOUNT}:role/Moved`, document: SOUND } }));
+  it("analyses a role of the same account whose path differs from the registry's", async () => {
+    const report = await auditRegistry(
+      registry(role('Moved')),
+      fakeReader({ Moved: { arn: `arn:aws:iam::${ACCOUNT}:role/Moved`, document: SOUND } }),
+    );
     expect(report.roles[0]!.status).toBe('ok');
   });
 
@@ -97,13 +147,25 @@ describe('auditRegistry', () => {
       ['Broken', 'problems', ['unreadable-policy']],
       ['Elsewhere', 'other-account', []],
     ]);
-    expect(report.summary).toEqual({ roles: 7, ok: 1, withProblems: 4, notFound: 1, otherAccount: 1, critical: 1, high: 4, medium: 1 });
+    expect(report.summary).toEqual({
+      roles: 7,
+      ok: 1,
+      withProblems: 4,
+      notFound: 1,
+      otherAccount: 1,
+      critical: 1,
+      high: 4,
+      medium: 1,
+    });
     const text = JSON.stringify(report);
     for (const id of [ID, OLD]) expect(text).not.toContain(id);
   });
 
   it('audits an empty registry', async () => {
-    expect(await auditRegistry(registry(), fakeReader({}))).toEqual({ summary: { roles: 0, ok: 0, withProblems: 0, notFound: 0, otherAccount: 0, critical: 0, high: 0, medium: 0 }, roles: [] });
+    expect(await auditRegistry(registry(), fakeReader({}))).toEqual({
+      summary: { roles: 0, ok: 0, withProblems: 0, notFound: 0, otherAccount: 0, critical: 0, high: 0, medium: 0 },
+      roles: [],
+    });
   });
 
   it('lets a reader failure through, so the scheduled run is retried', async () => {
@@ -118,14 +180,31 @@ describe('iamTrustPolicyReader', () => {
   it('returns the ARN and the URL-encoded document from GetRole, and null for NoSuchEntity', async () => {
     const iam = mockClient(IAMClient);
     try {
-      iam.on(GetRoleCommand, { RoleName: 'Good' }).resolves({ Role: { Arn: `arn:aws:iam::${ACCOUNT}:role/vendors/Good`, AssumeRolePolicyDocument: SOUND, RoleName: 'Good', Path: '/vendors/', RoleId: 'AROAEXAMPLE', CreateDate: new Date(0) } });
-      iam.on(GetRoleCommand, { RoleName: 'Gone' }).rejects(new NoSuchEntityException({ message: 'The role with name Gone cannot be found.', $metadata: {} }));
-      iam.on(GetRoleCommand, { RoleName: 'Throttled' }).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+      iam.on(GetRoleCommand, { RoleName: 'Good' }).resolves({
+        Role: {
+          Arn: `arn:aws:iam::${ACCOUNT}:role/vendors/Good`,
+          AssumeRolePolicyDocument: SOUND,
+          RoleName: 'Good',
+          Path: '/vendors/',
+          RoleId: 'AROAEXAMPLE',
+          CreateDate: new Date(0),
+        },
+      });
+      iam
+        .on(GetRoleCommand, { RoleName: 'Gone' })
+        .rejects(new NoSuchEntityException({ message: 'The role with name Gone cannot be found.', $metadata: {} }));
+      iam
+        .on(GetRoleCommand, { RoleName: 'Throttled' })
+        .rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
       const read = iamTrustPolicyReader(new IAMClient({ region: 'us-east-1' }));
       expect(await read('Good')).toEqual({ arn: `arn:aws:iam::${ACCOUNT}:role/vendors/Good`, document: SOUND });
       expect(await read('Gone')).toBeNull();
       await expect(read('Throttled')).rejects.toThrow('Rate exceeded');
-      expect(iam.commandCalls(GetRoleCommand).map((c) => c.args[0].input)).toEqual([{ RoleName: 'Good' }, { RoleName: 'Gone' }, { RoleName: 'Throttled' }]);
+      expect(iam.commandCalls(GetRoleCommand).map((c) => c.args[0].input)).toEqual([
+        { RoleName: 'Good' },
+        { RoleName: 'Gone' },
+        { RoleName: 'Throttled' },
+      ]);
     } finally {
       iam.restore();
     }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { registryFromAuthorizationDetails, type AuthorizationDetailsImport } from '../../../lib/registry/authorization-details.js';
-import { RegistryError, validateRegistry, type Registry, type RegisteredRole } from '../../../lib/registry/index.js';
+import {
+  type AuthorizationDetailsImport,
+  registryFromAuthorizationDetails,
+} from '../../../lib/registry/authorization-details.js';
+import { type RegisteredRole, type Registry, RegistryError, validateRegistry } from '../../../lib/registry/index.js';
 
 const ACCOUNT = '111122223333';
 const VENDOR = '999988887777';
@@ -12,15 +15,30 @@ const OLD = 'ec-OLD-2025-a1b2c3';
 const ALL_IDS = [ID, NEXT, THIRD, OLD];
 
 const policy = (...statements: unknown[]) => ({ Version: '2012-10-17', Statement: statements });
-const allow = (principal: unknown, extra: Record<string, unknown> = {}) => ({ Effect: 'Allow', Principal: { AWS: principal }, Action: 'sts:AssumeRole', ...extra });
-const requireIds = (ids: string | string[], operator = 'StringEquals') => ({ Condition: { [operator]: { 'sts:ExternalId': ids } } });
+const allow = (principal: unknown, extra: Record<string, unknown> = {}) => ({
+  Effect: 'Allow',
+  Principal: { AWS: principal },
+  Action: 'sts:AssumeRole',
+  ...extra,
+});
+const requireIds = (ids: string | string[], operator = 'StringEquals') => ({
+  Condition: { [operator]: { 'sts:ExternalId': ids } },
+});
 
 /** One RoleDetailList entry as the API returns it: the trust policy URL-encoded (pass `encode: false` for the CLI's object form). */
-function roleDetail(name: string, trust: unknown, { path = '/', tags = [] as { Key: string; Value: string }[], encode = true } = {}): Record<string, unknown> {
+function roleDetail(
+  name: string,
+  trust: unknown,
+  { path = '/', tags = [] as { Key: string; Value: string }[], encode = true } = {},
+): Record<string, unknown> {
   return {
     Path: path,
     RoleName: name,
-    RoleId: `AROA${name.toUpperCase().replace(/[^A-Z0-9]/g, '').padEnd(17, 'X').slice(0, 17)}`,
+    RoleId: `AROA${name
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, '')
+      .padEnd(17, 'X')
+      .slice(0, 17)}`,
     Arn: `arn:aws:iam::${ACCOUNT}:role${path}${name}`,
     CreateDate: '2025-03-14T10:22:31Z',
     AssumeRolePolicyDocument: encode ? encodeURIComponent(JSON.stringify(trust)) : trust,
@@ -31,8 +49,14 @@ function roleDetail(name: string, trust: unknown, { path = '/', tags = [] as { K
     RoleLastUsed: {},
   };
 }
-const details = (...roles: unknown[]) => ({ UserDetailList: [], GroupDetailList: [], RoleDetailList: roles, Policies: [] });
-const derive = (doc: unknown, existing: Registry | null = null) => registryFromAuthorizationDetails(doc, 'auth.json', existing);
+const details = (...roles: unknown[]) => ({
+  UserDetailList: [],
+  GroupDetailList: [],
+  RoleDetailList: roles,
+  Policies: [],
+});
+const derive = (doc: unknown, existing: Registry | null = null) =>
+  registryFromAuthorizationDetails(doc, 'auth.json', existing);
 const only = (result: AuthorizationDetailsImport) => {
   expect(result.registry.roles).toHaveLength(1);
   return result.registry.roles[0]!;
@@ -53,12 +77,23 @@ describe('registryFromAuthorizationDetails: what is registered', () => {
     ['a user ARN', `arn:aws:iam::${VENDOR}:user/backup-agent`],
     ['a list', [VENDOR, `arn:aws:iam::${VENDOR}:role/vendor-app`]],
   ])('registers a role trusting %s with its external ID', (_name, principal) => {
-    const result = derive(details(roleDetail('ExampleCorpAudit', policy(allow(principal, requireIds(ID))), { path: '/vendors/' })));
+    const result = derive(
+      details(roleDetail('ExampleCorpAudit', policy(allow(principal, requireIds(ID))), { path: '/vendors/' })),
+    );
     expect(result).toEqual({
       registry: {
         serviceRoleArns: [],
         protectedRoleArns: [],
-        roles: [{ roleArn: arnOf('ExampleCorpAudit', '/vendors/'), vendor: 'ExampleCorpAudit', trustedAccounts: [VENDOR], externalIds: { current: ID, pending: null, retired: [] }, response: 'alert', rotation: null }],
+        roles: [
+          {
+            roleArn: arnOf('ExampleCorpAudit', '/vendors/'),
+            vendor: 'ExampleCorpAudit',
+            trustedAccounts: [VENDOR],
+            externalIds: { current: ID, pending: null, retired: [] },
+            response: 'alert',
+            rotation: null,
+          },
+        ],
       },
       notes: [],
       notCrossAccount: 0,
@@ -69,11 +104,25 @@ describe('registryFromAuthorizationDetails: what is registered', () => {
     const trust = policy(allow(VENDOR, requireIds(ID)));
     expect(derive(details(roleDetail('R', trust, { encode: false })))).toEqual(derive(details(roleDetail('R', trust))));
     // And as plain JSON text.
-    expect(derive(details({ ...roleDetail('R', trust), AssumeRolePolicyDocument: JSON.stringify(trust) }))).toEqual(derive(details(roleDetail('R', trust))));
+    expect(derive(details({ ...roleDetail('R', trust), AssumeRolePolicyDocument: JSON.stringify(trust) }))).toEqual(
+      derive(details(roleDetail('R', trust))),
+    );
   });
 
   it('collects the accounts of several Allow statements', () => {
-    const role = only(derive(details(roleDetail('Multi', policy(allow(VENDOR, requireIds(ID)), allow([`arn:aws:iam::${OTHER}:role/r`, 'arn:aws:iam::111122223333:root'], requireIds(ID)))))));
+    const role = only(
+      derive(
+        details(
+          roleDetail(
+            'Multi',
+            policy(
+              allow(VENDOR, requireIds(ID)),
+              allow([`arn:aws:iam::${OTHER}:role/r`, 'arn:aws:iam::111122223333:root'], requireIds(ID)),
+            ),
+          ),
+        ),
+      ),
+    );
     expect(role.trustedAccounts).toEqual([OTHER, VENDOR]);
     expect(role.externalIds).toEqual({ current: ID, pending: null, retired: [] });
   });
@@ -81,7 +130,16 @@ describe('registryFromAuthorizationDetails: what is registered', () => {
   it('registers two accepted IDs as current and pending, with a note', () => {
     const result = derive(details(roleDetail('Rotating', policy(allow(VENDOR, requireIds([ID, NEXT]))))));
     expect(only(result).externalIds).toEqual({ current: ID, pending: NEXT, retired: [] });
-    expect(result.notes).toEqual([{ roleArn: arnOf('Rotating'), outcome: 'registered', message: expect.stringMatching(/^it accepts 2 external IDs; ec-7…#[0-9a-f]{8} was registered as current and ec-N…#[0-9a-f]{8} as pending$/), problems: [] }]);
+    expect(result.notes).toEqual([
+      {
+        roleArn: arnOf('Rotating'),
+        outcome: 'registered',
+        message: expect.stringMatching(
+          /^it accepts 2 external IDs; ec-7…#[0-9a-f]{8} was registered as current and ec-N…#[0-9a-f]{8} as pending$/,
+        ),
+        problems: [],
+      },
+    ]);
     expectNoFullIds(result);
   });
 
@@ -90,22 +148,58 @@ describe('registryFromAuthorizationDetails: what is registered', () => {
     expect(only(result).externalIds).toEqual({ current: ID, pending: NEXT, retired: [] });
     expect(result.notes).toHaveLength(1);
     expect(result.notes[0]!.outcome).toBe('registered');
-    expect(result.notes[0]!.message).toMatch(/it accepts 3 external IDs; .+; 1 more \(ec-T…#[0-9a-f]{8}\) cannot be expressed/);
+    expect(result.notes[0]!.message).toMatch(
+      /it accepts 3 external IDs; .+; 1 more \(ec-T…#[0-9a-f]{8}\) cannot be expressed/,
+    );
     expectNoFullIds(result);
   });
 
   it('takes the vendor name from a Vendor tag (any case), else the role name', () => {
     const trust = policy(allow(VENDOR, requireIds(ID)));
-    expect(only(derive(details(roleDetail('R', trust, { tags: [{ Key: 'Vendor', Value: ' Example Corp ' }] })))).vendor).toBe('Example Corp');
-    expect(only(derive(details(roleDetail('R', trust, { tags: [{ Key: 'vendor', Value: 'AnyCompany' }] })))).vendor).toBe('AnyCompany');
-    expect(only(derive(details(roleDetail('R', trust, { tags: [{ Key: 'vendor', Value: '  ' }, { Key: 'team', Value: 'x' }] })))).vendor).toBe('R');
+    expect(
+      only(derive(details(roleDetail('R', trust, { tags: [{ Key: 'Vendor', Value: ' Example Corp ' }] })))).vendor,
+    ).toBe('Example Corp');
+    expect(
+      only(derive(details(roleDetail('R', trust, { tags: [{ Key: 'vendor', Value: 'AnyCompany' }] })))).vendor,
+    ).toBe('AnyCompany');
+    expect(
+      only(
+        derive(
+          details(
+            roleDetail('R', trust, {
+              tags: [
+                { Key: 'vendor', Value: '  ' },
+                { Key: 'team', Value: 'x' },
+              ],
+            }),
+          ),
+        ),
+      ).vendor,
+    ).toBe('R');
     expect(only(derive(details({ ...roleDetail('R', trust), Tags: undefined }))).vendor).toBe('R');
   });
 
   it('registers a role with posture problems, with a note pointing to the audit', () => {
-    const result = derive(details(roleDetail('Bypassed', policy(allow(VENDOR, { Sid: 'WithId', ...requireIds(ID) }), allow(VENDOR, { Sid: 'Tagging', Action: ['sts:AssumeRole', 'sts:TagSession'] })))));
+    const result = derive(
+      details(
+        roleDetail(
+          'Bypassed',
+          policy(
+            allow(VENDOR, { Sid: 'WithId', ...requireIds(ID) }),
+            allow(VENDOR, { Sid: 'Tagging', Action: ['sts:AssumeRole', 'sts:TagSession'] }),
+          ),
+        ),
+      ),
+    );
     expect(only(result).externalIds.current).toBe(ID);
-    expect(result.notes).toEqual([{ roleArn: arnOf('Bypassed'), outcome: 'registered', message: 'the trust policy has 1 posture problem (see roleguard audit)', problems: [expect.objectContaining({ kind: 'condition-bypass', severity: 'critical' })] }]);
+    expect(result.notes).toEqual([
+      {
+        roleArn: arnOf('Bypassed'),
+        outcome: 'registered',
+        message: 'the trust policy has 1 posture problem (see roleguard audit)',
+        problems: [expect.objectContaining({ kind: 'condition-bypass', severity: 'critical' })],
+      },
+    ]);
   });
 
   it('registers the ID a weak condition names, and says the condition must become StringEquals', () => {
@@ -127,8 +221,14 @@ describe('registryFromAuthorizationDetails: what is registered', () => {
   it('derives a registry that passes registry validation (contract §1)', () => {
     const result = derive(
       details(
-        roleDetail('A', policy(allow(VENDOR, requireIds([ID, NEXT, THIRD]))), { path: '/vendors/', tags: [{ Key: 'Vendor', Value: 'Example Corp' }] }),
-        roleDetail('B', policy(allow([OTHER, `arn:aws:iam::${VENDOR}:user/u`], requireIds(ID, 'StringEqualsIfExists')))),
+        roleDetail('A', policy(allow(VENDOR, requireIds([ID, NEXT, THIRD]))), {
+          path: '/vendors/',
+          tags: [{ Key: 'Vendor', Value: 'Example Corp' }],
+        }),
+        roleDetail(
+          'B',
+          policy(allow([OTHER, `arn:aws:iam::${VENDOR}:user/u`], requireIds(ID, 'StringEqualsIfExists'))),
+        ),
       ),
     );
     expect(result.registry.roles).toHaveLength(2);
@@ -154,9 +254,15 @@ describe('registryFromAuthorizationDetails: what is not registered', () => {
   });
 
   it('skips a role any AWS account may assume', () => {
-    const result = derive(details(roleDetail('Open', policy({ Effect: 'Allow', Principal: '*', Action: 'sts:AssumeRole', ...requireIds(ID) }))));
+    const result = derive(
+      details(
+        roleDetail('Open', policy({ Effect: 'Allow', Principal: '*', Action: 'sts:AssumeRole', ...requireIds(ID) })),
+      ),
+    );
     expect(result.registry.roles).toEqual([]);
-    expect(result.notes).toEqual([expect.objectContaining({ outcome: 'skipped', message: expect.stringMatching(/any AWS account/) })]);
+    expect(result.notes).toEqual([
+      expect.objectContaining({ outcome: 'skipped', message: expect.stringMatching(/any AWS account/) }),
+    ]);
     expectNoFullIds(result);
   });
 
@@ -164,23 +270,68 @@ describe('registryFromAuthorizationDetails: what is not registered', () => {
     const result = derive(details({ ...roleDetail('Broken', null), AssumeRolePolicyDocument: '%7Bnot json' }));
     expect(result.registry.roles).toEqual([]);
     expect(result.notCrossAccount).toBe(0);
-    expect(result.notes).toEqual([{ roleArn: arnOf('Broken'), outcome: 'skipped', message: 'its trust policy could not be read', problems: [expect.objectContaining({ kind: 'unreadable-policy' })] }]);
+    expect(result.notes).toEqual([
+      {
+        roleArn: arnOf('Broken'),
+        outcome: 'skipped',
+        message: 'its trust policy could not be read',
+        problems: [expect.objectContaining({ kind: 'unreadable-policy' })],
+      },
+    ]);
   });
 
   it('counts same-account, service, SAML, OIDC, service-linked and Identity Center roles as not cross-account', () => {
     const result = derive(
       details(
-        roleDetail('BreakGlass', policy(allow(`arn:aws:iam::${ACCOUNT}:root`, { Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'true' } } }))),
+        roleDetail(
+          'BreakGlass',
+          policy(
+            allow(`arn:aws:iam::${ACCOUNT}:root`, { Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'true' } } }),
+          ),
+        ),
         roleDetail('Admins', policy(allow([ACCOUNT, `arn:aws:iam::${ACCOUNT}:role/admin`]))),
-        roleDetail('ingest-lambda-role', policy({ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }), { path: '/service-role/' }),
-        roleDetail('SamlAdmin', policy({ Effect: 'Allow', Principal: { Federated: `arn:aws:iam::${ACCOUNT}:saml-provider/idp` }, Action: 'sts:AssumeRoleWithSAML', Condition: { StringEquals: { 'SAML:aud': 'https://signin.aws.amazon.com/saml' } } })),
-        roleDetail('GithubDeploy', policy({ Effect: 'Allow', Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com` }, Action: ['sts:AssumeRoleWithWebIdentity', 'sts:TagSession'] })),
+        roleDetail(
+          'ingest-lambda-role',
+          policy({ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }),
+          { path: '/service-role/' },
+        ),
+        roleDetail(
+          'SamlAdmin',
+          policy({
+            Effect: 'Allow',
+            Principal: { Federated: `arn:aws:iam::${ACCOUNT}:saml-provider/idp` },
+            Action: 'sts:AssumeRoleWithSAML',
+            Condition: { StringEquals: { 'SAML:aud': 'https://signin.aws.amazon.com/saml' } },
+          }),
+        ),
+        roleDetail(
+          'GithubDeploy',
+          policy({
+            Effect: 'Allow',
+            Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com` },
+            Action: ['sts:AssumeRoleWithWebIdentity', 'sts:TagSession'],
+          }),
+        ),
         // Service-linked roles are counted whatever their policy says.
-        roleDetail('AWSServiceRoleForSupport', policy(allow(VENDOR)), { path: '/aws-service-role/support.amazonaws.com/' }),
-        roleDetail('AWSReservedSSO_PlatformAdmin_0123456789abcdef', policy({ Effect: 'Allow', Principal: { Federated: `arn:aws:iam::${ACCOUNT}:saml-provider/AWSSSO_0123456789abcdef_DO_NOT_DELETE` }, Action: ['sts:AssumeRoleWithSAML', 'sts:TagSession'] }), { path: '/aws-reserved/sso.amazonaws.com/' }),
+        roleDetail('AWSServiceRoleForSupport', policy(allow(VENDOR)), {
+          path: '/aws-service-role/support.amazonaws.com/',
+        }),
+        roleDetail(
+          'AWSReservedSSO_PlatformAdmin_0123456789abcdef',
+          policy({
+            Effect: 'Allow',
+            Principal: { Federated: `arn:aws:iam::${ACCOUNT}:saml-provider/AWSSSO_0123456789abcdef_DO_NOT_DELETE` },
+            Action: ['sts:AssumeRoleWithSAML', 'sts:TagSession'],
+          }),
+          { path: '/aws-reserved/sso.amazonaws.com/' },
+        ),
       ),
     );
-    expect(result).toEqual({ registry: { serviceRoleArns: [], protectedRoleArns: [], roles: [] }, notes: [], notCrossAccount: 7 });
+    expect(result).toEqual({
+      registry: { serviceRoleArns: [], protectedRoleArns: [], roles: [] },
+      notes: [],
+      notCrossAccount: 7,
+    });
   });
 
   it('reads a mixed export: registered, skipped and not cross-account, in order', () => {
@@ -188,7 +339,10 @@ describe('registryFromAuthorizationDetails: what is not registered', () => {
       details(
         roleDetail('Vendor', policy(allow(VENDOR, requireIds(ID)))),
         roleDetail('Legacy', policy(allow(OTHER))),
-        roleDetail('Lambda', policy({ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' })),
+        roleDetail(
+          'Lambda',
+          policy({ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }),
+        ),
         roleDetail('Rotating', policy(allow(OTHER, requireIds([NEXT, ID])))),
       ),
     );
@@ -212,8 +366,13 @@ describe('registryFromAuthorizationDetails: the registry in place', () => {
     rotation: { everyDays: 90, graceDays: 7 },
     ...over,
   });
-  const existing = (...roles: RegisteredRole[]): Registry => ({ serviceRoleArns: [`arn:aws:iam::${ACCOUNT}:role/roleguard-*`], protectedRoleArns: [`arn:aws:iam::${ACCOUNT}:role/BreakGlass`], roles });
-  const example = (trust: unknown, path = '/vendors/') => details(roleDetail('ExampleCorpAudit', trust, { path, tags: [{ Key: 'Vendor', Value: 'Tag Name' }] }));
+  const existing = (...roles: RegisteredRole[]): Registry => ({
+    serviceRoleArns: [`arn:aws:iam::${ACCOUNT}:role/roleguard-*`],
+    protectedRoleArns: [`arn:aws:iam::${ACCOUNT}:role/BreakGlass`],
+    roles,
+  });
+  const example = (trust: unknown, path = '/vendors/') =>
+    details(roleDetail('ExampleCorpAudit', trust, { path, tags: [{ Key: 'Vendor', Value: 'Tag Name' }] }));
 
   it('keeps vendor, response, rotation, retired IDs and the service and protected ARNs', () => {
     const result = derive(example(policy(allow(VENDOR, requireIds(ID)))), existing(existingRole()));
@@ -223,21 +382,35 @@ describe('registryFromAuthorizationDetails: the registry in place', () => {
 
   it('takes accounts and current IDs from IAM', () => {
     const result = derive(example(policy(allow([VENDOR, OTHER], requireIds(NEXT)))), existing(existingRole()));
-    expect(only(result)).toEqual({ ...existingRole(), trustedAccounts: [OTHER, VENDOR], externalIds: { current: NEXT, pending: null, retired: [OLD] } });
+    expect(only(result)).toEqual({
+      ...existingRole(),
+      trustedAccounts: [OTHER, VENDOR],
+      externalIds: { current: NEXT, pending: null, retired: [OLD] },
+    });
   });
 
-  it('keeps the registry\'s current ID when the policy lists it second', () => {
+  it("keeps the registry's current ID when the policy lists it second", () => {
     const role = only(derive(example(policy(allow(VENDOR, requireIds([NEXT, ID])))), existing(existingRole())));
     expect(role.externalIds).toEqual({ current: ID, pending: NEXT, retired: [OLD] });
   });
 
-  it('keeps the registry\'s pending ID when the policy accepts more than two', () => {
-    const role = only(derive(example(policy(allow(VENDOR, requireIds([ID, THIRD, NEXT])))), existing(existingRole({ externalIds: { current: ID, pending: NEXT, retired: [] } }))));
+  it("keeps the registry's pending ID when the policy accepts more than two", () => {
+    const role = only(
+      derive(
+        example(policy(allow(VENDOR, requireIds([ID, THIRD, NEXT])))),
+        existing(existingRole({ externalIds: { current: ID, pending: NEXT, retired: [] } })),
+      ),
+    );
     expect(role.externalIds).toEqual({ current: ID, pending: NEXT, retired: [] });
   });
 
   it('makes pending current when the rotation finished in IAM', () => {
-    const role = only(derive(example(policy(allow(VENDOR, requireIds(NEXT)))), existing(existingRole({ externalIds: { current: ID, pending: NEXT, retired: [OLD] } }))));
+    const role = only(
+      derive(
+        example(policy(allow(VENDOR, requireIds(NEXT)))),
+        existing(existingRole({ externalIds: { current: ID, pending: NEXT, retired: [OLD] } })),
+      ),
+    );
     expect(role.externalIds).toEqual({ current: NEXT, pending: null, retired: [OLD] });
   });
 
@@ -267,8 +440,22 @@ describe('registryFromAuthorizationDetails: the registry in place', () => {
   });
 
   it('drops registry entries IAM no longer has, and uses the tag for new roles', () => {
-    const result = derive(details(roleDetail('New', policy(allow(VENDOR, requireIds(NEXT))), { tags: [{ Key: 'Vendor', Value: 'Newco' }] })), existing(existingRole()));
-    expect(result.registry.roles).toEqual([{ roleArn: arnOf('New'), vendor: 'Newco', trustedAccounts: [VENDOR], externalIds: { current: NEXT, pending: null, retired: [] }, response: 'alert', rotation: null }]);
+    const result = derive(
+      details(
+        roleDetail('New', policy(allow(VENDOR, requireIds(NEXT))), { tags: [{ Key: 'Vendor', Value: 'Newco' }] }),
+      ),
+      existing(existingRole()),
+    );
+    expect(result.registry.roles).toEqual([
+      {
+        roleArn: arnOf('New'),
+        vendor: 'Newco',
+        trustedAccounts: [VENDOR],
+        externalIds: { current: NEXT, pending: null, retired: [] },
+        response: 'alert',
+        rotation: null,
+      },
+    ]);
     expect(result.registry.serviceRoleArns).toEqual(existing().serviceRoleArns);
   });
 });
@@ -288,7 +475,16 @@ describe('registryFromAuthorizationDetails: input that is not an export', () => 
     const good = roleDetail('Good', policy(allow(VENDOR, requireIds(ID))));
     let error: unknown;
     try {
-      derive(details(good, { ...good, Arn: 42 }, 'not a role', { ...good, AssumeRolePolicyDocument: undefined }, { ...good, RoleName: 'Bad', Arn: 'arn:aws:iam::111122223333:user/Bad' }, { ...good, Tags: [{ Key: 'Vendor' }] }));
+      derive(
+        details(
+          good,
+          { ...good, Arn: 42 },
+          'not a role',
+          { ...good, AssumeRolePolicyDocument: undefined },
+          { ...good, RoleName: 'Bad', Arn: 'arn:aws:iam::111122223333:user/Bad' },
+          { ...good, Tags: [{ Key: 'Vendor' }] },
+        ),
+      );
     } catch (caught) {
       error = caught;
     }

@@ -1,13 +1,27 @@
-import { describe, expect, it } from '@jest/globals';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from '@jest/globals';
 import type { Deps } from '../../../lib/deps.js';
-import { auditDigest, auditRegistry, formatSlackAudit, formatSnsAudit, notifyAudit, type AuditReport, type PostureProblem, type RoleAudit } from '../../../lib/trust/index.js';
 import type { RegisteredRole } from '../../../lib/registry/index.js';
+import {
+  type AuditReport,
+  auditDigest,
+  auditRegistry,
+  formatSlackAudit,
+  formatSnsAudit,
+  notifyAudit,
+  type PostureProblem,
+  type RoleAudit,
+} from '../../../lib/trust/index.js';
 
 const ID = 'ec-7Hq2vN9xK4pL8mR3';
 const OLD = 'ec-OLD-2025-a1b2c3';
 const arn = (name: string) => `arn:aws:iam::111122223333:role/vendors/${name}`;
-const problem = (kind: PostureProblem['kind'], severity: PostureProblem['severity'], message: string, statement: string | null = null): PostureProblem => ({ kind, severity, statement, message });
+const problem = (
+  kind: PostureProblem['kind'],
+  severity: PostureProblem['severity'],
+  message: string,
+  statement: string | null = null,
+): PostureProblem => ({ kind, severity, statement, message });
 
 function report(roles: RoleAudit[]): AuditReport {
   const all = roles.flatMap((r) => r.problems);
@@ -26,18 +40,46 @@ function report(roles: RoleAudit[]): AuditReport {
   };
 }
 
-const OPEN = problem('no-external-id', 'critical', 'Statement[0] lets account 999988887777 assume the role without requiring an external ID', 'Statement[0]');
-const WEAK = problem('weak-external-id-condition', 'high', 'Statement[1] (Vendor) lets account 999988887777 in with StringEqualsIfExists ec-7…#12345678', 'Statement[1] (Vendor)');
-const GONE = problem('unreadable-policy', 'medium', 'IAM has no role named Gone: it was deleted or renamed, so the registry entry guards nothing');
+const OPEN = problem(
+  'no-external-id',
+  'critical',
+  'Statement[0] lets account 999988887777 assume the role without requiring an external ID',
+  'Statement[0]',
+);
+const WEAK = problem(
+  'weak-external-id-condition',
+  'high',
+  'Statement[1] (Vendor) lets account 999988887777 in with StringEqualsIfExists ec-7…#12345678',
+  'Statement[1] (Vendor)',
+);
+const GONE = problem(
+  'unreadable-policy',
+  'medium',
+  'IAM has no role named Gone: it was deleted or renamed, so the registry entry guards nothing',
+);
 const ROLES: RoleAudit[] = [
   { roleArn: arn('Good'), vendor: 'Good Corp', status: 'ok', problems: [] },
   { roleArn: arn('Weak'), vendor: 'Weak Corp', status: 'problems', problems: [WEAK] },
   { roleArn: arn('Gone'), vendor: 'Gone Corp', status: 'not-found', problems: [GONE] },
-  { roleArn: arn('Open'), vendor: 'Open Corp', status: 'problems', problems: [OPEN, problem('external-ids-differ', 'high', 'the trust policy\'s external IDs differ from the registry')] },
-  { roleArn: 'arn:aws:iam::555566667777:role/vendors/Elsewhere', vendor: 'Elsewhere', status: 'other-account', problems: [] },
+  {
+    roleArn: arn('Open'),
+    vendor: 'Open Corp',
+    status: 'problems',
+    problems: [
+      OPEN,
+      problem('external-ids-differ', 'high', "the trust policy's external IDs differ from the registry"),
+    ],
+  },
+  {
+    roleArn: 'arn:aws:iam::555566667777:role/vendors/Elsewhere',
+    vendor: 'Elsewhere',
+    status: 'other-account',
+    problems: [],
+  },
 ];
 const REPORT = report(ROLES);
-const reversed = (r: AuditReport) => report([...r.roles].reverse().map((role) => ({ ...role, problems: [...role.problems].reverse() })));
+const reversed = (r: AuditReport) =>
+  report([...r.roles].reverse().map((role) => ({ ...role, problems: [...role.problems].reverse() })));
 
 describe('formatSlackAudit', () => {
   it('titles the roles that need attention, counts severities and lists the problems worst first', () => {
@@ -45,7 +87,10 @@ describe('formatSlackAudit', () => {
     expect(message.text).toBe('Trust-policy audit: 3 of 5 guarded roles need attention');
     const blocks = message.blocks as { type: string; text: { type: string; text: string } }[];
     expect(blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'section']);
-    expect(blocks[0]!.text).toMatchObject({ type: 'plain_text', text: ':mag: Trust-policy audit: 3 of 5 guarded roles need attention' });
+    expect(blocks[0]!.text).toMatchObject({
+      type: 'plain_text',
+      text: ':mag: Trust-policy audit: 3 of 5 guarded roles need attention',
+    });
     expect(blocks[1]!.text.text).toBe('1 critical, 2 high, 1 medium');
     const lines = blocks[2]!.text.text.split('\n');
     expect(lines).toHaveLength(4);
@@ -57,7 +102,16 @@ describe('formatSlackAudit', () => {
   });
 
   it('makes vendor names and messages inert in mrkdwn', () => {
-    const message = formatSlackAudit(report([{ roleArn: arn('X'), vendor: '<!channel> *Evil* <https://x.example|click>', status: 'problems', problems: [problem('no-external-id', 'critical', 'a `code` & <b>')] }]));
+    const message = formatSlackAudit(
+      report([
+        {
+          roleArn: arn('X'),
+          vendor: '<!channel> *Evil* <https://x.example|click>',
+          status: 'problems',
+          problems: [problem('no-external-id', 'critical', 'a `code` & <b>')],
+        },
+      ]),
+    );
     const text = JSON.stringify(message.blocks);
     expect(text).not.toContain('<!channel>');
     expect(text).not.toContain('<https://');
@@ -65,8 +119,13 @@ describe('formatSlackAudit', () => {
     expect(text).toContain('&amp;');
   });
 
-  it('lists at most 20 problems and stays within Slack\'s section limit', () => {
-    const many = Array.from({ length: 30 }, (_, i) => ({ roleArn: arn(`R${i}`), vendor: `V${i}`, status: 'problems' as const, problems: [problem('no-external-id', 'critical', 'x'.repeat(400))] }));
+  it("lists at most 20 problems and stays within Slack's section limit", () => {
+    const many = Array.from({ length: 30 }, (_, i) => ({
+      roleArn: arn(`R${i}`),
+      vendor: `V${i}`,
+      status: 'problems' as const,
+      problems: [problem('no-external-id', 'critical', 'x'.repeat(400))],
+    }));
     const message = formatSlackAudit(report(many));
     const section = (message.blocks as { text: { text: string } }[])[2]!.text.text;
     expect(section.split('\n').length).toBeLessThanOrEqual(20);
@@ -84,7 +143,12 @@ describe('formatSnsAudit', () => {
       severity: { DataType: 'String', StringValue: 'critical' },
       role: { DataType: 'String', StringValue: '*' },
     });
-    const body = JSON.parse(message.Message) as { source: string; kind: string; summary: AuditReport['summary']; roles: RoleAudit[] };
+    const body = JSON.parse(message.Message) as {
+      source: string;
+      kind: string;
+      summary: AuditReport['summary'];
+      roles: RoleAudit[];
+    };
     expect(body).toMatchObject({ source: 'roleguard', kind: 'trust-policy-audit', summary: REPORT.summary });
     expect(body.roles.map((r) => r.vendor)).toEqual(['Weak Corp', 'Gone Corp', 'Open Corp']);
     expect(formatSnsAudit(report([ROLES[2]!])).Subject).toBe('roleguard medium: trust-policy audit found problems');
@@ -92,9 +156,28 @@ describe('formatSnsAudit', () => {
   });
 
   it('holds no full external ID when built from a real audit', async () => {
-    const role: RegisteredRole = { roleArn: arn('Open'), vendor: 'Open Corp', trustedAccounts: ['999988887777'], externalIds: { current: ID, pending: null, retired: [OLD] }, response: 'alert', rotation: null };
-    const document = JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: '999988887777' }, Action: 'sts:AssumeRole', Condition: { StringEqualsIfExists: { 'sts:ExternalId': [OLD, 'tenant-4711'] } } }] });
-    const audit = await auditRegistry({ serviceRoleArns: [], protectedRoleArns: [], roles: [role] }, async () => ({ arn: arn('Open'), document }));
+    const role: RegisteredRole = {
+      roleArn: arn('Open'),
+      vendor: 'Open Corp',
+      trustedAccounts: ['999988887777'],
+      externalIds: { current: ID, pending: null, retired: [OLD] },
+      response: 'alert',
+      rotation: null,
+    };
+    const document = JSON.stringify({
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: '999988887777' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEqualsIfExists: { 'sts:ExternalId': [OLD, 'tenant-4711'] } },
+        },
+      ],
+    });
+    const audit = await auditRegistry({ serviceRoleArns: [], protectedRoleArns: [], roles: [role] }, async () => ({
+      arn: arn('Open'),
+      document,
+    }));
     expect(audit.summary.withProblems).toBe(1);
     for (const text of [JSON.stringify(formatSnsAudit(audit)), JSON.stringify(formatSlackAudit(audit))]) {
       for (const id of [ID, OLD, 'tenant-4711']) expect(text).not.toContain(id);
@@ -103,7 +186,6 @@ describe('formatSnsAudit', () => {
 });
 
 describe('auditDigest', () => {
-
   it('is a sha-256 hex digest that does not depend on the order of roles or problems', () => {
     const digest = auditDigest(REPORT);
     expect(digest).toMatch(/^[0-9a-f]{64}$/);
@@ -156,7 +238,10 @@ describe('notifyAudit', () => {
       config: { alertsTable: 'alerts', dryRun },
       clients: { dynamo },
       alerts: {
-        senders: { slack: async (m: unknown) => void sent.slack.push(m), sns: async (m: unknown) => void sent.sns.push(m) },
+        senders: {
+          slack: async (m: unknown) => void sent.slack.push(m),
+          sns: async (m: unknown) => void sent.sns.push(m),
+        },
         policy: { attemptsNow: 2, baseDelayMs: 0, maxAttempts: 2, sleep: async () => {} },
       },
     } as unknown as Deps;
@@ -170,7 +255,11 @@ describe('notifyAudit', () => {
     expect(await notifyAudit(REPORT, deps, T0)).toBe('sent');
     expect(sent.slack).toHaveLength(1);
     expect(sent.sns).toHaveLength(1);
-    expect(items.get('audit#last')).toEqual({ pk: 'audit#last', digest: auditDigest(REPORT), sentAt: T0.toISOString() });
+    expect(items.get('audit#last')).toEqual({
+      pk: 'audit#last',
+      digest: auditDigest(REPORT),
+      sentAt: T0.toISOString(),
+    });
     expect(await notifyAudit(reversed(REPORT), deps, later(6))).toBe('unchanged');
     expect(sent.slack).toHaveLength(1);
     expect(await notifyAudit(REPORT, deps, later(7))).toBe('sent');

@@ -1,16 +1,37 @@
 import { describe, expect, it } from '@jest/globals';
-import { actionMatches, decodePolicyDocument, externalIdRequirement, parseTrustPolicy, principalAccount, TrustPolicyError, type TrustStatement } from '../../../lib/trust/index.js';
+import {
+  actionMatches,
+  decodePolicyDocument,
+  externalIdRequirement,
+  parseTrustPolicy,
+  principalAccount,
+  TrustPolicyError,
+  type TrustStatement,
+} from '../../../lib/trust/index.js';
 
 const ID = 'ec-7Hq2vN9xK4pL8mR3';
 const POLICY = {
   Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999988887777:root' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': ID } } }],
+  Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::999988887777:root' },
+      Action: 'sts:AssumeRole',
+      Condition: { StringEquals: { 'sts:ExternalId': ID } },
+    },
+  ],
 };
 // What GetRole and get-account-authorization-details return: RFC 3986 percent-encoding of the JSON text.
 const URL_ENCODED = encodeURIComponent(JSON.stringify(POLICY));
 
-const one = (statement: Record<string, unknown>): TrustStatement => parseTrustPolicy({ Version: '2012-10-17', Statement: [statement] })[0]!;
-const allow = (extra: Record<string, unknown> = {}) => ({ Effect: 'Allow', Principal: { AWS: '999988887777' }, Action: 'sts:AssumeRole', ...extra });
+const one = (statement: Record<string, unknown>): TrustStatement =>
+  parseTrustPolicy({ Version: '2012-10-17', Statement: [statement] })[0]!;
+const allow = (extra: Record<string, unknown> = {}) => ({
+  Effect: 'Allow',
+  Principal: { AWS: '999988887777' },
+  Action: 'sts:AssumeRole',
+  ...extra,
+});
 
 describe('decodePolicyDocument', () => {
   it('reads URL-encoded JSON as IAM returns it, plain JSON text, and an object as the AWS CLI prints it', () => {
@@ -23,7 +44,16 @@ describe('decodePolicyDocument', () => {
 
   it('keeps characters of external IDs that percent-encoding escapes (+ = , . @ : / _ -)', () => {
     const id = 'a+b=c,d.e@f:g/h_i-j';
-    const policy = { Statement: [{ Effect: 'Allow', Principal: { AWS: '999988887777' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': id } } }] };
+    const policy = {
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: '999988887777' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'sts:ExternalId': id } },
+        },
+      ],
+    };
     const decoded = decodePolicyDocument(encodeURIComponent(JSON.stringify(policy)));
     expect(JSON.stringify(decoded)).toContain(JSON.stringify(id));
   });
@@ -94,7 +124,11 @@ describe('parseTrustPolicy', () => {
       Statement: {
         Sid: 'Vendor',
         Effect: 'Allow',
-        Principal: { AWS: ['999988887777', 'arn:aws:iam::444455556666:role/r'], Service: 'lambda.amazonaws.com', Federated: 'arn:aws:iam::111122223333:saml-provider/idp' },
+        Principal: {
+          AWS: ['999988887777', 'arn:aws:iam::444455556666:role/r'],
+          Service: 'lambda.amazonaws.com',
+          Federated: 'arn:aws:iam::111122223333:saml-provider/idp',
+        },
         Action: ['sts:AssumeRole', 'sts:TagSession'],
       },
     });
@@ -108,7 +142,9 @@ describe('parseTrustPolicy', () => {
       otherPrincipals: ['Service:lambda.amazonaws.com', 'Federated:arn:aws:iam::111122223333:saml-provider/idp'],
       grantsAssumeRole: true,
     });
-    expect(one(allow({ Principal: { AWS: 'arn:aws:iam::999988887777:root' } })).awsPrincipals).toEqual(['arn:aws:iam::999988887777:root']);
+    expect(one(allow({ Principal: { AWS: 'arn:aws:iam::999988887777:root' } })).awsPrincipals).toEqual([
+      'arn:aws:iam::999988887777:root',
+    ]);
   });
 
   it('recognises any principal: "*", {"AWS": "*"} and {"AWS": ["*"]}', () => {
@@ -120,7 +156,11 @@ describe('parseTrustPolicy', () => {
   });
 
   it('marks NotPrincipal and keeps what it names', () => {
-    const s = one({ Effect: 'Allow', NotPrincipal: { AWS: 'arn:aws:iam::444455556666:root' }, Action: 'sts:AssumeRole' });
+    const s = one({
+      Effect: 'Allow',
+      NotPrincipal: { AWS: 'arn:aws:iam::444455556666:root' },
+      Action: 'sts:AssumeRole',
+    });
     expect(s.notPrincipal).toBe(true);
     expect(s.awsPrincipals).toEqual(['arn:aws:iam::444455556666:root']);
   });
@@ -143,8 +183,18 @@ describe('parseTrustPolicy', () => {
   });
 
   it('lower-cases condition keys, keeps operators as written, and lists single values', () => {
-    const s = one(allow({ Condition: { StringEquals: { 'sts:ExternalId': ID, 'aws:SourceIp': ['10.0.0.1', '10.0.0.2'] }, Bool: { 'aws:MultiFactorAuthPresent': true } } }));
-    expect(s.conditions).toEqual({ StringEquals: { 'sts:externalid': [ID], 'aws:sourceip': ['10.0.0.1', '10.0.0.2'] }, Bool: { 'aws:multifactorauthpresent': ['true'] } });
+    const s = one(
+      allow({
+        Condition: {
+          StringEquals: { 'sts:ExternalId': ID, 'aws:SourceIp': ['10.0.0.1', '10.0.0.2'] },
+          Bool: { 'aws:MultiFactorAuthPresent': true },
+        },
+      }),
+    );
+    expect(s.conditions).toEqual({
+      StringEquals: { 'sts:externalid': [ID], 'aws:sourceip': ['10.0.0.1', '10.0.0.2'] },
+      Bool: { 'aws:multifactorauthpresent': ['true'] },
+    });
   });
 
   it('keeps Deny statements and the statement as written', () => {
@@ -155,7 +205,13 @@ describe('parseTrustPolicy', () => {
 
   it('numbers statements in policy order', () => {
     expect(parseTrustPolicy(URL_ENCODED).map((s) => s.index)).toEqual([0]);
-    expect(parseTrustPolicy({ Statement: [allow(), allow({ Sid: 'b' }), allow({ Effect: 'Deny' })] }).map((s) => [s.index, s.sid, s.effect])).toEqual([
+    expect(
+      parseTrustPolicy({ Statement: [allow(), allow({ Sid: 'b' }), allow({ Effect: 'Deny' })] }).map((s) => [
+        s.index,
+        s.sid,
+        s.effect,
+      ]),
+    ).toEqual([
       [0, null, 'Allow'],
       [1, 'b', 'Allow'],
       [2, null, 'Deny'],
@@ -166,8 +222,16 @@ describe('parseTrustPolicy', () => {
     ['no Statement', { Version: '2012-10-17' }, /no Statement/],
     ['an empty Statement list', { Statement: [] }, /no Statement/],
     ['a statement that is not an object', { Statement: ['Allow'] }, /Statement\[0\] is not an object/],
-    ['a statement without Effect', { Statement: [allow(), { Principal: '*', Action: '*' }] }, /Statement\[1\] has no valid Effect/],
-    ['a statement with a misspelt Effect', { Statement: [allow({ Effect: 'allow' })] }, /Statement\[0\] has no valid Effect/],
+    [
+      'a statement without Effect',
+      { Statement: [allow(), { Principal: '*', Action: '*' }] },
+      /Statement\[1\] has no valid Effect/,
+    ],
+    [
+      'a statement with a misspelt Effect',
+      { Statement: [allow({ Effect: 'allow' })] },
+      /Statement\[0\] has no valid Effect/,
+    ],
     ['not JSON', '%7Bnot json', /not valid JSON/],
   ])('rejects %s', (_name, document, message) => {
     expect(() => parseTrustPolicy(document)).toThrow(TrustPolicyError);
@@ -176,11 +240,20 @@ describe('parseTrustPolicy', () => {
 });
 
 describe('externalIdRequirement', () => {
-  const requirement = (condition: Record<string, unknown>) => externalIdRequirement(one(allow({ Condition: condition })));
+  const requirement = (condition: Record<string, unknown>) =>
+    externalIdRequirement(one(allow({ Condition: condition })));
 
   it('reads StringEquals with one value or a list as required values, whatever the key case', () => {
-    expect(requirement({ StringEquals: { 'sts:ExternalId': ID } })).toEqual({ required: [ID], weak: [], weakValues: [], weakPins: false });
-    expect(requirement({ StringEquals: { 'sts:externalid': [ID, 'ec-new-2', ID] } }).required).toEqual([ID, 'ec-new-2']);
+    expect(requirement({ StringEquals: { 'sts:ExternalId': ID } })).toEqual({
+      required: [ID],
+      weak: [],
+      weakValues: [],
+      weakPins: false,
+    });
+    expect(requirement({ StringEquals: { 'sts:externalid': [ID, 'ec-new-2', ID] } }).required).toEqual([
+      ID,
+      'ec-new-2',
+    ]);
     expect(requirement({ StringEquals: { 'STS:EXTERNALID': ID } }).required).toEqual([ID]);
     // Condition operators are case-insensitive too, as IAM (and the evaluator) treat them.
     expect(requirement({ stringequals: { 'sts:ExternalId': ID } }).required).toEqual([ID]);
@@ -188,7 +261,12 @@ describe('externalIdRequirement', () => {
 
   it('has no requirement without a condition on sts:ExternalId', () => {
     expect(externalIdRequirement(one(allow()))).toEqual({ required: [], weak: [], weakValues: [], weakPins: false });
-    expect(requirement({ StringEquals: { 'aws:PrincipalOrgID': 'o-abc' } })).toEqual({ required: [], weak: [], weakValues: [], weakPins: false });
+    expect(requirement({ StringEquals: { 'aws:PrincipalOrgID': 'o-abc' } })).toEqual({
+      required: [],
+      weak: [],
+      weakValues: [],
+      weakPins: false,
+    });
   });
 
   it.each<[string, Record<string, unknown>, string[], boolean]>([
@@ -204,7 +282,12 @@ describe('externalIdRequirement', () => {
     // Pinned, though not written as StringEquals: only the named IDs pass and a missing ID fails.
     ['ForAnyValue:StringEquals', { 'ForAnyValue:StringEquals': { 'sts:ExternalId': ID } }, [ID], true],
     ['StringLike without a wildcard', { StringLike: { 'sts:ExternalId': ID } }, [ID], true],
-    ['ForAnyValue:StringLike without a wildcard', { 'ForAnyValue:StringLike': { 'sts:ExternalId': [ID, 'ec-2'] } }, [ID, 'ec-2'], true],
+    [
+      'ForAnyValue:StringLike without a wildcard',
+      { 'ForAnyValue:StringLike': { 'sts:ExternalId': [ID, 'ec-2'] } },
+      [ID, 'ec-2'],
+      true,
+    ],
   ])('%s is weak (names %j, pins: %s)', (_name, condition, weakValues, pins) => {
     const r = requirement(condition);
     expect(r.required).toEqual([]);
@@ -216,7 +299,9 @@ describe('externalIdRequirement', () => {
   });
 
   it('shows a wildcard value as a masked pattern', () => {
-    expect(requirement({ StringLike: { 'sts:ExternalId': 'ec-7Hq2*' } }).weak).toEqual([expect.stringMatching(/^StringLike pattern ec…#[0-9a-f]{8}$/)]);
+    expect(requirement({ StringLike: { 'sts:ExternalId': 'ec-7Hq2*' } }).weak).toEqual([
+      expect.stringMatching(/^StringLike pattern ec…#[0-9a-f]{8}$/),
+    ]);
   });
 
   it('keeps StringEquals as the requirement when a weak condition is also present (conditions are ANDed)', () => {
