@@ -43,9 +43,10 @@ function callLog() {
     log,
     /** Count every call the client sends, as `service:Command`. */
     counted<C extends { middlewareStack: unknown }>(client: C, service: string): C {
-      const middleware: Middleware = (next, context) => async (args) => (
-        log.push({ call: `${service}:${String(context.commandName).replace(/Command$/, '')}`, step }), next(args)
-      );
+      const middleware: Middleware = (next, context) => async (args) => {
+        log.push({ call: `${service}:${String(context.commandName).replace(/Command$/, '')}`, step });
+        return next(args);
+      };
       (client.middlewareStack as { add(m: Middleware, o: { step: 'initialize'; name: string }): void }).add(
         middleware,
         { step: 'initialize', name: 'benchCountCalls' },

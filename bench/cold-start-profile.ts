@@ -101,7 +101,7 @@ writeFileSync(process.argv[3], JSON.stringify(profile));
     const profile = JSON.parse(readFileSync(out, 'utf8')) as Profile;
     const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
     const ticks = new Map<number, number>();
-    profile.samples.forEach((id, i) => ticks.set(id, (ticks.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+    for (const [i, id] of profile.samples.entries()) ticks.set(id, (ticks.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
     for (const [id, us] of ticks) {
       const node = nodes.get(id)!;
       const add = (group: string, share: number) =>

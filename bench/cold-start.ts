@@ -136,8 +136,11 @@ export async function measureColdStart(
     );
     if (fn === 'on-assume-role') metafile = meta;
   }
-  for (const [name, contents] of Object.entries(BARES))
-    await bundle((files[name] = join(dir, `${name.replace(/\W+/g, '-')}.mjs`)), { contents }, target);
+  for (const [name, contents] of Object.entries(BARES)) {
+    const file = join(dir, `${name.replace(/\W+/g, '-')}.mjs`);
+    files[name] = file;
+    await bundle(file, { contents }, target);
+  }
   const probe = writeProbe(dir);
   const runs: [string, string, Record<string, string>][] = Object.entries(files).map(([name, file]) => [
     name,
@@ -158,7 +161,8 @@ export async function measureColdStart(
       const { stdout } = await promisify(execFile)(process.execPath, [probe, pathToFileURL(resolve(file)).href], {
         env: { PATH: process.env.PATH ?? '', ...runEnv },
       });
-      (samples[name] ??= []).push(Number(stdout));
+      samples[name] ??= [];
+      samples[name].push(Number(stdout));
     }
     say(`cold start: repeat ${r + 1}/${repeats}`);
   }

@@ -173,7 +173,11 @@ function common(random: Random, at: string, source: string, name: string): CtRec
 /** One of other services' events (what a trail is mostly made of); one in fifty is AccessDenied. */
 export function noiseRecord(random: Random, at: string): CtRecord {
   let w = random() * NOISE_TOTAL;
-  const [source, name, , params] = NOISE.find((x) => (w -= x[2]) < 0) ?? NOISE[0]!;
+  const [source, name, , params] =
+    NOISE.find((x) => {
+      w -= x[2];
+      return w < 0;
+    }) ?? NOISE[0]!;
   const denied = random() < 0.02;
   return {
     ...common(random, at, source, name),
@@ -182,7 +186,7 @@ export function noiseRecord(random: Random, at: string): CtRecord {
     userAgent: pick(random, [
       'aws-sdk-java/2.25.60 Linux/5.10.219 OpenJDK_64-Bit_Server_VM/17.0.11',
       'Boto3/1.34.131 md/Botocore#1.34.131 ua/2.0 os/linux#5.10 lang/python#3.12.4',
-      'aws-sdk-js/3.600.0 ua/2.0 os/linux lang/js md/nodejs#20.15.0 api/' + source.split('.')[0],
+      `aws-sdk-js/3.600.0 ua/2.0 os/linux lang/js md/nodejs#20.15.0 api/${source.split('.')[0]}`,
     ]),
     requestParameters: params(random),
     responseElements: null,

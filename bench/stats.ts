@@ -28,4 +28,7 @@ export async function timed<T>(job: () => Promise<T>): Promise<{ seconds: number
 
 /** Count things by name. */
 export const tally = (names: string[]): Record<string, number> =>
-  names.reduce<Record<string, number>>((m, c) => ((m[c] = (m[c] ?? 0) + 1), m), {});
+  names.reduce<Record<string, number>>((m, c) => {
+    m[c] = (m[c] ?? 0) + 1;
+    return m;
+  }, {});

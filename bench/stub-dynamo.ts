@@ -47,7 +47,8 @@ export function timeCalls(client: DynamoDBDocumentClient): CallTimes {
         return await next(args);
       } finally {
         const name = String(context.commandName).replace(/Command$/, '');
-        const entry = (times.byCommand[name] ??= { calls: 0, totalMs: 0 });
+        times.byCommand[name] ??= { calls: 0, totalMs: 0 };
+        const entry = times.byCommand[name];
         entry.calls++;
         entry.totalMs += performance.now() - start;
       }

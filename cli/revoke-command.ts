@@ -110,7 +110,7 @@ async function revoke(flags: RevokeFlags): Promise<number> {
         "roleguard revoke: note: without --stage the per-role lock and the intent are in a local table, not the deployed stack's; a revocation the deployed service writes on this role at the same moment could overwrite this one. Use --stage to share its lock.\n",
       );
     }
-    let result;
+    let result: Awaited<ReturnType<typeof revokeByHand>>;
     try {
       // With --stage, the stack's own roles are known by name and never revoked.
       const ownRoleArns = flags.stage ? [`arn:aws:iam::*:role/roleguard-${flags.stage}-*`] : [];

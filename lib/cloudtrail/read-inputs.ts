@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -33,7 +34,7 @@ export async function listInputFiles(paths: string[]): Promise<{ files: InputFil
   const files: InputFile[] = [];
   const missing: InputItem[] = [];
   const walk = async (dir: string): Promise<void> => {
-    let entries;
+    let entries: Dirent[];
     try {
       // Code-unit order, not the locale's, so a run lists files the same way on every machine.
       entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>

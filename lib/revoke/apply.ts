@@ -187,27 +187,21 @@ export async function applyRevocations(
         throw new LeaseLostError(`the lock on ${roleName} is (nearly) out of its lease; not writing`);
     };
     if (policyDocument)
-      await withIamRetry(
-        () => (
-          stillHeld(),
-          deps.iam.send(
-            new PutRolePolicyCommand({
-              RoleName: roleName,
-              PolicyName: REVOCATION_POLICY_NAME,
-              PolicyDocument: JSON.stringify(policyDocument),
-            }),
-          )
-        ),
-        retry,
-      );
+      await withIamRetry(() => {
+        stillHeld();
+        return deps.iam.send(
+          new PutRolePolicyCommand({
+            RoleName: roleName,
+            PolicyName: REVOCATION_POLICY_NAME,
+            PolicyDocument: JSON.stringify(policyDocument),
+          }),
+        );
+      }, retry);
     else if (current)
-      await withIamRetry(
-        () => (
-          stillHeld(),
-          deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME }))
-        ),
-        retry,
-      );
+      await withIamRetry(() => {
+        stillHeld();
+        return deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME }));
+      }, retry);
     const result = { roleName, policyDocument, fellBack, written: true, state };
     await options.whileLocked?.(result);
     return result;

@@ -414,7 +414,7 @@ async function setStep(
     role.roleArn,
     async () => {
       const rotation = await deps.store.get(role.roleArn);
-      if (!rotation || rotation.phase !== 'created') return {};
+      if (rotation?.phase !== 'created') return {};
       const document = await deps.trust.read(roleName(role.roleArn));
       const edited = edit(deps, role, document, [rotation.previousId!, rotation.pendingId!]);
       if (dryRunOf(deps, role)) return { plan: { step: 'set', document: edited.document } };

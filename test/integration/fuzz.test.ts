@@ -44,7 +44,7 @@ function paths(
 ): (string | number)[][] {
   out.push(prefix);
   if (prefix.length > 12) return out;
-  if (Array.isArray(value)) value.forEach((v, i) => paths(v, [...prefix, i], out));
+  if (Array.isArray(value)) for (const [i, v] of value.entries()) paths(v, [...prefix, i], out);
   else if (typeof value === 'object' && value !== null)
     for (const [k, v] of Object.entries(value)) paths(v, [...prefix, k], out);
   return out;

@@ -269,7 +269,11 @@ describe('roleguard replay (the command)', () => {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     await new Promise<void>((resolve) => {
-      const poll = setInterval(() => /records/.test(stderr) && (clearInterval(poll), resolve()), 50);
+      const poll = setInterval(() => {
+        if (!/records/.test(stderr)) return;
+        clearInterval(poll);
+        resolve();
+      }, 50);
     });
     const port = javaPortOf(child.pid!);
     expect(javaProcesses(port)).not.toBe('');

@@ -43,8 +43,8 @@ describe('IAM retries', () => {
     ).rejects.toThrow('Throttling');
     expect(calls).toBe(4);
     expect(waits).toHaveLength(3);
-    waits.forEach((w, i) => expect(w).toBeGreaterThanOrEqual(100 * 2 ** i * 0.5));
-    waits.forEach((w, i) => expect(w).toBeLessThanOrEqual(100 * 2 ** i));
+    for (const [i, w] of waits.entries()) expect(w).toBeGreaterThanOrEqual(100 * 2 ** i * 0.5);
+    for (const [i, w] of waits.entries()) expect(w).toBeLessThanOrEqual(100 * 2 ** i);
     calls = 0;
     await expect(
       withIamRetry(

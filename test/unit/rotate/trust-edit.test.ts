@@ -391,7 +391,7 @@ describe('setAcceptedExternalIds', () => {
     expect(error.roleArn).toBe(ROLE_ARN);
     expect(error.name).toBe('TrustEditRefused');
     expect(error.reasons).toHaveLength(messages.length);
-    messages.forEach((m, i) => expect(error.reasons[i]).toMatch(m));
+    for (const [i, m] of messages.entries()) expect(error.reasons[i]).toMatch(m);
     // IDs are masked: the reasons end up in alerts.
     for (const id of [OLD, NEW, RANDOM]) expect(error.message).not.toContain(id);
   });
