@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The published samples beside the checkout (never edited). */
-export const SAMPLES_DIR = join(ROOT, '..', 'shared', 'cloudtrail-samples');
+/** The project's copy of the published samples, with their provenance in SOURCES.md (never edited). */
+export const SAMPLES_DIR = join(ROOT, 'test', 'fixtures', 'cloudtrail-samples');
 export const EVENTS_DIR = join(ROOT, 'events');
 
 /** Parse a JSON fixture file. */

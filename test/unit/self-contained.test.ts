@@ -1,0 +1,38 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { ROOT, SAMPLES_DIR } from '../helpers/fixtures.js';
+
+const SOURCE_DIRS = ['bench', 'bin', 'cli', 'functions', 'lib', 'scripts', 'serverless', 'test'];
+const SKIP = /(^|\/)(node_modules|fixtures)(\/|$)/;
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (SKIP.test(relative(ROOT, path))) return [];
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return /\.(ts|js|cjs|mjs|json|ya?ml)$/.test(name) ? [path] : [];
+  });
+}
+
+describe('a fresh clone is self-contained', () => {
+  it('keeps its own copy of the published samples, with their provenance', () => {
+    const files = readdirSync(SAMPLES_DIR);
+    expect(files).toContain('SOURCES.md');
+    expect(files.filter((f) => f.endsWith('.json')).length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('is licensed Apache-2.0, in package.json and in LICENSE', () => {
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).license).toBe('Apache-2.0');
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0, January 2004/);
+  });
+
+  it('reads nothing beside the checkout at run or test time', () => {
+    const offenders = SOURCE_DIRS.flatMap((dir) => sourceFiles(join(ROOT, dir)))
+      .concat(join(ROOT, 'package.json'), join(ROOT, 'serverless.yml'))
+      .filter((file) => file !== join(ROOT, 'test', 'unit', 'self-contained.test.ts'))
+      .filter((file) => /\.\.\/shared|'\.\.', 'shared'/.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(ROOT, file));
+    expect(offenders).toEqual([]);
+  });
+});
