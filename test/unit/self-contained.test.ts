@@ -36,3 +36,50 @@ describe('a fresh clone is self-contained', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe('the user-facing docs', () => {
+  const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => join('docs', f))].filter((f) =>
+    f.endsWith('.md'),
+  );
+
+  it('never mention internal contracts, the shared folder or CI', () => {
+    const offenders = docs.filter((f) =>
+      /contract §|\.\.\/shared|\.ci\/run|\bCI\b/.test(readFileSync(join(ROOT, f), 'utf8')),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('keep the README short, with the two commands and every section a newcomer needs', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme.split('\n').length).toBeLessThanOrEqual(220);
+    expect(readme).toContain('npm ci && npm start');
+    expect(readme).toContain('npm test');
+    for (const heading of [
+      'Two commands',
+      'tour',
+      'Deploying',
+      'Permissions the deployer needs',
+      'costs',
+      'Onboarding',
+      'Uninstalling',
+    ])
+      expect(readme).toMatch(new RegExp(`^##+ .*${heading}`, 'm'));
+  });
+
+  it('link only to files that exist', () => {
+    const broken = docs.flatMap((f) =>
+      [...readFileSync(join(ROOT, f), 'utf8').matchAll(/\]\(([^)#:]+)(#[^)]*)?\)/g)]
+        .map((m) => join(ROOT, f.includes('/') ? 'docs' : '', m[1]!))
+        .filter((target) => {
+          try {
+            statSync(target);
+            return false;
+          } catch {
+            return true;
+          }
+        })
+        .map((target) => `${f} → ${relative(ROOT, target)}`),
+    );
+    expect(broken).toEqual([]);
+  });
+});
