@@ -1,0 +1,140 @@
+import { parseRoleArn } from '../../cloudtrail/arn.js';
+import type { ReplayReport } from '../report.js';
+import { intervals } from './axis.js';
+import {
+  byText,
+  COLOUR,
+  empty,
+  esc,
+  iso,
+  isRevocation,
+  plural,
+  roleKey,
+  SEVERITIES,
+  shortRole,
+  some,
+  table,
+  time,
+} from './format.js';
+import type { Coverage, HtmlReportInput } from './types.js';
+
+/** The one line a reader takes away: the worst findings and on how many vendors, and what would have been revoked. */
+export function verdict(input: HtmlReportInput): string {
+  const { findings, actions } = input.report;
+  const revs = actions.filter(isRevocation);
+  const sessions = revs.filter((a) => a.kind === 'revoke-session').length;
+  const roles = revs.length - sessions;
+  const what = [sessions ? plural(sessions, 'session') : '', roles ? plural(roles, 'role') : ''].filter(Boolean);
+  const done = revs.length > 0 && revs.every((a) => a.applied);
+  const verb = done ? (revs.length === 1 ? 'was' : 'were') : 'would have been';
+  const revoked = what.length ? `${what.join(' and ')} ${verb} revoked` : 'nothing would have been revoked';
+  if (findings.length === 0) return `No findings in ${plural(input.report.sessions.length, 'session')}; ${revoked}`;
+  const counts = SEVERITIES.map((s) => ({ s, list: findings.filter((f) => f.severity === s) })).filter(
+    (c) => c.list.length > 0,
+  );
+  const [worst, ...rest] = counts;
+  const vendors = new Set(worst!.list.map((f) => f.context.vendor)).size;
+  const others = rest.map((c) => `${c.list.length} ${c.s}`).join(', ');
+  return `${worst!.list.length} ${worst!.s} on ${plural(vendors, 'vendor')}${others ? ` (and ${others})` : ''}; ${revoked}`;
+}
+
+/** One card per severity, then what was read and done. */
+function cards(report: ReplayReport): string {
+  const s = report.summary;
+  const revs = report.actions.filter(isRevocation).length;
+  const bySeverity = SEVERITIES.map((sev) => [sev, report.findings.filter((f) => f.severity === sev).length] as const);
+  const severity = bySeverity
+    .map(
+      ([sev, n]) =>
+        `<div class="card sev-${sev}${n > 0 ? ' alarm' : ''}"${n > 0 ? ` style="border-color:${COLOUR[sev]}"` : ''}><b${n > 0 ? ` style="color:${COLOUR[sev]}"` : ''}>${n}</b><span>${sev}</span></div>`,
+    )
+    .join('');
+  const rest: [string, number][] = [
+    ['events read', s.eventsRead],
+    ['sessions recorded', s.recorded],
+    ['revocations', revs],
+    ['ignored', s.ignored],
+    ['rejected', s.rejected],
+  ];
+  return `<div class="cards">${severity}${rest.map(([label, n]) => `<div class="card"><b>${n}</b><span>${label}</span></div>`).join('')}</div>`;
+}
+
+/** What the input covered: as the replay counted it, or else as the sessions tell it. */
+function coverage(input: HtmlReportInput): string {
+  const given = input.coverage;
+  const told: Coverage = given ?? {
+    files: Number.NaN,
+    accounts: [...new Set(input.report.sessions.map((s) => s.recipientAccountId))].sort(byText),
+    regions: [...new Set(input.report.sessions.map((s) => s.awsRegion).filter((r): r is string => Boolean(r)))].sort(
+      byText,
+    ),
+    from: null,
+    to: null,
+  };
+  const spans = intervals(input.report);
+  const from = given ? given.from : spans.length ? iso(spans[0]![0]) : null;
+  const to = given ? given.to : spans.length ? iso(spans.reduce((max, s) => Math.max(max, s[1]), 0)) : null;
+  const rows: [string, string][] = [
+    ['files', Number.isNaN(told.files) ? '–' : String(told.files)],
+    ['accounts', `${told.accounts.length}: ${some(told.accounts)}`],
+    ['Regions', `${told.regions.length}: ${some(told.regions)}`],
+    ['time span', `${time(from)} – ${time(to)}`],
+  ];
+  const note = given
+    ? ''
+    : '<p class="muted">As the recorded sessions tell it (the replay gave no count of files).</p>';
+  return `<dl class="coverage">${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>${note}`;
+}
+
+/** The guarded roles, with what happened to each. */
+function registryTable(input: HtmlReportInput): string {
+  const { report } = input;
+  const count = (arn: string, list: { roleArn: string }[]) =>
+    list.filter((x) => roleKey(x.roleArn) === roleKey(arn)).length;
+  const rows = input.registry.roles.map(
+    (r) =>
+      `<tr><td>${esc(r.vendor)}</td><td class="wrap">${esc(r.roleArn)}</td><td>${esc(r.response)}${r.dryRun ? ' (dry run)' : ''}</td><td class="wrap">${esc(r.trustedAccounts.join(', '))}</td><td>${count(r.roleArn, report.sessions)}</td><td>${count(r.roleArn, report.findings)}</td><td>${count(r.roleArn, report.actions.filter(isRevocation))}</td></tr>`,
+  );
+  return rows.length
+    ? table(['vendor', 'guarded role', 'response', 'trusted accounts', 'sessions', 'findings', 'revocations'], rows)
+    : empty('No role is registered: sessions were recorded, and nothing was detected.');
+}
+
+/** Roles assumed from another account that the registry does not guard: a vendor door nobody watches. */
+export function unguarded(input: HtmlReportInput): string {
+  const guarded = new Set(input.registry.roles.map((r) => roleKey(r.roleArn)));
+  const roles = new Map<string, { arn: string; callers: Set<string>; n: number; first: string; last: string }>();
+  for (const s of input.report.sessions) {
+    const account = parseRoleArn(s.roleArn)?.accountId;
+    if (s.outcome !== 'success' || !s.callerAccountId || !account || s.callerAccountId === account) continue;
+    if (guarded.has(roleKey(s.roleArn))) continue;
+    const seen = roles.get(roleKey(s.roleArn));
+    if (!seen)
+      roles.set(roleKey(s.roleArn), {
+        arn: s.roleArn,
+        callers: new Set([s.callerAccountId]),
+        n: 1,
+        first: s.issuedAt,
+        last: s.issuedAt,
+      });
+    else {
+      seen.callers.add(s.callerAccountId);
+      seen.n++;
+      if (Date.parse(s.issuedAt) < Date.parse(seen.first)) seen.first = s.issuedAt;
+      if (Date.parse(s.issuedAt) > Date.parse(seen.last)) seen.last = s.issuedAt;
+    }
+  }
+  if (roles.size === 0) return empty('Every role assumed from another account is guarded.');
+  const rows = [...roles.values()]
+    .sort((a, b) => b.n - a.n || byText(a.arn, b.arn))
+    .map(
+      (r) =>
+        `<tr><td>${esc(shortRole(r.arn))}</td><td class="wrap">${esc(r.arn)}</td><td class="wrap">${esc(some([...r.callers].sort(byText)))}</td><td>${r.n}</td><td>${esc(time(r.first))}</td><td>${esc(time(r.last))}</td></tr>`,
+    );
+  return `<p class="warn">${plural(roles.size, 'role')} assumed from another account ${roles.size === 1 ? 'is' : 'are'} not in the registry: roleguard records them but detects nothing on them. Register each one that a vendor uses.</p>${table(['role', 'ARN', 'assumed by account', 'sessions', 'first', 'last'], rows)}`;
+}
+
+/** The summary: counts per severity, what the input covered, and the registry. */
+export function summary(input: HtmlReportInput): string {
+  return `${cards(input.report)}<h3>What the input covered</h3>${coverage(input)}<h3>Registry</h3>${registryTable(input)}`;
+}
