@@ -86,6 +86,17 @@ function response(report: ReplayReport, group: FindingGroup): string {
   return `<a href="#${revocationAnchor(mine[0]!.r)}">${text.join(' and ')} revoked</a>`;
 }
 
+/** Where one finding came from, on one muted line (the caller's ARN and user agent on hover). */
+function origin(f: ReportFinding): string {
+  const parts = [
+    `session ${clip(f.context.roleSessionName ?? '–', 64)}`,
+    `source IP ${f.context.sourceIpAddress ?? '–'}`,
+    `external ID ${f.context.externalId ?? '–'}`,
+  ];
+  return `<br><span class="muted" title="${esc([f.context.callerArn, f.context.userAgent].filter(Boolean).join('\n'))}">${esc(parts.join(' · '))}</span>`;
+}
+
+/** The events of a repeated finding, folded, in a row of their own under it. */
 function occurrences(report: ReplayReport, group: FindingGroup): string {
   const rows = group.members.slice(0, MAX_OCCURRENCES).map((i) => {
     const f = report.findings[i]!;
@@ -93,8 +104,7 @@ function occurrences(report: ReplayReport, group: FindingGroup): string {
   });
   const more = group.members.length - rows.length;
   const tail = more > 0 ? `<p class="muted">… and ${more} more (all are in --json).</p>` : '';
-  const n = group.members.length;
-  return `<details${n === 1 ? ' open' : ''}><summary>${n === 1 ? 'the event' : `all ${n} events`}</summary>${table(['when', 'session', 'source IP', 'external ID', 'what happened'], rows)}${tail}</details>`;
+  return `<tr class="occurrences"><td></td><td colspan="6"><details><summary>all ${group.members.length} events</summary>${table(['when', 'session', 'source IP', 'external ID', 'what happened'], rows)}${tail}</details></td></tr>`;
 }
 
 /** The findings, repeated ones grouped, each with when, who, what roleguard did, the next step and its runbook section. */
@@ -107,7 +117,7 @@ export function findingsTable(report: ReplayReport, groups: FindingGroup[], runb
         ? esc(time(first.context.at))
         : `<b>${g.members.length}×</b> ${esc(time(first.context.at))}<br>to ${esc(time(last.context.at))}`;
     const link = `<a class="runbook" href="${esc(runbook)}#${RUNBOOK_ANCHOR[g.kind]}">runbook: ${esc(g.kind)}</a>`;
-    return `<tr id="finding-${n + 1}"><td><span class="sev" style="background:${COLOUR[g.severity]}">${esc(g.severity)}</span></td><td class="wrap msg"><b>${esc(g.kind)}</b><br>${esc(last.message)}${occurrences(report, g)}</td><td>${esc(shortRole(g.roleArn))}<br><span class="muted">${esc(g.vendor)}</span></td><td class="wrap">${esc(g.caller)}</td><td>${when}</td><td>${response(report, g)}</td><td class="wrap next">${esc(nextStepFor(first))}<br>${link}</td></tr>`;
+    return `<tr id="finding-${n + 1}"><td><span class="sev" style="background:${COLOUR[g.severity]}">${esc(g.severity)}</span></td><td class="wrap msg"><b>${esc(g.kind)}</b><br>${esc(last.message)}${g.members.length === 1 ? origin(first) : ''}</td><td>${esc(shortRole(g.roleArn))}<br><span class="muted">${esc(g.vendor)}</span></td><td class="wrap">${esc(g.caller)}</td><td class="when">${when}</td><td>${response(report, g)}</td><td class="wrap next">${esc(nextStepFor(first))}<br>${link}</td></tr>${g.members.length > 1 ? occurrences(report, g) : ''}`;
   });
   return table(['severity', 'what happened', 'role', 'caller', 'when', 'response', 'next step'], rows);
 }

@@ -40,6 +40,8 @@ export const num = (n: number): number => Math.round(n * 10) / 10;
 export const time = (iso: string | null): string =>
   iso ? `${iso.replace('T', ' ').replace(/(:\d\d)(\.\d+)?Z$/, '$1')} UTC` : '–';
 export const iso = (t: number): string => new Date(t).toISOString();
+/** A count with thousands separators, the same on every machine ("2,452,800"). */
+export const count = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 /** "1 vendor", "2 vendors". */
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** A table of already-escaped cells. */

@@ -35,7 +35,11 @@ export function revocations(report: ReplayReport, anchorOf: (eventId: string) =>
         `<details${i < 3 ? ' open' : ''}><summary>The inline policy ${esc(a.policyName ?? 'roleguard-revocations')} of <b>${esc(shortRole(a.roleArn))}</b> after its last revocation (${esc(time(a.at))}, ${plural(statements(a.policyDocument), 'statement')})</summary><pre>${esc(JSON.stringify(a.policyDocument ?? null, null, 2))}</pre></details>`,
     )
     .join('');
-  return `${table(['when', 'revocation', 'role', 'after', 'IAM'], rows)}${more}<h3>The policy each role is left with</h3>${policies}`;
+  const list = `${table(['when', 'revocation', 'role', 'after', 'IAM'], rows)}${more}`;
+  // A long list is folded: a link to one of its rows still opens it.
+  const folded =
+    revs.length > 10 ? `<details><summary>all ${revs.length} revocations, one by one</summary>${list}</details>` : list;
+  return `<h3>The policy each role is left with</h3>${policies}<h3>One by one</h3>${folded}`;
 }
 
 /** When a role's next rotation is due, or why there is no date, as HTML (escaped here). */

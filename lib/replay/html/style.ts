@@ -22,4 +22,4 @@ svg .session{fill:#7b8aa3}svg .session.denied{fill:#fff;stroke:#c62828;stroke-wi
 svg .finding circle{stroke:#fff;stroke-width:1.5}svg .finding text{fill:#fff;font:700 10px sans-serif}svg .finding text.many{font-size:8px}svg .axis{stroke:#8a93a3}svg .revocation{stroke:#6a1b9a;stroke-width:3}
 .late{color:#c62828;font-weight:600}.verdict{font-size:20px;font-weight:700;color:#fff;margin:10px 0 0}.warn{color:#8a3b00;font-weight:600}
 .card.alarm{border-width:2px}dl.coverage{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dl.coverage dt{color:#5b6577}dl.coverage dd{margin:0}
-td.next{min-width:280px;max-width:420px;font-size:12px}a.runbook{font-weight:600}.empty,.muted{color:#5b6577}.empty{font-style:italic}`;
+td.next{min-width:260px;max-width:400px;font-size:12px}td.when{white-space:normal;min-width:150px}tr.occurrences td{border-bottom:1px solid #e3e7ee;padding-top:0}tr.occurrences summary{color:#1857b8}a.runbook{font-weight:600}.empty,.muted{color:#5b6577}.empty{font-style:italic}`;

@@ -4,6 +4,7 @@ import { intervals } from './axis.js';
 import {
   byText,
   COLOUR,
+  count,
   empty,
   esc,
   iso,
@@ -56,7 +57,7 @@ function cards(report: ReplayReport): string {
     ['ignored', s.ignored],
     ['rejected', s.rejected],
   ];
-  return `<div class="cards">${severity}${rest.map(([label, n]) => `<div class="card"><b>${n}</b><span>${label}</span></div>`).join('')}</div>`;
+  return `<div class="cards">${severity}${rest.map(([label, n]) => `<div class="card"><b>${count(n)}</b><span>${label}</span></div>`).join('')}</div>`;
 }
 
 /** What the input covered: as the replay counted it, or else as the sessions tell it. */
@@ -75,7 +76,7 @@ function coverage(input: HtmlReportInput): string {
   const from = given ? given.from : spans.length ? iso(spans[0]![0]) : null;
   const to = given ? given.to : spans.length ? iso(spans.reduce((max, s) => Math.max(max, s[1]), 0)) : null;
   const rows: [string, string][] = [
-    ['files', Number.isNaN(told.files) ? '–' : String(told.files)],
+    ['files', Number.isNaN(told.files) ? '–' : count(told.files)],
     ['accounts', `${told.accounts.length}: ${some(told.accounts)}`],
     ['Regions', `${told.regions.length}: ${some(told.regions)}`],
     ['time span', `${time(from)} – ${time(to)}`],
@@ -89,11 +90,11 @@ function coverage(input: HtmlReportInput): string {
 /** The guarded roles, with what happened to each. */
 function registryTable(input: HtmlReportInput): string {
   const { report } = input;
-  const count = (arn: string, list: { roleArn: string }[]) =>
+  const of = (arn: string, list: { roleArn: string }[]) =>
     list.filter((x) => roleKey(x.roleArn) === roleKey(arn)).length;
   const rows = input.registry.roles.map(
     (r) =>
-      `<tr><td>${esc(r.vendor)}</td><td class="wrap">${esc(r.roleArn)}</td><td>${esc(r.response)}${r.dryRun ? ' (dry run)' : ''}</td><td class="wrap">${esc(r.trustedAccounts.join(', '))}</td><td>${count(r.roleArn, report.sessions)}</td><td>${count(r.roleArn, report.findings)}</td><td>${count(r.roleArn, report.actions.filter(isRevocation))}</td></tr>`,
+      `<tr><td>${esc(r.vendor)}</td><td class="wrap">${esc(r.roleArn)}</td><td>${esc(r.response)}${r.dryRun ? ' (dry run)' : ''}</td><td class="wrap">${esc(r.trustedAccounts.join(', '))}</td><td>${of(r.roleArn, report.sessions)}</td><td>${of(r.roleArn, report.findings)}</td><td>${of(r.roleArn, report.actions.filter(isRevocation))}</td></tr>`,
   );
   return rows.length
     ? table(['vendor', 'guarded role', 'response', 'trusted accounts', 'sessions', 'findings', 'revocations'], rows)

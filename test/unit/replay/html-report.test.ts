@@ -323,7 +323,7 @@ describe('the HTML report a CISO reads', () => {
       },
     });
     expect(given).toContain(
-      '<dt>files</dt><dd>1440</dd><dt>accounts</dt><dd>2: 111122223333, 222233334444</dd><dt>Regions</dt><dd>3: eu-west-1, us-east-1, us-west-2</dd><dt>time span</dt><dd>2026-10-01 00:00:03 UTC – 2026-10-31 23:59:58 UTC</dd>',
+      '<dt>files</dt><dd>1,440</dd><dt>accounts</dt><dd>2: 111122223333, 222233334444</dd><dt>Regions</dt><dd>3: eu-west-1, us-east-1, us-west-2</dd><dt>time span</dt><dd>2026-10-01 00:00:03 UTC – 2026-10-31 23:59:58 UTC</dd>',
     );
     // Without the replay's counts, the sessions tell it, and the page says so.
     const told = renderHtmlReport(ciso());
