@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,7 +27,7 @@ export interface FoundBrowser {
   source: string;
 }
 
-/** The shared libraries a binary needs that the system does not have (none when ldd itself is missing: then all). */
+/** The shared libraries a binary needs that the system does not have; null when ldd cannot tell. */
 async function missingLibraries(binary: string): Promise<string[] | null> {
   try {
     const { stdout } = await run('ldd', [binary]);
@@ -37,35 +37,56 @@ async function missingLibraries(binary: string): Promise<string[] | null> {
   }
 }
 
+/** Where the parts @sparticuz/chromium ships for Amazon Linux are unpacked (once) when this machine lacks its own. */
+const BUNDLED = join(tmpdir(), 'roleguard-chromium-bundled');
+
+/** Unpack one of the package's brotli tarballs into BUNDLED (its own inflater only runs on Amazon Linux). */
+function unpack(packageDir: string, name: string, marker: string): void {
+  if (existsSync(join(BUNDLED, marker))) return;
+  mkdirSync(BUNDLED, { recursive: true });
+  const tar = join(BUNDLED, `${name}.tar`);
+  writeFileSync(tar, brotliDecompressSync(readFileSync(join(packageDir, 'bin', `${name}.tar.br`))));
+  execFileSync('tar', ['-xf', tar, '-C', BUNDLED]);
+}
+
+/** Whether the system has any font for Chromium to draw text with. */
+const systemFonts = () =>
+  ['/usr/share/fonts', '/usr/local/share/fonts'].some((d) => existsSync(d) && readdirSync(d).length > 0);
+
 /**
- * The libraries @sparticuz/chromium ships for Amazon Linux (NSS, NSPR, expat), unpacked once: on a machine without
- * them (a Debian without libnss3) the npm Chromium runs with these.
+ * What the npm Chromium needs from outside the package, taken from the package when the system lacks it: the NSS,
+ * NSPR and expat libraries (a Debian without libnss3), and a font (a machine without any).
+ * ROLEGUARD_CHROMIUM_BUNDLED=1 uses the package's parts even when the system has its own.
  */
-function bundledLibraries(packageDir: string): string {
-  const dir = join(tmpdir(), 'roleguard-chromium-libs');
-  if (!existsSync(join(dir, 'lib', 'libnss3.so'))) {
-    mkdirSync(dir, { recursive: true });
-    const tar = join(dir, 'al2023.tar');
-    writeFileSync(tar, brotliDecompressSync(readFileSync(join(packageDir, 'bin', 'al2023.tar.br'))));
-    // Debian's tar (always there) unpacks it; the package's own inflater only runs on Amazon Linux.
-    execFileSync('tar', ['-xf', tar, '-C', dir]);
+async function bundledParts(executablePath: string): Promise<Record<string, string>> {
+  const force = process.env.ROLEGUARD_CHROMIUM_BUNDLED === '1';
+  const packageDir = dirname(dirname(dirname(require.resolve('@sparticuz/chromium'))));
+  const env: Record<string, string> = {};
+  const missing = await missingLibraries(executablePath);
+  if (force || missing === null || missing.length > 0) {
+    unpack(packageDir, 'al2023', join('lib', 'libnss3.so'));
+    env.LD_LIBRARY_PATH = [join(BUNDLED, 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   }
-  return join(dir, 'lib');
+  if (force || !systemFonts()) {
+    unpack(packageDir, 'fonts', join('fonts', 'Open_Sans', 'OpenSans-Regular.ttf'));
+    // The package's fonts.conf points at Lambda's paths; this one at the fonts just unpacked.
+    const conf = `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig><dir>${join(BUNDLED, 'fonts')}</dir><cachedir>${join(BUNDLED, 'fonts-cache')}</cachedir></fontconfig>\n`;
+    writeFileSync(join(BUNDLED, 'fonts.conf'), conf);
+    env.FONTCONFIG_PATH = BUNDLED;
+    env.FONTCONFIG_FILE = join(BUNDLED, 'fonts.conf');
+  }
+  return env;
 }
 
 async function npmChromium(): Promise<FoundBrowser> {
   const { default: chromium } = await import('@sparticuz/chromium');
   const executablePath = await chromium.executablePath();
-  const missing = await missingLibraries(executablePath);
-  const env: Record<string, string> = {};
-  if (missing === null || missing.length > 0 || process.env.ROLEGUARD_CHROMIUM_BUNDLED_LIBS === '1') {
-    const packageDir = dirname(dirname(dirname(require.resolve('@sparticuz/chromium'))));
-    env.LD_LIBRARY_PATH = [bundledLibraries(packageDir), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
-  }
+  const env = await bundledParts(executablePath);
   // One process per browser (the package's --single-process) is made for Lambda; here pages get their own.
   const args = chromium.args.filter((a) => a !== '--single-process' && a !== '--no-zygote');
-  const libs = env.LD_LIBRARY_PATH ? ', with its bundled NSS libraries' : '';
-  return { executablePath, args, env, source: `@sparticuz/chromium (npm) at ${executablePath}${libs}` };
+  const parts = [env.LD_LIBRARY_PATH ? 'NSS libraries' : '', env.FONTCONFIG_FILE ? 'fonts' : ''].filter(Boolean);
+  const bundled = parts.length ? `, with the package's own ${parts.join(' and ')}` : '';
+  return { executablePath, args, env, source: `@sparticuz/chromium (npm) at ${executablePath}${bundled}` };
 }
 
 /** A system Chromium: CHROME_PATH, or the usual places. */

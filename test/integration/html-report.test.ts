@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'puppeteer-core';
 import { renderHtmlReport } from '../../lib/replay/html-report.js';
-import { type FoundBrowser, launchBrowser, systemChromium } from '../helpers/browser.js';
+import { CANDIDATES, type FoundBrowser, launchBrowser, systemChromium } from '../helpers/browser.js';
 import { busyMonth } from '../helpers/busy-month.js';
 import { runCli } from '../helpers/cli.js';
 import { testEndpoint } from '../helpers/dynamo.js';
@@ -210,6 +210,27 @@ describe('the browser the report tests use', () => {
     } finally {
       if (before === undefined) delete process.env.CHROME_PATH;
       else process.env.CHROME_PATH = before;
+    }
+  }, 60_000);
+
+  it("runs the npm Chromium with the package's own NSS libraries and fonts, as on a machine without them", async () => {
+    const before = process.env.ROLEGUARD_CHROMIUM_BUNDLED;
+    process.env.ROLEGUARD_CHROMIUM_BUNDLED = '1';
+    try {
+      const npm = await launchBrowser([CANDIDATES[0]!]);
+      try {
+        expect(npm.found.source).toContain("with the package's own NSS libraries and fonts");
+        const maps = readFileSync(`/proc/${npm.browser.process()!.pid}/maps`, 'utf8');
+        expect(maps).toMatch(/roleguard-chromium-bundled\/lib\/libnss3\.so/);
+        const page = await npm.browser.newPage();
+        await page.goto(`file://${html}`);
+        expect(await page.$eval('#verdict', (e) => e.textContent)).toContain('critical on 1 vendor');
+      } finally {
+        await npm.browser.close();
+      }
+    } finally {
+      if (before === undefined) delete process.env.ROLEGUARD_CHROMIUM_BUNDLED;
+      else process.env.ROLEGUARD_CHROMIUM_BUNDLED = before;
     }
   }, 60_000);
 });
