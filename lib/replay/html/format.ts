@@ -29,9 +29,17 @@ export const isRevocation = (a: Action): boolean => a.kind !== 'alert';
 export const shortRole = (arn: string): string => parseRoleArn(arn)?.roleName ?? arn;
 /** A role by account and name: a denied assume's ARN (read from its error message) may lack the role's path. */
 export const roleKey = (arn: string): string => {
-  const parts = parseRoleArn(arn);
-  return parts ? `${parts.accountId}:${parts.roleName}` : arn;
+  let key = keys.get(arn);
+  if (key === undefined) {
+    const parts = parseRoleArn(arn);
+    key = parts ? `${parts.accountId}:${parts.roleName}` : arn;
+    // A month of sessions names a handful of roles: remembered, each is parsed once (the memory stays bounded).
+    if (keys.size > 10_000) keys.clear();
+    keys.set(arn, key);
+  }
+  return key;
 };
+const keys = new Map<string, string>();
 /** Text cut to n characters, with an ellipsis. */
 export const clip = (text: string, n: number): string => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
 /** A number to one decimal. */

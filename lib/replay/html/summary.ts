@@ -90,11 +90,20 @@ function coverage(input: HtmlReportInput): string {
 /** The guarded roles, with what happened to each. */
 function registryTable(input: HtmlReportInput): string {
   const { report } = input;
-  const of = (arn: string, list: { roleArn: string }[]) =>
-    list.filter((x) => roleKey(x.roleArn) === roleKey(arn)).length;
+  const tally = (list: { roleArn: string }[]) => {
+    const n = new Map<string, number>();
+    for (const x of list) n.set(roleKey(x.roleArn), (n.get(roleKey(x.roleArn)) ?? 0) + 1);
+    return n;
+  };
+  const counted = new Map<{ roleArn: string }[], Map<string, number>>();
+  const of = (arn: string, list: { roleArn: string }[]) => {
+    if (!counted.has(list)) counted.set(list, tally(list));
+    return counted.get(list)!.get(roleKey(arn)) ?? 0;
+  };
+  const revs = report.actions.filter(isRevocation);
   const rows = input.registry.roles.map(
     (r) =>
-      `<tr><td>${esc(r.vendor)}</td><td class="wrap">${esc(r.roleArn)}</td><td>${esc(r.response)}${r.dryRun ? ' (dry run)' : ''}</td><td class="wrap">${esc(r.trustedAccounts.join(', '))}</td><td>${of(r.roleArn, report.sessions)}</td><td>${of(r.roleArn, report.findings)}</td><td>${of(r.roleArn, report.actions.filter(isRevocation))}</td></tr>`,
+      `<tr><td>${esc(r.vendor)}</td><td class="wrap">${esc(r.roleArn)}</td><td>${esc(r.response)}${r.dryRun ? ' (dry run)' : ''}</td><td class="wrap">${esc(r.trustedAccounts.join(', '))}</td><td>${of(r.roleArn, report.sessions)}</td><td>${of(r.roleArn, report.findings)}</td><td>${of(r.roleArn, revs)}</td></tr>`,
   );
   return rows.length
     ? table(['vendor', 'guarded role', 'response', 'trusted accounts', 'sessions', 'findings', 'revocations'], rows)
