@@ -3,9 +3,10 @@ import { findingsTable, groupFindings } from './html/findings.js';
 import { empty, esc, iso, isRevocation, plural, time } from './html/format.js';
 import { rejectedTable, revocations, rotationsTable } from './html/sections.js';
 import { STYLE } from './html/style.js';
-import { summary, unguarded, verdict } from './html/summary.js';
+import { summary, verdict } from './html/summary.js';
 import { timeline } from './html/timeline.js';
 import type { HtmlReportInput } from './html/types.js';
+import { unguarded } from './html/unguarded.js';
 
 export { esc } from './html/format.js';
 export type { Coverage, HtmlReportInput } from './html/types.js';

@@ -10,7 +10,7 @@ h2{font-size:18px;margin:0 0 10px}h3{font-size:14px;margin:14px 0 6px;color:#3b4
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #e3e7ee;padding:6px 8px;text-align:left;vertical-align:top;white-space:nowrap}
 td.wrap{white-space:normal;overflow-wrap:anywhere;min-width:120px}td.msg{min-width:300px}th{background:#eef1f6}
 .sev{color:#fff;border-radius:3px;padding:1px 6px;font-weight:600}.applied{color:#c62828;font-weight:600}.dry{color:#5b6577}
-pre{background:#f1f3f7;padding:10px;border-radius:6px;overflow:auto;font-size:12px;margin:4px 0 12px}details{margin:6px 0}summary{cursor:pointer}
+pre{background:#f1f3f7;padding:10px;border-radius:6px;overflow:auto;font-size:12px;margin:4px 0 12px;max-height:420px}details{margin:6px 0}summary{cursor:pointer}
 .legend{display:flex;flex-wrap:wrap;gap:18px;margin-bottom:6px;color:#3b4556}.key{display:inline-flex;align-items:center;gap:6px}
 .swatch{display:inline-block;width:22px;height:12px;border-radius:2px}.swatch.session{background:#7b8aa3}.swatch.denied{box-sizing:border-box;border:2px solid #c62828}
 .swatch.revoke{width:3px;height:18px;background:#6a1b9a}.swatch.cut{background:repeating-linear-gradient(135deg,#d5dae3 0 3px,#fff 3px 6px)}

@@ -332,6 +332,18 @@ describe('the HTML report a CISO reads', () => {
     );
     expect(told).toContain('<dt>time span</dt><dd>2025-03-01 08:00:00 UTC – 2026-11-02 12:00:00 UTC</dd>');
     expect(told).toContain('As the recorded sessions tell it');
+    // What the replay ignored, by reason and event name, most frequent first.
+    const x = ciso();
+    x.report.summary.ignored = 1204;
+    Object.assign(x.report, {
+      ignored: {
+        byReason: { 'not an STS event': 1200, 'AWS service assume (not recorded)': 4 },
+        byEventName: { GetObject: 1000, PutObject: 150, AssumeRole: 4, ListBuckets: 30, Decrypt: 10, Encrypt: 8, X: 2 },
+      },
+    });
+    expect(renderHtmlReport(x)).toContain(
+      '<dt>ignored</dt><dd>1,204: not an STS event (1,200), AWS service assume (not recorded) (4)</dd><dt>ignored events</dt><dd>GetObject (1,000), PutObject (150), ListBuckets (30), Decrypt (10), Encrypt (8) and 2 more</dd>',
+    );
   });
 
   it('groups repeated findings (kind, role, caller) into one row that says how often and from when to when', () => {
