@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import {
   AthenaClient,
   GetQueryExecutionCommand,
+  type QueryExecutionState,
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
@@ -37,7 +38,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const execution = (State: string, scanned = 0, reason?: string) => ({
+const execution = (State: QueryExecutionState, scanned = 0, reason?: string) => ({
   QueryExecution: {
     QueryExecutionId: 'q-1',
     Status: { State, ...(reason ? { AthenaError: { ErrorMessage: reason } } : {}) },
