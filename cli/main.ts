@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAthena } from './athena-command.js';
 import { registerAudit } from './audit-command.js';
 import { EXIT } from './exit-codes.js';
 import { registerReplay } from './replay-command.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerSessions(program);
   registerRevoke(program);
   registerRotate(program);
+  registerAthena(program);
   return program;
 }
 

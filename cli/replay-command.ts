@@ -22,7 +22,7 @@ import { createProgressLine } from './progress.js';
 import { readRegistryFile } from './registry-file.js';
 import { renderTable } from './table.js';
 
-interface ReplayFlags extends StoreFlags {
+export interface ReplayFlags extends StoreFlags {
   registry?: string;
   json?: boolean;
   apply?: boolean;
@@ -78,7 +78,7 @@ arguments or an invalid registry, 130 when interrupted (--report still writes wh
     });
 }
 
-async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
+export async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
     process.stderr.write(`roleguard replay: --concurrency must be a whole number from 1 to 256\n`);

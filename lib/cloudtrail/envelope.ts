@@ -1,4 +1,5 @@
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
+import { athenaRowToRecord, isAthenaRow } from '../athena/row.js';
 import { describeIssues } from './schema.js';
 
 /** One record pulled out of an input document, with where it came from. */
@@ -21,7 +22,7 @@ const MAX_NESTING = 4;
 
 /**
  * Yield the CloudTrail records inside one parsed JSON value: a bare record, an EventBridge event,
- * a log file `{"Records": [...]}`, or an array of any of these. `source` names the file; nested positions
+ * a log file `{"Records": [...]}`, a row of Athena's CloudTrail table, or an array of any of these. `source` names the file; nested positions
  * are appended as `:index`.
  */
 export function* unwrapDocument(value: unknown, source: string, depth = 0): Generator<InputItem> {
@@ -52,6 +53,14 @@ export function* unwrapDocument(value: unknown, source: string, depth = 0): Gene
   }
   if (Object.hasOwn(doc, 'detail-type') || Object.hasOwn(doc, 'detail')) {
     yield unwrapEventBridge(doc, source);
+    return;
+  }
+  if (isAthenaRow(doc)) {
+    // A row of Athena's CloudTrail table, as UNLOAD writes it: turned back into the record it came from.
+    const converted = athenaRowToRecord(doc);
+    yield 'record' in converted
+      ? { source, record: converted.record, envelopeId: null }
+      : { source, rejected: converted.rejected };
     return;
   }
   yield { source, record: doc, envelopeId: null };
