@@ -158,7 +158,7 @@ function refuseOtherIds(role: RegisteredRole, document: string, rotation: Rotati
   if (others.length === 0) return;
   const ids = others.map((id) => maskExternalId(id)!);
   throw new UnexpectedExternalIds(
-    `the trust policy of ${role.roleArn} also accepts ${ids.join(', ')} for the vendor, beside the previous ID ${maskExternalId(rotation.previousId)} and the new ID ${maskExternalId(rotation.pendingId)} (added by hand, for a DR site perhaps); a ${step} would drop ${others.length > 1 ? 'them' : 'it'}, so nothing was written. Remove ${others.length > 1 ? 'them' : 'it'} from the trust policy, or move ${others.length > 1 ? 'them' : 'it'} to a statement of ${others.length > 1 ? 'their' : 'its'} own, then run the ${step} again`,
+    `the trust policy of ${role.roleArn} also accepts ${ids.join(', ')} for the vendor, beside the previous ID ${maskExternalId(rotation.previousId)} and the new ID ${maskExternalId(rotation.pendingId)} (added by hand, for a DR site perhaps); a ${step} would drop ${others.length > 1 ? 'them' : 'it'}, so nothing was written. Once whoever uses ${others.length > 1 ? 'them' : 'it'} has the new ID, remove ${others.length > 1 ? 'them' : 'it'} from the trust policy by hand, then run the ${step} again`,
     ids,
   );
 }
