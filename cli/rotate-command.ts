@@ -144,9 +144,10 @@ function view(rotation: Rotation | null, now: Date, role: RegisteredRole) {
     startedAt: rotation.startedAt,
     age: age(rotation.startedAt, now),
     deadlineAt: rotation.deadlineAt,
+    // Past the deadline unconfirmed, or confirmed but with the old ID still used since (the finish waits for it).
     overdue:
-      IN_FLIGHT.includes(rotation.phase) &&
-      rotation.phase !== 'confirmed' &&
+      inFlight &&
+      (rotation.phase !== 'confirmed' || oldIdCallersSince(rotation, rotation.confirmedAt).length > 0) &&
       rotation.deadlineAt !== null &&
       rotation.deadlineAt <= now.toISOString(),
     setAt: rotation.setAt,

@@ -156,6 +156,12 @@ describe('roleguard rotate and roleguard rotations', () => {
       quietHours: 24,
       oldIdCallers: [{ caller: workerArn('w9'), sourceIp: '203.0.113.50', lastAt: seenAt }],
     });
+    // Confirmed, but past the deadline with the old ID still used since: listed as overdue.
+    const noted = (await store.get(VENDOR_ROLE))!;
+    await store.update(noted, { ...noted, deadlineAt: new Date(Date.now() - 3_600_000).toISOString() });
+    expect(JSON.parse((await run('rotations', ['--json'])).stdout)).toEqual([
+      expect.objectContaining({ roleArn: VENDOR_ROLE, phase: 'confirmed', overdue: true }),
+    ]);
     expect(await run('rotate', ['--role', VENDOR_ROLE, '--finish'])).toMatchObject({
       status: 2,
       stderr: expect.stringMatching(/must go unused for 24 h .*w9 from 203\.0\.113\.50.*--force/),
