@@ -449,10 +449,10 @@ const isQuiet = (rotation: Rotation, role: RegisteredRole, now: Date) =>
 /** An ID retired by a write at `writtenAt` counts as retired from IAM's propagation on. */
 const retiredFrom = (writtenAt: string) => new Date(Date.parse(writtenAt) + RETIRE_GRACE_MS).toISOString();
 
-/** When the finish's trust-policy write was recorded (just before IAM was called); null when none was needed. */
+/** When this rotation's finish write was recorded (just before IAM was called); null when none was needed. */
 function finishWrite(rotation: Omit<Rotation, 'version'>): string | null {
   const last = rotation.writes[rotation.writes.length - 1];
-  return last?.step === 'finish' ? last.at : null;
+  return last?.step === 'finish' && rotation.startedAt !== null && last.at >= rotation.startedAt ? last.at : null;
 }
 
 /** " The old ID is still used by …" for a message, or nothing. */
