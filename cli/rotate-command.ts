@@ -3,13 +3,17 @@ import type { Command } from 'commander';
 import { parseRoleArn } from '../lib/cloudtrail/arn.js';
 import { createLogger } from '../lib/logger.js';
 import { maskExternalId } from '../lib/redact.js';
-import { createRegistryStore, type Registry } from '../lib/registry/index.js';
+import { createRegistryStore, type RegisteredRole, type Registry } from '../lib/registry/index.js';
 import {
   createRotationStore,
+  describeOldIdCallers,
+  finishableAt,
   finishRotation,
   IN_FLIGHT,
   iamTrustPolicyIo,
   nextRotationDue,
+  oldIdCallersSince,
+  quietHoursOf,
   type Rotation,
   RotationRefused,
   type RotationResult,
@@ -42,8 +46,14 @@ export function registerRotate(program: Command): void {
     .description("Rotate a role's external ID in two phases: start, finish once the vendor switched, or roll back")
     .requiredOption('--role <arn>', 'the role (full ARN)')
     .option('--start', 'start a rotation now: a new ID is generated and the trust policy accepts both')
-    .option('--finish', 'remove the old ID (only once CloudTrail showed the vendor using the new one, unless --force)')
-    .option('--force', 'with --finish: finish without a confirmation; with --rollback: roll back a confirmed rotation')
+    .option(
+      '--finish',
+      'remove the old ID (only once CloudTrail showed the vendor using the new one and the old one went unused for the quiet period, unless --force)',
+    )
+    .option(
+      '--force',
+      'with --finish: finish without a confirmation or before the quiet period; with --rollback: roll back a confirmed rotation',
+    )
     .option('--rollback', 'drop the pending ID and accept only the previous one again')
     .option('--status', "show the role's rotation (the default)")
     .option('--dry-run', 'show the trust policy each step would write, and write nothing')
@@ -60,8 +70,10 @@ Examples:
   roleguard rotate --role arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit --rollback --stage prod
 
 --start generates a new ID and makes the trust policy accept the current and the new one; the deployed rotate
-function then gives the new ID to the vendor's contact (SNS) and finishes once CloudTrail shows an assume with it.
-Only the sts:ExternalId values of the vendor's statements change. At most one rotation per role runs at a time.
+function then gives the new ID to the vendor's contact (SNS) and finishes once CloudTrail shows an assume with it and
+the old ID has gone unused for the role's rotation.quietHours (default 24) since. --status lists the callers and
+source IPs still seen with the old ID. Only the sts:ExternalId values of the vendor's statements change; a finish or
+rollback is refused, naming them, when those statements accept other IDs too (added by hand, say). At most one rotation per role runs at a time.
 IDs are shown masked; the full new ID travels only to the vendor's configured channel.
 Exit status: 0 done (or shown), 2 bad arguments or a step refused (with the reason), 1 an AWS error.`,
     )
@@ -118,8 +130,9 @@ const age = (from: string | null, now: Date): string => {
 };
 
 /** A rotation as shown: IDs masked, never in full. */
-function view(rotation: Rotation | null, now: Date) {
+function view(rotation: Rotation | null, now: Date, role: RegisteredRole) {
   if (!rotation) return null;
+  const inFlight = IN_FLIGHT.includes(rotation.phase);
   return {
     roleArn: rotation.roleArn,
     phase: rotation.phase,
@@ -131,15 +144,21 @@ function view(rotation: Rotation | null, now: Date) {
     startedAt: rotation.startedAt,
     age: age(rotation.startedAt, now),
     deadlineAt: rotation.deadlineAt,
+    // Past the deadline unconfirmed, or confirmed but with the old ID still used since (the finish waits for it).
     overdue:
-      IN_FLIGHT.includes(rotation.phase) &&
-      rotation.phase !== 'confirmed' &&
+      inFlight &&
+      (rotation.phase !== 'confirmed' || oldIdCallersSince(rotation, rotation.confirmedAt).length > 0) &&
       rotation.deadlineAt !== null &&
       rotation.deadlineAt <= now.toISOString(),
     setAt: rotation.setAt,
     notifiedAt: rotation.notifiedAt,
     confirmedAt: rotation.confirmedAt,
     confirmation: rotation.confirmation,
+    quietHours: quietHoursOf(role),
+    /** A confirmed rotation finishes by itself once the old ID has gone unused this long (from here on). */
+    finishableAt: finishableAt(rotation, role),
+    /** Who used the old ID during the rotation in flight (since the confirmation, once confirmed), most recent first. */
+    oldIdCallers: inFlight ? oldIdCallersSince(rotation, rotation.confirmedAt) : [],
     finishedAt: rotation.finishedAt,
     forced: rotation.forced,
     rolledBackAt: rotation.rolledBackAt,
@@ -179,14 +198,14 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
     if (action === 'status') {
       const rotation = await rotations.get(role.roleArn);
       const shown = {
-        ...view(rotation, now),
+        ...view(rotation, now, role),
         roleArn: role.roleArn,
         vendor: role.vendor,
         schedule: role.rotation,
         nextDue: nextRotationDue(role, rotation),
       };
       if (flags.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
-      else process.stdout.write(describe(role.roleArn, rotation, now, shown.nextDue));
+      else process.stdout.write(describe(role, rotation, now, shown.nextDue));
       return EXIT.ok;
     }
     if (flags.profile) process.env.AWS_PROFILE = flags.profile;
@@ -225,7 +244,7 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
     const plan = result.plan.map((p) => ({ step: p.step, document: maskedPolicy(p.document) }));
     if (flags.json)
       process.stdout.write(
-        `${JSON.stringify({ roleArn: role.roleArn, action, dryRun: flags.dryRun === true, done: result.done, waiting: result.waiting, plan, rotation: view(result.rotation, now) }, null, 2)}\n`,
+        `${JSON.stringify({ roleArn: role.roleArn, action, dryRun: flags.dryRun === true, done: result.done, waiting: result.waiting, plan, rotation: view(result.rotation, now, role) }, null, 2)}\n`,
       );
     else {
       if (result.done.length) process.stdout.write(`Done: ${result.done.join(', ')}\n`);
@@ -234,7 +253,7 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
           `Dry run: ${step.step} would write${step.document ? ` this trust policy (external IDs masked):\n${JSON.stringify(step.document, null, 2)}` : ' nothing to the trust policy'}\n`,
         );
       if (result.waiting) process.stdout.write(`${result.waiting}\n`);
-      process.stdout.write(describe(role.roleArn, result.rotation, now, null));
+      process.stdout.write(describe(role, result.rotation, now, null));
     }
     return EXIT.ok;
   } finally {
@@ -242,9 +261,10 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
   }
 }
 
-function describe(roleArn: string, rotation: Rotation | null, now: Date, nextDue: string | null): string {
+function describe(role: RegisteredRole, rotation: Rotation | null, now: Date, nextDue: string | null): string {
+  const { roleArn } = role;
   if (!rotation) return `${roleArn}: no rotation yet${nextDue ? `; next due ${nextDue}` : ''}\n`;
-  const v = view(rotation, now)!;
+  const v = view(rotation, now, role)!;
   const lines = [
     `${roleArn}: ${v.phase}${v.overdue ? ' (OVERDUE)' : ''}`,
     ...(v.startedAt
@@ -256,6 +276,14 @@ function describe(roleArn: string, rotation: Rotation | null, now: Date, nextDue
     ...(v.confirmation
       ? [
           `  confirmed ${v.confirmation.at} by account ${v.confirmation.callerAccountId} (event ${v.confirmation.eventId})`,
+        ]
+      : []),
+    ...(v.finishableAt
+      ? [`  finishes once the old ID has gone unused for ${v.quietHours} h: not before ${v.finishableAt}`]
+      : []),
+    ...(v.oldIdCallers.length
+      ? [
+          `  still seen with the old ID${v.confirmedAt ? ' since the confirmation' : ''}: ${describeOldIdCallers(v.oldIdCallers)}`,
         ]
       : []),
     ...(v.lastError ? [`  last error: ${v.lastError}`] : []),
@@ -282,7 +310,7 @@ async function listRotations(
       .map((role) => ({ role, rotation: byRole.get(role.roleArn) ?? null }))
       .filter(({ rotation }) => flags.all || (rotation && IN_FLIGHT.includes(rotation.phase)))
       .map(({ role, rotation }) => ({
-        ...view(rotation, now),
+        ...view(rotation, now, role),
         roleArn: role.roleArn,
         vendor: role.vendor,
         phase: rotation?.phase ?? 'none',

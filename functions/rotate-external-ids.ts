@@ -24,7 +24,8 @@ const notifier = rotationNotifier({
 
 /**
  * On its schedule: start the rotations that are due, and move each one in flight along (set the trust policy to both
- * IDs, notify the vendor's contact, finish once CloudTrail confirmed the new ID, or alert when the deadline passed).
+ * IDs, notify the vendor's contact, finish once CloudTrail confirmed the new ID and the old one has gone unused for the
+ * quiet period, or alert when the deadline passed, naming who still uses the old ID).
  * A role that fails is retried on the next run; the run fails (and Lambda retries it) after doing all the others.
  */
 export const handler = scheduledHandler(deps, 'external-ID rotation', async (now) => {

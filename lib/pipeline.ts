@@ -9,6 +9,7 @@ import { isAssumedRoleId } from './revoke/policy.js';
 import { protectedReason, type RevocationOutcome } from './revoke/respond.js';
 import { callerKey } from './revoke/service.js';
 import { intentIdFor } from './revoke/store.js';
+import { oldIdUseOf } from './rotate/quiet.js';
 import { IN_FLIGHT } from './rotate/store.js';
 import { isOwnTrustWrite } from './rotate/writes.js';
 import { type RecordOutcome, type SessionView, sessionViewOf } from './sessions/index.js';
@@ -106,6 +107,7 @@ async function cameBack(event: AssumeEvent, index: RegistryIndex, deps: Deps): P
  * so a benign assume costs nothing more):
  * - the pending ID of a rotation in flight is expected even when the cached registry does not show it yet, and a
  *   successful assume with it by a trusted account confirms the rotation (its `confirm` step);
+ * - the current ID during a rotation (the registry shows a pending one) is noted on it, by caller and address;
  * - an ID roleguard retired or dropped is a finding only for sessions issued after that: an assume made just before
  *   a finish or a rollback, delivered late by CloudTrail, was accepted when it was made.
  */
@@ -117,7 +119,13 @@ async function rotationAware(
 ): Promise<Finding[]> {
   const role = index.roleFor(event.roleArn);
   const id = event.externalId;
-  if (!role || event.outcome !== 'success' || id === null || id === role.externalIds.current) return findings;
+  if (!role || event.outcome !== 'success' || id === null) return findings;
+  if (id === role.externalIds.current) {
+    // During a rotation, who still uses the old ID: its finish waits until the old ID has gone unused for a while.
+    const use = oldIdUseOf(event, role);
+    if (use) await deps.rotations.noteOldIdUse(role.roleArn, id, use);
+    return findings;
+  }
   const rotation = await deps.rotations.get(role.roleArn);
   if (!rotation) return findings;
   const retiredAt = rotation.retiredAt?.[id];

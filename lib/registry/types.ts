@@ -14,9 +14,16 @@ export interface RegisteredRole {
   /**
    * Rotate the external ID every `everyDays`; the vendor has `graceDays` to switch. Extensions of contract §1:
    * `notifyTopicArn` (the SNS topic of this vendor's contact, instead of the rotation topic) and
-   * `revokeOldSessions` (at finish, revoke sessions still alive that were issued with the old ID).
+   * `revokeOldSessions` (at finish, revoke sessions still alive that were issued with the old ID) and `quietHours`
+   * (how long the old ID must have gone unused after the confirmation before the finish; default 24).
    */
-  rotation: { everyDays: number; graceDays: number; notifyTopicArn?: string; revokeOldSessions?: boolean } | null;
+  rotation: {
+    everyDays: number;
+    graceDays: number;
+    notifyTopicArn?: string;
+    revokeOldSessions?: boolean;
+    quietHours?: number;
+  } | null;
 }
 
 /** The whole registry (contract §1). */

@@ -51,6 +51,8 @@ const RoleSchema = z
           .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, { message: 'not an SNS topic ARN' })
           .optional(),
         revokeOldSessions: z.boolean().optional(),
+        // Hours the old ID must go unused after the confirmation before a rotation finishes (0: at the confirmation).
+        quietHours: z.number().min(0).max(720).optional(),
       })
       .strict()
       .nullable()

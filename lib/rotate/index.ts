@@ -15,18 +15,29 @@ export {
   type RotationDeps,
   type RotationNotice,
   type RotationNotifier,
+  RotationNotQuiet,
   RotationRefused,
   type RotationResult,
   rollbackRotation,
   runRotationSchedule,
   startRotation,
   type TrustPolicyIo,
+  UnexpectedExternalIds,
 } from './machine.js';
 export { withRotations } from './overlay.js';
+export {
+  DEFAULT_QUIET_HOURS,
+  describeOldIdCallers,
+  finishableAt,
+  oldIdCallersSince,
+  quietHoursOf,
+  RETIRE_GRACE_MS,
+} from './quiet.js';
 export { revokeOldSessionsWith } from './revoke-old.js';
 export {
   createRotationStore,
   IN_FLIGHT,
+  type OldIdCaller,
   type Rotation,
   RotationConflict,
   type RotationPhase,

@@ -6,6 +6,7 @@ import { escapeMrkdwn as e } from '../alert/escape.js';
 import type { RegisteredRole } from '../registry/types.js';
 import { withIamRetry } from '../revoke/apply.js';
 import type { RotationNotice, RotationNotifier, TrustPolicyIo } from './machine.js';
+import { quietHoursOf } from './quiet.js';
 import type { Rotation } from './store.js';
 
 /** Trust policies through IAM: GetRole (URL-encoded, decoded by the editor) and UpdateAssumeRolePolicy, throttling retried. */
@@ -40,7 +41,8 @@ export function formatVendorNotice(
       `New external ID: ${rotation.pendingId}`,
       '',
       `The old ID and the new one are both accepted now. The old one is removed once an AssumeRole with the new ID`,
-      `has been seen, and no earlier. Please switch before ${rotation.deadlineAt}.`,
+      `has been seen and the old ID has then gone unused for ${quietHoursOf(role)} hours, and no earlier. Please switch`,
+      `every worker before ${rotation.deadlineAt}.`,
     ].join('\n'),
     MessageAttributes: { kind: attr('external-id-rotation'), vendor: attr(role.vendor), role: attr(role.roleArn) },
   };

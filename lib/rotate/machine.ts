@@ -6,6 +6,7 @@ import type { RegisteredRole } from '../registry/types.js';
 import type { HeldLock } from '../revoke/lock.js';
 import { decodePolicyDocument } from '../trust/policy.js';
 import { generateExternalId } from './external-id.js';
+import { describeOldIdCallers, finishableAt, oldIdCallersSince, quietHoursOf, RETIRE_GRACE_MS } from './quiet.js';
 import {
   IN_FLIGHT,
   idleRotation,
@@ -14,7 +15,7 @@ import {
   type RotationStore,
   type TrustWrite,
 } from './store.js';
-import { setAcceptedExternalIds, TrustEditRefused } from './trust-edit.js';
+import { setAcceptedExternalIds, TrustEditRefused, vendorExternalIds } from './trust-edit.js';
 import { policyHash } from './writes.js';
 
 /** Grace period when a role's registry entry names none (a rotation started by hand on a role without a schedule). */
@@ -79,6 +80,25 @@ export class RotationInFlight extends RotationRefused {
   override name = 'RotationInFlight';
 }
 
+/**
+ * Refused because the vendor statements accept IDs other than the rotation's previous and pending ones (one added by
+ * hand for a vendor's DR site, say): the edit would drop them. `ids` are masked. Nothing was written.
+ */
+export class UnexpectedExternalIds extends RotationRefused {
+  override name = 'UnexpectedExternalIds';
+  constructor(
+    message: string,
+    readonly ids: string[],
+  ) {
+    super(message);
+  }
+}
+
+/** Refused because the old ID has not gone unused for the quiet period since the confirmation (use --force). */
+export class RotationNotQuiet extends RotationRefused {
+  override name = 'RotationNotQuiet';
+}
+
 /** What one call did. */
 export interface RotationResult {
   roleArn: string;
@@ -129,6 +149,18 @@ function edit(deps: RotationDeps, role: RegisteredRole, document: string, accept
       );
     throw error;
   }
+}
+
+/** Refuse a step whose edit would drop IDs the vendor statements accept beside the rotation's two. */
+function refuseOtherIds(role: RegisteredRole, document: string, rotation: Rotation, step: string): void {
+  const known = [rotation.previousId, rotation.pendingId];
+  const others = vendorExternalIds(document, role).filter((id) => !known.includes(id));
+  if (others.length === 0) return;
+  const ids = others.map((id) => maskExternalId(id)!);
+  throw new UnexpectedExternalIds(
+    `the trust policy of ${role.roleArn} also accepts ${ids.join(', ')} for the vendor, beside the previous ID ${maskExternalId(rotation.previousId)} and the new ID ${maskExternalId(rotation.pendingId)} (added by hand, for a DR site perhaps); a ${step} would drop ${others.length > 1 ? 'them' : 'it'}, so nothing was written. Once whoever uses ${others.length > 1 ? 'them' : 'it'} has the new ID, remove ${others.length > 1 ? 'them' : 'it'} from the trust policy by hand, then run the ${step} again`,
+    ids,
+  );
 }
 
 /**
@@ -271,6 +303,7 @@ export async function startRotation(
         forced: false,
         rolledBackAt: null,
         lastError: null,
+        oldIdUse: null,
       },
       now,
       'create',
@@ -317,6 +350,8 @@ export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, 
       if (rotation.closing === 'rollback') {
         const out = await rollbackRotation(deps, role, now, { force: true });
         return { ...out, done: [...done, ...out.done], plan: [...plan, ...out.plan] };
+      } else if (rotation.phase === 'confirmed' && rotation.closing !== 'finish' && !isQuiet(rotation, role, now)) {
+        return result(rotation, await notQuietYet(deps, role, rotation, now));
       } else if (rotation.closing === 'finish' || rotation.phase === 'confirmed') {
         const out = await finishRotation(deps, role, now, {});
         return { ...out, done: [...done, ...out.done], plan: [...plan, ...out.plan] };
@@ -360,7 +395,7 @@ export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, 
                 roleArn: role.roleArn,
                 vendor: role.vendor,
                 title: `External-ID rotation overdue: ${role.vendor} has not used the new ID`,
-                message: `The rotation of ${role.roleArn} started ${rotation.startedAt} and was due to be confirmed by ${rotation.deadlineAt}, but no assume with the new ID ${maskExternalId(rotation.pendingId)} has been seen. Both IDs stay accepted. Ask the vendor to switch, then let it finish; or run roleguard rotate --role ${role.roleArn} --finish --force to drop the old ID anyway (the vendor breaks if it still uses it), or --rollback to drop the new one.`,
+                message: `The rotation of ${role.roleArn} started ${rotation.startedAt} and was due to be confirmed by ${rotation.deadlineAt}, but no assume with the new ID ${maskExternalId(rotation.pendingId)} has been seen.${stillUsing(rotation, null)} Both IDs stay accepted. Ask the vendor to switch, then let it finish; or run roleguard rotate --role ${role.roleArn} --finish --force to drop the old ID anyway (the vendor breaks if it still uses it), or --rollback to drop the new one.`,
               },
               now,
             );
@@ -383,6 +418,10 @@ export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, 
       // A dry run writes nothing and alerts nothing, not even about its own failure: it is reported to the caller.
       if (!dryRunOf(deps, role)) await noteError(deps, role.roleArn, message);
       if (error instanceof RotationRefused && !dryRunOf(deps, role)) {
+        const remedy =
+          error instanceof UnexpectedExternalIds
+            ? 'Nothing was changed and the rotation waits; a rollback is refused for the same reason.'
+            : `Both IDs stay as they are; fix the cause, or roll back with roleguard rotate --role ${role.roleArn} --rollback.`;
         await alertOnce(
           deps,
           role.roleArn,
@@ -392,7 +431,7 @@ export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, 
             roleArn: role.roleArn,
             vendor: role.vendor,
             title: `External-ID rotation stuck: ${role.vendor}`,
-            message: `${error.message}. Both IDs stay as they are; fix the cause, or roll back with roleguard rotate --role ${role.roleArn} --rollback.`,
+            message: `${error.message}. ${remedy}`,
           },
           now,
         ).catch(() => undefined);
@@ -401,6 +440,54 @@ export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, 
     }
   }
   return result(await deps.store.get(role.roleArn), null);
+}
+
+/** Whether a confirmed rotation's old ID has gone unused for the quiet period (after the confirmation too). */
+const isQuiet = (rotation: Rotation, role: RegisteredRole, now: Date) =>
+  now.toISOString() >= (finishableAt(rotation, role) ?? at(now));
+
+/** An ID retired by a write at `writtenAt` counts as retired from IAM's propagation on. */
+const retiredFrom = (writtenAt: string) => new Date(Date.parse(writtenAt) + RETIRE_GRACE_MS).toISOString();
+
+/** When this rotation's finish write was recorded (just before IAM was called); null when none was needed. */
+function finishWrite(rotation: Omit<Rotation, 'version'>): string | null {
+  const last = rotation.writes[rotation.writes.length - 1];
+  return last?.step === 'finish' && rotation.startedAt !== null && last.at >= rotation.startedAt ? last.at : null;
+}
+
+/** " The old ID is still used by …" for a message, or nothing. */
+function stillUsing(rotation: Rotation, since: string | null): string {
+  const users = oldIdCallersSince(rotation, since);
+  return users.length
+    ? ` The old ID ${maskExternalId(rotation.previousId)} is still used by ${describeOldIdCallers(users)}.`
+    : '';
+}
+
+/**
+ * A confirmed rotation inside its quiet period: wait. Past the deadline, with the old ID still used since the
+ * confirmation, alert (high) naming who uses it, once a week.
+ */
+async function notQuietYet(deps: RotationDeps, role: RegisteredRole, rotation: Rotation, now: Date): Promise<string> {
+  const until = finishableAt(rotation, role);
+  const users = oldIdCallersSince(rotation, rotation.confirmedAt);
+  const overdue = rotation.deadlineAt !== null && at(now) >= rotation.deadlineAt && users.length > 0;
+  if (overdue && !dryRunOf(deps, role)) {
+    await alertOnce(
+      deps,
+      role.roleArn,
+      `old-id-in-use#${rotation.rotationId}`,
+      {
+        severity: 'high',
+        roleArn: role.roleArn,
+        vendor: role.vendor,
+        title: `External-ID rotation overdue: ${role.vendor} still uses the old ID`,
+        message: `The rotation of ${role.roleArn} was confirmed ${rotation.confirmedAt} (an assume with the new ID ${maskExternalId(rotation.pendingId)}) and was due to finish by ${rotation.deadlineAt}, but the old ID was used since.${stillUsing(rotation, rotation.confirmedAt)} Both IDs stay accepted until the old one has gone unused for ${quietHoursOf(role)} h. Ask the vendor to switch those workers; or run roleguard rotate --role ${role.roleArn} --finish --force to drop the old ID anyway (they break).`,
+      },
+      now,
+    );
+  }
+  const seen = users.length ? `; still seen with the old ID: ${describeOldIdCallers(users)}` : '';
+  return `${overdue ? `overdue since ${rotation.deadlineAt}: ` : ''}confirmed; finishing once the old ID has gone unused for ${quietHoursOf(role)} h (not before ${until})${seen}`;
 }
 
 /** Step 2, set: the trust policy accepts the current and the pending ID. */
@@ -416,6 +503,7 @@ async function setStep(
       const rotation = await deps.store.get(role.roleArn);
       if (rotation?.phase !== 'created') return {};
       const document = await deps.trust.read(roleName(role.roleArn));
+      refuseOtherIds(role, document, rotation, 'set');
       const edited = edit(deps, role, document, [rotation.previousId!, rotation.pendingId!]);
       if (dryRunOf(deps, role)) return { plan: { step: 'set', document: edited.document } };
       const noted = edited.changed ? await writeTrust(deps, rotation, edited.document, 'set', now) : rotation;
@@ -473,14 +561,28 @@ export async function finishRotation(
             `the vendor has not yet assumed ${role.roleArn} with the new ID ${maskExternalId(rotation.pendingId)}; finishing now would break it if it still uses the old one. Wait for the confirmation, or use --force`,
           );
         }
+        if (!options.force && !isQuiet(rotation, role, now)) {
+          const users = oldIdCallersSince(rotation, rotation.confirmedAt);
+          throw new RotationNotQuiet(
+            `the vendor confirmed the new ID for ${role.roleArn} at ${rotation.confirmedAt}, but the old ID ${maskExternalId(rotation.previousId)} must go unused for ${quietHoursOf(role)} h first (until ${finishableAt(rotation, role)})${users.length ? `; still seen with it: ${describeOldIdCallers(users)}` : ''}. Finishing now could lock out a worker still on the old ID. Wait, or use --force`,
+          );
+        }
       }
       const document = await deps.trust.read(roleName(role.roleArn));
+      refuseOtherIds(role, document, rotation, 'finish');
       const edited = edit(deps, role, document, [rotation.pendingId!]);
       if (dryRun) {
         plan.push({ step: 'finish', document: edited.document });
         return rotation;
       }
-      const forced = rotation.phase !== 'confirmed' && rotation.closing !== 'finish';
+      const forced =
+        rotation.closing === 'finish'
+          ? null
+          : rotation.phase !== 'confirmed'
+            ? 'without a confirmation'
+            : isQuiet(rotation, role, now)
+              ? null
+              : `before the old ID went unused for ${quietHoursOf(role)} h`;
       const closing = await writeTrust(
         deps,
         rotation,
@@ -492,7 +594,7 @@ export async function finishRotation(
       return forced
         ? await deps.store.update(
             closing,
-            note(closing, now, 'finish', `forced by ${options.requestedBy ?? 'hand'} without a confirmation`),
+            note(closing, now, 'finish', `forced by ${options.requestedBy ?? 'hand'} ${forced}`),
           )
         : closing;
     },
@@ -524,7 +626,9 @@ export async function finishRotation(
             since: at(now),
             forced: r.phase !== 'confirmed',
             currentId: r.pendingId,
-            retiredAt: { ...r.retiredAt, [r.previousId!]: at(now) },
+            // Counted from the IAM write (recorded just before it), plus IAM's propagation: an assume with the old
+            // ID that STS still accepted meanwhile is not the use of a retired ID.
+            retiredAt: { ...r.retiredAt, [r.previousId!]: retiredFrom(finishWrite(r) ?? at(now)) },
             lastError: null,
           },
           now,
@@ -569,6 +673,7 @@ export async function rollbackRotation(
         );
       }
       const document = await deps.trust.read(roleName(role.roleArn));
+      refuseOtherIds(role, document, rotation, 'rollback');
       const edited = edit(deps, role, document, [rotation.previousId!]);
       if (dryRun) {
         plan.push({ step: 'rollback', document: edited.changed ? edited.document : null });
@@ -591,7 +696,7 @@ export async function rollbackRotation(
             closing: null,
             rolledBackAt: at(now),
             since: at(now),
-            retiredAt: { ...closing.retiredAt, [closing.pendingId!]: at(now) },
+            retiredAt: { ...closing.retiredAt, [closing.pendingId!]: retiredFrom(at(now)) },
             lastError: null,
           },
           now,

@@ -64,9 +64,36 @@ export interface Rotation {
   /** The last alert about this rotation (a key per reason), so a scheduled run does not repeat it every hour. */
   lastAlert: { key: string; at: string } | null;
   lastError: string | null;
+  /**
+   * Successful assumes with the previous ID by a trusted account while this rotation was in flight: the finish waits
+   * until it has gone unused for the quiet period. Absent in items written before it was recorded.
+   */
+  oldIdUse?: OldIdUse | null;
   writes: TrustWrite[];
   history: { at: string; step: string; detail: string }[];
 }
+
+/** One caller (principal and source IP) seen assuming with the previous ID during a rotation. */
+export interface OldIdCaller {
+  /** The caller's ARN, else its account and principal id. */
+  caller: string;
+  sourceIp: string | null;
+  firstAt: string;
+  lastAt: string;
+}
+
+/** Where and when the previous ID was last used during a rotation. */
+export interface OldIdUse {
+  /** The latest assume with the previous ID seen (exact to {@link OLD_ID_USE_RESOLUTION_MS}). */
+  lastAt: string;
+  /** At most {@link MAX_OLD_ID_CALLERS}, the least recently seen dropped first. */
+  callers: OldIdCaller[];
+}
+
+/** Distinct callers kept per rotation (one item holds the whole rotation). */
+export const MAX_OLD_ID_CALLERS = 20;
+/** A caller seen again within this time is not written again: one write per caller per minute at most. */
+export const OLD_ID_USE_RESOLUTION_MS = 60_000;
 
 /** A conditional write lost to another writer: re-read and decide again. */
 export class RotationConflict extends Error {
@@ -93,6 +120,15 @@ export interface RotationStore {
    * another rotation).
    */
   confirm(roleArn: string, pendingId: string, confirmation: NonNullable<Rotation['confirmation']>): Promise<boolean>;
+  /**
+   * Note a successful assume with the previous ID of a rotation in flight (one conditional write, skipped when the
+   * same caller was noted less than a minute before). False when nothing was written.
+   */
+  noteOldIdUse(
+    roleArn: string,
+    previousId: string,
+    use: { caller: string; sourceIp: string | null; at: string },
+  ): Promise<boolean>;
 }
 
 /** Build the rotation store on the registry table. */
@@ -200,7 +236,40 @@ export function createRotationStore(doc: DynamoDBDocumentClient, tableName: stri
       }
       return false;
     },
+    async noteOldIdUse(roleArn, previousId, use) {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const current = await get(roleArn);
+        if (!current || current.closing || current.previousId !== previousId || !IN_FLIGHT.includes(current.phase))
+          return false;
+        if (current.startedAt && use.at < current.startedAt) return false;
+        const next = withOldIdUse(current.oldIdUse ?? null, use);
+        if (!next) return false;
+        try {
+          await update(current, { ...current, oldIdUse: next });
+          return true;
+        } catch (error) {
+          if (!(error instanceof RotationConflict)) throw error;
+        }
+      }
+      return false;
+    },
   };
+}
+
+/** The old-ID use with one more assume noted; null when it adds nothing worth a write. Pure. */
+export function withOldIdUse(
+  use: OldIdUse | null,
+  seen: { caller: string; sourceIp: string | null; at: string },
+): OldIdUse | null {
+  const callers = use?.callers ?? [];
+  const same = callers.find((c) => c.caller === seen.caller && c.sourceIp === seen.sourceIp);
+  if (same && Date.parse(seen.at) <= Date.parse(same.lastAt) + OLD_ID_USE_RESOLUTION_MS) return null;
+  const others = callers.filter((c) => c !== same);
+  const entry: OldIdCaller = same
+    ? { ...same, lastAt: seen.at } // later than its last by more than the resolution (checked above)
+    : { caller: seen.caller, sourceIp: seen.sourceIp, firstAt: seen.at, lastAt: seen.at };
+  const kept = [...others, entry].sort((a, b) => b.lastAt.localeCompare(a.lastAt)).slice(0, MAX_OLD_ID_CALLERS);
+  return { lastAt: use && use.lastAt > seen.at ? use.lastAt : seen.at, callers: kept };
 }
 
 /** A role's first item: no rotation yet, dated so the schedule counts from now rather than rotating everything at once. */
@@ -230,6 +299,7 @@ export function idleRotation(roleArn: string, since: string): Rotation {
     closing: null,
     lastAlert: null,
     lastError: null,
+    oldIdUse: null,
     writes: [],
     history: [{ at: since, step: 'baseline', detail: 'first seen by the rotation schedule' }],
   };

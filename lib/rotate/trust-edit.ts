@@ -239,3 +239,22 @@ export function trustPolicySize(document: unknown): number {
   }
   return size;
 }
+
+/**
+ * The external IDs the role's vendor statements accept (the values of their StringEquals sts:ExternalId), in order,
+ * each once. Empty when the policy cannot be read: the edit itself then refuses it with the reason.
+ */
+export function vendorExternalIds(document: unknown, role: { trustedAccounts: string[] }): string[] {
+  let statements: TrustStatement[];
+  try {
+    statements = parseTrustPolicy(decodePolicyDocument(document));
+  } catch {
+    return [];
+  }
+  const trusted = new Set(role.trustedAccounts);
+  const ids = statements
+    .filter((s) => isVendorStatement(s, trusted))
+    .flatMap((s) => idConditions(s).filter(isEquals))
+    .flatMap((c) => c.values);
+  return [...new Set(ids)];
+}

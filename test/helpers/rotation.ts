@@ -1,6 +1,7 @@
 import { GetRoleCommand, IAMClient, NoSuchEntityException, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
+import { vendorAssume } from './revocation.js';
 
 export const VENDOR_ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
 export const VENDOR_ACCOUNT = '999988887777';
@@ -115,4 +116,34 @@ export async function assumeDecision(
   if (!['Allowed', 'ExplicitlyDenied', 'ImplicitlyDenied'].includes(result.overallResult))
     throw new Error(`unexpected evaluator result ${result.overallResult}`);
   return result.overallResult === 'Allowed' ? 'Allowed' : 'Denied';
+}
+
+/** The ARN of one of the vendor's workers (an assumed-role session in the vendor's account). */
+export const workerArn = (worker: string) => `arn:aws:sts::${VENDOR_ACCOUNT}:assumed-role/ExampleCorpScanner/${worker}`;
+
+/** An assume of the vendor role by one of the vendor's workers, from a given source IP. */
+export function workerAssume(options: {
+  id: string;
+  time: Date;
+  externalId: string;
+  worker: string;
+  ip: string;
+}): Record<string, unknown> {
+  const record = vendorAssume({
+    id: options.id,
+    time: options.time.toISOString(),
+    session: `s-${options.id}`,
+    externalId: options.externalId,
+    account: VENDOR_ACCOUNT,
+  });
+  return {
+    ...record,
+    sourceIPAddress: options.ip,
+    userIdentity: {
+      type: 'AssumedRole',
+      principalId: `AROAVENDORWORKER0001:${options.worker}`,
+      arn: workerArn(options.worker),
+      accountId: VENDOR_ACCOUNT,
+    },
+  };
 }

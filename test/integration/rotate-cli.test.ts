@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ensureTable } from '../../lib/local/tables.js';
+import { maskExternalId } from '../../lib/redact.js';
 import { registryTableDefinition } from '../../lib/registry/index.js';
 import { createRotationStore } from '../../lib/rotate/store.js';
 import { runCli } from '../helpers/cli.js';
@@ -16,6 +17,8 @@ import {
   OLD_ID,
   VENDOR_ACCOUNT,
   VENDOR_ROLE,
+  vendorTrustPolicy,
+  workerArn,
 } from '../helpers/rotation.js';
 
 // `roleguard rotate` and `roleguard rotations`, run in-process so that IAM can be emulated; the rotation state and
@@ -123,5 +126,62 @@ describe('roleguard rotate and roleguard rotations', () => {
       status: 2,
       stderr: expect.stringContaining('no rotation'),
     });
+  });
+
+  it('--status names who still uses the old ID; --finish waits for the quiet period; IDs added by hand refuse a finish and a rollback', async () => {
+    const store = createRotationStore(doc, `${TABLE}-registry`);
+    expect((await run('rotate', ['--role', VENDOR_ROLE, '--start'])).status).toBe(0);
+    const started = (await store.get(VENDOR_ROLE))!;
+    const [oldId, newId] = [started.previousId!, started.pendingId!];
+    const confirmedAt = new Date();
+    expect(
+      await store.confirm(VENDOR_ROLE, newId, {
+        eventId: 'c',
+        callerAccountId: VENDOR_ACCOUNT,
+        at: confirmedAt.toISOString(),
+      }),
+    ).toBe(true);
+    const seenAt = new Date(confirmedAt.getTime() + 1000).toISOString();
+    expect(
+      await store.noteOldIdUse(VENDOR_ROLE, oldId, { caller: workerArn('w9'), sourceIp: '203.0.113.50', at: seenAt }),
+    ).toBe(true);
+
+    const status = await run('rotate', ['--role', VENDOR_ROLE, '--status']);
+    expect(status.status).toBe(0);
+    expect(status.stdout).toContain(
+      `still seen with the old ID since the confirmation: ${workerArn('w9')} from 203.0.113.50 (last ${seenAt})`,
+    );
+    expect(status.stdout).toContain('finishes once the old ID has gone unused for 24 h: not before');
+    expect(JSON.parse((await run('rotate', ['--role', VENDOR_ROLE, '--json'])).stdout)).toMatchObject({
+      quietHours: 24,
+      oldIdCallers: [{ caller: workerArn('w9'), sourceIp: '203.0.113.50', lastAt: seenAt }],
+    });
+    // Confirmed, but past the deadline with the old ID still used since: listed as overdue.
+    const noted = (await store.get(VENDOR_ROLE))!;
+    await store.update(noted, { ...noted, deadlineAt: new Date(Date.now() - 3_600_000).toISOString() });
+    expect(JSON.parse((await run('rotations', ['--json'])).stdout)).toEqual([
+      expect.objectContaining({ roleArn: VENDOR_ROLE, phase: 'confirmed', overdue: true }),
+    ]);
+    expect(await run('rotate', ['--role', VENDOR_ROLE, '--finish'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/must go unused for 24 h .*w9 from 203\.0\.113\.50.*--force/),
+    });
+
+    // The vendor's DR site's ID, added by hand: neither a forced finish nor a forced rollback drops it.
+    const dr = 'ec-DRsite-Frankfurt-77';
+    trust.set('ExampleCorpAudit', vendorTrustPolicy([oldId, newId, dr]));
+    const writes = trust.writes.length;
+    for (const action of ['--finish', '--rollback']) {
+      const refused = await run('rotate', ['--role', VENDOR_ROLE, action, '--force']);
+      expect(refused).toMatchObject({ status: 2, stderr: expect.stringContaining(maskExternalId(dr)!) });
+      expect(refused.stderr).not.toContain(dr);
+    }
+    expect(trust.writes).toHaveLength(writes);
+    expect(await assumeDecision(trust.policy(), VENDOR, dr)).toBe('Allowed');
+
+    // Without it, --finish --force still finishes at once.
+    trust.set('ExampleCorpAudit', vendorTrustPolicy([oldId, newId]));
+    expect((await run('rotate', ['--role', VENDOR_ROLE, '--finish', '--force'])).status).toBe(0);
+    expect(await assumeDecision(trust.policy(), VENDOR, oldId)).toBe('Denied');
   });
 });

@@ -213,8 +213,16 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
       findings: [{ kind: 'trust-policy-changed' }],
     });
 
-    // The next scheduled run finishes: only the new ID is accepted, the old one is retired.
-    const finished = await runRotationSchedule(deps(), role, hour(4, day(90)));
+    // One assume with the new ID does not show that every worker switched: the old ID must go unused for the quiet
+    // period (24 h by default) after the confirmation first.
+    expect(await runRotationSchedule(deps(), role, hour(4, day(90)))).toMatchObject({
+      phase: 'confirmed',
+      done: [],
+      waiting: expect.stringContaining(`not before ${hour(27, day(90)).toISOString()}`),
+    });
+    // The next scheduled run after it finishes: only the new ID is accepted, the old one is retired.
+    const finishedAt = hour(28, day(90));
+    const finished = await runRotationSchedule(deps(), role, finishedAt);
     expect(finished).toMatchObject({ phase: 'finished', done: ['finish'] });
     expect(await decisions(newId)).toEqual({
       vendorOld: 'Denied',
@@ -224,7 +232,7 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
       otherNew: 'Denied',
     });
     expect(trust.writes).toHaveLength(2);
-    const after = (await pipelineDeps(day(91)).registry()).roleFor(VENDOR_ROLE)!;
+    const after = (await pipelineDeps(day(92)).registry()).roleFor(VENDOR_ROLE)!;
     expect(after.externalIds).toEqual({
       current: newId,
       pending: null,
@@ -234,18 +242,18 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
     const late = await processRecord(
       vendorAssume({
         id: 'late-1',
-        time: day(91).toISOString(),
+        time: day(92).toISOString(),
         session: 'scan-10',
         externalId: OLD_ID,
         account: VENDOR_ACCOUNT,
       }),
-      pipelineDeps(day(91)),
+      pipelineDeps(day(92)),
     );
     expect(late).toMatchObject({ status: 'recorded', findings: [{ kind: 'retired-external-id' }] });
     // And the schedule counts from the finish.
     expect(
       await runRotationSchedule(deps({ registry: { ...registry, roles: [after] } }), after, day(100)),
-    ).toMatchObject({ phase: 'finished', waiting: `next rotation due ${day(90, hour(4, day(90))).toISOString()}` });
+    ).toMatchObject({ phase: 'finished', waiting: `next rotation due ${day(90, finishedAt).toISOString()}` });
     // No alert carried a full ID.
     expect(JSON.stringify(alerts)).not.toContain(newId);
   });
@@ -416,7 +424,8 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
     const revoking: RegisteredRole = {
       ...role,
       response: 'revoke',
-      rotation: { everyDays: 90, graceDays: 7, revokeOldSessions: true },
+      // No quiet period, so that the old-ID session is still alive at the finish.
+      rotation: { everyDays: 90, graceDays: 7, revokeOldSessions: true, quietHours: 0 },
     };
     const withRevoking = { ...registry, roles: [revoking] };
     await createRegistryStore(doc, config.registryTable).replace(withRevoking);
@@ -546,17 +555,17 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
       callerAccountId: VENDOR_ACCOUNT,
       at: hour(1, T0).toISOString(),
     });
-    expect(await advanceRotation(deps(), role, hour(2, T0))).toMatchObject({ phase: 'finished', done: ['finish'] });
+    expect(await advanceRotation(deps(), role, day(2))).toMatchObject({ phase: 'finished', done: ['finish'] });
     // An assume with ID0 made a minute before the finish, delivered after it: accepted when it was made.
     const late = await processRecord(
       vendorAssume({
         id: 'late-0',
-        time: new Date(hour(2, T0).getTime() - 60_000).toISOString(),
+        time: new Date(day(2).getTime() - 60_000).toISOString(),
         session: 's-late',
         externalId: OLD_ID,
         account: VENDOR_ACCOUNT,
       }),
-      pipelineDeps(hour(2, T0)),
+      pipelineDeps(day(2)),
     );
     expect(late).toMatchObject({ status: 'recorded', findings: [] });
 
@@ -588,7 +597,9 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
       );
       expect(out).toMatchObject({ status: 'recorded', findings: [] });
     }
-    expect(await advanceRotation(deps(), role2, hour(3, at2))).toMatchObject({ phase: 'finished' });
+    // ID1 was last used an hour before the confirmation: the quiet period runs from the confirmation.
+    expect(await advanceRotation(deps(), role2, hour(3, at2))).toMatchObject({ phase: 'confirmed' });
+    expect(await advanceRotation(deps(), role2, hour(26, at2))).toMatchObject({ phase: 'finished' });
     expect(await decisions(id2)).toMatchObject({ vendorOld: 'Denied', vendorNew: 'Allowed', otherNew: 'Denied' });
     expect(await assumeDecision(trust.policy(), VENDOR, id1)).toBe('Denied');
     const role3 = (await pipelineDeps(day(200)).registry()).roleFor(VENDOR_ROLE)!;
@@ -662,7 +673,8 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
     const stored = await rotationOf();
     await createRotationStore(doc, config.registryTable).update(stored, { ...stored, phase: 'confirmed' });
     alerts.length = 0;
-    await expect(advanceRotation(deps({ dryRun: true }), role, hour(1, T0))).rejects.toThrow(/cannot be edited safely/);
+    // Past the quiet period, so that the finish is attempted.
+    await expect(advanceRotation(deps({ dryRun: true }), role, day(2))).rejects.toThrow(/cannot be edited safely/);
     expect(alerts).toEqual([]);
     expect((await rotationOf()).version).toBe(before.version + 1);
     expect((await rotationOf()).lastError).toBeNull();

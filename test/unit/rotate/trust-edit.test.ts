@@ -5,6 +5,7 @@ import {
   TRUST_POLICY_SIZE_LIMIT,
   TrustEditRefused,
   trustPolicySize,
+  vendorExternalIds,
 } from '../../../lib/rotate/trust-edit.js';
 
 // The edits are checked with an independent IAM evaluator (@cloud-copilot/iam-simulate): its STS authorizer treats
@@ -468,5 +469,36 @@ describe('trust policy size', () => {
     ]);
     expect(setAcceptedExternalIds(trust, role, [OLD, NEW], { maxSize: size }).size).toBe(size);
     expect(() => setAcceptedExternalIds(trust, role, [OLD, NEW], { maxSize: size - 1 })).toThrow(TrustEditRefused);
+  });
+});
+
+describe('vendorExternalIds', () => {
+  it('lists the IDs the vendor statements accept with StringEquals, once each, and nothing of other statements', () => {
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${VENDOR}:root` },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'sts:ExternalId': [OLD, NEW] } },
+        },
+        {
+          Sid: 'Dr',
+          Effect: 'Allow',
+          Principal: { AWS: VENDOR_APP },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'STS:ExternalID': [RANDOM, OLD] } },
+        },
+        {
+          Effect: 'Allow',
+          Principal: { AWS: OTHER_APP },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'sts:ExternalId': OTHER_ID } },
+        },
+      ],
+    };
+    expect(vendorExternalIds(encodeURIComponent(JSON.stringify(policy)), role)).toEqual([OLD, NEW, RANDOM]);
+    expect(vendorExternalIds('not a policy', role)).toEqual([]);
   });
 });
