@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
@@ -71,7 +71,7 @@ function failure(command: string, error: unknown): number {
     say(`roleguard athena ${command}:\n  ${error.message.split('\n').join('\n  ')}`);
     return EXIT.usage;
   }
-  if (error instanceof AthenaQueryError && error.state === 'CANCELLED' && /interrupted/.test(error.message)) {
+  if (error instanceof AthenaQueryError && error.state === 'CANCELLED' && /: interrupted$/.test(error.message)) {
     say(`roleguard athena ${command}: ${error.message}`);
     return EXIT.interrupted;
   }
@@ -143,12 +143,14 @@ async function athenaReplay(flags: AthenaReplayFlags): Promise<number> {
     say(
       `athena: ${(result.dataScannedBytes / 1e9).toFixed(2)} GB scanned, about $${cost.toFixed(4)} at $5 per TB (query ${result.queryExecutionId})`,
     );
-    const files = await downloadResults(s3, `${flags.output.replace(/\/?$/, '/')}${runId}`, dir, (count, bytes) =>
-      say(`download: ${count} file${count === 1 ? '' : 's'}, ${(bytes / 1e6).toFixed(1)} MB`),
-    );
+    const files = await downloadResults(s3, `${flags.output.replace(/\/?$/, '/')}${runId}`, dir, {
+      signal: run.signal,
+      onFile: (count, bytes) => say(`download: ${count} file${count === 1 ? '' : 's'}, ${(bytes / 1e6).toFixed(1)} MB`),
+    });
     if (files.length === 0) {
-      say('roleguard athena replay: the query returned no STS or IAM events in that window; nothing to replay.');
-      return EXIT.ok;
+      // Still a replay, of nothing, so --json prints its one document and --report writes its page.
+      say('roleguard athena replay: the query found no STS or IAM events in that window.');
+      writeFileSync(join(dir, 'no-events.jsonl'), '');
     }
     const {
       since: _s,
@@ -163,6 +165,11 @@ async function athenaReplay(flags: AthenaReplayFlags): Promise<number> {
     } = flags;
     return await replay([dir], rest as ReplayFlags);
   } catch (error) {
+    // Whatever the interrupted step threw (the SDK's or the stream's AbortError), Ctrl-C is what happened.
+    if (run.signal.aborted && !(error instanceof AthenaQueryError)) {
+      say('roleguard athena replay: stopped: interrupted');
+      return EXIT.interrupted;
+    }
     return failure('replay', error);
   } finally {
     run.done();

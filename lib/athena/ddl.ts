@@ -19,8 +19,9 @@ export class AthenaOptionError extends Error {
   override name = 'AthenaOptionError';
 }
 
-const IDENTIFIER = /^[a-z0-9_]{1,255}$/;
-const S3_LOCATION = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[\w!\-.*'()/]*)?$/;
+/** An Athena database or table name; also what keeps quotes out of the statements. */
+export const IDENTIFIER = /^[a-z0-9_]{1,255}$/;
+const S3_LOCATION = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[\w!\-.*()/]*)?$/;
 const ACCOUNT = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;

@@ -1,4 +1,4 @@
-import { AthenaOptionError } from './ddl.js';
+import { AthenaOptionError, IDENTIFIER } from './ddl.js';
 
 /** The STS and IAM events roleguard decides on; everything else in a trail is left in S3. */
 export const RELEVANT_EVENTS = {
@@ -17,7 +17,8 @@ export interface UnloadOptions {
   output: string;
 }
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+// Whole seconds, as CloudTrail writes eventTime: the window is compared as text, where '.' sorts before 'Z'.
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const quote = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 const day = (iso: string): string => iso.slice(0, 10).replace(/-/g, '/');
 
@@ -29,11 +30,19 @@ const day = (iso: string): string => iso.slice(0, 10).replace(/-/g, '/');
 export function buildUnloadQuery(options: UnloadOptions): string {
   const problems: string[] = [];
   for (const [what, value] of [
+    ['--database', options.database],
+    ['--trail-table', options.table],
+  ] as const)
+    if (!IDENTIFIER.test(value))
+      problems.push(`${what} ${JSON.stringify(value)}: use lower-case letters, digits and _`);
+  for (const [what, value] of [
     ['--since', options.since],
     ['--until', options.until],
   ] as const)
     if (!ISO.test(value))
-      problems.push(`${what} ${JSON.stringify(value)}: expected an ISO-8601 UTC time such as 2026-01-31T00:00:00Z`);
+      problems.push(
+        `${what} ${JSON.stringify(value)}: expected an ISO-8601 UTC time in whole seconds, such as 2026-01-31T00:00:00Z`,
+      );
   if (problems.length === 0 && options.since >= options.until) problems.push('--since must be before --until');
   if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([\w!\-.*'()/]*\/)?$/.test(options.output))
     problems.push(`--output ${JSON.stringify(options.output)}: expected s3://bucket/prefix/ (ending in /)`);
@@ -47,8 +56,8 @@ export function buildUnloadQuery(options: UnloadOptions): string {
   return [
     'UNLOAD (',
     `  SELECT * FROM "${options.database}"."${options.table}"`,
-    // The day a log file is filed under can be a day after the event's own time: widen by one day each side.
-    `  WHERE day BETWEEN ${quote(shiftDay(options.since, -1))} AND ${quote(shiftDay(options.until, 1))}`,
+    // A log file is filed under the day it was delivered, up to a day after its events: widen the end by a day.
+    `  WHERE day BETWEEN ${quote(day(options.since))} AND ${quote(shiftDay(options.until, 1))}`,
     `    AND eventtime >= ${quote(options.since)} AND eventtime < ${quote(options.until)}`,
     `    AND (${events})${accounts}`,
     ')',

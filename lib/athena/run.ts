@@ -93,23 +93,34 @@ export async function downloadResults(
   s3: S3Client,
   location: string,
   dir: string,
-  onFile?: (count: number, bytes: number) => void,
+  options: { onFile?: (count: number, bytes: number) => void; signal?: AbortSignal } = {},
 ): Promise<string[]> {
+  const { onFile, signal } = options;
+  const stopIfInterrupted = (): void => {
+    if (signal?.aborted)
+      throw new AthenaQueryError(`download from ${location} stopped: interrupted`, null, 'CANCELLED');
+  };
   const { bucket, prefix } = parseS3Location(location);
   await mkdir(dir, { recursive: true });
   const paths: string[] = [];
   let bytes = 0;
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    stopIfInterrupted();
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), {
+      abortSignal: signal,
+    });
     for (const object of page.Contents ?? []) {
       if (!object.Key || object.Key.endsWith('/')) continue;
-      const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
+      stopIfInterrupted();
+      const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }), {
+        abortSignal: signal,
+      });
       if (!(Body instanceof Readable)) throw new Error(`s3://${bucket}/${object.Key}: no readable body`);
       // The reader detects gzip by its magic bytes; the name only has to end in .gz for it to be listed.
       const name = `${String(paths.length).padStart(6, '0')}-${object.Key.slice(prefix.length).replace(/[^\w.-]+/g, '_')}`;
       const path = join(dir, /\.gz$/.test(name) ? name : `${name}.gz`);
-      await pipeline(Body, createWriteStream(path));
+      await pipeline(Body, createWriteStream(path), signal ? { signal } : {});
       paths.push(path);
       bytes += object.Size ?? 0;
       onFile?.(paths.length, bytes);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -202,6 +202,59 @@ describe('roleguard athena', () => {
       "AND eventtime >= '2026-11-01T00:00:00Z' AND eventtime < '2026-11-03T00:00:00Z'",
     );
     expect(query.ResultConfiguration).toEqual({ OutputLocation: 's3://results/' });
+  });
+
+  it('replay of a window without events still prints its one JSON document', async () => {
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+    athena.on(GetQueryExecutionCommand).resolves(execution('SUCCEEDED', 1e6));
+    s3.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: false });
+    const result = await runCli([
+      'athena',
+      'replay',
+      '--since',
+      '2026-11-01T00:00:00Z',
+      '--until',
+      '2026-11-03T00:00:00Z',
+      '--output',
+      's3://results/',
+      '--json',
+      '--endpoint',
+      testEndpoint(),
+    ]);
+    expect(result.stderr).toContain('the query found no STS or IAM events in that window');
+    expect(JSON.parse(result.stdout).sessions).toEqual([]);
+  });
+
+  it('replay stops the download on Ctrl-C, exits 130 and leaves no temporary folder', async () => {
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+    athena.on(GetQueryExecutionCommand).resolves(execution('SUCCEEDED', 1e6));
+    s3.on(ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({
+      Contents: [0, 1, 2].map((i) => ({ Key: `${input.Prefix}part-${i}.gz`, Size: 10 })),
+      IsTruncated: false,
+    }));
+    let gets = 0;
+    s3.on(GetObjectCommand).callsFake(() => {
+      gets++;
+      process.emit('SIGINT');
+      return { Body: Readable.from([gzipSync(rows(1))]) as never };
+    });
+    const before = readdirSync(tmpdir()).filter((f) => f.startsWith('roleguard-athena-')).length;
+    const result = await runCli([
+      'athena',
+      'replay',
+      '--since',
+      '2026-11-01T00:00:00Z',
+      '--until',
+      '2026-11-03T00:00:00Z',
+      '--output',
+      's3://results/',
+      '--endpoint',
+      testEndpoint(),
+    ]);
+    expect(result.status).toBe(130);
+    expect(result.stderr).toMatch(/stopped: interrupted/);
+    expect(gets).toBe(1);
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('roleguard-athena-')).length).toBe(before);
   });
 
   it('replay fails with exit 1 and names the reason Athena gives', async () => {

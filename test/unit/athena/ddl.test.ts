@@ -82,6 +82,10 @@ describe('roleguard athena setup: the CloudTrail table', () => {
   });
 });
 
+it('refuses a quote in the location, so it never reaches the statement', () => {
+  expect(() => buildCloudTrailTableDdl({ ...TABLE, location: "s3://bkt/a'b" })).toThrow(/--location "s3:\/\/bkt\/a'b"/);
+});
+
 describe('roleguard athena replay: the UNLOAD query', () => {
   const query = buildUnloadQuery({
     database: 'security',
@@ -94,7 +98,7 @@ describe('roleguard athena replay: the UNLOAD query', () => {
 
   it('unloads the assume and IAM events of the window as gzip JSON', () => {
     expect(query).toMatch(/^UNLOAD \(\n {2}SELECT \* FROM "security"\."cloudtrail"/);
-    expect(query).toContain("WHERE day BETWEEN '2025/12/31' AND '2026/02/02'");
+    expect(query).toContain("WHERE day BETWEEN '2026/01/01' AND '2026/02/02'");
     expect(query).toContain("AND eventtime >= '2026-01-01T00:00:00Z' AND eventtime < '2026-02-01T00:00:00Z'");
     expect(query).toContain(
       "(eventsource = 'sts.amazonaws.com' AND eventname IN ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity'))",
@@ -103,6 +107,17 @@ describe('roleguard athena replay: the UNLOAD query', () => {
     expect(query).toContain("AND account IN ('111122223333')");
     expect(query).toContain("TO 's3://athena-results/roleguard/run-1/'");
     expect(query).toContain("WITH (format = 'JSON', compression = 'GZIP')");
+  });
+
+  it('refuses a database or table name that could break out of its quotes', () => {
+    const window = { since: '2026-01-01T00:00:00Z', until: '2026-01-02T00:00:00Z', output: 's3://b-1/p/' };
+    expect(() => buildUnloadQuery({ ...window, database: 'd"; DROP TABLE x; --', table: 't' })).toThrow(/--database/);
+    expect(() => buildUnloadQuery({ ...window, database: 'd', table: 'T"x' })).toThrow(/--trail-table/);
+  });
+
+  it('takes whole seconds only, since eventtime is compared as text', () => {
+    const base = { database: 'd', table: 't', output: 's3://b-1/p/', until: '2026-01-02T00:00:00Z' };
+    expect(() => buildUnloadQuery({ ...base, since: '2026-01-01T00:00:00.500Z' })).toThrow(/whole seconds/);
   });
 
   it('refuses a window or an output it cannot use', () => {
