@@ -16,7 +16,9 @@ const SYSTEM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/goog
 const HOW_TO_GET_ONE =
   'The HTML report test needs a headless Chromium and found none. Run `npm ci` (it installs @sparticuz/chromium, a ' +
   'Chromium inside the npm package), or install a system one (Debian: `apt-get install chromium`) or point ' +
-  'CHROME_PATH at a Chrome or Chromium binary.';
+  'CHROME_PATH at a Chrome or Chromium binary. The npm Chromium is for x86-64 Linux with glibc 2.34 or newer; on ' +
+  'other machines use the system one. If it fails to launch after an interrupted first run or an upgrade, delete ' +
+  '/tmp/chromium and /tmp/roleguard-chromium-bundled and run again.';
 
 /** A browser the tests can launch, and where it came from. */
 export interface FoundBrowser {
