@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './audit-command.js';
 import { EXIT } from './exit-codes.js';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .description(
       'Guard the IAM roles third parties assume: record every STS assume, detect external-ID misuse and trust drift.',
     )
+    .version(version(), '-V, --version', 'print the version of roleguard')
     .showHelpAfterError()
     .exitOverride();
   registerReplay(program);
@@ -22,6 +24,16 @@ export function buildProgram(): Command {
   registerRevoke(program);
   registerRotate(program);
   return program;
+}
+
+// package.json is one level above both cli/main.ts and its bundle, dist/roleguard.js.
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Run the CLI with the given argv; returns the exit status instead of exiting, so buffered output is flushed. */

@@ -60,8 +60,16 @@ export async function listInputFiles(paths: string[]): Promise<{ files: InputFil
     }
   };
   for (const path of paths) {
-    const info = await stat(path).catch(() => null);
-    if (!info) missing.push({ source: path, rejected: 'no such file or directory' });
+    let code = '';
+    const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+      code = error.code ?? error.message;
+      return null;
+    });
+    if (!info)
+      missing.push({
+        source: path,
+        rejected: code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${code}`,
+      });
     else if (info.isDirectory()) await walk(path);
     else files.push({ path, bytes: info.size });
   }
