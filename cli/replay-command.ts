@@ -39,14 +39,11 @@ export function registerReplay(program: Command): void {
   const command = program
     .command('replay')
     .description(
-      'Replay CloudTrail events (files or directories; .json, JSON lines, .gz) through the roleguard pipeline',
+      'Replay CloudTrail events (files or directories; log files, JSON lines, EventBridge events, aws cloudtrail lookup-events output; .gz too) through the roleguard pipeline',
     )
     .argument('<paths...>', 'files or directories to read, recursively')
-    .option(
-      '--registry <file>',
-      'registry of guarded roles (YAML or JSON, contract §1); without it, the registry table is used',
-    )
-    .option('--json', 'print exactly one JSON document (contract §2) on stdout')
+    .option('--registry <file>', 'registry of guarded roles (YAML or JSON); without it, the registry table is used')
+    .option('--json', 'print exactly one JSON document (the report) on stdout')
     .option(
       '--apply',
       'send the alerts (Slack: $ROLEGUARD_SLACK_WEBHOOK_URL; SNS: --sns-topic) and write the revocations of response: revoke roles to IAM, instead of a dry run',
@@ -68,11 +65,14 @@ Examples:
   roleguard replay ~/trail/AWSLogs/ --registry registry.yaml --json > report.json
   roleguard replay logs.jsonl.gz --endpoint http://127.0.0.1:8000
   roleguard replay ~/trail/AWSLogs/ --registry registry.yaml --report backtest.html
+  aws cloudtrail lookup-events --output json > last-90-days.json && roleguard replay last-90-days.json
 
-Every event is decided as of its own eventTime. Unusable files and records are listed under "rejected"
-and the run goes on. By default nothing is sent: alerts are recorded in the outbox only.
+Every event is decided as of its own eventTime, in eventTime order across all inputs. Unusable files
+and records are listed under "rejected" and the run goes on. By default nothing is sent: alerts are
+recorded in the outbox only.
 Exit status: 0 when the run completed (even with rejections), 1 when it could not run, 2 for bad
-arguments or an invalid registry, 130 when interrupted (--report still writes what was done so far).`,
+arguments, a path that does not exist, no input file at all, or an invalid registry, 130 when
+interrupted (--report still writes what was done so far).`,
     )
     .action(async (paths: string[], flags: ReplayFlags) => {
       process.exitCode = await replay(paths, flags);
