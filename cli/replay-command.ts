@@ -85,6 +85,10 @@ async function replay(paths: string[], flags: ReplayFlags): Promise<number> {
     process.stderr.write(`roleguard replay: --concurrency must be a whole number from 1 to 256\n`);
     return EXIT.usage;
   }
+  if (flags.endpoint !== undefined && !isHttpUrl(flags.endpoint)) {
+    process.stderr.write(`roleguard replay: --endpoint must be an http(s) URL such as http://127.0.0.1:8000\n`);
+    return EXIT.usage;
+  }
   const refused = flags.report ? reportPathProblem(flags.report) : null;
   if (refused) {
     process.stderr.write(`roleguard replay: --report: ${refused}\n`);
@@ -222,6 +226,14 @@ async function inputProblem(
     return `roleguard replay: no input can be read: ${plural(listing.files.length, 'file')} found, none readable (${listing.files[0]!.path} …)`;
   const unreadable = listing.missing.map((m) => `\n  ${m.source}: ${'rejected' in m ? m.rejected : ''}`).join('');
   return `roleguard replay: no input to read in ${paths.join(', ')}: no .json, .jsonl, .ndjson, .log or .gz file${unreadable}`;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(text).protocol);
+  } catch {
+    return false;
+  }
 }
 
 const canRead = (path: string): Promise<boolean> =>

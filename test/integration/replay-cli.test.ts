@@ -50,6 +50,7 @@ describe('roleguard: version and usage errors', () => {
     ['an unknown option', ['replay', EVENTS_DIR, '--jsn']],
     ['a missing argument', ['replay']],
     ['a bad option value', ['replay', EVENTS_DIR, '--concurrency', 'lots']],
+    ['an endpoint that is not a URL', ['replay', EVENTS_DIR, '--endpoint', 'localhost:8000']],
     ['an unknown option of another command', ['sessions', '--bogus']],
   ])('exits 2 for %s', async (_, args) => {
     expect((await cli(args)).status).toBe(2);
