@@ -43,9 +43,9 @@ export function createProgressLine(
       last = now();
       const [doneSoFar, total] = p.phase === 'reading' ? [p.bytesRead, p.bytesTotal] : [p.decided, p.toDecide];
       const elapsed = now() - phaseStart;
-      // Known once some of a known total is done, and some time has passed to measure the pace by.
+      // Known once some of a known total is done, and some time has passed to measure the pace by; none when done.
       const eta =
-        doneSoFar > 0 && total >= doneSoFar && elapsed > 0 ? (elapsed * (total - doneSoFar)) / doneSoFar : null;
+        doneSoFar > 0 && total > doneSoFar && elapsed > 0 ? (elapsed * (total - doneSoFar)) / doneSoFar : null;
       const text = describeProgress(p, eta);
       stream.write(stream.isTTY ? `\r${text}\x1b[K` : `${text}\n`);
       shown = true;

@@ -64,6 +64,9 @@ describe('the replay progress line', () => {
     expect(term.screen()).toBe(
       'deciding: 100 of 400 events in time order (25%), 100,000 records read, about 3m 00s left',
     );
+    clock = 131_000;
+    progress.update({ ...deciding, toDecide: 400, decided: 400 });
+    expect(term.screen()).toBe('deciding: 400 of 400 events in time order (100%), 100,000 records read');
     progress.done();
     // Cleared when the run ends: nothing of it is left on the screen.
     expect(term.screen()).toBe('');
