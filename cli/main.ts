@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAthena } from './athena-command.js';
 import { registerAudit } from './audit-command.js';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .description(
       'Guard the IAM roles third parties assume: record every STS assume, detect external-ID misuse and trust drift.',
     )
+    .version(version(), '-V, --version', 'print the version of roleguard')
     .showHelpAfterError()
     .exitOverride();
   registerReplay(program);
@@ -24,6 +26,16 @@ export function buildProgram(): Command {
   registerRotate(program);
   registerAthena(program);
   return program;
+}
+
+// package.json is one level above both cli/main.ts and its bundle, dist/roleguard.js.
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Run the CLI with the given argv; returns the exit status instead of exiting, so buffered output is flushed. */

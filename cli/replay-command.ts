@@ -1,26 +1,27 @@
-import { renameSync, statSync, writeFileSync } from 'node:fs';
+import { constants, renameSync, statSync, writeFileSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Command } from 'commander';
 import { type AlertSenders, slackSender, snsSender } from '../lib/alert/index.js';
+import { listInputFiles } from '../lib/cloudtrail/read-inputs.js';
 import { loadConfig } from '../lib/config.js';
 import { createDeps } from '../lib/deps.js';
 import { createLogger } from '../lib/logger.js';
-import { maskExternalId } from '../lib/redact.js';
 import type { Registry } from '../lib/registry/index.js';
 import { renderHtmlReport } from '../lib/replay/html-report.js';
-import type { ReplayReport } from '../lib/replay/report.js';
 import { runReplay } from '../lib/replay/run-replay.js';
 import { emulatedRevoker } from '../lib/revoke/respond.js';
 import { liveRevoker } from '../lib/revoke/service.js';
 import { createRevocationStore } from '../lib/revoke/store.js';
 import { createRotationStore } from '../lib/rotate/store.js';
 import { EXIT } from './exit-codes.js';
+import { plural } from './format.js';
 import { addStoreOptions, openLocalStore, type StoreFlags, tableNames } from './local-store.js';
 import { createProgressLine } from './progress.js';
 import { readRegistryFile } from './registry-file.js';
-import { renderTable } from './table.js';
+import { formatReplay } from './replay-text.js';
 
 export interface ReplayFlags extends StoreFlags {
   registry?: string;
@@ -38,14 +39,11 @@ export function registerReplay(program: Command): void {
   const command = program
     .command('replay')
     .description(
-      'Replay CloudTrail events (files or directories; .json, JSON lines, .gz) through the roleguard pipeline',
+      'Replay CloudTrail events (files or directories; log files, JSON lines, EventBridge events, aws cloudtrail lookup-events output; .gz too) through the roleguard pipeline',
     )
     .argument('<paths...>', 'files or directories to read, recursively')
-    .option(
-      '--registry <file>',
-      'registry of guarded roles (YAML or JSON, contract §1); without it, the registry table is used',
-    )
-    .option('--json', 'print exactly one JSON document (contract §2) on stdout')
+    .option('--registry <file>', 'registry of guarded roles (YAML or JSON); without it, the registry table is used')
+    .option('--json', 'print exactly one JSON document (the report) on stdout')
     .option(
       '--apply',
       'send the alerts (Slack: $ROLEGUARD_SLACK_WEBHOOK_URL; SNS: --sns-topic) and write the revocations of response: revoke roles to IAM, instead of a dry run',
@@ -67,11 +65,14 @@ Examples:
   roleguard replay ~/trail/AWSLogs/ --registry registry.yaml --json > report.json
   roleguard replay logs.jsonl.gz --endpoint http://127.0.0.1:8000
   roleguard replay ~/trail/AWSLogs/ --registry registry.yaml --report backtest.html
+  aws cloudtrail lookup-events --output json > last-90-days.json && roleguard replay last-90-days.json
 
-Every event is decided as of its own eventTime. Unusable files and records are listed under "rejected"
-and the run goes on. By default nothing is sent: alerts are recorded in the outbox only.
+Every event is decided as of its own eventTime, in eventTime order across all inputs. Unusable files
+and records are listed under "rejected" and the run goes on. By default nothing is sent: alerts are
+recorded in the outbox only.
 Exit status: 0 when the run completed (even with rejections), 1 when it could not run, 2 for bad
-arguments or an invalid registry, 130 when interrupted (--report still writes what was done so far).`,
+arguments, a path that does not exist, no input file at all, or an invalid registry, 130 when
+interrupted (--report still writes what was done so far).`,
     )
     .action(async (paths: string[], flags: ReplayFlags) => {
       process.exitCode = await replay(paths, flags);
@@ -84,9 +85,20 @@ export async function replay(paths: string[], flags: ReplayFlags): Promise<numbe
     process.stderr.write(`roleguard replay: --concurrency must be a whole number from 1 to 256\n`);
     return EXIT.usage;
   }
+  if (flags.endpoint !== undefined && !isHttpUrl(flags.endpoint)) {
+    process.stderr.write(`roleguard replay: --endpoint must be an http(s) URL such as http://127.0.0.1:8000\n`);
+    return EXIT.usage;
+  }
   const refused = flags.report ? reportPathProblem(flags.report) : null;
   if (refused) {
     process.stderr.write(`roleguard replay: --report: ${refused}\n`);
+    return EXIT.usage;
+  }
+  // The inputs are listed before DynamoDB starts: a mistyped path is a usage error, not an empty report.
+  const listing = await listInputFiles(paths);
+  const unusable = await inputProblem(paths, listing);
+  if (unusable) {
+    process.stderr.write(`${unusable}\n`);
     return EXIT.usage;
   }
   // The registry is read and validated before anything starts: an invalid one never half-loads.
@@ -154,6 +166,7 @@ export async function replay(paths: string[], flags: ReplayFlags): Promise<numbe
       );
     const result = await runReplay(deps, {
       paths,
+      listing,
       concurrency,
       signal: abort.signal,
       apply: flags.apply ?? false,
@@ -181,10 +194,15 @@ export async function replay(paths: string[], flags: ReplayFlags): Promise<numbe
       return EXIT.interrupted;
     }
     if (written) process.stderr.write(`roleguard replay: HTML report written to ${written}\n`);
+    if (report.summary.eventsRead === 0)
+      process.stderr.write(
+        `roleguard replay: WARNING: read 0 events from ${plural(listing.files.length, 'file')}: nothing was replayed${report.rejected.length ? ` (${plural(report.rejected.length, 'rejection')}; see "rejected")` : ''}\n`,
+      );
+    const options = { embedded: store.embedded, endpoint: store.endpoint, apply: flags.apply ?? false, guarded };
     process.stdout.write(
       flags.json
         ? `${JSON.stringify(report, null, 2)}\n`
-        : `${formatReplay(report, { embedded: store.embedded, endpoint: store.endpoint, apply: flags.apply ?? false, guarded })}\n`,
+        : `${formatReplay(report, { ...options, htmlReport: written })}\n`,
     );
     return EXIT.ok;
   } finally {
@@ -193,6 +211,36 @@ export async function replay(paths: string[], flags: ReplayFlags): Promise<numbe
     await store.close();
   }
 }
+
+/** Why the paths give nothing to replay: a path that does not exist, or no input file under any of them. */
+async function inputProblem(
+  paths: string[],
+  listing: Awaited<ReturnType<typeof listInputFiles>>,
+): Promise<string | null> {
+  const missing = listing.missing.filter((m) => 'rejected' in m && paths.includes(m.source));
+  if (missing.length)
+    return missing.map((m) => `roleguard replay: ${m.source}: ${'rejected' in m ? m.rejected : ''}`).join('\n');
+  // One readable file is enough to start (usually the first one tried); an unreadable one is rejected on the way.
+  for (const file of listing.files) if (await canRead(file.path)) return null;
+  if (listing.files.length > 0)
+    return `roleguard replay: no input can be read: ${plural(listing.files.length, 'file')} found, none readable (${listing.files[0]!.path} …)`;
+  const unreadable = listing.missing.map((m) => `\n  ${m.source}: ${'rejected' in m ? m.rejected : ''}`).join('');
+  return `roleguard replay: no input to read in ${paths.join(', ')}: no .json, .jsonl, .ndjson, .log or .gz file${unreadable}`;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+}
+
+const canRead = (path: string): Promise<boolean> =>
+  access(path, constants.R_OK).then(
+    () => true,
+    () => false,
+  );
 
 /** Why the report cannot be written there, checked before the run: a missing directory, or a directory as the file. */
 function reportPathProblem(file: string): string | null {
@@ -211,109 +259,4 @@ function writeReport(file: string, html: string): string {
   writeFileSync(partial, html);
   renameSync(partial, path);
   return path;
-}
-
-/** The readable report: summary, findings, the sessions recorded, and what was rejected. */
-export function formatReplay(
-  report: ReplayReport,
-  options: { embedded: boolean; endpoint: string; apply: boolean; guarded: number },
-): string {
-  const s = report.summary;
-  const out: string[] = [];
-  const mode = options.apply ? 'applied: alerts sent, revocations written' : 'dry run: nothing sent or written';
-  const where = options.embedded
-    ? `embedded DynamoDB Local at ${options.endpoint}, stopped when done`
-    : options.endpoint;
-  out.push(
-    `roleguard replay (${where}; ${mode}; ${options.guarded} guarded ${options.guarded === 1 ? 'role' : 'roles'})`,
-    '',
-  );
-  out.push(
-    renderTable(
-      ['events read', 'recorded', 'duplicates', 'ignored', 'rejected', 'trust changes', 'findings', 'actions'],
-      [[s.eventsRead, s.recorded, s.duplicates, s.ignored, s.rejected, s.trustPolicyChanges, s.findings, s.actions]],
-    ),
-  );
-  out.push('', `Findings (${report.findings.length})`);
-  if (report.findings.length) {
-    out.push(
-      renderTable(
-        ['when (UTC)', 'severity', 'kind', 'role', 'caller', 'what happened'],
-        report.findings.map((f) => [
-          f.context.at,
-          f.severity,
-          f.kind,
-          f.roleArn,
-          f.callerAccountId ?? f.context.callerType,
-          f.message,
-        ]),
-        110,
-      ),
-    );
-  } else out.push(options.guarded ? 'none' : 'none (no role is registered)');
-  const revocations = report.actions.filter((a) => a.kind !== 'alert');
-  if (revocations.length) {
-    // The policy itself is in the JSON report (--json): here, what was revoked and how many statements it left.
-    out.push(
-      '',
-      `Revocations (${revocations.length}; ${options.apply ? 'written to IAM where applied' : 'emulated: nothing written'})`,
-    );
-    const statements = (doc: unknown) =>
-      doc && typeof doc === 'object' && Array.isArray((doc as { Statement?: unknown }).Statement)
-        ? (doc as { Statement: unknown[] }).Statement.length
-        : 0;
-    out.push(
-      renderTable(
-        ['decided (UTC)', 'kind', 'role', 'event', 'applied', 'policy statements'],
-        revocations.map((a) => [
-          a.at,
-          a.kind,
-          a.roleArn,
-          a.eventId,
-          a.applied ? 'yes' : 'no',
-          statements(a.policyDocument),
-        ]),
-        60,
-      ),
-    );
-  }
-  out.push('', `Sessions recorded (${report.sessions.length})`);
-  out.push(
-    renderTable(
-      [
-        'issued (UTC)',
-        'outcome',
-        'role',
-        'session',
-        'caller',
-        'caller type',
-        'external id',
-        'source IP',
-        'expires (UTC)',
-      ],
-      report.sessions.map((x) => [
-        x.issuedAt,
-        x.outcome,
-        x.roleArn,
-        x.roleSessionName,
-        x.callerAccountId,
-        x.callerType,
-        maskExternalId(x.externalId),
-        x.sourceIpAddress,
-        x.expiresAt,
-      ]),
-      44,
-    ),
-  );
-  if (report.rejected.length) {
-    out.push('', `Rejected (${report.rejected.length})`);
-    out.push(
-      renderTable(
-        ['source', 'reason'],
-        report.rejected.map((r) => [r.source, r.reason]),
-        120,
-      ),
-    );
-  }
-  return out.join('\n');
 }

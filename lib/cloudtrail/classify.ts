@@ -37,7 +37,12 @@ export function classifyRecord(
   }
   if (parseCloudTrailEventTime(record.eventTime) === null)
     return rejected(`eventTime is ${describeValue(record.eventTime)}, expected a timestamp`);
-  return { kind: 'ignored', eventName, reason: `${eventSource} ${eventName} is not an assume or trust-policy event` };
+  return {
+    kind: 'ignored',
+    eventName,
+    reason: `${eventSource} ${eventName} is not an assume or trust-policy event`,
+    category: 'not an assume or trust-policy event',
+  };
 }
 
 function classifyAssume(
@@ -52,6 +57,7 @@ function classifyAssume(
       kind: 'ignored',
       eventName: String(record.eventName),
       reason: `assume by an AWS service${by}; not recorded unless RECORD_AWS_SERVICE_ASSUMES is set`,
+      category: 'assume by an AWS service',
     };
   }
   const parsed = AssumeRecordSchema.safeParse(record);
@@ -125,6 +131,7 @@ function classifyTrustChange(record: Record<string, unknown>, envelopeId: string
         kind: 'ignored',
         eventName: r.eventName,
         reason: `failed UpdateAssumeRolePolicy (${r.errorCode}) names no role`,
+        category: 'failed trust-policy change naming no role',
       };
     return rejected('UpdateAssumeRolePolicy has no requestParameters.roleName');
   }

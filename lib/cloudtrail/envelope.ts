@@ -22,7 +22,8 @@ const MAX_NESTING = 4;
 
 /**
  * Yield the CloudTrail records inside one parsed JSON value: a bare record, an EventBridge event,
- * a log file `{"Records": [...]}`, a row of Athena's CloudTrail table, or an array of any of these. `source` names the file; nested positions
+ * a log file `{"Records": [...]}`, the output of `aws cloudtrail lookup-events` (`{"Events": [...]}`), a row of
+ * Athena's CloudTrail table, or an array of any of these. `source` names the file; nested positions
  * are appended as `:index`.
  */
 export function* unwrapDocument(value: unknown, source: string, depth = 0): Generator<InputItem> {
@@ -49,6 +50,10 @@ export function* unwrapDocument(value: unknown, source: string, depth = 0): Gene
     }
     const records = doc.Records;
     for (let i = 0; i < records.length; i++) yield { source: `${source}:${i}`, record: records[i], envelopeId: null };
+    return;
+  }
+  if (isLookupEventsPage(doc)) {
+    yield* unwrapLookupEvents(doc.Events, source);
     return;
   }
   if (Object.hasOwn(doc, 'detail-type') || Object.hasOwn(doc, 'detail')) {
@@ -78,4 +83,32 @@ export function unwrapEventBridge(doc: unknown, source: string): InputItem {
     };
   }
   return { source, record: event.detail, envelopeId: event.id };
+}
+
+/** `aws cloudtrail lookup-events` output: `{"Events": [...], "NextToken"?: ...}`; a CloudTrail record has no `Events`. */
+export function isLookupEventsPage(doc: Record<string, unknown>): doc is { Events: unknown } {
+  return Object.hasOwn(doc, 'Events') && !Object.hasOwn(doc, 'eventName') && !Object.hasOwn(doc, 'eventVersion');
+}
+
+// Each entry of a lookup-events page carries the whole record as a JSON string in CloudTrailEvent.
+function* unwrapLookupEvents(events: unknown, source: string): Generator<InputItem> {
+  if (!Array.isArray(events)) {
+    yield { source, rejected: 'Events is not an array (expected the output of aws cloudtrail lookup-events)' };
+    return;
+  }
+  for (let i = 0; i < events.length; i++) {
+    const entry: unknown = events[i];
+    const at = `${source}:${i}`;
+    const text =
+      typeof entry === 'object' && entry !== null ? (entry as { CloudTrailEvent?: unknown }).CloudTrailEvent : null;
+    if (typeof text !== 'string') {
+      yield { source: at, rejected: 'lookup-events entry has no CloudTrailEvent string' };
+      continue;
+    }
+    try {
+      yield { source: at, record: JSON.parse(text), envelopeId: null };
+    } catch (error) {
+      yield { source: at, rejected: `CloudTrailEvent is not JSON: ${(error as Error).message}` };
+    }
+  }
 }

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { type InputItem, unwrapDocument } from './envelope.js';
+import { type InputItem, isLookupEventsPage, unwrapDocument } from './envelope.js';
 
 /** Limits and hooks for reading replay inputs. */
 export interface ReadOptions {
@@ -60,8 +60,16 @@ export async function listInputFiles(paths: string[]): Promise<{ files: InputFil
     }
   };
   for (const path of paths) {
-    const info = await stat(path).catch(() => null);
-    if (!info) missing.push({ source: path, rejected: 'no such file or directory' });
+    let code = '';
+    const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+      code = error.code ?? error.message;
+      return null;
+    });
+    if (!info)
+      missing.push({
+        source: path,
+        rejected: code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${code}`,
+      });
     else if (info.isDirectory()) await walk(path);
     else files.push({ path, bytes: info.size });
   }
@@ -78,7 +86,10 @@ async function isGzip(path: string): Promise<boolean> {
   }
 }
 
-/** Yield every record (or rejection) in one file: one record, EventBridge event, Records document, array or JSON lines; gzip or not. */
+/**
+ * Yield every record (or rejection) in one file: one record, EventBridge event, Records document, lookup-events
+ * output, array or JSON lines; gzip or not.
+ */
 export async function* readInputFile(
   path: string,
   options: ReadOptions = DEFAULT_READ_OPTIONS,
@@ -270,7 +281,10 @@ function* parseText(buffer: Buffer, source: string, maxRecordBytes: number): Gen
     return;
   }
   const container =
-    Array.isArray(value) || (typeof value === 'object' && value !== null && Object.hasOwn(value, 'Records'));
+    Array.isArray(value) ||
+    (typeof value === 'object' &&
+      value !== null &&
+      (Object.hasOwn(value, 'Records') || isLookupEventsPage(value as Record<string, unknown>)));
   if (!container && buffer.length > maxRecordBytes) {
     yield { source, rejected: `record is ${buffer.length} bytes, over the ${maxRecordBytes}-byte record limit` };
     return;

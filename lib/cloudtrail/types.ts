@@ -81,6 +81,8 @@ export interface IgnoredRecord {
   kind: 'ignored';
   eventName: string;
   reason: string;
+  /** The reason in a few words, the same for every record ignored for it: replay counts records by it. */
+  category: string;
 }
 
 /** A record that is not usable, with the reason. */

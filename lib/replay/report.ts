@@ -19,6 +19,14 @@ export interface ReplayReport {
   findings: ReportFinding[];
   actions: Action[];
   rejected: { source: string; reason: string }[];
+  /** The records counted in `summary.ignored`, by reason and by event name, most frequent first (an extension). */
+  ignored: IgnoredSummary;
+}
+
+/** Counts of ignored records; keys are ordered by count, then by name, so the document is the same on every run. */
+export interface IgnoredSummary {
+  byReason: Record<string, number>;
+  byEventName: Record<string, number>;
 }
 
 /** A finding as the report shows it (contract §2), with its context as an extension. */
@@ -58,13 +66,32 @@ export function emptyReport(): ReplayReport {
     findings: [],
     actions: [],
     rejected: [],
+    ignored: { byReason: {}, byEventName: {} },
   };
 }
 
-/** Deterministic order: sessions, findings and actions by time then event id; rejections in input order (already). */
+/** Count one ignored record. */
+export function countIgnored(report: ReplayReport, reason: string, eventName: string): void {
+  report.summary.ignored++;
+  const { byReason, byEventName } = report.ignored;
+  // Own keys only: an event could be named `constructor` or `toString`.
+  byReason[reason] = (Object.hasOwn(byReason, reason) ? byReason[reason]! : 0) + 1;
+  byEventName[eventName] = (Object.hasOwn(byEventName, eventName) ? byEventName[eventName]! : 0) + 1;
+}
+
+// Locale-independent: by code unit, so every machine gives the same order.
+const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+// The counts with their keys most frequent first, then by name.
+const byCount = (counts: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(counts).sort(([a, m], [b, n]) => n - m || text(a, b)));
+
+/**
+ * Deterministic order: sessions, findings and actions by time then event id; ignored counts by count then name;
+ * rejections in input order (already).
+ */
 export function sortReport(report: ReplayReport): ReplayReport {
-  // Locale-independent: times by their instant, then ids by code unit, so every machine gives the same order.
-  const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  // Times by their instant, then ids by code unit.
   const instant = (a: string, b: string) => Date.parse(a) - Date.parse(b) || text(a, b);
   const byTime = (a: { at: string; eventId: string }, b: { at: string; eventId: string }) =>
     instant(a.at, b.at) || text(a.eventId, b.eventId);
@@ -78,5 +105,6 @@ export function sortReport(report: ReplayReport): ReplayReport {
     (a, b) =>
       instant(a.issuedAt, b.issuedAt) || text(a.eventId, b.eventId) || text(a.recipientAccountId, b.recipientAccountId),
   );
+  report.ignored = { byReason: byCount(report.ignored.byReason), byEventName: byCount(report.ignored.byEventName) };
   return report;
 }

@@ -1,23 +1,30 @@
 import { roleArnFromErrorMessage } from '../cloudtrail/arn.js';
-import { classifyRecord } from '../cloudtrail/classify.js';
-import { DEFAULT_READ_OPTIONS, listInputFiles, type ReadOptions, readInputFile } from '../cloudtrail/read-inputs.js';
+import type { InputItem } from '../cloudtrail/envelope.js';
+import { DEFAULT_READ_OPTIONS, type InputFile, listInputFiles, type ReadOptions } from '../cloudtrail/read-inputs.js';
 import type { Deps } from '../deps.js';
 import { type ProcessOutcome, processRecord } from '../pipeline.js';
 import type { RegistryIndex } from '../registry/index.js';
-import { emptyReport, type ReplayReport, reportFinding, sortReport } from './report.js';
+import { collectRecords, type PendingRecord, type SeqRejection } from './collect.js';
+import { countIgnored, emptyReport, type ReplayReport, reportFinding, sortReport } from './report.js';
 
-/** Progress of a replay, for a progress line on stderr. */
+/** Progress of a replay, for a progress line on stderr: first the inputs are read, then the events decided. */
 export interface ReplayProgress {
+  phase: 'reading' | 'deciding';
   bytesRead: number;
   bytesTotal: number;
   records: number;
   filesDone: number;
   filesTotal: number;
+  /** Events decided so far, of `toDecide` (known once every input was read). */
+  decided: number;
+  toDecide: number;
 }
 
 /** Options of one replay run. */
 export interface ReplayOptions {
   paths: string[];
+  /** The paths already listed (the CLI checks them before it starts DynamoDB). */
+  listing?: { files: InputFile[]; missing: InputItem[] };
   /** Records processed at once; the store is the bottleneck, so a few in flight hide its latency. */
   concurrency?: number;
   signal?: AbortSignal;
@@ -29,35 +36,50 @@ export interface ReplayOptions {
 
 /**
  * Run CloudTrail files through the same pipeline as the Lambda functions, each event decided as of its own
- * eventTime (the simulated clock). Bad files and records are listed as rejected and the run goes on.
+ * eventTime (the simulated clock) and in eventTime order across every input, so the report is the same however
+ * the records are split into files. Bad files and records are listed as rejected and the run goes on.
  */
 export async function runReplay(deps: Deps, options: ReplayOptions): Promise<ReplayReport & { aborted: boolean }> {
   const report = emptyReport();
   const concurrency = options.concurrency ?? 16;
-  const { files, missing } = await listInputFiles(options.paths);
+  const { files, missing } = options.listing ?? (await listInputFiles(options.paths));
   const progress: ReplayProgress = {
+    phase: 'reading',
     bytesRead: 0,
     bytesTotal: files.reduce((n, f) => n + f.bytes, 0),
     records: 0,
     filesDone: 0,
     filesTotal: files.length,
+    decided: 0,
+    toDecide: 0,
   };
-  const readOptions: ReadOptions = {
-    ...DEFAULT_READ_OPTIONS,
-    ...options.read,
-    onBytes: (n) => (progress.bytesRead += n),
-  };
+  // Rejections are listed in input order, though some are only found when their event is decided.
+  const rejectedAt: SeqRejection[] = [];
   for (const item of missing)
-    if ('rejected' in item) report.rejected.push({ source: item.source, reason: item.rejected });
+    if ('rejected' in item) rejectedAt.push({ seq: rejectedAt.length, source: item.source, reason: item.rejected });
 
-  // Rejections are kept in input order even though records finish out of order.
-  const rejectedAt: { seq: number; source: string; reason: string }[] = [];
+  // Pass 1: read and classify everything (cheap), keeping only the records to decide, in eventTime order.
+  const pending = await collectRecords(files, report, rejectedAt, {
+    read: { ...DEFAULT_READ_OPTIONS, ...options.read, onBytes: (n) => (progress.bytesRead += n) },
+    recordAwsServiceAssumes: deps.config.recordAwsServiceAssumes,
+    signal: options.signal,
+    onRecord: () => {
+      if (++progress.records % 1000 === 0) options.onProgress?.(progress);
+    },
+    onFile: () => {
+      progress.filesDone++;
+      options.onProgress?.(progress);
+    },
+  });
+  progress.phase = 'deciding';
+  progress.toDecide = pending.length;
+  options.onProgress?.(progress);
+
   const inFlight = new Set<Promise<void>>();
   const lanes = new Map<string, Promise<void>>();
-  let seq = 0;
   let failure: unknown = null;
 
-  const tally = (outcome: ProcessOutcome, source: string, at: number): void => {
+  const tally = (outcome: ProcessOutcome, item: PendingRecord): void => {
     switch (outcome.status) {
       case 'recorded':
         report.summary.recorded++;
@@ -74,63 +96,40 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
         report.actions.push(...outcome.actions);
         break;
       case 'ignored':
-        report.summary.ignored++;
+        countIgnored(report, outcome.reason, outcome.eventName);
         break;
       case 'rejected':
-        rejectedAt.push({ seq: at, source, reason: outcome.reason });
+        rejectedAt.push({ seq: item.seq, source: item.source, reason: outcome.reason });
         break;
     }
+    if (++progress.decided % 100 === 0) options.onProgress?.(progress);
   };
 
+  // Pass 2: decide in eventTime order. Records of one guarded role run one after another, so that findings merge
+  // into the same alert and revocations happen in the same order on every run; copies of one event too, so that
+  // the first is the one recorded. Everything else runs concurrently.
   const index = await deps.registry();
-  outer: for (const file of files) {
-    for await (const item of readInputFile(file.path, readOptions)) {
-      if (options.signal?.aborted || failure) break outer;
-      const at = seq++;
-      if ('rejected' in item) {
-        rejectedAt.push({ seq: at, source: item.source, reason: item.rejected });
-        continue;
-      }
-      report.summary.eventsRead++;
-      if (++progress.records % 1000 === 0) options.onProgress?.(progress);
-      // Most of a trail is other services' events: classified here, at once, they never wait behind the store.
-      const classified = classifyRecord(
-        item.record,
-        { recordAwsServiceAssumes: deps.config.recordAwsServiceAssumes },
-        item.envelopeId,
-      );
-      if (classified.kind === 'ignored') {
-        report.summary.ignored++;
-        continue;
-      }
-      if (classified.kind === 'rejected') {
-        rejectedAt.push({ seq: at, source: item.source, reason: classified.reason });
-        continue;
-      }
-      // Records of one guarded role run in input order, so that findings merge into the same alert and revocations
-      // happen in the same order on every run; copies of one event too, so that the first is the one recorded.
-      // Everything else runs concurrently.
-      const key = laneOf(item.record, index);
-      const before = key === null ? undefined : lanes.get(key);
-      const run = () =>
-        processRecord(item.record, deps, { envelopeId: item.envelopeId, now: eventClock, dryRun: !options.apply });
-      const task = (before ? before.then(run) : run())
-        .then((outcome) => tally(outcome, item.source, at))
-        .catch((error: unknown) => {
-          failure ??= error;
-        });
-      inFlight.add(task);
-      if (key !== null) lanes.set(key, task);
-      void task.finally(() => {
-        inFlight.delete(task);
-        if (key !== null && lanes.get(key) === task) lanes.delete(key);
+  for (const item of pending) {
+    if (options.signal?.aborted || failure) break;
+    const key = laneOf(item.record, index);
+    const before = key === null ? undefined : lanes.get(key);
+    const run = () =>
+      processRecord(item.record, deps, { envelopeId: item.envelopeId, now: eventClock, dryRun: !options.apply });
+    const task = (before ? before.then(run) : run())
+      .then((outcome) => tally(outcome, item))
+      .catch((error: unknown) => {
+        failure ??= error;
       });
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
-    }
-    progress.filesDone++;
-    options.onProgress?.(progress);
+    inFlight.add(task);
+    if (key !== null) lanes.set(key, task);
+    void task.finally(() => {
+      inFlight.delete(task);
+      if (key !== null && lanes.get(key) === task) lanes.delete(key);
+    });
+    if (inFlight.size >= concurrency) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
+  options.onProgress?.(progress);
   // A store failure means the run could not complete: surface it rather than report partial numbers as whole.
   if (failure) throw failure;
   rejectedAt.sort((a, b) => a.seq - b.seq);

@@ -185,6 +185,7 @@ describe('classifyRecord: other records', () => {
       kind: 'ignored',
       eventName: 'ListBuckets',
       reason: 's3.amazonaws.com ListBuckets is not an assume or trust-policy event',
+      category: 'not an assume or trust-policy event',
     });
   });
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type InputItem, readInputs } from '../../../lib/cloudtrail/index.js';
-import { assumeRecord, EVENTS_DIR } from '../../helpers/fixtures.js';
+import { type InputItem, readInputFile, readInputs } from '../../../lib/cloudtrail/index.js';
+import { assumeRecord, EVENTS_DIR, SAMPLES_DIR, sampleFiles } from '../../helpers/fixtures.js';
 
 let dir: string;
 const record = assumeRecord();
@@ -227,5 +227,77 @@ describe('readInputs: a truncated gzip of JSON lines', () => {
     const items = await read(path);
     expect(ids(items)[0]).toBe(record.eventID);
     expect(items.at(-1)).toMatchObject({ rejected: expect.stringMatching(/^corrupt or truncated gzip/) });
+  });
+});
+
+// `aws cloudtrail lookup-events --output json`: the AWS CLI prints one document (pages merged) with each record as a
+// JSON string in CloudTrailEvent. Built here from the published samples, with the fields the API returns beside it.
+async function sampleRecords(): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (const name of sampleFiles())
+    for await (const item of readInputFile(join(SAMPLES_DIR, name)))
+      if ('record' in item) out.push(item.record as Record<string, unknown>);
+  return out;
+}
+
+function lookupEventsPage(records: Record<string, unknown>[], nextToken?: string): Record<string, unknown> {
+  return {
+    Events: records.map((r) => ({
+      EventId: r.eventID,
+      EventName: r.eventName,
+      ReadOnly: 'false',
+      EventTime: r.eventTime,
+      EventSource: r.eventSource,
+      Username: 'JohnDoe',
+      Resources: [],
+      CloudTrailEvent: JSON.stringify(r),
+    })),
+    ...(nextToken ? { NextToken: nextToken } : {}),
+  };
+}
+
+describe('readInputs: the output of aws cloudtrail lookup-events', () => {
+  it('reads every record of the published samples from it, plain, gzip, and as an array of pages', async () => {
+    const records = await sampleRecords();
+    expect(records.length).toBeGreaterThan(20);
+    const doc = JSON.stringify(lookupEventsPage(records, 'eyJuZXh0VG9rZW4iOiBudWxsfQ=='), null, 4);
+    const plain = write('lookup-events.json', doc);
+    const gz = write('lookup-events.json.gz', gzipSync(doc));
+    const pages = write(
+      'lookup-events-pages.json',
+      JSON.stringify([lookupEventsPage(records.slice(0, 10), 'abc'), lookupEventsPage(records.slice(10))]),
+    );
+    for (const path of [plain, gz, pages]) {
+      const items = await read(path);
+      expect(items.map((i) => ('record' in i ? i.record : i))).toEqual(records);
+    }
+    expect(sources(await read(plain)).slice(0, 2)).toEqual(['lookup-events.json:0', 'lookup-events.json:1']);
+  });
+
+  it('rejects an entry whose CloudTrailEvent is missing or not JSON, naming it, and keeps the others', async () => {
+    const page = lookupEventsPage([record, other]);
+    const events = page.Events as Record<string, unknown>[];
+    const path = write(
+      'lookup-events-bad.json',
+      JSON.stringify({
+        Events: [events[0], { EventId: 'x', CloudTrailEvent: '{"eventID": "cut' }, { EventId: 'y' }, events[1]],
+      }),
+    );
+    const items = await read(path);
+    expect(sources(items)).toEqual([
+      'lookup-events-bad.json:0',
+      'lookup-events-bad.json:1',
+      'lookup-events-bad.json:2',
+      'lookup-events-bad.json:3',
+    ]);
+    expect(ids(items)).toEqual([
+      record.eventID,
+      expect.stringMatching(/^rejected: CloudTrailEvent is not JSON/),
+      'rejected: lookup-events entry has no CloudTrailEvent string',
+      other.eventID,
+    ]);
+    expect(ids(await read(write('lookup-events-scalar.json', '{"Events": 3}')))).toEqual([
+      expect.stringMatching(/^rejected: Events is not an array/),
+    ]);
   });
 });
