@@ -1,6 +1,7 @@
 import { constants, renameSync, statSync, writeFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Command } from 'commander';
@@ -173,7 +174,7 @@ export async function replay(paths: string[], flags: ReplayFlags): Promise<numbe
       onProgress: (p) => progress.update(p),
     });
     progress.done();
-    const { aborted, ...report } = result;
+    const { aborted, coverage, ...report } = result;
     let written: string | null = null;
     if (flags.report) {
       // Written on Ctrl-C too: what was done so far, titled as partial.
@@ -183,6 +184,9 @@ export async function replay(paths: string[], flags: ReplayFlags): Promise<numbe
         registry: (await deps.registry()).registry,
         rotations,
         generatedAt: new Date().toISOString(),
+        coverage,
+        // The runbook of this installation, so the links work wherever the page is saved.
+        runbook: pathToFileURL(fileURLToPath(new URL('../docs/runbook.md', import.meta.url))).href,
         ...(aborted ? { title: 'roleguard backtest (interrupted: partial)' } : {}),
       };
       written = writeReport(flags.report, renderHtmlReport(input));

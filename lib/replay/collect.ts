@@ -33,6 +33,31 @@ export interface CollectOptions {
   onRecord?: () => void;
   /** Called after every file read. */
   onFile?: () => void;
+  /** Filled with the accounts, Regions and time span of every record read, ignored ones included. */
+  coverage?: ReadCoverage;
+}
+
+/** What the input covered: the accounts and Regions its records came from, and their time span. */
+export interface ReadCoverage {
+  accounts: Set<string>;
+  regions: Set<string>;
+  from: string | null;
+  to: string | null;
+}
+
+/** An empty coverage, to be filled by `collectRecords`. */
+export const emptyCoverage = (): ReadCoverage => ({ accounts: new Set(), regions: new Set(), from: null, to: null });
+
+function cover(coverage: ReadCoverage, record: unknown): void {
+  if (typeof record !== 'object' || record === null) return;
+  const { recipientAccountId, awsRegion, eventTime } = record as Record<string, unknown>;
+  if (typeof recipientAccountId === 'string' && /^\d{12}$/.test(recipientAccountId))
+    coverage.accounts.add(recipientAccountId);
+  if (typeof awsRegion === 'string' && /^[a-z]{2}(-[a-z]+)+-\d$/.test(awsRegion)) coverage.regions.add(awsRegion);
+  if (typeof eventTime !== 'string' || Number.isNaN(Date.parse(eventTime))) return;
+  const iso = new Date(Date.parse(eventTime)).toISOString();
+  if (coverage.from === null || iso < coverage.from) coverage.from = iso;
+  if (coverage.to === null || iso > coverage.to) coverage.to = iso;
 }
 
 /**
@@ -53,7 +78,10 @@ export async function collectRecords(
       if (options.signal?.aborted) break outer;
       const kept = take(item, seq++, report, rejected, options.recordAwsServiceAssumes);
       if (kept) pending.push(kept);
-      if ('record' in item) options.onRecord?.();
+      if ('record' in item) {
+        if (options.coverage) cover(options.coverage, item.record);
+        options.onRecord?.();
+      }
     }
     options.onFile?.();
   }

@@ -4,7 +4,8 @@ import { DEFAULT_READ_OPTIONS, type InputFile, listInputFiles, type ReadOptions 
 import type { Deps } from '../deps.js';
 import { type ProcessOutcome, processRecord } from '../pipeline.js';
 import type { RegistryIndex } from '../registry/index.js';
-import { collectRecords, type PendingRecord, type SeqRejection } from './collect.js';
+import { collectRecords, emptyCoverage, type PendingRecord, type SeqRejection } from './collect.js';
+import type { Coverage } from './html/types.js';
 import { countIgnored, emptyReport, type ReplayReport, reportFinding, sortReport } from './report.js';
 
 /** Progress of a replay, for a progress line on stderr: first the inputs are read, then the events decided. */
@@ -39,8 +40,12 @@ export interface ReplayOptions {
  * eventTime (the simulated clock) and in eventTime order across every input, so the report is the same however
  * the records are split into files. Bad files and records are listed as rejected and the run goes on.
  */
-export async function runReplay(deps: Deps, options: ReplayOptions): Promise<ReplayReport & { aborted: boolean }> {
+export async function runReplay(
+  deps: Deps,
+  options: ReplayOptions,
+): Promise<ReplayReport & { aborted: boolean; coverage: Coverage }> {
   const report = emptyReport();
+  const read = emptyCoverage();
   const concurrency = options.concurrency ?? 16;
   const { files, missing } = options.listing ?? (await listInputFiles(options.paths));
   const progress: ReplayProgress = {
@@ -63,6 +68,7 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
     read: { ...DEFAULT_READ_OPTIONS, ...options.read, onBytes: (n) => (progress.bytesRead += n) },
     recordAwsServiceAssumes: deps.config.recordAwsServiceAssumes,
     signal: options.signal,
+    coverage: read,
     onRecord: () => {
       if (++progress.records % 1000 === 0) options.onProgress?.(progress);
     },
@@ -137,7 +143,14 @@ export async function runReplay(deps: Deps, options: ReplayOptions): Promise<Rep
   report.summary.rejected = report.rejected.length;
   report.summary.findings = report.findings.length;
   report.summary.actions = report.actions.length;
-  return { ...sortReport(report), aborted: options.signal?.aborted ?? false };
+  const coverage: Coverage = {
+    files: files.length,
+    accounts: [...read.accounts].sort(),
+    regions: [...read.regions].sort(),
+    from: read.from,
+    to: read.to,
+  };
+  return { ...sortReport(report), aborted: options.signal?.aborted ?? false, coverage };
 }
 
 // The lane of a raw record: its role when the role is guarded (by name: UpdateAssumeRolePolicy logs no ARN), else

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'puppeteer-core';
 import { renderHtmlReport } from '../../lib/replay/html-report.js';
@@ -8,7 +9,7 @@ import { CANDIDATES, type FoundBrowser, launchBrowser, systemChromium } from '..
 import { busyMonth } from '../helpers/busy-month.js';
 import { runCli } from '../helpers/cli.js';
 import { testEndpoint } from '../helpers/dynamo.js';
-import { EVENTS_DIR } from '../helpers/fixtures.js';
+import { EVENTS_DIR, ROOT } from '../helpers/fixtures.js';
 
 // The backtest report rendered by headless Chromium: the one npm ci installs (@sparticuz/chromium), else a system
 // one (see test/helpers/browser.ts). No browser at all fails these tests with how to get one: they never skip.
@@ -89,8 +90,14 @@ describe('roleguard replay --report', () => {
     expect(dom.match(/class="finding critical"/g)?.length).toBeGreaterThanOrEqual(1);
     expect(dom.match(/class="revocation"/g)).toHaveLength(1);
     expect(dom).toContain('unexpected-external-id');
-    expect(dom).toContain('href="docs/runbook.md#unexpected-external-id-critical"');
+    // The runbook of this checkout, by absolute file URL, so the link works wherever the page is saved.
+    expect(dom).toContain(
+      `href="${pathToFileURL(join(ROOT, 'docs', 'runbook.md')).href}#unexpected-external-id-critical"`,
+    );
     expect(dom).toContain('aws:TokenIssueTime');
+    // What the input covered, as the replay counted it (not told from the sessions).
+    expect(dom).not.toContain('the replay gave no count of files');
+    expect(dom).toMatch(/<dt>files<\/dt><dd>\d+<\/dd>/);
     expect(dom).toContain('not yet dated');
     expect(dom).not.toMatch(/<script/i);
     expect(markers.length).toBeGreaterThan(0);

@@ -63,6 +63,11 @@ describe('replay of Athena UNLOAD results', () => {
     expect(b.actions).toEqual(a.actions);
     expect(b.rejected.map((r) => r.reason)).toEqual(a.rejected.map((r) => r.reason));
     expect(a.findings.length).toBeGreaterThan(0);
+    // What the input covered, for the HTML report: every record read counts, ignored ones included.
+    expect(a.coverage.files).toBe(1);
+    expect(a.coverage.accounts).toEqual(expect.arrayContaining(['111122223333', '123456789012']));
+    expect(a.coverage.regions).toEqual(expect.arrayContaining(['us-east-1', 'us-east-2']));
+    expect(a.coverage.from! < a.coverage.to!).toBe(true);
     expect(a.sessions.length).toBeGreaterThan(5);
   });
 

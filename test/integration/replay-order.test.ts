@@ -123,7 +123,7 @@ async function replay(path: string): Promise<ReplayReport> {
       throw new Error('replay must use the event clock');
     },
   });
-  const { aborted: _, ...report } = await runReplay(deps, { paths: [path], concurrency: 8 });
+  const { aborted: _, coverage: _c, ...report } = await runReplay(deps, { paths: [path], concurrency: 8 });
   return report;
 }
 
