@@ -42,22 +42,26 @@ export function shortRoleNames(arns: string[]): Map<string, string> {
 const clean = (v: Cell): string => (v === null ? '-' : String(v).replace(/[\x00-\x1f\x7f]/g, '?'));
 
 function wrapText(text: string, width: number): string[] {
+  // Break at spaces, and after a hyphen inside a long word (a finding kind); a piece after a hyphen is glued on.
+  const pieces = text
+    .split(' ')
+    .flatMap((w) =>
+      w.length > width ? w.split(/(?<=-)/).map((p, i) => ({ p, glue: i > 0 })) : [{ p: w, glue: false }],
+    );
   const lines: string[] = [];
   let line = '';
-  for (const word of text.split(' ')) {
-    for (let w = word; w.length > 0; ) {
-      const room = line ? width - line.length - 1 : width;
-      if (w.length <= room) {
-        line = line ? `${line} ${w}` : w;
-        w = '';
-      } else if (line) {
-        lines.push(line);
-        line = '';
-      } else {
-        lines.push(w.slice(0, width));
-        w = w.slice(width);
-      }
+  for (const { p, glue } of pieces) {
+    const sep = line && !glue ? ' ' : '';
+    if (line && line.length + sep.length + p.length > width) {
+      lines.push(line);
+      line = '';
     }
+    let rest = line ? `${line}${sep}${p}` : p;
+    while (rest.length > width) {
+      lines.push(rest.slice(0, width));
+      rest = rest.slice(width);
+    }
+    line = rest;
   }
   if (line || lines.length === 0) lines.push(line);
   return lines;
