@@ -281,7 +281,8 @@ describe('roleguard audit', () => {
     expect(narrow.stdout).toMatch(/ct-o…#[0-9a-f]{8}/);
     expect(narrow.stdout).toMatch(/^CostToolReadOnly /m);
     const words = (text: string) => text.replace(/\s+/g, ' ');
-    expect(words(narrow.stdout)).toContain('the confused-deputy door');
+    expect(words(narrow.stdout)).toContain('bypassing the condition that other statements require');
+    expect(words(narrow.stdout)).toContain('retired ID ct-o…#');
   });
 
   it('reports a role in watch mode (externalIds: none): its trust policy requires no external ID', () => {
