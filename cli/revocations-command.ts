@@ -74,11 +74,11 @@ async function revocations(flags: RevocationsFlags): Promise<number> {
         `${renderTable(
           [
             { header: 'decided (UTC)', keep: true },
-            { header: 'role', min: 12 },
-            { header: 'revoked', wrap: true, min: 16 },
+            { header: 'role', keep: true },
+            { header: 'revoked', wrap: true, min: 14 },
             { header: 'state', keep: true },
-            { header: 'why', wrap: true, min: 14 },
-            { header: 'last error', wrap: true, min: 14 },
+            { header: 'why', wrap: true, min: 10 },
+            { header: 'last error', wrap: true, min: 12 },
           ],
           shown.map((i) => [
             i.createdAt.replace(/\.\d+Z$/, 'Z'),

@@ -9,6 +9,8 @@ export interface Column {
   keep?: boolean;
   wrap?: boolean;
   min?: number;
+  /** Left out (and named under the table) when the table cannot fit otherwise; later optional columns go first. */
+  optional?: boolean;
 }
 
 type Cell = string | number | null;
@@ -79,19 +81,30 @@ export function renderTable(
 ): string {
   const width = (typeof options === 'object' ? options.width : undefined) ?? terminalWidth();
   const cellMax = typeof options === 'number' ? options : Number.POSITIVE_INFINITY;
-  const cols: Column[] = columns.map((c) => (typeof c === 'string' ? { header: c } : c));
-  const body = rows.map((r) =>
+  let cols: Column[] = columns.map((c) => (typeof c === 'string' ? { header: c } : c));
+  let body = rows.map((r) =>
     cols.map((_, i) => {
       const text = clean(r[i] ?? null);
       return text.length > cellMax ? `${text.slice(0, cellMax - 1)}…` : text;
     }),
   );
-  const natural = cols.map((c, i) => Math.max(c.header.length, ...body.map((r) => r[i]!.length)));
+  let natural = cols.map((c, i) => Math.max(c.header.length, ...body.map((r) => r[i]!.length)));
+  const floorOf = (c: Column, i: number) =>
+    c.keep ? natural[i]! : Math.min(natural[i]!, Math.max(c.min ?? (c.wrap ? 20 : 8), c.header.length));
+  const dropped: string[] = [];
+  // Leave out optional columns, the last first, while even the narrowest table would not fit.
+  for (;;) {
+    const narrowest = cols.reduce((sum, c, i) => sum + floorOf(c, i), 0) + 2 * (cols.length - 1);
+    const last = cols.map((c) => c.optional === true).lastIndexOf(true);
+    if (narrowest <= width || last < 0) break;
+    dropped.unshift(cols[last]!.header);
+    const keep = (_: unknown, i: number) => i !== last;
+    cols = cols.filter(keep);
+    body = body.map((r) => r.filter(keep));
+    natural = natural.filter(keep);
+  }
   const widths = [...natural];
-  const floor = (i: number) =>
-    cols[i]!.keep
-      ? natural[i]!
-      : Math.min(natural[i]!, Math.max(cols[i]!.min ?? (cols[i]!.wrap ? 20 : 8), cols[i]!.header.length));
+  const floor = (i: number) => floorOf(cols[i]!, i);
   let excess = widths.reduce((a, b) => a + b, 0) + 2 * (cols.length - 1) - width;
   while (excess > 0) {
     // Take one character at a time from the widest column that can still give one up.
@@ -122,5 +135,6 @@ export function renderTable(
     const height = Math.max(...parts.map((p) => p.length));
     for (let k = 0; k < height; k++) line(parts.map((p) => p[k] ?? ''));
   }
+  if (dropped.length) lines.push(`(left out to fit ${width} columns: ${dropped.join(', ')}; --json has every field)`);
   return lines.join('\n');
 }
