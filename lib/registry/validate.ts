@@ -33,16 +33,19 @@ const RoleSchema = z
       .array(z.string().regex(ACCOUNT_ID, { message: 'not a 12-digit account id' }))
       .min(1, { message: 'must list at least one account' }),
     // `none`: watch mode, for a role whose trust policy requires no external ID (an extension of contract §1).
-    externalIds: z.union([
-      z.literal('none'),
-      z
-        .object({
-          current: externalId.nullable(),
-          pending: externalId.nullable().default(null),
-          retired: z.array(externalId).default([]),
-        })
-        .strict(),
-    ]),
+    externalIds: z.union(
+      [
+        z.literal('none'),
+        z
+          .object({
+            current: externalId.nullable(),
+            pending: externalId.nullable().default(null),
+            retired: z.array(externalId).default([]),
+          })
+          .strict(),
+      ],
+      { error: 'must be none (watch mode) or { current, pending, retired }' },
+    ),
     response: z.enum(['revoke', 'alert']).default('alert'),
     // An extension of contract §1: decide, record and alert revocations for this role, but write nothing to IAM.
     dryRun: z.boolean().optional(),
