@@ -127,9 +127,9 @@ describe('registry validation (contract §1)', () => {
       'roles[0] (arn:aws:iam::111122223333:role/LegacyBackupVendor): rotation: a role with externalIds: none has no external ID to rotate',
     ]);
     // Any other string is still an error naming the field; an object without IDs still needs one.
-    expect(problems(watch().replace('externalIds: none', 'externalIds: nothing'))[0]).toMatch(
-      /roles\[0\] .*: externalIds: /,
-    );
+    expect(problems(watch().replace('externalIds: none', 'externalIds: nothing'))).toEqual([
+      'roles[0] (arn:aws:iam::111122223333:role/LegacyBackupVendor): externalIds: must be none (watch mode) or { current, pending, retired }',
+    ]);
     expect(problems(watch().replace('externalIds: none', 'externalIds: { current: null }'))).toEqual([
       'roles[0] (arn:aws:iam::111122223333:role/LegacyBackupVendor): externalIds.current: required unless a pending ID is being introduced',
     ]);
