@@ -212,6 +212,12 @@ describe('roleguard roles import: the diff, and --replace', () => {
     expect(json.roles).toEqual([expect.objectContaining({ roleArn: LEGACY, externalIds: 'none', response: 'alert' })]);
     // Imported again unchanged: the stored form reads back as the same registry.
     expect(cli(['roles', 'import', '--registry', watch, ...store]).stdout).toContain('no change to the registry');
+    // There is no external ID to rotate: a rotation is refused, with the reason, before IAM is read.
+    const rotate = cli(['rotate', '--role', LEGACY, '--start', ...store]);
+    expect(rotate.status).toBe(2);
+    expect(rotate.stderr).toContain(
+      `roleguard rotate: ${LEGACY} is registered in watch mode (externalIds: none): its trust policy requires no external ID, so there is none to rotate`,
+    );
   });
 });
 
