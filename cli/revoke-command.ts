@@ -15,7 +15,7 @@ import { createRevocationStore } from '../lib/revoke/store.js';
 import { createSessionStore, type SessionStore, type SessionView } from '../lib/sessions/index.js';
 import { iamClient } from './aws-access.js';
 import { EXIT } from './exit-codes.js';
-import { addStoreOptions, openLocalStore, type StoreFlags } from './local-store.js';
+import { addStoreOptions, noteInMemory, openLocalStore, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
 import { previewRevocation, type RevocationPreview } from './revoke-preview.js';
 
@@ -105,6 +105,7 @@ async function revoke(flags: RevokeFlags): Promise<number> {
   const iam = 'iam' in aws ? aws.iam : null;
   const store = await openLocalStore(flags);
   try {
+    if (!('all' in target)) noteInMemory(store, 'revoke', 'no session is recorded in it to look up');
     const registry = fileRegistry ?? (await createRegistryStore(store.dynamo, store.tables.registry).load());
     // A role whose registry entry says dryRun is never written, by hand either.
     const roleDryRun = registry.roles.find((r) => r.roleArn === flags.role)?.dryRun === true;

@@ -11,6 +11,7 @@ import { createRevocationStore, revocationsTableDefinition } from '../../lib/rev
 import { createSessionStore, sessionsTableDefinition } from '../../lib/sessions/index.js';
 import { buildCli, runBuiltCli } from '../helpers/built-cli.js';
 import { testDynamo, testEndpoint } from '../helpers/dynamo.js';
+import { EVENTS_DIR, ROOT } from '../helpers/fixtures.js';
 import { ROLE_ID, vendorAssume } from '../helpers/revocation.js';
 
 // `roleguard findings`, `roleguard revocations` and the revoked mark of `roleguard sessions`, run as the built CLI
@@ -203,8 +204,29 @@ describe('roleguard findings, revocations and sessions', () => {
       expect(kept.status).toBe(0);
       expect(kept.stdout).toBe('No revocation.\n');
       expect(kept.stderr).toBe('');
+      // Every command that takes --data-dir keeps its data there: the registry imported is what audit reads next.
+      const imported = runBuiltCli([
+        'roles',
+        'import',
+        '--registry',
+        join(EVENTS_DIR, 'registry.yaml'),
+        '--data-dir',
+        dir,
+      ]);
+      expect(imported.status).toBe(0);
+      expect(imported.stderr).toBe('');
+      const audit = runBuiltCli([
+        'audit',
+        '--data-dir',
+        dir,
+        '--authorization-details',
+        join(ROOT, 'examples', 'authorization-details.json'),
+      ]);
+      expect(audit.stderr).toBe('');
+      expect(audit.stdout).toContain('1 guarded roles; 1 ok');
+      expect(audit.status).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 240_000);
 });
