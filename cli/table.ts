@@ -72,14 +72,15 @@ function wrapText(text: string, width: number): string[] {
 /**
  * Render rows as a plain aligned text table (no colours, so it pastes cleanly into a ticket), fitted to `width`
  * (default: the terminal's): wrap columns fold, ordinary ones are cut from the widest down, kept ones never change.
- * A number instead of options is the older per-cell limit (cells longer than it are cut); the table is fitted too.
+ * A number instead of options is the older per-cell limit (cells longer than it are cut), and no fitting.
  */
 export function renderTable(
   columns: (string | Column)[],
   rows: Cell[][],
   options: number | { width?: number } = {},
 ): string {
-  const width = (typeof options === 'object' ? options.width : undefined) ?? terminalWidth();
+  // The older form (a per-cell limit) keeps its old layout: its callers chose their limits for it.
+  const width = typeof options === 'number' ? Number.POSITIVE_INFINITY : (options.width ?? terminalWidth());
   const cellMax = typeof options === 'number' ? options : Number.POSITIVE_INFINITY;
   let cols: Column[] = columns.map((c) => (typeof c === 'string' ? { header: c } : c));
   let body = rows.map((r) =>
