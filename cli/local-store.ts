@@ -136,3 +136,14 @@ export async function openLocalStore(flags: StoreFlags): Promise<LocalStore> {
     },
   };
 }
+
+/**
+ * Say so when the store is the embedded DynamoDB Local in memory: it started empty and is gone when the command ends,
+ * so an empty answer means nothing. Written to stderr, so --json output stays one document.
+ */
+export function noteInMemory(store: LocalStore, command: string, what: string): void {
+  if (store.persistent) return;
+  process.stderr.write(
+    `roleguard ${command}: note: the embedded DynamoDB Local is in memory: it started empty and is discarded when the command ends, so ${what}; use --data-dir DIR (or $ROLEGUARD_DATA_DIR), --endpoint or --stage\n`,
+  );
+}

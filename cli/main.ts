@@ -3,7 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { registerAthena } from './athena-command.js';
 import { registerAudit } from './audit-command.js';
 import { EXIT } from './exit-codes.js';
+import { registerFindings } from './findings-command.js';
 import { registerReplay } from './replay-command.js';
+import { registerRevocations } from './revocations-command.js';
 import { registerRevoke } from './revoke-command.js';
 import { registerRoles } from './roles-command.js';
 import { registerRotate } from './rotate-command.js';
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerRoles(program);
   registerAudit(program);
   registerSessions(program);
+  registerFindings(program);
+  registerRevocations(program);
   registerRevoke(program);
   registerRotate(program);
   registerAthena(program);

@@ -1,27 +1,37 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { maskExternalId } from '../lib/redact.js';
 import {
   type AuthorizationDetailsImport,
   registryFromAuthorizationDetails,
 } from '../lib/registry/authorization-details.js';
-import { createRegistryStore, type Registry, RegistryError, validateRegistry } from '../lib/registry/index.js';
+import { diffRegistries, formatRegistryDiff, registryDiffJson } from '../lib/registry/diff.js';
+import {
+  createRegistryStore,
+  type Registry,
+  RegistryError,
+  registryToDocument,
+  validateRegistry,
+} from '../lib/registry/index.js';
 import { EXIT } from './exit-codes.js';
-import { addStoreOptions, openLocalStore, type StoreFlags } from './local-store.js';
+import { addStoreOptions, noteInMemory, openLocalStore, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
-import { renderTable } from './table.js';
+import { registerRoleEdits } from './roles-edit.js';
+import { listRoles } from './roles-list.js';
 
 interface ImportFlags extends StoreFlags {
   registry?: string;
   authorizationDetails?: string;
   dryRun?: boolean;
+  replace?: boolean;
   json?: boolean;
 }
 
 /** `roleguard roles import` and `roleguard roles list`. */
 export function registerRoles(program: Command): void {
-  const roles = program.command('roles').description('The registry of guarded roles: import it, list it');
+  const roles = program
+    .command('roles')
+    .description('The registry of guarded roles: import it, list it, add or remove one role');
   const importCommand = roles
     .command('import')
     .description(
@@ -29,7 +39,11 @@ export function registerRoles(program: Command): void {
     )
     .option('--registry <file>', 'registry file (YAML or JSON, contract §1)')
     .option('--authorization-details <file>', 'output of `aws iam get-account-authorization-details` (JSON)')
-    .option('--dry-run', 'validate and show what would be imported (as a registry file), write nothing')
+    .option(
+      '--dry-run',
+      'validate and show the diff against the stored registry (and, from IAM, the registry file); write nothing',
+    )
+    .option('--replace', 'allow the import to remove registered roles the file does not list')
     .option('--json', 'print the result as JSON');
   addStoreOptions(importCommand)
     .addHelpText(
@@ -40,10 +54,14 @@ Examples:
   aws iam get-account-authorization-details --filter Role > auth.json
   roleguard roles import --authorization-details auth.json --dry-run > registry.yaml
 
-The import is all or nothing: an invalid registry is refused with every problem named (file, role,
-field) and the registry in place stays as it was. With --authorization-details, vendor names,
-responses, rotation settings, retired IDs and service/protected ARNs already registered are kept.
-Exit status: 0 imported (or valid in --dry-run), 2 invalid input, 1 the store failed.`,
+The import prints what changes against the stored registry: roles added (+), removed (-) and changed (~).
+It refuses to remove registered roles unless --replace is given; use roles add FILE and roles remove ARN
+to onboard or offboard one vendor. The import is all or nothing: an invalid registry is refused with every
+problem named (file, role, field) and the registry in place stays as it was. With --authorization-details,
+vendor names, responses, rotation settings, retired IDs and service/protected ARNs already registered are
+kept, and a role that requires no external ID is registered in watch mode (externalIds: none).
+Exit status: 0 imported (or valid in --dry-run), 2 invalid input or roles would be removed without
+--replace, 1 the store failed.`,
     )
     .action(async (flags: ImportFlags) => {
       process.exitCode = await importRoles(flags);
@@ -65,6 +83,7 @@ External IDs are shown masked (a prefix and a hash), also with --json.`,
     .action(async (flags: StoreFlags & { json?: boolean }) => {
       process.exitCode = await listRoles(flags);
     });
+  registerRoleEdits(roles);
 }
 
 async function importRoles(flags: ImportFlags): Promise<number> {
@@ -76,6 +95,7 @@ async function importRoles(flags: ImportFlags): Promise<number> {
   }
   let registry: Registry;
   let derived: AuthorizationDetailsImport | null = null;
+  let document: unknown;
   if (flags.registry) {
     const loaded = await readRegistryFile(flags.registry);
     if ('error' in loaded) {
@@ -83,111 +103,82 @@ async function importRoles(flags: ImportFlags): Promise<number> {
       return EXIT.usage;
     }
     registry = loaded.registry;
+  } else {
+    try {
+      document = JSON.parse(await readFile(flags.authorizationDetails!, 'utf8'));
+    } catch (error) {
+      process.stderr.write(
+        `roleguard roles import: ${flags.authorizationDetails}: not readable JSON: ${(error as Error).message}\n`,
+      );
+      return EXIT.usage;
+    }
   }
-  const needsStore = !flags.dryRun || Boolean(flags.authorizationDetails);
-  const store = needsStore ? await openLocalStore(flags) : null;
+  // The store is read even in a dry run: the diff is against what is registered now.
+  const store = await openLocalStore(flags);
   try {
-    const registryStore = store ? createRegistryStore(store.dynamo, store.tables.registry) : null;
+    noteInMemory(store, 'roles import', 'the diff is against an empty registry and nothing imported is kept');
+    const registryStore = createRegistryStore(store.dynamo, store.tables.registry);
+    const stored = await registryStore.load();
     if (flags.authorizationDetails) {
-      let document: unknown;
       try {
-        document = JSON.parse(await readFile(flags.authorizationDetails, 'utf8'));
-      } catch (error) {
-        process.stderr.write(
-          `roleguard roles import: ${flags.authorizationDetails}: not readable JSON: ${(error as Error).message}\n`,
+        derived = registryFromAuthorizationDetails(document, flags.authorizationDetails, stored);
+        registry = validateRegistry(
+          registryToDocument(derived.registry),
+          `${flags.authorizationDetails} (derived registry)`,
         );
-        return EXIT.usage;
-      }
-      try {
-        derived = registryFromAuthorizationDetails(document, flags.authorizationDetails, await registryStore!.load());
-        registry = validateRegistry(derived.registry, `${flags.authorizationDetails} (derived registry)`);
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error;
         process.stderr.write(`roleguard roles import: ${error.message}\n`);
         return EXIT.usage;
       }
     }
-    const version = flags.dryRun ? null : await registryStore!.replace(registry!);
+    const diff = diffRegistries(stored, registry!);
+    const refused = diff.removed.length > 0 && !flags.replace;
+    const refusal = refused
+      ? `refused: this import would remove ${diff.removed.length} registered ${diff.removed.length === 1 ? 'role' : 'roles'} (${diff.removed.map((r) => r.roleArn).join(', ')}); give --replace to remove ${diff.removed.length === 1 ? 'it' : 'them'}, or add ${diff.removed.length === 1 ? 'it' : 'them'} to the file`
+      : null;
+    if (refusal && !flags.dryRun) {
+      process.stderr.write(`${formatRegistryDiff(diff).join('\n')}\nroleguard roles import: ${refusal}\n`);
+      return EXIT.usage;
+    }
+    const version = flags.dryRun ? null : await registryStore.replace(registry!);
+    const count = `${registry!.roles.length} guarded ${registry!.roles.length === 1 ? 'role' : 'roles'}`;
     if (flags.json) {
       process.stdout.write(
-        `${JSON.stringify({ imported: !flags.dryRun, version, roles: registry!.roles.length, notes: derived?.notes ?? [], notCrossAccount: derived?.notCrossAccount ?? null }, null, 2)}\n`,
+        `${JSON.stringify({ imported: !flags.dryRun, version, roles: registry!.roles.length, diff: registryDiffJson(diff), wouldBeRefused: refusal, notes: derived?.notes ?? [], notCrossAccount: derived?.notCrossAccount ?? null }, null, 2)}\n`,
       );
-    } else {
-      if (derived) {
-        for (const note of derived.notes) {
-          process.stderr.write(
-            `${note.outcome === 'skipped' ? 'not registered' : 'registered with caveats'}: ${note.roleArn}: ${note.message}\n`,
-          );
-          for (const p of note.problems) process.stderr.write(`    ${p.severity} ${p.kind}: ${p.message}\n`);
-        }
-        process.stderr.write(
-          `${registry!.roles.length} vendor ${registry!.roles.length === 1 ? 'role' : 'roles'} derived; ${derived.notCrossAccount} roles trust no other account and were left out\n`,
-        );
-      }
-      if (flags.dryRun) {
-        // A registry file the user can review and import; external IDs appear in full here because the file is the registry.
-        process.stdout.write(
-          derived
-            ? toYaml(registry!)
-            : `${flags.registry}: valid; ${registry!.roles.length} guarded ${registry!.roles.length === 1 ? 'role' : 'roles'} (dry run: nothing written)\n`,
-        );
-      } else {
-        process.stdout.write(
-          `imported ${registry!.roles.length} guarded ${registry!.roles.length === 1 ? 'role' : 'roles'} into ${store!.tables.registry} (${store!.endpoint}) as version ${version}\n`,
-        );
-        if (store!.embedded)
-          process.stderr.write(
-            'note: the embedded DynamoDB Local is discarded when the command ends; use --endpoint or --stage to keep the registry\n',
-          );
-      }
-    }
-    return EXIT.ok;
-  } finally {
-    await store?.close();
-  }
-}
-
-async function listRoles(flags: StoreFlags & { json?: boolean }): Promise<number> {
-  const store = await openLocalStore(flags);
-  try {
-    const registry = await createRegistryStore(store.dynamo, store.tables.registry).load();
-    const masked = registry.roles.map((r) => ({
-      ...r,
-      externalIds: {
-        current: maskExternalId(r.externalIds.current),
-        pending: maskExternalId(r.externalIds.pending),
-        retired: r.externalIds.retired.map((id) => maskExternalId(id)),
-      },
-    }));
-    if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ ...registry, roles: masked }, null, 2)}\n`);
       return EXIT.ok;
     }
-    process.stdout.write(
-      `${registry.roles.length} guarded ${registry.roles.length === 1 ? 'role' : 'roles'} in ${store.tables.registry} (${store.endpoint})\n`,
-    );
-    if (registry.roles.length) {
-      process.stdout.write(
-        `${renderTable(
-          ['role', 'vendor', 'trusted accounts', 'current id', 'pending id', 'retired', 'response', 'rotation'],
-          masked.map((r) => [
-            r.roleArn,
-            r.vendor,
-            r.trustedAccounts.join(' '),
-            r.externalIds.current,
-            r.externalIds.pending,
-            r.externalIds.retired.length,
-            r.dryRun ? `${r.response} (dry run)` : r.response,
-            r.rotation ? `every ${r.rotation.everyDays}d, grace ${r.rotation.graceDays}d` : null,
-          ]),
-          70,
-        )}\n`,
+    if (derived) {
+      const label = {
+        skipped: 'not registered',
+        watch: 'registered in watch mode',
+        registered: 'registered with caveats',
+      };
+      for (const note of derived.notes) {
+        process.stderr.write(`${label[note.outcome]}: ${note.roleArn}: ${note.message}\n`);
+        for (const p of note.problems) process.stderr.write(`    ${p.severity} ${p.kind}: ${p.message}\n`);
+      }
+      const watched = derived.notes.filter((n) => n.outcome === 'watch').length;
+      process.stderr.write(
+        `${registry!.roles.length} vendor ${registry!.roles.length === 1 ? 'role' : 'roles'} derived${watched ? ` (${watched} in watch mode: no external ID required)` : ''}; ${derived.notCrossAccount} roles trust no other account and were left out\n`,
       );
     }
-    if (registry.serviceRoleArns.length)
-      process.stdout.write(`service principals: ${registry.serviceRoleArns.join(', ')}\n`);
-    if (registry.protectedRoleArns.length)
-      process.stdout.write(`protected roles: ${registry.protectedRoleArns.join(', ')}\n`);
+    // With --authorization-details --dry-run, stdout is the registry file to review; the diff goes to stderr.
+    const diffOut = derived && flags.dryRun ? process.stderr : process.stdout;
+    diffOut.write(`${formatRegistryDiff(diff).join('\n')}\n`);
+    if (refusal) diffOut.write(`dry run: the import would be ${refusal}\n`);
+    if (flags.dryRun) {
+      // A registry file the user can review and import; external IDs appear in full here because the file is the registry.
+      process.stdout.write(
+        derived
+          ? toYaml(registryToDocument(registry!))
+          : `${flags.registry}: valid; ${count} (dry run: nothing written)\n`,
+      );
+    } else
+      process.stdout.write(
+        `imported ${count} into ${store.tables.registry} (${store.endpoint}) as version ${version}\n`,
+      );
     return EXIT.ok;
   } finally {
     await store.close();

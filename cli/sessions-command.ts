@@ -3,8 +3,9 @@ import { ACCOUNT_ID, parseRoleArn } from '../lib/cloudtrail/arn.js';
 import { maskExternalId } from '../lib/redact.js';
 import { createSessionStore, type SessionView } from '../lib/sessions/index.js';
 import { EXIT } from './exit-codes.js';
-import { addStoreOptions, openLocalStore, type StoreFlags } from './local-store.js';
-import { renderTable } from './table.js';
+import { addStoreOptions, noteInMemory, openLocalStore, type StoreFlags } from './local-store.js';
+import { loadIntents, revocationOf } from './revocation-view.js';
+import { renderTable, shortRoleNames } from './table.js';
 
 interface SessionsFlags extends StoreFlags {
   role?: string;
@@ -41,7 +42,8 @@ Examples:
   roleguard sessions --role arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit --data-dir ~/.roleguard
 
 Give at least one of --role, --access-key or --caller-account; the others then filter. External IDs are
-shown masked. Locally, the embedded DynamoDB Local is in memory unless --data-dir (or $ROLEGUARD_DATA_DIR)
+shown masked. A session roleguard revoked is marked revoked (or revocation pending, or revoked in dry run);
+--json has the revocation under "revoked". Locally, the embedded DynamoDB Local is in memory unless --data-dir (or $ROLEGUARD_DATA_DIR)
 keeps it, so use the same --data-dir for the replay that recorded the sessions, or --endpoint.
 Exit status: 0 listed (also when none matched), 2 bad arguments, 1 the store failed.`,
     )
@@ -85,10 +87,7 @@ async function sessions(flags: SessionsFlags): Promise<number> {
 
   const store = await openLocalStore(flags);
   try {
-    if (!store.persistent)
-      process.stderr.write(
-        'roleguard sessions: note: the embedded DynamoDB Local is in memory and starts empty; use --data-dir, --endpoint or --stage to query recorded sessions\n',
-      );
+    noteInMemory(store, 'sessions', 'it holds no recorded session');
     const sessionStore = createSessionStore(store.dynamo, store.tables.sessions, 90);
     // The most selective index answers; the other flags filter what it returns.
     let found: SessionView[] = flags.accessKey
@@ -107,29 +106,51 @@ async function sessions(flags: SessionsFlags): Promise<number> {
           (s.outcome === 'success' && (s.expiresAt === null || Date.parse(s.expiresAt) > now.getTime()))),
     );
     found.sort((a, b) => Date.parse(b.issuedAt) - Date.parse(a.issuedAt));
+    // Which of them roleguard revoked (or is revoking, or decided to in a dry run).
+    const intents = found.length ? await loadIntents(store) : [];
     const shown = found.slice(0, limit).map((s) => ({
       ...s,
       externalId: maskExternalId(s.externalId),
       active: s.outcome === 'success' && (s.expiresAt === null || Date.parse(s.expiresAt) > now.getTime()),
+      revoked: revocationOf(s, intents),
     }));
+    const state = (s: (typeof shown)[number]) => {
+      if (s.outcome === 'denied') return `denied (${s.errorCode})`;
+      const time = s.active ? 'active' : 'expired';
+      if (s.revoked?.state === 'applied') return `revoked${s.active ? '' : ', expired'}`;
+      if (s.revoked?.state === 'pending') return `${time}, revoke pending`;
+      if (s.revoked?.state === 'dry-run') return `${time}, dry-run revoke`;
+      return time;
+    };
     if (flags.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
     else if (shown.length === 0) process.stdout.write('No session matched.\n');
     else {
+      const short = shortRoleNames(shown.map((s) => s.roleArn));
       process.stdout.write(
         `${renderTable(
-          ['issued', 'expires', 'role', 'session', 'caller', 'external ID', 'source IP', 'access key', 'state'],
+          [
+            { header: 'issued (UTC)', keep: true },
+            { header: 'expires', keep: true, optional: true },
+            { header: 'role', keep: true },
+            { header: 'session', min: 10 },
+            { header: 'caller', keep: true },
+            { header: 'external ID', keep: true },
+            { header: 'state', wrap: true, min: 10 },
+            { header: 'access key', keep: true, optional: true },
+            { header: 'source IP', keep: true, optional: true },
+          ],
           shown.map((s) => [
             s.issuedAt,
-            s.expiresAt,
-            parseRoleArn(s.roleArn)?.roleName ?? s.roleArn,
+            // The time only, when it expires on the day it was issued.
+            s.expiresAt && s.expiresAt.slice(0, 10) === s.issuedAt.slice(0, 10) ? s.expiresAt.slice(11) : s.expiresAt,
+            short.get(s.roleArn)!,
             s.roleSessionName,
             s.callerAccountId ?? s.callerType,
             s.externalId,
-            s.sourceIpAddress,
+            state(s),
             s.accessKeyId,
-            s.outcome === 'denied' ? `denied (${s.errorCode})` : s.active ? 'active' : 'expired',
+            s.sourceIpAddress,
           ]),
-          40,
         )}\n`,
       );
       if (found.length > shown.length) process.stdout.write(`… ${found.length - shown.length} more (raise --limit)\n`);

@@ -45,7 +45,14 @@ const succeeded = (e: AssumeEvent) => e.outcome === 'success';
 /** A successful assume with an external ID that is neither current, pending nor retired: the confused deputy. */
 export const unexpectedExternalId: AssumeRule = (e, role) => {
   const { current, pending, retired } = role.externalIds;
-  if (!succeeded(e) || e.externalId === null || [current, pending, ...retired].includes(e.externalId)) return [];
+  // Watch mode: the policy checks no ID, so any ID given is unchecked: missingExternalId reports it.
+  if (
+    !succeeded(e) ||
+    e.externalId === null ||
+    role.noExternalId ||
+    [current, pending, ...retired].includes(e.externalId)
+  )
+    return [];
   return [
     finding(
       'unexpected-external-id',
@@ -71,9 +78,23 @@ export const retiredExternalId: AssumeRule = (e, role) => {
   ];
 };
 
-/** A successful cross-account AssumeRole with no external ID. Same-account, SAML and web-identity assumes carry none. */
+/**
+ * A successful cross-account AssumeRole with no external ID, or any from another account to a role in watch mode
+ * (`externalIds: none`). Same-account, SAML and web-identity assumes carry none.
+ */
 export const missingExternalId: AssumeRule = (e, role) => {
-  if (!succeeded(e) || e.eventName !== 'AssumeRole' || e.externalId !== null || !crossAccount(e)) return [];
+  const watch = role.noExternalId === true;
+  if (!succeeded(e) || e.eventName !== 'AssumeRole' || (e.externalId !== null && !watch) || !crossAccount(e)) return [];
+  if (watch)
+    return [
+      finding(
+        'missing-external-id',
+        'critical',
+        e,
+        role,
+        `${caller(e)} assumed ${role.vendor}'s role from another account${e.externalId === null ? '' : ` with external ID ${maskExternalId(e.externalId)}`}; the role is in watch mode (externalIds: none): its trust policy requires no external ID`,
+      ),
+    ];
   return [
     finding(
       'missing-external-id',

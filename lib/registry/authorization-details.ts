@@ -19,8 +19,8 @@ const Details = z.object({ RoleDetailList: z.array(z.unknown()) });
 /** What the import made of one role it did not register as is. */
 export interface ImportNote {
   roleArn: string;
-  /** registered: with caveats; skipped: not registered. */
-  outcome: 'registered' | 'skipped';
+  /** registered: with caveats; watch: registered in watch mode (`externalIds: none`); skipped: not registered. */
+  outcome: 'registered' | 'watch' | 'skipped';
   message: string;
   problems: PostureProblem[];
 }
@@ -36,8 +36,8 @@ export interface AuthorizationDetailsImport {
 /**
  * Derive the registry from `aws iam get-account-authorization-details` JSON. For each role, every Allow statement
  * for sts:AssumeRole is read: the other accounts it names become `trustedAccounts`, and the StringEquals values of
- * `sts:ExternalId` become the accepted IDs. A role that does not require an external ID of every other account
- * cannot be expressed faithfully: it is reported, and registered only when it requires one somewhere.
+ * `sts:ExternalId` become the accepted IDs. A role that requires no external ID at all is registered in watch mode
+ * (`externalIds: none`); one that requires an ID of some accounts only is registered with the IDs and reported.
  * `existing` keeps what IAM does not know (vendor names, response, rotation, retired IDs, service and protected ARNs).
  */
 export function registryFromAuthorizationDetails(
@@ -100,6 +100,34 @@ export function registryFromAuthorizationDetails(
     }
     if (ids.length < analysis.acceptedExternalIds.length)
       caveats.push('some sts:ExternalId values are not valid external IDs and were left out');
+    const previous = known.get(nameKey(detail.Arn)) ?? null;
+    const vendorTag = detail.Tags?.find((t) => /^vendor$/i.test(t.Key))?.Value.trim();
+    const vendor = previous?.vendor ?? (vendorTag || detail.RoleName);
+    // No external ID anywhere: the most dangerous kind of role. Registered in watch mode, so every assume from
+    // another account is a finding, alerted (never revoked: that would revoke every vendor session).
+    if (ids.length === 0 && analysis.acceptedExternalIds.length === 0 && analysis.trustedAccounts.length > 0) {
+      const dropped = [
+        ...(previous?.response === 'revoke' ? ['response revoke became alert'] : []),
+        ...(previous?.rotation ? ['its rotation schedule was dropped'] : []),
+      ];
+      roles.push({
+        roleArn: detail.Arn,
+        vendor,
+        trustedAccounts: analysis.trustedAccounts,
+        externalIds: { current: null, pending: null, retired: [] },
+        response: 'alert',
+        ...(previous?.dryRun !== undefined ? { dryRun: previous.dryRun } : {}),
+        rotation: null,
+        noExternalId: true,
+      });
+      notes.push({
+        roleArn: detail.Arn,
+        outcome: 'watch',
+        message: `it trusts ${analysis.trustedAccounts.join(', ')} without requiring an external ID: registered in watch mode (externalIds: none), so every assume from another account is a missing-external-id finding${dropped.length ? ` (${dropped.join('; ')})` : ''}; add a StringEquals sts:ExternalId condition, then register the ID`,
+        problems: analysis.problems,
+      });
+      return;
+    }
     if (ids.length === 0 || analysis.trustedAccounts.length === 0) {
       notes.push({
         roleArn: detail.Arn,
@@ -112,7 +140,6 @@ export function registryFromAuthorizationDetails(
       });
       return;
     }
-    const previous = known.get(nameKey(detail.Arn)) ?? null;
     const prior = previous
       ? [previous.externalIds.current, previous.externalIds.pending].filter((x): x is string => x !== null)
       : [];
@@ -139,10 +166,9 @@ export function registryFromAuthorizationDetails(
       caveats.push(
         `the trust policy has ${analysis.problems.length} posture ${analysis.problems.length === 1 ? 'problem' : 'problems'} (see roleguard audit)`,
       );
-    const vendorTag = detail.Tags?.find((t) => /^vendor$/i.test(t.Key))?.Value.trim();
     roles.push({
       roleArn: detail.Arn,
-      vendor: previous?.vendor ?? (vendorTag || detail.RoleName),
+      vendor,
       trustedAccounts: analysis.trustedAccounts,
       externalIds: { current, pending, retired },
       response: previous?.response ?? 'alert',

@@ -7,8 +7,8 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { RegisteredRole, Registry } from './types.js';
-import { validateRegistry } from './validate.js';
+import type { Registry } from './types.js';
+import { roleToDocument, validateRegistry } from './validate.js';
 
 /**
  * The registry table. Each import writes a whole new version (`pk` = `v#<version>`: one `config` item and one
@@ -87,7 +87,7 @@ export function createRegistryStore(doc: DynamoDBDocumentClient, tableName: stri
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
       const config = items.find((i) => i.sk === 'config') ?? {};
-      const roles = items.filter((i) => String(i.sk).startsWith('role#')).map((i) => i.role as RegisteredRole);
+      const roles = items.filter((i) => String(i.sk).startsWith('role#')).map((i) => i.role);
       // Validate what was stored too: a hand-edited table must not load half-valid data.
       return validateRegistry(
         { serviceRoleArns: config.serviceRoleArns ?? [], protectedRoleArns: config.protectedRoleArns ?? [], roles },
@@ -108,7 +108,11 @@ export function createRegistryStore(doc: DynamoDBDocumentClient, tableName: stri
           serviceRoleArns: registry.serviceRoleArns,
           protectedRoleArns: registry.protectedRoleArns,
         },
-        ...registry.roles.map((role) => ({ pk: `v#${version}`, sk: `role#${role.roleArn}`, role })),
+        ...registry.roles.map((role) => ({
+          pk: `v#${version}`,
+          sk: `role#${role.roleArn}`,
+          role: roleToDocument(role),
+        })),
       ];
       for (let i = 0; i < items.length; i += 25) {
         let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));

@@ -9,6 +9,11 @@ export interface RegisteredRole {
     retired: string[];
   };
   response: 'revoke' | 'alert';
+  /**
+   * Watch mode: the file said `externalIds: none` (the role's trust policy requires no external ID). `externalIds`
+   * then holds no ID, and every assume from another account is a `missing-external-id` finding.
+   */
+  noExternalId?: true;
   /** Revocations of this role are decided, recorded and alerted, never written (the global DRY_RUN does this for all). */
   dryRun?: boolean;
   /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ACCOUNT_ID, parseRoleArn } from '../cloudtrail/arn.js';
-import type { Registry } from './types.js';
+import type { RegisteredRole, Registry } from './types.js';
 
 /** The registry is invalid; every problem names the source, the role and the field. */
 export class RegistryError extends Error {
@@ -32,13 +32,20 @@ const RoleSchema = z
     trustedAccounts: z
       .array(z.string().regex(ACCOUNT_ID, { message: 'not a 12-digit account id' }))
       .min(1, { message: 'must list at least one account' }),
-    externalIds: z
-      .object({
-        current: externalId.nullable(),
-        pending: externalId.nullable().default(null),
-        retired: z.array(externalId).default([]),
-      })
-      .strict(),
+    // `none`: watch mode, for a role whose trust policy requires no external ID (an extension of contract §1).
+    externalIds: z.union(
+      [
+        z.literal('none'),
+        z
+          .object({
+            current: externalId.nullable(),
+            pending: externalId.nullable().default(null),
+            retired: z.array(externalId).default([]),
+          })
+          .strict(),
+      ],
+      { error: 'must be none (watch mode) or { current, pending, retired }' },
+    ),
     response: z.enum(['revoke', 'alert']).default('alert'),
     // An extension of contract §1: decide, record and alert revocations for this role, but write nothing to IAM.
     dryRun: z.boolean().optional(),
@@ -75,6 +82,17 @@ function describePath(path: PropertyKey[]): string {
     .replace(/^\./, '');
 }
 
+/** A role as the registry file writes it: watch mode as `externalIds: none`. Validating it gives the role back. */
+export function roleToDocument(role: RegisteredRole): Record<string, unknown> {
+  const { noExternalId, ...rest } = role;
+  return noExternalId ? { ...rest, externalIds: 'none' } : rest;
+}
+
+/** The registry as the registry file writes it (see `roleToDocument`). */
+export function registryToDocument(registry: Registry): Record<string, unknown> {
+  return { ...registry, roles: registry.roles.map(roleToDocument) };
+}
+
 /** Validate a parsed registry document completely; throws a RegistryError listing every problem, so nothing half-loads. */
 export function validateRegistry(document: unknown, source: string): Registry {
   const top = RegistrySchema.safeParse(document ?? {});
@@ -98,7 +116,20 @@ export function validateRegistry(document: unknown, source: string): Registry {
         problems.push(`${where}: ${describePath(issue.path) || '(role)'}: ${issue.message}`);
       return;
     }
-    const role = parsed.data;
+    const { externalIds: ids, ...rest } = parsed.data;
+    if (ids === 'none') {
+      if (rest.response === 'revoke')
+        problems.push(
+          `${where}: response: revoke cannot be used with externalIds: none (watch mode): every assume from another account is a finding there, so every vendor session would be revoked; use alert`,
+        );
+      if (rest.rotation !== null)
+        problems.push(`${where}: rotation: a role with externalIds: none has no external ID to rotate`);
+    }
+    const role = {
+      ...rest,
+      externalIds: ids === 'none' ? { current: null, pending: null, retired: [] } : ids,
+      ...(ids === 'none' ? { noExternalId: true as const } : {}),
+    };
     const parts = parseRoleArn(role.roleArn)!;
     // Role names are unique per account whatever the path, and UpdateAssumeRolePolicy names only the role.
     const key = `${parts.accountId}/${parts.roleName}`;
@@ -109,7 +140,7 @@ export function validateRegistry(document: unknown, source: string): Registry {
     for (const id of [current, pending])
       if (id !== null && retired.includes(id))
         problems.push(`${where}: externalIds.retired: also listed as current or pending`);
-    if (current === null && pending === null)
+    if (current === null && pending === null && ids !== 'none')
       problems.push(`${where}: externalIds.current: required unless a pending ID is being introduced`);
     roles.push({ ...role, trustedAccounts: [...new Set(role.trustedAccounts)] });
   });

@@ -235,6 +235,10 @@ export async function startRotation(
   const { now } = request;
   const refused = deps.refuse(role.roleArn);
   if (refused) throw new RotationRefused(`roleguard does not rotate ${role.roleArn}: ${refused}`);
+  if (role.noExternalId)
+    throw new RotationRefused(
+      `${role.roleArn} is registered in watch mode (externalIds: none): its trust policy requires no external ID, so there is none to rotate; add a StringEquals sts:ExternalId condition and register the ID first`,
+    );
   const current = role.externalIds.current;
   if (current === null)
     throw new RotationRefused(

@@ -1,5 +1,6 @@
 import { GetRoleCommand, type IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { parseRoleArn } from '../cloudtrail/arn.js';
+import { indexRegistry } from '../registry/match.js';
 import type { Registry } from '../registry/types.js';
 import { analyzeTrustPolicy, type PostureProblem } from './analyze.js';
 
@@ -7,9 +8,17 @@ import { analyzeTrustPolicy, type PostureProblem } from './analyze.js';
 export interface RoleAudit {
   roleArn: string;
   vendor: string;
-  /** ok: no problem; problems: see the list; not-found: IAM has no such role; other-account: the role lives in an account these credentials do not read. */
-  status: 'ok' | 'problems' | 'not-found' | 'other-account';
+  /**
+   * ok: no problem; problems: see the list; not-found: IAM has no such role; other-account: the role lives in an
+   * account these credentials do not read; not-registered: another account can assume it, and the registry does not
+   * list it (only with `unregisteredRoles`).
+   */
+  status: 'ok' | 'problems' | 'not-found' | 'other-account' | 'not-registered';
   problems: PostureProblem[];
+  /** Registered in watch mode (`externalIds: none`). */
+  watchMode?: true;
+  /** The accounts other than its own that can assume it (for a role that is not registered). */
+  trustedAccounts?: string[];
 }
 
 /** The posture audit of every registered role. */
@@ -20,6 +29,10 @@ export interface AuditReport {
     withProblems: number;
     notFound: number;
     otherAccount: number;
+    /** Registered roles in watch mode (`externalIds: none`). */
+    watchMode?: number;
+    /** Roles another account can assume that the registry does not list (audit --all). */
+    notRegistered?: number;
     critical: number;
     high: number;
     medium: number;
@@ -77,16 +90,54 @@ export async function auditRegistry(registry: Registry, read: TrustPolicyReader)
       continue;
     }
     const { problems } = analyzeTrustPolicy(found.document, role.roleArn, role);
-    roles.push({ roleArn: role.roleArn, vendor: role.vendor, status: problems.length ? 'problems' : 'ok', problems });
+    roles.push({
+      roleArn: role.roleArn,
+      vendor: role.vendor,
+      status: problems.length ? 'problems' : 'ok',
+      problems,
+      ...(role.noExternalId ? { watchMode: true as const } : {}),
+    });
   }
+  return summarize(roles);
+}
+
+/** Add to a report every role of `entries` (IAM's export) that another account can assume and the registry lacks. */
+export function withUnregisteredRoles(
+  report: AuditReport,
+  registry: Registry,
+  entries: { arn: string; document: unknown }[],
+): AuditReport {
+  const index = indexRegistry(registry);
+  const extra: RoleAudit[] = [];
+  for (const entry of entries) {
+    const parts = parseRoleArn(entry.arn);
+    if (!parts || index.roleFor(entry.arn)) continue;
+    const analysis = analyzeTrustPolicy(entry.document, entry.arn);
+    if (!analysis.crossAccount) continue;
+    extra.push({
+      roleArn: entry.arn,
+      vendor: '(not registered)',
+      status: 'not-registered',
+      problems: analysis.problems,
+      trustedAccounts: analysis.trustedAccounts,
+    });
+  }
+  return summarize([...report.roles, ...extra]);
+}
+
+function summarize(roles: RoleAudit[]): AuditReport {
   const all = roles.flatMap((r) => r.problems);
+  const notRegistered = roles.filter((r) => r.status === 'not-registered').length;
+  const watchMode = roles.filter((r) => r.watchMode).length;
   return {
     summary: {
-      roles: roles.length,
+      roles: roles.length - notRegistered,
       ok: roles.filter((r) => r.status === 'ok').length,
       withProblems: roles.filter((r) => r.status === 'problems').length,
       notFound: roles.filter((r) => r.status === 'not-found').length,
       otherAccount: roles.filter((r) => r.status === 'other-account').length,
+      ...(watchMode ? { watchMode } : {}),
+      ...(notRegistered ? { notRegistered } : {}),
       critical: all.filter((p) => p.severity === 'critical').length,
       high: all.filter((p) => p.severity === 'high').length,
       medium: all.filter((p) => p.severity === 'medium').length,

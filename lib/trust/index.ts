@@ -5,6 +5,7 @@ export {
   iamTrustPolicyReader,
   type RoleAudit,
   type TrustPolicyReader,
+  withUnregisteredRoles,
 } from './audit.js';
 export { auditDigest, formatSlackAudit, formatSnsAudit, notifyAudit } from './notify.js';
 export {

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type AssumeEvent, classifyRecord } from '../../lib/cloudtrail/index.js';
+import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
 import { ensureTable } from '../../lib/local/tables.js';
 import { createSessionStore, sessionsTableDefinition } from '../../lib/sessions/index.js';
 import { runCli } from '../helpers/cli.js';
@@ -30,7 +31,15 @@ let issuedAt: string;
 const run = (args: string[]) =>
   runCli(['revoke', ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
 
+// The command checks for a Region and credentials before it writes (IAM itself is emulated). These are the ones
+// DynamoDB Local is addressed with, so the command and this test see the same local database.
+const savedEnv = { ...process.env };
 beforeAll(async () => {
+  Object.assign(process.env, {
+    AWS_REGION: LOCAL_AWS.region,
+    AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+  });
   dir = mkdtempSync(join(tmpdir(), 'roleguard-revoke-cli-'));
   registry = join(dir, 'registry.yaml');
   writeFileSync(registry, `protectedRoleArns: ["arn:aws:iam::111122223333:role/BreakGlass"]\nroles: []\n`);
@@ -53,6 +62,10 @@ beforeAll(async () => {
   await createSessionStore(doc, TABLE, 90).record(event, { processed: true, now: new Date() });
 });
 afterAll(() => {
+  for (const key of ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+    if (savedEnv[key] === undefined) delete process.env[key];
+    else process.env[key] = savedEnv[key];
+  }
   iam.restore();
   doc.destroy();
   rmSync(dir, { recursive: true, force: true });
@@ -65,6 +78,22 @@ describe('roleguard revoke', () => {
     expect(dry.stdout).toMatch(/^Dry run: would revoke session AROA3XFRBF23EXAMPLE1:ExampleCorp-scan-1730591251/);
     expect(dry.stdout).toContain('"aws:userid": "AROA3XFRBF23EXAMPLE1:ExampleCorp-scan-1730591251"');
     expect(dry.stdout).toContain('Nothing was written');
+    expect(iam.puts()).toBe(0);
+  });
+
+  it('--dry-run with AWS access reads the role\'s policies, records nothing, and never says "recorded" or "retries"', async () => {
+    const intents = async () =>
+      ((await doc.send(new ScanCommand({ TableName: `${TABLE}-revocations` }))).Items ?? []).filter((i) =>
+        String(i.pk).startsWith('intent#'),
+      ).length;
+    const before = await intents();
+    const dry = await run(['--role', ROLE, '--access-key', accessKeyOf('cli-1'), '--dry-run', '--json']);
+    expect(dry.status).toBe(0);
+    const summary = JSON.parse(dry.stdout);
+    expect(summary).toMatchObject({ dryRun: true, written: false, readFromIam: true, assumption: null });
+    expect(await sessionDecision(summary.policyDocument, 'scan-cli', issuedAt)).toBe('Denied');
+    expect(`${dry.stdout}${dry.stderr}`).not.toMatch(/recorded, not yet applied|retries it/i);
+    expect(await intents()).toBe(before);
     expect(iam.puts()).toBe(0);
   });
 

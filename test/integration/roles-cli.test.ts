@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { buildCli, runBuiltCli } from '../helpers/built-cli.js';
 import { testEndpoint } from '../helpers/dynamo.js';
 import { EVENTS_DIR, ROOT } from '../helpers/fixtures.js';
 
@@ -12,22 +12,11 @@ const REGISTRY = join(EVENTS_DIR, 'registry.yaml');
 const DETAILS = join(ROOT, 'examples', 'authorization-details.json');
 const CURRENT_ID = 'ec-7Hq2vN9xK4pL8mR3';
 
-function cli(args: string[]): { status: number; stdout: string; stderr: string } {
-  try {
-    const stdout = execFileSync(process.execPath, [join(ROOT, 'bin', 'roleguard.js'), ...args], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return { status: 0, stdout, stderr: '' };
-  } catch (error) {
-    return error as { status: number; stdout: string; stderr: string };
-  }
-}
+const cli = (args: string[]) => runBuiltCli(args);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'roleguard-roles-'));
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.js')], { cwd: ROOT });
+  buildCli();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -40,7 +29,8 @@ describe('roleguard roles', () => {
 
     const listed = cli(['roles', 'list', ...store]);
     expect(listed.status).toBe(0);
-    expect(listed.stdout).toContain('arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit');
+    // The table shows the short role name (unambiguous here); --json has the full ARN.
+    expect(listed.stdout).toMatch(/^ExampleCorpAudit {2}/m);
     expect(listed.stdout).toContain('Example Corp');
     expect(listed.stdout).toMatch(/ec-7…#[0-9a-f]{8}/);
     expect(listed.stdout).not.toContain(CURRENT_ID);
@@ -50,6 +40,9 @@ describe('roleguard roles', () => {
     };
     expect(json.roles[0]!.externalIds.current).toMatch(/^ec-7…#[0-9a-f]{8}$/);
     expect(json.serviceRoleArns).toEqual(['arn:aws:iam::111122223333:role/roleguard-*']);
+    expect(json.roles).toEqual([
+      expect.objectContaining({ roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit' }),
+    ]);
 
     // An invalid registry is refused whole, naming the file, the role and the field; the registry in place stays.
     const bad = join(dir, 'bad.yaml');
@@ -81,12 +74,13 @@ describe('roleguard roles', () => {
       notes: { roleArn: string; outcome: string }[];
       notCrossAccount: number;
     };
-    expect(result.roles).toBe(3);
+    // LegacyBackupVendor requires no external ID at all: it is registered in watch mode (externalIds: none).
+    expect(result.roles).toBe(4);
     expect(result.notCrossAccount).toBe(4);
     expect(result.notes.map((n) => [n.roleArn.split('/').pop(), n.outcome])).toEqual([
       // Its only check is StringEqualsIfExists: the ID it names is registered, so the role is watched, with the caveat.
       ['AnyCompanyMonitoring', 'registered'],
-      ['LegacyBackupVendor', 'skipped'],
+      ['LegacyBackupVendor', 'watch'],
       ['CostToolReadOnly', 'registered'],
     ]);
     const registry = JSON.parse(cli(['roles', 'list', ...store, '--json']).stdout) as {
@@ -104,6 +98,126 @@ describe('roleguard roles', () => {
     expect(example).toMatchObject({ response: 'revoke', rotation: { everyDays: 90, graceDays: 7 } });
     expect(example.externalIds.retired).toHaveLength(1);
     expect(registry.roles.find((r) => r.roleArn.endsWith('/CostToolReadOnly'))!.externalIds.pending).toMatch(/^ct-n…#/);
+  });
+});
+
+const OTHER = 'arn:aws:iam::111122223333:role/vendors/AnyCompanyMonitoring';
+const LEGACY = 'arn:aws:iam::111122223333:role/LegacyBackupVendor';
+const EXAMPLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
+const otherRole = `  - roleArn: ${OTHER}
+    vendor: AnyCompany
+    trustedAccounts: ["444455556666"]
+    externalIds: { current: "anyco-Q3f8Lm2Rt9" }
+`;
+
+describe('roleguard roles import: the diff, and --replace', () => {
+  it('prints what is added, removed and changed; refuses to remove roles without --replace, naming them; --dry-run only shows', () => {
+    const store = ['--endpoint', testEndpoint(), '--table', `diff-${Date.now()}`];
+    expect(cli(['roles', 'import', '--registry', REGISTRY, ...store]).status).toBe(0);
+    const before = cli(['roles', 'list', ...store, '--json']).stdout;
+
+    // A file that lists another vendor and not ExampleCorpAudit would remove it: refused, nothing written.
+    const swap = join(dir, 'swap.yaml');
+    writeFileSync(swap, `roles:\n${otherRole}`);
+    const refused = cli(['roles', 'import', '--registry', swap, ...store]);
+    expect(refused.status).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain(
+      `refused: this import would remove 1 registered role (${EXAMPLE}); give --replace`,
+    );
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    expect(cli(['roles', 'list', ...store, '--json']).stdout).toBe(before);
+
+    const dry = cli(['roles', 'import', '--registry', swap, ...store, '--dry-run']);
+    expect(dry.status).toBe(0);
+    expect(dry.stdout).toContain('registry changes (1 added, 1 removed, 0 changed, 0 unchanged):');
+    expect(dry.stdout).toContain(`  + ${OTHER} (AnyCompany)`);
+    expect(dry.stdout).toContain(`  - ${EXAMPLE} (Example Corp)`);
+    expect(dry.stdout).toMatch(/dry run: the import would be refused/);
+    expect(dry.stdout).toContain('(dry run: nothing written)');
+    expect(cli(['roles', 'list', ...store, '--json']).stdout).toBe(before);
+
+    const replaced = cli(['roles', 'import', '--registry', swap, ...store, '--replace', '--json']);
+    expect(replaced.status).toBe(0);
+    expect(JSON.parse(replaced.stdout).diff).toMatchObject({ added: [OTHER], removed: [EXAMPLE], changed: [] });
+    const after = JSON.parse(cli(['roles', 'list', ...store, '--json']).stdout) as { roles: { roleArn: string }[] };
+    expect(after.roles.map((r) => r.roleArn)).toEqual([OTHER]);
+
+    // A changed entry is named with the fields that changed, never with an external ID.
+    writeFileSync(
+      swap,
+      `roles:\n${otherRole.replace('anyco-Q3f8Lm2Rt9', 'anyco-NEW-77aa')}    response: alert\n    dryRun: true\n`,
+    );
+    const changed = cli(['roles', 'import', '--registry', swap, ...store]);
+    expect(changed.status).toBe(0);
+    expect(changed.stdout).toContain(`  ~ ${OTHER} (AnyCompany): externalIds, dryRun`);
+    expect(changed.stdout).not.toContain('anyco-NEW-77aa');
+  });
+
+  it('roles add FILE onboards one vendor, roles remove ARN offboards it; both refuse what does not fit', () => {
+    const store = ['--endpoint', testEndpoint(), '--table', `edit-${Date.now()}`];
+    expect(cli(['roles', 'import', '--registry', REGISTRY, ...store]).status).toBe(0);
+    const one = join(dir, 'one.yaml');
+    writeFileSync(one, otherRole.replace(/^ {2}- /, '').replace(/^ {4}/gm, ''));
+    const dry = cli(['roles', 'add', one, ...store, '--dry-run']);
+    expect(dry.status).toBe(0);
+    expect(dry.stdout).toContain(`  + ${OTHER} (AnyCompany)`);
+    expect(dry.stdout).toContain('dry run: nothing written');
+    expect(JSON.parse(cli(['roles', 'list', ...store, '--json']).stdout).roles).toHaveLength(1);
+
+    const added = cli(['roles', 'add', one, ...store]);
+    expect(added.status).toBe(0);
+    expect(added.stdout).toMatch(/registry changes \(1 added, 0 removed, 0 changed, 1 unchanged\)/);
+    const listed = JSON.parse(cli(['roles', 'list', ...store, '--json']).stdout) as { roles: { roleArn: string }[] };
+    expect(listed.roles.map((r) => r.roleArn).sort()).toEqual([OTHER, EXAMPLE].sort());
+
+    const again = cli(['roles', 'add', one, ...store]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain(`already registered: ${OTHER}`);
+
+    const removed = cli(['roles', 'remove', OTHER, ...store]);
+    expect(removed.status).toBe(0);
+    expect(removed.stdout).toContain(`  - ${OTHER} (AnyCompany)`);
+    const gone = cli(['roles', 'remove', OTHER, ...store]);
+    expect(gone.status).toBe(2);
+    expect(gone.stderr).toContain(`not registered: ${OTHER}`);
+    expect(cli(['roles', 'remove', 'ExampleCorpAudit', ...store]).status).toBe(2);
+    const usage = cli(['roles', 'add', ...store]);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/missing required argument 'file'/);
+    const invalid = join(dir, 'invalid-one.yaml');
+    writeFileSync(
+      invalid,
+      `roleArn: ${OTHER}\nvendor: X\ntrustedAccounts: ["12"]\nexternalIds: { current: "anyco-Q3f8Lm2Rt9" }\n`,
+    );
+    const bad = cli(['roles', 'add', invalid, ...store]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('trustedAccounts[0]: not a 12-digit account id');
+    expect(JSON.parse(cli(['roles', 'list', ...store, '--json']).stdout).roles).toHaveLength(1);
+  });
+
+  it('registers a role with externalIds: none (watch mode), lists it as such, and keeps it through the store', () => {
+    const store = ['--endpoint', testEndpoint(), '--table', `watch-${Date.now()}`];
+    const watch = join(dir, 'watch.yaml');
+    writeFileSync(
+      watch,
+      `roles:\n  - roleArn: ${LEGACY}\n    vendor: Legacy Backup\n    trustedAccounts: ["777788889999"]\n    externalIds: none\n`,
+    );
+    const imported = cli(['roles', 'import', '--registry', watch, ...store]);
+    expect(imported.status).toBe(0);
+    expect(imported.stdout).toContain(`  + ${LEGACY} (Legacy Backup, watch mode)`);
+    const listed = cli(['roles', 'list', ...store]);
+    expect(listed.stdout).toContain('none (watch mode)');
+    const json = JSON.parse(cli(['roles', 'list', ...store, '--json']).stdout) as { roles: unknown[] };
+    expect(json.roles).toEqual([expect.objectContaining({ roleArn: LEGACY, externalIds: 'none', response: 'alert' })]);
+    // Imported again unchanged: the stored form reads back as the same registry.
+    expect(cli(['roles', 'import', '--registry', watch, ...store]).stdout).toContain('no change to the registry');
+    // There is no external ID to rotate: a rotation is refused, with the reason, before IAM is read.
+    const rotate = cli(['rotate', '--role', LEGACY, '--start', ...store]);
+    expect(rotate.status).toBe(2);
+    expect(rotate.stderr).toContain(
+      `roleguard rotate: ${LEGACY} is registered in watch mode (externalIds: none): its trust policy requires no external ID, so there is none to rotate`,
+    );
   });
 });
 
@@ -153,8 +267,75 @@ describe('roleguard audit', () => {
     expect(report.roles.find((r) => r.roleArn.endsWith('/Deleted'))!.status).toBe('not-found');
     expect(report.summary).toMatchObject({ roles: 3, ok: 0, withProblems: 2, notFound: 1 });
     for (const id of ['ct-new-4Lm9Xw', 'ct-old-8dK2pQ', 'anyco-Q3f8Lm2Rt9']) expect(result.stdout).not.toContain(id);
-    const readable = cli(['audit', '--registry', registry, '--authorization-details', DETAILS]);
+    // Wide enough that no detail folds, so the sentence is on one line.
+    const readable = runBuiltCli(['audit', '--registry', registry, '--authorization-details', DETAILS], {
+      ...process.env,
+      COLUMNS: '250',
+    });
     expect(readable.status).toBe(3);
     expect(readable.stdout).toMatch(/retired ID ct-o…#[0-9a-f]{8} is still accepted/);
+
+    // In 80 columns every line fits; the reason folds onto more lines but is all there, and the masked IDs are whole.
+    const narrow = runBuiltCli(['audit', '--registry', registry, '--authorization-details', DETAILS], {
+      ...process.env,
+      COLUMNS: '80',
+    });
+    expect(narrow.status).toBe(3);
+    const table = narrow.stdout.split('\n').slice(2);
+    for (const line of table) expect(line.length).toBeLessThanOrEqual(80);
+    expect(table.join(' ')).not.toContain('…  ');
+    expect(narrow.stdout).toMatch(/ct-o…#[0-9a-f]{8}/);
+    expect(narrow.stdout).toMatch(/^CostToolReadOnly /m);
+    const words = (text: string) => text.replace(/\s+/g, ' ');
+    expect(words(narrow.stdout)).toContain('bypassing the condition that other statements require');
+    expect(words(narrow.stdout)).toContain('retired ID ct-o…#');
+  });
+
+  it('reports a role in watch mode (externalIds: none): its trust policy requires no external ID', () => {
+    const watch = join(dir, 'audit-watch.yaml');
+    writeFileSync(
+      watch,
+      `roles:\n  - roleArn: ${LEGACY}\n    vendor: Legacy Backup\n    trustedAccounts: ["777788889999"]\n    externalIds: none\n`,
+    );
+    const result = cli(['audit', '--registry', watch, '--authorization-details', DETAILS, '--json']);
+    expect(result.status).toBe(3);
+    const report = JSON.parse(result.stdout) as {
+      summary: Record<string, number>;
+      roles: { status: string; watchMode?: boolean; problems: { kind: string; severity: string }[] }[];
+    };
+    expect(report.roles[0]).toMatchObject({ status: 'problems', watchMode: true });
+    expect(report.roles[0]!.problems.map((p) => [p.kind, p.severity])).toEqual([['no-external-id', 'critical']]);
+    expect(report.summary).toMatchObject({ roles: 1, withProblems: 1, watchMode: 1 });
+    const text = runBuiltCli(['audit', '--registry', watch, '--authorization-details', DETAILS], {
+      ...process.env,
+      COLUMNS: '250',
+    });
+    expect(text.stdout).toContain('1 in watch mode (externalIds: none');
+    expect(text.stdout).toMatch(/^LegacyBackupVendor +Legacy Backup \(watch mode\) +critical +no-external-id/m);
+  });
+
+  it('--all lists every role another account can assume and says which are not registered (exit 3)', () => {
+    const result = cli(['audit', '--registry', REGISTRY, '--authorization-details', DETAILS, '--all', '--json']);
+    expect(result.status).toBe(3);
+    const report = JSON.parse(result.stdout) as {
+      summary: Record<string, number>;
+      roles: { roleArn: string; status: string; trustedAccounts?: string[] }[];
+    };
+    expect(report.roles.map((r) => [r.roleArn.split('/').pop(), r.status])).toEqual([
+      ['ExampleCorpAudit', 'ok'],
+      ['AnyCompanyMonitoring', 'not-registered'],
+      ['LegacyBackupVendor', 'not-registered'],
+      ['CostToolReadOnly', 'not-registered'],
+    ]);
+    expect(report.roles.find((r) => r.roleArn === LEGACY)!.trustedAccounts).toEqual(['777788889999']);
+    expect(report.summary).toMatchObject({ roles: 1, ok: 1, notRegistered: 3 });
+    const text = cli(['audit', '--registry', REGISTRY, '--authorization-details', DETAILS, '--all']);
+    expect(text.stdout).toContain('3 roles another account can assume are not registered');
+    expect(text.stdout).toMatch(/^LegacyBackupVendor +not registered +critical +no-external-id/m);
+    // Without --all, the same audit passes: only registered roles are checked.
+    expect(cli(['audit', '--registry', REGISTRY, '--authorization-details', DETAILS]).status).toBe(0);
+    const usage = cli(['audit', '--registry', REGISTRY, '--all']);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('--all needs --authorization-details FILE');
   });
 });

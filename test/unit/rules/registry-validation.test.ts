@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { arnMatches, RegistryError } from '../../../lib/registry/index.js';
+import { arnMatches, RegistryError, registryToDocument, validateRegistry } from '../../../lib/registry/index.js';
 import { parseRegistryText } from '../../../lib/registry/text.js';
 
 const role = (extra = '') => `
@@ -102,6 +102,37 @@ describe('registry validation (contract §1)', () => {
         expect.stringMatching(/^roles: /),
       ]),
     );
+  });
+
+  it('reads externalIds: none (watch mode), refuses it with response revoke or a rotation, and writes it back as none', () => {
+    const watch = (extra = '') => `roles:
+  - roleArn: arn:aws:iam::111122223333:role/LegacyBackupVendor
+    vendor: Legacy
+    trustedAccounts: ["777788889999"]
+    externalIds: none${extra}`;
+    const registry = parseRegistryText(watch(), 'w.yaml');
+    expect(registry.roles[0]).toEqual({
+      roleArn: 'arn:aws:iam::111122223333:role/LegacyBackupVendor',
+      vendor: 'Legacy',
+      trustedAccounts: ['777788889999'],
+      externalIds: { current: null, pending: null, retired: [] },
+      noExternalId: true,
+      response: 'alert',
+      rotation: null,
+    });
+    expect(registryToDocument(registry).roles).toEqual([expect.objectContaining({ externalIds: 'none' })]);
+    expect(validateRegistry(registryToDocument(registry), 'round trip')).toEqual(registry);
+    expect(problems(watch('\n    response: revoke\n    rotation: { everyDays: 90, graceDays: 7 }'))).toEqual([
+      'roles[0] (arn:aws:iam::111122223333:role/LegacyBackupVendor): response: revoke cannot be used with externalIds: none (watch mode): every assume from another account is a finding there, so every vendor session would be revoked; use alert',
+      'roles[0] (arn:aws:iam::111122223333:role/LegacyBackupVendor): rotation: a role with externalIds: none has no external ID to rotate',
+    ]);
+    // Any other string is still an error naming the field; an object without IDs still needs one.
+    expect(problems(watch().replace('externalIds: none', 'externalIds: nothing'))).toEqual([
+      'roles[0] (arn:aws:iam::111122223333:role/LegacyBackupVendor): externalIds: must be none (watch mode) or { current, pending, retired }',
+    ]);
+    expect(problems(watch().replace('externalIds: none', 'externalIds: { current: null }'))).toEqual([
+      'roles[0] (arn:aws:iam::111122223333:role/LegacyBackupVendor): externalIds.current: required unless a pending ID is being introduced',
+    ]);
   });
 
   it('matches ARN patterns with * as a wildcard and everything else literally', () => {

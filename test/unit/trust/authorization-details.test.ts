@@ -3,7 +3,13 @@ import {
   type AuthorizationDetailsImport,
   registryFromAuthorizationDetails,
 } from '../../../lib/registry/authorization-details.js';
-import { type RegisteredRole, type Registry, RegistryError, validateRegistry } from '../../../lib/registry/index.js';
+import {
+  type RegisteredRole,
+  type Registry,
+  RegistryError,
+  registryToDocument,
+  validateRegistry,
+} from '../../../lib/registry/index.js';
 
 const ACCOUNT = '111122223333';
 const VENDOR = '999988887777';
@@ -237,20 +243,59 @@ describe('registryFromAuthorizationDetails: what is registered', () => {
 });
 
 describe('registryFromAuthorizationDetails: what is not registered', () => {
-  it('skips a role that trusts another account without an external ID, with a note', () => {
+  // Required now: such a role was left out, and it is the most dangerous kind; it is registered in watch mode instead.
+  it('registers a role that trusts another account without an external ID in watch mode (externalIds: none), with a note', () => {
     for (const principal of [VENDOR, `arn:aws:iam::${VENDOR}:user/backup-agent`]) {
       const result = derive(details(roleDetail('LegacyBackupVendor', policy(allow(principal)))));
-      expect(result.registry.roles).toEqual([]);
+      expect(result.registry.roles).toEqual([
+        {
+          roleArn: arnOf('LegacyBackupVendor'),
+          vendor: 'LegacyBackupVendor',
+          trustedAccounts: [VENDOR],
+          externalIds: { current: null, pending: null, retired: [] },
+          response: 'alert',
+          rotation: null,
+          noExternalId: true,
+        },
+      ]);
       expect(result.notCrossAccount).toBe(0);
       expect(result.notes).toEqual([
         {
           roleArn: arnOf('LegacyBackupVendor'),
-          outcome: 'skipped',
-          message: `it trusts ${VENDOR} without requiring an external ID: not registered, because the registry needs the ID the vendor uses; add a StringEquals sts:ExternalId condition or register it by hand`,
+          outcome: 'watch',
+          message: `it trusts ${VENDOR} without requiring an external ID: registered in watch mode (externalIds: none), so every assume from another account is a missing-external-id finding; add a StringEquals sts:ExternalId condition, then register the ID`,
           problems: [expect.objectContaining({ kind: 'no-external-id', severity: 'critical' })],
         },
       ]);
+      // The derived registry is a valid registry file, and reads back as the same registry.
+      expect(validateRegistry(registryToDocument(result.registry), 'derived')).toEqual(result.registry);
     }
+  });
+
+  it('registers a role in watch mode as alert-only, keeping the vendor name, and says what it changed', () => {
+    const existing: Registry = {
+      serviceRoleArns: [],
+      protectedRoleArns: [],
+      roles: [
+        {
+          roleArn: arnOf('LegacyBackupVendor'),
+          vendor: 'Legacy Backup Inc',
+          trustedAccounts: [VENDOR],
+          externalIds: { current: ID, pending: null, retired: [] },
+          response: 'revoke',
+          rotation: { everyDays: 90, graceDays: 7 },
+        },
+      ],
+    };
+    const result = derive(details(roleDetail('LegacyBackupVendor', policy(allow(VENDOR)))), existing);
+    expect(only(result)).toMatchObject({
+      vendor: 'Legacy Backup Inc',
+      response: 'alert',
+      rotation: null,
+      noExternalId: true,
+    });
+    expect(result.notes[0]!.message).toContain('(response revoke became alert; its rotation schedule was dropped)');
+    expectNoFullIds(result);
   });
 
   it('skips a role any AWS account may assume', () => {
@@ -334,7 +379,7 @@ describe('registryFromAuthorizationDetails: what is not registered', () => {
     });
   });
 
-  it('reads a mixed export: registered, skipped and not cross-account, in order', () => {
+  it('reads a mixed export: registered, in watch mode and not cross-account, in order', () => {
     const result = derive(
       details(
         roleDetail('Vendor', policy(allow(VENDOR, requireIds(ID)))),
@@ -346,9 +391,9 @@ describe('registryFromAuthorizationDetails: what is not registered', () => {
         roleDetail('Rotating', policy(allow(OTHER, requireIds([NEXT, ID])))),
       ),
     );
-    expect(result.registry.roles.map((r) => r.roleArn)).toEqual([arnOf('Vendor'), arnOf('Rotating')]);
+    expect(result.registry.roles.map((r) => r.roleArn)).toEqual([arnOf('Vendor'), arnOf('Legacy'), arnOf('Rotating')]);
     expect(result.notes.map((n) => [n.roleArn, n.outcome])).toEqual([
-      [arnOf('Legacy'), 'skipped'],
+      [arnOf('Legacy'), 'watch'],
       [arnOf('Rotating'), 'registered'],
     ]);
     expect(result.notCrossAccount).toBe(1);
