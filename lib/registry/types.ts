@@ -17,6 +17,8 @@ export interface RegisteredRole {
    * `revokeOldSessions` (at finish, revoke sessions still alive that were issued with the old ID).
    */
   rotation: { everyDays: number; graceDays: number; notifyTopicArn?: string; revokeOldSessions?: boolean } | null;
+  /** Slack user IDs who may act on this role's findings from Slack, besides the global approvers. */
+  approvers?: string[];
 }
 
 /** The whole registry (contract §1). */
@@ -24,4 +26,6 @@ export interface Registry {
   serviceRoleArns: string[];
   protectedRoleArns: string[];
   roles: RegisteredRole[];
+  /** Slack user IDs who may act on any role's findings from Slack (an extension of contract §1). */
+  approvers?: string[];
 }
