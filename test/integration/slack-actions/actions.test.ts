@@ -92,6 +92,7 @@ beforeAll(async () => {
   iam = emulateIam();
   config = await createTestTables(doc, await createSessionsTable(doc), {
     ownRoleArns: [`arn:aws:iam::${ACCOUNT}:role/roleguard-test-*`],
+    rotationTopicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:roleguard-test-rotation`,
   });
   decisionsTable = `decisions-${randomUUID()}`;
   await ensureTable(doc, decisionsTableDefinition(decisionsTable));
@@ -226,5 +227,232 @@ describe('the full path: a finding, its alert, a click, the action, the message,
     });
     expect(decision!.outcome).toMatch(/^Revoked session/);
     expect(decision!.policy).toEqual({ name: 'roleguard-revocations', document: policy });
+  });
+});
+
+describe('POST /slack/actions: only requests Slack signed, once, within 5 minutes', () => {
+  const body = () =>
+    clickBody({
+      alertId: '0123456789abcdef0123',
+      action: 'acknowledge',
+      userId: 'UGLOBAL01',
+      responseUrl: responses.url,
+    });
+  const refused = async (reason: string, post: () => Promise<{ status: number; text: string }>) => {
+    const invokes = lambda.received.length;
+    const lines = log.lines.length;
+    const res = await post();
+    expect(res).toEqual({ status: 401, text: 'unauthorized' });
+    expect(lambda.received.length).toBe(invokes);
+    const logged = log.lines.slice(lines).join('\n');
+    expect(logged).toContain('Slack request rejected');
+    expect(logged).toContain(`"reason":"${reason}"`);
+    // Logged without the body.
+    expect(logged).not.toContain('block_actions');
+    expect(logged).not.toContain('0123456789abcdef0123');
+  };
+
+  it('takes a validly signed click and hands it over', async () => {
+    const invokes = lambda.received.length;
+    const res = await postSigned(api.url, body(), { secret: SECRET });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(lambda.received[invokes]!.body)).toEqual({
+      alertId: '0123456789abcdef0123',
+      action: 'acknowledge',
+      userId: 'UGLOBAL01',
+      userName: 'user-uglobal01',
+      responseUrl: responses.url,
+      receivedAt: expect.any(String),
+    });
+  });
+
+  it('refuses a wrong signature', async () => {
+    await refused('bad-signature', () => postSigned(api.url, body(), { secret: 'not-the-signing-secret' }));
+  });
+
+  it('refuses a request without the signature or the timestamp header', async () => {
+    await refused('missing-header', () =>
+      postSigned(api.url, body(), { secret: SECRET, headers: { 'x-slack-signature': null } }),
+    );
+    await refused('missing-header', () =>
+      postSigned(api.url, body(), { secret: SECRET, headers: { 'x-slack-request-timestamp': null } }),
+    );
+  });
+
+  it('refuses a stale (or future) timestamp, even correctly signed', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await refused('stale-timestamp', () => postSigned(api.url, body(), { secret: SECRET, timestamp: now - 301 }));
+    await refused('stale-timestamp', () => postSigned(api.url, body(), { secret: SECRET, timestamp: now + 301 }));
+  });
+
+  it('refuses a replayed request: the same signed body sent again within the window', async () => {
+    const timestamp = Math.floor(Date.now() / 1000) - 2;
+    const invokes = lambda.received.length;
+    expect((await postSigned(api.url, body(), { secret: SECRET, timestamp })).status).toBe(200);
+    await refused('replayed', () => postSigned(api.url, body(), { secret: SECRET, timestamp }));
+    expect(lambda.received.length).toBe(invokes + 1);
+  });
+
+  it('refuses a body altered after signing', async () => {
+    const altered = body().replace('0123456789abcdef0123', 'fedcba9876543210fedc');
+    await refused('bad-signature', () => postSigned(api.url, body(), { secret: SECRET, sendBody: altered }));
+  });
+
+  it('answers 400 to a signed post that is not a button click', async () => {
+    const res = await postSigned(api.url, 'payload=%7B%22type%22%3A%22view_submission%22%7D', { secret: SECRET });
+    expect(res.status).toBe(400);
+  });
+});
+
+describe('who may act, and on what', () => {
+  const expectRefused = async (reply: Reply, why: RegExp) => {
+    expect(reply).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(reply.text).toMatch(why);
+  };
+
+  it('refuses a user who is not an approver, in the message, and logs and records it', async () => {
+    const { alertId } = await raise();
+    iam.reset();
+    const lines = log.lines.length;
+    const { result, reply } = await click(alertId, 'revoke-role', 'UNOBODY01');
+    expect(result.status).toBe('refused');
+    await expectRefused(reply, /you are not an approver for .*ExampleCorpAudit/);
+    expect(iam.puts()).toBe(0);
+    expect(log.lines.slice(lines).join('\n')).toMatch(/Slack action refused.*UNOBODY01/);
+    expect((await trail()).find((d) => d.alertId === alertId)).toMatchObject({
+      userId: 'UNOBODY01',
+      status: 'refused',
+    });
+  });
+
+  it("refuses an approver of another role only; a global approver may act on any role's finding", async () => {
+    const { alertId } = await raise();
+    iam.reset();
+    await expectRefused((await click(alertId, 'revoke-role', 'UOTHER001')).reply, /not an approver/);
+    expect(iam.puts()).toBe(0);
+    const { result, reply } = await click(alertId, 'revoke-role', 'UGLOBAL01');
+    expect(result.status).toBe('done');
+    expect(reply.blocks!.some((b) => b.text?.text.includes('*Revoke all sessions of the role* by <@UGLOBAL01>'))).toBe(
+      true,
+    );
+    // Every session issued before the decision is denied, none issued after it.
+    const policy = iam.policy('ExampleCorpAudit');
+    expect(await sessionDecision(policy, 'any-session', '2026-01-01T00:00:00Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'any-session', new Date(Date.now() + 60_000).toISOString())).toBe('Allowed');
+  });
+
+  it('acts once on a double click: the second click is told who already did it', async () => {
+    const { alertId } = await raise();
+    iam.reset();
+    const now = Math.floor(Date.now() / 1000);
+    const first = await click(alertId, 'revoke-session', 'UAUDIT001', now);
+    const second = await click(alertId, 'revoke-session', 'UGLOBAL01', now - 1);
+    expect(first.result.status).toBe('done');
+    expect(second.result).toEqual(first.result);
+    expect(second.reply).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(second.reply.text).toMatch(/^Already decided by <@UAUDIT001> at .* \(done\): Revoked session/);
+    expect(iam.puts()).toBe(1);
+    expect((await trail()).filter((d) => d.alertId === alertId)).toHaveLength(1);
+  });
+
+  it('does nothing for a forged finding id', async () => {
+    iam.reset();
+    const { result, reply } = await click('deadbeefdeadbeefdead', 'revoke-role', 'UGLOBAL01');
+    expect(result.status).toBe('refused');
+    await expectRefused(reply, /roleguard has no finding deadbeefdeadbeefdead/);
+    expect(iam.puts()).toBe(0);
+  });
+
+  it('does nothing the finding does not call for: no session to revoke on a denied assume', async () => {
+    const { actions, alertId } = await raise(AUDIT, { denied: true });
+    expect(actions!.elements!.map((e) => e.action_id)).toEqual(['acknowledge']);
+    iam.reset();
+    await expectRefused((await click(alertId, 'revoke-session', 'UGLOBAL01')).reply, /does not call for it/);
+    await expectRefused((await click(alertId, 'revoke-role', 'UGLOBAL01')).reply, /does not call for it/);
+    expect(iam.puts()).toBe(0);
+  });
+
+  it('never acts on a protected role', async () => {
+    const { alertId } = await raise(GLASS);
+    iam.reset();
+    for (const action of ['revoke-session', 'revoke-role', 'start-rotation']) {
+      const { result, reply } = await click(alertId, action, 'UGLOBAL01');
+      expect(result.status).toBe('refused');
+      await expectRefused(
+        reply,
+        /BreakGlass is protected \(it is listed in protectedRoleArns\); roleguard never acts on it/,
+      );
+    }
+    expect(iam.mock.calls().filter((c) => /Put|Update|Delete/.test(c.args[0].constructor.name))).toHaveLength(0);
+  });
+
+  it("respects the role's dry run: the policy is shown, nothing is written", async () => {
+    const { alertId } = await raise(TRIAL);
+    iam.reset();
+    const { result, reply } = await click(alertId, 'revoke-role', 'UGLOBAL01');
+    expect(result.status).toBe('done');
+    expect(iam.puts()).toBe(0);
+    const line = reply.blocks!.find((b) => b.text?.text.includes('<@UGLOBAL01>'))!.text!.text;
+    expect(line).toContain('Dry run: would revoke every session of the role');
+    const shown = reply.blocks!.find((b) => b.text?.text.startsWith('*Policy roleguard-revocations*'))!.text!.text;
+    const document = JSON.parse(
+      shown.slice(shown.indexOf('```') + 3, shown.lastIndexOf('```')).replace(/&quot;/g, '"'),
+    );
+    expect(await sessionDecision(document, 'any-session', '2026-01-01T00:00:00Z')).toBe('Denied');
+    expect((await trail()).find((d) => d.alertId === alertId)).toMatchObject({ status: 'done', dryRun: true });
+  });
+});
+
+describe('acknowledge and rotation', () => {
+  it('acknowledging stops the repeat summary of the finding', async () => {
+    const { alertId } = await raise();
+    const { result, reply } = await click(alertId, 'acknowledge', 'UAUDIT001');
+    expect(result.status).toBe('done');
+    expect(reply.blocks!.some((b) => b.text?.text.includes('Acknowledged: no more repeat summaries'))).toBe(true);
+    // A repeat within the merge window: the same caller, external ID and kind.
+    const alert = await deps.alerts.outbox.get(alertId);
+    const repeat = vendorAssume({
+      id: `ev-repeat-${randomUUID()}`,
+      time: new Date(Math.floor(Date.now() / 1000) * 1000 - 30_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      session: 'scan-repeat',
+      externalId: `guess-${seq}`,
+    });
+    const posts = webhook.received.length;
+    await processRecord(repeat, deps);
+    expect((await deps.alerts.outbox.get(alertId))!.count).toBe(2);
+    const after = new Date(Date.parse(alert!.windowEndsAt) + 1000);
+    expect((await sweepAlerts(deps.alerts, after)).summaries).toBe(0);
+    expect(webhook.received.length).toBe(posts);
+    expect((await deps.alerts.outbox.due(after)).map((a) => a.alertId)).not.toContain(alertId);
+  });
+
+  it('starts a rotation through the rotation state machine', async () => {
+    const { alertId } = await raise();
+    iam.reset();
+    const written: string[] = [];
+    iam.mock.on(GetRoleCommand).resolves({
+      Role: {
+        RoleName: 'ExampleCorpAudit',
+        RoleId: ROLE_ID,
+        Arn: AUDIT,
+        Path: '/vendors/',
+        CreateDate: new Date(),
+        AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(vendorTrustPolicy())),
+      },
+    });
+    iam.mock.on(UpdateAssumeRolePolicyCommand).callsFake(async (input: { PolicyDocument: string }) => {
+      written.push(input.PolicyDocument);
+      return {};
+    });
+    const { result, reply } = await click(alertId, 'start-rotation', 'UAUDIT001');
+    expect(result.status).toBe('done');
+    expect(reply.blocks!.find((b) => b.text?.text.includes('<@UAUDIT001>'))!.text!.text).toMatch(
+      /Rotation started \(phase \w+; steps: create, set/,
+    );
+    // The trust policy now accepts both the current ID and a new one.
+    const ids = (JSON.parse(written[0]!) as { Statement: { Condition?: { StringEquals: Record<string, string[]> } }[] })
+      .Statement[1]!.Condition!.StringEquals['sts:ExternalId'];
+    expect(ids).toHaveLength(2);
+    expect(ids).toContain('ec-7Hq2vN9xK4pL8mR3');
   });
 });
