@@ -13,7 +13,6 @@ import { createRegistryStore } from '../../../lib/registry/index.js';
 import { parseRegistryText } from '../../../lib/registry/text.js';
 import {
   createDecisionStore,
-  type Decision,
   decisionsTableDefinition,
   slackActionHandler,
   slackActionsHttpHandler,
@@ -217,7 +216,7 @@ describe('the full path: a finding, its alert, a click, the action, the message,
     expect(line).toContain(`${ROLE_ID}:${session}`);
     expect(reply.blocks!.some((b) => b.text?.text.startsWith('*Policy roleguard-revocations*'))).toBe(true);
     const [decision] = (await trail()).filter((d) => d.alertId === alertId);
-    expect(decision).toMatchObject<Partial<Decision>>({
+    expect(decision).toMatchObject({
       action: 'revoke-session',
       userId: 'UAUDIT001',
       status: 'done',
