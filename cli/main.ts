@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './audit-command.js';
+import { registerDecisions } from './decisions-command.js';
 import { EXIT } from './exit-codes.js';
 import { registerReplay } from './replay-command.js';
 import { registerRevoke } from './revoke-command.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerSessions(program);
   registerRevoke(program);
   registerRotate(program);
+  registerDecisions(program);
   return program;
 }
 
