@@ -1,6 +1,6 @@
 import { createAlertingDeps } from '../lib/lambda-deps.js';
-import { slackActionHandler } from '../lib/slack-actions/index.js';
 import { liveActionDeps } from '../lib/slack-actions/live.js';
+import { slackActionHandler } from '../lib/slack-actions/worker-handler.js';
 
 // Alerting and revoking deps: rotation notices go to the alert channels, revocations to IAM. Fails the cold start
 // when something is missing.

@@ -1,10 +1,16 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { createDocumentClient } from '../lib/deps.js';
 import { createLogger } from '../lib/logger.js';
-import { createDecisionStore, slackActionsHttpHandler } from '../lib/slack-actions/index.js';
-import { lambdaEnqueue, requiredSetting, signingSecretReader } from '../lib/slack-actions/live.js';
+import { createDecisionStore } from '../lib/slack-actions/decisions.js';
+import { slackActionsHttpHandler } from '../lib/slack-actions/receiver-handler.js';
+import {
+  lambdaEnqueue,
+  receiverDocumentClient,
+  requiredSetting,
+  signingSecretReader,
+} from '../lib/slack-actions/receiver-live.js';
 
-// Read once per cold start; a missing setting fails the cold start.
+// Read once per cold start; a missing setting fails the cold start. Only the receiver's modules are imported, so
+// the bundle holds no revocation or rotation code.
 const env = process.env;
 const logger = createLogger();
 
@@ -14,7 +20,7 @@ const logger = createLogger();
  */
 export const handler = slackActionsHttpHandler({
   signingSecret: signingSecretReader(requiredSetting(env, 'SLACK_SIGNING_SECRET_PARAMETER')),
-  decisions: createDecisionStore(createDocumentClient(), requiredSetting(env, 'DECISIONS_TABLE')),
+  decisions: createDecisionStore(receiverDocumentClient(), requiredSetting(env, 'DECISIONS_TABLE')),
   enqueue: lambdaEnqueue(new LambdaClient({}), requiredSetting(env, 'SLACK_ACTION_FUNCTION')),
   logger,
   now: () => new Date(),

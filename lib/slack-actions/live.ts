@@ -1,58 +1,13 @@
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { slackSender } from '../alert/index.js';
 import type { Deps } from '../deps.js';
-import { ConfigError } from '../errors.js';
 import { createIamClient, readSlackWebhook, revocationDeps } from '../lambda-deps.js';
 import { revokeByHand } from '../revoke/manual.js';
 import { iamTrustPolicyIo, rotationDeps, rotationNotifier, startRotation } from '../rotate/index.js';
 import type { ActionDeps } from './act.js';
 import { createDecisionStore } from './decisions.js';
+import { requiredSetting } from './receiver-live.js';
 import { slackResponder } from './respond.js';
-import type { SlackActionRequest } from './types.js';
-
-/** How long a warm receiver reuses the signing secret it read from SSM. */
-const SECRET_CACHE_SECONDS = 300;
-
-/** A setting the Slack functions need, named in a ConfigError when it is missing. */
-export function requiredSetting(env: Record<string, string | undefined>, name: string): string {
-  const value = env[name]?.trim();
-  if (!value) throw new ConfigError([`${name} is required`]);
-  return value;
-}
-
-/** The Slack app's signing secret (an SSM SecureString), cached; errors name the parameter, never the value. */
-export function signingSecretReader(parameterName: string): () => Promise<string> {
-  return async () => {
-    let value: string | undefined;
-    try {
-      value = await getParameter(parameterName, { decrypt: true, maxAge: SECRET_CACHE_SECONDS });
-    } catch (error) {
-      throw new ConfigError([
-        `cannot read the Slack signing secret parameter ${parameterName}: ${(error as Error).name}`,
-      ]);
-    }
-    if (!value?.trim()) throw new ConfigError([`the Slack signing secret parameter ${parameterName} is empty`]);
-    return value.trim();
-  };
-}
-
-/** Hand a click to the action function: an asynchronous invoke (Lambda queues it, retries it, dead-letters it). */
-export function lambdaEnqueue(
-  lambda: LambdaClient,
-  functionName: string,
-): (request: SlackActionRequest) => Promise<void> {
-  return async (request) => {
-    await lambda.send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: 'Event',
-        Payload: new TextEncoder().encode(JSON.stringify(request)),
-      }),
-    );
-  };
-}
 
 /** The deps of the action function, over the deps of an alerting, revoking function (see lib/lambda-deps.ts). */
 export function liveActionDeps(deps: Deps, env: Record<string, string | undefined>): ActionDeps {

@@ -18,7 +18,8 @@ import {
   slackActionsHttpHandler,
   slackResponder,
 } from '../../../lib/slack-actions/index.js';
-import { lambdaEnqueue, liveActionDeps, signingSecretReader } from '../../../lib/slack-actions/live.js';
+import { liveActionDeps } from '../../../lib/slack-actions/live.js';
+import { lambdaEnqueue, signingSecretReader } from '../../../lib/slack-actions/receiver-live.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../../helpers/dynamo.js';
 import { type FakeServer, fakeSlack, fakeSns } from '../../helpers/fake-aws.js';
 import { memoryLogger } from '../../helpers/logger.js';

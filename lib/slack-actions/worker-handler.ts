@@ -1,28 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { ActionDeps } from './act.js';
-import { performSlackAction } from './act.js';
-import { type ReceiverDeps, receiveSlackAction, type SlackHttpResponse } from './receive.js';
+import { type ActionDeps, performSlackAction } from './act.js';
 import { SLACK_ACTIONS, type SlackActionRequest } from './types.js';
-
-/** The API Gateway HTTP API (payload 2.0) handler of `POST /slack/actions`. */
-export function slackActionsHttpHandler(deps: ReceiverDeps & { logger: Logger }) {
-  return middy(
-    async (event: Pick<APIGatewayProxyEventV2, 'headers' | 'body' | 'isBase64Encoded'>): Promise<SlackHttpResponse> => {
-      // API Gateway hands form posts over base64-encoded; the signature is over the bytes Slack sent.
-      const body = event.isBase64Encoded
-        ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
-        : (event.body ?? '');
-      return receiveSlackAction({ headers: event.headers ?? {}, body }, deps);
-    },
-  )
-    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
-    .onError(async (request) => {
-      deps.logger.error('Slack request failed', { error: request.error as Error });
-    });
-}
 
 /** Read the click the receiver handed over; anything else is refused (only the receiver may invoke the function). */
 export function parseActionRequest(event: unknown): SlackActionRequest {
