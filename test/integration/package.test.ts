@@ -496,7 +496,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       SlackActionWorkerRole: {
         ...registryImport,
         ...noConditionCheck,
-        'lambda:InvokeFunction': "the receiver's hand-over (lambdaEnqueue in lib/slack-actions/live.ts): not this function",
+        'lambda:InvokeFunction':
+          "the receiver's hand-over (lambdaEnqueue in lib/slack-actions/live.ts): not this function",
       },
     };
     for (const [role, fn] of Object.entries(functionsByRole)) {
