@@ -2,8 +2,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Outbox, StoredAlert } from '../alert/outbox.js';
 import type { RegisteredRole, Registry, RegistryIndex } from '../registry/index.js';
 import type { ManualOutcome, ManualRevocation } from '../revoke/manual.js';
-import { protectedReason } from '../revoke/respond.js';
+import { protectedReason, type Revoker } from '../revoke/respond.js';
 import type { RotationResult } from '../rotate/machine.js';
+import type { SessionStore } from '../sessions/index.js';
 import { actionLabel, actionsFor } from './buttons.js';
 import type { DecisionStore } from './decisions.js';
 import { ephemeralNote, type SlackReply, updatedAlertMessage } from './message.js';
@@ -17,6 +18,9 @@ export interface ActionDeps {
   decisions: DecisionStore;
   /** Manual revocation (lib/revoke/manual.ts): the same intents, lock and policy code as automatic revocation. */
   revoke: (request: ManualRevocation) => Promise<ManualOutcome>;
+  /** Revoke one recorded session: the automatic path's revoker (lib/revoke/service.ts liveRevoker). */
+  revokeSession: Revoker['revokeSession'];
+  sessions: Pick<SessionStore, 'byRole'>;
   /** Start an external-ID rotation (lib/rotate: the same state machine as the schedule). */
   rotate: (role: RegisteredRole, registry: Registry, requestedBy: string, now: Date) => Promise<RotationResult>;
   /** Post to the click's response_url. */

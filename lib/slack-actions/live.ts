@@ -3,6 +3,7 @@ import { slackSender } from '../alert/index.js';
 import type { Deps } from '../deps.js';
 import { createIamClient, readSlackWebhook, revocationDeps } from '../lambda-deps.js';
 import { revokeByHand } from '../revoke/manual.js';
+import { liveRevoker } from '../revoke/service.js';
 import { iamTrustPolicyIo, rotationDeps, rotationNotifier, startRotation } from '../rotate/index.js';
 import type { ActionDeps } from './act.js';
 import { createDecisionStore } from './decisions.js';
@@ -35,6 +36,8 @@ export function liveActionDeps(deps: Deps, env: Record<string, string | undefine
       const { intent: _intent, ...outcome } = await revokeByHand(revoking, registry, request, deps.now());
       return outcome;
     },
+    revokeSession: (session) => liveRevoker(revoking).revokeSession(session),
+    sessions: deps.sessions,
     rotate: (role, registry, requestedBy, now) =>
       startRotation(
         rotationDeps({

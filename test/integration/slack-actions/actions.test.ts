@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { slackSender, sweepAlerts } from '../../../lib/alert/index.js';
 import type { Config } from '../../../lib/config.js';
@@ -11,6 +11,8 @@ import { ensureTable } from '../../../lib/local/tables.js';
 import { processRecord } from '../../../lib/pipeline.js';
 import { createRegistryStore } from '../../../lib/registry/index.js';
 import { parseRegistryText } from '../../../lib/registry/text.js';
+import { createRevocationStore, intentIdFor } from '../../../lib/revoke/store.js';
+import { sessionKey } from '../../../lib/sessions/index.js';
 import {
   createDecisionStore,
   decisionsTableDefinition,
@@ -147,7 +149,8 @@ async function raise(roleArn = AUDIT, options: { denied?: boolean } = {}) {
   seq++;
   const session = `scan-${seq}`;
   const time = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
-  const record = vendorAssume({ id: `ev-${seq}-${randomUUID()}`, time, session, externalId: `guess-${seq}`, roleArn });
+  const eventId = `ev-${seq}-${randomUUID()}`;
+  const record = vendorAssume({ id: eventId, time, session, externalId: `guess-${seq}`, roleArn });
   if (options.denied) {
     Object.assign(record, { errorCode: 'AccessDenied', errorMessage: 'not authorized' });
     delete (record as { responseElements?: unknown }).responseElements;
@@ -157,7 +160,7 @@ async function raise(roleArn = AUDIT, options: { denied?: boolean } = {}) {
   expect(webhook.received.length).toBe(before + 1);
   const body = JSON.parse(webhook.received.at(-1)!.body) as Reply;
   const actions = body.blocks!.find((b) => b.type === 'actions');
-  return { session, time, body, actions, alertId: actions?.elements?.[0]?.value as string };
+  return { session, time, eventId, body, actions, alertId: actions?.elements?.[0]?.value as string };
 }
 
 /** Click a button as Slack does: a signed form post to the API, then the asynchronous invoke it caused. */
@@ -201,9 +204,17 @@ describe('the alert', () => {
 
 describe('the full path: a finding, its alert, a click, the action, the message, the decision', () => {
   it('revokes the session of the finding through the revocation code, updates the message and records who did it', async () => {
-    const { alertId, session, time } = await raise();
+    const { alertId, session, time, eventId } = await raise();
     iam.reset();
     const { result, reply } = await click(alertId, 'revoke-session', 'UAUDIT001');
+    // The session of the finding's event, through the automatic path's revoker and its recorded intent.
+    const intent = await createRevocationStore(doc, config.revocationsTable!).get(
+      intentIdFor('slack', alertId, 'revoke-session'),
+    );
+    expect(intent).toMatchObject({
+      state: 'applied',
+      source: { kind: 'finding', eventId, findingKind: 'unexpected-external-id' },
+    });
     expect(result.status).toBe('done');
     expect(iam.puts('ExampleCorpAudit')).toBe(1);
     const policy = iam.policy('ExampleCorpAudit');
@@ -227,6 +238,23 @@ describe('the full path: a finding, its alert, a click, the action, the message,
     });
     expect(decision!.outcome).toMatch(/^Revoked session/);
     expect(decision!.policy).toEqual({ name: 'roleguard-revocations', document: policy });
+  });
+});
+
+describe('a session the session store does not hold', () => {
+  it('is revoked through the manual path, by its assumed-role id, on behalf of the clicker', async () => {
+    const { alertId, session, eventId } = await raise();
+    await doc.send(new DeleteCommand({ TableName: config.sessionsTable, Key: { pk: sessionKey(ACCOUNT, eventId) } }));
+    iam.reset();
+    const { result } = await click(alertId, 'revoke-session', 'UAUDIT001');
+    expect(result.status).toBe('done');
+    const policy = iam.policy('ExampleCorpAudit');
+    expect(await sessionDecision(policy, session, new Date(Date.now() - 5000).toISOString())).toBe('Denied');
+    expect(await sessionDecision(policy, 'another-session', new Date(Date.now() - 5000).toISOString())).toBe('Allowed');
+    const intent = await createRevocationStore(doc, config.revocationsTable!).get(
+      intentIdFor('manual', `slack#${alertId}#revoke-session`),
+    );
+    expect(intent).toMatchObject({ state: 'applied', source: { kind: 'manual', requestedBy: 'slack:UAUDIT001' } });
   });
 });
 
