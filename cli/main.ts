@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAthena } from './athena-command.js';
 import { registerAudit } from './audit-command.js';
+import { registerDecisions } from './decisions-command.js';
 import { EXIT } from './exit-codes.js';
 import { registerFindings } from './findings-command.js';
 import { registerReplay } from './replay-command.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerRevoke(program);
   registerRotate(program);
   registerAthena(program);
+  registerDecisions(program);
   return program;
 }
 

@@ -128,6 +128,9 @@ export async function sweepAlerts(deps: DeliveryDeps, now: Date): Promise<{ retr
     if (alert.state === 'pending') {
       retried++;
       await deliverAlert(alert, deps, now);
+    } else if (alert.acknowledged) {
+      // Acknowledged from Slack: a repeat merged since owes no summary.
+      await deps.outbox.dismiss(alert.alertId);
     } else if (alert.summary === 'due' && alert.windowEndsAt <= now.toISOString()) {
       if (await deliverSummary(alert, deps, now)) summaries++;
     }

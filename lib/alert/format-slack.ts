@@ -1,3 +1,4 @@
+import { actionsBlock } from '../slack-actions/buttons.js';
 import { escapeMrkdwn as e } from './escape.js';
 import type { Alert } from './types.js';
 
@@ -8,8 +9,14 @@ const ICON: Record<string, string> = {
   low: ':information_source:',
 };
 
-/** A Slack incoming-webhook payload (Block Kit) for an alert. Pure: data in, JSON out. */
-export function formatSlackAlert(alert: Alert): { text: string; blocks: unknown[] } {
+/**
+ * A Slack incoming-webhook payload (Block Kit) for an alert, with the buttons the finding calls for (see
+ * docs/slack-app.md); `buttons: false` leaves them out (the message as updated once an action is done). Pure.
+ */
+export function formatSlackAlert(
+  alert: Alert,
+  options: { buttons?: boolean } = {},
+): { text: string; blocks: unknown[] } {
   const f = alert.finding;
   const c = f.context;
   const title = alert.repeatSummary
@@ -41,6 +48,7 @@ export function formatSlackAlert(alert: Alert): { text: string; blocks: unknown[
       { type: 'section', text: { type: 'mrkdwn', text: `*What roleguard did*\n${e(alert.action, 500)}` } },
       ...(alert.policy ? [policyBlock(alert.policy)] : []),
       { type: 'section', text: { type: 'mrkdwn', text: `*Next step*\n${e(alert.nextStep, 500)}` } },
+      ...(options.buttons === false ? [] : [actionsBlock(alert)]),
       {
         type: 'context',
         elements: [{ type: 'mrkdwn', text: `roleguard · alert ${e(alert.alertId)} · caller ${e(c.callerArn)}` }],

@@ -42,6 +42,8 @@ export interface StoredAlert extends Alert {
   summaryAttempts?: number;
   /** Recorded by a dry run: never sent. */
   dryRun?: boolean;
+  /** Someone acknowledged it from Slack: no repeat summary is sent for it any more. */
+  acknowledged?: { by: string; at: string };
 }
 
 /** What admitting a finding did. */
@@ -76,6 +78,8 @@ export interface Outbox {
   deferSummary(alertId: string, outcome: { retryAt: Date; failed: boolean }): Promise<void>;
   /** Take an alert that must not be sent (a dry run's) out of the due index. */
   dismiss(alertId: string): Promise<void>;
+  /** Acknowledged by a person: no more repeat summaries. False when there is no such alert. */
+  acknowledge(alertId: string, by: string, now: Date): Promise<boolean>;
   due(now: Date, limit?: number): Promise<StoredAlert[]>;
 }
 
@@ -312,6 +316,24 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
       await doc.send(
         new UpdateCommand({ TableName: tableName, Key: alertKey(alertId), UpdateExpression: 'REMOVE dueShard, dueAt' }),
       );
+    },
+    async acknowledge(alertId, by, now) {
+      try {
+        // A delivered alert leaves the due index; one whose first delivery is still pending stays for it.
+        await doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: alertKey(alertId),
+            UpdateExpression: 'SET alert.acknowledged = :ack, alert.summary = :none',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':ack': { by, at: now.toISOString() }, ':none': 'none' },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+      return true;
     },
     async due(now, limit = 100) {
       const page = await doc.send(

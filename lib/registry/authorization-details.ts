@@ -189,6 +189,7 @@ export function registryFromAuthorizationDetails(
       serviceRoleArns: existing?.serviceRoleArns ?? [],
       protectedRoleArns: existing?.protectedRoleArns ?? [],
       roles,
+      ...(existing?.approvers ? { approvers: existing.approvers } : {}),
     },
     notes,
     notCrossAccount,

@@ -90,7 +90,12 @@ export function createRegistryStore(doc: DynamoDBDocumentClient, tableName: stri
       const roles = items.filter((i) => String(i.sk).startsWith('role#')).map((i) => i.role);
       // Validate what was stored too: a hand-edited table must not load half-valid data.
       return validateRegistry(
-        { serviceRoleArns: config.serviceRoleArns ?? [], protectedRoleArns: config.protectedRoleArns ?? [], roles },
+        {
+          serviceRoleArns: config.serviceRoleArns ?? [],
+          protectedRoleArns: config.protectedRoleArns ?? [],
+          roles,
+          ...(config.approvers ? { approvers: config.approvers } : {}),
+        },
         `DynamoDB table ${tableName} version ${pointer.version}`,
       );
     },
@@ -107,6 +112,7 @@ export function createRegistryStore(doc: DynamoDBDocumentClient, tableName: stri
           sk: 'config',
           serviceRoleArns: registry.serviceRoleArns,
           protectedRoleArns: registry.protectedRoleArns,
+          ...(registry.approvers ? { approvers: registry.approvers } : {}),
         },
         ...registry.roles.map((role) => ({
           pk: `v#${version}`,

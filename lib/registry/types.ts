@@ -29,6 +29,8 @@ export interface RegisteredRole {
     revokeOldSessions?: boolean;
     quietHours?: number;
   } | null;
+  /** Slack user IDs who may act on this role's findings from Slack, besides the global approvers. */
+  approvers?: string[];
 }
 
 /** The whole registry (contract §1). */
@@ -36,4 +38,6 @@ export interface Registry {
   serviceRoleArns: string[];
   protectedRoleArns: string[];
   roles: RegisteredRole[];
+  /** Slack user IDs who may act on any role's findings from Slack (an extension of contract §1). */
+  approvers?: string[];
 }

@@ -17,6 +17,8 @@ export const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const externalId = z
   .string()
   .regex(EXTERNAL_ID, { message: 'not a valid external ID (2–1224 characters of [A-Za-z0-9+=,.@:/_-])' });
+// Slack user IDs (U… or W… for Enterprise Grid), who may act on findings from Slack's buttons.
+const approvers = z.array(z.string().regex(/^[UW][A-Z0-9]{2,20}$/, { message: 'not a Slack user ID (U…)' })).optional();
 const roleArn = z.string().refine((v) => parseRoleArn(v) !== null, {
   message: 'not a valid IAM role ARN (arn:aws:iam::<12 digits>:role/[path/]name)',
 });
@@ -64,6 +66,7 @@ const RoleSchema = z
       .strict()
       .nullable()
       .default(null),
+    approvers,
   })
   .strict();
 
@@ -72,6 +75,7 @@ const RegistrySchema = z
     serviceRoleArns: z.array(arnPattern).default([]),
     protectedRoleArns: z.array(arnPattern).default([]),
     roles: z.array(z.unknown()),
+    approvers,
   })
   .strict();
 
@@ -145,5 +149,11 @@ export function validateRegistry(document: unknown, source: string): Registry {
     roles.push({ ...role, trustedAccounts: [...new Set(role.trustedAccounts)] });
   });
   if (problems.length) throw new RegistryError(source, problems);
-  return { serviceRoleArns: top.data.serviceRoleArns, protectedRoleArns: top.data.protectedRoleArns, roles };
+  const { serviceRoleArns, protectedRoleArns } = top.data;
+  return {
+    serviceRoleArns,
+    protectedRoleArns,
+    roles,
+    ...(top.data.approvers ? { approvers: top.data.approvers } : {}),
+  };
 }

@@ -251,7 +251,7 @@ describe('alert delivery', () => {
     expect(raw).toContain('&lt;!channel&gt;');
     expect(
       JSON.parse(raw).blocks.some((b: { elements?: { text: string }[] }) =>
-        (b.elements ?? []).some((e) => e.text.includes('\u202e')),
+        (b.elements ?? []).some((e) => JSON.stringify(e).includes('\u202e')),
       ),
     ).toBe(false);
     expect(raw).not.toMatch(/\\u202e|\u202e/);

@@ -14,6 +14,7 @@ import { parseRegistryText } from '../../lib/registry/text.js';
 import { revocationsTableDefinition } from '../../lib/revoke/store.js';
 import { createRotationStore, idleRotation } from '../../lib/rotate/store.js';
 import { sessionsTableDefinition } from '../../lib/sessions/index.js';
+import { decisionsTableDefinition } from '../../lib/slack-actions/index.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { fakeIam, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
 import { EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
@@ -137,6 +138,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       'OnTrustPolicyChangeLambdaFunction',
       'RevokeLambdaFunction',
       'RotateExternalIdsLambdaFunction',
+      'SlackActionWorkerLambdaFunction',
+      'SlackActionsLambdaFunction',
       'SweepLambdaFunction',
     ]);
     for (const [name, fn] of functions) {
@@ -152,7 +155,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       });
       expect(JSON.stringify(fn.Properties.Environment)).not.toMatch(/hooks\.slack\.com|https:/);
     }
-    expect(ofType('AWS::Logs::LogGroup').length).toBe(6);
+    expect(ofType('AWS::Logs::LogGroup').length).toBe(8);
     for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
     expect(
       ofType('AWS::IAM::Role')
@@ -164,10 +167,42 @@ describe('packaged CloudFormation template (osls package)', () => {
       'OnTrustPolicyChangeRole',
       'RevokeRole',
       'RotateExternalIdsRole',
+      'SlackActionWorkerRole',
+      'SlackActionsRole',
       'SweepRole',
     ]);
     // The manual revocation function is invoked by hand: no retries of a refused or failed request.
     expect(resources.RevokeLambdaEvConf!.Properties).toMatchObject({ MaximumRetryAttempts: 0 });
+  });
+
+  it('declares the Slack actions: the HTTP API route POST /slack/actions to slackActions, and the asynchronous action function', () => {
+    expect(ofType('AWS::ApiGatewayV2::Api').map(([, r]) => r.Properties.ProtocolType)).toEqual(['HTTP']);
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    expect(routes.map((r) => r.RouteKey)).toEqual(['POST /slack/actions']);
+    const integration = resources[routes[0]!.Target['Fn::Join'][1][1].Ref]!.Properties;
+    expect(integration).toMatchObject({
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': ['SlackActionsLambdaFunction', 'Arn'] },
+    });
+    expect(resources.SlackActionsLambdaFunction!.Properties.Environment.Variables).toMatchObject({
+      DECISIONS_TABLE: 'roleguard-test-decisions',
+      SLACK_SIGNING_SECRET_PARAMETER: '/roleguard/test/slack-signing-secret',
+      SLACK_ACTION_FUNCTION: 'roleguard-test-slackActionWorker',
+    });
+    expect(resources.SlackActionWorkerLambdaFunction!.Properties.FunctionName).toBe('roleguard-test-slackActionWorker');
+    // The action function is invoked asynchronously: retried, then dead-lettered.
+    expect(resources.SlackActionWorkerLambdaEvConf!.Properties).toMatchObject({
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } },
+    });
+    // Only API Gateway may call the receiver, and only the receiver's role may invoke the action function.
+    const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) =>
+      JSON.stringify(p.Properties.FunctionName).includes('SlackAction'),
+    );
+    expect(permissions.map(([, p]) => [p.Properties.FunctionName, p.Properties.Principal])).toEqual([
+      [{ 'Fn::GetAtt': ['SlackActionsLambdaFunction', 'Arn'] }, 'apigateway.amazonaws.com'],
+    ]);
   });
 
   it('grants each function exactly what it sends, on its own resources', () => {
@@ -246,6 +281,29 @@ describe('packaged CloudFormation template (osls package)', () => {
       ['ReadSlackWebhookSecret', ['ssm:GetParameter']],
       ['PublishAlertsAndVendorNotices', ['sns:Publish']],
     ]);
+    expect(actionsOf('SlackActionsRole')).toEqual([
+      logs,
+      ['ReadSlackSigningSecret', ['ssm:GetParameter']],
+      ['RecordRequestNonces', ['dynamodb:PutItem']],
+      ['HandOverToActionFunction', ['lambda:InvokeFunction']],
+    ]);
+    expect(actionsOf('SlackActionWorkerRole')).toEqual([
+      logs,
+      registry,
+      ['RotationStateAndLocks', ['dynamodb:PutItem']],
+      ['ReleaseRotationLocks', ['dynamodb:DeleteItem']],
+      ['ReadAndAcknowledgeAlerts', ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+      ['RecordDecisions', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']],
+      ['FindSessions', ['dynamodb:Query']],
+      intents,
+      iamWrite,
+      protect,
+      ['EditTrustPoliciesOfGuardedRoles', ['iam:GetRole', 'iam:UpdateAssumeRolePolicy']],
+      ['NeverEditProtectedTrustPolicies', ['iam:UpdateAssumeRolePolicy']],
+      ['ReadSlackWebhookSecret', ['ssm:GetParameter']],
+      ['PublishAlertsAndVendorNotices', ['sns:Publish']],
+      dlq,
+    ]);
     // The registry table is written only in the rotation partition (and the rotation locks), never the registry itself.
     const statement = (role: string, sid: string) =>
       resources[role]!.Properties.Policies[0].PolicyDocument.Statement.find((s: any) => s.Sid === sid);
@@ -269,6 +327,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       'RevokeRole',
       'AuditTrustPoliciesRole',
       'RotateExternalIdsRole',
+      'SlackActionsRole',
+      'SlackActionWorkerRole',
     ]) {
       for (const s of resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)) {
         expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
@@ -293,6 +353,26 @@ describe('packaged CloudFormation template (osls package)', () => {
     // Only the functions that revoke hold IAM write permissions; the others read at most.
     for (const role of ['OnTrustPolicyChangeRole', 'AuditTrustPoliciesRole'])
       expect(JSON.stringify(resources[role])).not.toMatch(/"iam:(?!GetRole")/);
+    // The Slack receiver touches no IAM at all: only the action function does, through the revocation code.
+    expect(JSON.stringify(resources.SlackActionsRole)).not.toContain('"iam:');
+    // The receiver writes request nonces only, the action function decisions and refusals only, and alerts only.
+    expect(statement('SlackActionsRole', 'RecordRequestNonces').Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['request#*'] },
+    });
+    expect(statement('SlackActionWorkerRole', 'RecordDecisions').Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['decision#*', 'refusal#*'] },
+    });
+    expect(statement('SlackActionWorkerRole', 'ReadAndAcknowledgeAlerts').Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['alert#*'] },
+    });
+    expect(statement('SlackActionsRole', 'HandOverToActionFunction').Resource).toEqual({
+      'Fn::Sub':
+        'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:roleguard-test-slackActionWorker',
+    });
+    expect(statement('SlackActionsRole', 'ReadSlackSigningSecret').Resource).toEqual({
+      'Fn::Sub':
+        'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/roleguard/test/slack-signing-secret',
+    });
     // The secret parameter and the topic are named exactly.
     const secret = resources.OnAssumeRoleRole!.Properties.Policies[0].PolicyDocument.Statement.find(
       (s: any) => s.Sid === 'ReadSlackWebhookSecret',
@@ -311,6 +391,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       RevokeRole: 'revoke',
       AuditTrustPoliciesRole: 'audit-trust-policies',
       RotateExternalIdsRole: 'rotate-external-ids',
+      SlackActionsRole: 'slack-actions',
+      SlackActionWorkerRole: 'slack-action-worker',
     };
     // The SDK commands a bundle can send: every command imported (not as a type) by a project file esbuild puts in it.
     const sendable = async (fn: string): Promise<Set<string>> => {
@@ -356,6 +438,8 @@ describe('packaged CloudFormation template (osls package)', () => {
             if (!command) continue;
             if (m[2] === '@aws-sdk/lib-dynamodb')
               for (const a of DOC[command] ?? [command]) actions.add(`dynamodb:${a}`);
+            // IAM names Lambda's Invoke command lambda:InvokeFunction.
+            else if (m[2] === '@aws-sdk/client-lambda' && command === 'Invoke') actions.add('lambda:InvokeFunction');
             else actions.add(`${m[2]!.replace('@aws-sdk/client-', '')}:${command}`);
           }
         }
@@ -404,6 +488,17 @@ describe('packaged CloudFormation template (osls package)', () => {
         'dynamodb:UpdateItem': 'the outbox: the audit writes only its own state item',
       },
       RotateExternalIdsRole: { ...registryImport, ...noConditionCheck },
+      SlackActionsRole: {
+        'dynamodb:GetItem': 'the decision store: the action function reads and claims decisions, not the receiver',
+        'dynamodb:Query': 'the decision store: the audit trail is listed by the CLI',
+        'dynamodb:UpdateItem': 'the decision store: the action function settles decisions',
+      },
+      SlackActionWorkerRole: {
+        ...registryImport,
+        ...noConditionCheck,
+        'lambda:InvokeFunction':
+          "the receiver's hand-over (lambdaEnqueue in lib/slack-actions/live.ts): not this function",
+      },
     };
     for (const [role, fn] of Object.entries(functionsByRole)) {
       const statements = resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter(
@@ -526,6 +621,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       ['RegistryTable', registryTableDefinition('roleguard-test-registry')],
       ['AlertsTable', alertsTableDefinition('roleguard-test-alerts')],
       ['RevocationsTable', revocationsTableDefinition('roleguard-test-revocations')],
+      ['DecisionsTable', decisionsTableDefinition('roleguard-test-decisions')],
     ] as const) {
       const table = resources[name]!;
       expect(table.DeletionPolicy).toBe('Retain');
@@ -612,6 +708,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       'onTrustPolicyChange.zip',
       'revoke.zip',
       'rotateExternalIds.zip',
+      'slackActionWorker.zip',
+      'slackActions.zip',
       'sweep.zip',
     ]);
     const expected: Record<string, string> = {
@@ -620,6 +718,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       onTrustPolicyChange: 'on-trust-policy-change',
       revoke: 'revoke',
       rotateExternalIds: 'rotate-external-ids',
+      slackActionWorker: 'slack-action-worker',
+      slackActions: 'slack-actions',
       sweep: 'sweep',
     };
     for (const zip of zips) {

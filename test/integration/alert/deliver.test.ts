@@ -90,7 +90,15 @@ describe('Slack webhook delivery', () => {
     expect(request).toMatchObject({ method: 'POST', url: WEBHOOK_PATH, contentType: 'application/json' });
     const [body] = slack.bodies();
     expect(body!.text).toBe(`CRITICAL: unexpected-external-id on Example Corp's role: ${ROLE_ARN}`);
-    expect(body!.blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'section', 'section', 'context']);
+    expect(body!.blocks.map((b) => b.type)).toEqual([
+      'header',
+      'section',
+      'section',
+      'section',
+      'section',
+      'actions',
+      'context',
+    ]);
     const fields = body!.blocks.flatMap((b) => b.fields ?? []).map((f) => f.text);
     expect(fields).toEqual(
       expect.arrayContaining([

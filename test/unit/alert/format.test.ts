@@ -36,7 +36,8 @@ const mrkdwnTexts = (payload: { text: string; blocks: unknown[] }): string[] => 
   ...blocksOf(payload).flatMap((b) => [
     ...(b.text?.type === 'mrkdwn' ? [b.text.text] : []),
     ...(b.fields ?? []).map((f) => f.text),
-    ...(b.elements ?? []).map((e) => e.text),
+    // Context elements are mrkdwn; the buttons of an actions block carry plain_text labels, which Slack never formats.
+    ...(b.elements ?? []).filter((e) => e.type === 'mrkdwn').map((e) => e.text),
   ]),
 ];
 /** Every string anywhere in the payload. */

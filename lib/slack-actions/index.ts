@@ -1,0 +1,11 @@
+export { type ActionDeps, isApprover, performSlackAction } from './act.js';
+export { actionLabel, actionsBlock, actionsFor } from './buttons.js';
+export { createDecisionStore, type DecisionStore, decisionsTableDefinition } from './decisions.js';
+export { decisionLine, ephemeralNote, type SlackReply, updatedAlertMessage } from './message.js';
+export { parseSlackClick } from './payload.js';
+export { type ReceiverDeps, receiveSlackAction } from './receive.js';
+export { slackActionsHttpHandler } from './receiver-handler.js';
+export { SLACK_RESPONSE_ORIGIN, slackResponder } from './respond.js';
+export type { Decision, SlackActionKind, SlackActionRequest } from './types.js';
+export { SlackRequestRejected, slackSignature, verifySlackRequest } from './verify.js';
+export { parseActionRequest, slackActionHandler } from './worker-handler.js';
