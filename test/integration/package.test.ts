@@ -208,9 +208,10 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(actionsOf('OnTrustPolicyChangeRole')).toEqual([logs, registry, outbox, ...alerting, dlq]);
     expect(actionsOf('SweepRole')).toEqual([
       logs,
-      ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+      registry,
+      ['AlertOutbox', ['dynamodb:UpdateItem']],
       ['ListDueAlerts', ['dynamodb:Query']],
-      intents,
+      ['RevocationIntents', ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']],
       ['ListDueRevocations', ['dynamodb:Query']],
       iamWrite,
       protect,

@@ -1,0 +1,275 @@
+// The permission proof: every AWS request a function sends in the tests, evaluated with the IAM evaluator against that
+// function's own role in the packaged CloudFormation template. See docs/permission-proof.md for how a new function
+// takes part.
+import { createServer, request as httpRequest } from 'node:http';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { resolve, type Stack, type Template } from './cfn.js';
+import type { FakeServer, Received } from './fake-aws.js';
+
+/** One AWS request as IAM authorizes it. */
+export interface AwsCall {
+  action: string;
+  resource: string;
+  context: Record<string, string | string[]>;
+  /** What the request was, for messages (table, key, role name…). */
+  detail: string;
+}
+
+/** A local DynamoDB table name → the logical id of the template's table it stands for. */
+export type TableMap = Record<string, string>;
+
+/** IAM roles the fakes know: role name → ARN and tags (the tags are the request's aws:ResourceTag context). */
+export type RoleMap = Record<string, { arn: string; tags: Record<string, string> }>;
+
+/** A recording HTTP proxy in front of DynamoDB Local: point AWS_ENDPOINT_URL_DYNAMODB at its `url`. */
+export async function recordingProxy(target: string): Promise<FakeServer> {
+  const to = new URL(target);
+  const received: Received[] = [];
+  const proxy = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      received.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: body.toString('utf8'),
+      });
+      const out = httpRequest(
+        { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 500, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      out.on('error', (error) => {
+        res.writeHead(502);
+        res.end(String(error));
+      });
+      out.end(body);
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const { port } = proxy.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    close: () => new Promise((r) => proxy.close(() => r())),
+  };
+}
+
+/** Records what a set of local servers received, call by call, and turns it into IAM requests. */
+export class CallRecorder {
+  constructor(
+    private readonly servers: FakeServer[],
+    private readonly known: { template: Template; stack: Stack; tables: TableMap; roles: RoleMap },
+  ) {}
+
+  /** Run `work` and return the AWS requests sent meanwhile (run one function at a time). */
+  async during(work: () => Promise<unknown>): Promise<AwsCall[]> {
+    const marks = this.servers.map((s) => s.received.length);
+    await work();
+    return this.servers.flatMap((s, i) => s.received.slice(marks[i]).flatMap((r) => this.calls(r)));
+  }
+
+  /** The IAM requests of one HTTP request (a batch or a transaction is one per item). */
+  calls(received: Received): AwsCall[] {
+    const auth = String(received.headers.authorization ?? '');
+    const service = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(auth)?.[1];
+    if (!service) return []; // not an AWS request (the Slack webhook)
+    const { stack } = this.known;
+    if (service === 'dynamodb') return this.dynamo(received);
+    if (service === 'ssm') {
+      const action = String(received.headers['x-amz-target']).split('.')[1]!;
+      const name = (JSON.parse(received.body) as { Name: string }).Name;
+      const resource = `arn:aws:ssm:${stack.region}:${stack.accountId}:parameter/${name.replace(/^\//, '')}`;
+      return [{ action: `ssm:${action}`, resource, context: {}, detail: name }];
+    }
+    const form = new URLSearchParams(received.body);
+    const action = form.get('Action')!;
+    if (service === 'sns') {
+      const topic = form.get('TopicArn')!;
+      return [{ action: `sns:${action}`, resource: topic, context: {}, detail: topic }];
+    }
+    if (service === 'iam') {
+      const name = form.get('RoleName')!;
+      const role = this.known.roles[name];
+      if (!role) throw new Error(`iam:${action} on role ${name}, which the proof's role map does not name`);
+      const context: Record<string, string> = {};
+      for (const [k, v] of Object.entries(role.tags)) {
+        context[`aws:ResourceTag/${k}`] = v;
+        context[`iam:ResourceTag/${k}`] = v;
+      }
+      return [{ action: `iam:${action}`, resource: role.arn, context, detail: name }];
+    }
+    throw new Error(`a request to ${service}, which the proof does not model yet`);
+  }
+
+  private dynamo(received: Received): AwsCall[] {
+    const action = String(received.headers['x-amz-target']).split('.')[1]!;
+    const body = JSON.parse(received.body) as Record<string, any>;
+    const one = (iamAction: string, request: Record<string, any>): AwsCall => {
+      const table = this.table(request.TableName);
+      const index = request.IndexName as string | undefined;
+      const hash = index ? table.indexHash(index) : table.hash;
+      let leading: string | undefined;
+      const key = request.Key ?? request.Item;
+      if (key) leading = key[hash]?.S;
+      else if (request.KeyConditionExpression) {
+        const names = request.ExpressionAttributeNames ?? {};
+        const alias = Object.keys(names).find((n) => names[n] === hash);
+        const match = new RegExp(`(?:^|\\s|\\()(?:${hash}${alias ? `|${alias}` : ''})\\s*=\\s*(:\\w+)`).exec(
+          request.KeyConditionExpression,
+        );
+        leading = match ? request.ExpressionAttributeValues?.[match[1]!]?.S : undefined;
+      }
+      const context: Record<string, string | string[]> = leading ? { 'dynamodb:LeadingKeys': [leading] } : {};
+      return {
+        action: `dynamodb:${iamAction}`,
+        resource: index ? `${table.arn}/index/${index}` : table.arn,
+        context,
+        detail: `${table.logicalId}${index ? `/${index}` : ''} ${leading ?? ''}`.trim(),
+      };
+    };
+    if (action === 'TransactWriteItems')
+      return body.TransactItems.map((item: Record<string, any>) => {
+        const [kind, request] = Object.entries(item)[0]!;
+        const name = {
+          Put: 'PutItem',
+          Update: 'UpdateItem',
+          Delete: 'DeleteItem',
+          ConditionCheck: 'ConditionCheckItem',
+        };
+        return one(name[kind as keyof typeof name], request);
+      });
+    if (action === 'TransactGetItems') return body.TransactItems.map((item: any) => one('GetItem', item.Get));
+    if (action === 'BatchWriteItem')
+      return Object.entries(body.RequestItems as Record<string, any[]>).flatMap(([TableName, items]) =>
+        items.map((item) =>
+          item.PutRequest
+            ? one('BatchWriteItem', { TableName, ...item.PutRequest })
+            : one('BatchWriteItem', { TableName, ...item.DeleteRequest }),
+        ),
+      );
+    if (action === 'BatchGetItem')
+      return Object.entries(body.RequestItems as Record<string, { Keys: any[] }>).flatMap(([TableName, r]) =>
+        r.Keys.map((Key) => one('BatchGetItem', { TableName, Key })),
+      );
+    return [one(action, body)];
+  }
+
+  private table(local: string) {
+    const logicalId = this.known.tables[local];
+    if (!logicalId) throw new Error(`a request to table ${local}, which the proof's table map does not name`);
+    const { Properties: p } = this.known.template.Resources[logicalId]!;
+    const hashOf = (schema: { AttributeName: string; KeyType: string }[]) =>
+      schema.find((k) => k.KeyType === 'HASH')!.AttributeName;
+    const { stack } = this.known;
+    return {
+      logicalId,
+      arn: `arn:aws:dynamodb:${stack.region}:${stack.accountId}:table/${p.TableName}`,
+      hash: hashOf(p.KeySchema),
+      indexHash: (index: string) => {
+        const gsi = (p.GlobalSecondaryIndexes ?? []).find((g: any) => g.IndexName === index);
+        if (!gsi) throw new Error(`${logicalId} has no index ${index} in the template`);
+        return hashOf(gsi.KeySchema);
+      },
+    };
+  }
+}
+
+/**
+ * The requests the Lambda service itself sends with the function's role: its logs, and for asynchronous invocations
+ * with an on-failure destination, the dead-letter message.
+ */
+export function platformCalls(template: Template, stack: Stack, functionId: string): AwsCall[] {
+  const fn = template.Resources[functionId]!.Properties;
+  const group = `arn:aws:logs:${stack.region}:${stack.accountId}:log-group:/aws/lambda/${fn.FunctionName}`;
+  const calls: AwsCall[] = ['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
+    action,
+    resource: `${group}:log-stream:2026/11/30/[$LATEST]0123456789abcdef`,
+    context: {},
+    detail: 'the Lambda runtime',
+  }));
+  const config = Object.values(template.Resources).find(
+    (r) =>
+      r.Type === 'AWS::Lambda::EventInvokeConfig' && JSON.stringify(r.Properties.FunctionName).includes(functionId),
+  );
+  const destination = config?.Properties.DestinationConfig?.OnFailure?.Destination;
+  if (destination)
+    calls.push({
+      action: 'sqs:SendMessage',
+      resource: resolve(template, stack, destination),
+      context: {},
+      detail: 'the on-failure destination',
+    });
+  return calls;
+}
+
+/** One statement of the role with one of its actions, and what the proof found for it. */
+export interface GrantUse {
+  sid: string;
+  action: string;
+  usedBy: string[];
+}
+
+/** The proof's verdict on one role. */
+export interface RoleProof {
+  denied: { call: AwsCall; result: string }[];
+  unused: GrantUse[];
+  grants: GrantUse[];
+}
+
+/**
+ * Evaluate each call against the role's inline policies in the template (all of them together: explicit Deny
+ * statements count), and find which Allow statement-action pairs no call used.
+ */
+export async function proveRole(
+  template: Template,
+  stack: Stack,
+  roleId: string,
+  calls: AwsCall[],
+): Promise<RoleProof> {
+  const role = resolve(template, stack, template.Resources[roleId]!.Properties) as {
+    Policies: { PolicyName: string; PolicyDocument: { Statement: any[] } }[];
+  };
+  const principal = `arn:aws:sts::${stack.accountId}:assumed-role/${roleId}/fn`;
+  const decide = async (call: AwsCall, policies: { name: string; policy: unknown }[]) => {
+    const result = await runSimulation(
+      {
+        request: {
+          principal,
+          action: call.action,
+          resource: { resource: call.resource, accountId: stack.accountId },
+          contextVariables: call.context,
+        },
+        identityPolicies: policies,
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    if (result.resultType === 'error')
+      throw new Error(`${call.action} on ${call.resource}: ${JSON.stringify(result.errors)}`);
+    return result.overallResult;
+  };
+  const all = role.Policies.map((p) => ({ name: p.PolicyName, policy: p.PolicyDocument }));
+  const denied: RoleProof['denied'] = [];
+  for (const call of calls) {
+    const result = await decide(call, all);
+    if (result !== 'Allowed') denied.push({ call, result });
+  }
+  const grants: GrantUse[] = [];
+  for (const statement of role.Policies.flatMap((p) => p.PolicyDocument.Statement)) {
+    if (statement.Effect !== 'Allow') continue;
+    for (const action of [statement.Action].flat() as string[]) {
+      const use: GrantUse = { sid: statement.Sid, action, usedBy: [] };
+      const alone = [{ name: 'one', policy: { Version: '2012-10-17', Statement: [{ ...statement, Action: action }] } }];
+      for (const call of calls.filter((c) => c.action === action))
+        if ((await decide(call, alone)) === 'Allowed') use.usedBy.push(call.detail);
+      grants.push(use);
+    }
+  }
+  return { denied, unused: grants.filter((g) => g.usedBy.length === 0), grants };
+}
