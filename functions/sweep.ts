@@ -1,6 +1,7 @@
 import { sweepAlerts } from '../lib/alert/index.js';
 import { createAlertingDeps, revocationDeps } from '../lib/lambda-deps.js';
 import { scheduledHandler } from '../lib/lambda-handler.js';
+import { emitMetrics } from '../lib/metrics.js';
 import { protectedReason } from '../lib/revoke/respond.js';
 import { sweepRevocations } from '../lib/revoke/service.js';
 
@@ -37,6 +38,9 @@ export const handler = scheduledHandler(deps, 'sweep', async (now) => {
     failure = error;
   }
   const alerts = await sweepAlerts(deps.alerts, now);
+  // Revocations the sweep could not apply (failed again, or expired unapplied), and a failed run: the sweep-failure
+  // alarm watches this.
+  emitMetrics({ SweepFailures: (revocations?.retrying ?? 0) + (revocations?.expired ?? 0) + (failure ? 1 : 0) });
   if (failure) throw failure;
   return { revocations, alerts };
 });

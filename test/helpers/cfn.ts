@@ -53,6 +53,8 @@ export function resolve(template: Template, stack: Stack, value: unknown): any {
         `arn:${partition}:lambda:${stack.region}:${stack.accountId}:function:${p.FunctionName}`,
       'AWS::Events::Rule': () => `arn:${partition}:events:${stack.region}:${stack.accountId}:rule/${p.Name}`,
       'AWS::IAM::Role': () => `arn:${partition}:iam::${stack.accountId}:role/${name}`,
+      // The key id is known only once deployed: the logical id stands in for it.
+      'AWS::KMS::Key': () => `arn:${partition}:kms:${stack.region}:${stack.accountId}:key/${name}`,
     };
     if ((attribute === 'Arn' || attribute === 'TopicArn') && arn[resource.Type]) return arn[resource.Type]!();
     throw new Error(`Fn::GetAtt ${name}.${attribute} (${resource.Type}) is not modelled`);

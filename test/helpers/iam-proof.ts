@@ -13,6 +13,8 @@ export interface AwsCall {
   context: Record<string, string | string[]>;
   /** What the request was, for messages (table, key, role name…). */
   detail: string;
+  /** The resource's own policy where IAM needs it too (a KMS key policy), resolved from the template. */
+  resourcePolicy?: unknown;
 }
 
 /** A local DynamoDB table name → the logical id of the template's table it stands for. */
@@ -90,7 +92,19 @@ export class CallRecorder {
     const action = form.get('Action')!;
     if (service === 'sns') {
       const topic = form.get('TopicArn')!;
-      return [{ action: `sns:${action}`, resource: topic, context: {}, detail: topic }];
+      const calls: AwsCall[] = [{ action: `sns:${action}`, resource: topic, context: {}, detail: topic }];
+      // A topic encrypted with a key of the stack: SNS uses the key with the publisher's permissions.
+      const key = this.topicKey(topic);
+      if (action === 'Publish' && key)
+        for (const kms of ['kms:GenerateDataKey', 'kms:Decrypt'])
+          calls.push({
+            action: kms,
+            resource: key.arn,
+            context: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` },
+            detail: `${topic} (SNS encrypts with the publisher's permissions)`,
+            resourcePolicy: key.policy,
+          });
+      return calls;
     }
     if (service === 'iam') {
       const name = form.get('RoleName')!;
@@ -104,6 +118,22 @@ export class CallRecorder {
       return [{ action: `iam:${action}`, resource: role.arn, context, detail: name }];
     }
     throw new Error(`a request to ${service}, which the proof does not model yet`);
+  }
+
+  /** The stack's KMS key a topic of the template is encrypted with, or null (none, or an AWS managed key). */
+  private topicKey(topicArn: string): { arn: string; policy: unknown } | null {
+    const { template, stack } = this.known;
+    for (const [id, r] of Object.entries(template.Resources)) {
+      if (r.Type !== 'AWS::SNS::Topic' || resolve(template, stack, { Ref: id }) !== topicArn) continue;
+      const key = r.Properties.KmsMasterKeyId;
+      if (typeof key !== 'object' || key === null) return null;
+      const keyId = (key['Fn::GetAtt'] ?? [key.Ref])[0] as string;
+      return {
+        arn: String(resolve(template, stack, key)),
+        policy: resolve(template, stack, template.Resources[keyId]!.Properties.KeyPolicy),
+      };
+    }
+    return null;
   }
 
   private dynamo(received: Received): AwsCall[] {
@@ -247,6 +277,7 @@ export async function proveRole(
         identityPolicies: policies,
         serviceControlPolicies: [],
         resourceControlPolicies: [],
+        ...(call.resourcePolicy ? { resourcePolicy: call.resourcePolicy } : {}),
       },
       {},
     );

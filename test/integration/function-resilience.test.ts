@@ -45,6 +45,7 @@ function env(tables: Config, overrides: Record<string, string | undefined> = {})
     AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
     POWERTOOLS_LOG_LEVEL: 'ERROR',
+    ROLEGUARD_STACK: 'roleguard-test',
   };
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) delete process.env[k];
@@ -132,6 +133,23 @@ describe('an alert channel never stops the core', () => {
         }),
       ]),
     );
+    // The coverage heartbeat: one StsEventsRecorded in Embedded Metric Format for the recorded event.
+    expect(lines.filter((l) => '_aws' in l)).toEqual([
+      {
+        _aws: {
+          Timestamp: expect.any(Number),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'roleguard',
+              Dimensions: [['Stack']],
+              Metrics: [{ Name: 'StsEventsRecorded', Unit: 'Count' }],
+            },
+          ],
+        },
+        Stack: 'roleguard-test',
+        StsEventsRecorded: 1,
+      },
+    ]);
     // The SSM secret never appears in a log line.
     expect(JSON.stringify(lines)).not.toContain('hooks.slack.com');
   });
@@ -213,5 +231,9 @@ describe('the sweep without its registry', () => {
     expect(lines.map((l) => l.message)).toEqual(
       expect.arrayContaining([expect.stringContaining('the registry cannot be read')]),
     );
+    // The failed run counts for the sweep-failure alarm.
+    expect(lines.filter((l) => '_aws' in l)).toEqual([
+      expect.objectContaining({ Stack: 'roleguard-test', SweepFailures: 1 }),
+    ]);
   });
 });

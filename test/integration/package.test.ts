@@ -51,12 +51,14 @@ describe('packaged CloudFormation template (osls package)', () => {
   it('receives read-only STS events: raw rule with ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS', () => {
     const rule = resources.AssumeRoleEventsRule!.Properties;
     expect(rule.State).toBe('ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
+    // AWS services' assumes are dropped by the rule itself unless recordAwsServiceAssumes is set (next test).
     expect(rule.EventPattern).toEqual({
       source: ['aws.sts'],
       'detail-type': ['AWS API Call via CloudTrail'],
       detail: {
         eventSource: ['sts.amazonaws.com'],
         eventName: ['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity'],
+        userIdentity: { type: [{ 'anything-but': ['AWSService'] }] },
       },
     });
     expect(rule.Targets).toEqual([
@@ -129,6 +131,106 @@ describe('packaged CloudFormation template (osls package)', () => {
     ]);
   });
 
+  it('with recordAwsServiceAssumes, the STS rule receives the assumes of AWS services too', () => {
+    const printed = execFileSync(
+      join(ROOT, 'node_modules', '.bin', 'osls'),
+      [
+        'print',
+        '--stage',
+        'test',
+        '--region',
+        'eu-west-1',
+        '--format',
+        'json',
+        '--param',
+        'recordAwsServiceAssumes=true',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', SLS_TELEMETRY_DISABLED: '1' },
+        stdio: 'pipe',
+        encoding: 'utf8',
+      },
+    );
+    const config = JSON.parse(printed.slice(printed.indexOf('{')));
+    expect(config.resources.Resources.AssumeRoleEventsRule.Properties.EventPattern.detail).toEqual({
+      eventSource: ['sts.amazonaws.com'],
+      eventName: ['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity'],
+    });
+    expect(config.provider.environment.RECORD_AWS_SERVICE_ASSUMES).toBe('true');
+  }, 60_000);
+
+  it('alarms on the alert topic: dead letters, errors and throttles of each function, sweep failures, lost coverage', () => {
+    const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm'));
+    const functions = ofType('AWS::Lambda::Function').map(([name]) => name.replace('LambdaFunction', ''));
+    expect(Object.keys(alarms).sort()).toEqual(
+      [
+        'DeadLetterQueueAlarm',
+        'SweepFailuresAlarm',
+        'StsHeartbeatAlarm',
+        ...functions.flatMap((f) => [`${f}ErrorsAlarm`, `${f}ThrottlesAlarm`]),
+      ].sort(),
+    );
+    for (const [name, alarm] of Object.entries(alarms)) {
+      expect([name, alarm.Properties.AlarmActions]).toEqual([name, [{ Ref: 'AlertTopic' }]]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: 'AlertTopic' }]);
+      expect(alarm.Properties.AlarmName).toMatch(/^roleguard-test-/);
+    }
+    expect(alarms.DeadLetterQueueAlarm!.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: resources.DeadLetterQueue!.Properties.QueueName }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    for (const f of functions)
+      for (const metric of ['Errors', 'Throttles'])
+        expect(alarms[`${f}${metric}Alarm`]!.Properties).toMatchObject({
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: `${f}LambdaFunction` } }],
+          Statistic: 'Sum',
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+        });
+    // Metrics the functions emit in their log lines (Embedded Metric Format), by stack.
+    const stack = [{ Name: 'Stack', Value: 'roleguard-test' }];
+    expect(alarms.SweepFailuresAlarm!.Properties).toMatchObject({
+      Namespace: 'roleguard',
+      MetricName: 'SweepFailures',
+      Dimensions: stack,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    // No STS event recorded for heartbeatHours hours (12 by default): missing data is the alarm, not silence.
+    expect(alarms.StsHeartbeatAlarm!.Properties).toMatchObject({
+      Namespace: 'roleguard',
+      MetricName: 'StsEventsRecorded',
+      Dimensions: stack,
+      Statistic: 'Sum',
+      Period: 3600,
+      EvaluationPeriods: 12,
+      DatapointsToAlarm: 12,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('reserves concurrency for the capture functions only', () => {
+    const reserved = Object.fromEntries(
+      ofType('AWS::Lambda::Function').map(([name, fn]) => [name, fn.Properties.ReservedConcurrentExecutions ?? null]),
+    );
+    expect(reserved).toEqual({
+      OnAssumeRoleLambdaFunction: 20,
+      OnTrustPolicyChangeLambdaFunction: 2,
+      RevokeLambdaFunction: null,
+      SweepLambdaFunction: null,
+      RotateExternalIdsLambdaFunction: null,
+      AuditTrustPoliciesLambdaFunction: null,
+    });
+  });
+
   it('runs every function on nodejs22.x with its own role; the webhook URL is a parameter name, never a value', () => {
     const functions = ofType('AWS::Lambda::Function');
     expect(functions.map(([name]) => name).sort()).toEqual([
@@ -149,6 +251,7 @@ describe('packaged CloudFormation template (osls package)', () => {
         REVOCATIONS_TABLE: 'roleguard-test-revocations',
         ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
         SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
+        ROLEGUARD_STACK: 'roleguard-test',
       });
       expect(JSON.stringify(fn.Properties.Environment)).not.toMatch(/hooks\.slack\.com|https:/);
     }
@@ -177,10 +280,9 @@ describe('packaged CloudFormation template (osls package)', () => {
         [s.Action].flat(),
       ]);
     const logs = ['WriteOwnLogs', ['logs:CreateLogStream', 'logs:PutLogEvents']];
-    const alerting = [
-      ['ReadSlackWebhookSecret', ['ssm:GetParameter']],
-      ['PublishAlerts', ['sns:Publish']],
-    ];
+    // SNS encrypts with the alert topic's key using the publisher's permissions (through SNS only).
+    const encrypt = ['EncryptAlerts', ['kms:GenerateDataKey', 'kms:Decrypt']];
+    const alerting = [['ReadSlackWebhookSecret', ['ssm:GetParameter']], ['PublishAlerts', ['sns:Publish']], encrypt];
     const registry = ['ReadRegistry', ['dynamodb:GetItem', 'dynamodb:Query']];
     const outbox = ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']];
     const dlq = ['DeadLetterOnFailure', ['sqs:SendMessage']];
@@ -246,6 +348,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       ['NeverEditProtectedTrustPolicies', ['iam:UpdateAssumeRolePolicy']],
       ['ReadSlackWebhookSecret', ['ssm:GetParameter']],
       ['PublishAlertsAndVendorNotices', ['sns:Publish']],
+      encrypt,
     ]);
     // The registry table is written only in the rotation partition (and the rotation locks), never the registry itself.
     const statement = (role: string, sid: string) =>
@@ -413,7 +516,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       const granted = new Set<string>(
         statements
           .flatMap((s: any) => [s.Action].flat())
-          .filter((a: string) => !a.startsWith('logs:') && !a.startsWith('sqs:')),
+          // Logs and dead letters are sent by Lambda, KMS by SNS, with the role: the permission proof covers them.
+          .filter((a: string) => !a.startsWith('logs:') && !a.startsWith('sqs:') && !a.startsWith('kms:')),
       );
       const canSend = await sendable(fn);
       // No grant beyond what the code can send.
@@ -544,10 +648,22 @@ describe('packaged CloudFormation template (osls package)', () => {
       AttributeName: 'ttl',
       Enabled: true,
     });
+    // The alarms publish to the alert topic: CloudWatch cannot use the AWS managed SNS key, so the topic has its own.
     expect(resources.AlertTopic!.Properties).toMatchObject({
       TopicName: 'roleguard-test-alerts',
-      KmsMasterKeyId: 'alias/aws/sns',
+      KmsMasterKeyId: { 'Fn::GetAtt': ['AlertTopicKey', 'Arn'] },
     });
+    expect(resources.AlertTopicKey!.Properties).toMatchObject({ EnableKeyRotation: true });
+    expect(resources.AlertTopicKey!.Properties.KeyPolicy.Statement).toEqual([
+      expect.objectContaining({ Sid: 'AccountAdministersTheKey' }),
+      {
+        Sid: 'CloudWatchAlarmsPublish',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+      },
+    ]);
     // New external IDs travel on their own topic, encrypted too.
     expect(resources.RotationTopic!.Properties).toMatchObject({
       TopicName: 'roleguard-test-rotation',

@@ -46,12 +46,17 @@ const PRUNE_TO_NOTHING =
   'lib/revoke/apply.ts deletes the revocation policy when a write leaves no statement (all expired); the proof does not build a policy whose statements have all expired';
 const ROTATION_FINISH =
   'finishing a rotation revokes the sessions still using the old ID (FindSessions, intents, the revocation policy); the proof stops before the finish, which waits out graceDays after the confirmation';
+const ROTATION_ALERTS =
+  "security alerts of a rotation (a deadline passed, a vendor never confirmed) go to the alert topic and Slack; the proof's rotation raises none (its vendor notice goes to the rotation topic, under the AWS managed key)";
 const REVIEWED: Record<string, Record<string, string>> = {
   OnAssumeRoleRole: { 'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING },
   OnTrustPolicyChangeRole: {},
   RevokeRole: { 'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING },
   SweepRole: { 'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING },
   RotateExternalIdsRole: {
+    'EncryptAlerts kms:Decrypt': ROTATION_ALERTS,
+    'EncryptAlerts kms:GenerateDataKey': ROTATION_ALERTS,
+    'ReadSlackWebhookSecret ssm:GetParameter': ROTATION_ALERTS,
     'FindSessions dynamodb:Query': ROTATION_FINISH,
     'RevocationIntents dynamodb:DeleteItem': ROTATION_FINISH,
     'RevocationIntents dynamodb:GetItem': ROTATION_FINISH,
@@ -136,6 +141,8 @@ async function load(functionId: string, file: string) {
     ALERTS_TABLE: config.alertsTable,
     REVOCATIONS_TABLE: config.revocationsTable!,
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+    // No metric lines in the test output (they need no permission; function-resilience.test.ts checks them).
+    ROLEGUARD_STACK: '',
     NODE_OPTIONS: '',
   });
   const name = functionId.replace('LambdaFunction', '');
