@@ -166,11 +166,24 @@ describe('an alert channel never stops the core', () => {
         { alerting: true },
       ),
     ).not.toThrow();
+    const base = {
+      SESSIONS_TABLE: 's',
+      REGISTRY_TABLE: 'r',
+      ALERTS_TABLE: 'a',
+      ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:roleguard-test-alerts',
+    };
+    // "none" is how a stage turns Slack off (the deploy CLI takes no empty parameter); a name must start with "/".
+    expect(
+      loadConfig({ ...base, SLACK_WEBHOOK_PARAMETER: 'none' }, { alerting: true }).slackWebhookParameter,
+    ).toBeNull();
+    expect(() => loadConfig({ ...base, SLACK_WEBHOOK_PARAMETER: 'slack-url' }, { alerting: true })).toThrow(
+      /SLACK_WEBHOOK_PARAMETER must be an SSM parameter name starting with "\/"/,
+    );
     const tables = await createTestTables(doc, await createSessionsTable(doc));
     await createRegistryStore(doc, tables.registryTable).replace(
       parseRegistryText(readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8'), 'registry.yaml'),
     );
-    env(tables, { SLACK_WEBHOOK_PARAMETER: undefined });
+    env(tables, { SLACK_WEBHOOK_PARAMETER: 'none' });
     const ssmBefore = ssm.received.length;
     const snsBefore = sns.received.length;
     const { handler } = await import(`${FUNCTIONS}/on-assume-role.js?no-slack`);

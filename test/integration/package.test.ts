@@ -14,6 +14,7 @@ import { parseRegistryText } from '../../lib/registry/text.js';
 import { revocationsTableDefinition } from '../../lib/revoke/store.js';
 import { createRotationStore, idleRotation } from '../../lib/rotate/store.js';
 import { sessionsTableDefinition } from '../../lib/sessions/index.js';
+import { resolve, type Template } from '../helpers/cfn.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { fakeIam, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
 import { EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
@@ -46,6 +47,12 @@ beforeAll(() => {
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const STACK = { region: 'eu-west-1', accountId: '111122223333' };
+/** A role's statements as CloudFormation creates them in this stack (conditions applied, intrinsics resolved). */
+const statementsOf = (role: string): any[] =>
+  resolve(template as Template, STACK, resources[role]!.Properties).Policies.flatMap(
+    (p: any) => p.PolicyDocument.Statement,
+  );
 
 describe('packaged CloudFormation template (osls package)', () => {
   it('receives read-only STS events: raw rule with ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS', () => {
@@ -118,9 +125,21 @@ describe('packaged CloudFormation template (osls package)', () => {
       }),
     ]);
     // HasRotationSlack: the vendor-contact Slack secret is granted only when one is configured (not in this stage).
+    // HasSlack: Slack is optional; with no webhook parameter, no role may read one (see the test of that stage).
     expect(template.Conditions).toEqual({
       IsIamEventRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] },
+      HasSlack: {
+        'Fn::Not': [
+          {
+            'Fn::Or': [
+              { 'Fn::Equals': ['/roleguard/test/slack-webhook-url', ''] },
+              { 'Fn::Equals': ['/roleguard/test/slack-webhook-url', 'none'] },
+            ],
+          },
+        ],
+      },
       HasRotationSlack: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
+      HasAnySlack: { 'Fn::Or': [{ Condition: 'HasSlack' }, { Condition: 'HasRotationSlack' }] },
     });
     // The schedules are plain ENABLED rules.
     const schedules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
@@ -158,6 +177,41 @@ describe('packaged CloudFormation template (osls package)', () => {
       eventName: ['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity'],
     });
     expect(config.provider.environment.RECORD_AWS_SERVICE_ASSUMES).toBe('true');
+  }, 60_000);
+
+  it('without a Slack webhook parameter, the functions get none in their environment and no role may read SSM', () => {
+    const printed = execFileSync(
+      join(ROOT, 'node_modules', '.bin', 'osls'),
+      [
+        'print',
+        '--stage',
+        'test',
+        '--region',
+        'eu-west-1',
+        '--format',
+        'json',
+        '--param',
+        'slackWebhookParameter=none',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', SLS_TELEMETRY_DISABLED: '1' },
+        stdio: 'pipe',
+        encoding: 'utf8',
+      },
+    );
+    const config = JSON.parse(printed.slice(printed.indexOf('{')));
+    expect(config.provider.environment.SLACK_WEBHOOK_PARAMETER).toBe('none');
+    const stack = config.resources as Template;
+    const roles = Object.entries(stack.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
+    expect(roles).toHaveLength(6);
+    for (const [name, role] of roles) {
+      const statements = resolve(stack, STACK, role.Properties).Policies.flatMap(
+        (p: any) => p.PolicyDocument.Statement,
+      );
+      expect([name, statements.filter((s: any) => JSON.stringify(s).includes('ssm:'))]).toEqual([name, []]);
+      expect(statements.every((s: any) => s.Sid && s.Action && s.Resource)).toBe(true);
+    }
   }, 60_000);
 
   it('alarms on the alert topic: dead letters, errors and throttles of each function, sweep failures, lost coverage', () => {
@@ -274,11 +328,7 @@ describe('packaged CloudFormation template (osls package)', () => {
   });
 
   it('grants each function exactly what it sends, on its own resources', () => {
-    const actionsOf = (role: string) =>
-      resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).map((s: any) => [
-        s.Sid,
-        [s.Action].flat(),
-      ]);
+    const actionsOf = (role: string) => statementsOf(role).map((s: any) => [s.Sid, [s.Action].flat()]);
     const logs = ['WriteOwnLogs', ['logs:CreateLogStream', 'logs:PutLogEvents']];
     // SNS encrypts with the alert topic's key using the publisher's permissions (through SNS only).
     const encrypt = ['EncryptAlerts', ['kms:GenerateDataKey', 'kms:Decrypt']];
@@ -351,8 +401,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       encrypt,
     ]);
     // The registry table is written only in the rotation partition (and the rotation locks), never the registry itself.
-    const statement = (role: string, sid: string) =>
-      resources[role]!.Properties.Policies[0].PolicyDocument.Statement.find((s: any) => s.Sid === sid);
+    const statement = (role: string, sid: string) => statementsOf(role).find((s: any) => s.Sid === sid);
     expect(statement('OnAssumeRoleRole', 'ConfirmRotations').Condition).toEqual({
       'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['rotation'] },
     });
@@ -374,7 +423,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       'AuditTrustPoliciesRole',
       'RotateExternalIdsRole',
     ]) {
-      for (const s of resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)) {
+      for (const s of statementsOf(role)) {
         expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
         expect([s.Action].flat().some((a: string) => a.includes('*'))).toBe(false);
         if (s.Effect === 'Deny') continue;
@@ -398,13 +447,13 @@ describe('packaged CloudFormation template (osls package)', () => {
     for (const role of ['OnTrustPolicyChangeRole', 'AuditTrustPoliciesRole'])
       expect(JSON.stringify(resources[role])).not.toMatch(/"iam:(?!GetRole")/);
     // The secret parameter and the topic are named exactly.
-    const secret = resources.OnAssumeRoleRole!.Properties.Policies[0].PolicyDocument.Statement.find(
-      (s: any) => s.Sid === 'ReadSlackWebhookSecret',
+    expect(statement('OnAssumeRoleRole', 'ReadSlackWebhookSecret').Resource).toBe(
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/roleguard/test/slack-webhook-url',
     );
-    expect(secret.Resource).toEqual({
-      'Fn::Sub':
-        'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/roleguard/test/slack-webhook-url',
-    });
+    // Only the stage's parameter, and no vendor-contact parameter while none is configured.
+    expect(statement('RotateExternalIdsRole', 'ReadSlackWebhookSecret').Resource).toEqual([
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/roleguard/test/slack-webhook-url',
+    ]);
   });
 
   it('grants no function an action its bundled code cannot send, and every action it can send is granted or reviewed here', async () => {
@@ -510,9 +559,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       RotateExternalIdsRole: { ...registryImport, ...noConditionCheck },
     };
     for (const [role, fn] of Object.entries(functionsByRole)) {
-      const statements = resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter(
-        (s: any) => s.Effect === 'Allow',
-      );
+      const statements = statementsOf(role).filter((s: any) => s.Effect === 'Allow');
       const granted = new Set<string>(
         statements
           .flatMap((s: any) => [s.Action].flat())
@@ -545,7 +592,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       );
     for (const role of ['OnAssumeRoleRole', 'SweepRole', 'RevokeRole', 'RotateExternalIdsRole']) {
       // The IAM statements (the others name DynamoDB, SQS, SNS and SSM resources by reference).
-      const document = resources[role]!.Properties.Policies[0].PolicyDocument;
+      const document = { ...resources[role]!.Properties.Policies[0].PolicyDocument, Statement: statementsOf(role) };
       const policy = sub({
         ...document,
         Statement: document.Statement.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('iam:'))),
