@@ -12,6 +12,7 @@ import type { Finding } from '../../lib/detect/index.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
 import { createRegistryStore } from '../../lib/registry/index.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
+import { renderRevocationPolicy } from '../../lib/revoke/policy.js';
 import { SWEEP_GRACE_MS } from '../../lib/revoke/service.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';
 import { createRotationStore, idleRotation } from '../../lib/rotate/store.js';
@@ -27,6 +28,7 @@ import { type AwsCall, CallRecorder, platformCalls, proveRole, recordingProxy } 
 const STACK: Stack = { region: 'us-east-1', accountId: '111122223333' };
 const ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
 const ROLE_ID = 'AROA3XFRBF23EXAMPLE1';
+const EXPIRED_ROLE = 'arn:aws:iam::111122223333:role/vendors/ExpiredVendor';
 let out: string;
 let template: Template;
 let doc: DynamoDBDocumentClient;
@@ -43,7 +45,7 @@ const sent: Record<string, AwsCall[]> = {};
  * shows up as a difference. Keyed by role, then `Sid action`.
  */
 const PRUNE_TO_NOTHING =
-  'lib/revoke/apply.ts deletes the revocation policy when a write leaves no statement (all expired); the proof does not build a policy whose statements have all expired';
+  "the shared revocation write (lib/revoke/apply.ts) deletes the policy when a write, once expired statements are pruned, would leave none (a late event for a session already expired); the sweep's prune shows the call allowed";
 const ROTATION_FINISH =
   'finishing a rotation revokes the sessions still using the old ID (FindSessions, intents, the revocation policy); the proof stops before the finish, which waits out graceDays after the confirmation';
 const ROTATION_ALERTS =
@@ -52,7 +54,7 @@ const REVIEWED: Record<string, Record<string, string>> = {
   OnAssumeRoleRole: { 'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING },
   OnTrustPolicyChangeRole: {},
   RevokeRole: { 'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING },
-  SweepRole: { 'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING },
+  SweepRole: {},
   RotateExternalIdsRole: {
     'EncryptAlerts kms:Decrypt': ROTATION_ALERTS,
     'EncryptAlerts kms:GenerateDataKey': ROTATION_ALERTS,
@@ -110,7 +112,10 @@ beforeAll(async () => {
       [config.alertsTable]: 'AlertsTable',
       [config.revocationsTable!]: 'RevocationsTable',
     },
-    roles: { ExampleCorpAudit: { arn: ROLE, tags: { 'roleguard:guarded': 'true' } } },
+    roles: {
+      ExampleCorpAudit: { arn: ROLE, tags: { 'roleguard:guarded': 'true' } },
+      ExpiredVendor: { arn: EXPIRED_ROLE, tags: { 'roleguard:guarded': 'true' } },
+    },
   });
   process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.url;
   Object.assign(process.env, {
@@ -252,9 +257,24 @@ describe('every AWS request of every function is allowed by its own role (IAM ev
       { action: 'Alerted only.', nextStep: 'Fix it.' },
       { now: new Date(Date.now() - 60_000), windowSeconds: 3600, channels: ['slack', 'sns'] },
     );
-    await record('SweepLambdaFunction', 'sweep', async (sweep) =>
-      expect(await sweep({})).toMatchObject({ revocations: { applied: 1 }, alerts: { retried: 1 } }),
+    // …and a policy whose statements have all expired: the prune deletes it.
+    const expired = second(Date.now() - 3600_000);
+    iam.policies.set(
+      'ExpiredVendor/roleguard-revocations',
+      JSON.stringify(
+        renderRevocationPolicy({
+          role: null,
+          sessions: [
+            { assumedRoleId: `${ROLE_ID}:old`, decidedAt: second(Date.now() - 7200_000), pruneAfter: expired },
+          ],
+        }),
+      ),
     );
+    await createRevocationStore(doc, config.revocationsTable!).trackPolicy(EXPIRED_ROLE, 'ExpiredVendor', expired);
+    await record('SweepLambdaFunction', 'sweep', async (sweep) =>
+      expect(await sweep({})).toMatchObject({ revocations: { applied: 1, pruned: 1 }, alerts: { retried: 1 } }),
+    );
+    expect(iam.policies.has('ExpiredVendor/roleguard-revocations')).toBe(false);
 
     // revoke: by access key, by a session name never recorded (resolved with GetRole), and the whole role.
     await record('RevokeLambdaFunction', 'revoke', async (revoke) => {
@@ -285,6 +305,23 @@ describe('every AWS request of every function is allowed by its own role (IAM ev
       expect(await audit({})).toMatchObject({ notified: 'sent' }),
     );
   }, 60_000);
+
+  it('is not vacuous: the conditions read the recorded context (role tags, leading keys)', async () => {
+    const assume = sent.OnAssumeRoleLambdaFunction!;
+    const put = assume.find((c) => c.action === 'iam:PutRolePolicy')!;
+    const confirm = assume.find((c) => c.action === 'dynamodb:PutItem' && c.detail.startsWith('RegistryTable'))!;
+    expect(confirm.context).toEqual({ 'dynamodb:LeadingKeys': ['rotation'] });
+    const proof = await proveRole(template, STACK, 'OnAssumeRoleRole', [
+      { ...put, context: {}, detail: 'untagged' },
+      { ...put, resource: 'arn:aws:iam::111122223333:role/roleguard-test-SweepRole-X1', detail: 'own role' },
+      { ...confirm, context: { 'dynamodb:LeadingKeys': ['registry'] }, detail: 'the registry pointer' },
+    ]);
+    expect(proof.denied.map((d) => [d.call.detail, d.result])).toEqual([
+      ['untagged', 'ImplicitlyDenied'],
+      ['own role', 'ExplicitlyDenied'],
+      ['the registry pointer', 'ImplicitlyDenied'],
+    ]);
+  });
 
   it.each(Object.keys(REVIEWED))('%s: every request allowed, every grant used or reviewed', async (roleId) => {
     const functionId = roleId.replace(/Role$/, 'LambdaFunction');
