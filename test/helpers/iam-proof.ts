@@ -68,6 +68,11 @@ export class CallRecorder {
     private readonly known: { template: Template; stack: Stack; tables: TableMap; roles: RoleMap },
   ) {}
 
+  /** Every AWS request the servers have received so far. */
+  all(): AwsCall[] {
+    return this.servers.flatMap((s) => s.received.flatMap((r) => this.calls(r)));
+  }
+
   /** Run `work` and return the AWS requests sent meanwhile (run one function at a time). */
   async during(work: () => Promise<unknown>): Promise<AwsCall[]> {
     const marks = this.servers.map((s) => s.received.length);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { build as esbuild } from 'esbuild';
 import { unzipSync } from 'fflate';
 import { alertsTableDefinition } from '../../lib/alert/index.js';
+import type { Config } from '../../lib/config.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
 import { createRegistryStore, registryTableDefinition } from '../../lib/registry/index.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
@@ -16,8 +17,9 @@ import { createRotationStore, idleRotation } from '../../lib/rotate/store.js';
 import { sessionsTableDefinition } from '../../lib/sessions/index.js';
 import { resolve, type Template } from '../helpers/cfn.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
-import { fakeIam, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
+import { type FakeServer, fakeIam, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
 import { EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
+import { CallRecorder, proveRole, recordingProxy } from '../helpers/iam-proof.js';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
 let out: string;
@@ -48,6 +50,32 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const STACK = { region: 'eu-west-1', accountId: '111122223333' };
+/** A recorder of what a packaged function sends, for the permission proof (docs/permission-proof.md). */
+const recorderFor = (config: Config, servers: FakeServer[]) =>
+  new CallRecorder(servers, {
+    template: template as Template,
+    stack: STACK,
+    tables: {
+      [config.sessionsTable]: 'SessionsTable',
+      [config.registryTable]: 'RegistryTable',
+      [config.alertsTable]: 'AlertsTable',
+      [config.revocationsTable!]: 'RevocationsTable',
+    },
+    roles: {
+      ExampleCorpAudit: {
+        arn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit',
+        tags: { 'roleguard:guarded': 'true' },
+      },
+    },
+  });
+/** The requests its own role would deny, as text. */
+const denials = async (role: string, recorder: CallRecorder) => {
+  const calls = recorder.all();
+  if (!calls.some((c) => c.action.startsWith('dynamodb:'))) throw new Error('no DynamoDB request was recorded');
+  return (await proveRole(template as Template, STACK, role, calls)).denied.map(
+    (d) => `${d.call.action} ${d.call.resource}: ${d.result}`,
+  );
+};
 /** A role's statements as CloudFormation creates them in this stack (conditions applied, intrinsics resolved). */
 const statementsOf = (role: string): any[] =>
   resolve(template as Template, STACK, resources[role]!.Properties).Policies.flatMap(
@@ -813,6 +841,8 @@ describe('packaged CloudFormation template (osls package)', () => {
     const ssm = await fakeSsm('/roleguard/test/slack-webhook-url', `${slack.url}/services/T0/B0/secret`);
     const sns = await fakeSns();
     const iam = await fakeIam();
+    const dynamo = await recordingProxy(testEndpoint());
+    const recorder = recorderFor(config, [slack, ssm, sns, iam, dynamo]);
     const saved = { ...process.env };
     try {
       Object.assign(process.env, {
@@ -823,7 +853,7 @@ describe('packaged CloudFormation template (osls package)', () => {
         ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-alerts',
         SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
         AWS_REGION: LOCAL_AWS.region,
-        AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
         AWS_ENDPOINT_URL_SSM: ssm.url,
         AWS_ENDPOINT_URL_SNS: sns.url,
         AWS_ENDPOINT_URL_IAM: iam.url,
@@ -877,9 +907,11 @@ describe('packaged CloudFormation template (osls package)', () => {
         }),
       ]);
       expect(slack.received[0]!.body).toContain('Revoked this session');
+      // Every AWS request it sent is allowed by its own role (the permission proof).
+      expect(await denials('OnAssumeRoleRole', recorder)).toEqual([]);
     } finally {
       process.env = saved;
-      await Promise.all([slack.close(), ssm.close(), sns.close(), iam.close()]);
+      await Promise.all([slack.close(), ssm.close(), sns.close(), iam.close(), dynamo.close()]);
     }
   });
   it('bundles the rotate function so that it really runs: a due rotation sets both IDs through IAM and tells the vendor on SNS', async () => {
@@ -900,6 +932,8 @@ describe('packaged CloudFormation template (osls package)', () => {
     const ssm = await fakeSsm('/roleguard/test/slack-webhook-url', `${slack.url}/services/T0/B0/secret`);
     const sns = await fakeSns();
     const iam = await fakeIam();
+    const dynamo = await recordingProxy(testEndpoint());
+    const recorder = recorderFor(config, [slack, ssm, sns, iam, dynamo]);
     const current = registry.roles[0]!.externalIds.current!;
     iam.trust.set(
       'ExampleCorpAudit',
@@ -926,7 +960,7 @@ describe('packaged CloudFormation template (osls package)', () => {
         ROTATION_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-rotation',
         SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
         AWS_REGION: LOCAL_AWS.region,
-        AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
         AWS_ENDPOINT_URL_SSM: ssm.url,
         AWS_ENDPOINT_URL_SNS: sns.url,
         AWS_ENDPOINT_URL_IAM: iam.url,
@@ -953,10 +987,11 @@ describe('packaged CloudFormation template (osls package)', () => {
       expect(published.get('TopicArn')).toBe('arn:aws:sns:eu-west-1:111122223333:roleguard-test-rotation');
       expect(published.get('Message')).toContain(rotation.pendingId!);
       expect(slack.received).toHaveLength(0);
+      expect(await denials('RotateExternalIdsRole', recorder)).toEqual([]);
     } finally {
       process.env = saved;
       doc.destroy();
-      await Promise.all([slack.close(), ssm.close(), sns.close(), iam.close()]);
+      await Promise.all([slack.close(), ssm.close(), sns.close(), iam.close(), dynamo.close()]);
     }
   });
 });
