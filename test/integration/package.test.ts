@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { build as esbuild } from 'esbuild';
 import { unzipSync } from 'fflate';
 import { alertsTableDefinition } from '../../lib/alert/index.js';
+import { classifyRecord } from '../../lib/cloudtrail/index.js';
 import type { Config } from '../../lib/config.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
 import { createRegistryStore, registryTableDefinition } from '../../lib/registry/index.js';
@@ -18,7 +19,7 @@ import { sessionsTableDefinition } from '../../lib/sessions/index.js';
 import { resolve, type Template } from '../helpers/cfn.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { type FakeServer, fakeIam, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
-import { EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
+import { EVENTS_DIR, loadJson, ROOT, SAMPLES_DIR, sampleFiles } from '../helpers/fixtures.js';
 import { CallRecorder, proveRole, recordingProxy } from '../helpers/iam-proof.js';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
@@ -107,6 +108,34 @@ describe('packaged CloudFormation template (osls package)', () => {
       Principal: 'events.amazonaws.com',
       SourceArn: { 'Fn::GetAtt': ['AssumeRoleEventsRule', 'Arn'] },
     });
+  });
+
+  it('the STS rule drops exactly the assumes the code would ignore as AWS services', () => {
+    // EventBridge matching for what the pattern uses: lists of exact values, anything-but, nested objects.
+    const matches = (pattern: any, event: any): boolean =>
+      Object.entries(pattern).every(([key, want]) => {
+        const value = event?.[key];
+        if (!Array.isArray(want)) return typeof value === 'object' && value !== null && matches(want, value);
+        if (value === undefined) return false;
+        return want.some((w: any) =>
+          typeof w === 'object' && w !== null && 'anything-but' in w
+            ? ![w['anything-but']].flat().includes(value)
+            : w === value,
+        );
+      });
+    const pattern = resources.AssumeRoleEventsRule!.Properties.EventPattern;
+    let dropped = 0;
+    for (const file of sampleFiles()) {
+      const sample = loadJson(join(SAMPLES_DIR, file)) as any;
+      for (const record of sample.Records ?? [sample.detail ?? sample]) {
+        if (record.eventSource !== 'sts.amazonaws.com' || !/^AssumeRole/.test(record.eventName)) continue;
+        const event = { source: 'aws.sts', 'detail-type': 'AWS API Call via CloudTrail', detail: record };
+        const kept = classifyRecord(record, { recordAwsServiceAssumes: false }).kind !== 'ignored';
+        expect([file, matches(pattern, event)]).toEqual([file, kept]);
+        if (!kept) dropped++;
+      }
+    }
+    expect(dropped).toBe(2);
   });
 
   it('dead-letters failed asynchronous invocations and failed deliveries to an encrypted queue', () => {
