@@ -103,12 +103,16 @@ export async function measureAwsCalls(store: BenchStore): Promise<AwsCallsFigure
       { alerting: true, revoking: true },
     );
     log.length = 0;
-    // Cold start, as createAlertingDeps does it: the webhook is read once, then cached for five minutes.
+    // The webhook is read on the first Slack alert, then cached for five minutes: counted here with the cold start.
     await readSlackWebhook(config.slackWebhookParameter!);
     const coldStart = log.splice(0);
     const senders = inStep(
       'alert',
-      lambdaSenders(config, counted(new SNSClient({ ...aws, endpoint: sns.url }), 'sns')),
+      lambdaSenders(
+        config,
+        counted(new SNSClient({ ...aws, endpoint: sns.url }), 'sns'),
+        createLogger({ level: 'ERROR' }),
+      ),
     );
     const base = createDeps(config, { dynamo, logger: createLogger({ level: 'ERROR' }), senders });
     inStep('alert', base.alerts.outbox);

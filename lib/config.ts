@@ -18,7 +18,7 @@ export interface Config {
   alertWindowSeconds: number;
   /** SNS topic for alerts; null only where alerts are not sent (local runs). */
   alertTopicArn: string | null;
-  /** SSM SecureString parameter holding the Slack incoming-webhook URL; null only where alerts are not sent. */
+  /** SSM SecureString parameter holding the Slack incoming-webhook URL; null (unset or "none"): SNS only. */
   slackWebhookParameter: string | null;
   /** DynamoDB table of revocation intents, policy tracking, callers revoked and per-role locks; null where revocation is off. */
   revocationsTable: string | null;
@@ -40,7 +40,7 @@ type Env = Record<string, string | undefined>;
 
 /**
  * Read and check the whole configuration from the environment; throws a ConfigError naming every problem.
- * `alerting` makes the alert destinations required, as in the deployed functions; `revoking` the revocations table.
+ * `alerting` makes the SNS alert topic required, as in the deployed functions (Slack stays optional); `revoking` the revocations table.
  */
 export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: boolean } = {}): Config {
   const problems: string[] = [];
@@ -74,7 +74,8 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
     alertsTable: required('ALERTS_TABLE'),
     alertWindowSeconds: integer('ALERT_WINDOW_SECONDS', 3600, 0, 7 * 86400),
     alertTopicArn: options.alerting ? required('ALERT_TOPIC_ARN') : optional('ALERT_TOPIC_ARN'),
-    slackWebhookParameter: options.alerting ? required('SLACK_WEBHOOK_PARAMETER') : optional('SLACK_WEBHOOK_PARAMETER'),
+    // Slack is optional everywhere: SNS alone is a complete alert channel (PagerDuty, Teams, email subscribe to it).
+    slackWebhookParameter: optional('SLACK_WEBHOOK_PARAMETER') === 'none' ? null : optional('SLACK_WEBHOOK_PARAMETER'),
     ownRoleArns: (env.OWN_ROLE_ARNS ?? '')
       .split(',')
       .map((p) => p.trim())
@@ -93,6 +94,10 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
     if (value && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(value))
       problems.push(`${name} is not an SNS topic ARN`);
   }
+  if (config.slackWebhookParameter && !config.slackWebhookParameter.startsWith('/'))
+    problems.push(
+      `SLACK_WEBHOOK_PARAMETER must be an SSM parameter name starting with "/" (or "none" for no Slack), got ${JSON.stringify(config.slackWebhookParameter)}`,
+    );
   for (const pattern of config.ownRoleArns)
     if (!/^arn:aws[a-z-]*:iam::(\d{12}|\*):role\/[\x21-\x7e]+$/.test(pattern))
       problems.push(`OWN_ROLE_ARNS: not a role ARN pattern: ${JSON.stringify(pattern)}`);

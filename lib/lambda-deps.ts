@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -5,6 +6,7 @@ import { type AlertSenders, slackSender, snsSender } from './alert/index.js';
 import { type Config, loadConfig } from './config.js';
 import { createDeps, type Deps } from './deps.js';
 import { ConfigError } from './errors.js';
+import { createLogger } from './logger.js';
 import { liveRevoker, type RevocationDeps } from './revoke/service.js';
 
 /** How long a warm function reuses the Slack webhook URL it read from SSM before reading it again. */
@@ -19,40 +21,81 @@ export async function readSlackWebhook(parameterName: string): Promise<string> {
   try {
     value = await getParameter(parameterName, { decrypt: true, maxAge: WEBHOOK_CACHE_SECONDS });
   } catch (error) {
-    throw new ConfigError([
-      `cannot read the Slack webhook parameter ${parameterName}: ${(error as Error).name}: ${(error as Error).message}`,
+    const cause = error as Error & { $metadata?: { httpStatusCode?: number }; cause?: unknown };
+    const failure = new ConfigError([
+      `cannot read the Slack webhook parameter ${parameterName}: ${cause.name}: ${cause.message}`,
     ]);
+    // Throttling stays retryable; a missing parameter or a denied read does not get better by retrying now.
+    const inner = (cause.cause ?? cause) as { name?: string; $metadata?: { httpStatusCode?: number } };
+    throw Object.assign(failure, { statusCode: /Throttl/.test(inner.name ?? '') ? 429 : 400 });
   }
   if (!value?.trim()) throw new ConfigError([`the Slack webhook parameter ${parameterName} is empty`]);
   return value.trim();
 }
 
-/** Senders for the deployed functions: Slack through the webhook in SSM, SNS through the alerts topic. */
-export function lambdaSenders(config: Config, sns: SNSClient): AlertSenders {
-  const parameter = config.slackWebhookParameter!;
+/** How often a warm function repeats the alert that Slack cannot be reached (every failure is logged). */
+const CHANNEL_ALERT_EVERY_MS = 3600_000;
+
+/**
+ * Senders for the deployed functions: SNS through the alerts topic, and Slack through the webhook in SSM when a
+ * parameter is configured (Slack is optional). A webhook that cannot be read fails the Slack channel only: the alert
+ * still goes out on SNS, stays due on Slack for the sweep, and the failure is logged and itself alerted on SNS.
+ */
+export function lambdaSenders(config: Config, sns: SNSClient, logger: Logger): AlertSenders {
+  const publish = snsSender(sns, config.alertTopicArn!);
+  const parameter = config.slackWebhookParameter;
+  if (!parameter) return { sns: publish };
   let sender: { url: string; send: NonNullable<AlertSenders['slack']> } | null = null;
+  let alertedAt = Number.NEGATIVE_INFINITY;
+  const channelDown = async (error: unknown) => {
+    logger.error('Slack alerts cannot be sent: the webhook parameter cannot be read; SNS still gets every alert', {
+      parameter,
+      error: error as Error,
+    });
+    if (Date.now() - alertedAt < CHANNEL_ALERT_EVERY_MS) return;
+    alertedAt = Date.now();
+    const attr = (value: string) => ({ DataType: 'String', StringValue: value });
+    await publish({
+      Subject: 'roleguard high: Slack alert channel unavailable',
+      Message: JSON.stringify({
+        source: 'roleguard',
+        channel: 'slack',
+        problem: (error as Error).message,
+        action: 'Alerts go out on SNS only; Slack gets them from the sweep once the webhook can be read again.',
+        nextStep: `Check the SSM SecureString ${parameter} and the function's permission to read it (see docs/runbook.md).`,
+      }),
+      MessageAttributes: { kind: attr('alert-channel-unavailable'), severity: attr('high') },
+    }).catch((e: unknown) => logger.error('could not alert that Slack is unavailable', { error: e as Error }));
+  };
   return {
     // The URL is re-read (through the cache) on each alert, so a rotated webhook is picked up without a redeploy.
     slack: async (payload) => {
-      const url = await readSlackWebhook(parameter);
+      let url: string;
+      try {
+        url = await readSlackWebhook(parameter);
+      } catch (error) {
+        await channelDown(error);
+        throw error;
+      }
       if (sender?.url !== url) sender = { url, send: slackSender(url) };
       await sender.send(payload);
     },
-    sns: snsSender(sns, config.alertTopicArn!),
+    sns: publish,
   };
 }
 
 /**
- * Build the deps of a deployed function that alerts. A missing or unreadable webhook secret, or a missing topic,
- * fails the cold start loudly: the function must not run and drop alerts silently.
+ * Build the deps of a deployed function that alerts. A bad configuration or a missing topic fails the cold start
+ * loudly. The Slack webhook is not read here: an alert channel that cannot be reached never stops recording,
+ * detection or revocation (see lambdaSenders).
  */
 export async function createAlertingDeps(
   env: Record<string, string | undefined> = process.env,
   options: { revoking?: boolean } = {},
 ): Promise<Deps> {
   const config = loadConfig(env, { alerting: true, revoking: options.revoking ?? false });
-  await readSlackWebhook(config.slackWebhookParameter!);
-  const deps = createDeps(config, { senders: lambdaSenders(config, new SNSClient({})) });
+  const logger = createLogger();
+  const deps = createDeps(config, { logger, senders: lambdaSenders(config, new SNSClient({}), logger) });
   // Automatic revocation (onAssumeRole): IAM, through recorded intents and the per-role lock.
   return options.revoking ? { ...deps, revoker: liveRevoker(revocationDeps(deps)) } : deps;
 }

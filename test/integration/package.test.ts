@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { build as esbuild } from 'esbuild';
 import { unzipSync } from 'fflate';
 import { alertsTableDefinition } from '../../lib/alert/index.js';
+import { classifyRecord } from '../../lib/cloudtrail/index.js';
+import type { Config } from '../../lib/config.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
 import { createRegistryStore, registryTableDefinition } from '../../lib/registry/index.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
@@ -15,9 +17,11 @@ import { revocationsTableDefinition } from '../../lib/revoke/store.js';
 import { createRotationStore, idleRotation } from '../../lib/rotate/store.js';
 import { sessionsTableDefinition } from '../../lib/sessions/index.js';
 import { decisionsTableDefinition } from '../../lib/slack-actions/index.js';
+import { resolve, type Template } from '../helpers/cfn.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
-import { fakeIam, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
-import { EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
+import { type FakeServer, fakeIam, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
+import { EVENTS_DIR, loadJson, ROOT, SAMPLES_DIR, sampleFiles } from '../helpers/fixtures.js';
+import { CallRecorder, proveRole, recordingProxy } from '../helpers/iam-proof.js';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
 let out: string;
@@ -47,17 +51,51 @@ beforeAll(() => {
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const STACK = { region: 'eu-west-1', accountId: '111122223333' };
+/** A recorder of what a packaged function sends, for the permission proof (docs/permission-proof.md). */
+const recorderFor = (config: Config, servers: FakeServer[]) =>
+  new CallRecorder(servers, {
+    template: template as Template,
+    stack: STACK,
+    tables: {
+      [config.sessionsTable]: 'SessionsTable',
+      [config.registryTable]: 'RegistryTable',
+      [config.alertsTable]: 'AlertsTable',
+      [config.revocationsTable!]: 'RevocationsTable',
+    },
+    roles: {
+      ExampleCorpAudit: {
+        arn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit',
+        tags: { 'roleguard:guarded': 'true' },
+      },
+    },
+  });
+/** The requests its own role would deny, as text. */
+const denials = async (role: string, recorder: CallRecorder) => {
+  const calls = recorder.all();
+  if (!calls.some((c) => c.action.startsWith('dynamodb:'))) throw new Error('no DynamoDB request was recorded');
+  return (await proveRole(template as Template, STACK, role, calls)).denied.map(
+    (d) => `${d.call.action} ${d.call.resource}: ${d.result}`,
+  );
+};
+/** A role's statements as CloudFormation creates them in this stack (conditions applied, intrinsics resolved). */
+const statementsOf = (role: string): any[] =>
+  resolve(template as Template, STACK, resources[role]!.Properties).Policies.flatMap(
+    (p: any) => p.PolicyDocument.Statement,
+  );
 
 describe('packaged CloudFormation template (osls package)', () => {
   it('receives read-only STS events: raw rule with ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS', () => {
     const rule = resources.AssumeRoleEventsRule!.Properties;
     expect(rule.State).toBe('ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
+    // AWS services' assumes are dropped by the rule itself unless recordAwsServiceAssumes is set (next test).
     expect(rule.EventPattern).toEqual({
       source: ['aws.sts'],
       'detail-type': ['AWS API Call via CloudTrail'],
       detail: {
         eventSource: ['sts.amazonaws.com'],
         eventName: ['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity'],
+        userIdentity: { type: [{ 'anything-but': ['AWSService'] }] },
       },
     });
     expect(rule.Targets).toEqual([
@@ -71,6 +109,34 @@ describe('packaged CloudFormation template (osls package)', () => {
       Principal: 'events.amazonaws.com',
       SourceArn: { 'Fn::GetAtt': ['AssumeRoleEventsRule', 'Arn'] },
     });
+  });
+
+  it('the STS rule drops exactly the assumes the code would ignore as AWS services', () => {
+    // EventBridge matching for what the pattern uses: lists of exact values, anything-but, nested objects.
+    const matches = (pattern: any, event: any): boolean =>
+      Object.entries(pattern).every(([key, want]) => {
+        const value = event?.[key];
+        if (!Array.isArray(want)) return typeof value === 'object' && value !== null && matches(want, value);
+        if (value === undefined) return false;
+        return want.some((w: any) =>
+          typeof w === 'object' && w !== null && 'anything-but' in w
+            ? ![w['anything-but']].flat().includes(value)
+            : w === value,
+        );
+      });
+    const pattern = resources.AssumeRoleEventsRule!.Properties.EventPattern;
+    let dropped = 0;
+    for (const file of sampleFiles()) {
+      const sample = loadJson(join(SAMPLES_DIR, file)) as any;
+      for (const record of sample.Records ?? [sample.detail ?? sample]) {
+        if (record.eventSource !== 'sts.amazonaws.com' || !/^AssumeRole/.test(record.eventName)) continue;
+        const event = { source: 'aws.sts', 'detail-type': 'AWS API Call via CloudTrail', detail: record };
+        const kept = classifyRecord(record, { recordAwsServiceAssumes: false }).kind !== 'ignored';
+        expect([file, matches(pattern, event)]).toEqual([file, kept]);
+        if (!kept) dropped++;
+      }
+    }
+    expect(dropped).toBe(2);
   });
 
   it('dead-letters failed asynchronous invocations and failed deliveries to an encrypted queue', () => {
@@ -117,9 +183,21 @@ describe('packaged CloudFormation template (osls package)', () => {
       }),
     ]);
     // HasRotationSlack: the vendor-contact Slack secret is granted only when one is configured (not in this stage).
+    // HasSlack: Slack is optional; with no webhook parameter, no role may read one (see the test of that stage).
     expect(template.Conditions).toEqual({
       IsIamEventRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] },
+      HasSlack: {
+        'Fn::Not': [
+          {
+            'Fn::Or': [
+              { 'Fn::Equals': ['/roleguard/test/slack-webhook-url', ''] },
+              { 'Fn::Equals': ['/roleguard/test/slack-webhook-url', 'none'] },
+            ],
+          },
+        ],
+      },
       HasRotationSlack: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
+      HasAnySlack: { 'Fn::Or': [{ Condition: 'HasSlack' }, { Condition: 'HasRotationSlack' }] },
     });
     // The schedules are plain ENABLED rules.
     const schedules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
@@ -128,6 +206,141 @@ describe('packaged CloudFormation template (osls package)', () => {
       ['rate(1 hour)', 'ENABLED'],
       ['rate(5 minutes)', 'ENABLED'],
     ]);
+  });
+
+  it('with recordAwsServiceAssumes, the STS rule receives the assumes of AWS services too', () => {
+    const printed = execFileSync(
+      join(ROOT, 'node_modules', '.bin', 'osls'),
+      [
+        'print',
+        '--stage',
+        'test',
+        '--region',
+        'eu-west-1',
+        '--format',
+        'json',
+        '--param',
+        'recordAwsServiceAssumes=true',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', SLS_TELEMETRY_DISABLED: '1' },
+        stdio: 'pipe',
+        encoding: 'utf8',
+      },
+    );
+    const config = JSON.parse(printed.slice(printed.indexOf('{')));
+    expect(config.resources.Resources.AssumeRoleEventsRule.Properties.EventPattern.detail).toEqual({
+      eventSource: ['sts.amazonaws.com'],
+      eventName: ['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity'],
+    });
+    expect(config.provider.environment.RECORD_AWS_SERVICE_ASSUMES).toBe('true');
+  }, 60_000);
+
+  it('without a Slack webhook parameter, the functions get none in their environment and no role may read SSM', () => {
+    const printed = execFileSync(
+      join(ROOT, 'node_modules', '.bin', 'osls'),
+      [
+        'print',
+        '--stage',
+        'test',
+        '--region',
+        'eu-west-1',
+        '--format',
+        'json',
+        '--param',
+        'slackWebhookParameter=none',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', SLS_TELEMETRY_DISABLED: '1' },
+        stdio: 'pipe',
+        encoding: 'utf8',
+      },
+    );
+    const config = JSON.parse(printed.slice(printed.indexOf('{')));
+    expect(config.provider.environment.SLACK_WEBHOOK_PARAMETER).toBe('none');
+    const stack = config.resources as Template;
+    const roles = Object.entries(stack.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
+    expect(roles).toHaveLength(6);
+    for (const [name, role] of roles) {
+      const statements = resolve(stack, STACK, role.Properties).Policies.flatMap(
+        (p: any) => p.PolicyDocument.Statement,
+      );
+      expect([name, statements.filter((s: any) => JSON.stringify(s).includes('ssm:'))]).toEqual([name, []]);
+      expect(statements.every((s: any) => s.Sid && s.Action && s.Resource)).toBe(true);
+    }
+  }, 60_000);
+
+  it('alarms on the alert topic: dead letters, errors and throttles of each function, sweep failures, lost coverage', () => {
+    const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm'));
+    const functions = ofType('AWS::Lambda::Function').map(([name]) => name.replace('LambdaFunction', ''));
+    expect(Object.keys(alarms).sort()).toEqual(
+      [
+        'DeadLetterQueueAlarm',
+        'SweepFailuresAlarm',
+        'StsHeartbeatAlarm',
+        ...functions.flatMap((f) => [`${f}ErrorsAlarm`, `${f}ThrottlesAlarm`]),
+      ].sort(),
+    );
+    for (const [name, alarm] of Object.entries(alarms)) {
+      expect([name, alarm.Properties.AlarmActions]).toEqual([name, [{ Ref: 'AlertTopic' }]]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: 'AlertTopic' }]);
+      expect(alarm.Properties.AlarmName).toMatch(/^roleguard-test-/);
+    }
+    expect(alarms.DeadLetterQueueAlarm!.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: resources.DeadLetterQueue!.Properties.QueueName }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    for (const f of functions)
+      for (const metric of ['Errors', 'Throttles'])
+        expect(alarms[`${f}${metric}Alarm`]!.Properties).toMatchObject({
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: `${f}LambdaFunction` } }],
+          Statistic: 'Sum',
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+        });
+    // Metrics the functions emit in their log lines (Embedded Metric Format), by stack.
+    const stack = [{ Name: 'Stack', Value: 'roleguard-test' }];
+    expect(alarms.SweepFailuresAlarm!.Properties).toMatchObject({
+      Namespace: 'roleguard',
+      MetricName: 'SweepFailures',
+      Dimensions: stack,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    // No STS event recorded for heartbeatHours hours (12 by default): missing data is the alarm, not silence.
+    expect(alarms.StsHeartbeatAlarm!.Properties).toMatchObject({
+      Namespace: 'roleguard',
+      MetricName: 'StsEventsRecorded',
+      Dimensions: stack,
+      Statistic: 'Sum',
+      Period: 3600,
+      EvaluationPeriods: 12,
+      DatapointsToAlarm: 12,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('reserves concurrency for the capture functions only', () => {
+    const reserved = Object.fromEntries(
+      ofType('AWS::Lambda::Function').map(([name, fn]) => [name, fn.Properties.ReservedConcurrentExecutions ?? null]),
+    );
+    expect(reserved).toEqual({
+      OnAssumeRoleLambdaFunction: 20,
+      OnTrustPolicyChangeLambdaFunction: 2,
+      RevokeLambdaFunction: null,
+      SweepLambdaFunction: null,
+      RotateExternalIdsLambdaFunction: null,
+      AuditTrustPoliciesLambdaFunction: null,
+    });
   });
 
   it('runs every function on nodejs22.x with its own role; the webhook URL is a parameter name, never a value', () => {
@@ -152,6 +365,7 @@ describe('packaged CloudFormation template (osls package)', () => {
         REVOCATIONS_TABLE: 'roleguard-test-revocations',
         ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
         SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
+        ROLEGUARD_STACK: 'roleguard-test',
       });
       expect(JSON.stringify(fn.Properties.Environment)).not.toMatch(/hooks\.slack\.com|https:/);
     }
@@ -206,16 +420,11 @@ describe('packaged CloudFormation template (osls package)', () => {
   });
 
   it('grants each function exactly what it sends, on its own resources', () => {
-    const actionsOf = (role: string) =>
-      resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).map((s: any) => [
-        s.Sid,
-        [s.Action].flat(),
-      ]);
+    const actionsOf = (role: string) => statementsOf(role).map((s: any) => [s.Sid, [s.Action].flat()]);
     const logs = ['WriteOwnLogs', ['logs:CreateLogStream', 'logs:PutLogEvents']];
-    const alerting = [
-      ['ReadSlackWebhookSecret', ['ssm:GetParameter']],
-      ['PublishAlerts', ['sns:Publish']],
-    ];
+    // SNS encrypts with the alert topic's key using the publisher's permissions (through SNS only).
+    const encrypt = ['EncryptAlerts', ['kms:GenerateDataKey', 'kms:Decrypt']];
+    const alerting = [['ReadSlackWebhookSecret', ['ssm:GetParameter']], ['PublishAlerts', ['sns:Publish']], encrypt];
     const registry = ['ReadRegistry', ['dynamodb:GetItem', 'dynamodb:Query']];
     const outbox = ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']];
     const dlq = ['DeadLetterOnFailure', ['sqs:SendMessage']];
@@ -243,9 +452,10 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(actionsOf('OnTrustPolicyChangeRole')).toEqual([logs, registry, outbox, ...alerting, dlq]);
     expect(actionsOf('SweepRole')).toEqual([
       logs,
-      ['AlertOutbox', ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+      registry,
+      ['AlertOutbox', ['dynamodb:UpdateItem']],
       ['ListDueAlerts', ['dynamodb:Query']],
-      intents,
+      ['RevocationIntents', ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']],
       ['ListDueRevocations', ['dynamodb:Query']],
       iamWrite,
       protect,
@@ -280,6 +490,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       ['NeverEditProtectedTrustPolicies', ['iam:UpdateAssumeRolePolicy']],
       ['ReadSlackWebhookSecret', ['ssm:GetParameter']],
       ['PublishAlertsAndVendorNotices', ['sns:Publish']],
+      encrypt,
     ]);
     expect(actionsOf('SlackActionsRole')).toEqual([
       logs,
@@ -305,8 +516,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       dlq,
     ]);
     // The registry table is written only in the rotation partition (and the rotation locks), never the registry itself.
-    const statement = (role: string, sid: string) =>
-      resources[role]!.Properties.Policies[0].PolicyDocument.Statement.find((s: any) => s.Sid === sid);
+    const statement = (role: string, sid: string) => statementsOf(role).find((s: any) => s.Sid === sid);
     expect(statement('OnAssumeRoleRole', 'ConfirmRotations').Condition).toEqual({
       'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['rotation'] },
     });
@@ -330,7 +540,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       'SlackActionsRole',
       'SlackActionWorkerRole',
     ]) {
-      for (const s of resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)) {
+      for (const s of statementsOf(role)) {
         expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
         expect([s.Action].flat().some((a: string) => a.includes('*'))).toBe(false);
         if (s.Effect === 'Deny') continue;
@@ -374,13 +584,13 @@ describe('packaged CloudFormation template (osls package)', () => {
         'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/roleguard/test/slack-signing-secret',
     });
     // The secret parameter and the topic are named exactly.
-    const secret = resources.OnAssumeRoleRole!.Properties.Policies[0].PolicyDocument.Statement.find(
-      (s: any) => s.Sid === 'ReadSlackWebhookSecret',
+    expect(statement('OnAssumeRoleRole', 'ReadSlackWebhookSecret').Resource).toBe(
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/roleguard/test/slack-webhook-url',
     );
-    expect(secret.Resource).toEqual({
-      'Fn::Sub':
-        'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/roleguard/test/slack-webhook-url',
-    });
+    // Only the stage's parameter, and no vendor-contact parameter while none is configured.
+    expect(statement('RotateExternalIdsRole', 'ReadSlackWebhookSecret').Resource).toEqual([
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/roleguard/test/slack-webhook-url',
+    ]);
   });
 
   it('grants no function an action its bundled code cannot send, and every action it can send is granted or reviewed here', async () => {
@@ -501,13 +711,12 @@ describe('packaged CloudFormation template (osls package)', () => {
       },
     };
     for (const [role, fn] of Object.entries(functionsByRole)) {
-      const statements = resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter(
-        (s: any) => s.Effect === 'Allow',
-      );
+      const statements = statementsOf(role).filter((s: any) => s.Effect === 'Allow');
       const granted = new Set<string>(
         statements
           .flatMap((s: any) => [s.Action].flat())
-          .filter((a: string) => !a.startsWith('logs:') && !a.startsWith('sqs:')),
+          // Logs and dead letters are sent by Lambda, KMS by SNS, with the role: the permission proof covers them.
+          .filter((a: string) => !a.startsWith('logs:') && !a.startsWith('sqs:') && !a.startsWith('kms:')),
       );
       const canSend = await sendable(fn);
       // No grant beyond what the code can send.
@@ -535,7 +744,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       );
     for (const role of ['OnAssumeRoleRole', 'SweepRole', 'RevokeRole', 'RotateExternalIdsRole']) {
       // The IAM statements (the others name DynamoDB, SQS, SNS and SSM resources by reference).
-      const document = resources[role]!.Properties.Policies[0].PolicyDocument;
+      const document = { ...resources[role]!.Properties.Policies[0].PolicyDocument, Statement: statementsOf(role) };
       const policy = sub({
         ...document,
         Statement: document.Statement.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('iam:'))),
@@ -639,10 +848,22 @@ describe('packaged CloudFormation template (osls package)', () => {
       AttributeName: 'ttl',
       Enabled: true,
     });
+    // The alarms publish to the alert topic: CloudWatch cannot use the AWS managed SNS key, so the topic has its own.
     expect(resources.AlertTopic!.Properties).toMatchObject({
       TopicName: 'roleguard-test-alerts',
-      KmsMasterKeyId: 'alias/aws/sns',
+      KmsMasterKeyId: { 'Fn::GetAtt': ['AlertTopicKey', 'Arn'] },
     });
+    expect(resources.AlertTopicKey!.Properties).toMatchObject({ EnableKeyRotation: true });
+    expect(resources.AlertTopicKey!.Properties.KeyPolicy.Statement).toEqual([
+      expect.objectContaining({ Sid: 'AccountAdministersTheKey' }),
+      {
+        Sid: 'CloudWatchAlarmsPublish',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+      },
+    ]);
     // New external IDs travel on their own topic, encrypted too.
     expect(resources.RotationTopic!.Properties).toMatchObject({
       TopicName: 'roleguard-test-rotation',
@@ -749,6 +970,8 @@ describe('packaged CloudFormation template (osls package)', () => {
     const ssm = await fakeSsm('/roleguard/test/slack-webhook-url', `${slack.url}/services/T0/B0/secret`);
     const sns = await fakeSns();
     const iam = await fakeIam();
+    const dynamo = await recordingProxy(testEndpoint());
+    const recorder = recorderFor(config, [slack, ssm, sns, iam, dynamo]);
     const saved = { ...process.env };
     try {
       Object.assign(process.env, {
@@ -759,7 +982,7 @@ describe('packaged CloudFormation template (osls package)', () => {
         ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-alerts',
         SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
         AWS_REGION: LOCAL_AWS.region,
-        AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
         AWS_ENDPOINT_URL_SSM: ssm.url,
         AWS_ENDPOINT_URL_SNS: sns.url,
         AWS_ENDPOINT_URL_IAM: iam.url,
@@ -813,9 +1036,11 @@ describe('packaged CloudFormation template (osls package)', () => {
         }),
       ]);
       expect(slack.received[0]!.body).toContain('Revoked this session');
+      // Every AWS request it sent is allowed by its own role (the permission proof).
+      expect(await denials('OnAssumeRoleRole', recorder)).toEqual([]);
     } finally {
       process.env = saved;
-      await Promise.all([slack.close(), ssm.close(), sns.close(), iam.close()]);
+      await Promise.all([slack.close(), ssm.close(), sns.close(), iam.close(), dynamo.close()]);
     }
   });
   it('bundles the rotate function so that it really runs: a due rotation sets both IDs through IAM and tells the vendor on SNS', async () => {
@@ -836,6 +1061,8 @@ describe('packaged CloudFormation template (osls package)', () => {
     const ssm = await fakeSsm('/roleguard/test/slack-webhook-url', `${slack.url}/services/T0/B0/secret`);
     const sns = await fakeSns();
     const iam = await fakeIam();
+    const dynamo = await recordingProxy(testEndpoint());
+    const recorder = recorderFor(config, [slack, ssm, sns, iam, dynamo]);
     const current = registry.roles[0]!.externalIds.current!;
     iam.trust.set(
       'ExampleCorpAudit',
@@ -862,7 +1089,7 @@ describe('packaged CloudFormation template (osls package)', () => {
         ROTATION_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:roleguard-test-rotation',
         SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
         AWS_REGION: LOCAL_AWS.region,
-        AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
         AWS_ENDPOINT_URL_SSM: ssm.url,
         AWS_ENDPOINT_URL_SNS: sns.url,
         AWS_ENDPOINT_URL_IAM: iam.url,
@@ -889,10 +1116,11 @@ describe('packaged CloudFormation template (osls package)', () => {
       expect(published.get('TopicArn')).toBe('arn:aws:sns:eu-west-1:111122223333:roleguard-test-rotation');
       expect(published.get('Message')).toContain(rotation.pendingId!);
       expect(slack.received).toHaveLength(0);
+      expect(await denials('RotateExternalIdsRole', recorder)).toEqual([]);
     } finally {
       process.env = saved;
       doc.destroy();
-      await Promise.all([slack.close(), ssm.close(), sns.close(), iam.close()]);
+      await Promise.all([slack.close(), ssm.close(), sns.close(), iam.close(), dynamo.close()]);
     }
   });
 });

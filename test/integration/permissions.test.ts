@@ -1,0 +1,361 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { unzipSync } from 'fflate';
+import { createOutbox } from '../../lib/alert/index.js';
+import type { Config } from '../../lib/config.js';
+import type { Finding } from '../../lib/detect/index.js';
+import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
+import { createRegistryStore } from '../../lib/registry/index.js';
+import { parseRegistryText } from '../../lib/registry/text.js';
+import { renderRevocationPolicy } from '../../lib/revoke/policy.js';
+import { SWEEP_GRACE_MS } from '../../lib/revoke/service.js';
+import { createRevocationStore } from '../../lib/revoke/store.js';
+import { createRotationStore, idleRotation } from '../../lib/rotate/store.js';
+import { resolve, type Stack, type Template } from '../helpers/cfn.js';
+import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
+import { type FakeServer, fakeIam, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
+import { EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
+import { type AwsCall, CallRecorder, platformCalls, proveRole, recordingProxy } from '../helpers/iam-proof.js';
+
+// The permission proof (docs/permission-proof.md): each packaged function runs against DynamoDB Local and local fakes
+// of SSM, SNS, IAM and Slack; every AWS request it sends is recorded and evaluated with the IAM evaluator against its
+// own role in the packaged template. Every request must be allowed, and every granted action used or reviewed here.
+const STACK: Stack = { region: 'us-east-1', accountId: '111122223333' };
+const ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
+const ROLE_ID = 'AROA3XFRBF23EXAMPLE1';
+const EXPIRED_ROLE = 'arn:aws:iam::111122223333:role/vendors/ExpiredVendor';
+let out: string;
+let template: Template;
+let doc: DynamoDBDocumentClient;
+let config: Config;
+let servers: FakeServer[];
+let iam: Awaited<ReturnType<typeof fakeIam>>;
+let recorder: CallRecorder;
+const saved = { ...process.env };
+/** What each function sent, by its logical id (…LambdaFunction). */
+const sent: Record<string, AwsCall[]> = {};
+
+/**
+ * Grants no recorded request uses, each with the reason it stays: reviewed here so that a dropped use or a new grant
+ * shows up as a difference. Keyed by role, then `Sid action`.
+ */
+const PRUNE_TO_NOTHING =
+  "the shared revocation write (lib/revoke/apply.ts) deletes the policy when a write, once expired statements are pruned, would leave none (a late event for a session already expired); the sweep's prune shows the call allowed";
+const ROTATION_ALERTS =
+  "security alerts of a rotation (a deadline passed, a vendor never confirmed) go to the alert topic and Slack; the proof's rotation raises none (its vendor notice goes to the rotation topic, under the AWS managed key)";
+const REVIEWED: Record<string, Record<string, string>> = {
+  OnAssumeRoleRole: { 'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING },
+  OnTrustPolicyChangeRole: {},
+  RevokeRole: { 'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING },
+  SweepRole: {},
+  RotateExternalIdsRole: {
+    'EncryptAlerts kms:Decrypt': ROTATION_ALERTS,
+    'EncryptAlerts kms:GenerateDataKey': ROTATION_ALERTS,
+    'ReadSlackWebhookSecret ssm:GetParameter': ROTATION_ALERTS,
+    'RevocationIntents dynamodb:GetItem':
+      "read only when the finish's intent was recorded before (a finish retried after a failure); the proof's finish runs once",
+    'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING,
+  },
+  AuditTrustPoliciesRole: {},
+};
+
+beforeAll(async () => {
+  out = mkdtempSync(join(tmpdir(), 'roleguard-proof-'));
+  execFileSync(
+    join(ROOT, 'node_modules', '.bin', 'osls'),
+    ['package', '--stage', 'test', '--region', STACK.region, '--package', out],
+    {
+      cwd: ROOT,
+      stdio: 'pipe',
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        AWS_PROFILE: '',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        TMPDIR: out,
+      },
+    },
+  );
+  template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
+  doc = testDynamo();
+  config = await createTestTables(doc, await createSessionsTable(doc));
+  // The sample registry, with the old ID's sessions revoked when a rotation finishes.
+  const registry = readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8').replace(
+    'rotation: { everyDays: 90, graceDays: 7 }',
+    'rotation: { everyDays: 90, graceDays: 7, revokeOldSessions: true }',
+  );
+  expect(registry).toContain('revokeOldSessions: true');
+  await createRegistryStore(doc, config.registryTable).replace(parseRegistryText(registry, 'registry.yaml'));
+  const slack = await fakeSlack();
+  const ssm = await fakeSsm('/roleguard/test/slack-webhook-url', `${slack.url}/services/T0/B0/secret`);
+  const sns = await fakeSns();
+  iam = await fakeIam();
+  const dynamo = await recordingProxy(testEndpoint());
+  servers = [slack, ssm, sns, iam, dynamo];
+  recorder = new CallRecorder(servers, {
+    template,
+    stack: STACK,
+    tables: {
+      [config.sessionsTable]: 'SessionsTable',
+      [config.registryTable]: 'RegistryTable',
+      [config.alertsTable]: 'AlertsTable',
+      [config.revocationsTable!]: 'RevocationsTable',
+    },
+    roles: {
+      ExampleCorpAudit: { arn: ROLE, tags: { 'roleguard:guarded': 'true' } },
+      ExpiredVendor: { arn: EXPIRED_ROLE, tags: { 'roleguard:guarded': 'true' } },
+    },
+  });
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.url;
+  Object.assign(process.env, {
+    AWS_REGION: LOCAL_AWS.region,
+    AWS_ENDPOINT_URL_SSM: ssm.url,
+    AWS_ENDPOINT_URL_SNS: sns.url,
+    AWS_ENDPOINT_URL_IAM: iam.url,
+    AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+  });
+}, 180_000);
+afterAll(async () => {
+  process.env = saved;
+  doc?.destroy();
+  await Promise.all((servers ?? []).map((s) => s.close()));
+  rmSync(out, { recursive: true, force: true });
+});
+
+/** Load a packaged function as Lambda does, with its environment from the template (tables mapped to local ones). */
+async function load(functionId: string, file: string) {
+  const env = resolve(template, STACK, template.Resources[functionId]!.Properties.Environment.Variables) as Record<
+    string,
+    string
+  >;
+  Object.assign(process.env, env, {
+    SESSIONS_TABLE: config.sessionsTable,
+    REGISTRY_TABLE: config.registryTable,
+    ALERTS_TABLE: config.alertsTable,
+    REVOCATIONS_TABLE: config.revocationsTable!,
+    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+    // No metric lines in the test output (they need no permission; function-resilience.test.ts checks them).
+    ROLEGUARD_STACK: '',
+    NODE_OPTIONS: '',
+  });
+  const name = functionId.replace('LambdaFunction', '');
+  const zip = unzipSync(readFileSync(join(out, `${name[0]!.toLowerCase()}${name.slice(1)}.zip`)));
+  mkdirSync(join(out, 'unpacked'), { recursive: true });
+  const bundle = join(out, 'unpacked', `${file}.mjs`);
+  writeFileSync(bundle, zip[`functions/${file}.mjs`]!);
+  const { handler } = await import(pathToFileURL(bundle).href);
+  const context = { functionName: file, awsRequestId: 'r1', getRemainingTimeInMillis: () => 60_000 };
+  return (event: unknown) => handler(event, context);
+}
+
+/** Load a function (its cold start counts) and run `work` with its handler; keep what it sent. */
+async function record(
+  functionId: string,
+  file: string,
+  work: (handler: (event: unknown) => Promise<any>) => Promise<unknown>,
+): Promise<void> {
+  const calls = await recorder.during(async () => work(await load(functionId, file)));
+  sent[functionId] = [...(sent[functionId] ?? []), ...calls];
+}
+
+const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+/** The vendor fixture, issued a minute ago, with the given event id and external ID. */
+function liveAssume(id: string, externalId: string, session = 'scan-1', ageMs = 60_000): Record<string, any> {
+  const event = structuredClone(loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json'))) as any;
+  event.detail.eventID = id;
+  event.detail.eventTime = second(Date.now() - ageMs);
+  event.detail.requestParameters.externalId = externalId;
+  event.detail.requestParameters.roleSessionName = session;
+  event.detail.responseElements.credentials.expiration = new Date(Date.now() + 3600_000).toISOString();
+  event.detail.responseElements.credentials.accessKeyId = `ASIA${id
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, '')
+    .padEnd(16, 'X')
+    .slice(0, 16)}`;
+  event.detail.responseElements.assumedRoleUser.assumedRoleId = `${ROLE_ID}:${session}`;
+  return event;
+}
+
+describe('every AWS request of every function is allowed by its own role (IAM evaluator, packaged template)', () => {
+  it('runs each packaged function through its paths, recording what it sends', async () => {
+    // rotateExternalIds: a due rotation is created, both IDs set through IAM, the vendor told on SNS.
+    await createRotationStore(doc, config.registryTable).create(
+      idleRotation(ROLE, new Date(Date.now() - 91 * 86_400_000).toISOString()),
+    );
+    iam.trust.set(
+      'ExampleCorpAudit',
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: 'arn:aws:iam::999988887777:root' },
+            Action: 'sts:AssumeRole',
+            Condition: { StringEquals: { 'sts:ExternalId': 'ec-7Hq2vN9xK4pL8mR3' } },
+          },
+        ],
+      }),
+    );
+    await record('RotateExternalIdsLambdaFunction', 'rotate-external-ids', async (rotate) =>
+      expect(await rotate({})).toMatchObject({ steps: [`${ROLE}: create`, `${ROLE}: set`, `${ROLE}: notify`] }),
+    );
+    const pendingId = (await createRotationStore(doc, config.registryTable).get(ROLE))!.pendingId!;
+
+    // onAssumeRole: a known ID is recorded; the new ID confirms the rotation; a wrong ID is revoked and alerted.
+    await record('OnAssumeRoleLambdaFunction', 'on-assume-role', async (assume) => {
+      expect(await assume(liveAssume('known-1', 'ec-7Hq2vN9xK4pL8mR3', 'scan-known'))).toMatchObject({
+        status: 'recorded',
+      });
+      expect(await assume(liveAssume('pending-1', pendingId, 'scan-new', -1000))).toMatchObject({ status: 'recorded' });
+      expect(await assume(liveAssume('wrong-1', 'tenant-4711', 'scan-wrong'))).toMatchObject({ findings: 1 });
+      // The same finding again within the window: merged into the open alert.
+      expect(await assume(liveAssume('wrong-2', 'tenant-4711', 'scan-wrong-2'))).toMatchObject({ findings: 1 });
+    });
+    expect(iam.policies.has('ExampleCorpAudit/roleguard-revocations')).toBe(true);
+
+    // rotateExternalIds again: the confirmed rotation is finished (old ID removed, its sessions revoked).
+    await record('RotateExternalIdsLambdaFunction', 'rotate-external-ids', async (rotate) =>
+      expect(await rotate({})).toEqual({
+        roles: 1,
+        steps: [`${ROLE}: finish`, `${ROLE}: revoke-old-sessions: 1 session issued with the old ID revoked`],
+      }),
+    );
+
+    // onTrustPolicyChange: a change made outside roleguard is alerted.
+    await record('OnTrustPolicyChangeLambdaFunction', 'on-trust-policy-change', async (change) => {
+      const event = structuredClone(loadJson(join(EVENTS_DIR, 'eventbridge-update-assume-role-policy.json'))) as any;
+      event.detail.eventTime = second(Date.now() - 60_000);
+      expect(await change(event)).toMatchObject({ status: 'trust-policy-change' });
+      event.detail.eventID = 'second-change';
+      expect(await change(event)).toMatchObject({ status: 'trust-policy-change' });
+    });
+
+    // sweep: a revocation recorded by a function that died before IAM, and an alert still in the outbox.
+    const decidedAt = second(Date.now() - 10 * 60_000);
+    await createRevocationStore(doc, config.revocationsTable!).record(
+      {
+        intentId: 'died',
+        roleArn: ROLE,
+        roleName: 'ExampleCorpAudit',
+        addition: {
+          role: null,
+          sessions: [{ assumedRoleId: `${ROLE_ID}:scan-died`, decidedAt, pruneAfter: second(Date.now() + 3600_000) }],
+        },
+        source: { kind: 'finding', eventId: 'e-died', findingKind: 'unexpected-external-id' },
+        caller: null,
+        dryRun: false,
+        createdAt: decidedAt,
+      },
+      { dueAt: new Date(Date.now() - SWEEP_GRACE_MS) },
+    );
+    await createOutbox(doc, config.alertsTable).admit(
+      finding,
+      { action: 'Alerted only.', nextStep: 'Fix it.' },
+      { now: new Date(Date.now() - 60_000), windowSeconds: 3600, channels: ['slack', 'sns'] },
+    );
+    // …and a policy whose statements have all expired: the prune deletes it.
+    const expired = second(Date.now() - 3600_000);
+    iam.policies.set(
+      'ExpiredVendor/roleguard-revocations',
+      JSON.stringify(
+        renderRevocationPolicy({
+          role: null,
+          sessions: [
+            { assumedRoleId: `${ROLE_ID}:old`, decidedAt: second(Date.now() - 7200_000), pruneAfter: expired },
+          ],
+        }),
+      ),
+    );
+    await createRevocationStore(doc, config.revocationsTable!).trackPolicy(EXPIRED_ROLE, 'ExpiredVendor', expired);
+    await record('SweepLambdaFunction', 'sweep', async (sweep) =>
+      expect(await sweep({})).toMatchObject({ revocations: { applied: 1, pruned: 1 }, alerts: { retried: 1 } }),
+    );
+    expect(iam.policies.has('ExpiredVendor/roleguard-revocations')).toBe(false);
+
+    // revoke: by access key, by a session name never recorded (resolved with GetRole), and the whole role.
+    await record('RevokeLambdaFunction', 'revoke', async (revoke) => {
+      const key = liveAssume('known-1', 'x').detail.responseElements.credentials.accessKeyId;
+      expect(await revoke({ roleArn: ROLE, accessKeyId: key, requestId: 'p-1' })).toMatchObject({ applied: true });
+      // The same request again is found done, not carried out twice.
+      expect(await revoke({ roleArn: ROLE, accessKeyId: key, requestId: 'p-1' })).toMatchObject({ alreadyDone: true });
+      expect(await revoke({ roleArn: ROLE, session: 'never-seen', requestId: 'p-2' })).toMatchObject({ applied: true });
+      expect(await revoke({ roleArn: ROLE, all: true, requestId: 'p-3' })).toMatchObject({ applied: true });
+    });
+
+    // auditTrustPolicies: reads each guarded role's trust policy, alerts on problems once.
+    iam.trust.set(
+      'ExampleCorpAudit',
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: 'arn:aws:iam::999988887777:root' },
+            Action: 'sts:AssumeRole',
+            Condition: { StringEqualsIfExists: { 'sts:ExternalId': 'ec-7Hq2vN9xK4pL8mR3' } },
+          },
+        ],
+      }),
+    );
+    await record('AuditTrustPoliciesLambdaFunction', 'audit-trust-policies', async (audit) =>
+      expect(await audit({})).toMatchObject({ notified: 'sent' }),
+    );
+  }, 60_000);
+
+  it('is not vacuous: the conditions read the recorded context (role tags, leading keys)', async () => {
+    const assume = sent.OnAssumeRoleLambdaFunction!;
+    const put = assume.find((c) => c.action === 'iam:PutRolePolicy')!;
+    const confirm = assume.find((c) => c.action === 'dynamodb:PutItem' && c.detail.startsWith('RegistryTable'))!;
+    expect(confirm.context).toEqual({ 'dynamodb:LeadingKeys': ['rotation'] });
+    const proof = await proveRole(template, STACK, 'OnAssumeRoleRole', [
+      { ...put, context: {}, detail: 'untagged' },
+      { ...put, resource: 'arn:aws:iam::111122223333:role/roleguard-test-SweepRole-X1', detail: 'own role' },
+      { ...confirm, context: { 'dynamodb:LeadingKeys': ['registry'] }, detail: 'the registry pointer' },
+    ]);
+    expect(proof.denied.map((d) => [d.call.detail, d.result])).toEqual([
+      ['untagged', 'ImplicitlyDenied'],
+      ['own role', 'ExplicitlyDenied'],
+      ['the registry pointer', 'ImplicitlyDenied'],
+    ]);
+  });
+
+  it.each(Object.keys(REVIEWED))('%s: every request allowed, every grant used or reviewed', async (roleId) => {
+    const functionId = roleId.replace(/Role$/, 'LambdaFunction');
+    const calls = [...(sent[functionId] ?? []), ...platformCalls(template, STACK, functionId)];
+    expect(sent[functionId]?.length).toBeGreaterThan(0);
+    const proof = await proveRole(template, STACK, roleId, calls);
+    expect(
+      proof.denied.map((d) => `${d.call.action} ${d.call.resource} ${JSON.stringify(d.call.context)}: ${d.result}`),
+    ).toEqual([]);
+    expect(proof.unused.map((g) => `${g.sid} ${g.action}`).sort()).toEqual(Object.keys(REVIEWED[roleId]!).sort());
+  });
+});
+
+const finding: Finding = {
+  kind: 'unexpected-external-id',
+  severity: 'critical',
+  roleArn: ROLE,
+  eventId: 'proof-e1',
+  assumedRoleId: `${ROLE_ID}:s`,
+  callerAccountId: '999988887777',
+  message: 'test finding',
+  context: {
+    recipientAccountId: '111122223333',
+    vendor: 'Example Corp',
+    at: '2026-11-02T09:00:00Z',
+    callerArn: null,
+    callerType: 'AWSAccount',
+    sourceIpAddress: '203.0.113.9',
+    roleSessionName: 's',
+    externalId: 'tena…#12345678',
+    userAgent: null,
+  },
+};
