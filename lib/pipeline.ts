@@ -6,7 +6,7 @@ import { detectAssume, detectTrustChange, type Finding } from './detect/index.js
 import { assumedAfterRevocation } from './detect/rules.js';
 import type { RegistryIndex } from './registry/index.js';
 import { isAssumedRoleId } from './revoke/policy.js';
-import { protectedReason, type RevocationOutcome } from './revoke/respond.js';
+import { protectedReason, type RevocationOutcome, sessionNameShared } from './revoke/respond.js';
 import { callerKey } from './revoke/service.js';
 import { intentIdFor } from './revoke/store.js';
 import { IN_FLIGHT } from './rotate/store.js';
@@ -209,6 +209,9 @@ async function respond(
           assumedRoleId: finding.assumedRoleId,
           issuedAt: event.issuedAt,
           expiresAt: event.expiresAt,
+          durationSeconds: event.durationSeconds,
+          // Whether the vendor's other sessions share the name decides how narrowly it is denied (one query).
+          nameShared: await sessionNameShared(deps.sessions, { ...event, assumedRoleId: finding.assumedRoleId }, now),
           now,
           // One revocation per event, however many critical findings it raised: the first one decides it.
           intentId: intentIdFor(event.recipientAccountId, event.eventId, 'revoke-session'),

@@ -3,6 +3,7 @@ import { arnMatches, type Registry } from '../registry/index.js';
 import {
   fitToBudget,
   isAssumedRoleId,
+  MAX_SESSION_SECONDS,
   mergeRevocations,
   type PolicyDocument,
   policyTime,
@@ -12,7 +13,9 @@ import {
   type RevocationState,
   renderRevocationPolicy,
 } from './policy.js';
+import type { SessionStore } from '../sessions/index.js';
 import type { RevocationStore } from './store.js';
+import { issueWindow } from './window.js';
 
 /** A session to revoke, as a finding and its event describe it. */
 export interface SessionToRevoke {
@@ -20,6 +23,14 @@ export interface SessionToRevoke {
   assumedRoleId: string;
   issuedAt: string;
   expiresAt: string | null;
+  /** The event's `durationSeconds`: with `expiresAt`, it can confirm the issue time. */
+  durationSeconds?: number | null;
+  /**
+   * Whether other sessions of the role carry the same name (see `sessionNameShared`). False: no earlier session
+   * shares it, so the deny needs no lower bound. True or absent (cannot tell): the deny is bounded around the
+   * session's own issue time, so the vendor's other sessions of that name stay allowed.
+   */
+  nameShared?: boolean;
   now: Date;
   /** Identifies the decision (the finding of one event), so a redelivery maps to the same revocation. */
   intentId: string;
@@ -80,15 +91,17 @@ export function decisionTime(issuedAt: string, now: Date): string {
 }
 
 /**
- * A revoker that writes nothing: it keeps each role's revocation policy in memory, so a replay (a backtest) shows
- * the policy every revocation would have produced, merged, pruned and fitted exactly as the live service does.
+ * The addition that revokes one session, until it has surely expired. A name no other session of the role carries
+ * is denied for every token issued before the decision time (compact: sessions decided together share a statement,
+ * and a second session the same caller opened during CloudTrail's delivery delay is denied too). A name that is or
+ * may be shared is denied only for tokens issued within a few seconds of the session's own (see window.ts).
  */
-/** The addition that revokes one session: its tokens issued before the decision time, until it has surely expired. */
 export function sessionRevocation(
-  session: Pick<SessionToRevoke, 'assumedRoleId' | 'issuedAt' | 'expiresAt' | 'now'>,
+  session: Pick<SessionToRevoke, 'assumedRoleId' | 'issuedAt' | 'expiresAt' | 'now' | 'durationSeconds' | 'nameShared'>,
 ): RevocationState {
   if (!isAssumedRoleId(session.assumedRoleId))
     throw new Error(`not an assumed-role id: ${JSON.stringify(session.assumedRoleId)}`);
+  const window = session.nameShared === false ? null : issueWindow(session);
   return {
     role: null,
     sessions: [
@@ -96,11 +109,39 @@ export function sessionRevocation(
         assumedRoleId: session.assumedRoleId,
         decidedAt: decisionTime(session.issuedAt, session.now),
         pruneAfter: pruneTime(session.issuedAt, session.expiresAt),
+        ...(window ? { issuedWindow: window } : {}),
       },
     ],
   };
 }
 
+/**
+ * Whether another recorded session of the role, still possibly alive or issued since, carries this session's name
+ * (every session of one role with one name has the same `aws:userid`). One query of the role's recent sessions.
+ */
+export async function sessionNameShared(
+  sessions: Pick<SessionStore, 'byRole'>,
+  session: { roleArn: string; assumedRoleId: string; issuedAt: string; eventId: string; sharedEventId?: string | null },
+  now: Date,
+): Promise<boolean> {
+  const issued = Date.parse(session.issuedAt);
+  if (Number.isNaN(issued)) return true;
+  const from = new Date(issued - MAX_SESSION_SECONDS * 1000).toISOString();
+  const to = new Date(Math.max(now.getTime(), issued)).toISOString();
+  return (await sessions.byRole(session.roleArn, { from, to })).some(
+    (s) =>
+      s.assumedRoleId === session.assumedRoleId &&
+      s.outcome === 'success' &&
+      s.eventId !== session.eventId &&
+      // The other account's copy of the same cross-account assume is the same session.
+      !(session.sharedEventId && s.sharedEventId === session.sharedEventId),
+  );
+}
+
+/**
+ * A revoker that writes nothing: it keeps each role's revocation policy in memory, so a replay (a backtest) shows
+ * the policy every revocation would have produced, merged, pruned and fitted exactly as the live service does.
+ */
 export function emulatedRevoker(
   options: { otherInlineChars?: number; store?: Pick<RevocationStore, 'noteRevokedCaller'> } = {},
 ): Revoker {
