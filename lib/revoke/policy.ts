@@ -6,7 +6,6 @@
  */
 import { deniedUntil, mergeOneId } from './window.js';
 
-
 /** The inline policy roleguard owns on a guarded role; it never edits any other policy. */
 export const REVOCATION_POLICY_NAME = 'roleguard-revocations';
 

@@ -1,5 +1,6 @@
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import { arnMatches, type Registry } from '../registry/index.js';
+import type { SessionStore } from '../sessions/index.js';
 import {
   fitToBudget,
   isAssumedRoleId,
@@ -13,7 +14,6 @@ import {
   type RevocationState,
   renderRevocationPolicy,
 } from './policy.js';
-import type { SessionStore } from '../sessions/index.js';
 import type { RevocationStore } from './store.js';
 import { issueWindow } from './window.js';
 
@@ -121,7 +121,7 @@ export function sessionRevocation(
  */
 export async function sessionNameShared(
   sessions: Pick<SessionStore, 'byRole'>,
-  session: { roleArn: string; assumedRoleId: string; issuedAt: string; eventId: string; sharedEventId?: string | null },
+  session: { roleArn: string; assumedRoleId: string; issuedAt: string; eventId: string; accessKeyId: string | null },
   now: Date,
 ): Promise<boolean> {
   const issued = Date.parse(session.issuedAt);
@@ -133,8 +133,8 @@ export async function sessionNameShared(
       s.assumedRoleId === session.assumedRoleId &&
       s.outcome === 'success' &&
       s.eventId !== session.eventId &&
-      // The other account's copy of the same cross-account assume is the same session.
-      !(session.sharedEventId && s.sharedEventId === session.sharedEventId),
+      // The other account's copy of the same cross-account assume is the same session: the same access key.
+      !(session.accessKeyId && s.accessKeyId === session.accessKeyId),
   );
 }
 
