@@ -144,12 +144,20 @@ export async function applyRevocations(
     whileLocked?: (applied: AppliedRevocation) => Promise<void>;
     /** The role's lock, already taken by the caller (the fast path takes it with the intent); released here. */
     heldLock?: HeldLock;
+    /** Reads the revocations kept in DynamoDB for the role (the source of truth), merged with IAM's possibly stale read. */
+    readKept?: () => Promise<RevocationState | null>;
+    /** Write even when the policy read back already looks right (the read may be stale, e.g. after tampering). */
+    force?: boolean;
   },
 ): Promise<AppliedRevocation> {
   const lock = options.heldLock ?? (await acquireLock(deps.dynamo, deps.lockTable, roleLockKey(roleName), deps.lock));
   try {
     const retry = deps.retry ?? {};
-    const current = await readPolicy(deps.iam, roleName, REVOCATION_POLICY_NAME, retry);
+    // The kept state is read alongside IAM (no added latency): a stale IAM read never drops what it holds.
+    const [current, kept] = await Promise.all([
+      readPolicy(deps.iam, roleName, REVOCATION_POLICY_NAME, retry),
+      options.readKept?.() ?? null,
+    ]);
     const parsed = current
       ? parseRevocationPolicy(current)
       : { state: { role: null, sessions: [] }, foreignStatements: [] as unknown[] };
@@ -160,7 +168,7 @@ export async function applyRevocations(
     for (const name of names)
       if (name !== REVOCATION_POLICY_NAME)
         others += policySize(decode(await readPolicy(deps.iam, roleName, name, retry)));
-    const merged = pruneRevocations(mergeRevocations(parsed.state, ...additions), now);
+    const merged = pruneRevocations(mergeRevocations(parsed.state, ...(kept ? [kept] : []), ...additions), now);
     // Statements someone else put in roleguard's policy are kept as they are, and count towards the budget.
     const foreignSize = parsed.foreignStatements.length ? policySize(parsed.foreignStatements) : 0;
     const { state, fellBack } = fitToBudget(merged, others + foreignSize);
@@ -174,7 +182,7 @@ export async function applyRevocations(
         : null;
     const unchanged = JSON.stringify(policyDocument) === JSON.stringify(current ? decode(current) : null);
     if (options.dryRun) return { roleName, policyDocument, fellBack, written: false, state };
-    if (unchanged) {
+    if (unchanged && !options.force) {
       const result = { roleName, policyDocument, fellBack, written: false, state };
       await options.whileLocked?.(result);
       return result;

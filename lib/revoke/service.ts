@@ -6,7 +6,7 @@ import { parseRoleArn } from '../cloudtrail/arn.js';
 import type { AssumeEvent } from '../cloudtrail/types.js';
 import { type AppliedRevocation, applyRevocations, type RetryOptions, roleLockKey } from './apply.js';
 import { type HeldLock, heldLock, LeaseLostError, type LockOptions } from './lock.js';
-import { REVOCATION_POLICY_NAME, type RevocationState } from './policy.js';
+import { type PolicyDocument, REVOCATION_POLICY_NAME, type RevocationState, renderRevocationPolicy } from './policy.js';
 import { type RevocationOutcome, type Revoker, sessionRevocation } from './respond.js';
 import { decisionOf, type RevocationIntent, type RevocationSource, type RevocationStore } from './store.js';
 
@@ -73,7 +73,7 @@ async function applyToRole(
   additions: RevocationState[],
   now: Date,
   dryRun: boolean,
-  options: { heldLock?: HeldLock; whileLocked?: (applied: AppliedRevocation) => Promise<void> } = {},
+  options: { heldLock?: HeldLock; whileLocked?: (applied: AppliedRevocation) => Promise<void>; force?: boolean } = {},
 ): Promise<AppliedRevocation> {
   const roleName = parseRoleArn(roleArn)!.roleName;
   // The prune time is tracked under the lock, so that two applications to one role record it in IAM's order.
@@ -91,8 +91,11 @@ async function applyToRole(
     {
       dryRun,
       ...(options.heldLock ? { heldLock: options.heldLock } : {}),
+      ...(options.force ? { force: true } : {}),
+      readKept: () => deps.store.keptState(roleArn),
       whileLocked:
-        options.whileLocked ?? ((applied) => deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state))),
+        options.whileLocked ??
+        ((applied) => deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state), applied.state)),
     },
   );
 }
@@ -146,7 +149,7 @@ async function revokeFast(
         release: async () => (settled ? undefined : held.release()),
       },
       whileLocked: async (result) => {
-        const track = { roleArn: intent.roleArn, roleName, pruneAt: nextPruneAt(result.state) };
+        const track = { roleArn: intent.roleArn, roleName, pruneAt: nextPruneAt(result.state), state: result.state };
         settled = await deps.store.finish(
           intent.intentId,
           { state: 'applied', at: now, policyDocument: result.policyDocument, fellBack: result.fellBack },
@@ -154,7 +157,7 @@ async function revokeFast(
           lock,
         );
         // The lease ran out meanwhile: track step by step (still in IAM's order as far as this holder can tell).
-        if (!settled) await deps.store.trackPolicy(track.roleArn, track.roleName, track.pruneAt);
+        if (!settled) await deps.store.trackPolicy(track.roleArn, track.roleName, track.pruneAt, track.state);
       },
     });
     // The lease ran out before the closing transaction: another holder may have written meanwhile, so the intent stays
@@ -467,4 +470,29 @@ export function liveRevoker(deps: RevocationDeps): Revoker {
       return outcome;
     },
   };
+}
+
+/** The revocations roleguard keeps for a role (DynamoDB, the source of truth) and their policy; null when none. */
+export async function keptRevocationPolicy(
+  deps: Pick<RevocationDeps, 'store'>,
+  roleArn: string,
+): Promise<{ state: RevocationState; policyDocument: PolicyDocument | null } | null> {
+  const state = await deps.store.keptState(roleArn);
+  return state ? { state, policyDocument: renderRevocationPolicy(state) } : null;
+}
+
+/**
+ * Write a role's kept revocations back to IAM (after someone put or deleted roleguard's policy): merged with what IAM
+ * still holds, pruned and fitted, under the role's lock, and written even when IAM's (possibly stale) read already
+ * looks right. Null when nothing is kept for the role. Dry run: decides and writes nothing.
+ */
+export async function reapplyRevocationPolicy(
+  deps: RevocationDeps,
+  roleArn: string,
+  now: Date,
+  options: { dryRun?: boolean } = {},
+): Promise<AppliedRevocation | null> {
+  if (!parseRoleArn(roleArn)) throw new Error(`not a role ARN: ${roleArn}`);
+  if (!(await deps.store.keptState(roleArn))) return null;
+  return applyToRole(deps, roleArn, [], now, options.dryRun ?? false, { force: true });
 }
