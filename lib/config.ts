@@ -22,6 +22,8 @@ export interface Config {
   slackWebhookParameter: string | null;
   /** DynamoDB table of revocation intents, policy tracking, callers revoked and per-role locks; null where revocation is off. */
   revocationsTable: string | null;
+  /** The account the functions run in (`AWS_ACCOUNT_ID`): roles of other accounts are never written. Null: unchecked. */
+  accountId?: string | null;
   /** ARN patterns (`*` wildcard) of roleguard's own roles: never revoked, whatever the registry says. */
   ownRoleArns: string[];
   /** Revocations are decided, recorded and alerted (with the policy), but nothing is written to IAM. */
@@ -80,6 +82,7 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
       .map((p) => p.trim())
       .filter(Boolean),
     revocationsTable: options.revoking ? required('REVOCATIONS_TABLE') : optional('REVOCATIONS_TABLE'),
+    accountId: optional('AWS_ACCOUNT_ID'),
     dryRun: flag('DRY_RUN'),
     rotationTopicArn: optional('ROTATION_TOPIC_ARN'),
     rotationSlackWebhookParameter: optional('ROTATION_SLACK_WEBHOOK_PARAMETER'),
@@ -93,6 +96,8 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
     if (value && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(value))
       problems.push(`${name} is not an SNS topic ARN`);
   }
+  if (config.accountId && !/^\d{12}$/.test(config.accountId))
+    problems.push(`AWS_ACCOUNT_ID must be a 12-digit account id, got ${JSON.stringify(config.accountId)}`);
   for (const pattern of config.ownRoleArns)
     if (!/^arn:aws[a-z-]*:iam::(\d{12}|\*):role\/[\x21-\x7e]+$/.test(pattern))
       problems.push(`OWN_ROLE_ARNS: not a role ARN pattern: ${JSON.stringify(pattern)}`);

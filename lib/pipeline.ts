@@ -259,6 +259,8 @@ function revocationText(outcome: RevocationOutcome, notWritten: 'global' | 'role
     ? `the whole role (every session issued before ${outcome.decidedAt}, the vendor's too), because targeted revocations no longer fit the role's 10,240-character inline policy budget`
     : `this session (its tokens issued before ${outcome.decidedAt}; a new session of the same name is not affected)`;
   let done: string;
+  if (outcome.refused)
+    return `Not revoked: ${outcome.refused}. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;
   if (outcome.expiredAt)
     return `Not revoked: the session had already expired (by ${outcome.expiredAt}), so there was nothing left to deny. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;
   if (outcome.pendingError)

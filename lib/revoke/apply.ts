@@ -13,6 +13,7 @@ import { acquireLock, type HeldLock, LeaseLostError, type LockOptions } from './
 const LEASE_MARGIN_MS = 20_000;
 
 import {
+  doesNotFitReason,
   fitToBudget,
   mergeRevocations,
   type PolicyDocument,
@@ -23,6 +24,16 @@ import {
   type RevocationState,
   renderRevocationPolicy,
 } from './policy.js';
+
+/** A request that cannot be carried out as asked; the message says why. Nothing was written. */
+export class RevocationRefused extends Error {
+  override name = 'RevocationRefused';
+}
+
+/** Even revoking the whole role does not fit the role's inline policy budget: nothing is written, ever. */
+export class RevocationDoesNotFit extends Error {
+  override name = 'RevocationDoesNotFit';
+}
 
 /** What applying revocations to a role did (or would do, in a dry run). */
 export interface AppliedRevocation {
@@ -171,7 +182,8 @@ export async function applyRevocations(
     const merged = pruneRevocations(mergeRevocations(parsed.state, ...(kept ? [kept] : []), ...additions), now);
     // Statements someone else put in roleguard's policy are kept as they are, and count towards the budget.
     const foreignSize = parsed.foreignStatements.length ? policySize(parsed.foreignStatements) : 0;
-    const { state, fellBack } = fitToBudget(merged, others + foreignSize);
+    const { state, fellBack, fits } = fitToBudget(merged, others + foreignSize);
+    if (!fits) throw new RevocationDoesNotFit(doesNotFitReason(roleName, others + foreignSize));
     const rendered = renderRevocationPolicy(state);
     const policyDocument =
       rendered || parsed.foreignStatements.length

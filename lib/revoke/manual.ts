@@ -3,10 +3,10 @@ import { GetRoleCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import type { Registry } from '../registry/index.js';
 import type { SessionStore, SessionView } from '../sessions/index.js';
-import { withIamRetry } from './apply.js';
+import { RevocationRefused, withIamRetry } from './apply.js';
 import { isAssumedRoleId, MAX_SESSION_SECONDS, policyTime, pruneTime, type RevocationState } from './policy.js';
 import { decisionTime, protectedReason, type RevocationOutcome } from './respond.js';
-import { callerKey, type RevocationDeps, revoke } from './service.js';
+import { callerKey, otherAccountReason, type RevocationDeps, revoke } from './service.js';
 import { intentIdFor, type RevocationIntent } from './store.js';
 
 /** What to revoke by hand: one session (by assumed-role id, session name or access key), or the whole role. */
@@ -27,10 +27,7 @@ export interface ManualRevocation {
   requestId?: string;
 }
 
-/** A request that cannot be carried out as asked; the message says why. Nothing was written. */
-export class RevocationRefused extends Error {
-  override name = 'RevocationRefused';
-}
+export { RevocationRefused };
 
 /** What a manual revocation did. */
 export interface ManualOutcome extends RevocationOutcome {
@@ -148,6 +145,8 @@ export async function revokeByHand(
   request: ManualRevocation,
   now: Date,
 ): Promise<ManualOutcome & { intent: RevocationIntent }> {
+  const otherAccount = otherAccountReason(deps, request.roleArn);
+  if (otherAccount) throw new RevocationRefused(`refused: ${request.roleArn}: ${otherAccount}`);
   const plan = await planManualRevocation(request, registry, deps.sessions, deps.iam, now);
   const intentId = intentIdFor('manual', request.requestId ?? randomUUID());
   const outcome = await revoke(

@@ -236,19 +236,28 @@ export function policySize(document: unknown): number {
 /**
  * The state to write, within the role's inline budget (other inline policies count too). When the targeted
  * revocations do not fit, revoke the whole role as of the latest decision instead: it covers every session the
- * targeted ones did (and others of the role, which the alert must say). Never fails for size.
+ * targeted ones did (and others of the role, which the alert must say). `fits` is false when even that does not fit
+ * (the role's other inline policies leave no room): nothing can be written, and retrying will not change it.
  */
 export function fitToBudget(
   state: RevocationState,
   otherInlineChars: number,
   budget = ROLE_INLINE_POLICY_BUDGET,
-): { state: RevocationState; fellBack: boolean } {
-  if (policySize(renderRevocationPolicy(state)) + otherInlineChars <= budget) return { state, fellBack: false };
+): { state: RevocationState; fellBack: boolean; fits: boolean } {
+  const size = policySize(renderRevocationPolicy(state));
+  if (size === 0 || size + otherInlineChars <= budget) return { state, fellBack: false, fits: true };
   // Each session's last denied issue time: a window may end after its decision (a replay decides at the event).
   const times = state.sessions.map(deniedUntil).concat(state.role ? [state.role.decidedAt] : []);
   const prunes = state.sessions.map((s) => s.pruneAfter).concat(state.role ? [state.role.pruneAfter] : []);
   const role = { decidedAt: times.reduce(later), pruneAfter: prunes.reduce(later) };
-  return { state: { role, sessions: [] }, fellBack: true };
+  const fallback = { role, sessions: [] };
+  const fits = policySize(renderRevocationPolicy(fallback)) + otherInlineChars <= budget;
+  return { state: fallback, fellBack: true, fits };
+}
+
+/** Why a revocation cannot be written when even the whole role does not fit (for the alert and the intent). */
+export function doesNotFitReason(roleName: string, otherInlineChars: number): string {
+  return `even revoking the whole role does not fit ${roleName}'s 10,240-character inline policy budget: its other inline policies already use ${otherInlineChars} characters. Nothing was written; make room on the role (or attach a deny policy by hand) and revoke again`;
 }
 
 /** When a revocation can be dropped: the session's recorded expiry, else its issue time plus the role's maximum session length (at most 12 h). */

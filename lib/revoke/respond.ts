@@ -1,7 +1,9 @@
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import { arnMatches, type Registry } from '../registry/index.js';
+import { ownRoleMatches } from '../registry/match.js';
 import type { SessionStore } from '../sessions/index.js';
 import {
+  doesNotFitReason,
   fitToBudget,
   isAssumedRoleId,
   MAX_SESSION_SECONDS,
@@ -58,6 +60,8 @@ export interface RevocationOutcome {
   pendingError?: string;
   /** Every session it covers had expired by then: nothing was written, nothing needed to be. */
   expiredAt?: string;
+  /** It can never be applied (another account's role, no room even for the whole role): why. Nothing was written. */
+  refused?: string;
 }
 
 /** Revokes sessions; the replay uses an emulation, the deployed service IAM (`liveRevoker`). */
@@ -76,8 +80,8 @@ export function protectedReason(
   if (parts.path.startsWith('/aws-service-role/')) return 'it is a service-linked role';
   if (parts.roleName.startsWith('AWSReservedSSO_'))
     return 'it is an IAM Identity Center role (AWSReservedSSO_*), which IAM does not let anyone edit';
-  if ([...ownRoleArns, ...registry.serviceRoleArns].some((p) => arnMatches(p, roleArn)))
-    return "it is one of roleguard's own roles";
+  const own = ownRoleArns.some((p) => ownRoleMatches(p, roleArn));
+  if (own || registry.serviceRoleArns.some((p) => arnMatches(p, roleArn))) return "it is one of roleguard's own roles";
   if (registry.protectedRoleArns.some((p) => arnMatches(p, roleArn))) return 'it is listed in protectedRoleArns';
   return null;
 }
@@ -138,6 +142,15 @@ export async function sessionNameShared(
   );
 }
 
+// The outcome of a revocation that can never be written (see `RevocationOutcome.refused`).
+const REFUSED = {
+  kind: 'revoke-session' as const,
+  policyName: REVOCATION_POLICY_NAME,
+  policyDocument: null,
+  applied: false,
+  fellBack: false,
+};
+
 /**
  * A revoker that writes nothing: it keeps each role's revocation policy in memory, so a replay (a backtest) shows
  * the policy every revocation would have produced, merged, pruned and fitted exactly as the live service does.
@@ -159,7 +172,13 @@ export function emulatedRevoker(
         mergeRevocations(policies.get(roleArn) ?? { role: null, sessions: [] }, addition),
         now,
       );
-      const { state, fellBack } = fitToBudget(merged, options.otherInlineChars ?? 0);
+      const { state, fellBack, fits } = fitToBudget(merged, options.otherInlineChars ?? 0);
+      if (!fits) {
+        const roleName = parseRoleArn(roleArn)?.roleName ?? roleArn;
+        const refused = { ...REFUSED, decidedAt, refused: doesNotFitReason(roleName, options.otherInlineChars ?? 0) };
+        done.set(session.intentId, refused);
+        return refused;
+      }
       // A dry-run role's policy is shown as it would be, but (as in IAM) it is not kept.
       if (!session.dryRun) {
         policies.set(roleArn, state);

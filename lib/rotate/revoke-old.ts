@@ -92,6 +92,7 @@ export function revokeOldSessionsWith(revocation: RevocationDeps, sessions: Sess
       now,
     );
     const n = `${alive.length} session${alive.length === 1 ? '' : 's'} issued with the old ID`;
+    if (outcome.refused) return `${n}: NOT revoked: ${outcome.refused}`;
     if (outcome.pendingError)
       return `${n}: revocation recorded, not applied yet (${outcome.pendingError}); the sweep retries it`;
     return outcome.applied ? `${n} revoked` : `${n}: ${outcome.expiredAt ? 'already expired' : 'dry run, not written'}`;

@@ -130,6 +130,16 @@ export function emulateIam(
     .callsFake(async (input: { RoleName: string; PolicyName: string; PolicyDocument: string }) => {
       await delay();
       fault('PutRolePolicy');
+      // IAM refuses a write that takes the role's inline policies past 10,240 characters (whitespace not counted).
+      const size = (text: string) => text.replace(/\s+/g, '').length;
+      const total = [...policies.entries()]
+        .filter(([k]) => k.startsWith(`${input.RoleName}/`) && k !== `${input.RoleName}/${input.PolicyName}`)
+        .reduce((sum, [, text]) => sum + size(text), size(input.PolicyDocument));
+      if (total > 10_240)
+        throw Object.assign(new Error(`Maximum policy size of 10240 bytes exceeded for role ${input.RoleName}`), {
+          name: 'LimitExceeded',
+          $metadata: { httpStatusCode: 409 },
+        });
       previous.set(`${input.RoleName}/${input.PolicyName}`, policies.get(`${input.RoleName}/${input.PolicyName}`));
       policies.set(`${input.RoleName}/${input.PolicyName}`, input.PolicyDocument);
       return {};
