@@ -257,7 +257,9 @@ async function respond(
 function revocationText(outcome: RevocationOutcome, notWritten: 'global' | 'role' | 'replay' | null): string {
   const what = outcome.fellBack
     ? `the whole role (every session issued before ${outcome.decidedAt}, the vendor's too), because targeted revocations no longer fit the role's 10,240-character inline policy budget`
-    : `this session (its tokens issued before ${outcome.decidedAt}; a new session of the same name is not affected)`;
+    : outcome.issuedWindow
+      ? `this session (its tokens issued from ${outcome.issuedWindow.from} to ${outcome.issuedWindow.until}, its own issue time give or take 5 seconds; the vendor's other sessions of the same name are not affected)`
+      : `this session (its tokens issued before ${outcome.decidedAt}; a new session of the same name is not affected)`;
   let done: string;
   if (outcome.refused)
     return `Not revoked: ${outcome.refused}. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;

@@ -62,6 +62,8 @@ export interface RevocationOutcome {
   expiredAt?: string;
   /** It can never be applied (another account's role, no room even for the whole role): why. Nothing was written. */
   refused?: string;
+  /** The session's name is or may be shared: only its tokens issued in `[from, until)` are denied. */
+  issuedWindow?: { from: string; until: string };
 }
 
 /** Revokes sessions; the replay uses an emulation, the deployed service IAM (`liveRevoker`). */
@@ -185,7 +187,9 @@ export function emulatedRevoker(
         if (session.caller && options.store)
           await options.store.noteRevokedCaller(roleArn, session.caller, decidedAt, now);
       }
+      const window = addition.sessions[0]!.issuedWindow;
       const outcome: RevocationOutcome = {
+        ...(window && !fellBack ? { issuedWindow: window } : {}),
         kind: fellBack ? 'revoke-role' : 'revoke-session',
         decidedAt,
         policyName: REVOCATION_POLICY_NAME,

@@ -549,7 +549,8 @@ export function liveRevoker(deps: RevocationDeps): Revoker {
         session.now,
       );
       void intent;
-      return outcome;
+      const window = addition.sessions[0]!.issuedWindow;
+      return window && !outcome.fellBack ? { ...outcome, issuedWindow: window } : outcome;
     },
   };
 }

@@ -1,12 +1,14 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { slackSender } from '../../lib/alert/index.js';
 import { createDeps } from '../../lib/deps.js';
 import { processRecord } from '../../lib/pipeline.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
 import { liveRevoker } from '../../lib/revoke/service.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
+import { type FakeServer, fakeSlack } from '../helpers/fake-aws.js';
 import { memoryLogger } from '../helpers/logger.js';
 import { type EmulatedIam, emulateIam, sessionDecision, vendorAssume } from '../helpers/revocation.js';
 
@@ -28,22 +30,34 @@ roles:
 
 let doc: DynamoDBDocumentClient;
 let iam: EmulatedIam;
-beforeAll(() => {
+let slack: FakeServer;
+beforeAll(async () => {
   doc = testDynamo();
   iam = emulateIam();
+  slack = await fakeSlack();
 });
-afterAll(() => {
+afterAll(async () => {
   iam.restore();
+  await slack.close();
   doc.destroy();
 });
-afterEach(() => iam.reset());
+afterEach(() => {
+  iam.reset();
+  slack.received.length = 0;
+});
 
 async function world() {
   const config = await createTestTables(doc, await createSessionsTable(doc), { dryRun: false });
   const { logger } = memoryLogger();
   const store = createRevocationStore(doc, config.revocationsTable!);
   const revoker = liveRevoker({ iam: new IAMClient({ region: 'us-east-1' }), dynamo: doc, store, logger });
-  const deps = createDeps(config, { dynamo: doc, logger, registry: parseRegistryText(REGISTRY, 'r.yaml'), revoker });
+  const deps = createDeps(config, {
+    dynamo: doc,
+    logger,
+    registry: parseRegistryText(REGISTRY, 'r.yaml'),
+    revoker,
+    senders: { slack: slackSender(`${slack.url}/services/T0/B0/secret`) },
+  });
   // CloudTrail delivers each event about 7 minutes after it happened.
   return (record: Record<string, unknown>) =>
     processRecord(record, deps, {
@@ -67,6 +81,10 @@ describe('revoking a session whose name the vendor reuses', () => {
     // Issued during CloudTrail's delivery delay, and after the decision: the vendor's, allowed.
     expect(await sessionDecision(policy, 'scanner', '2026-11-02T10:08:00Z')).toBe('Allowed');
     expect(await sessionDecision(policy, 'scanner', '2026-11-02T10:13:00Z')).toBe('Allowed');
+    // The alert says whom the deny covers.
+    expect(JSON.stringify(slack.received.at(-1)!.body)).toContain(
+      'its tokens issued from 2026-11-02T10:04:55Z to 2026-11-02T10:05:05Z, its own issue time give or take 5 seconds',
+    );
   });
 
   it('denies everything of a name used once that was issued before the decision', async () => {
