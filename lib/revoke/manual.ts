@@ -5,9 +5,10 @@ import type { Registry } from '../registry/index.js';
 import type { SessionStore, SessionView } from '../sessions/index.js';
 import { RevocationRefused, withIamRetry } from './apply.js';
 import { isAssumedRoleId, MAX_SESSION_SECONDS, policyTime, pruneTime, type RevocationState } from './policy.js';
-import { decisionTime, protectedReason, type RevocationOutcome } from './respond.js';
+import { decisionTime, protectedReason, type RevocationOutcome, sessionNameShared } from './respond.js';
 import { callerKey, otherAccountReason, type RevocationDeps, revoke } from './service.js';
 import { intentIdFor, type RevocationIntent } from './store.js';
+import { issueWindow } from './window.js';
 
 /** What to revoke by hand: one session (by assumed-role id, session name or access key), or the whole role. */
 export type ManualTarget =
@@ -124,8 +125,17 @@ export async function planManualRevocation(
       `nothing to revoke: every recorded session of ${assumedRoleId} on ${request.roleArn} expired by ${pruneAfter}`,
     );
   const latest = found.at(-1);
+  // An access key names one session, whose issue time is known: when its name is shared, only it is denied.
+  const one = 'accessKeyId' in target ? found[0]! : null;
+  const window =
+    one && (await sessionNameShared(sessions, { ...one, assumedRoleId, accessKeyId: one.accessKeyId }, now))
+      ? issueWindow(one)
+      : null;
   return {
-    addition: { role: null, sessions: [{ assumedRoleId, decidedAt, pruneAfter }] },
+    addition: {
+      role: null,
+      sessions: [{ assumedRoleId, decidedAt, pruneAfter, ...(window ? { issuedWindow: window } : {}) }],
+    },
     revoked: assumedRoleId,
     caller: latest
       ? callerKey({

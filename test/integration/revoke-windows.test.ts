@@ -2,15 +2,17 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
+import { classifyRecord } from '../../lib/cloudtrail/classify.js';
 import { createDeps } from '../../lib/deps.js';
 import { processRecord } from '../../lib/pipeline.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
+import { revokeByHand } from '../../lib/revoke/manual.js';
 import { liveRevoker } from '../../lib/revoke/service.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 import { type FakeServer, fakeSlack } from '../helpers/fake-aws.js';
 import { memoryLogger } from '../helpers/logger.js';
-import { type EmulatedIam, emulateIam, sessionDecision, vendorAssume } from '../helpers/revocation.js';
+import { accessKeyOf, type EmulatedIam, emulateIam, sessionDecision, vendorAssume } from '../helpers/revocation.js';
 
 // The vendor reuses one session name, and a confused-deputy session comes through the vendor with that name: the
 // whole assume flow on DynamoDB Local, IAM emulated, each policy judged by an IAM evaluator.
@@ -97,5 +99,38 @@ describe('revoking a session whose name the vendor reuses', () => {
     expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:09:00Z')).toBe('Denied');
     expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:12:01Z')).toBe('Allowed');
     expect(await sessionDecision(policy, 'scanner', '2026-11-02T09:45:00Z')).toBe('Allowed');
+  });
+
+  it('a manual revocation by access key denies that one session when its name is shared', async () => {
+    const config = await createTestTables(doc, await createSessionsTable(doc), { dryRun: false });
+    const { logger } = memoryLogger();
+    const deps = createDeps(config, { dynamo: doc, logger, registry: parseRegistryText(REGISTRY, 'r.yaml') });
+    for (const [id, time] of [
+      ['good-1', '2026-11-02T09:45:00Z'],
+      ['bad-1', '2026-11-02T10:05:00Z'],
+    ] as const) {
+      const event = classifyRecord(vendorAssume({ id, time, session: 'scanner', externalId: GOOD }), {
+        recordAwsServiceAssumes: false,
+      });
+      if (event.kind !== 'assume') throw new Error('not an assume');
+      await deps.sessions.record(event, { processed: true, now: new Date(time) });
+    }
+    const revoking = {
+      iam: new IAMClient({ region: 'us-east-1' }),
+      dynamo: doc,
+      store: createRevocationStore(doc, config.revocationsTable!),
+      logger,
+      sessions: deps.sessions,
+    };
+    await revokeByHand(
+      revoking,
+      { protectedRoleArns: [], serviceRoleArns: [] },
+      { roleArn: ROLE, target: { accessKeyId: accessKeyOf('bad-1') }, dryRun: false },
+      new Date('2026-11-02T10:20:00Z'),
+    );
+    const policy = iam.policy('ExampleCorpAudit');
+    expect(await sessionDecision(policy, 'scanner', '2026-11-02T10:05:00.600Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'scanner', '2026-11-02T09:45:00Z')).toBe('Allowed');
+    expect(await sessionDecision(policy, 'scanner', '2026-11-02T10:15:00Z')).toBe('Allowed');
   });
 });
