@@ -121,12 +121,16 @@ export function sessionRevocation(
   };
 }
 
+/** How many of a role's recent sessions the name check looks at; past that, it cannot tell (and bounds the deny). */
+export const NAME_CHECK_LIMIT = 200;
+
 /**
  * Whether another recorded session of the role, still possibly alive or issued since, carries this session's name
- * (every session of one role with one name has the same `aws:userid`). One query of the role's recent sessions.
+ * (every session of one role with one name has the same `aws:userid`). One query, bounded: on a role busier than
+ * NAME_CHECK_LIMIT sessions in that time it cannot tell, and answers true (the narrow deny is the safe one).
  */
 export async function sessionNameShared(
-  sessions: Pick<SessionStore, 'byRole'>,
+  sessions: Pick<SessionStore, 'withAssumedRoleId'>,
   session: { roleArn: string; assumedRoleId: string; issuedAt: string; eventId: string; accessKeyId: string | null },
   now: Date,
 ): Promise<boolean> {
@@ -134,14 +138,20 @@ export async function sessionNameShared(
   if (Number.isNaN(issued)) return true;
   const from = new Date(issued - MAX_SESSION_SECONDS * 1000).toISOString();
   const to = new Date(Math.max(now.getTime(), issued)).toISOString();
-  return (await sessions.byRole(session.roleArn, { from, to })).some(
+  const found = await sessions.withAssumedRoleId(
+    session.roleArn,
+    session.assumedRoleId,
+    { from, to },
+    NAME_CHECK_LIMIT,
+  );
+  const other = found.sessions.some(
     (s) =>
-      s.assumedRoleId === session.assumedRoleId &&
       s.outcome === 'success' &&
       s.eventId !== session.eventId &&
       // The other account's copy of the same cross-account assume is the same session: the same access key.
       !(session.accessKeyId && s.accessKeyId === session.accessKeyId),
   );
+  return other || !found.complete;
 }
 
 // The outcome of a revocation that can never be written (see `RevocationOutcome.refused`).

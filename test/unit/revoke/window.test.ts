@@ -9,7 +9,7 @@ import {
   ROLE_INLINE_POLICY_BUDGET,
   renderRevocationPolicy,
 } from '../../../lib/revoke/policy.js';
-import { sessionRevocation } from '../../../lib/revoke/respond.js';
+import { NAME_CHECK_LIMIT, sessionNameShared, sessionRevocation } from '../../../lib/revoke/respond.js';
 import { ISSUE_MARGIN_SECONDS, issueWindow } from '../../../lib/revoke/window.js';
 import { ROLE_ID, sessionDecision } from '../../helpers/revocation.js';
 
@@ -119,5 +119,25 @@ describe('a revocation denies the offending session and nothing else (judged by 
     expect(await sessionDecision(renderRevocationPolicy(crowded.state), names[0]!, '2026-11-02T10:05:04Z')).toBe(
       'Denied',
     );
+  });
+
+  it('tells whether the name is shared from one bounded query, and says shared when it cannot tell', async () => {
+    const offending = { roleArn: 'arn:aws:iam::111122223333:role/R', assumedRoleId: `${ROLE_ID}:${NAME}` };
+    const session = { ...offending, issuedAt: OFFENDING, eventId: 'bad-1', accessKeyId: 'ASIAOFFENDING0000001' };
+    const limits: number[] = [];
+    const store = (sessions: object[], complete: boolean) => ({
+      withAssumedRoleId: async (_r: string, _id: string, _range: object, limit: number) => {
+        limits.push(limit);
+        return { sessions: sessions as never[], complete };
+      },
+    });
+    const view = (eventId: string, accessKeyId: string) => ({ eventId, accessKeyId, outcome: 'success' });
+    expect(await sessionNameShared(store([view('bad-1', 'ASIAOFFENDING0000001')], true), session, NOW)).toBe(false);
+    // The other account's copy of the same assume: the same access key, the same session.
+    expect(await sessionNameShared(store([view('copy-1', 'ASIAOFFENDING0000001')], true), session, NOW)).toBe(false);
+    expect(await sessionNameShared(store([view('good-1', 'ASIAVENDOR0000000001')], true), session, NOW)).toBe(true);
+    // A role busier than the limit: the query could not look at everything, so it cannot tell.
+    expect(await sessionNameShared(store([], false), session, NOW)).toBe(true);
+    expect(limits.every((l) => l === NAME_CHECK_LIMIT)).toBe(true);
   });
 });
