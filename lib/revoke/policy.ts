@@ -246,8 +246,11 @@ export function fitToBudget(
 ): { state: RevocationState; fellBack: boolean; fits: boolean } {
   const size = policySize(renderRevocationPolicy(state));
   if (size === 0 || size + otherInlineChars <= budget) return { state, fellBack: false, fits: true };
-  // Each session's last denied issue time: a window may end after its decision (a replay decides at the event).
-  const times = state.sessions.map(deniedUntil).concat(state.role ? [state.role.decidedAt] : []);
+  // Everything issued before the latest decision, and at least each session's last denied issue time: a window may
+  // end after its decision (a replay decides at the event's own time).
+  const times = state.sessions
+    .flatMap((s) => [s.decidedAt, deniedUntil(s)])
+    .concat(state.role ? [state.role.decidedAt] : []);
   const prunes = state.sessions.map((s) => s.pruneAfter).concat(state.role ? [state.role.pruneAfter] : []);
   const role = { decidedAt: times.reduce(later), pruneAfter: prunes.reduce(later) };
   const fallback = { role, sessions: [] };

@@ -116,6 +116,13 @@ describe('a revocation denies the offending session and nothing else (judged by 
     );
     const crowded = fitToBudget(shared, 0);
     expect(crowded.fellBack).toBe(true);
+    // The whole-role fallback denies everything issued before the decision time, as the console's revocation does.
+    expect(await sessionDecision(renderRevocationPolicy(crowded.state), 'anyone', '2026-11-02T10:11:59Z')).toBe(
+      'Denied',
+    );
+    expect(await sessionDecision(renderRevocationPolicy(crowded.state), 'anyone', '2026-11-02T10:12:01Z')).toBe(
+      'Allowed',
+    );
     expect(await sessionDecision(renderRevocationPolicy(crowded.state), names[0]!, '2026-11-02T10:05:04Z')).toBe(
       'Denied',
     );
