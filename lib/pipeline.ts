@@ -211,7 +211,12 @@ async function respond(
           expiresAt: event.expiresAt,
           durationSeconds: event.durationSeconds,
           // Whether the vendor's other sessions share the name decides how narrowly it is denied (one query).
-          nameShared: await sessionNameShared(deps.sessions, { ...event, assumedRoleId: finding.assumedRoleId }, now),
+          nameShared: await sessionNameShared(
+            deps.sessions,
+            { ...event, assumedRoleId: finding.assumedRoleId },
+            now,
+            deps.logger,
+          ),
           now,
           // One revocation per event, however many critical findings it raised: the first one decides it.
           intentId: intentIdFor(event.recipientAccountId, event.eventId, 'revoke-session'),

@@ -133,17 +133,24 @@ export async function sessionNameShared(
   sessions: Pick<SessionStore, 'withAssumedRoleId'>,
   session: { roleArn: string; assumedRoleId: string; issuedAt: string; eventId: string; accessKeyId: string | null },
   now: Date,
+  logger?: { warn(message: string, details: Record<string, unknown>): void },
 ): Promise<boolean> {
   const issued = Date.parse(session.issuedAt);
   if (Number.isNaN(issued)) return true;
   const from = new Date(issued - MAX_SESSION_SECONDS * 1000).toISOString();
   const to = new Date(Math.max(now.getTime(), issued)).toISOString();
-  const found = await sessions.withAssumedRoleId(
-    session.roleArn,
-    session.assumedRoleId,
-    { from, to },
-    NAME_CHECK_LIMIT,
-  );
+  let found: Awaited<ReturnType<SessionStore['withAssumedRoleId']>>;
+  try {
+    found = await sessions.withAssumedRoleId(session.roleArn, session.assumedRoleId, { from, to }, NAME_CHECK_LIMIT);
+  } catch (error) {
+    // The check only narrows the deny: when it fails, the revocation goes ahead, bounded as for a shared name.
+    logger?.warn('could not tell whether the session name is shared; denying only around its issue time', {
+      roleArn: session.roleArn,
+      eventId: session.eventId,
+      error: `${(error as Error).name}: ${(error as Error).message}`,
+    });
+    return true;
+  }
   const other = found.sessions.some(
     (s) =>
       s.outcome === 'success' &&

@@ -146,5 +146,10 @@ describe('a revocation denies the offending session and nothing else (judged by 
     // A role busier than the limit: the query could not look at everything, so it cannot tell.
     expect(await sessionNameShared(store([], false), session, NOW)).toBe(true);
     expect(limits.every((l) => l === NAME_CHECK_LIMIT)).toBe(true);
+    // The query fails (say, not permitted): the revocation still goes ahead, bounded as for a shared name.
+    const warnings: string[] = [];
+    const failing = { withAssumedRoleId: async () => Promise.reject(new Error('AccessDenied')) };
+    expect(await sessionNameShared(failing, session, NOW, { warn: (m) => void warnings.push(m) })).toBe(true);
+    expect(warnings).toHaveLength(1);
   });
 });
