@@ -11,8 +11,11 @@ import { GUARDED_ROLE_ID } from './records.js';
 
 /** The revocation figure of contract §3, and the same count for the shortest and longest session names STS allows. */
 export interface RevocationFigure {
+  /** Distinct session names each used once (the deny needs no lower bound): sessions revoked together share a statement. */
   sessionsPerRoleBudget: number;
   policyChars: number;
+  /** The same, when every name is shared with the vendor's other sessions: one window statement per session. */
+  sharedNameSessionsPerRoleBudget: number;
   assumedRoleIdChars: number;
   budgetChars: number;
   bySessionNameLength: Record<string, number>;
@@ -21,7 +24,7 @@ export interface RevocationFigure {
 const DECIDED = new Date('2026-10-01T12:00:00Z');
 
 /** How many distinct sessions, revoked at one decision time, fit one role's inline budget with no other inline policy. */
-function capacity(name: (i: number) => string): { sessions: number; chars: number } {
+function capacity(name: (i: number) => string, nameShared = false): { sessions: number; chars: number } {
   let state = EMPTY_STATE;
   let chars = 0;
   for (let n = 0; n < 5000; n++) {
@@ -31,6 +34,8 @@ function capacity(name: (i: number) => string): { sessions: number; chars: numbe
       assumedRoleId: `${GUARDED_ROLE_ID}:${name(n)}`,
       issuedAt: issued.toISOString(),
       expiresAt: new Date(issued.getTime() + 3600_000).toISOString(),
+      durationSeconds: 3600,
+      nameShared,
       now: DECIDED,
     });
     const next = mergeRevocations(state, addition);
@@ -54,6 +59,7 @@ export function measureRevocationCapacity(): RevocationFigure {
   return {
     sessionsPerRoleBudget: typical.sessions,
     policyChars: typical.chars,
+    sharedNameSessionsPerRoleBudget: capacity((i) => `ExampleCorp-${1727740800 + i}`, true).sessions,
     assumedRoleIdChars: `${GUARDED_ROLE_ID}:ExampleCorp-1727740800`.length,
     budgetChars: ROLE_INLINE_POLICY_BUDGET,
     bySessionNameLength: { '2': shortest.sessions, '22': typical.sessions, '64': longest.sessions },

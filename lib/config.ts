@@ -22,6 +22,8 @@ export interface Config {
   slackWebhookParameter: string | null;
   /** DynamoDB table of revocation intents, policy tracking, callers revoked and per-role locks; null where revocation is off. */
   revocationsTable: string | null;
+  /** The account the functions run in (`AWS_ACCOUNT_ID`): roles of other accounts are never written. Null: unchecked. */
+  accountId?: string | null;
   /** ARN patterns (`*` wildcard) of roleguard's own roles: never revoked, whatever the registry says. */
   ownRoleArns: string[];
   /** Revocations are decided, recorded and alerted (with the policy), but nothing is written to IAM. */
@@ -81,6 +83,7 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
       .map((p) => p.trim())
       .filter(Boolean),
     revocationsTable: options.revoking ? required('REVOCATIONS_TABLE') : optional('REVOCATIONS_TABLE'),
+    accountId: optional('AWS_ACCOUNT_ID'),
     dryRun: flag('DRY_RUN'),
     rotationTopicArn: optional('ROTATION_TOPIC_ARN'),
     rotationSlackWebhookParameter: optional('ROTATION_SLACK_WEBHOOK_PARAMETER'),
@@ -98,6 +101,8 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
     problems.push(
       `SLACK_WEBHOOK_PARAMETER must be an SSM parameter name starting with "/" (or "none" for no Slack), got ${JSON.stringify(config.slackWebhookParameter)}`,
     );
+  if (config.accountId && !/^\d{12}$/.test(config.accountId))
+    problems.push(`AWS_ACCOUNT_ID must be a 12-digit account id, got ${JSON.stringify(config.accountId)}`);
   for (const pattern of config.ownRoleArns)
     if (!/^arn:aws[a-z-]*:iam::(\d{12}|\*):role\/[\x21-\x7e]+$/.test(pattern))
       problems.push(`OWN_ROLE_ARNS: not a role ARN pattern: ${JSON.stringify(pattern)}`);

@@ -108,7 +108,13 @@ export function createRevokingDeps(env: Record<string, string | undefined> = pro
 /** The live revocation path of a deployed function: IAM, the revocations table, the function's logger. */
 export function revocationDeps(deps: Deps, iam: IAMClient = createIamClient()): RevocationDeps {
   if (!deps.revocations) throw new ConfigError(['REVOCATIONS_TABLE is required']);
-  return { iam, dynamo: deps.clients.dynamo, store: deps.revocations, logger: deps.logger };
+  return {
+    iam,
+    dynamo: deps.clients.dynamo,
+    store: deps.revocations,
+    logger: deps.logger,
+    accountId: deps.config.accountId ?? null,
+  };
 }
 
 /** An IAM client for the functions that read trust policies or write revocations (the SDK retries throttling too). */

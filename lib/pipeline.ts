@@ -6,7 +6,7 @@ import { detectAssume, detectTrustChange, type Finding } from './detect/index.js
 import { assumedAfterRevocation } from './detect/rules.js';
 import type { RegistryIndex } from './registry/index.js';
 import { isAssumedRoleId } from './revoke/policy.js';
-import { protectedReason, type RevocationOutcome } from './revoke/respond.js';
+import { protectedReason, type RevocationOutcome, sessionNameShared } from './revoke/respond.js';
 import { callerKey } from './revoke/service.js';
 import { intentIdFor } from './revoke/store.js';
 import { oldIdUseOf } from './rotate/quiet.js';
@@ -217,6 +217,14 @@ async function respond(
           assumedRoleId: finding.assumedRoleId,
           issuedAt: event.issuedAt,
           expiresAt: event.expiresAt,
+          durationSeconds: event.durationSeconds,
+          // Whether the vendor's other sessions share the name decides how narrowly it is denied (one query).
+          nameShared: await sessionNameShared(
+            deps.sessions,
+            { ...event, assumedRoleId: finding.assumedRoleId },
+            now,
+            deps.logger,
+          ),
           now,
           // One revocation per event, however many critical findings it raised: the first one decides it.
           intentId: intentIdFor(event.recipientAccountId, event.eventId, 'revoke-session'),
@@ -262,8 +270,12 @@ async function respond(
 function revocationText(outcome: RevocationOutcome, notWritten: 'global' | 'role' | 'replay' | null): string {
   const what = outcome.fellBack
     ? `the whole role (every session issued before ${outcome.decidedAt}, the vendor's too), because targeted revocations no longer fit the role's 10,240-character inline policy budget`
-    : `this session (its tokens issued before ${outcome.decidedAt}; a new session of the same name is not affected)`;
+    : outcome.issuedWindow
+      ? `this session (its tokens issued from ${outcome.issuedWindow.from} to ${outcome.issuedWindow.until}, its own issue time give or take 5 seconds; the vendor's other sessions of the same name are not affected)`
+      : `this session (its tokens issued before ${outcome.decidedAt}; a new session of the same name is not affected)`;
   let done: string;
+  if (outcome.refused)
+    return `Not revoked: ${outcome.refused}. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;
   if (outcome.expiredAt)
     return `Not revoked: the session had already expired (by ${outcome.expiredAt}), so there was nothing left to deny. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;
   if (outcome.pendingError)

@@ -12,6 +12,21 @@ export function arnMatches(pattern: string, arn: string): boolean {
   return regex.test(arn);
 }
 
+/**
+ * True when a role ARN matches one of roleguard's own role patterns, anchored to the role name: '*' stands for any
+ * run of characters other than '/', so `role/roleguard-prod-*` matches `role/roleguard-prod-sweep-1A2B` but not a
+ * role named Admin under the path `/roleguard-prod-x/`, which anyone allowed to create roles could make.
+ */
+export function ownRoleMatches(pattern: string, arn: string): boolean {
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+      .join('[^/]*')}$`,
+  );
+  return regex.test(arn);
+}
+
 /** A registry with the lookups detection needs, built once per load. */
 export interface RegistryIndex {
   registry: Registry;
@@ -25,7 +40,8 @@ export interface RegistryIndex {
 
 /** Index a validated registry. */
 export function indexRegistry(registry: Registry, ownRoleArns: string[] = []): RegistryIndex {
-  const own = [...registry.serviceRoleArns, ...ownRoleArns];
+  const own = (arn: string) =>
+    registry.serviceRoleArns.some((p) => arnMatches(p, arn)) || ownRoleArns.some((p) => ownRoleMatches(p, arn));
   const byName = new Map<string, RegisteredRole>();
   for (const role of registry.roles) {
     const parts = parseRoleArn(role.roleArn)!;
@@ -38,6 +54,6 @@ export function indexRegistry(registry: Registry, ownRoleArns: string[] = []): R
       return parts ? (byName.get(`${parts.accountId}/${parts.roleName}`) ?? null) : null;
     },
     roleByName: (accountId, roleName) => byName.get(`${accountId}/${roleName}`) ?? null,
-    isServicePrincipal: (...arns) => arns.some((arn) => arn !== null && own.some((p) => arnMatches(p, arn))),
+    isServicePrincipal: (...arns) => arns.some((arn) => arn !== null && own(arn)),
   };
 }

@@ -13,6 +13,7 @@ import { acquireLock, type HeldLock, LeaseLostError, type LockOptions } from './
 const LEASE_MARGIN_MS = 20_000;
 
 import {
+  doesNotFitReason,
   fitToBudget,
   mergeRevocations,
   type PolicyDocument,
@@ -23,6 +24,16 @@ import {
   type RevocationState,
   renderRevocationPolicy,
 } from './policy.js';
+
+/** A request that cannot be carried out as asked; the message says why. Nothing was written. */
+export class RevocationRefused extends Error {
+  override name = 'RevocationRefused';
+}
+
+/** Even revoking the whole role does not fit the role's inline policy budget: nothing is written, ever. */
+export class RevocationDoesNotFit extends Error {
+  override name = 'RevocationDoesNotFit';
+}
 
 /** What applying revocations to a role did (or would do, in a dry run). */
 export interface AppliedRevocation {
@@ -144,12 +155,20 @@ export async function applyRevocations(
     whileLocked?: (applied: AppliedRevocation) => Promise<void>;
     /** The role's lock, already taken by the caller (the fast path takes it with the intent); released here. */
     heldLock?: HeldLock;
+    /** Reads the revocations kept in DynamoDB for the role (the source of truth), merged with IAM's possibly stale read. */
+    readKept?: () => Promise<RevocationState | null>;
+    /** Write even when the policy read back already looks right (the read may be stale, e.g. after tampering). */
+    force?: boolean;
   },
 ): Promise<AppliedRevocation> {
   const lock = options.heldLock ?? (await acquireLock(deps.dynamo, deps.lockTable, roleLockKey(roleName), deps.lock));
   try {
     const retry = deps.retry ?? {};
-    const current = await readPolicy(deps.iam, roleName, REVOCATION_POLICY_NAME, retry);
+    // The kept state is read alongside IAM (no added latency): a stale IAM read never drops what it holds.
+    const [current, kept] = await Promise.all([
+      readPolicy(deps.iam, roleName, REVOCATION_POLICY_NAME, retry),
+      options.readKept?.() ?? null,
+    ]);
     const parsed = current
       ? parseRevocationPolicy(current)
       : { state: { role: null, sessions: [] }, foreignStatements: [] as unknown[] };
@@ -160,10 +179,11 @@ export async function applyRevocations(
     for (const name of names)
       if (name !== REVOCATION_POLICY_NAME)
         others += policySize(decode(await readPolicy(deps.iam, roleName, name, retry)));
-    const merged = pruneRevocations(mergeRevocations(parsed.state, ...additions), now);
+    const merged = pruneRevocations(mergeRevocations(parsed.state, ...(kept ? [kept] : []), ...additions), now);
     // Statements someone else put in roleguard's policy are kept as they are, and count towards the budget.
     const foreignSize = parsed.foreignStatements.length ? policySize(parsed.foreignStatements) : 0;
-    const { state, fellBack } = fitToBudget(merged, others + foreignSize);
+    const { state, fellBack, fits } = fitToBudget(merged, others + foreignSize);
+    if (!fits) throw new RevocationDoesNotFit(doesNotFitReason(roleName, others + foreignSize));
     const rendered = renderRevocationPolicy(state);
     const policyDocument =
       rendered || parsed.foreignStatements.length
@@ -174,7 +194,7 @@ export async function applyRevocations(
         : null;
     const unchanged = JSON.stringify(policyDocument) === JSON.stringify(current ? decode(current) : null);
     if (options.dryRun) return { roleName, policyDocument, fellBack, written: false, state };
-    if (unchanged) {
+    if (unchanged && !options.force) {
       const result = { roleName, policyDocument, fellBack, written: false, state };
       await options.whileLocked?.(result);
       return result;

@@ -3,11 +3,12 @@ import { GetRoleCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import type { Registry } from '../registry/index.js';
 import type { SessionStore, SessionView } from '../sessions/index.js';
-import { withIamRetry } from './apply.js';
+import { RevocationRefused, withIamRetry } from './apply.js';
 import { isAssumedRoleId, MAX_SESSION_SECONDS, policyTime, pruneTime, type RevocationState } from './policy.js';
-import { decisionTime, protectedReason, type RevocationOutcome } from './respond.js';
-import { callerKey, type RevocationDeps, revoke } from './service.js';
+import { decisionTime, protectedReason, type RevocationOutcome, sessionNameShared } from './respond.js';
+import { callerKey, otherAccountReason, type RevocationDeps, revoke } from './service.js';
 import { intentIdFor, type RevocationIntent } from './store.js';
+import { issueWindow } from './window.js';
 
 /** What to revoke by hand: one session (by assumed-role id, session name or access key), or the whole role. */
 export type ManualTarget =
@@ -27,10 +28,7 @@ export interface ManualRevocation {
   requestId?: string;
 }
 
-/** A request that cannot be carried out as asked; the message says why. Nothing was written. */
-export class RevocationRefused extends Error {
-  override name = 'RevocationRefused';
-}
+export { RevocationRefused };
 
 /** What a manual revocation did. */
 export interface ManualOutcome extends RevocationOutcome {
@@ -127,8 +125,17 @@ export async function planManualRevocation(
       `nothing to revoke: every recorded session of ${assumedRoleId} on ${request.roleArn} expired by ${pruneAfter}`,
     );
   const latest = found.at(-1);
+  // An access key names one session, whose issue time is known: when its name is shared, only it is denied.
+  const one = 'accessKeyId' in target ? found[0]! : null;
+  const window =
+    one && (await sessionNameShared(sessions, { ...one, assumedRoleId, accessKeyId: one.accessKeyId }, now))
+      ? issueWindow(one)
+      : null;
   return {
-    addition: { role: null, sessions: [{ assumedRoleId, decidedAt, pruneAfter }] },
+    addition: {
+      role: null,
+      sessions: [{ assumedRoleId, decidedAt, pruneAfter, ...(window ? { issuedWindow: window } : {}) }],
+    },
     revoked: assumedRoleId,
     caller: latest
       ? callerKey({
@@ -148,6 +155,8 @@ export async function revokeByHand(
   request: ManualRevocation,
   now: Date,
 ): Promise<ManualOutcome & { intent: RevocationIntent }> {
+  const otherAccount = otherAccountReason(deps, request.roleArn);
+  if (otherAccount) throw new RevocationRefused(`refused: ${request.roleArn}: ${otherAccount}`);
   const plan = await planManualRevocation(request, registry, deps.sessions, deps.iam, now);
   const intentId = intentIdFor('manual', request.requestId ?? randomUUID());
   const outcome = await revoke(

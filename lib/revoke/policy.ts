@@ -1,8 +1,10 @@
 /**
  * The revocation policy: the one inline policy roleguard owns on a role. Pure: state in, policy document out, and
  * back. It denies everything to tokens issued before a decision time, either for chosen sessions (`aws:userid` =
- * the assumed-role id, which is `RoleId:sessionName`) or for the whole role (the console's mechanism).
+ * the assumed-role id, which is `RoleId:sessionName`) or for the whole role (the console's mechanism); a session
+ * whose name is or may be shared is denied only within a window around its own token issue time (see window.ts).
  */
+import { deniedUntil, mergeOneId } from './window.js';
 
 /** The inline policy roleguard owns on a guarded role; it never edits any other policy. */
 export const REVOCATION_POLICY_NAME = 'roleguard-revocations';
@@ -13,11 +15,15 @@ export const ROLE_INLINE_POLICY_BUDGET = 10_240;
 /** The longest a role session can last (MaxSessionDuration is at most 12 h). */
 export const MAX_SESSION_SECONDS = 12 * 3600;
 
-/** One revoked session: its tokens issued before `decidedAt` are denied until it has surely expired (`pruneAfter`). */
+/**
+ * One revoked session: its tokens issued before `decidedAt` are denied until it has surely expired (`pruneAfter`).
+ * With `issuedWindow`, only its tokens issued in `[from, until)` are: the name is or may be shared by other sessions.
+ */
 export interface SessionRevocation {
   assumedRoleId: string;
   decidedAt: string;
   pruneAfter: string;
+  issuedWindow?: { from: string; until: string };
 }
 
 /** The whole role revoked: every token issued before `decidedAt` is denied until `pruneAfter`. */
@@ -72,15 +78,19 @@ const uncompact = (s: string) =>
   `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}Z`;
 const ROLE_SID = /^RoleguardRoleUntil(\d{8}T\d{6}Z)$/;
 const SESSIONS_SID = /^RoleguardSessions(\d{8}T\d{6}Z)Until(\d{8}T\d{6}Z)$/;
+const WINDOW_SID = /^RoleguardWindow(\d{8}T\d{6}Z)To(\d{8}T\d{6}Z)Until(\d{8}T\d{6}Z)$/;
 
 /**
  * Merge revocations monotonically: per session and for the role, the latest decision time wins and the longest
- * prune time wins. Re-applying, retrying or merging out of order never moves a revocation time backwards.
+ * prune time wins; windows of one session name that overlap merge into one. Re-applying, retrying or merging out of
+ * order never moves a revocation time backwards.
  */
 export function mergeRevocations(current: RevocationState, ...additions: RevocationState[]): RevocationState {
   let role = current.role;
-  const sessions = new Map(current.sessions.map((s) => [s.assumedRoleId, s]));
-  for (const add of additions) {
+  const byId = new Map<string, SessionRevocation[]>();
+  for (const s of [current, ...additions].flatMap((x) => x.sessions))
+    byId.set(s.assumedRoleId, [...(byId.get(s.assumedRoleId) ?? []), s]);
+  for (const add of additions)
     if (add.role)
       role = role
         ? {
@@ -88,21 +98,7 @@ export function mergeRevocations(current: RevocationState, ...additions: Revocat
             pruneAfter: later(role.pruneAfter, add.role.pruneAfter),
           }
         : add.role;
-    for (const s of add.sessions) {
-      const known = sessions.get(s.assumedRoleId);
-      sessions.set(
-        s.assumedRoleId,
-        known
-          ? {
-              assumedRoleId: s.assumedRoleId,
-              decidedAt: later(known.decidedAt, s.decidedAt),
-              pruneAfter: later(known.pruneAfter, s.pruneAfter),
-            }
-          : s,
-      );
-    }
-  }
-  return { role, sessions: [...sessions.values()] };
+  return { role, sessions: [...byId.values()].flatMap(mergeOneId) };
 }
 
 /**
@@ -117,7 +113,7 @@ export function pruneRevocations(state: RevocationState, now: Date): RevocationS
   for (const s of state.sessions) {
     if (!alive(s.pruneAfter)) continue;
     // Covered by the whole-role revocation: folded into it, which then stays as long as the session could live.
-    if (role && Date.parse(s.decidedAt) <= Date.parse(role.decidedAt))
+    if (role && Date.parse(deniedUntil(s)) <= Date.parse(role.decidedAt))
       role = { ...role, pruneAfter: later(role.pruneAfter, s.pruneAfter) };
     else sessions.push(s);
   }
@@ -138,7 +134,12 @@ export function renderRevocationPolicy(state: RevocationState): PolicyDocument |
   }
   // Sessions revoked at the same time share one statement, kept until the last of them has expired.
   const groups = new Map<string, SessionRevocation[]>();
-  for (const s of state.sessions) groups.set(s.decidedAt, [...(groups.get(s.decidedAt) ?? []), s]);
+  const windows = new Map<string, SessionRevocation[]>();
+  for (const s of state.sessions)
+    if (s.issuedWindow) {
+      const key = `${s.issuedWindow.from}/${s.issuedWindow.until}`;
+      windows.set(key, [...(windows.get(key) ?? []), s]);
+    } else groups.set(s.decidedAt, [...(groups.get(s.decidedAt) ?? []), s]);
   for (const decidedAt of [...groups.keys()].sort()) {
     const members = groups.get(decidedAt)!;
     const ids = members.map((m) => m.assumedRoleId).sort();
@@ -151,6 +152,24 @@ export function renderRevocationPolicy(state: RevocationState): PolicyDocument |
       Condition: {
         StringEquals: { 'aws:userid': ids.length === 1 ? ids[0]! : ids },
         DateLessThan: { 'aws:TokenIssueTime': decidedAt },
+      },
+    });
+  }
+  // Sessions whose names are shared: denied only for tokens issued within their window; equal windows share one.
+  for (const key of [...windows.keys()].sort()) {
+    const members = windows.get(key)!;
+    const { from, until } = members[0]!.issuedWindow!;
+    const ids = members.map((m) => m.assumedRoleId).sort();
+    const pruneAfter = members.map((m) => m.pruneAfter).reduce(later);
+    statements.push({
+      Sid: `RoleguardWindow${compact(from)}To${compact(until)}Until${compact(pruneAfter)}`,
+      Effect: 'Deny',
+      Action: '*',
+      Resource: '*',
+      Condition: {
+        StringEquals: { 'aws:userid': ids.length === 1 ? ids[0]! : ids },
+        DateGreaterThanEquals: { 'aws:TokenIssueTime': from },
+        DateLessThan: { 'aws:TokenIssueTime': until },
       },
     });
   }
@@ -175,7 +194,16 @@ export function parseRevocationPolicy(document: unknown): {
     const before = s.Condition?.DateLessThan?.['aws:TokenIssueTime'];
     const role = typeof s.Sid === 'string' ? ROLE_SID.exec(s.Sid) : null;
     const group = typeof s.Sid === 'string' ? SESSIONS_SID.exec(s.Sid) : null;
-    if (s.Effect !== 'Deny' || typeof before !== 'string' || !ISO_SECONDS.test(before) || (!role && !group)) {
+    const window = typeof s.Sid === 'string' ? WINDOW_SID.exec(s.Sid) : null;
+    const from = s.Condition?.DateGreaterThanEquals?.['aws:TokenIssueTime'];
+    const badWindow = window && (typeof from !== 'string' || !ISO_SECONDS.test(from));
+    if (
+      s.Effect !== 'Deny' ||
+      typeof before !== 'string' ||
+      !ISO_SECONDS.test(before) ||
+      (!role && !group && !window) ||
+      badWindow
+    ) {
       foreignStatements.push(raw);
       continue;
     }
@@ -187,10 +215,12 @@ export function parseRevocationPolicy(document: unknown): {
       continue;
     }
     const ids = [s.Condition?.StringEquals?.['aws:userid'] ?? []].flat();
-    const pruneAfter = uncompact(group![2]!);
+    const pruneAfter = uncompact((group ?? window)![group ? 2 : 3]!);
+    // The decision time of a window is not in the policy; its end stands in for it (only the window is rendered).
+    const issuedWindow = window ? { issuedWindow: { from: from as string, until: before } } : {};
     state.sessions = mergeRevocations(state, {
       role: null,
-      sessions: ids.map((assumedRoleId) => ({ assumedRoleId, decidedAt: before, pruneAfter })),
+      sessions: ids.map((assumedRoleId) => ({ assumedRoleId, decidedAt: before, pruneAfter, ...issuedWindow })),
     }).sessions;
   }
   return { state, foreign: foreignStatements.length, foreignStatements };
@@ -206,18 +236,31 @@ export function policySize(document: unknown): number {
 /**
  * The state to write, within the role's inline budget (other inline policies count too). When the targeted
  * revocations do not fit, revoke the whole role as of the latest decision instead: it covers every session the
- * targeted ones did (and others of the role, which the alert must say). Never fails for size.
+ * targeted ones did (and others of the role, which the alert must say). `fits` is false when even that does not fit
+ * (the role's other inline policies leave no room): nothing can be written, and retrying will not change it.
  */
 export function fitToBudget(
   state: RevocationState,
   otherInlineChars: number,
   budget = ROLE_INLINE_POLICY_BUDGET,
-): { state: RevocationState; fellBack: boolean } {
-  if (policySize(renderRevocationPolicy(state)) + otherInlineChars <= budget) return { state, fellBack: false };
-  const times = state.sessions.map((s) => s.decidedAt).concat(state.role ? [state.role.decidedAt] : []);
+): { state: RevocationState; fellBack: boolean; fits: boolean } {
+  const size = policySize(renderRevocationPolicy(state));
+  if (size === 0 || size + otherInlineChars <= budget) return { state, fellBack: false, fits: true };
+  // Everything issued before the latest decision, and at least each session's last denied issue time: a window may
+  // end after its decision (a replay decides at the event's own time).
+  const times = state.sessions
+    .flatMap((s) => [s.decidedAt, deniedUntil(s)])
+    .concat(state.role ? [state.role.decidedAt] : []);
   const prunes = state.sessions.map((s) => s.pruneAfter).concat(state.role ? [state.role.pruneAfter] : []);
   const role = { decidedAt: times.reduce(later), pruneAfter: prunes.reduce(later) };
-  return { state: { role, sessions: [] }, fellBack: true };
+  const fallback = { role, sessions: [] };
+  const fits = policySize(renderRevocationPolicy(fallback)) + otherInlineChars <= budget;
+  return { state: fallback, fellBack: true, fits };
+}
+
+/** Why a revocation cannot be written when even the whole role does not fit (for the alert and the intent). */
+export function doesNotFitReason(roleName: string, otherInlineChars: number): string {
+  return `even revoking the whole role does not fit ${roleName}'s 10,240-character inline policy budget: its other inline policies already use ${otherInlineChars} characters. Nothing was written; make room on the role (or attach a deny policy by hand) and revoke again`;
 }
 
 /** When a revocation can be dropped: the session's recorded expiry, else its issue time plus the role's maximum session length (at most 12 h). */

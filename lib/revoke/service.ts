@@ -4,9 +4,16 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import type { AssumeEvent } from '../cloudtrail/types.js';
-import { type AppliedRevocation, applyRevocations, type RetryOptions, roleLockKey } from './apply.js';
+import {
+  type AppliedRevocation,
+  applyRevocations,
+  type RetryOptions,
+  RevocationDoesNotFit,
+  RevocationRefused,
+  roleLockKey,
+} from './apply.js';
 import { type HeldLock, heldLock, LeaseLostError, type LockOptions } from './lock.js';
-import { REVOCATION_POLICY_NAME, type RevocationState } from './policy.js';
+import { type PolicyDocument, REVOCATION_POLICY_NAME, type RevocationState, renderRevocationPolicy } from './policy.js';
 import { type RevocationOutcome, type Revoker, sessionRevocation } from './respond.js';
 import { decisionOf, type RevocationIntent, type RevocationSource, type RevocationStore } from './store.js';
 
@@ -18,6 +25,20 @@ export interface RevocationDeps {
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   lock?: Pick<LockOptions, 'leaseMs' | 'waitMs'> & Partial<LockOptions>;
   retry?: Partial<RetryOptions>;
+  /** The account roleguard runs in. IAM writes go by role name, so a role of any other account is never written. */
+  accountId?: string | null;
+  /**
+   * Raises a critical alert about revocations that can never be applied, found by the sweep (in the assume flow the
+   * finding's own alert says it). Without it they are logged as errors only.
+   */
+  alert?: (notice: { roleArn: string; intentIds: string[]; message: string }) => Promise<void>;
+}
+
+/** Why roleguard must not write a role of another account, or null when the role is in its own (or it cannot tell). */
+export function otherAccountReason(deps: Pick<RevocationDeps, 'accountId'>, roleArn: string): string | null {
+  const account = parseRoleArn(roleArn)?.accountId;
+  if (!deps.accountId || !account || account === deps.accountId) return null;
+  return `the role is in account ${account}, but roleguard runs in account ${deps.accountId}; IAM writes go by role name, so writing would change the role of that name in ${deps.accountId} instead. Revoke it from roleguard in ${account}`;
 }
 
 /** A revocation to carry out: its id (the same request always has the same id), the role and what to add. */
@@ -73,7 +94,7 @@ async function applyToRole(
   additions: RevocationState[],
   now: Date,
   dryRun: boolean,
-  options: { heldLock?: HeldLock; whileLocked?: (applied: AppliedRevocation) => Promise<void> } = {},
+  options: { heldLock?: HeldLock; whileLocked?: (applied: AppliedRevocation) => Promise<void>; force?: boolean } = {},
 ): Promise<AppliedRevocation> {
   const roleName = parseRoleArn(roleArn)!.roleName;
   // The prune time is tracked under the lock, so that two applications to one role record it in IAM's order.
@@ -91,8 +112,11 @@ async function applyToRole(
     {
       dryRun,
       ...(options.heldLock ? { heldLock: options.heldLock } : {}),
+      ...(options.force ? { force: true } : {}),
+      readKept: () => deps.store.keptState(roleArn),
       whileLocked:
-        options.whileLocked ?? ((applied) => deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state))),
+        options.whileLocked ??
+        ((applied) => deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state), applied.state)),
     },
   );
 }
@@ -146,7 +170,7 @@ async function revokeFast(
         release: async () => (settled ? undefined : held.release()),
       },
       whileLocked: async (result) => {
-        const track = { roleArn: intent.roleArn, roleName, pruneAt: nextPruneAt(result.state) };
+        const track = { roleArn: intent.roleArn, roleName, pruneAt: nextPruneAt(result.state), state: result.state };
         settled = await deps.store.finish(
           intent.intentId,
           { state: 'applied', at: now, policyDocument: result.policyDocument, fellBack: result.fellBack },
@@ -154,7 +178,7 @@ async function revokeFast(
           lock,
         );
         // The lease ran out meanwhile: track step by step (still in IAM's order as far as this holder can tell).
-        if (!settled) await deps.store.trackPolicy(track.roleArn, track.roleName, track.pruneAt);
+        if (!settled) await deps.store.trackPolicy(track.roleArn, track.roleName, track.pruneAt, track.state);
       },
     });
     // The lease ran out before the closing transaction: another holder may have written meanwhile, so the intent stays
@@ -197,8 +221,9 @@ export async function revoke(
     fellBack,
     ...extra,
   });
+  const otherAccount = otherAccountReason(deps, request.roleArn);
   // Live and still worth writing: try the fast path first.
-  if (!request.dryRun && lastPrune(request.addition) > now.getTime()) {
+  if (!otherAccount && !request.dryRun && lastPrune(request.addition) > now.getTime()) {
     const fast = await revokeFast(deps, request, parts.roleName, now);
     if (fast && 'applied' in fast) {
       deps.logger.info('revocation applied', {
@@ -213,6 +238,8 @@ export async function revoke(
         intent: { ...fast.intent, state: 'applied' },
       };
     }
+    if (fast && fast.error instanceof RevocationDoesNotFit)
+      return refuseIntent(deps, fast.intent, fast.error.message, now, result);
     if (fast) return deferred(deps, fast.intent, fast.error, now, result);
   }
   const { intent } = await deps.store.record(
@@ -229,6 +256,7 @@ export async function revoke(
     { dueAt: new Date(now.getTime() + SWEEP_GRACE_MS) },
   );
   const decidedAt = decisionOf(intent.addition);
+  if (otherAccount && intent.state === 'pending') return refuseIntent(deps, intent, otherAccount, now, result);
   // The decision is what counts for "the caller came back", whether or not IAM has taken it yet.
   if (intent.caller && !intent.dryRun)
     await deps.store.noteRevokedCaller(intent.roleArn, intent.caller, decidedAt, now);
@@ -250,6 +278,7 @@ export async function revoke(
     return {
       ...outcome(intent.state === 'applied', intent.fellBack, intent.policyDocument, {
         alreadyDone: true,
+        ...(intent.state === 'refused' ? { refused: intent.lastError ?? 'refused' } : {}),
         ...(intent.state === 'expired' ? { expiredAt: new Date(lastPrune(intent.addition)).toISOString() } : {}),
       }),
       intent,
@@ -290,8 +319,37 @@ export async function revoke(
     });
     return { ...outcome(!intent.dryRun, applied.fellBack, applied.policyDocument), intent: { ...intent, state } };
   } catch (error) {
+    if (error instanceof RevocationDoesNotFit) return refuseIntent(deps, intent, error.message, now, outcome);
     return deferred(deps, intent, error, now, outcome);
   }
+}
+
+/** The intent can never be applied: settled as refused with its reason (never retried), logged as an error. */
+async function refuseIntent(
+  deps: RevocationDeps,
+  intent: RevocationIntent,
+  reason: string,
+  now: Date,
+  outcome: (
+    applied: boolean,
+    fellBack: boolean,
+    policyDocument: null,
+    extra: Partial<RevocationOutcome>,
+  ) => RevocationOutcome,
+): Promise<RevocationOutcome & { intent: RevocationIntent }> {
+  await deps.store.settle(intent.intentId, {
+    state: 'refused',
+    at: now,
+    policyDocument: null,
+    fellBack: false,
+    error: reason,
+  });
+  deps.logger.error('revocation refused: it can never be applied', {
+    intentId: intent.intentId,
+    roleArn: intent.roleArn,
+    reason,
+  });
+  return { ...outcome(false, false, null, { refused: reason }), intent: { ...intent, state: 'refused' } };
 }
 
 /** IAM failed after its retries: the intent stays pending, due for the sweep; the outcome says so. */
@@ -358,7 +416,7 @@ export async function sweepRevocations(
   }
   for (const [roleArn, { intents, prune }] of byRole) {
     // The registry may have changed since the decision: a role protected now is never written, not even pruned.
-    const refused = options.protectedReason?.(roleArn) ?? null;
+    const refused = options.protectedReason?.(roleArn) ?? otherAccountReason(deps, roleArn);
     if (refused) {
       for (const intent of intents) {
         await deps.store.settle(intent.intentId, {
@@ -376,6 +434,12 @@ export async function sweepRevocations(
       }
       if (prune) await deps.store.trackPolicy(roleArn, parseRoleArn(roleArn)?.roleName ?? roleArn, null);
       result.refused = (result.refused ?? 0) + intents.length;
+      if (intents.length)
+        await deps.alert?.({
+          roleArn,
+          intentIds: intents.map((i) => i.intentId),
+          message: `Revocation refused: ${refused}. Nothing was written.`,
+        });
       continue;
     }
     // Dry run switched on since (an emergency stop): write nothing; what is due stays due for when it is off.
@@ -430,6 +494,17 @@ export async function sweepRevocations(
       result.applied += live.length;
       if (live.length === 0 && applied.written) result.pruned++;
     } catch (error) {
+      if (error instanceof RevocationDoesNotFit) {
+        for (const intent of live) await refuseIntent(deps, intent, error.message, now, refusedOutcome);
+        result.refused = (result.refused ?? 0) + live.length;
+        if (live.length)
+          await deps.alert?.({
+            roleArn,
+            intentIds: live.map((i) => i.intentId),
+            message: `Revocation not applied: ${error.message}.`,
+          });
+        continue;
+      }
       const message = `${(error as Error).name}: ${(error as Error).message}`;
       for (const intent of live) {
         const retryAt = new Date(now.getTime() + Math.min(MAX_RETRY_MS, SWEEP_GRACE_MS * 2 ** intent.attempts));
@@ -445,6 +520,16 @@ export async function sweepRevocations(
   }
   return result;
 }
+
+// The sweep reports counts, not outcomes.
+const refusedOutcome = (): RevocationOutcome => ({
+  kind: 'revoke-session',
+  decidedAt: '',
+  policyName: REVOCATION_POLICY_NAME,
+  policyDocument: null,
+  applied: false,
+  fellBack: false,
+});
 
 /** The deployed service's revoker: each revocation is recorded, applied to IAM under the role's lock, and settled. */
 export function liveRevoker(deps: RevocationDeps): Revoker {
@@ -464,7 +549,36 @@ export function liveRevoker(deps: RevocationDeps): Revoker {
         session.now,
       );
       void intent;
-      return outcome;
+      const window = addition.sessions[0]!.issuedWindow;
+      return window && !outcome.fellBack ? { ...outcome, issuedWindow: window } : outcome;
     },
   };
+}
+
+/** The revocations roleguard keeps for a role (DynamoDB, the source of truth) and their policy; null when none. */
+export async function keptRevocationPolicy(
+  deps: Pick<RevocationDeps, 'store'>,
+  roleArn: string,
+): Promise<{ state: RevocationState; policyDocument: PolicyDocument | null } | null> {
+  const state = await deps.store.keptState(roleArn);
+  return state ? { state, policyDocument: renderRevocationPolicy(state) } : null;
+}
+
+/**
+ * Write a role's kept revocations back to IAM (after someone put or deleted roleguard's policy): merged with what IAM
+ * still holds, pruned and fitted, under the role's lock, and written even when IAM's (possibly stale) read already
+ * looks right. Null when nothing is kept for the role. Dry run: decides and writes nothing. Throws RevocationRefused
+ * for a role of another account.
+ */
+export async function reapplyRevocationPolicy(
+  deps: RevocationDeps,
+  roleArn: string,
+  now: Date,
+  options: { dryRun?: boolean } = {},
+): Promise<AppliedRevocation | null> {
+  if (!parseRoleArn(roleArn)) throw new Error(`not a role ARN: ${roleArn}`);
+  const otherAccount = otherAccountReason(deps, roleArn);
+  if (otherAccount) throw new RevocationRefused(`refused: ${roleArn}: ${otherAccount}`);
+  if (!(await deps.store.keptState(roleArn))) return null;
+  return applyToRole(deps, roleArn, [], now, options.dryRun ?? false, { force: true });
 }

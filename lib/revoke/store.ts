@@ -20,7 +20,9 @@ import type { PolicyDocument, RevocationState } from './policy.js';
  * The revocations table: what roleguard decided to revoke, before and after IAM is called, so that no revocation is
  * lost when a function dies or IAM fails. One item kind per key prefix:
  * - `intent#<intentId>`: one revocation decided (an addition to a role's policy) and its state.
- * - `policy#<roleArn>`: a role that holds roleguard's revocation policy, and when its next statement can be pruned.
+ * - `policy#<roleArn>`: a role that holds roleguard's revocation policy, when its next statement can be pruned, and
+ *   the revocations it holds (`state`): the source of truth, merged into every IAM read, since a read right after
+ *   another writer's PutRolePolicy can be stale (IAM is eventually consistent) and must never drop a statement.
  * - `caller#<roleArn>#<caller>`: the latest revocation of a caller's session on a role (to see the caller come back).
  * - `lock#role#<roleName>`: the per-role lock of the read-modify-write.
  * The sparse index `byDue` (`dueShard` = "due", `dueAt`) lists what the sweep must still do: intents not yet applied
@@ -90,8 +92,13 @@ export interface RevocationStore {
   ): Promise<void>;
   /** Applying failed: count it and make it due again at `retryAt`. */
   defer(intentId: string, outcome: { error: string; retryAt: Date }): Promise<void>;
-  /** Remember that a role holds a revocation policy whose next statement can be pruned at `pruneAt` (null: none left). */
-  trackPolicy(roleArn: string, roleName: string, pruneAt: string | null): Promise<void>;
+  /**
+   * Remember that a role holds a revocation policy whose next statement can be pruned at `pruneAt` (null: none left),
+   * and, when given, the revocations it holds (written under the role's lock, in IAM's order).
+   */
+  trackPolicy(roleArn: string, roleName: string, pruneAt: string | null, state?: RevocationState): Promise<void>;
+  /** The revocations kept for a role (consistent read), or null when none are kept. */
+  keptState(roleArn: string): Promise<RevocationState | null>;
   /** Remember that `caller`'s session on the role was revoked at `decidedAt` (only a later time replaces it). */
   noteRevokedCaller(roleArn: string, caller: string, decidedAt: string, now: Date): Promise<void>;
   /** The latest revocation of `caller`'s sessions on the role, or null. */
@@ -117,7 +124,7 @@ export interface RevocationStore {
   finish(
     intentId: string,
     outcome: { state: 'applied'; at: Date; policyDocument: PolicyDocument | null; fellBack: boolean },
-    track: { roleArn: string; roleName: string; pruneAt: string | null },
+    track: { roleArn: string; roleName: string; pruneAt: string | null; state?: RevocationState },
     lock: { key: string; owner: string },
   ): Promise<boolean>;
 }
@@ -184,14 +191,20 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       ':ttl': ttl(at),
     },
   });
-  const putPolicy = (roleArn: string, roleName: string, pruneAt: string | null) => ({
+  // An update, not a put: tracking without a state (a protected role's) leaves the kept state as it is.
+  const updatePolicy = (roleArn: string, roleName: string, pruneAt: string | null, state?: RevocationState) => ({
     TableName: tableName,
-    Item: {
-      pk: `policy#${roleArn}`,
-      roleArn,
-      roleName,
-      pruneAt,
-      ...(pruneAt ? { dueShard: 'due', dueAt: pruneAt } : {}),
+    Key: { pk: `policy#${roleArn}` },
+    UpdateExpression: `SET roleArn = :arn, roleName = :name, pruneAt = :prune${state ? ', #state = :state' : ''}${
+      pruneAt ? ', dueShard = :due, dueAt = :prune' : ' REMOVE dueShard, dueAt'
+    }`,
+    ...(state ? { ExpressionAttributeNames: { '#state': 'state' } } : {}),
+    ExpressionAttributeValues: {
+      ':arn': roleArn,
+      ':name': roleName,
+      ':prune': pruneAt,
+      ...(state ? { ':state': state } : {}),
+      ...(pruneAt ? { ':due': 'due' } : {}),
     },
   });
   const noteCaller = (roleArn: string, caller: string, decidedAt: string, now: Date) => ({
@@ -243,8 +256,14 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
           if (!(e instanceof ConditionalCheckFailedException)) throw e;
         });
     },
-    async trackPolicy(roleArn, roleName, pruneAt) {
-      await doc.send(new PutCommand(putPolicy(roleArn, roleName, pruneAt)));
+    async trackPolicy(roleArn, roleName, pruneAt, state) {
+      await doc.send(new UpdateCommand(updatePolicy(roleArn, roleName, pruneAt, state)));
+    },
+    async keptState(roleArn) {
+      const item = (
+        await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `policy#${roleArn}` }, ConsistentRead: true }))
+      ).Item;
+      return (item?.state as RevocationState | undefined) ?? null;
     },
     async noteRevokedCaller(roleArn, caller, decidedAt, now) {
       await doc.send(new UpdateCommand(noteCaller(roleArn, caller, decidedAt, now))).catch((e: unknown) => {
@@ -278,7 +297,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
           new TransactWriteCommand({
             TransactItems: [
               { Update: settleIntent(intentId, outcome) },
-              { Put: putPolicy(track.roleArn, track.roleName, track.pruneAt) },
+              { Update: updatePolicy(track.roleArn, track.roleName, track.pruneAt, track.state) },
               { Delete: lockRelease(tableName, lock.key, lock.owner) },
             ],
           }),

@@ -29,6 +29,16 @@ export interface SessionStore {
   byRole(roleArn: string, range?: TimeRange): Promise<SessionView[]>;
   byAccessKey(accessKeyId: string): Promise<SessionView[]>;
   byCallerAccount(accountId: string, range?: TimeRange): Promise<SessionView[]>;
+  /**
+   * A role's sessions with one assumed-role id in a range, newest first, from one query that looks at no more than
+   * `limit` of the role's sessions: `complete` is false when the range holds more (the answer is then partial).
+   */
+  withAssumedRoleId(
+    roleArn: string,
+    assumedRoleId: string,
+    range: TimeRange,
+    limit: number,
+  ): Promise<{ sessions: SessionView[]; complete: boolean }>;
 }
 
 /** Build the DynamoDB-backed session store. */
@@ -92,5 +102,24 @@ export function createSessionStore(
     byRole: (roleArn, range) => ranged(SESSION_INDEX.byRole, 'roleArn', roleArn, range),
     byAccessKey: (accessKeyId) => ranged(SESSION_INDEX.byAccessKey, 'accessKeyId', accessKeyId),
     byCallerAccount: (accountId, range) => ranged(SESSION_INDEX.byCallerAccount, 'callerAccountId', accountId, range),
+    async withAssumedRoleId(roleArn, assumedRoleId, range, limit) {
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: SESSION_INDEX.byRole,
+          KeyConditionExpression: 'roleArn = :h AND issuedSk BETWEEN :from AND :to',
+          FilterExpression: 'assumedRoleId = :id',
+          ExpressionAttributeValues: {
+            ':h': roleArn,
+            ':id': assumedRoleId,
+            ':from': range.from ? new Date(range.from).toISOString() : '0000',
+            ':to': range.to ? `${new Date(range.to).toISOString()}#\uffff` : '9999',
+          },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      );
+      return { sessions: (page.Items ?? []).map(toSessionView), complete: !page.LastEvaluatedKey };
+    },
   };
 }

@@ -77,6 +77,8 @@ export function accessKeyOf(id: string): string {
 export interface EmulatedIam {
   mock: AwsStub<any, any, any>;
   policies: Map<string, string>;
+  /** Make the next `n` GetRolePolicy calls stale: they return each policy as it was before its latest write. */
+  staleNext(n: number): void;
   /** Make the next `n` calls of a command fail with `error`. */
   failNext(command: 'GetRolePolicy' | 'PutRolePolicy' | 'ListRolePolicies', n: number, error: () => Error): void;
   /** The role's revocation policy as written, or null. */
@@ -96,6 +98,9 @@ export function emulateIam(
 ): EmulatedIam {
   const mock = mockClient(IAMClient);
   const policies = new Map<string, string>();
+  // IAM is eventually consistent: what each policy was before its latest write, for stale reads.
+  const previous = new Map<string, string | undefined>();
+  let stale = 0;
   const faults: Record<string, { n: number; error: () => Error }> = {};
   const delay = () => new Promise((r) => setTimeout(r, Math.random() * (options.latencyMs ?? 4)));
   const fault = (name: string) => {
@@ -110,7 +115,9 @@ export function emulateIam(
   mock.on(GetRolePolicyCommand).callsFake(async (input: { RoleName: string; PolicyName: string }) => {
     await delay();
     fault('GetRolePolicy');
-    const document = policies.get(`${input.RoleName}/${input.PolicyName}`);
+    const key = `${input.RoleName}/${input.PolicyName}`;
+    const document = stale > 0 && previous.has(key) ? previous.get(key) : policies.get(key);
+    if (stale > 0) stale--;
     if (document === undefined)
       throw new NoSuchEntityException({
         message: 'The role policy cannot be found.',
@@ -123,10 +130,22 @@ export function emulateIam(
     .callsFake(async (input: { RoleName: string; PolicyName: string; PolicyDocument: string }) => {
       await delay();
       fault('PutRolePolicy');
+      // IAM refuses a write that takes the role's inline policies past 10,240 characters (whitespace not counted).
+      const size = (text: string) => text.replace(/\s+/g, '').length;
+      const total = [...policies.entries()]
+        .filter(([k]) => k.startsWith(`${input.RoleName}/`) && k !== `${input.RoleName}/${input.PolicyName}`)
+        .reduce((sum, [, text]) => sum + size(text), size(input.PolicyDocument));
+      if (total > 10_240)
+        throw Object.assign(new Error(`Maximum policy size of 10240 bytes exceeded for role ${input.RoleName}`), {
+          name: 'LimitExceeded',
+          $metadata: { httpStatusCode: 409 },
+        });
+      previous.set(`${input.RoleName}/${input.PolicyName}`, policies.get(`${input.RoleName}/${input.PolicyName}`));
       policies.set(`${input.RoleName}/${input.PolicyName}`, input.PolicyDocument);
       return {};
     });
   mock.on(DeleteRolePolicyCommand).callsFake(async (input: { RoleName: string; PolicyName: string }) => {
+    previous.set(`${input.RoleName}/${input.PolicyName}`, policies.get(`${input.RoleName}/${input.PolicyName}`));
     policies.delete(`${input.RoleName}/${input.PolicyName}`);
     return {};
   });
@@ -151,6 +170,9 @@ export function emulateIam(
   return {
     mock,
     policies,
+    staleNext(n) {
+      stale = n;
+    },
     failNext(command, n, error) {
       faults[command] = { n, error };
     },
@@ -165,6 +187,8 @@ export function emulateIam(
     },
     reset() {
       policies.clear();
+      previous.clear();
+      stale = 0;
       mock.resetHistory();
       for (const key of Object.keys(faults)) delete faults[key];
     },

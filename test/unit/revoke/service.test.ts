@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { loadConfig } from '../../../lib/config.js';
+import { indexRegistry, type Registry } from '../../../lib/registry/index.js';
 import { isTransientIamError, withIamRetry } from '../../../lib/revoke/apply.js';
 import { protectedReason } from '../../../lib/revoke/respond.js';
 import { callerKey } from '../../../lib/revoke/service.js';
@@ -130,5 +132,25 @@ describe('protected roles', () => {
         'arn:aws:iam::111122223333:role/roleguard-prod-*',
       ]),
     ).toBeNull();
+  });
+
+  it("anchors roleguard's own role pattern to the role name: a role under a look-alike path is not roleguard's", () => {
+    const own = ['arn:aws:iam::*:role/roleguard-prod-*'];
+    const none = { protectedRoleArns: [], serviceRoleArns: [] };
+    expect(protectedReason('arn:aws:iam::111122223333:role/roleguard-prod-x/Admin', none, own)).toBeNull();
+    expect(protectedReason('arn:aws:iam::111122223333:role/roleguard-prod-SweepRole-ABC', none, own)).toBe(
+      "it is one of roleguard's own roles",
+    );
+    // Detection takes the same view: IAM changes by such a role are not roleguard's own.
+    const index = indexRegistry({ ...none, roles: [] } as unknown as Registry, own);
+    expect(index.isServicePrincipal('arn:aws:iam::111122223333:role/roleguard-prod-x/Admin')).toBe(false);
+    expect(index.isServicePrincipal('arn:aws:iam::111122223333:role/roleguard-prod-SweepRole-ABC')).toBe(true);
+  });
+
+  it('reads the account roleguard runs in from AWS_ACCOUNT_ID, and refuses one that is not an account id', () => {
+    const env = { SESSIONS_TABLE: 's', REGISTRY_TABLE: 'r', ALERTS_TABLE: 'a' };
+    expect(loadConfig({ ...env, AWS_ACCOUNT_ID: '111122223333' }).accountId).toBe('111122223333');
+    expect(loadConfig(env).accountId).toBeNull();
+    expect(() => loadConfig({ ...env, AWS_ACCOUNT_ID: '1111-2222' })).toThrow(/AWS_ACCOUNT_ID must be a 12-digit/);
   });
 });

@@ -1,0 +1,96 @@
+/**
+ * Issue-time windows: how a revocation spares the vendor's other sessions that share the offending session's name.
+ * `aws:userid` is `RoleId:sessionName`, so a deny on it alone (or with only an upper time bound) also cuts off every
+ * earlier session of the same name. When the name is or may be shared, the deny is bounded on both sides around the
+ * offending session's own token issue time. Pure.
+ */
+import type { SessionRevocation } from './policy.js';
+
+/**
+ * Seconds each side of a session's issue time that its deny covers. CloudTrail's `eventTime` is when STS issued the
+ * credentials to within about a second and is written to the second, while `aws:TokenIssueTime` carries milliseconds
+ * and its precision is not documented; AWS hosts' clocks may differ by a fraction of a second. 5 s covers the
+ * truncation (1 s), the gap between the event and the token (about 1 s) and the skew, with room to spare, and still
+ * spares a vendor's session of the same name issued more than 5 s before or after the offending one.
+ */
+export const ISSUE_MARGIN_SECONDS = 5;
+
+/** `expiration − durationSeconds` confirms the issue time only when it is this close to the event time. */
+const AGREEMENT_MS = 60_000;
+
+/** The issue time, as one session's event tells it. */
+export interface IssueEvidence {
+  issuedAt: string;
+  expiresAt?: string | null;
+  durationSeconds?: number | null;
+}
+
+/**
+ * The window `[from, until)` of token issue times that a deny of this session covers, whole seconds; null when the
+ * issue time is unknown (then only the "everything issued before the decision" form is safe). The event time is
+ * the evidence; `expiration − durationSeconds` widens the window when it agrees with it (real events sometimes
+ * disagree by far more, and are then not taken as evidence).
+ */
+export function issueWindow(evidence: IssueEvidence): { from: string; until: string } | null {
+  const issued = Date.parse(evidence.issuedAt);
+  if (Number.isNaN(issued)) return null;
+  const times = [issued];
+  const expires = evidence.expiresAt ? Date.parse(evidence.expiresAt) : Number.NaN;
+  if (!Number.isNaN(expires) && typeof evidence.durationSeconds === 'number' && evidence.durationSeconds > 0) {
+    const derived = expires - evidence.durationSeconds * 1000;
+    if (Math.abs(derived - issued) <= AGREEMENT_MS) times.push(derived);
+  }
+  const margin = ISSUE_MARGIN_SECONDS * 1000;
+  const from = Math.floor((Math.min(...times) - margin) / 1000) * 1000;
+  const until = Math.ceil((Math.max(...times) + margin) / 1000) * 1000;
+  return { from: seconds(from), until: seconds(until) };
+}
+
+const seconds = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
+
+/**
+ * Merge the revocations of one assumed-role id: the open ones ("everything before the decision") into one, the
+ * windows that overlap or touch into one, and windows the open one already covers into it. Nothing denied before is
+ * allowed after: every merge only widens, and the longest prune time wins.
+ */
+export function mergeOneId(entries: SessionRevocation[]): SessionRevocation[] {
+  const later = (a: string, b: string) => (Date.parse(a) >= Date.parse(b) ? a : b);
+  let open: SessionRevocation | null = null;
+  for (const e of entries.filter((x) => !x.issuedWindow))
+    open = open
+      ? {
+          assumedRoleId: e.assumedRoleId,
+          decidedAt: later(open.decidedAt, e.decidedAt),
+          pruneAfter: later(open.pruneAfter, e.pruneAfter),
+        }
+      : { assumedRoleId: e.assumedRoleId, decidedAt: e.decidedAt, pruneAfter: e.pruneAfter };
+  const windows = entries
+    .filter((x) => x.issuedWindow)
+    .sort((a, b) => Date.parse(a.issuedWindow!.from) - Date.parse(b.issuedWindow!.from));
+  const merged: SessionRevocation[] = [];
+  for (const w of windows) {
+    const last = merged.at(-1);
+    if (last && Date.parse(w.issuedWindow!.from) <= Date.parse(last.issuedWindow!.until))
+      merged[merged.length - 1] = {
+        assumedRoleId: w.assumedRoleId,
+        decidedAt: later(last.decidedAt, w.decidedAt),
+        pruneAfter: later(last.pruneAfter, w.pruneAfter),
+        issuedWindow: { from: last.issuedWindow!.from, until: later(last.issuedWindow!.until, w.issuedWindow!.until) },
+      };
+    else merged.push({ ...w, issuedWindow: { ...w.issuedWindow! } });
+  }
+  if (!open) return merged;
+  const kept: SessionRevocation[] = [];
+  for (const w of merged) {
+    // Every token the window denies was issued before the open revocation's time: the open one covers it.
+    if (Date.parse(w.issuedWindow!.until) <= Date.parse(open.decidedAt))
+      open = { ...open, pruneAfter: later(open.pruneAfter, w.pruneAfter) };
+    else kept.push(w);
+  }
+  return [open, ...kept];
+}
+
+/** The latest token issue time a revocation denies (exclusive): its window's end, else its decision time. */
+export function deniedUntil(s: SessionRevocation): string {
+  return s.issuedWindow ? s.issuedWindow.until : s.decidedAt;
+}

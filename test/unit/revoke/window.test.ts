@@ -1,0 +1,155 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  EMPTY_STATE,
+  fitToBudget,
+  mergeRevocations,
+  parseRevocationPolicy,
+  policySize,
+  type RevocationState,
+  ROLE_INLINE_POLICY_BUDGET,
+  renderRevocationPolicy,
+} from '../../../lib/revoke/policy.js';
+import { NAME_CHECK_LIMIT, sessionNameShared, sessionRevocation } from '../../../lib/revoke/respond.js';
+import { ISSUE_MARGIN_SECONDS, issueWindow } from '../../../lib/revoke/window.js';
+import { ROLE_ID, sessionDecision } from '../../helpers/revocation.js';
+
+// The vendor reuses one session name; the offending session came through the vendor, so it carries that name.
+const NAME = 'ExampleCorpScanner';
+const OFFENDING = '2026-11-02T10:05:00Z';
+const NOW = new Date('2026-11-02T10:12:00Z'); // CloudTrail delivered it minutes later.
+
+const revocation = (issuedAt: string, nameShared?: boolean, name = NAME): RevocationState =>
+  sessionRevocation({
+    assumedRoleId: `${ROLE_ID}:${name}`,
+    issuedAt,
+    expiresAt: new Date(Date.parse(issuedAt) + 3600_000).toISOString(),
+    durationSeconds: 3600,
+    now: NOW,
+    ...(nameShared === undefined ? {} : { nameShared }),
+  });
+
+const plusSeconds = (iso: string, s: number) => new Date(Date.parse(iso) + s * 1000).toISOString();
+
+describe('a revocation denies the offending session and nothing else (judged by an IAM evaluator)', () => {
+  it('spares a same-name session issued 20 minutes earlier and one issued later, denies the offending one to the millisecond', async () => {
+    const policy = renderRevocationPolicy(revocation(OFFENDING, true));
+    // The vendor's own session of that name, 20 minutes before: still allowed.
+    expect(await sessionDecision(policy, NAME, '2026-11-02T09:45:00Z')).toBe('Allowed');
+    // The offending session, its token issue time with milliseconds on either side of the event's second.
+    expect(await sessionDecision(policy, NAME, '2026-11-02T10:05:00.734Z')).toBe('Denied');
+    expect(await sessionDecision(policy, NAME, '2026-11-02T10:04:59.412Z')).toBe('Denied');
+    // Within the margin of the offending one: denied (the issue time is only known to a second or so).
+    expect(await sessionDecision(policy, NAME, plusSeconds(OFFENDING, -(ISSUE_MARGIN_SECONDS - 1)))).toBe('Denied');
+    expect(await sessionDecision(policy, NAME, plusSeconds(OFFENDING, ISSUE_MARGIN_SECONDS - 1))).toBe('Denied');
+    // The vendor's sessions of that name issued during CloudTrail's delivery delay, and after the decision: allowed.
+    expect(await sessionDecision(policy, NAME, '2026-11-02T10:06:00Z')).toBe('Allowed');
+    expect(await sessionDecision(policy, NAME, '2026-11-02T10:13:00Z')).toBe('Allowed');
+    // Other sessions of the role: allowed.
+    expect(await sessionDecision(policy, 'someone-else', OFFENDING)).toBe('Allowed');
+  });
+
+  it('bounds the deny the same way when it cannot tell whether the name is shared', async () => {
+    const policy = renderRevocationPolicy(revocation(OFFENDING));
+    expect(await sessionDecision(policy, NAME, '2026-11-02T09:45:00Z')).toBe('Allowed');
+    expect(await sessionDecision(policy, NAME, '2026-11-02T10:05:00.999Z')).toBe('Denied');
+  });
+
+  it('a name used once needs no lower bound: everything of that name issued before the decision is denied', async () => {
+    const policy = renderRevocationPolicy(revocation(OFFENDING, false, 'tenant-4711-once'));
+    expect(await sessionDecision(policy, 'tenant-4711-once', '2026-11-02T10:05:00.500Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'tenant-4711-once', '2026-11-02T10:08:00Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'tenant-4711-once', '2026-11-02T10:12:01Z')).toBe('Allowed');
+    expect(JSON.stringify(policy)).not.toContain('DateGreaterThanEquals');
+  });
+
+  it('takes expiration − durationSeconds as evidence only when it agrees with the event time', () => {
+    expect(issueWindow({ issuedAt: '2026-11-02T10:05:00Z' })).toEqual({
+      from: '2026-11-02T10:04:55Z',
+      until: '2026-11-02T10:05:05Z',
+    });
+    // Agrees within a few seconds: the window covers both.
+    expect(
+      issueWindow({ issuedAt: '2026-11-02T10:05:00Z', expiresAt: '2026-11-02T11:05:02Z', durationSeconds: 3600 }),
+    ).toEqual({ from: '2026-11-02T10:04:55Z', until: '2026-11-02T10:05:07Z' });
+    // Disagrees by 45 minutes (as a published sample does): not evidence of the issue time.
+    expect(
+      issueWindow({ issuedAt: '2021-01-22T03:44:16Z', expiresAt: '2021-01-22T03:59:16Z', durationSeconds: 3600 }),
+    ).toEqual({ from: '2021-01-22T03:44:11Z', until: '2021-01-22T03:44:21Z' });
+    expect(issueWindow({ issuedAt: 'not a time' })).toBeNull();
+  });
+
+  it('merges overlapping windows of one name, so a burst of attacks through it stays one statement', async () => {
+    const burst = mergeRevocations(
+      EMPTY_STATE,
+      ...[0, 3, 7, 12].map((s) => revocation(plusSeconds(OFFENDING, s), true)),
+      revocation('2026-11-02T10:30:00Z', true),
+    );
+    const policy = renderRevocationPolicy(burst)!;
+    expect(policy.Statement).toHaveLength(2);
+    for (const s of [0, 3, 7, 12])
+      expect(await sessionDecision(policy, NAME, plusSeconds(OFFENDING, s))).toBe('Denied');
+    expect(await sessionDecision(policy, NAME, '2026-11-02T10:30:00Z')).toBe('Denied');
+    // Between the two windows, the vendor's own session of that name stays allowed.
+    expect(await sessionDecision(policy, NAME, '2026-11-02T10:20:00Z')).toBe('Allowed');
+    // Written and read back, the windows are the same.
+    expect(renderRevocationPolicy(parseRevocationPolicy(JSON.stringify(policy)).state)).toEqual(policy);
+    // A later open revocation of the name covers the windows before it.
+    const open = mergeRevocations(burst, revocation('2026-11-02T10:40:00Z', false));
+    expect(renderRevocationPolicy(open)!.Statement).toHaveLength(1);
+  });
+
+  it('keeps room for 150 distinct names on one role, and falls back to the whole role past the budget', async () => {
+    const names = Array.from({ length: 150 }, (_, i) => `ExampleCorp-${1793613600 + i}`);
+    const many = mergeRevocations(
+      EMPTY_STATE,
+      ...names.map((name, i) => revocation(plusSeconds(OFFENDING, -i * 7), false, name)),
+    );
+    const fitted = fitToBudget(many, 0);
+    expect(fitted.fellBack).toBe(false);
+    expect(policySize(renderRevocationPolicy(fitted.state))).toBeLessThanOrEqual(ROLE_INLINE_POLICY_BUDGET);
+    const policy = renderRevocationPolicy(fitted.state);
+    expect(await sessionDecision(policy, names[42]!, plusSeconds(OFFENDING, -42 * 7))).toBe('Denied');
+    // Shared names cost a statement each; past the budget, the whole role as of the latest window's end.
+    const shared = mergeRevocations(
+      EMPTY_STATE,
+      ...names.map((name, i) => revocation(plusSeconds(OFFENDING, -i * 7), true, name)),
+    );
+    const crowded = fitToBudget(shared, 0);
+    expect(crowded.fellBack).toBe(true);
+    // The whole-role fallback denies everything issued before the decision time, as the console's revocation does.
+    expect(await sessionDecision(renderRevocationPolicy(crowded.state), 'anyone', '2026-11-02T10:11:59Z')).toBe(
+      'Denied',
+    );
+    expect(await sessionDecision(renderRevocationPolicy(crowded.state), 'anyone', '2026-11-02T10:12:01Z')).toBe(
+      'Allowed',
+    );
+    expect(await sessionDecision(renderRevocationPolicy(crowded.state), names[0]!, '2026-11-02T10:05:04Z')).toBe(
+      'Denied',
+    );
+  });
+
+  it('tells whether the name is shared from one bounded query, and says shared when it cannot tell', async () => {
+    const offending = { roleArn: 'arn:aws:iam::111122223333:role/R', assumedRoleId: `${ROLE_ID}:${NAME}` };
+    const session = { ...offending, issuedAt: OFFENDING, eventId: 'bad-1', accessKeyId: 'ASIAOFFENDING0000001' };
+    const limits: number[] = [];
+    const store = (sessions: object[], complete: boolean) => ({
+      withAssumedRoleId: async (_r: string, _id: string, _range: object, limit: number) => {
+        limits.push(limit);
+        return { sessions: sessions as never[], complete };
+      },
+    });
+    const view = (eventId: string, accessKeyId: string) => ({ eventId, accessKeyId, outcome: 'success' });
+    expect(await sessionNameShared(store([view('bad-1', 'ASIAOFFENDING0000001')], true), session, NOW)).toBe(false);
+    // The other account's copy of the same assume: the same access key, the same session.
+    expect(await sessionNameShared(store([view('copy-1', 'ASIAOFFENDING0000001')], true), session, NOW)).toBe(false);
+    expect(await sessionNameShared(store([view('good-1', 'ASIAVENDOR0000000001')], true), session, NOW)).toBe(true);
+    // A role busier than the limit: the query could not look at everything, so it cannot tell.
+    expect(await sessionNameShared(store([], false), session, NOW)).toBe(true);
+    expect(limits.every((l) => l === NAME_CHECK_LIMIT)).toBe(true);
+    // The query fails (say, not permitted): the revocation still goes ahead, bounded as for a shared name.
+    const warnings: string[] = [];
+    const failing = { withAssumedRoleId: async () => Promise.reject(new Error('AccessDenied')) };
+    expect(await sessionNameShared(failing, session, NOW, { warn: (m) => void warnings.push(m) })).toBe(true);
+    expect(warnings).toHaveLength(1);
+  });
+});
