@@ -3,7 +3,7 @@ import { classifyRecord } from './cloudtrail/classify.js';
 import type { AssumeEvent, TrustPolicyChangeEvent } from './cloudtrail/types.js';
 import type { Deps } from './deps.js';
 import { detectAssume, detectTrustChange, type Finding } from './detect/index.js';
-import { assumedAfterRevocation } from './detect/rules.js';
+import { assumedAfterRevocation, isVendorAssume } from './detect/rules.js';
 import type { RegistryIndex } from './registry/index.js';
 import { isAssumedRoleId } from './revoke/policy.js';
 import { protectedReason, type RevocationOutcome } from './revoke/respond.js';
@@ -97,7 +97,7 @@ async function cameBack(event: AssumeEvent, index: RegistryIndex, deps: Deps): P
   const role = index.roleFor(event.roleArn);
   const caller = callerKey(event);
   if (!role || !deps.revocations || event.outcome !== 'success' || !caller) return [];
-  const revoked = await deps.revocations.revokedCaller(role.roleArn, caller);
+  const revoked = await deps.revocations.revokedCaller(role.roleArn, caller, new Date(event.issuedAt));
   return revoked ? assumedAfterRevocation(event, role, revoked.decidedAt) : [];
 }
 
@@ -130,6 +130,8 @@ async function rotationAware(
     return findings.filter((f) => f.kind !== 'retired-external-id' && f.kind !== 'unexpected-external-id');
   }
   if (!IN_FLIGHT.includes(rotation.phase) || rotation.pendingId !== id) return findings;
+  // The vendor with the pending ID the cached registry did not show yet: not back after a revocation either.
+  const vendor = isVendorAssume(event, role, id);
   if (event.callerAccountId !== null && role.trustedAccounts.includes(event.callerAccountId)) {
     const confirmed = await deps.rotations.confirm(role.roleArn, id, {
       eventId: event.eventId,
@@ -142,7 +144,9 @@ async function rotationAware(
         eventId: event.eventId,
       });
   }
-  return findings.filter((f) => f.kind !== 'unexpected-external-id');
+  return findings.filter(
+    (f) => f.kind !== 'unexpected-external-id' && !(vendor && f.kind === 'assumed-after-revocation'),
+  );
 }
 
 /**

@@ -123,7 +123,7 @@ export function emulatedRevoker(
       if (!session.dryRun) {
         policies.set(roleArn, state);
         if (session.caller && options.store)
-          await options.store.noteRevokedCaller(roleArn, session.caller, decidedAt, now);
+          await options.store.noteRevokedCaller(roleArn, session.caller, decidedAt, addition.sessions[0]!.pruneAfter);
       }
       const outcome: RevocationOutcome = {
         kind: fellBack ? 'revoke-role' : 'revoke-session',
