@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -6,6 +7,8 @@ import { slackSender } from '../../lib/alert/index.js';
 import { createDeps, type Deps } from '../../lib/deps.js';
 import { type ProcessOutcome, processRecord } from '../../lib/pipeline.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
+import { runReplay } from '../../lib/replay/run-replay.js';
+import { emulatedRevoker } from '../../lib/revoke/respond.js';
 import { liveRevoker, type RevocationDeps } from '../../lib/revoke/service.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';
 import { liveReapplier } from '../../lib/trust/reapply.js';
@@ -247,5 +250,39 @@ describe('role-recreated', () => {
     const next = vendorAssume({ id: 'good-3', time: '2026-11-03T10:00:00Z', session: 's3', externalId: GOOD });
     (next.responseElements as any).assumedRoleUser.assumedRoleId = 'AROA5XFRBF23RECREATED:s3';
     expect(findings(await w.process(next))).toEqual([]);
+  });
+});
+
+describe('replay of the sample events', () => {
+  it('yields the tamper and re-creation findings, and writes nothing', async () => {
+    const config = await createTestTables(doc, await createSessionsTable(doc));
+    const deps = createDeps(config, {
+      dynamo: doc,
+      logger: memoryLogger().logger,
+      registry: parseRegistryText(readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8'), 'registry.yaml'),
+      // Wired as `roleguard replay` wires it without --apply.
+      revoker: emulatedRevoker({ store: createRevocationStore(doc, config.revocationsTable!) }),
+    });
+    const report = await runReplay(deps, { paths: [EVENTS_DIR] });
+    const iamFindings = report.findings
+      .filter((f) => ['revocation-tampered', 'role-recreated'].includes(f.kind))
+      .map((f) => [f.kind, f.severity, f.eventId]);
+    expect(iamFindings.sort()).toEqual(
+      [
+        ['revocation-tampered', 'critical', 'a1f2e3d4-c5b6-4a79-8e1d-2c3b4a5f6e11'],
+        ['revocation-tampered', 'critical', 'b2a3f4e5-d6c7-4b8a-9f2e-3d4c5b6a7f12'],
+        ['role-recreated', 'critical', 'c3b4a5f6-e7d8-4c9b-8a3f-4e5d6c7b8a13'],
+        ['role-recreated', 'critical', 'd4c5b6a7-f8e9-4dac-9b4a-5f6e7d8c9b14'],
+      ].sort(),
+    );
+    // No session is revoked for them: the only revocation is the wrong-ID session's.
+    expect(report.actions.filter((a) => a.kind !== 'alert').map((a) => a.eventId)).toEqual([
+      'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02',
+    ]);
+    expect(iam.mock.calls()).toHaveLength(0);
+    const alerts = await deps.alerts.outbox.due(new Date('2026-11-04T00:00:00Z'));
+    expect(alerts.find((a) => a.finding.kind === 'revocation-tampered')!.action).toMatch(
+      /^Would re-apply roleguard's roleguard-revocations policy from the revocations it keeps \(replay/,
+    );
   });
 });
