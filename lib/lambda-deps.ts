@@ -6,7 +6,6 @@ import { type Config, loadConfig } from './config.js';
 import { createDeps, type Deps } from './deps.js';
 import { ConfigError } from './errors.js';
 import { liveRevoker, type RevocationDeps } from './revoke/service.js';
-import { liveReapplier } from './trust/reapply.js';
 
 /** How long a warm function reuses the Slack webhook URL it read from SSM before reading it again. */
 const WEBHOOK_CACHE_SECONDS = 300;
@@ -54,11 +53,8 @@ export async function createAlertingDeps(
   const config = loadConfig(env, { alerting: true, revoking: options.revoking ?? false });
   await readSlackWebhook(config.slackWebhookParameter!);
   const deps = createDeps(config, { senders: lambdaSenders(config, new SNSClient({})) });
-  // Automatic revocation (onAssumeRole) and re-applying a tampered revocation policy (onTrustPolicyChange): IAM,
-  // through recorded intents and the per-role lock.
-  if (!options.revoking) return deps;
-  const revoking = revocationDeps(deps);
-  return { ...deps, revoker: liveRevoker(revoking), reapply: liveReapplier(revoking) };
+  // Automatic revocation (onAssumeRole): IAM, through recorded intents and the per-role lock.
+  return options.revoking ? { ...deps, revoker: liveRevoker(revocationDeps(deps)) } : deps;
 }
 
 /** The deps of the manual revocation function: no alert channels (it reports to its caller), the revocations table required. */
