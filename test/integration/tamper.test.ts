@@ -253,6 +253,55 @@ describe('role-recreated', () => {
   });
 });
 
+describe('assumed-after-revocation and a rotation in flight', () => {
+  it('is not raised for the vendor with the pending ID of a rotation the cached registry does not show yet', async () => {
+    const w = await world();
+    await revokedSession(w);
+    const PENDING = 'ec-pending-Zr5tW1qB9x';
+    // Started after the registry was cached: only the fresh read of the rotation knows the pending ID.
+    await w.deps.rotations.create({
+      roleArn: ROLE,
+      phase: 'notified',
+      version: 0,
+      rotationId: 'r-1',
+      since: '2026-08-01T00:00:00Z',
+      previousId: GOOD,
+      pendingId: PENDING,
+      trigger: 'manual',
+      requestedBy: null,
+      startedAt: '2026-11-02T10:06:00Z',
+      deadlineAt: '2026-11-09T10:06:00Z',
+      previousPolicy: null,
+      setAt: '2026-11-02T10:06:00Z',
+      notifiedAt: '2026-11-02T10:06:00Z',
+      confirmedAt: null,
+      confirmation: null,
+      finishedAt: null,
+      forced: false,
+      rolledBackAt: null,
+      currentId: null,
+      retiredAt: {},
+      closing: null,
+      lastAlert: null,
+      lastError: null,
+      writes: [],
+      history: [],
+    });
+    const vendor = await w.process(
+      vendorAssume({ id: 'pending-1', time: '2026-11-02T10:20:00Z', session: 'scan-2', externalId: PENDING }),
+    );
+    expect(findings(vendor)).toEqual([]);
+    // The same caller with a wrong ID is still a caller that came back.
+    const back = await w.process(
+      vendorAssume({ id: 'wrong-2', time: '2026-11-02T10:21:00Z', session: 'scan-3', externalId: WRONG }),
+    );
+    expect(findings(back)).toEqual([
+      ['unexpected-external-id', 'critical'],
+      ['assumed-after-revocation', 'high'],
+    ]);
+  });
+});
+
 describe('replay of the sample events', () => {
   it('yields the tamper and re-creation findings, and writes nothing', async () => {
     const config = await createTestTables(doc, await createSessionsTable(doc));
