@@ -49,17 +49,18 @@ export async function reapplyAfterTamper(
     const policy = outcome.policyDocument
       ? { policy: { name: REVOCATION_POLICY_NAME, document: outcome.policyDocument } }
       : {};
+    const count = `${outcome.revocations} ${outcome.revocations === 1 ? 'revocation' : 'revocations'}`;
     if (outcome.revocations === 0)
       return { text: 'Nothing to re-apply: roleguard keeps no revocation of this role that still matters.' };
     if (dryRun)
       return {
-        text: `Dry run (${deps.config.dryRun ? "roleguard's global dry run is on" : "this role's dryRun is set"}): would re-apply ${outcome.revocations} kept revocations with the ${REVOCATION_POLICY_NAME} policy below; nothing was written to IAM.`,
+        text: `Dry run (${deps.config.dryRun ? "roleguard's global dry run is on" : "this role's dryRun is set"}): would re-apply the revocations roleguard keeps (${count}) with the ${REVOCATION_POLICY_NAME} policy below; nothing was written to IAM.`,
         ...policy,
       };
     return {
       text: outcome.written
-        ? `Re-applied ${outcome.revocations} kept revocations with the ${REVOCATION_POLICY_NAME} policy below (IAM applies it within seconds to minutes).`
-        : `The ${REVOCATION_POLICY_NAME} policy already holds the ${outcome.revocations} revocations roleguard keeps; nothing to write.`,
+        ? `Re-applied the revocations roleguard keeps (${count}) with the ${REVOCATION_POLICY_NAME} policy below (IAM applies it within seconds to minutes).`
+        : `The ${REVOCATION_POLICY_NAME} policy already holds the revocations roleguard keeps (${count}); nothing to write.`,
       ...policy,
     };
   } catch (error) {

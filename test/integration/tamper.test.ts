@@ -131,7 +131,7 @@ describe('revocation-tampered', () => {
     // Nothing else is denied: a later session of the vendor stays allowed.
     expect(await sessionDecision(policy, 'scan-2', '2026-11-02T10:40:00Z')).toBe('Allowed');
     const alert = slackTexts().find((t) => t.includes('revocation-tampered'))!;
-    expect(alert).toContain('Re-applied 1 kept revocations');
+    expect(alert).toContain('Re-applied the revocations roleguard keeps (1 revocation)');
     expect(alert).toContain('CRITICAL');
   });
 
@@ -174,7 +174,7 @@ describe('revocation-tampered', () => {
     expect(iam.puts()).toBe(1);
     expect(iam.policy('ExampleCorpAudit')).toBeNull();
     expect(slackTexts().find((t) => t.includes('revocation-tampered'))).toContain(
-      "Dry run (roleguard's global dry run is on): would re-apply 1 kept revocations",
+      "Dry run (roleguard's global dry run is on): would re-apply the revocations roleguard keeps (1 revocation)",
     );
 
     iam.mock.resetHistory();
