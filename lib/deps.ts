@@ -18,11 +18,13 @@ import {
   type Registry,
   type RegistryIndex,
 } from './registry/index.js';
+import { createRoleIdStore, type RoleIdStore } from './registry/role-ids.js';
 import type { Revoker } from './revoke/respond.js';
 import { createRevocationStore, type RevocationStore } from './revoke/store.js';
 import { withRotations } from './rotate/overlay.js';
 import { createRotationStore, type RotationStore } from './rotate/store.js';
 import { createSessionStore, type SessionStore } from './sessions/index.js';
+import type { Reapplier } from './trust/reapply.js';
 
 /** Everything a flow needs, built once per cold start (or per CLI run) and passed in. */
 export interface Deps {
@@ -41,6 +43,10 @@ export interface Deps {
   revocations?: RevocationStore;
   /** External-ID rotations (in the registry table): confirmed by assumes, and roleguard's own trust-policy writes. */
   rotations: RotationStore;
+  /** The RoleId last seen of each registered role (in the registry table), to tell a re-created role. */
+  roleIds: RoleIdStore;
+  /** Re-applies roleguard's revocation policy on a role someone else changed; absent where IAM is not written. */
+  reapply?: Reapplier;
 }
 
 /** Build a DynamoDB document client; `undefined` values are dropped rather than rejected. */
@@ -58,6 +64,7 @@ export interface DepsOverrides {
   senders?: AlertSenders;
   deliveryPolicy?: DeliveryPolicy;
   revoker?: Revoker;
+  reapply?: Reapplier;
 }
 
 /** Build the deps object. */
@@ -100,5 +107,7 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     ...(overrides.revoker ? { revoker: overrides.revoker } : {}),
     ...(config.revocationsTable ? { revocations: createRevocationStore(dynamo, config.revocationsTable) } : {}),
     rotations,
+    roleIds: createRoleIdStore(dynamo, config.registryTable),
+    ...(overrides.reapply ? { reapply: overrides.reapply } : {}),
   };
 }

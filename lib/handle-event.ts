@@ -72,6 +72,7 @@ export async function handleCloudTrailEvent(event: unknown, deps: Deps): Promise
     case 'trust-policy-change':
       deps.logger.info('trust policy change seen', {
         eventId: outcome.event.eventId,
+        eventName: outcome.event.kind === 'role-change' ? outcome.event.eventName : 'UpdateAssumeRolePolicy',
         roleName: outcome.event.roleName,
         callerArn: outcome.event.callerArn,
       });

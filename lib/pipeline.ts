@@ -1,10 +1,11 @@
 import { type Action, respondToFindings } from './alert/index.js';
 import { classifyRecord } from './cloudtrail/classify.js';
-import type { AssumeEvent, TrustPolicyChangeEvent } from './cloudtrail/types.js';
+import type { AssumeEvent, RoleChangeEvent, TrustPolicyChangeEvent } from './cloudtrail/types.js';
 import type { Deps } from './deps.js';
-import { detectAssume, detectTrustChange, type Finding } from './detect/index.js';
-import { assumedAfterRevocation } from './detect/rules.js';
+import { detectAssume, detectTrustChange, type Finding, roleIdChanged } from './detect/index.js';
+import { assumedAfterRevocation, isVendorAssume } from './detect/rules.js';
 import type { RegistryIndex } from './registry/index.js';
+import { roleIdOf } from './registry/role-ids.js';
 import { isAssumedRoleId } from './revoke/policy.js';
 import { protectedReason, type RevocationOutcome, sessionNameShared } from './revoke/respond.js';
 import { callerKey } from './revoke/service.js';
@@ -13,6 +14,7 @@ import { oldIdUseOf } from './rotate/quiet.js';
 import { IN_FLIGHT } from './rotate/store.js';
 import { isOwnTrustWrite } from './rotate/writes.js';
 import { type RecordOutcome, type SessionView, sessionViewOf } from './sessions/index.js';
+import { reapplyAfterTamper, roleChangeFindings } from './trust/role-change.js';
 
 /** Largest record processed; CloudTrail events are far smaller, so anything bigger is not a real event. */
 export const MAX_RECORD_BYTES = 1024 * 1024;
@@ -28,7 +30,13 @@ export type ProcessOutcome =
       actions: Action[];
     }
   | { status: 'duplicate'; event: AssumeEvent }
-  | { status: 'trust-policy-change'; event: TrustPolicyChangeEvent; findings: Finding[]; actions: Action[] }
+  // Every IAM write on a role (trust policy, inline revocation policy, deletion, creation) reports as this status.
+  | {
+      status: 'trust-policy-change';
+      event: TrustPolicyChangeEvent | RoleChangeEvent;
+      findings: Finding[];
+      actions: Action[];
+    }
   | { status: 'ignored'; eventName: string; reason: string }
   | { status: 'rejected'; reason: string };
 
@@ -36,7 +44,7 @@ export type ProcessOutcome =
 export interface ProcessOptions {
   envelopeId?: string | null;
   /** Decide as of this time; replay passes the event's own time. Defaults to `deps.now()`. */
-  now?: (event: AssumeEvent | TrustPolicyChangeEvent) => Date;
+  now?: (event: AssumeEvent | TrustPolicyChangeEvent | RoleChangeEvent) => Date;
   /** Send and write nothing (replay without --apply): alerts are recorded, revocations emulated. */
   dryRun?: boolean;
 }
@@ -72,9 +80,15 @@ export async function processRecord(
     const { kept, actions } = await respond(findings, null, index, deps, now, options);
     return { status: 'trust-policy-change', event: classified, findings: kept, actions };
   }
+  if (classified.kind === 'role-change') {
+    const findings = await roleChangeFindings(classified, index, deps);
+    const { kept, actions } = await respond(findings, null, index, deps, now, options);
+    return { status: 'trust-policy-change', event: classified, findings: kept, actions };
+  }
   const findings = await rotationAware(classified, index, deps, [
     ...detectAssume(classified, index),
     ...(await cameBack(classified, index, deps)),
+    ...(await recreated(classified, index, deps)),
   ]);
   const recording = await deps.sessions.record(classified, { processed: findings.length === 0, now });
   if (recording === 'duplicate') return { status: 'duplicate', event: classified };
@@ -98,9 +112,29 @@ async function cameBack(event: AssumeEvent, index: RegistryIndex, deps: Deps): P
   const role = index.roleFor(event.roleArn);
   const caller = callerKey(event);
   if (!role || !deps.revocations || event.outcome !== 'success' || !caller) return [];
-  const revoked = await deps.revocations.revokedCaller(role.roleArn, caller);
+  const revoked = await deps.revocations.revokedCaller(role.roleArn, caller, new Date(event.issuedAt));
   return revoked ? assumedAfterRevocation(event, role, revoked.decidedAt) : [];
 }
+
+/**
+ * The RoleId in a successful assume of a registered role is recorded; a different one than on record means the role
+ * was deleted and created again. One conditional write per role and process, none for a benign assume after that.
+ */
+async function recreated(event: AssumeEvent, index: RegistryIndex, deps: Deps): Promise<Finding[]> {
+  const role = index.roleFor(event.roleArn);
+  const roleId = roleIdOf(event.assumedRoleId);
+  if (!role || event.outcome !== 'success' || !roleId) return [];
+  const earlier = await deps.roleIds.note(role.roleArn, roleId, event.issuedAt, event.eventId);
+  return earlier ? roleIdChanged(event, role, roleId, earlier) : [];
+}
+
+/** The kinds whose finding revokes the session that raised it (role re-creation is not the session's doing). */
+const REVOKING_KINDS = new Set<Finding['kind']>([
+  'unexpected-external-id',
+  'retired-external-id',
+  'missing-external-id',
+  'untrusted-account',
+]);
 
 /**
  * An assume with an ID other than the current one is checked against the role's rotation, read afresh (only then,
@@ -138,6 +172,8 @@ async function rotationAware(
     return findings.filter((f) => f.kind !== 'retired-external-id' && f.kind !== 'unexpected-external-id');
   }
   if (!IN_FLIGHT.includes(rotation.phase) || rotation.pendingId !== id) return findings;
+  // The vendor with the pending ID the cached registry did not show yet: not back after a revocation either.
+  const vendor = isVendorAssume(event, role, id);
   if (event.callerAccountId !== null && role.trustedAccounts.includes(event.callerAccountId)) {
     const confirmed = await deps.rotations.confirm(role.roleArn, id, {
       eventId: event.eventId,
@@ -150,7 +186,9 @@ async function rotationAware(
         eventId: event.eventId,
       });
   }
-  return findings.filter((f) => f.kind !== 'unexpected-external-id');
+  return findings.filter(
+    (f) => f.kind !== 'unexpected-external-id' && !(vendor && f.kind === 'assumed-after-revocation'),
+  );
 }
 
 /**
@@ -189,10 +227,23 @@ async function respond(
   // Revoke first, so that the alert can say what was done.
   const revocations = new Map<Finding, RevocationOutcome>();
   const withRoles: Parameters<typeof respondToFindings>[0] = [];
+  let reapplyFailed: unknown = null;
   for (const finding of findings) {
     const role = index.roleFor(finding.roleArn)!;
     const entry: (typeof withRoles)[number] = { finding, role };
-    if (deps.revoker && event && finding.severity === 'critical' && role.response === 'revoke') {
+    if (finding.kind === 'revocation-tampered' && finding.severity === 'critical') {
+      const reapplied = await reapplyAfterTamper(role, index, deps, now, sendNothing);
+      entry.action = reapplied.text;
+      if (reapplied.policy) entry.policy = reapplied.policy;
+      reapplyFailed ??= reapplied.failed ?? null;
+    }
+    if (
+      deps.revoker &&
+      event &&
+      finding.severity === 'critical' &&
+      REVOKING_KINDS.has(finding.kind) &&
+      role.response === 'revoke'
+    ) {
       const refused = protectedReason(role.roleArn, index.registry, deps.config.ownRoleArns);
       if (!finding.assumedRoleId || !isAssumedRoleId(finding.assumedRoleId)) {
         // STS always returns one for a session it issued; without it no targeted deny can be written, and the whole
@@ -248,6 +299,8 @@ async function respond(
     channels: deps.alerts.channels,
     dryRun: sendNothing,
   });
+  // Alerted first, then retried: the redelivery re-applies, and the outbox keeps it from alerting twice.
+  if (reapplyFailed) throw reapplyFailed;
   // A finding the outbox has already admitted came from a redelivered event: it is not a new finding.
   const kept = findings.filter((f) => !duplicates.has(f));
   for (const finding of kept) {

@@ -1,10 +1,24 @@
 import { accountOfArn, parseRoleArn, roleArnFromErrorMessage } from './arn.js';
-import { type AssumeRecord, AssumeRecordSchema, describeIssues, TrustChangeRecordSchema } from './schema.js';
+import {
+  type AssumeRecord,
+  AssumeRecordSchema,
+  describeIssues,
+  RoleChangeRecordSchema,
+  TrustChangeRecordSchema,
+} from './schema.js';
 import { formatIsoUtc, parseCloudTrailEventTime, parseCloudTrailExpiration } from './time.js';
-import type { AssumeEvent, ClassifiedRecord, ClassifyOptions, TrustPolicyChangeEvent } from './types.js';
+import {
+  type AssumeEvent,
+  type ClassifiedRecord,
+  type ClassifyOptions,
+  ROLE_CHANGE_EVENT_NAMES,
+  type RoleChangeEvent,
+  type TrustPolicyChangeEvent,
+} from './types.js';
 
 const ASSUME_NAMES = new Set(['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity']);
 const TRUST_CHANGE = 'UpdateAssumeRolePolicy';
+const ROLE_CHANGES = new Set<string>(ROLE_CHANGE_EVENT_NAMES);
 // CloudTrail event names are API operation names.
 const EVENT_NAME = /^[A-Za-z][A-Za-z0-9]{0,127}$/;
 const EVENT_SOURCE = /^[a-z0-9.-]{1,128}\.amazonaws\.com$/;
@@ -31,6 +45,7 @@ export function classifyRecord(
   if (!EVENT_NAME.test(eventName)) return rejected(`unknown event name ${JSON.stringify(eventName.slice(0, 64))}`);
   if (ASSUME_NAMES.has(eventName)) return classifyAssume(record, options, envelopeId);
   if (eventName === TRUST_CHANGE && eventSource === 'iam.amazonaws.com') return classifyTrustChange(record, envelopeId);
+  if (ROLE_CHANGES.has(eventName) && eventSource === 'iam.amazonaws.com') return classifyRoleChange(record, envelopeId);
   // Anything else is ignored, provided it is a plausible CloudTrail record at all.
   if (typeof eventSource !== 'string' || !EVENT_SOURCE.test(eventSource)) {
     return rejected(`eventSource is ${describeValue(eventSource)}, expected a service host such as sts.amazonaws.com`);
@@ -40,8 +55,8 @@ export function classifyRecord(
   return {
     kind: 'ignored',
     eventName,
-    reason: `${eventSource} ${eventName} is not an assume or trust-policy event`,
-    category: 'not an assume or trust-policy event',
+    reason: `${eventSource} ${eventName} is not an assume or IAM role event`,
+    category: 'not an assume or IAM role event',
   };
 }
 
@@ -145,6 +160,55 @@ function classifyTrustChange(record: Record<string, unknown>, envelopeId: string
     recipientAccountId,
     roleName,
     policyDocument: r.errorCode ? null : (r.requestParameters?.policyDocument ?? null),
+    callerType: id.type,
+    callerAccountId: id.accountId ?? null,
+    callerArn: id.arn ?? null,
+    callerIssuerArn: id.sessionContext?.sessionIssuer?.arn ?? null,
+    sourceIpAddress: r.sourceIPAddress ?? null,
+    userAgent: r.userAgent ?? null,
+    awsRegion: r.awsRegion ?? null,
+    eventTime: formatIsoUtc(parseCloudTrailEventTime(r.eventTime)!),
+    outcome: r.errorCode ? 'denied' : 'success',
+    errorCode: r.errorCode ?? null,
+  };
+  return change;
+}
+
+function classifyRoleChange(record: Record<string, unknown>, envelopeId: string | null): ClassifiedRecord {
+  const parsed = RoleChangeRecordSchema.safeParse(record);
+  if (!parsed.success)
+    return rejected(`${String(record.eventName)} record is invalid: ${describeIssues(parsed.error)}`);
+  const r = parsed.data;
+  const id = r.userIdentity;
+  const params = r.requestParameters;
+  if (!params) {
+    // As for UpdateAssumeRolePolicy: a failed call may log no parameters; nothing changed and no role is named.
+    if (r.errorCode)
+      return {
+        kind: 'ignored',
+        eventName: r.eventName,
+        reason: `failed ${r.eventName} (${r.errorCode}) names no role`,
+        category: 'failed role change naming no role',
+      };
+    return rejected(`${r.eventName} has no requestParameters.roleName`);
+  }
+  if (r.eventName.endsWith('RolePolicy') && !params.policyName)
+    return rejected(`${r.eventName} has no requestParameters.policyName`);
+  const recipientAccountId = r.recipientAccountId ?? id.accountId ?? null;
+  if (!recipientAccountId) return rejected(`${r.eventName} has neither recipientAccountId nor userIdentity.accountId`);
+  const created = r.eventName === 'CreateRole' && !r.errorCode;
+  const change: RoleChangeEvent = {
+    kind: 'role-change',
+    eventName: r.eventName,
+    eventId: r.eventID,
+    envelopeId,
+    recipientAccountId,
+    roleName: params.roleName,
+    policyName: params.policyName ?? null,
+    trustPolicy: created
+      ? (params.assumeRolePolicyDocument ?? r.responseElements?.role?.assumeRolePolicyDocument ?? null)
+      : null,
+    roleId: created ? (r.responseElements?.role?.roleId ?? null) : null,
     callerType: id.type,
     callerAccountId: id.accountId ?? null,
     callerArn: id.arn ?? null,

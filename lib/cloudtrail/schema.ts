@@ -88,6 +88,38 @@ export const TrustChangeRecordSchema = CommonSchema.extend({
 });
 export type TrustChangeRecord = z.infer<typeof TrustChangeRecordSchema>;
 
+const roleName = z.string().regex(/^[\w+=,.@-]{1,64}$/, { message: 'not a valid role name' });
+
+/** An IAM `PutRolePolicy`, `DeleteRolePolicy`, `DeleteRole` or `CreateRole` record. */
+export const RoleChangeRecordSchema = CommonSchema.extend({
+  eventSource: z.literal('iam.amazonaws.com'),
+  eventName: z.enum(['PutRolePolicy', 'DeleteRolePolicy', 'DeleteRole', 'CreateRole']),
+  requestParameters: z
+    .object({
+      roleName,
+      policyName: z
+        .string()
+        .regex(/^[\w+=,.@-]{1,128}$/, { message: 'not a valid policy name' })
+        .nullish(),
+      assumeRolePolicyDocument: optionalText(131072),
+    })
+    .nullish(),
+  responseElements: z
+    .object({
+      role: z
+        .object({
+          roleId: z
+            .string()
+            .regex(/^[A-Z0-9]{16,128}$/, { message: 'not a role id' })
+            .nullish(),
+          assumeRolePolicyDocument: optionalText(131072),
+        })
+        .nullish(),
+    })
+    .nullish(),
+});
+export type RoleChangeRecord = z.infer<typeof RoleChangeRecordSchema>;
+
 /** Render zod issues as one line: "path: message; path: message". */
 export function describeIssues(error: z.ZodError): string {
   return error.issues

@@ -76,6 +76,38 @@ export interface TrustPolicyChangeEvent {
   errorCode: string | null;
 }
 
+/** The IAM calls that can undo a revocation or replace a guarded role (besides UpdateAssumeRolePolicy). */
+export const ROLE_CHANGE_EVENT_NAMES = ['PutRolePolicy', 'DeleteRolePolicy', 'DeleteRole', 'CreateRole'] as const;
+export type RoleChangeEventName = (typeof ROLE_CHANGE_EVENT_NAMES)[number];
+
+/** An IAM write on a role by name: one of its inline policies put or deleted, or the role deleted or created. */
+export interface RoleChangeEvent {
+  kind: 'role-change';
+  eventName: RoleChangeEventName;
+  eventId: string;
+  envelopeId: string | null;
+  recipientAccountId: string;
+  /** IAM logs only the role name (no path, no ARN) in the request. */
+  roleName: string;
+  /** The inline policy put or deleted; null for DeleteRole and CreateRole. */
+  policyName: string | null;
+  /** CreateRole: the new role's trust policy as logged (a JSON string, perhaps URL-encoded); else null. */
+  trustPolicy: string | null;
+  /** CreateRole: the new role's unique id (AROA…) from the response; else null. */
+  roleId: string | null;
+  callerType: CallerType;
+  callerAccountId: string | null;
+  callerArn: string | null;
+  /** For an assumed-role caller, the ARN of the role behind the session. */
+  callerIssuerArn: string | null;
+  sourceIpAddress: string | null;
+  userAgent: string | null;
+  awsRegion: string | null;
+  eventTime: string;
+  outcome: 'success' | 'denied';
+  errorCode: string | null;
+}
+
 /** A valid CloudTrail record that roleguard has no use for. */
 export interface IgnoredRecord {
   kind: 'ignored';
@@ -91,7 +123,7 @@ export interface RejectedRecord {
   reason: string;
 }
 
-export type ClassifiedRecord = AssumeEvent | TrustPolicyChangeEvent | IgnoredRecord | RejectedRecord;
+export type ClassifiedRecord = AssumeEvent | TrustPolicyChangeEvent | RoleChangeEvent | IgnoredRecord | RejectedRecord;
 
 /** Options that change how records are classified. */
 export interface ClassifyOptions {

@@ -1,4 +1,5 @@
 export { detectAssume, detectTrustChange } from './detect.js';
+export { revocationTampered, roleIdChanged, roleRecreated } from './role-change.js';
 export {
   ASSUME_RULES,
   deniedAssume,

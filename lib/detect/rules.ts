@@ -120,13 +120,27 @@ export const untrustedAccount: AssumeRule = (e, role) => {
   ];
 };
 
+/** The vendor itself: an account of `trustedAccounts` (not the role's own) presenting the current or pending ID. */
+export function isVendorAssume(e: AssumeEvent, role: RegisteredRole, pendingId: string | null = null): boolean {
+  const accepted = [role.externalIds.current, role.externalIds.pending, pendingId].filter((id) => id !== null);
+  return (
+    crossAccount(e) &&
+    role.trustedAccounts.includes(e.callerAccountId!) &&
+    e.externalId !== null &&
+    accepted.includes(e.externalId)
+  );
+}
+
 /**
  * A successful assume by a caller whose session on this role roleguard revoked at `revokedAt`, issued after that
  * revocation: revocation does not stop a new assume, so the caller is back (not a rule of the registry alone: the
- * pipeline supplies the revocation it remembers).
+ * pipeline supplies the revocation it remembers). Cross-account, the caller is known only by the vendor's principal,
+ * which an attacker using the vendor's platform shares: the vendor's own assume (a trusted account with the current
+ * or pending ID) is not a finding. A same-account user or role, an untrusted account, or any caller with a wrong,
+ * retired or no ID is.
  */
 export function assumedAfterRevocation(e: AssumeEvent, role: RegisteredRole, revokedAt: string): Finding[] {
-  if (!succeeded(e) || Date.parse(e.issuedAt) < Date.parse(revokedAt)) return [];
+  if (!succeeded(e) || Date.parse(e.issuedAt) < Date.parse(revokedAt) || isVendorAssume(e, role)) return [];
   const id =
     e.externalId === null
       ? 'no external ID'

@@ -1,9 +1,12 @@
 /**
- * The finding kinds: contract §2's closed set, extended (as issue 4 asks) by `assumed-after-revocation`, raised when
- * a caller whose session roleguard revoked assumes the role again.
+ * The finding kinds: contract §2's closed set. `assumed-after-revocation`: a caller whose session roleguard revoked
+ * assumes the role again; `revocation-tampered`: someone else put or deleted roleguard's revocation policy;
+ * `role-recreated`: a registered role was deleted or created again.
  */
 export type FindingKind =
   | 'assumed-after-revocation'
+  | 'revocation-tampered'
+  | 'role-recreated'
   | 'unexpected-external-id'
   | 'retired-external-id'
   | 'missing-external-id'

@@ -202,7 +202,7 @@ export function emulatedRevoker(
       if (!session.dryRun) {
         policies.set(roleArn, state);
         if (session.caller && options.store)
-          await options.store.noteRevokedCaller(roleArn, session.caller, decidedAt, now);
+          await options.store.noteRevokedCaller(roleArn, session.caller, decidedAt, addition.sessions[0]!.pruneAfter);
       }
       const window = addition.sessions[0]!.issuedWindow;
       const outcome: RevocationOutcome = {

@@ -15,7 +15,7 @@ import {
 import { type HeldLock, heldLock, LeaseLostError, type LockOptions } from './lock.js';
 import { type PolicyDocument, REVOCATION_POLICY_NAME, type RevocationState, renderRevocationPolicy } from './policy.js';
 import { type RevocationOutcome, type Revoker, sessionRevocation } from './respond.js';
-import { decisionOf, type RevocationIntent, type RevocationSource, type RevocationStore } from './store.js';
+import { decisionOf, type RevocationIntent, type RevocationSource, type RevocationStore, untilOf } from './store.js';
 
 /** What the live revocation path needs. */
 export interface RevocationDeps {
@@ -259,7 +259,7 @@ export async function revoke(
   if (otherAccount && intent.state === 'pending') return refuseIntent(deps, intent, otherAccount, now, result);
   // The decision is what counts for "the caller came back", whether or not IAM has taken it yet.
   if (intent.caller && !intent.dryRun)
-    await deps.store.noteRevokedCaller(intent.roleArn, intent.caller, decidedAt, now);
+    await deps.store.noteRevokedCaller(intent.roleArn, intent.caller, decidedAt, untilOf(intent.addition));
   const outcome = (
     applied: boolean,
     fellBack: boolean,

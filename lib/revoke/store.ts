@@ -23,7 +23,8 @@ import type { PolicyDocument, RevocationState } from './policy.js';
  * - `policy#<roleArn>`: a role that holds roleguard's revocation policy, when its next statement can be pruned, and
  *   the revocations it holds (`state`): the source of truth, merged into every IAM read, since a read right after
  *   another writer's PutRolePolicy can be stale (IAM is eventually consistent) and must never drop a statement.
- * - `caller#<roleArn>#<caller>`: the latest revocation of a caller's session on a role (to see the caller come back).
+ * - `caller#<roleArn>#<caller>`: the latest revocation of a caller's session on a role (to see the caller come back),
+ *   kept only as long as the revoked session could live (`until`); a read checks it, since the TTL deletes late.
  * - `lock#role#<roleName>`: the per-role lock of the read-modify-write.
  * The sparse index `byDue` (`dueShard` = "due", `dueAt`) lists what the sweep must still do: intents not yet applied
  * and policies with a statement to prune.
@@ -99,10 +100,13 @@ export interface RevocationStore {
   trackPolicy(roleArn: string, roleName: string, pruneAt: string | null, state?: RevocationState): Promise<void>;
   /** The revocations kept for a role (consistent read), or null when none are kept. */
   keptState(roleArn: string): Promise<RevocationState | null>;
-  /** Remember that `caller`'s session on the role was revoked at `decidedAt` (only a later time replaces it). */
-  noteRevokedCaller(roleArn: string, caller: string, decidedAt: string, now: Date): Promise<void>;
-  /** The latest revocation of `caller`'s sessions on the role, or null. */
-  revokedCaller(roleArn: string, caller: string): Promise<{ decidedAt: string } | null>;
+  /**
+   * Remember that `caller`'s session on the role was revoked at `decidedAt`, until `until` (when the revoked session
+   * has surely expired). Only a later decision replaces it, and never with an earlier `until`.
+   */
+  noteRevokedCaller(roleArn: string, caller: string, decidedAt: string, until: string): Promise<void>;
+  /** The latest revocation of `caller`'s sessions on the role, or null when none is noted or its `until` has passed. */
+  revokedCaller(roleArn: string, caller: string, now: Date): Promise<{ decidedAt: string; until: string } | null>;
   due(now: Date, limit?: number): Promise<DueItem[]>;
   /**
    * The fast path's first write: record the intent, note the caller and take the role's lock, in one transaction.
@@ -129,12 +133,20 @@ export interface RevocationStore {
   ): Promise<boolean>;
 }
 
-/** How long a caller marker, and a finished intent, are kept. */
+/** How long a finished intent is kept. */
 const KEEP_SECONDS = 30 * 86400;
+/** A caller marker written before markers had an `until`: the longest a session can live after its revocation. */
+const LEGACY_MARKER_MS = 12 * 3600_000;
 
 /** The decision time of an addition (the latest it holds). */
 export function decisionOf(addition: RevocationState): string {
   const times = [...addition.sessions.map((s) => s.decidedAt), ...(addition.role ? [addition.role.decidedAt] : [])];
+  return times.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
+}
+
+/** How long a revocation matters: the latest time a session it covers could still be used (its `pruneAfter`). */
+export function untilOf(addition: RevocationState): string {
+  const times = [...addition.sessions.map((s) => s.pruneAfter), ...(addition.role ? [addition.role.pruneAfter] : [])];
   return times.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
 }
 
@@ -207,13 +219,15 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       ...(pruneAt ? { ':due': 'due' } : {}),
     },
   });
-  const noteCaller = (roleArn: string, caller: string, decidedAt: string, now: Date) => ({
+  // The TTL only tidies up (DynamoDB deletes expired items up to days late); `until` is what a read checks.
+  const noteCaller = (roleArn: string, caller: string, decidedAt: string, until: string) => ({
     TableName: tableName,
     Key: { pk: `caller#${roleArn}#${caller}` },
-    UpdateExpression: 'SET decidedAt = :at, #ttl = :ttl',
-    ConditionExpression: 'attribute_not_exists(decidedAt) OR decidedAt < :at',
-    ExpressionAttributeNames: { '#ttl': REVOCATIONS_TTL_ATTRIBUTE },
-    ExpressionAttributeValues: { ':at': decidedAt, ':ttl': ttl(now) },
+    UpdateExpression: 'SET decidedAt = :at, #until = :until, #ttl = :ttl',
+    ConditionExpression:
+      '(attribute_not_exists(decidedAt) OR decidedAt < :at) AND (attribute_not_exists(#until) OR #until <= :until)',
+    ExpressionAttributeNames: { '#ttl': REVOCATIONS_TTL_ATTRIBUTE, '#until': 'until' },
+    ExpressionAttributeValues: { ':at': decidedAt, ':until': until, ':ttl': Math.ceil(Date.parse(until) / 1000) },
   });
   return {
     tableName,
@@ -265,19 +279,19 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       ).Item;
       return (item?.state as RevocationState | undefined) ?? null;
     },
-    async noteRevokedCaller(roleArn, caller, decidedAt, now) {
-      await doc.send(new UpdateCommand(noteCaller(roleArn, caller, decidedAt, now))).catch((e: unknown) => {
+    async noteRevokedCaller(roleArn, caller, decidedAt, until) {
+      await doc.send(new UpdateCommand(noteCaller(roleArn, caller, decidedAt, until))).catch((e: unknown) => {
         if (!(e instanceof ConditionalCheckFailedException)) throw e;
       });
     },
-    async begin(fields, { dueAt, now, lock }) {
+    async begin(fields, { dueAt, lock }) {
       const intent = newIntent(fields);
       const decidedAt = decisionOf(intent.addition);
       const items = [
         { Put: putIntent(intent, dueAt) },
         { Put: lockPut(tableName, lock.key, lock.owner, lock.at, lock.leaseMs) },
         ...(intent.caller && !intent.dryRun
-          ? [{ Update: noteCaller(intent.roleArn, intent.caller, decidedAt, now) }]
+          ? [{ Update: noteCaller(intent.roleArn, intent.caller, decidedAt, untilOf(intent.addition)) }]
           : []),
       ];
       try {
@@ -308,11 +322,17 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
         return false;
       }
     },
-    async revokedCaller(roleArn, caller) {
+    async revokedCaller(roleArn, caller, now) {
       const item = (
         await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `caller#${roleArn}#${caller}` } }))
       ).Item;
-      return item && typeof item.decidedAt === 'string' ? { decidedAt: item.decidedAt } : null;
+      if (!item || typeof item.decidedAt !== 'string') return null;
+      const until =
+        typeof item.until === 'string'
+          ? item.until
+          : new Date(Date.parse(item.decidedAt) + LEGACY_MARKER_MS).toISOString();
+      // Past `until` the revoked session cannot be in use any more: the marker is over, whether or not TTL took it.
+      return Date.parse(until) > now.getTime() ? { decidedAt: item.decidedAt, until } : null;
     },
     async due(now, limit = 100) {
       const items: DueItem[] = [];

@@ -239,7 +239,7 @@ describe('fuzzing the parser and the pipeline with mutated CloudTrail events', (
         counts[out.kind] = (counts[out.kind] ?? 0) + 1;
         if (out.kind === 'rejected') return typeof out.reason === 'string' && out.reason.length > 0;
         if (out.kind === 'ignored') return typeof out.reason === 'string' && out.reason.length > 0;
-        return out.kind === 'assume' || out.kind === 'trust-policy-change';
+        return out.kind === 'assume' || out.kind === 'trust-policy-change' || out.kind === 'role-change';
       }),
       { numRuns: RUNS, seed: SEED },
     );

@@ -174,7 +174,10 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.iam'],
       'detail-type': ['AWS API Call via CloudTrail'],
-      detail: { eventSource: ['iam.amazonaws.com'], eventName: ['UpdateAssumeRolePolicy'] },
+      detail: {
+        eventSource: ['iam.amazonaws.com'],
+        eventName: ['UpdateAssumeRolePolicy', 'PutRolePolicy', 'DeleteRolePolicy', 'DeleteRole', 'CreateRole'],
+      },
     });
     expect(rule.Properties.Targets).toEqual([
       expect.objectContaining({
@@ -437,11 +440,13 @@ describe('packaged CloudFormation template (osls package)', () => {
       ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
     ];
     const protect = ['NeverTouchProtectedRoles', ['iam:PutRolePolicy', 'iam:DeleteRolePolicy']];
+    const roleIds = ['RecordRoleIds', ['dynamodb:UpdateItem']];
     expect(actionsOf('OnAssumeRoleRole')).toEqual([
       logs,
       ['RecordSessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
       registry,
       ['ConfirmRotations', ['dynamodb:PutItem']],
+      roleIds,
       outbox,
       intents,
       iamWrite,
@@ -449,7 +454,20 @@ describe('packaged CloudFormation template (osls package)', () => {
       ...alerting,
       dlq,
     ]);
-    expect(actionsOf('OnTrustPolicyChangeRole')).toEqual([logs, registry, outbox, ...alerting, dlq]);
+    expect(actionsOf('OnTrustPolicyChangeRole')).toEqual([
+      logs,
+      registry,
+      outbox,
+      roleIds,
+      [
+        'ReapplyRevocations',
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
+      ],
+      iamWrite,
+      protect,
+      ...alerting,
+      dlq,
+    ]);
     expect(actionsOf('SweepRole')).toEqual([
       logs,
       registry,
@@ -520,6 +538,11 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(statement('OnAssumeRoleRole', 'ConfirmRotations').Condition).toEqual({
       'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['rotation'] },
     });
+    // The RoleIds of guarded roles are their own partition of the registry table.
+    for (const role of ['OnAssumeRoleRole', 'OnTrustPolicyChangeRole'])
+      expect(statement(role, 'RecordRoleIds').Condition).toEqual({
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['roleid'] },
+      });
     expect(statement('RotateExternalIdsRole', 'RotationStateAndLocks').Condition).toEqual({
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rotation', 'lock#rotation#*'] },
     });
@@ -560,9 +583,9 @@ describe('packaged CloudFormation template (osls package)', () => {
       'AuditTrustPoliciesRole',
     ])
       expect(JSON.stringify(resources[role])).not.toContain('iam:UpdateAssumeRolePolicy');
-    // Only the functions that revoke hold IAM write permissions; the others read at most.
-    for (const role of ['OnTrustPolicyChangeRole', 'AuditTrustPoliciesRole'])
-      expect(JSON.stringify(resources[role])).not.toMatch(/"iam:(?!GetRole")/);
+    // Only the functions that revoke (or re-apply a tampered revocation policy) hold IAM write permissions; the
+    // others read at most.
+    expect(JSON.stringify(resources.AuditTrustPoliciesRole)).not.toMatch(/"iam:(?!GetRole")/);
     // The Slack receiver touches no IAM at all: only the action function does, through the revocation code.
     expect(JSON.stringify(resources.SlackActionsRole)).not.toContain('"iam:');
     // The receiver writes request nonces only, the action function decisions and refusals only, and alerts only.
@@ -675,9 +698,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       OnTrustPolicyChangeRole: {
         ...registryImport,
         ...noConditionCheck,
-        ...revocationModules,
         'iam:GetRole': 'resolving a session name: manual revocation only',
-        'dynamodb:DeleteItem': 'locks and registry versions: not this function',
       },
       SweepRole: {
         ...registryImport,
@@ -742,7 +763,13 @@ describe('packaged CloudFormation template (osls package)', () => {
           ),
         ),
       );
-    for (const role of ['OnAssumeRoleRole', 'SweepRole', 'RevokeRole', 'RotateExternalIdsRole']) {
+    for (const role of [
+      'OnAssumeRoleRole',
+      'OnTrustPolicyChangeRole',
+      'SweepRole',
+      'RevokeRole',
+      'RotateExternalIdsRole',
+    ]) {
       // The IAM statements (the others name DynamoDB, SQS, SNS and SSM resources by reference).
       const document = { ...resources[role]!.Properties.Policies[0].PolicyDocument, Statement: statementsOf(role) };
       const policy = sub({

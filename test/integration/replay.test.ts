@@ -82,12 +82,13 @@ describe('replay through the pipeline on DynamoDB Local', () => {
   it('classifies the published samples and the sample events exactly', async () => {
     const report = await replay([EVENTS_DIR, SAMPLES_DIR]);
     expect(report.summary).toEqual({
-      eventsRead: 31,
+      eventsRead: 35,
       recorded: 15,
       duplicates: 2,
       ignored: 12,
       rejected: 1,
-      trustPolicyChanges: 1,
+      // UpdateAssumeRolePolicy, and the IAM role events (PutRolePolicy, DeleteRolePolicy, DeleteRole, CreateRole).
+      trustPolicyChanges: 5,
       findings: 0,
       actions: 0,
     });
@@ -202,14 +203,14 @@ describe('roleguard replay (the command)', () => {
     const report = JSON.parse(stdout);
     expect(Object.keys(report)).toEqual(['summary', 'sessions', 'findings', 'actions', 'rejected', 'ignored']);
     expect(report.summary).toEqual({
-      eventsRead: 9,
+      eventsRead: 13,
       recorded: 4,
       duplicates: 1,
       ignored: 3,
       rejected: 0,
       findings: 0,
       actions: 0,
-      trustPolicyChanges: 1,
+      trustPolicyChanges: 5,
     });
   });
 

@@ -194,43 +194,56 @@ describe('automatic revocation in the assume flow', () => {
     }
   });
 
-  it('raises a high finding when the same caller assumes the role again after a revocation, and not for another caller', async () => {
+  it('raises a high finding when the revoked caller comes back with a wrong ID, not for the vendor itself, and only while the revoked session could live', async () => {
     const w = await world();
+    const attacker = { principal: 'AIDAATTACKERTENANT01' };
+    // Revoked at 10:05:03; the revoked session expires at 11:05:00, and so does the marker.
     await w.process(
-      vendorAssume({
-        id: 'wrong-1',
-        time: '2026-11-02T10:05:00Z',
-        session: 'scan-1',
-        externalId: WRONG,
-        principal: 'AIDAATTACKERTENANT01',
-      }),
+      vendorAssume({ id: 'wrong-1', time: '2026-11-02T10:05:00Z', session: 'scan-1', externalId: WRONG, ...attacker }),
     );
-    const back = await w.process(
-      vendorAssume({
-        id: 'back-1',
-        time: '2026-11-02T10:20:00Z',
-        session: 'scan-2',
-        externalId: GOOD,
-        principal: 'AIDAATTACKERTENANT01',
-      }),
-    );
-    expect(findings(back)).toEqual([['assumed-after-revocation', 'high']]);
-    expect('findings' in back && back.findings[0]!.message).toMatch(
-      /assumed Example Corp's role again, with the registered external ID, after roleguard revoked its session at 2026-11-02T10:05:03Z/,
-    );
-    // A high finding is alerted, not revoked.
     expect(iam.puts()).toBe(1);
+    // Cross-account, the caller key is the vendor's principal, which the attacker shares: the vendor's own assume
+    // (a trusted account with the registered ID) pages no one.
+    const vendor = await w.process(
+      vendorAssume({ id: 'back-1', time: '2026-11-02T10:20:00Z', session: 'scan-2', externalId: GOOD, ...attacker }),
+    );
+    expect(findings(vendor)).toEqual([]);
+    // Back with a wrong ID: the critical finding of the ID, and the high one that the caller came back.
+    const back = await w.process(
+      vendorAssume({ id: 'back-2', time: '2026-11-02T10:30:00Z', session: 'scan-3', externalId: WRONG, ...attacker }),
+    );
+    expect(findings(back)).toEqual([
+      ['unexpected-external-id', 'critical'],
+      ['assumed-after-revocation', 'high'],
+    ]);
+    const again = 'findings' in back ? back.findings.find((f) => f.kind === 'assumed-after-revocation')! : null;
+    expect(again!.message).toMatch(
+      /assumed Example Corp's role again, with external ID tena…#[0-9a-f]{8}, after roleguard revoked its session at 2026-11-02T10:05:03Z/,
+    );
+    expect(slackTexts().some((t) => t.includes('assumed-after-revocation'))).toBe(true);
     const other = await w.process(
       vendorAssume({
         id: 'other-1',
-        time: '2026-11-02T10:21:00Z',
-        session: 'scan-3',
+        time: '2026-11-02T10:31:00Z',
+        session: 'scan-4',
         externalId: GOOD,
         principal: 'AIDAVENDOREXAMPLE0001',
       }),
     );
     expect(findings(other)).toEqual([]);
-    expect(slackTexts().some((t) => t.includes('assumed-after-revocation'))).toBe(true);
+    // The revoked session of 10:30 (the latest) could live until 11:30: after that the marker is over, although
+    // its item is still in the table (DynamoDB's TTL deletes late, so the read checks it).
+    const late = await w.process(
+      vendorAssume({ id: 'late-2', time: '2026-11-02T11:31:00Z', session: 'scan-5', externalId: WRONG, ...attacker }),
+    );
+    expect(findings(late)).toEqual([['unexpected-external-id', 'critical']]);
+    const marker = await doc.send(
+      new GetCommand({
+        TableName: w.config.revocationsTable!,
+        Key: { pk: `caller#${ROLE}#999988887777/AIDAATTACKERTENANT01` },
+      }),
+    );
+    expect(marker.Item).toMatchObject({ decidedAt: '2026-11-02T11:31:03Z', until: '2026-11-02T12:31:00Z' });
   });
 
   it('writes nothing for a session that had already expired when its event arrived (a late or redelivered event)', async () => {
@@ -534,7 +547,7 @@ describe('automatic revocation in the assume flow', () => {
     expect(calls).toEqual(['TransactWriteItemsCommand', 'GetItemCommand', 'TransactWriteItemsCommand']);
     expect(iamCalls).toEqual(['GetRolePolicy', 'ListRolePolicies', 'PutRolePolicy']);
     expect(await store.get(intentIdFor('count', 'fast-1'))).toMatchObject({ state: 'applied' });
-    expect(await store.revokedCaller(ROLE, '999988887777/AIDAVENDOREXAMPLE0001')).toMatchObject({
+    expect(await store.revokedCaller(ROLE, '999988887777/AIDAVENDOREXAMPLE0001', now)).toMatchObject({
       decidedAt: session('x').sessions[0]!.decidedAt,
     });
     expect(await store.due(new Date(now.getTime() + 2 * 3600_000))).toEqual([

@@ -26,6 +26,8 @@ export const RUNBOOK_ANCHOR: Record<FindingKind, string> = {
   'denied-assume': 'denied-assume-medium',
   'trust-policy-changed':
     'trust-policy-changed-high-critical-when-the-new-policy-opens-the-door-medium-when-the-change-was-denied',
+  'revocation-tampered': 'revocation-tampered-critical-medium-when-the-attempt-was-denied',
+  'role-recreated': 'role-recreated-critical-medium-when-the-attempt-was-denied',
 };
 
 /** Findings of one kind, on one role, from one caller: a repeated finding is one row. */

@@ -200,6 +200,8 @@ describe('formatSnsAlert', () => {
       'denied-assume',
       'trust-policy-changed',
       'assumed-after-revocation',
+      'revocation-tampered',
+      'role-recreated',
     ];
     for (const kind of kinds)
       expect(formatSnsAlert(makeAlert(makeFinding({ kind }))).MessageAttributes.kind!.StringValue).toBe(kind);
@@ -393,6 +395,8 @@ describe('advice', () => {
       'denied-assume',
       'trust-policy-changed',
       'assumed-after-revocation',
+      'revocation-tampered',
+      'role-recreated',
     ];
     const steps = kinds.map((kind) => nextStepFor(makeFinding({ kind })));
     for (const step of steps) expect(step.length).toBeGreaterThan(20);
@@ -401,6 +405,8 @@ describe('advice', () => {
     expect(steps[2]).toMatch(/StringEquals sts:ExternalId/);
     expect(steps[3]).toMatch(/trustedAccounts/);
     expect(steps[5]).toMatch(/roleguard audit/);
+    expect(steps[7]).toMatch(/puts it back from the revocations it keeps/);
+    expect(steps[8]).toMatch(/new RoleId/);
   });
 
   it('says what was done, and that nothing was in a dry run', () => {

@@ -1,6 +1,7 @@
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { classifyRecord } from '../../../lib/cloudtrail/index.js';
-import { assumeRecord } from '../../helpers/fixtures.js';
+import { assumeRecord, EVENTS_DIR, loadJson } from '../../helpers/fixtures.js';
 
 const options = { recordAwsServiceAssumes: false };
 const classify = (record: unknown) => classifyRecord(record, options);
@@ -178,14 +179,81 @@ describe('classifyRecord: other records', () => {
     expect(reasonOf({ ...trust, requestParameters: { roleName: 'a/b' } })).toMatch(/roleName: not a valid role name/);
   });
 
+  const iam = (file: string) => (loadJson(join(EVENTS_DIR, file)) as { detail: Record<string, any> }).detail;
+  const TERRAFORM = 'arn:aws:sts::111122223333:assumed-role/PlatformAutomation/terraform-run-8812';
+
+  it('classifies PutRolePolicy and DeleteRolePolicy as role changes naming the policy', () => {
+    expect(classify(iam('eventbridge-put-role-policy-tamper.json'))).toEqual({
+      kind: 'role-change',
+      eventName: 'PutRolePolicy',
+      eventId: 'a1f2e3d4-c5b6-4a79-8e1d-2c3b4a5f6e11',
+      envelopeId: null,
+      recipientAccountId: '111122223333',
+      roleName: 'ExampleCorpAudit',
+      policyName: 'roleguard-revocations',
+      trustPolicy: null,
+      roleId: null,
+      callerType: 'AssumedRole',
+      callerAccountId: '111122223333',
+      callerArn: TERRAFORM,
+      callerIssuerArn: 'arn:aws:iam::111122223333:role/PlatformAutomation',
+      sourceIpAddress: '198.51.100.77',
+      userAgent: expect.stringContaining('Terraform'),
+      awsRegion: 'us-east-1',
+      eventTime: '2026-11-03T00:05:12Z',
+      outcome: 'success',
+      errorCode: null,
+    });
+    expect(classify(iam('eventbridge-delete-role-policy-tamper.json'))).toMatchObject({
+      kind: 'role-change',
+      eventName: 'DeleteRolePolicy',
+      policyName: 'roleguard-revocations',
+    });
+  });
+
+  it('classifies DeleteRole and CreateRole, with the new RoleId and trust policy of a created role', () => {
+    expect(classify(iam('eventbridge-delete-role.json'))).toMatchObject({
+      kind: 'role-change',
+      eventName: 'DeleteRole',
+      roleName: 'ExampleCorpAudit',
+      policyName: null,
+      roleId: null,
+    });
+    const created = classify(iam('eventbridge-create-role.json'));
+    expect(created).toMatchObject({ kind: 'role-change', eventName: 'CreateRole', roleId: 'AROA5XFRBF23RECREATED' });
+    expect(JSON.parse((created as { trustPolicy: string }).trustPolicy).Statement[0].Principal).toEqual({
+      AWS: 'arn:aws:iam::999988887777:root',
+    });
+    // A failed CreateRole created nothing: no RoleId, no trust policy.
+    expect(classify({ ...iam('eventbridge-create-role.json'), errorCode: 'EntityAlreadyExists' })).toMatchObject({
+      outcome: 'denied',
+      roleId: null,
+      trustPolicy: null,
+    });
+  });
+
+  it('rejects a role event without a role name or policy name, and ignores a failed one that names nothing', () => {
+    const put = iam('eventbridge-put-role-policy-tamper.json');
+    expect(reasonOf({ ...put, requestParameters: { roleName: 'ExampleCorpAudit' } })).toBe(
+      'PutRolePolicy has no requestParameters.policyName',
+    );
+    expect(reasonOf({ ...put, requestParameters: { policyName: 'x' } })).toMatch(/roleName: missing/);
+    expect(reasonOf({ ...put, requestParameters: null })).toBe('PutRolePolicy has no requestParameters.roleName');
+    expect(classify({ ...put, requestParameters: null, errorCode: 'AccessDenied' })).toMatchObject({
+      kind: 'ignored',
+    });
+    // Other IAM calls on roles are not roleguard's business.
+    expect(classify({ ...put, eventName: 'AttachRolePolicy' })).toMatchObject({ kind: 'ignored' });
+  });
+
   it('ignores any other valid CloudTrail record', () => {
     expect(
       classify({ eventName: 'ListBuckets', eventSource: 's3.amazonaws.com', eventTime: '2026-11-02T09:20:00Z' }),
     ).toEqual({
       kind: 'ignored',
       eventName: 'ListBuckets',
-      reason: 's3.amazonaws.com ListBuckets is not an assume or trust-policy event',
-      category: 'not an assume or trust-policy event',
+      reason: 's3.amazonaws.com ListBuckets is not an assume or IAM role event',
+      category: 'not an assume or IAM role event',
     });
   });
 

@@ -214,24 +214,46 @@ describe('detection rules', () => {
 });
 
 describe('assumed-after-revocation', () => {
-  // The base event was issued at 2026-11-02T09:15:04Z.
-  it('is high when the caller is back after its session was revoked, and names the ID it used', () => {
-    expect(kinds(assumedAfterRevocation(assume(), role, '2026-11-02T09:00:00Z'))).toEqual([
+  // The base event was issued at 2026-11-02T09:15:04Z. Cross-account, the caller key is the vendor's principal, which
+  // an attacker on the vendor's platform shares: only a caller that is not the vendor, or a wrong ID, is a finding.
+  const REVOKED = '2026-11-02T09:00:00Z';
+  const sameAccountUser = (externalId: string | null = IDS.current): AssumeEvent => ({
+    ...assume({ account: '111122223333', externalId }),
+    callerType: 'IAMUser',
+    callerArn: 'arn:aws:iam::111122223333:user/mallory',
+  });
+
+  it('is not raised for the vendor itself: a trusted account with the current or pending ID', () => {
+    expect(assumedAfterRevocation(assume(), role, REVOKED)).toEqual([]);
+    expect(assumedAfterRevocation(assume({ externalId: IDS.pending }), role, REVOKED)).toEqual([]);
+  });
+
+  it('is high for a caller that is not the vendor, and names the ID it used', () => {
+    expect(kinds(assumedAfterRevocation(sameAccountUser(), role, REVOKED))).toEqual([
       ['assumed-after-revocation', 'high'],
     ]);
-    expect(assumedAfterRevocation(assume(), role, '2026-11-02T09:00:00Z')[0]!.message).toMatch(
-      /assumed Example Corp's role again, with the registered external ID, after roleguard revoked its session at 2026-11-02T09:00:00Z/,
+    expect(assumedAfterRevocation(sameAccountUser(), role, REVOKED)[0]!.message).toMatch(
+      /^arn:aws:iam::111122223333:user\/mallory assumed Example Corp's role again, with the registered external ID, after roleguard revoked its session at 2026-11-02T09:00:00Z/,
     );
-    expect(assumedAfterRevocation(assume({ externalId: IDS.wrong }), role, '2026-11-02T09:00:00Z')[0]!.message).toMatch(
+    expect(kinds(assumedAfterRevocation(assume({ account: '444455556666' }), role, REVOKED))).toEqual([
+      ['assumed-after-revocation', 'high'],
+    ]);
+  });
+
+  it("is high for the vendor's account coming back with a wrong, retired or no ID", () => {
+    expect(assumedAfterRevocation(assume({ externalId: IDS.wrong }), role, REVOKED)[0]!.message).toMatch(
       /with external ID tena…#/,
     );
-    expect(assumedAfterRevocation(assume({ externalId: null }), role, '2026-11-02T09:00:00Z')[0]!.message).toMatch(
+    expect(kinds(assumedAfterRevocation(assume({ externalId: IDS.retired }), role, REVOKED))).toEqual([
+      ['assumed-after-revocation', 'high'],
+    ]);
+    expect(assumedAfterRevocation(assume({ externalId: null }), role, REVOKED)[0]!.message).toMatch(
       /with no external ID/,
     );
   });
 
   it('is not raised for the revoked session itself (issued before the decision), nor for a denied attempt', () => {
-    expect(assumedAfterRevocation(assume(), role, '2026-11-02T09:15:05Z')).toEqual([]);
+    expect(assumedAfterRevocation(sameAccountUser(), role, '2026-11-02T09:15:05Z')).toEqual([]);
     expect(assumedAfterRevocation(denied(), role, '2000-01-01T00:00:00Z')).toEqual([]);
   });
 });
