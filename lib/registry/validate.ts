@@ -27,6 +27,28 @@ const arnPattern = z
   .string()
   .regex(/^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\x21-\x7e]+$/, { message: 'not an IAM ARN or ARN pattern' });
 
+const ExternalIdsSchema = z
+  .object({
+    current: externalId.nullable(),
+    pending: externalId.nullable().default(null),
+    retired: z.array(externalId).default([]),
+  })
+  .strict();
+
+const RotationSchema = z
+  .object({
+    everyDays: z.number().int().min(1).max(3650),
+    graceDays: z.number().int().min(1).max(365),
+    notifyTopicArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, { message: 'not an SNS topic ARN' })
+      .optional(),
+    revokeOldSessions: z.boolean().optional(),
+    // Hours the old ID must go unused after the confirmation before a rotation finishes (0: at the confirmation).
+    quietHours: z.number().min(0).max(720).optional(),
+  })
+  .strict();
+
 const RoleSchema = z
   .object({
     roleArn,
@@ -35,37 +57,13 @@ const RoleSchema = z
       .array(z.string().regex(ACCOUNT_ID, { message: 'not a 12-digit account id' }))
       .min(1, { message: 'must list at least one account' }),
     // `none`: watch mode, for a role whose trust policy requires no external ID (an extension of contract §1).
-    externalIds: z.union(
-      [
-        z.literal('none'),
-        z
-          .object({
-            current: externalId.nullable(),
-            pending: externalId.nullable().default(null),
-            retired: z.array(externalId).default([]),
-          })
-          .strict(),
-      ],
-      { error: 'must be none (watch mode) or { current, pending, retired }' },
-    ),
+    externalIds: z.union([z.literal('none'), ExternalIdsSchema], {
+      error: 'must be none (watch mode) or { current, pending, retired }',
+    }),
     response: z.enum(['revoke', 'alert']).default('alert'),
     // An extension of contract §1: decide, record and alert revocations for this role, but write nothing to IAM.
     dryRun: z.boolean().optional(),
-    rotation: z
-      .object({
-        everyDays: z.number().int().min(1).max(3650),
-        graceDays: z.number().int().min(1).max(365),
-        notifyTopicArn: z
-          .string()
-          .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, { message: 'not an SNS topic ARN' })
-          .optional(),
-        revokeOldSessions: z.boolean().optional(),
-        // Hours the old ID must go unused after the confirmation before a rotation finishes (0: at the confirmation).
-        quietHours: z.number().min(0).max(720).optional(),
-      })
-      .strict()
-      .nullable()
-      .default(null),
+    rotation: RotationSchema.nullable().default(null),
     approvers,
   })
   .strict();
@@ -78,6 +76,14 @@ const RegistrySchema = z
     approvers,
   })
   .strict();
+
+/** Every field the registry file accepts, by where it sits (docs/registry.md documents each one). */
+export const REGISTRY_FIELDS = {
+  registry: Object.keys(RegistrySchema.shape),
+  role: Object.keys(RoleSchema.shape),
+  externalIds: Object.keys(ExternalIdsSchema.shape),
+  rotation: Object.keys(RotationSchema.shape),
+};
 
 function describePath(path: PropertyKey[]): string {
   return path

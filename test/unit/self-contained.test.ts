@@ -83,3 +83,15 @@ describe('the user-facing docs', () => {
     expect(broken).toEqual([]);
   });
 });
+
+describe('docs/registry.md', () => {
+  it('documents every field the registry file accepts', async () => {
+    const { REGISTRY_FIELDS } = await import('../../lib/registry/validate.js');
+    const doc = readFileSync(join(ROOT, 'docs', 'registry.md'), 'utf8');
+    const undocumented = Object.entries(REGISTRY_FIELDS).flatMap(([where, fields]) =>
+      fields.filter((f) => !doc.includes(`| \`${f}\``)).map((f) => `${where}.${f}`),
+    );
+    expect(undocumented).toEqual([]);
+    expect(Object.values(REGISTRY_FIELDS).flat().length).toBeGreaterThanOrEqual(18);
+  });
+});
