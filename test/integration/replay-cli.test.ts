@@ -118,7 +118,7 @@ describe('roleguard replay: what it reads and says', () => {
     expect(json.summary.ignored).toBe(3);
     // Most frequent first, then by name: the same document on every run.
     expect(Object.entries(json.ignored.byReason)).toEqual([
-      ['not an assume or trust-policy event', 2],
+      ['not an assume or IAM role event', 2],
       ['assume by an AWS service', 1],
     ]);
     expect(Object.entries(json.ignored.byEventName)).toEqual([
@@ -128,7 +128,7 @@ describe('roleguard replay: what it reads and says', () => {
     ]);
     const { stdout } = await replay([EVENTS_DIR]);
     expect(stdout).toMatch(
-      /Ignored \(3\) by reason\nreason +records\n-+ +-+\nnot an assume or trust-policy event +2\n/,
+      /Ignored \(3\) by reason\nreason +records\n-+ +-+\nnot an assume or IAM role event +2\n/,
     );
     expect(stdout).toMatch(/Ignored by event name\nevent name +records\n-+ +-+\nAssumeRole +1\nDescribeInstances +1\n/);
   });
