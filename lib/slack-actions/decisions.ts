@@ -11,8 +11,11 @@ import type { Decision, DecisionStatus, SlackActionKind } from './types.js';
 
 /** The TTL attribute of the decisions table: request nonces expire, decisions are kept. */
 export const DECISIONS_TTL_ATTRIBUTE = 'ttl';
-/** How long a request's signature is remembered: longer than the 5 minutes a timestamp is accepted. */
-const NONCE_SECONDS = 15 * 60;
+/**
+ * How long a request's signature is remembered: longer than the 5 minutes a timestamp is accepted, and longer than
+ * the 30 minutes Lambda may hold and retry the action function's invoke (it requires the nonce on every try).
+ */
+export const NONCE_SECONDS = 60 * 60;
 /** How long an action may stay `started` before a retry of the action function may take it over. */
 export const DECISION_LEASE_MS = 120_000;
 
@@ -50,6 +53,8 @@ export function decisionsTableDefinition(tableName: string): CreateTableCommandI
 export interface DecisionStore {
   /** Remember a request's signature; false when it was seen before (a replay). */
   takeRequest(signature: string, now: Date): Promise<boolean>;
+  /** Whether the receiver took a request with this signature (its nonce is there and not expired). */
+  requestTaken(signature: string, now: Date): Promise<boolean>;
   /** Claim the one decision of an action on a finding; when it is taken, the decision that holds it. */
   claim(draft: Omit<Decision, 'decisionId' | 'status' | 'outcome'>, now: Date): Promise<Decision | { taken: Decision }>;
   /** Record how a claimed decision ended. */
@@ -88,7 +93,7 @@ export function createDecisionStore(doc: DynamoDBDocumentClient, tableName: stri
   const record = (pk: string, d: Omit<Decision, 'decisionId'>) => ({ pk, trail: 'decision', ...d });
   return {
     async takeRequest(signature, now) {
-      const pk = `request#${createHash('sha256').update(signature).digest('hex')}`;
+      const pk = requestKey(signature);
       try {
         await doc.send(
           new PutCommand({
@@ -102,6 +107,12 @@ export function createDecisionStore(doc: DynamoDBDocumentClient, tableName: stri
         if (error instanceof ConditionalCheckFailedException) return false;
         throw error;
       }
+    },
+    async requestTaken(signature, now) {
+      const key = { pk: requestKey(signature) };
+      const item = (await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item;
+      // TTL deletes lazily: an expired nonce may still be there, and does not count.
+      return item !== undefined && Number(item.ttl) > now.getTime() / 1000;
     },
     async claim(draft, now) {
       const pk = decisionKey(draft.alertId, draft.action);
@@ -176,6 +187,11 @@ export function createDecisionStore(doc: DynamoDBDocumentClient, tableName: stri
       return items.map(toDecision);
     },
   };
+}
+
+/** The key of a request nonce: the hash of its signature (which covers the timestamp and the body). */
+function requestKey(signature: string): string {
+  return `request#${createHash('sha256').update(signature).digest('hex')}`;
 }
 
 /** The key of the one decision of an action on a finding. */

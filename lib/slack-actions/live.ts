@@ -7,11 +7,12 @@ import { liveRevoker } from '../revoke/service.js';
 import { iamTrustPolicyIo, rotationDeps, rotationNotifier, startRotation } from '../rotate/index.js';
 import type { ActionDeps } from './act.js';
 import { createDecisionStore } from './decisions.js';
-import { requiredSetting } from './receiver-live.js';
-import { slackResponder } from './respond.js';
+import type { HandoverDeps } from './handover.js';
+import { requiredSetting, signingSecretReader } from './receiver-live.js';
+import { isSlackResponseUrl, slackResponder } from './respond.js';
 
 /** The deps of the action function, over the deps of an alerting, revoking function (see lib/lambda-deps.ts). */
-export function liveActionDeps(deps: Deps, env: Record<string, string | undefined>): ActionDeps {
+export function liveActionDeps(deps: Deps, env: Record<string, string | undefined>): ActionDeps & HandoverDeps {
   const { config } = deps;
   const iam = createIamClient();
   const revoking = { ...revocationDeps(deps, iam), sessions: deps.sessions };
@@ -56,6 +57,8 @@ export function liveActionDeps(deps: Deps, env: Record<string, string | undefine
         { trigger: 'manual', requestedBy, now },
       ),
     reply: slackResponder(),
+    signingSecret: signingSecretReader(requiredSetting(env, 'SLACK_SIGNING_SECRET_PARAMETER')),
+    responseUrlAllowed: isSlackResponseUrl,
     config: { dryRun: config.dryRun, ownRoleArns: config.ownRoleArns },
     logger: deps.logger,
     now: deps.now,

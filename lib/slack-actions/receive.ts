@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DecisionStore } from './decisions.js';
 import { BadSlackPayload, parseSlackClick } from './payload.js';
-import type { SlackActionRequest } from './types.js';
+import type { SlackHandover } from './types.js';
 import { SlackRequestRejected, verifySlackRequest } from './verify.js';
 
 /** An HTTP request as the receiver sees it: lower-case header names and the raw body, decoded. */
@@ -22,8 +22,8 @@ export interface ReceiverDeps {
   /** The app's signing secret (from an SSM SecureString, cached). */
   signingSecret: () => Promise<string>;
   decisions: Pick<DecisionStore, 'takeRequest'>;
-  /** Hand the click to the action function, without waiting for it (an asynchronous invoke). */
-  enqueue: (request: SlackActionRequest) => Promise<void>;
+  /** Hand the signed request to the action function, without waiting for it (an asynchronous invoke). */
+  enqueue: (handover: SlackHandover) => Promise<void>;
   logger: Pick<Logger, 'info' | 'warn'>;
   now: () => Date;
 }
@@ -43,8 +43,9 @@ export async function receiveSlackAction(request: SlackHttpRequest, deps: Receiv
   const now = deps.now();
   const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]));
   let click: ReturnType<typeof parseSlackClick>;
+  let signature: string;
   try {
-    const signature = verifySlackRequest(headers, request.body, await deps.signingSecret(), now);
+    signature = verifySlackRequest(headers, request.body, await deps.signingSecret(), now);
     if (!(await deps.decisions.takeRequest(signature, now))) throw new SlackRequestRejected('replayed');
     click = parseSlackClick(request.body);
   } catch (error) {
@@ -62,12 +63,11 @@ export async function receiveSlackAction(request: SlackHttpRequest, deps: Receiv
     }
     throw error;
   }
+  // The action function trusts none of this as given: it verifies the signature again and reads the click itself.
   await deps.enqueue({
-    alertId: click.alertId,
-    action: click.action,
-    userId: click.userId,
-    userName: click.userName,
-    responseUrl: click.responseUrl,
+    body: request.body,
+    timestamp: headers['x-slack-request-timestamp']!,
+    signature,
     receivedAt: now.toISOString(),
   });
   deps.logger.info('Slack action taken', { alertId: click.alertId, action: click.action, userId: click.userId });

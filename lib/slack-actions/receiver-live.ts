@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigError } from '../errors.js';
-import type { SlackActionRequest } from './types.js';
+import type { SlackHandover } from './types.js';
 
 /** How long a warm receiver reuses the signing secret it read from SSM. */
 const SECRET_CACHE_SECONDS = 300;
@@ -31,17 +31,14 @@ export function signingSecretReader(parameterName: string): () => Promise<string
   };
 }
 
-/** Hand a click to the action function: an asynchronous invoke (Lambda queues it, retries it, dead-letters it). */
-export function lambdaEnqueue(
-  lambda: LambdaClient,
-  functionName: string,
-): (request: SlackActionRequest) => Promise<void> {
-  return async (request) => {
+/** Hand a signed request to the action function: an asynchronous invoke (Lambda queues it, retries it, dead-letters it). */
+export function lambdaEnqueue(lambda: LambdaClient, functionName: string): (handover: SlackHandover) => Promise<void> {
+  return async (handover) => {
     await lambda.send(
       new InvokeCommand({
         FunctionName: functionName,
         InvocationType: 'Event',
-        Payload: new TextEncoder().encode(JSON.stringify(request)),
+        Payload: new TextEncoder().encode(JSON.stringify(handover)),
       }),
     );
   };

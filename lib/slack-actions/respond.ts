@@ -3,6 +3,11 @@ import type { SlackReply } from './message.js';
 /** Slack's response_url is on this origin; nothing else is ever posted to. */
 export const SLACK_RESPONSE_ORIGIN = 'https://hooks.slack.com/';
 
+/** Whether a response_url is Slack's (the only origin ever posted to). */
+export function isSlackResponseUrl(url: string): boolean {
+  return url.startsWith(SLACK_RESPONSE_ORIGIN);
+}
+
 /**
  * Post to a click's response_url (Slack takes up to five posts within 30 minutes). Only URLs the `allowed` test
  * accepts are posted to; a 5xx, a 429 or a network error is retried a few times. Throws when it cannot deliver.
@@ -10,7 +15,7 @@ export const SLACK_RESPONSE_ORIGIN = 'https://hooks.slack.com/';
 export function slackResponder(
   options: { allowed?: (url: string) => boolean; attempts?: number; timeoutMs?: number } = {},
 ): (responseUrl: string, message: SlackReply) => Promise<void> {
-  const allowed = options.allowed ?? ((url: string) => url.startsWith(SLACK_RESPONSE_ORIGIN));
+  const allowed = options.allowed ?? isSlackResponseUrl;
   const attempts = options.attempts ?? 3;
   return async (responseUrl, message) => {
     if (!allowed(responseUrl)) throw new Error('the response_url is not a Slack URL; nothing was posted');

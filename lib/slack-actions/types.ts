@@ -5,7 +5,23 @@ export const SLACK_ACTIONS = ['revoke-session', 'revoke-role', 'start-rotation',
 export type SlackActionKind = (typeof SLACK_ACTIONS)[number];
 
 /**
- * A verified click, as the receiver hands it to the action function. It carries the finding's alert id and the
+ * What the receiver hands the action function: the raw signed body and Slack's headers, as Slack sent them. The
+ * action function trusts nothing else in its event: it verifies the signature again, requires the receiver's
+ * request nonce, and reads the click from the verified body.
+ */
+export interface SlackHandover {
+  /** The form body Slack signed, byte for byte. */
+  body: string;
+  /** `X-Slack-Request-Timestamp`. */
+  timestamp: string;
+  /** `X-Slack-Signature` (`v0=…`). */
+  signature: string;
+  /** When the receiver took the request (ISO-8601). */
+  receivedAt: string;
+}
+
+/**
+ * A verified click, as the action function reads it from the signed body the receiver handed over. It carries the finding's alert id and the
  * action's name only: what to do is rebuilt from the stored finding.
  */
 export interface SlackActionRequest {

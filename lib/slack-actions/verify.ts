@@ -6,7 +6,7 @@ export const MAX_SKEW_SECONDS = 300;
 /** Why a request was not accepted as Slack's. Logged with the reason, never the body. */
 export class SlackRequestRejected extends Error {
   override name = 'SlackRequestRejected';
-  constructor(readonly reason: 'missing-header' | 'stale-timestamp' | 'bad-signature' | 'replayed') {
+  constructor(readonly reason: 'missing-header' | 'stale-timestamp' | 'bad-signature' | 'replayed' | 'not-received') {
     super(`not a valid Slack request: ${reason}`);
   }
 }
@@ -32,6 +32,15 @@ export function verifySlackRequest(
   if (!timestamp || !signature) throw new SlackRequestRejected('missing-header');
   if (!/^\d{1,12}$/.test(timestamp) || Math.abs(now.getTime() / 1000 - Number(timestamp)) > MAX_SKEW_SECONDS)
     throw new SlackRequestRejected('stale-timestamp');
+  return checkSlackSignature(timestamp, signature, body, secret);
+}
+
+/**
+ * The signature check alone, without the freshness check: the action function re-verifies what the receiver handed
+ * over (the receiver checked the timestamp when Slack sent it). Throws SlackRequestRejected; returns the signature.
+ */
+export function checkSlackSignature(timestamp: string, signature: string, body: string, secret: string): string {
+  if (!/^\d{1,12}$/.test(timestamp)) throw new SlackRequestRejected('stale-timestamp');
   const expected = Buffer.from(slackSignature(secret, timestamp, body));
   const given = Buffer.from(signature);
   // The length of a valid signature is public; only equal lengths are compared, in constant time.

@@ -2,36 +2,17 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { type ActionDeps, performSlackAction } from './act.js';
-import { SLACK_ACTIONS, type SlackActionRequest } from './types.js';
+import { acceptHandover, type HandoverDeps, parseHandover } from './handover.js';
 
-/** Read the click the receiver handed over; anything else is refused (only the receiver may invoke the function). */
-export function parseActionRequest(event: unknown): SlackActionRequest {
-  const e = (event ?? {}) as Record<string, unknown>;
-  const text = (name: string) => (typeof e[name] === 'string' ? (e[name] as string) : null);
-  const action = text('action');
-  const request = {
-    alertId: text('alertId'),
-    action,
-    userId: text('userId'),
-    userName: text('userName'),
-    responseUrl: text('responseUrl'),
-    receivedAt: text('receivedAt'),
-  };
-  if (
-    !request.alertId ||
-    !request.userId ||
-    !request.responseUrl ||
-    !request.receivedAt ||
-    !(SLACK_ACTIONS as readonly (string | null)[]).includes(action)
-  )
-    throw new Error('not a Slack action request');
-  return request as SlackActionRequest;
-}
-
-/** The handler of the action function, invoked asynchronously by the receiver; a failure is retried by Lambda. */
-export function slackActionHandler(deps: ActionDeps & { logger: Logger }) {
+/**
+ * The handler of the action function, invoked asynchronously by the receiver; a failure is retried by Lambda. A
+ * handover that is not a request the receiver took from Slack is refused and logged, and nothing is done.
+ */
+export function slackActionHandler(deps: ActionDeps & HandoverDeps & { logger: Logger }) {
   return middy(async (event: unknown) => {
-    const decision = await performSlackAction(parseActionRequest(event), deps);
+    const request = await acceptHandover(parseHandover(event), deps);
+    if (!request) return { decisionId: null, status: 'refused' };
+    const decision = await performSlackAction(request, deps);
     return { decisionId: decision.decisionId, status: decision.status };
   })
     .use(injectLambdaContext(deps.logger, { resetKeys: true }))

@@ -19,6 +19,7 @@ import {
   slackActionHandler,
   slackActionsHttpHandler,
   slackResponder,
+  slackSignature,
 } from '../../../lib/slack-actions/index.js';
 import { liveActionDeps } from '../../../lib/slack-actions/live.js';
 import { lambdaEnqueue, signingSecretReader } from '../../../lib/slack-actions/receiver-live.js';
@@ -130,8 +131,9 @@ beforeAll(async () => {
   });
   // The action function as functions/slack-action-worker.ts builds it; its response_url is the local server.
   worker = slackActionHandler({
-    ...liveActionDeps(deps, { DECISIONS_TABLE: decisionsTable }),
+    ...liveActionDeps(deps, { DECISIONS_TABLE: decisionsTable, SLACK_SIGNING_SECRET_PARAMETER: SECRET_PARAMETER }),
     reply: slackResponder({ allowed: (url) => url.startsWith(responses.url) }),
+    responseUrlAllowed: (url) => url.startsWith(responses.url),
     logger: log.logger,
   });
 });
@@ -280,16 +282,15 @@ describe('POST /slack/actions: only requests Slack signed, once, within 5 minute
     expect(logged).not.toContain('0123456789abcdef0123');
   };
 
-  it('takes a validly signed click and hands it over', async () => {
+  it('takes a validly signed click and hands it over: the signed body and headers, as Slack sent them', async () => {
     const invokes = lambda.received.length;
-    const res = await postSigned(api.url, body(), { secret: SECRET });
+    const timestamp = Math.floor(Date.now() / 1000);
+    const res = await postSigned(api.url, body(), { secret: SECRET, timestamp });
     expect(res.status).toBe(200);
     expect(JSON.parse(lambda.received[invokes]!.body)).toEqual({
-      alertId: '0123456789abcdef0123',
-      action: 'acknowledge',
-      userId: 'UGLOBAL01',
-      userName: 'user-uglobal01',
-      responseUrl: responses.url,
+      body: body(),
+      timestamp: String(timestamp),
+      signature: slackSignature(SECRET, String(timestamp), body()),
       receivedAt: expect.any(String),
     });
   });
@@ -482,5 +483,80 @@ describe('acknowledge and rotation', () => {
       .Statement[1]!.Condition!.StringEquals['sts:ExternalId'];
     expect(ids).toHaveLength(2);
     expect(ids).toContain('ec-7Hq2vN9xK4pL8mR3');
+  });
+});
+
+describe('the action function trusts only what Slack signed and the receiver took', () => {
+  /** Invoke the action function directly, as any principal allowed to invoke it could, and see what it did. */
+  const invokeDirectly = async (event: unknown) => {
+    const before = { replies: responses.received.length, trail: (await trail()).length, lines: log.lines.length };
+    iam.reset();
+    const result = await worker(event, context as never);
+    expect(iam.puts()).toBe(0);
+    expect(responses.received.length).toBe(before.replies);
+    expect((await trail()).length).toBe(before.trail);
+    return { result, logged: log.lines.slice(before.lines).join('\n') };
+  };
+  const forged = (alertId: string, userId: string, responseUrl = `${responses.url}/actions/forged`) => {
+    const body = clickBody({ alertId, action: 'revoke-role', userId, responseUrl });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    return { body, timestamp, receivedAt: new Date().toISOString() };
+  };
+
+  it("refuses a forged approver's click: a body signed with another secret, or an old-style unsigned event", async () => {
+    const { alertId } = await raise();
+    const event = forged(alertId, 'UGLOBAL01');
+    const { result, logged } = await invokeDirectly({
+      ...event,
+      signature: slackSignature('not-the-signing-secret', event.timestamp, event.body),
+    });
+    expect(result).toEqual({ decisionId: null, status: 'refused' });
+    expect(logged).toContain('Slack action request refused');
+    expect(logged).toContain('"reason":"bad-signature"');
+    expect(logged).not.toContain('block_actions');
+    // The fields the worker used to take as given: refused, nothing done.
+    await expect(
+      worker(
+        {
+          alertId,
+          action: 'revoke-role',
+          userId: 'UGLOBAL01',
+          userName: null,
+          responseUrl: `${responses.url}/actions/forged`,
+          receivedAt: new Date().toISOString(),
+        },
+        context as never,
+      ),
+    ).rejects.toThrow(/not a Slack action request/);
+    expect(iam.puts()).toBe(0);
+  });
+
+  it('refuses a validly signed body the receiver never took (no request nonce), and an approver swapped in after signing', async () => {
+    const { alertId } = await raise();
+    const event = forged(alertId, 'UGLOBAL01');
+    const signature = slackSignature(SECRET, event.timestamp, event.body);
+    const unseen = await invokeDirectly({ ...event, signature });
+    expect(unseen.result).toEqual({ decisionId: null, status: 'refused' });
+    expect(unseen.logged).toContain('"reason":"not-received"');
+    // A click the receiver did take, by someone else, with the approver's id swapped into the body.
+    const timestamp = Math.floor(Date.now() / 1000) - 3;
+    const mine = clickBody({ alertId, action: 'revoke-role', userId: 'UNOBODY01', responseUrl: responses.url });
+    const invokes = lambda.received.length;
+    expect((await postSigned(api.url, mine, { secret: SECRET, timestamp })).status).toBe(200);
+    const handedOver = JSON.parse(lambda.received[invokes]!.body) as { body: string };
+    const swapped = await invokeDirectly({ ...handedOver, body: handedOver.body.replace('UNOBODY01', 'UGLOBAL01') });
+    expect(swapped.result).toEqual({ decisionId: null, status: 'refused' });
+    expect(swapped.logged).toContain('"reason":"bad-signature"');
+  });
+
+  it("refuses a signed click whose response_url is not Slack's before acting", async () => {
+    const { alertId } = await raise();
+    const timestamp = Math.floor(Date.now() / 1000) - 4;
+    const body = clickBody({ alertId, action: 'revoke-role', userId: 'UGLOBAL01', responseUrl: 'https://evil.test/x' });
+    const invokes = lambda.received.length;
+    expect((await postSigned(api.url, body, { secret: SECRET, timestamp })).status).toBe(200);
+    const { result, logged } = await invokeDirectly(JSON.parse(lambda.received[invokes]!.body));
+    expect(result).toEqual({ decisionId: null, status: 'refused' });
+    expect(logged).toContain('response_url is not a Slack URL');
   });
 });

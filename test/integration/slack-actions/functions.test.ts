@@ -6,7 +6,7 @@ import { LOCAL_AWS } from '../../../lib/local/dynamodb-local.js';
 import { ensureTable } from '../../../lib/local/tables.js';
 import { createRegistryStore } from '../../../lib/registry/index.js';
 import { parseRegistryText } from '../../../lib/registry/text.js';
-import { createDecisionStore, decisionsTableDefinition } from '../../../lib/slack-actions/index.js';
+import { createDecisionStore, decisionsTableDefinition, slackSignature } from '../../../lib/slack-actions/index.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../../helpers/dynamo.js';
 import { type FakeServer, fakeSlack, fakeSns } from '../../helpers/fake-aws.js';
 import { clickBody, fakeLambda, fakeSsmParameters, postSigned, startApi } from './support.js';
@@ -91,22 +91,25 @@ describe('the deployed Slack functions', () => {
     }
   });
 
-  it('slackActionWorker records what it refuses, and posts to no response_url outside Slack', async () => {
+  it('slackActionWorker re-verifies what it is handed, and posts to no response_url outside Slack', async () => {
     const { handler } = await import(`${FUNCTIONS}/slack-action-worker.js`);
     const context = { functionName: 'slackActionWorker', awsRequestId: 'r1', getRemainingTimeInMillis: () => 60000 };
-    const request = {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const body = clickBody({
       alertId: 'deadbeefdeadbeefdead',
       action: 'revoke-role',
       userId: 'UGLOBAL01',
-      userName: null,
       responseUrl: `${responses.url}/actions/T0/1/x`,
-      receivedAt: new Date().toISOString(),
-    };
-    // The refusal is recorded, then the reply is refused: the URL is not Slack's. Lambda retries, then dead-letters.
-    await expect(handler(request, context as never)).rejects.toThrow(/not a Slack URL/);
+    });
+    const signature = slackSignature(SECRET, timestamp, body);
+    const handover = { body, timestamp, signature, receivedAt: new Date().toISOString() };
+    // Signed, but never taken by the receiver: refused, nothing recorded.
+    expect(await handler(handover, context as never)).toEqual({ decisionId: null, status: 'refused' });
+    // Taken by the receiver, but the response_url is not Slack's: refused before anything is done.
+    expect(await createDecisionStore(doc, decisionsTable).takeRequest(signature, new Date())).toBe(true);
+    expect(await handler(handover, context as never)).toEqual({ decisionId: null, status: 'refused' });
     expect(responses.received).toHaveLength(0);
-    const [decision] = await createDecisionStore(doc, decisionsTable).list();
-    expect(decision).toMatchObject({ status: 'refused', userId: 'UGLOBAL01', alertId: 'deadbeefdeadbeefdead' });
+    expect(await createDecisionStore(doc, decisionsTable).list()).toEqual([]);
     await expect(handler({ action: 'revoke-role' }, context as never)).rejects.toThrow(/not a Slack action request/);
   });
 });
