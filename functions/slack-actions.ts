@@ -19,6 +19,8 @@ const logger = createLogger();
  * 3 seconds and hands the click to the slackActionWorker function, which acts. It writes nothing but request nonces.
  */
 export const handler = slackActionsHttpHandler({
+  // The stage's slackActions param: off, the route is deployed but answers 404 (docs/slack-app.md).
+  enabled: env.SLACK_ACTIONS?.trim().toLowerCase() === 'true',
   signingSecret: signingSecretReader(requiredSetting(env, 'SLACK_SIGNING_SECRET_PARAMETER')),
   decisions: createDecisionStore(receiverDocumentClient(), requiredSetting(env, 'DECISIONS_TABLE')),
   enqueue: lambdaEnqueue(new LambdaClient({}), requiredSetting(env, 'SLACK_ACTION_FUNCTION')),

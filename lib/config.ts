@@ -20,6 +20,8 @@ export interface Config {
   alertTopicArn: string | null;
   /** SSM SecureString parameter holding the Slack incoming-webhook URL; null (unset or "none"): SNS only. */
   slackWebhookParameter: string | null;
+  /** Slack alerts carry action buttons (`SLACK_ACTIONS`): only once the Slack app is set up (docs/slack-app.md). */
+  slackActions?: boolean;
   /** DynamoDB table of revocation intents, policy tracking, callers revoked and per-role locks; null where revocation is off. */
   revocationsTable: string | null;
   /** The account the functions run in (`AWS_ACCOUNT_ID`): roles of other accounts are never written. Null: unchecked. */
@@ -78,6 +80,8 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
     alertTopicArn: options.alerting ? required('ALERT_TOPIC_ARN') : optional('ALERT_TOPIC_ARN'),
     // Slack is optional everywhere: SNS alone is a complete alert channel (PagerDuty, Teams, email subscribe to it).
     slackWebhookParameter: optional('SLACK_WEBHOOK_PARAMETER') === 'none' ? null : optional('SLACK_WEBHOOK_PARAMETER'),
+    // Off unless the Slack app is set up: without it the buttons would be dead.
+    slackActions: flag('SLACK_ACTIONS'),
     ownRoleArns: (env.OWN_ROLE_ARNS ?? '')
       .split(',')
       .map((p) => p.trim())

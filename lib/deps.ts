@@ -100,6 +100,7 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
       senders,
       logger,
       policy: overrides.deliveryPolicy ?? DEFAULT_DELIVERY_POLICY,
+      slackButtons: config.slackActions === true,
       channels: (['slack', 'sns'] as const).filter((c) => senders[c] !== undefined),
     },
     logger,

@@ -33,17 +33,19 @@ export interface DeliveryDeps {
   senders: AlertSenders;
   logger: Logger;
   policy: DeliveryPolicy;
+  /** Slack alerts carry action buttons: only when the Slack app is set up (config `slackActions`). */
+  slackButtons?: boolean;
 }
 
 /** Send one message on one channel, retrying a few times with backoff (429, 5xx, throttling, network). */
 export async function sendWithRetry(
   channel: Channel,
   alert: Alert,
-  deps: Pick<DeliveryDeps, 'senders' | 'policy'>,
+  deps: Pick<DeliveryDeps, 'senders' | 'policy' | 'slackButtons'>,
 ): Promise<void> {
   const send =
     channel === 'slack'
-      ? () => deps.senders.slack!(formatSlackAlert(alert))
+      ? () => deps.senders.slack!(formatSlackAlert(alert, { buttons: deps.slackButtons === true }))
       : () => deps.senders.sns!(formatSnsAlert(alert));
   for (let attempt = 1; ; attempt++) {
     try {

@@ -1,4 +1,5 @@
-import { actionsBlock } from '../slack-actions/buttons.js';
+import { actionsBlock, actionsFor } from '../slack-actions/buttons.js';
+import type { SlackActionKind } from '../slack-actions/types.js';
 import { escapeMrkdwn as e } from './escape.js';
 import type { Alert } from './types.js';
 
@@ -10,12 +11,13 @@ const ICON: Record<string, string> = {
 };
 
 /**
- * A Slack incoming-webhook payload (Block Kit) for an alert, with the buttons the finding calls for (see
- * docs/slack-app.md); `buttons: false` leaves them out (the message as updated once an action is done). Pure.
+ * A Slack incoming-webhook payload (Block Kit) for an alert. With `buttons` (the Slack app is set up, see
+ * docs/slack-app.md) it carries the buttons of the given actions, or of every action the finding calls for
+ * (`true`); without, none. Pure.
  */
 export function formatSlackAlert(
   alert: Alert,
-  options: { buttons?: boolean } = {},
+  options: { buttons?: boolean | SlackActionKind[] } = {},
 ): { text: string; blocks: unknown[] } {
   const f = alert.finding;
   const c = f.context;
@@ -48,13 +50,19 @@ export function formatSlackAlert(
       { type: 'section', text: { type: 'mrkdwn', text: `*What roleguard did*\n${e(alert.action, 500)}` } },
       ...(alert.policy ? [policyBlock(alert.policy)] : []),
       { type: 'section', text: { type: 'mrkdwn', text: `*Next step*\n${e(alert.nextStep, 500)}` } },
-      ...(options.buttons === false ? [] : [actionsBlock(alert)]),
+      ...buttonsOf(alert, options.buttons),
       {
         type: 'context',
         elements: [{ type: 'mrkdwn', text: `roleguard · alert ${e(alert.alertId)} · caller ${e(c.callerArn)}` }],
       },
     ],
   };
+}
+
+function buttonsOf(alert: Alert, buttons: boolean | SlackActionKind[] | undefined): unknown[] {
+  if (!buttons) return [];
+  const actions = buttons === true ? actionsFor(alert) : buttons;
+  return actions.length ? [actionsBlock(alert, actions)] : [];
 }
 
 /** Slack sections hold 3,000 characters: the policy is shown compact, and cut with a note when it is longer. */

@@ -31,12 +31,18 @@ const LABEL: Record<SlackActionKind, string> = {
 
 const plain = (text: string) => ({ type: 'plain_text', text, emoji: false });
 
-/** The Block Kit `actions` block of an alert: one button per action, each valued with the alert id only. Pure. */
-export function actionsBlock(alert: Pick<Alert, 'alertId' | 'finding' | 'policy'>): unknown {
+/**
+ * The Block Kit `actions` block of an alert: one button per action (by default every action the finding calls for),
+ * each valued with the alert id only. Pure.
+ */
+export function actionsBlock(
+  alert: Pick<Alert, 'alertId' | 'finding' | 'policy'>,
+  actions: SlackActionKind[] = actionsFor(alert),
+): unknown {
   return {
     type: 'actions',
     block_id: 'roleguard-actions',
-    elements: actionsFor(alert).map((action) => ({
+    elements: actions.map((action) => ({
       type: 'button',
       action_id: action,
       text: plain(LABEL[action]),

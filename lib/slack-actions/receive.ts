@@ -19,6 +19,8 @@ export interface SlackHttpResponse {
 
 /** What the receiver needs. */
 export interface ReceiverDeps {
+  /** The stage's `slackActions` param: when off, the route answers 404 to everything and reads nothing. */
+  enabled: boolean;
   /** The app's signing secret (from an SSM SecureString, cached). */
   signingSecret: () => Promise<string>;
   decisions: Pick<DecisionStore, 'takeRequest'>;
@@ -37,10 +39,17 @@ const answer = (statusCode: number, body = ''): SlackHttpResponse => ({
 /**
  * Take a click from Slack: verify its signature and timestamp, refuse a request seen before, read the click and
  * hand it to the action function, then answer at once. Anything not signed by Slack gets a 401, logged with the
- * reason and never the body. A signed request that is not a click roleguard knows gets a 400.
+ * reason and never the body. A signed request that is not a click roleguard knows gets a 400. With Slack actions
+ * turned off, everything gets a 404.
  */
 export async function receiveSlackAction(request: SlackHttpRequest, deps: ReceiverDeps): Promise<SlackHttpResponse> {
   const now = deps.now();
+  if (!deps.enabled) {
+    deps.logger.warn('Slack request refused: Slack actions are turned off (the slackActions param)', {
+      bytes: request.body.length,
+    });
+    return answer(404, 'not found');
+  }
   const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]));
   let click: ReturnType<typeof parseSlackClick>;
   let signature: string;

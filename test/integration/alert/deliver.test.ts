@@ -82,7 +82,9 @@ afterAll(async () => {
 
 describe('Slack webhook delivery', () => {
   it('200: posts the Block Kit payload once and settles the alert as delivered', async () => {
-    const { deps, policy } = setup();
+    const { deps: plain, policy } = setup();
+    // With the Slack app set up (the slackActions param): the buttons are drawn.
+    const deps = { ...plain, slackButtons: true };
     const alert = await admit(['slack']);
     expect(await deliverAlert(alert, deps, NOW)).toEqual({ delivered: true });
     expect(slack.received).toHaveLength(1);

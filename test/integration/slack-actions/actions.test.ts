@@ -95,6 +95,7 @@ beforeAll(async () => {
   iam = emulateIam();
   config = await createTestTables(doc, await createSessionsTable(doc), {
     ownRoleArns: [`arn:aws:iam::${ACCOUNT}:role/roleguard-test-*`],
+    slackActions: true,
     rotationTopicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:roleguard-test-rotation`,
   });
   decisionsTable = `decisions-${randomUUID()}`;
@@ -116,6 +117,7 @@ beforeAll(async () => {
   });
   // The receiver as functions/slack-actions.ts builds it, with a logger the tests can read.
   const receiver = slackActionsHttpHandler({
+    enabled: true,
     signingSecret: signingSecretReader(SECRET_PARAMETER),
     decisions: createDecisionStore(doc, decisionsTable),
     enqueue: lambdaEnqueue(new LambdaClient({}), WORKER),
@@ -325,6 +327,26 @@ describe('POST /slack/actions: only requests Slack signed, once, within 5 minute
   it('refuses a body altered after signing', async () => {
     const altered = body().replace('0123456789abcdef0123', 'fedcba9876543210fedc');
     await refused('bad-signature', () => postSigned(api.url, body(), { secret: SECRET, sendBody: altered }));
+  });
+
+  it('answers 404 to everything, signed or not, while Slack actions are turned off', async () => {
+    const off = await startApi(
+      slackActionsHttpHandler({
+        enabled: false,
+        signingSecret: signingSecretReader(SECRET_PARAMETER),
+        decisions: createDecisionStore(doc, decisionsTable),
+        enqueue: lambdaEnqueue(new LambdaClient({}), WORKER),
+        logger: log.logger,
+        now: () => new Date(),
+      }) as never,
+    );
+    try {
+      const invokes = lambda.received.length;
+      expect(await postSigned(off.url, body(), { secret: SECRET })).toEqual({ status: 404, text: 'not found' });
+      expect(lambda.received.length).toBe(invokes);
+    } finally {
+      await off.close();
+    }
   });
 
   it('answers 400 to a signed post that is not a button click', async () => {

@@ -53,6 +53,7 @@ beforeAll(async () => {
     SLACK_WEBHOOK_PARAMETER: '/roleguard/test/slack-webhook-url',
     SLACK_SIGNING_SECRET_PARAMETER: '/roleguard/test/slack-signing-secret',
     SLACK_ACTION_FUNCTION: 'roleguard-test-slackActionWorker',
+    SLACK_ACTIONS: 'true',
     AWS_REGION: LOCAL_AWS.region,
     AWS_ENDPOINT_URL_DYNAMODB: testEndpoint(),
     AWS_ENDPOINT_URL_SSM: ssm.url,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { formatSlackAlert } from '../../../lib/alert/index.js';
+import { formatSlackAlert, sendWithRetry } from '../../../lib/alert/index.js';
+import { loadConfig } from '../../../lib/config.js';
 import { RegistryError } from '../../../lib/registry/index.js';
 import { parseRegistryText } from '../../../lib/registry/text.js';
 import {
@@ -130,7 +131,7 @@ describe('the buttons', () => {
   it('are dropped from the message once the action is done, and kept after a refusal', () => {
     const alert = makeAlert(makeFinding({ assumedRoleId: 'AROA3XFRBF23EXAMPLE1:scan' }));
     const types = (blocks: unknown[] | undefined) => (blocks as { type: string }[]).map((b) => b.type);
-    expect(types(formatSlackAlert(alert).blocks)).toContain('actions');
+    expect(types(formatSlackAlert(alert, { buttons: true }).blocks)).toContain('actions');
     const decision = {
       decisionId: 'd',
       alertId: alert.alertId,
@@ -145,6 +146,37 @@ describe('the buttons', () => {
     };
     expect(types(updatedAlertMessage(alert, { ...decision, status: 'done' }).blocks)).not.toContain('actions');
     expect(types(updatedAlertMessage(alert, { ...decision, status: 'refused' }).blocks)).toContain('actions');
+  });
+});
+
+describe('the buttons flag (the slackActions param)', () => {
+  const types = (payload: { blocks: unknown[] }) => (payload.blocks as { type: string }[]).map((b) => b.type);
+
+  it('draws no actions block unless the Slack app is set up', () => {
+    const alert = makeAlert(makeFinding({ assumedRoleId: 'AROA3XFRBF23EXAMPLE1:scan' }));
+    expect(types(formatSlackAlert(alert))).not.toContain('actions');
+    expect(types(formatSlackAlert(alert, { buttons: false }))).not.toContain('actions');
+    expect(types(formatSlackAlert(alert, { buttons: true }))).toContain('actions');
+  });
+
+  it('is read from SLACK_ACTIONS, off by default', () => {
+    const env = { SESSIONS_TABLE: 's', REGISTRY_TABLE: 'r', ALERTS_TABLE: 'a' };
+    expect(loadConfig(env).slackActions).toBe(false);
+    expect(loadConfig({ ...env, SLACK_ACTIONS: 'true' }).slackActions).toBe(true);
+    expect(() => loadConfig({ ...env, SLACK_ACTIONS: 'yes' })).toThrow(/SLACK_ACTIONS must be true or false/);
+  });
+
+  it('reaches the Slack sender: an alert delivered with it carries the buttons, without it none', async () => {
+    const alert = makeAlert(makeFinding({ assumedRoleId: 'AROA3XFRBF23EXAMPLE1:scan' }));
+    const sent: { blocks: unknown[] }[] = [];
+    const deps = {
+      senders: { slack: async (p: { text: string; blocks: unknown[] }) => void sent.push(p) },
+      policy: { attemptsNow: 1, baseDelayMs: 0, maxAttempts: 1, sleep: async () => undefined },
+    };
+    await sendWithRetry('slack', alert, deps);
+    await sendWithRetry('slack', alert, { ...deps, slackButtons: true });
+    expect(types(sent[0]!)).not.toContain('actions');
+    expect(types(sent[1]!)).toContain('actions');
   });
 });
 
