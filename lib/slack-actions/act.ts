@@ -93,10 +93,25 @@ export async function performSlackAction(request: SlackActionRequest, deps: Acti
       outcome: `failed: ${(error as Error).message}`,
     });
     deps.logger.error('Slack action failed', { ...base, error: error as Error });
-    await deps.reply(request.responseUrl, updatedAlertMessage(alert, failed)).catch(() => undefined);
+    await deps
+      .reply(request.responseUrl, updatedAlertMessage(alert, failed, await decided(alert, deps)))
+      .catch(() => undefined);
     throw error;
   }
   deps.logger.info('Slack action decided', { ...base, status: decision.status, outcome: decision.outcome });
-  await deps.reply(request.responseUrl, updatedAlertMessage(alert, decision));
+  await deps.reply(request.responseUrl, updatedAlertMessage(alert, decision, await decided(alert, deps)));
   return decision;
+}
+
+/** The actions already decided on the alert, for the buttons to redraw; when it cannot be read, none (logged). */
+async function decided(alert: StoredAlert, deps: Pick<ActionDeps, 'decisions' | 'logger'>) {
+  try {
+    return await deps.decisions.decided(alert.alertId);
+  } catch (error) {
+    deps.logger.warn('Cannot read the decisions of the alert; its buttons are redrawn as they were', {
+      alertId: alert.alertId,
+      error: error as Error,
+    });
+    return [];
+  }
 }

@@ -7,7 +7,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Decision, DecisionStatus, SlackActionKind } from './types.js';
+import { type Decision, type DecisionStatus, SLACK_ACTIONS, type SlackActionKind } from './types.js';
 
 /** The TTL attribute of the decisions table: request nonces expire, decisions are kept. */
 export const DECISIONS_TTL_ATTRIBUTE = 'ttl';
@@ -57,6 +57,8 @@ export interface DecisionStore {
   requestTaken(signature: string, now: Date): Promise<boolean>;
   /** Claim the one decision of an action on a finding; when it is taken, the decision that holds it. */
   claim(draft: Omit<Decision, 'decisionId' | 'status' | 'outcome'>, now: Date): Promise<Decision | { taken: Decision }>;
+  /** The actions decided on an alert for good (done, or refused by what they found): their buttons are not redrawn. */
+  decided(alertId: string): Promise<SlackActionKind[]>;
   /** Record how a claimed decision ended. */
   settle(decision: Decision, result: Pick<Decision, 'status' | 'outcome' | 'policy' | 'dryRun'>): Promise<Decision>;
   /** Record a refused click. */
@@ -140,6 +142,16 @@ export function createDecisionStore(doc: DynamoDBDocumentClient, tableName: stri
         if (!held) throw new Error(`decision ${pk} vanished; the action will be retried`);
         return { taken: toDecision(held) };
       }
+    },
+    async decided(alertId) {
+      const held = await Promise.all(
+        SLACK_ACTIONS.map(async (action) => {
+          const key = { pk: decisionKey(alertId, action) };
+          const item = (await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item;
+          return item?.status === 'done' || item?.status === 'refused' ? action : null;
+        }),
+      );
+      return held.filter((a): a is SlackActionKind => a !== null);
     },
     async settle(decision, result) {
       const settled: Decision = { ...decision, ...result };

@@ -1,8 +1,8 @@
 import { escapeMrkdwn as e } from '../alert/escape.js';
 import { formatSlackAlert } from '../alert/format-slack.js';
 import type { Alert } from '../alert/types.js';
-import { actionLabel } from './buttons.js';
-import type { Decision } from './types.js';
+import { actionLabel, actionsFor } from './buttons.js';
+import type { Decision, SlackActionKind } from './types.js';
 
 /** A message for Slack's response_url: the alert updated in place, or a note only the clicker sees. */
 export interface SlackReply {
@@ -26,11 +26,13 @@ export function decisionLine(d: Pick<Decision, 'status' | 'action' | 'userId' | 
 
 /**
  * The alert as updated after a decision: the decision on top of what roleguard did, the policy written (if any),
- * and no buttons once the action is done (a refused or failed one leaves them for another try or another action).
+ * and the buttons of the finding's actions not decided yet: `decided` (the actions done or refused for good on this
+ * alert) and this decision's own action, unless it failed (a failed one may be tried again), are left out. Pure.
  */
-export function updatedAlertMessage(alert: Alert, decision: Decision): SlackReply {
+export function updatedAlertMessage(alert: Alert, decision: Decision, decided: SlackActionKind[] = []): SlackReply {
   const shown: Alert = decision.policy ? { ...alert, policy: decision.policy } : alert;
-  const { text, blocks } = formatSlackAlert(shown, { buttons: decision.status !== 'done' });
+  const gone = new Set([...decided, ...(decision.status === 'failed' ? [] : [decision.action])]);
+  const { text, blocks } = formatSlackAlert(shown, { buttons: actionsFor(alert).filter((a) => !gone.has(a)) });
   const at = blocks.findIndex((b) => (b as { type?: string }).type === 'context');
   const line = { type: 'section', text: { type: 'mrkdwn', text: decisionLine(decision) } };
   return { replace_original: true, text, blocks: [...blocks.slice(0, at), line, ...blocks.slice(at)] };

@@ -186,6 +186,8 @@ async function click(alertId: string, action: string, userId: string, timestamp?
 }
 
 const trail = () => createDecisionStore(doc, decisionsTable).list();
+const buttonsOf = (reply: Reply) =>
+  reply.blocks!.filter((b) => b.type === 'actions').flatMap((b) => b.elements!.map((e) => e.action_id));
 
 describe('the alert', () => {
   it('carries the buttons its finding calls for, each valued with the alert id only', async () => {
@@ -224,9 +226,9 @@ describe('the full path: a finding, its alert, a click, the action, the message,
     const policy = iam.policy('ExampleCorpAudit');
     expect(await sessionDecision(policy, session, time)).toBe('Denied');
     expect(await sessionDecision(policy, 'another-session', time)).toBe('Allowed');
-    // The message is replaced: who did what and when, the policy written, and no buttons left.
+    // The message is replaced: who did what and when, the policy written, and the buttons of the other actions.
     expect(reply.replace_original).toBe(true);
-    expect(reply.blocks!.some((b) => b.type === 'actions')).toBe(false);
+    expect(buttonsOf(reply)).toEqual(['revoke-role', 'start-rotation', 'acknowledge']);
     const line = reply.blocks!.find((b) => b.text?.text.includes('<@UAUDIT001>'))!.text!.text;
     expect(line).toMatch(/^:white_check_mark: \*Revoke this session\* by <@UAUDIT001> at \d{4}-.*Z: Revoked session/);
     expect(line).toContain(`${ROLE_ID}:${session}`);
@@ -475,6 +477,16 @@ describe('acknowledge and rotation', () => {
     expect((await sweepAlerts(deps.alerts, after)).summaries).toBe(0);
     expect(webhook.received.length).toBe(posts);
     expect((await deps.alerts.outbox.due(after)).map((a) => a.alertId)).not.toContain(alertId);
+  });
+
+  it('a decision removes only the buttons of the actions decided on the alert, not the others', async () => {
+    const { alertId } = await raise();
+    iam.reset();
+    const acknowledged = await click(alertId, 'acknowledge', 'UAUDIT001');
+    expect(buttonsOf(acknowledged.reply)).toEqual(['revoke-session', 'revoke-role', 'start-rotation']);
+    const revoked = await click(alertId, 'revoke-role', 'UAUDIT001');
+    expect(revoked.result.status).toBe('done');
+    expect(buttonsOf(revoked.reply)).toEqual(['revoke-session', 'start-rotation']);
   });
 
   it('starts a rotation through the rotation state machine', async () => {

@@ -128,7 +128,7 @@ describe('the buttons', () => {
     expect(actionsFor(makeAlert(makeFinding({ assumedRoleId: 'not-an-id' })))).not.toContain('revoke-session');
   });
 
-  it('are dropped from the message once the action is done, and kept after a refusal', () => {
+  it('are redrawn after a decision without the actions already decided on the alert', () => {
     const alert = makeAlert(makeFinding({ assumedRoleId: 'AROA3XFRBF23EXAMPLE1:scan' }));
     const types = (blocks: unknown[] | undefined) => (blocks as { type: string }[]).map((b) => b.type);
     expect(types(formatSlackAlert(alert, { buttons: true }).blocks)).toContain('actions');
@@ -144,8 +144,32 @@ describe('the buttons', () => {
       findingKind: alert.finding.kind,
       eventId: alert.finding.eventId,
     };
-    expect(types(updatedAlertMessage(alert, { ...decision, status: 'done' }).blocks)).not.toContain('actions');
-    expect(types(updatedAlertMessage(alert, { ...decision, status: 'refused' }).blocks)).toContain('actions');
+    const buttons = (reply: { blocks?: unknown[] }) =>
+      (reply.blocks as { type: string; elements?: { action_id: string }[] }[])
+        .filter((b) => b.type === 'actions')
+        .flatMap((b) => b.elements!.map((e) => e.action_id));
+    // Done: its own button goes, the others stay.
+    expect(buttons(updatedAlertMessage(alert, { ...decision, status: 'done' }))).toEqual([
+      'revoke-session',
+      'revoke-role',
+      'start-rotation',
+    ]);
+    // Refused by what it found (its claim is held: a new click is told so): the same.
+    expect(buttons(updatedAlertMessage(alert, { ...decision, status: 'refused' }))).toEqual([
+      'revoke-session',
+      'revoke-role',
+      'start-rotation',
+    ]);
+    // Failed: it may be tried again; and the actions decided before stay gone.
+    expect(buttons(updatedAlertMessage(alert, { ...decision, status: 'failed' }, ['revoke-role']))).toEqual([
+      'revoke-session',
+      'start-rotation',
+      'acknowledge',
+    ]);
+    const all = ['revoke-session', 'revoke-role', 'start-rotation'] as const;
+    expect(types(updatedAlertMessage(alert, { ...decision, status: 'done' }, [...all]).blocks)).not.toContain(
+      'actions',
+    );
   });
 });
 
