@@ -6,7 +6,7 @@ import { protectedReason, type Revoker } from '../revoke/respond.js';
 import type { RotationResult } from '../rotate/machine.js';
 import type { SessionStore } from '../sessions/index.js';
 import { actionLabel, actionsFor } from './buttons.js';
-import type { DecisionStore } from './decisions.js';
+import { DECISION_LEASE_MS, type DecisionStore } from './decisions.js';
 import { ephemeralNote, type SlackReply, updatedAlertMessage } from './message.js';
 import { carryOut } from './perform.js';
 import type { Decision, SlackActionRequest } from './types.js';
@@ -28,6 +28,19 @@ export interface ActionDeps {
   config: { dryRun: boolean; ownRoleArns: string[] };
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   now: () => Date;
+}
+
+/** A click whose action is claimed by a run still `started`: thrown so that Lambda retries the invoke later. */
+export class DecisionInProgress extends Error {
+  override name = 'DecisionInProgress';
+  constructor(
+    readonly decision: Decision,
+    leaseMs: number,
+  ) {
+    super(
+      `${decision.decisionId} is still started (since ${decision.at}); retried later, taken back after ${leaseMs / 1000} s`,
+    );
+  }
 }
 
 /** Who may act on a role's findings: the registry's global approvers, and the role's own. */
@@ -76,6 +89,9 @@ export async function performSlackAction(request: SlackActionRequest, deps: Acti
   const claimed = await deps.decisions.claim(base, now);
   if ('taken' in claimed) {
     const taken = claimed.taken;
+    // Still being carried out, or left `started` by a crash: thrown, so that Lambda tries again later; once the
+    // lease has run out the claim is taken back (lib/slack-actions/decisions.ts), and the action done.
+    if (taken.status === 'started') throw new DecisionInProgress(taken, DECISION_LEASE_MS);
     deps.logger.info('Slack action already decided', { ...base, decisionId: taken.decisionId, status: taken.status });
     await deps.reply(
       request.responseUrl,

@@ -1,6 +1,11 @@
-export { type ActionDeps, isApprover, performSlackAction } from './act.js';
+export { type ActionDeps, DecisionInProgress, isApprover, performSlackAction } from './act.js';
 export { actionLabel, actionsBlock, actionsFor } from './buttons.js';
-export { createDecisionStore, type DecisionStore, decisionsTableDefinition } from './decisions.js';
+export {
+  createDecisionStore,
+  DECISION_LEASE_MS,
+  type DecisionStore,
+  decisionsTableDefinition,
+} from './decisions.js';
 export { acceptHandover, type HandoverDeps, parseHandover } from './handover.js';
 export { decisionLine, ephemeralNote, type SlackReply, updatedAlertMessage } from './message.js';
 export { parseSlackClick } from './payload.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { slackSender, sweepAlerts } from '../../../lib/alert/index.js';
 import type { Config } from '../../../lib/config.js';
@@ -15,6 +15,8 @@ import { createRevocationStore, intentIdFor } from '../../../lib/revoke/store.js
 import { sessionKey } from '../../../lib/sessions/index.js';
 import {
   createDecisionStore,
+  DECISION_LEASE_MS,
+  DecisionInProgress,
   decisionsTableDefinition,
   slackActionHandler,
   slackActionsHttpHandler,
@@ -406,6 +408,45 @@ describe('who may act, and on what', () => {
     expect(second.reply.text).toMatch(/^Already decided by <@UAUDIT001> at .* \(done\): Revoked session/);
     expect(iam.puts()).toBe(1);
     expect((await trail()).filter((d) => d.alertId === alertId)).toHaveLength(1);
+  });
+
+  it('a run left started by a crash: a retry within the lease is thrown (Lambda tries again), one after it acts', async () => {
+    const { alertId } = await raise();
+    iam.reset();
+    // The claim a crashed run left behind, 30 seconds ago.
+    const claim = (at: Date) =>
+      doc.send(
+        new PutCommand({
+          TableName: decisionsTable,
+          Item: {
+            pk: `decision#${alertId}#revoke-role`,
+            trail: 'decision',
+            alertId,
+            action: 'revoke-role',
+            userId: 'UAUDIT001',
+            userName: null,
+            at: at.toISOString(),
+            status: 'started',
+            outcome: 'in progress',
+          },
+        }),
+      );
+    await claim(new Date(Date.now() - 30_000));
+    const timestamp = Math.floor(Date.now() / 1000) - 5;
+    const body = clickBody({ alertId, action: 'revoke-role', userId: 'UAUDIT001', responseUrl: responses.url });
+    const invokes = lambda.received.length;
+    expect((await postSigned(api.url, body, { secret: SECRET, timestamp })).status).toBe(200);
+    const handover = JSON.parse(lambda.received[invokes]!.body);
+    const replies = responses.received.length;
+    await expect(worker(handover, context as never)).rejects.toThrow(DecisionInProgress);
+    expect(responses.received.length).toBe(replies);
+    expect(iam.puts()).toBe(0);
+    // Lambda's retry of the same invoke, once the lease has run out: the claim is taken back and the action done.
+    await claim(new Date(Date.now() - DECISION_LEASE_MS - 1000));
+    const result = (await worker(handover, context as never)) as { status: string };
+    expect(result.status).toBe('done');
+    expect(iam.puts('ExampleCorpAudit')).toBe(1);
+    expect((await trail()).find((d) => d.alertId === alertId)).toMatchObject({ status: 'done', userId: 'UAUDIT001' });
   });
 
   it('does nothing for a forged finding id', async () => {
