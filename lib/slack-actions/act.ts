@@ -51,7 +51,8 @@ export function isApprover(userId: string, registry: Registry, role: RegisteredR
 /**
  * Carry out a click. The action is rebuilt from the stored finding: the clicker must be an approver of its role,
  * the finding must call for the action, the role must not be protected. The decision is claimed once per finding
- * and action, so a double click or a retry acts once. The outcome is recorded, then the message is updated.
+ * and action, so a double click or a retry acts once. The outcome is recorded, then the message is updated (a
+ * failure to update it is logged, not thrown: the decision stands).
  */
 export async function performSlackAction(request: SlackActionRequest, deps: ActionDeps): Promise<Decision> {
   const now = deps.now();
@@ -67,10 +68,23 @@ export async function performSlackAction(request: SlackActionRequest, deps: Acti
     findingKind: finding?.kind ?? null,
     eventId: finding?.eventId ?? null,
   };
+  // Once the decision is recorded, a reply Slack does not take is logged, not thrown: a retry would change nothing.
+  const reply = async (message: SlackReply, decision: Decision) => {
+    try {
+      await deps.reply(request.responseUrl, message);
+    } catch (error) {
+      deps.logger.warn('Cannot update the Slack message; the decision is recorded', {
+        ...base,
+        decisionId: decision.decisionId,
+        status: decision.status,
+        error: error as Error,
+      });
+    }
+  };
   const refuse = async (why: string): Promise<Decision> => {
     const decision = await deps.decisions.refuse({ ...base, outcome: why });
     deps.logger.warn('Slack action refused', { ...base, reason: why });
-    await deps.reply(request.responseUrl, ephemeralNote(`:no_entry: ${actionLabel(request.action)}: ${why}`));
+    await reply(ephemeralNote(`:no_entry: ${actionLabel(request.action)}: ${why}`), decision);
     return decision;
   };
   // A dry run's alert was never sent: a click on it can only be forged.
@@ -93,9 +107,9 @@ export async function performSlackAction(request: SlackActionRequest, deps: Acti
     // lease has run out the claim is taken back (lib/slack-actions/decisions.ts), and the action done.
     if (taken.status === 'started') throw new DecisionInProgress(taken, DECISION_LEASE_MS);
     deps.logger.info('Slack action already decided', { ...base, decisionId: taken.decisionId, status: taken.status });
-    await deps.reply(
-      request.responseUrl,
+    await reply(
       ephemeralNote(`Already decided by <@${taken.userId}> at ${taken.at} (${taken.status}): ${taken.outcome}`),
+      taken,
     );
     return taken;
   }
@@ -109,13 +123,11 @@ export async function performSlackAction(request: SlackActionRequest, deps: Acti
       outcome: `failed: ${(error as Error).message}`,
     });
     deps.logger.error('Slack action failed', { ...base, error: error as Error });
-    await deps
-      .reply(request.responseUrl, updatedAlertMessage(alert, failed, await decided(alert, deps)))
-      .catch(() => undefined);
+    await reply(updatedAlertMessage(alert, failed, await decided(alert, deps)), failed);
     throw error;
   }
   deps.logger.info('Slack action decided', { ...base, status: decision.status, outcome: decision.outcome });
-  await deps.reply(request.responseUrl, updatedAlertMessage(alert, decision, await decided(alert, deps)));
+  await reply(updatedAlertMessage(alert, decision, await decided(alert, deps)), decision);
   return decision;
 }
 

@@ -530,6 +530,36 @@ describe('acknowledge and rotation', () => {
     expect(buttonsOf(revoked.reply)).toEqual(['revoke-session', 'start-rotation']);
   });
 
+  it('a reply Slack does not take, once the decision is recorded, is logged and not thrown', async () => {
+    const { alertId } = await raise();
+    const unreachable = slackActionHandler({
+      ...liveActionDeps(deps, { DECISIONS_TABLE: decisionsTable, SLACK_SIGNING_SECRET_PARAMETER: SECRET_PARAMETER }),
+      reply: async () => {
+        throw new Error("Slack's response_url answered HTTP 404");
+      },
+      responseUrlAllowed: (url) => url.startsWith(responses.url),
+      logger: log.logger,
+    });
+    const handOver = async (userId: string, seconds: number) => {
+      const body = clickBody({ alertId, action: 'acknowledge', userId, responseUrl: responses.url });
+      const invokes = lambda.received.length;
+      const timestamp = Math.floor(Date.now() / 1000) - seconds;
+      expect((await postSigned(api.url, body, { secret: SECRET, timestamp })).status).toBe(200);
+      return JSON.parse(lambda.received[invokes]!.body);
+    };
+    const lines = log.lines.length;
+    // Done, refused, and already decided: each recorded, each reply failure logged.
+    expect(await unreachable(await handOver('UAUDIT001', 6), context as never)).toMatchObject({ status: 'done' });
+    expect(await unreachable(await handOver('UNOBODY01', 7), context as never)).toMatchObject({ status: 'refused' });
+    expect(await unreachable(await handOver('UGLOBAL01', 8), context as never)).toMatchObject({ status: 'done' });
+    const logged = log.lines.slice(lines).filter((l) => l.includes('Cannot update the Slack message'));
+    expect(logged).toHaveLength(3);
+    expect(logged.join('\n')).toContain('answered HTTP 404');
+    expect((await trail()).filter((d) => d.alertId === alertId).map((d) => d.status)).toEqual(
+      expect.arrayContaining(['done', 'refused']),
+    );
+  });
+
   it('starts a rotation through the rotation state machine', async () => {
     const { alertId } = await raise();
     iam.reset();
