@@ -332,7 +332,7 @@ describe('packaged CloudFormation template (osls package)', () => {
     });
   });
 
-  it('reserves concurrency for the capture functions only', () => {
+  it('reserves concurrency for the capture functions and the public Slack route only', () => {
     const reserved = Object.fromEntries(
       ofType('AWS::Lambda::Function').map(([name, fn]) => [name, fn.Properties.ReservedConcurrentExecutions ?? null]),
     );
@@ -343,6 +343,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       SweepLambdaFunction: null,
       RotateExternalIdsLambdaFunction: null,
       AuditTrustPoliciesLambdaFunction: null,
+      SlackActionsLambdaFunction: 5,
+      SlackActionWorkerLambdaFunction: null,
     });
   });
 
