@@ -1,6 +1,6 @@
 import type { AssumeEvent } from '../cloudtrail/types.js';
 import type { RegisteredRole } from '../registry/types.js';
-import type { OldIdCaller, Rotation } from './store.js';
+import { IN_FLIGHT, type OldIdCaller, type Rotation } from './store.js';
 
 /**
  * How long the old ID must have gone unused, after the confirmation, before a rotation finishes by itself: one assume
@@ -45,19 +45,20 @@ export function describeOldIdCallers(callers: OldIdCaller[]): string {
 }
 
 /**
- * The old-ID use an assume shows, to be noted on the rotation: a successful assume with the current ID by a trusted
- * account while a rotation is in flight (the registry shows a pending ID). Null otherwise, so that an assume outside
- * a rotation costs nothing more.
+ * The old-ID use an assume shows, to be noted on the rotation: a successful assume with the rotation's previous ID by
+ * a trusted account while it is in flight, whatever the registry names current (it may have been re-imported with
+ * the new ID mid-rotation). Null otherwise.
  */
 export function oldIdUseOf(
   event: AssumeEvent,
   role: RegisteredRole,
+  rotation: Rotation,
 ): { caller: string; sourceIp: string | null; at: string } | null {
   if (
     event.outcome !== 'success' ||
-    event.externalId === null ||
-    event.externalId !== role.externalIds.current ||
-    role.externalIds.pending === null ||
+    !IN_FLIGHT.includes(rotation.phase) ||
+    rotation.previousId === null ||
+    event.externalId !== rotation.previousId ||
     event.callerAccountId === null ||
     !role.trustedAccounts.includes(event.callerAccountId)
   )

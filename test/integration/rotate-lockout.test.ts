@@ -234,6 +234,35 @@ describe('a rotation finishes only once the old ID has gone unused for the quiet
   });
 });
 
+describe('old-ID use is tracked whatever the registry says mid-rotation', () => {
+  // Someone re-imports the registry with the new ID current while workers still use the old one.
+  for (const variant of ['current: NEW', 'current: NEW, pending: OLD'] as const) {
+    it(`${variant}: the old ID is still noted and no finding; the finish waits for it`, async () => {
+      const newId = await startedAndConfirmed(hour(1));
+      const edited: RegisteredRole = {
+        ...role,
+        externalIds: { current: newId, pending: variant === 'current: NEW' ? null : OLD_ID, retired: [] },
+      };
+      await createRegistryStore(doc, config.registryTable).replace({ ...registry, roles: [edited] });
+      const seen = (await pipelineDeps(hour(4)).registry()).roleFor(VENDOR_ROLE)!;
+      expect(seen.externalIds).toEqual({ current: newId, pending: OLD_ID, retired: [] });
+
+      expect(await assume('old-late', hour(5), OLD_ID, 'w2', '203.0.113.9')).toMatchObject({
+        status: 'recorded',
+        findings: [],
+        actions: [],
+      });
+      expect((await rotationOf()).oldIdUse?.lastAt).toBe(hour(5).toISOString());
+      // The new ID is no old-ID use.
+      expect(await assume('new-again', hour(6), newId, 'w1')).toMatchObject({ findings: [] });
+      expect((await rotationOf()).oldIdUse?.lastAt).toBe(hour(5).toISOString());
+      // 24 h after the confirmation, not after the old ID's last use: both IDs stay.
+      expect(await advanceRotation(deps(), edited, hour(26))).toMatchObject({ phase: 'confirmed', done: [] });
+      expect(await assumeDecision(trust.policy(), VENDOR, OLD_ID)).toBe('Allowed');
+    });
+  }
+});
+
 describe('a retired ID counts from the IAM write plus its propagation', () => {
   it('an old-ID assume IAM still accepted just after the finish is not retired-external-id; after the grace it is', async () => {
     await startedAndConfirmed(hour(1));
