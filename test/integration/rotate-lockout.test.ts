@@ -12,6 +12,7 @@ import { createRegistryStore, type RegisteredRole, type Registry, validateRegist
 import {
   advanceRotation,
   createRotationStore,
+  DELIVERY_MARGIN_MS,
   finishRotation,
   iamTrustPolicyIo,
   RETIRE_GRACE_MS,
@@ -130,7 +131,7 @@ describe('a rotation finishes only once the old ID has gone unused for the quiet
     // 24 h after the confirmation, but not after the old ID's last use: still both IDs.
     const waiting = await advanceRotation(deps(), role, hour(26));
     expect(waiting).toMatchObject({ phase: 'confirmed', done: [] });
-    expect(waiting.waiting).toContain(`not before ${hour(29).toISOString()}`);
+    expect(waiting.waiting).toContain(`not before ${hour(30).toISOString()}`);
     expect(waiting.waiting).toContain(`${workerArn('w2')} from 203.0.113.9`);
     expect(await assumeDecision(trust.policy(), VENDOR, OLD_ID)).toBe('Allowed');
     expect(trust.writes).toHaveLength(1);
@@ -140,7 +141,7 @@ describe('a rotation finishes only once the old ID has gone unused for the quiet
     await expect(refused).rejects.toThrow(/must go unused for 24 h.*w2 from 203\.0\.113\.9.*--force/);
     expect(trust.writes).toHaveLength(1);
     // Quiet since: the next run finishes.
-    expect(await advanceRotation(deps(), role, ms(60_000, hour(29)))).toMatchObject({
+    expect(await advanceRotation(deps(), role, ms(60_000, hour(30)))).toMatchObject({
       phase: 'finished',
       done: ['finish'],
     });
@@ -148,11 +149,28 @@ describe('a rotation finishes only once the old ID has gone unused for the quiet
     expect(await assumeDecision(trust.policy(), VENDOR, newId)).toBe('Allowed');
   });
 
+  it('waits a delivery margin past the quiet period, so an old-ID assume CloudTrail delivers late is seen first', async () => {
+    await startedAndConfirmed(hour(1));
+    // A worker assumes with the old ID just before the quiet period ends; CloudTrail delivers it 15 minutes later.
+    const lastOld = ms(-5 * 60_000, hour(25));
+    const quietEnds = await advanceRotation(deps(), role, hour(25));
+    expect(quietEnds).toMatchObject({ phase: 'confirmed', done: [] });
+    expect(quietEnds.waiting).toContain(`not before ${ms(DELIVERY_MARGIN_MS, hour(25)).toISOString()}`);
+    expect(trust.writes).toHaveLength(1);
+    expect(await assume('old-late', lastOld, OLD_ID, 'w3', '192.0.2.7')).toMatchObject({ findings: [] });
+    // Seen in time: the finish now waits for a quiet period after it (plus the margin).
+    const after = await advanceRotation(deps(), role, ms(15 * 60_000, hour(25)));
+    expect(after.waiting).toContain(`not before ${ms(DELIVERY_MARGIN_MS, hour(24, lastOld)).toISOString()}`);
+    expect(await advanceRotation(deps(), role, hour(26))).toMatchObject({ phase: 'confirmed', done: [] });
+    expect(await assumeDecision(trust.policy(), VENDOR, OLD_ID)).toBe('Allowed');
+    expect(DELIVERY_MARGIN_MS).toBe(3_600_000);
+  });
+
   it('the quiet period is the role’s rotation.quietHours; --finish --force still finishes at once', async () => {
     const quick: RegisteredRole = { ...role, rotation: { everyDays: 90, graceDays: 7, quietHours: 2 } };
     await startedAndConfirmed(hour(1), quick);
-    expect(await advanceRotation(deps(), quick, ms(-1, hour(3)))).toMatchObject({ phase: 'confirmed' });
-    expect(await advanceRotation(deps(), quick, hour(3))).toMatchObject({ phase: 'finished' });
+    expect(await advanceRotation(deps(), quick, ms(-1, hour(4)))).toMatchObject({ phase: 'confirmed' });
+    expect(await advanceRotation(deps(), quick, hour(4))).toMatchObject({ phase: 'finished' });
 
     // The default, forced: finished at once, and the history says it was forced before the quiet period.
     const next = (await pipelineDeps(day(1)).registry()).roleFor(VENDOR_ROLE)!;
@@ -170,7 +188,7 @@ describe('a rotation finishes only once the old ID has gone unused for the quiet
       'forced by alice before the old ID went unused for 24 h',
     );
 
-    // The registry field: hours, 0 (finish at the confirmation) to 720.
+    // The registry field: hours, 0 (finish an hour after the confirmation, the delivery margin) to 720.
     const withQuiet = (quietHours: unknown) => ({
       roles: [{ ...role, rotation: { everyDays: 90, graceDays: 7, quietHours } }],
     });
