@@ -62,11 +62,11 @@ let config: Config;
 let trust: EmulatedTrust;
 let alerts: RotationNotice[];
 
-function deps(): RotationDeps {
+function deps(reg: Registry = registry): RotationDeps {
   return rotationDeps({
     dynamo: doc,
     registryTable: config.registryTable,
-    registry,
+    registry: reg,
     ownRoleArns: [],
     trust: iamTrustPolicyIo(
       new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
@@ -340,5 +340,47 @@ describe('IDs other than the previous and the pending one in the vendor statemen
     expect(JSON.stringify(alerts)).not.toContain(DR_ID);
     expect(trust.writes).toHaveLength(1);
     expect(trust.policy()).toEqual(vendorTrustPolicy([OLD_ID, newId, DR_ID]));
+  });
+});
+
+describe('a rotation that can no longer go on is alerted, not left stuck silently', () => {
+  it('a role made protected mid-rotation: alerted once, nothing written', async () => {
+    await startedAndConfirmed(hour(1));
+    const guarded = deps({ ...registry, protectedRoleArns: [...registry.protectedRoleArns, VENDOR_ROLE] });
+    const run = await runRotations(guarded, registry.roles, day(2));
+    expect(run.results).toEqual([
+      expect.objectContaining({ phase: 'confirmed', waiting: expect.stringMatching(/^refused: /) }),
+    ]);
+    expect(alerts).toEqual([
+      expect.objectContaining({ severity: 'high', title: expect.stringContaining('stuck'), roleArn: VENDOR_ROLE }),
+    ]);
+    expect(alerts[0]!.message).toContain('may no longer change the role');
+    expect(JSON.stringify(alerts)).not.toContain(OLD_ID);
+    // Once (a week), not every hour.
+    await runRotations(guarded, registry.roles, hour(1, day(2)));
+    expect(alerts).toHaveLength(1);
+    expect(trust.writes).toHaveLength(1);
+    expect((await rotationOf()).phase).toBe('confirmed');
+  });
+
+  it('a role removed from the registry mid-rotation: alerted once, nothing written', async () => {
+    await startRotation(deps(), role, { trigger: 'manual', now: T0 });
+    const newId = (await rotationOf()).pendingId!;
+    const run = await runRotations(deps(), [], day(1));
+    expect(run.failed).toEqual([]);
+    expect(run.results).toEqual([
+      expect.objectContaining({ roleArn: VENDOR_ROLE, waiting: expect.stringContaining('no longer in the registry') }),
+    ]);
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        severity: 'high',
+        roleArn: VENDOR_ROLE,
+        title: expect.stringContaining('no longer in the registry'),
+      }),
+    ]);
+    expect(JSON.stringify(alerts)).not.toContain(newId);
+    await runRotations(deps(), [], hour(1, day(1)));
+    expect(alerts).toHaveLength(1);
+    expect(trust.writes).toHaveLength(1);
   });
 });
