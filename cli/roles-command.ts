@@ -9,6 +9,7 @@ import { diffRegistries, formatRegistryDiff, registryDiffJson } from '../lib/reg
 import {
   createRegistryStore,
   type Registry,
+  RegistryConflictError,
   RegistryError,
   registryToDocument,
   validateRegistry,
@@ -16,7 +17,7 @@ import {
 import { EXIT } from './exit-codes.js';
 import { addStoreOptions, noteInMemory, openLocalStore, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
-import { registerRoleEdits } from './roles-edit.js';
+import { REGISTRY_CHANGED, registerRoleEdits } from './roles-edit.js';
 import { listRoles } from './roles-list.js';
 
 interface ImportFlags extends StoreFlags {
@@ -61,7 +62,7 @@ problem named (file, role, field) and the registry in place stays as it was. Wit
 vendor names, responses, rotation settings, retired IDs and service/protected ARNs already registered are
 kept, and a role that requires no external ID is registered in watch mode (externalIds: none).
 Exit status: 0 imported (or valid in --dry-run), 2 invalid input or roles would be removed without
---replace, 1 the store failed.`,
+--replace, 1 the store failed or the registry changed while the command ran (run it again).`,
     )
     .action(async (flags: ImportFlags) => {
       process.exitCode = await importRoles(flags);
@@ -118,7 +119,8 @@ async function importRoles(flags: ImportFlags): Promise<number> {
   try {
     noteInMemory(store, 'roles import', 'the diff is against an empty registry and nothing imported is kept');
     const registryStore = createRegistryStore(store.dynamo, store.tables.registry);
-    const stored = await registryStore.load();
+    // The diff and the --replace check are against this read; the write happens only if the registry is still it.
+    const { registry: stored, version: storedVersion } = await registryStore.loadVersioned();
     if (flags.authorizationDetails) {
       try {
         derived = registryFromAuthorizationDetails(document, flags.authorizationDetails, stored);
@@ -141,7 +143,14 @@ async function importRoles(flags: ImportFlags): Promise<number> {
       process.stderr.write(`${formatRegistryDiff(diff).join('\n')}\nroleguard roles import: ${refusal}\n`);
       return EXIT.usage;
     }
-    const version = flags.dryRun ? null : await registryStore.replace(registry!);
+    let version: string | null = null;
+    try {
+      if (!flags.dryRun) version = await registryStore.replace(registry!, { expectedVersion: storedVersion });
+    } catch (error) {
+      if (!(error instanceof RegistryConflictError)) throw error;
+      process.stderr.write(`roleguard roles import: ${REGISTRY_CHANGED}\n`);
+      return EXIT.failed;
+    }
     const count = `${registry!.roles.length} guarded ${registry!.roles.length === 1 ? 'role' : 'roles'}`;
     if (flags.json) {
       process.stdout.write(
