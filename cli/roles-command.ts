@@ -59,8 +59,8 @@ The import prints what changes against the stored registry: roles added (+), rem
 It refuses to remove registered roles unless --replace is given; use roles add FILE and roles remove ARN
 to onboard or offboard one vendor. The import is all or nothing: an invalid registry is refused with every
 problem named (file, role, field) and the registry in place stays as it was. With --authorization-details,
-vendor names, responses, rotation settings, retired IDs and service/protected ARNs already registered are
-kept, and a role that requires no external ID is registered in watch mode (externalIds: none).
+vendor names, responses, dryRun, rotation settings, retired IDs, approvers and service/protected ARNs already
+registered are kept, and a role that requires no external ID is registered in watch mode (externalIds: none).
 Exit status: 0 imported (or valid in --dry-run), 2 invalid input or roles would be removed without
 --replace, 1 the store failed or the registry changed while the command ran (run it again).`,
     )
