@@ -139,8 +139,14 @@ async function importRoles(flags: ImportFlags): Promise<number> {
     const refusal = refused
       ? `refused: this import would remove ${diff.removed.length} registered ${diff.removed.length === 1 ? 'role' : 'roles'} (${diff.removed.map((r) => r.roleArn).join(', ')}); give --replace to remove ${diff.removed.length === 1 ? 'it' : 'them'}, or add ${diff.removed.length === 1 ? 'it' : 'them'} to the file`
       : null;
+    // With --json, a refused or overtaken import still prints a JSON document: scripts read stdout, not stderr.
+    const jsonResult = (result: Record<string, unknown>) =>
+      process.stdout.write(
+        `${JSON.stringify({ ...result, roles: registry!.roles.length, diff: registryDiffJson(diff), notes: derived?.notes ?? [], notCrossAccount: derived?.notCrossAccount ?? null }, null, 2)}\n`,
+      );
     if (refusal && !flags.dryRun) {
       process.stderr.write(`${formatRegistryDiff(diff).join('\n')}\nroleguard roles import: ${refusal}\n`);
+      if (flags.json) jsonResult({ imported: false, version: null, refused: refusal });
       return EXIT.usage;
     }
     let version: string | null = null;
@@ -149,13 +155,12 @@ async function importRoles(flags: ImportFlags): Promise<number> {
     } catch (error) {
       if (!(error instanceof RegistryConflictError)) throw error;
       process.stderr.write(`roleguard roles import: ${REGISTRY_CHANGED}\n`);
+      if (flags.json) jsonResult({ imported: false, version: null, error: REGISTRY_CHANGED });
       return EXIT.failed;
     }
     const count = `${registry!.roles.length} guarded ${registry!.roles.length === 1 ? 'role' : 'roles'}`;
     if (flags.json) {
-      process.stdout.write(
-        `${JSON.stringify({ imported: !flags.dryRun, version, roles: registry!.roles.length, diff: registryDiffJson(diff), wouldBeRefused: refusal, notes: derived?.notes ?? [], notCrossAccount: derived?.notCrossAccount ?? null }, null, 2)}\n`,
-      );
+      jsonResult({ imported: !flags.dryRun, version, wouldBeRefused: refusal });
       return EXIT.ok;
     }
     if (derived) {

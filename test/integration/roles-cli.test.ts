@@ -187,6 +187,16 @@ describe('roleguard roles import: the diff, and --replace', () => {
     );
     expect(refused.stderr).not.toMatch(/\n\s+at /);
     expect(cli(['roles', 'list', ...store, '--json']).stdout).toBe(before);
+    // With --json the refusal is a JSON document on stdout too, with the diff it was based on.
+    const refusedJson = cli(['roles', 'import', '--registry', swap, ...store, '--json']);
+    expect(refusedJson.status).toBe(2);
+    expect(JSON.parse(refusedJson.stdout)).toMatchObject({
+      imported: false,
+      version: null,
+      refused: expect.stringContaining(`refused: this import would remove 1 registered role (${EXAMPLE})`),
+      diff: { added: [OTHER], removed: [EXAMPLE] },
+    });
+    expect(cli(['roles', 'list', ...store, '--json']).stdout).toBe(before);
 
     const dry = cli(['roles', 'import', '--registry', swap, ...store, '--dry-run']);
     expect(dry.status).toBe(0);
@@ -308,6 +318,7 @@ describe('roleguard roles import: the diff, and --replace', () => {
         '--registry',
         both,
         '--replace',
+        '--json',
         '--endpoint',
         proxy2.url,
         '--table',
@@ -316,6 +327,11 @@ describe('roleguard roles import: the diff, and --replace', () => {
       expect(meanwhile?.status).toBe(0);
       expect(imported.stderr).toContain('roleguard roles import: the registry changed since it was read');
       expect(imported.status).toBe(1);
+      expect(JSON.parse(imported.stdout)).toMatchObject({
+        imported: false,
+        version: null,
+        error: expect.stringContaining('the registry changed since it was read'),
+      });
       expect(roles()).toEqual([EXAMPLE, LEGACY, LEGACY.replace('LegacyBackupVendor', 'NewVendor')].sort());
     } finally {
       proxy2.close();
