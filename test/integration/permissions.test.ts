@@ -33,6 +33,8 @@ const STACK: Stack = { region: 'us-east-1', accountId: '111122223333' };
 const ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
 const ROLE_ID = 'AROA3XFRBF23EXAMPLE1';
 const EXPIRED_ROLE = 'arn:aws:iam::111122223333:role/vendors/ExpiredVendor';
+// The same role name in another account: IAM writes go by name, so writing it would change ROLE instead.
+const OTHER_ACCOUNT_ROLE = 'arn:aws:iam::444455556666:role/vendors/ExampleCorpAudit';
 const SIGNING_SECRET = 'proof-signing-secret-0123456789abcdef';
 const APPROVER = 'UPROOF0001';
 let decisionsTable: string;
@@ -46,6 +48,8 @@ let servers: FakeServer[];
 let iam: Awaited<ReturnType<typeof fakeIam>>;
 let recorder: CallRecorder;
 const saved = { ...process.env };
+/** The test's environment (endpoints, credentials) that each function's own environment is laid over. */
+let baseEnv: NodeJS.ProcessEnv;
 /** What each function sent, by its logical id (…LambdaFunction). */
 const sent: Record<string, AwsCall[]> = {};
 
@@ -149,6 +153,7 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
   });
+  baseEnv = { ...process.env };
 }, 180_000);
 afterAll(async () => {
   process.env = saved;
@@ -163,6 +168,8 @@ async function load(functionId: string, file: string) {
     string,
     string
   >;
+  // Only this function's environment: nothing a function loaded before set may leak into it.
+  for (const name of Object.keys(process.env)) if (!(name in baseEnv)) delete process.env[name];
   Object.assign(process.env, env, {
     SESSIONS_TABLE: config.sessionsTable,
     REGISTRY_TABLE: config.registryTable,
@@ -421,6 +428,10 @@ describe('every AWS request of every function is allowed by its own role (IAM ev
       expect(await revoke({ roleArn: ROLE, accessKeyId: key, requestId: 'p-1' })).toMatchObject({ alreadyDone: true });
       expect(await revoke({ roleArn: ROLE, session: 'never-seen', requestId: 'p-2' })).toMatchObject({ applied: true });
       expect(await revoke({ roleArn: ROLE, all: true, requestId: 'p-3' })).toMatchObject({ applied: true });
+      // The packaged function knows its account (AWS_ACCOUNT_ID from the template): the same name elsewhere is refused.
+      await expect(revoke({ roleArn: OTHER_ACCOUNT_ROLE, all: true, requestId: 'p-4' })).rejects.toThrow(
+        /in account 444455556666, but roleguard runs in account 111122223333/,
+      );
     });
 
     // auditTrustPolicies: reads each guarded role's trust policy, alerts on problems once.
