@@ -623,6 +623,11 @@ describe('packaged CloudFormation template (osls package)', () => {
       expect(statement(role, 'ReadSlackWebhookSecret').Resource).toEqual([
         'arn:aws:ssm:eu-west-1:111122223333:parameter/roleguard/test/slack-webhook-url',
       ]);
+    // The alert topic is encrypted with the stack's key, which SNS uses with the publisher's permissions: every role
+    // that may publish holds EncryptAlerts.
+    for (const [name] of ofType('AWS::IAM::Role'))
+      if (JSON.stringify(resources[name]).includes('"sns:Publish"'))
+        expect([name, statementsOf(name).some((s: any) => s.Sid === 'EncryptAlerts')]).toEqual([name, true]);
     // Every function that may write IAM knows its account, and refuses to write a role of another one.
     for (const [name, fn] of ofType('AWS::Lambda::Function')) {
       const writesIam = JSON.stringify(resources[name.replace('LambdaFunction', 'Role')]).includes('iam:PutRolePolicy');
