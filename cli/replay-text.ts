@@ -1,7 +1,7 @@
 import { maskExternalId } from '../lib/redact.js';
 import type { ReplayReport, ReportFinding } from '../lib/replay/report.js';
 import { formatCount, formatTime, plural } from './format.js';
-import { renderTable } from './table.js';
+import { renderTable, shortRoleNames } from './table.js';
 
 /** Above this many findings, sessions or rejections, the readable report shows a summary and the top rows, not every row. */
 export const LARGE_RUN = 20;
@@ -98,20 +98,28 @@ function findingsSection(report: ReplayReport, options: ReplayTextOptions, large
       ? `Top findings (${shown.length} of ${formatCount(all.length)}, most severe first)`
       : `Findings (${formatCount(all.length)})`;
   if (!all.length) return ['', title, options.guarded ? 'none' : 'none (no role is registered)'];
+  const roles = shortRoleNames(shown.map((f) => f.roleArn));
   return [
     '',
     title,
+    // Fitted to the terminal: role names as short as they stay unambiguous, and what happened wrapped, never cut.
     renderTable(
-      ['when (UTC)', 'severity', 'kind', 'role', 'caller', 'what happened'],
+      [
+        { header: 'when (UTC)', keep: true },
+        { header: 'severity', keep: true },
+        { header: 'kind', keep: true },
+        { header: 'role', min: 16 },
+        { header: 'caller', optional: true },
+        { header: 'what happened', wrap: true, min: 30 },
+      ],
       shown.map((f) => [
         formatTime(f.context.at),
         f.severity,
         f.kind,
-        f.roleArn,
+        roles.get(f.roleArn) ?? f.roleArn,
         f.callerAccountId ?? f.context.callerType,
         f.message,
       ]),
-      110,
     ),
   ];
 }

@@ -2,7 +2,7 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { Command } from 'commander';
 import { parseRoleArn } from '../lib/cloudtrail/arn.js';
 import { createLogger } from '../lib/logger.js';
-import { createRegistryStore, type Registry } from '../lib/registry/index.js';
+import { createRegistryStore, indexRegistry, type Registry } from '../lib/registry/index.js';
 import {
   type ManualRevocation,
   type ManualTarget,
@@ -107,8 +107,11 @@ async function revoke(flags: RevokeFlags): Promise<number> {
   try {
     if (!('all' in target)) noteInMemory(store, 'revoke', 'no session is recorded in it to look up');
     const registry = fileRegistry ?? (await createRegistryStore(store.dynamo, store.tables.registry).load());
-    // A role whose registry entry says dryRun is never written, by hand either.
-    const roleDryRun = registry.roles.find((r) => r.roleArn === flags.role)?.dryRun === true;
+    // Matched by account and role name, as IAM writes by name: an ARN given without (or with another) path is the
+    // same role. The registry's ARN is used from here on. A role whose entry says dryRun is never written by hand.
+    const registered = indexRegistry(registry).roleFor(flags.role);
+    const roleArn = registered?.roleArn ?? flags.role;
+    const roleDryRun = registered?.dryRun === true;
     const dryRun = flags.dryRun === true || roleDryRun;
     if (roleDryRun && !flags.dryRun)
       process.stderr.write(
@@ -118,7 +121,7 @@ async function revoke(flags: RevokeFlags): Promise<number> {
     // With --stage, the stack's own roles are known by name and never revoked.
     const guarded = { ...registry, ownRoleArns: flags.stage ? [`arn:aws:iam::*:role/roleguard-${flags.stage}-*`] : [] };
     const request = {
-      roleArn: flags.role,
+      roleArn,
       target,
       dryRun,
       requestedBy: process.env.USER ?? null,
@@ -146,7 +149,7 @@ async function revoke(flags: RevokeFlags): Promise<number> {
       throw error;
     }
     const summary = {
-      roleArn: flags.role,
+      roleArn,
       revoked: result.revoked ?? 'role',
       decidedAt: result.decidedAt,
       policyName: REVOCATION_POLICY_NAME,
@@ -165,7 +168,7 @@ async function revoke(flags: RevokeFlags): Promise<number> {
         : 'every session issued before';
       const verb = result.pendingError ? 'Recorded, not yet applied: revoke' : 'Revoked';
       process.stdout.write(
-        `${verb} ${what} ${result.decidedAt} on ${flags.role}${result.fellBack ? ' (as the whole role: the inline policy budget is full)' : ''}\n`,
+        `${verb} ${what} ${result.decidedAt} on ${roleArn}${result.fellBack ? ' (as the whole role: the inline policy budget is full)' : ''}\n`,
       );
       writeSessions(result.sessions);
       if (result.policyDocument)
@@ -236,7 +239,7 @@ async function dryRunRevocation(
   }
   let preview: RevocationPreview;
   try {
-    preview = await previewRevocation(iam, parseRoleArn(flags.role)!.roleName, plan.addition, now);
+    preview = await previewRevocation(iam, parseRoleArn(request.roleArn)!.roleName, plan.addition, now);
   } catch (error) {
     return fail(
       `could not read the role's inline policies (${(error as Error).name}: ${(error as Error).message}); nothing was written`,
@@ -251,7 +254,7 @@ async function dryRunRevocation(
     process.stdout.write(
       `${JSON.stringify(
         {
-          roleArn: flags.role,
+          roleArn: request.roleArn,
           revoked: plan.revoked ?? 'role',
           decidedAt,
           policyName: REVOCATION_POLICY_NAME,
@@ -271,7 +274,7 @@ async function dryRunRevocation(
   }
   const what = plan.revoked ? `session ${plan.revoked} for tokens issued before` : 'every session issued before';
   process.stdout.write(
-    `Dry run: would revoke ${what} ${decidedAt} on ${flags.role}${preview.fellBack ? ' (as the whole role: the inline policy budget is full)' : ''}\n`,
+    `Dry run: would revoke ${what} ${decidedAt} on ${request.roleArn}${preview.fellBack ? ' (as the whole role: the inline policy budget is full)' : ''}\n`,
   );
   writeSessions(plan.sessions);
   if (assumption) process.stdout.write(`Note: ${assumption}.\n`);

@@ -9,6 +9,7 @@ import { diffRegistries, formatRegistryDiff, registryDiffJson } from '../lib/reg
 import {
   createRegistryStore,
   type Registry,
+  RegistryConflictError,
   RegistryError,
   registryToDocument,
   validateRegistry,
@@ -16,7 +17,7 @@ import {
 import { EXIT } from './exit-codes.js';
 import { addStoreOptions, noteInMemory, openLocalStore, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
-import { registerRoleEdits } from './roles-edit.js';
+import { REGISTRY_CHANGED, registerRoleEdits } from './roles-edit.js';
 import { listRoles } from './roles-list.js';
 
 interface ImportFlags extends StoreFlags {
@@ -58,10 +59,10 @@ The import prints what changes against the stored registry: roles added (+), rem
 It refuses to remove registered roles unless --replace is given; use roles add FILE and roles remove ARN
 to onboard or offboard one vendor. The import is all or nothing: an invalid registry is refused with every
 problem named (file, role, field) and the registry in place stays as it was. With --authorization-details,
-vendor names, responses, rotation settings, retired IDs and service/protected ARNs already registered are
-kept, and a role that requires no external ID is registered in watch mode (externalIds: none).
+vendor names, responses, dryRun, rotation settings, retired IDs, approvers and service/protected ARNs already
+registered are kept, and a role that requires no external ID is registered in watch mode (externalIds: none).
 Exit status: 0 imported (or valid in --dry-run), 2 invalid input or roles would be removed without
---replace, 1 the store failed.`,
+--replace, 1 the store failed or the registry changed while the command ran (run it again).`,
     )
     .action(async (flags: ImportFlags) => {
       process.exitCode = await importRoles(flags);
@@ -118,7 +119,8 @@ async function importRoles(flags: ImportFlags): Promise<number> {
   try {
     noteInMemory(store, 'roles import', 'the diff is against an empty registry and nothing imported is kept');
     const registryStore = createRegistryStore(store.dynamo, store.tables.registry);
-    const stored = await registryStore.load();
+    // The diff and the --replace check are against this read; the write happens only if the registry is still it.
+    const { registry: stored, version: storedVersion } = await registryStore.loadVersioned();
     if (flags.authorizationDetails) {
       try {
         derived = registryFromAuthorizationDetails(document, flags.authorizationDetails, stored);
@@ -137,16 +139,28 @@ async function importRoles(flags: ImportFlags): Promise<number> {
     const refusal = refused
       ? `refused: this import would remove ${diff.removed.length} registered ${diff.removed.length === 1 ? 'role' : 'roles'} (${diff.removed.map((r) => r.roleArn).join(', ')}); give --replace to remove ${diff.removed.length === 1 ? 'it' : 'them'}, or add ${diff.removed.length === 1 ? 'it' : 'them'} to the file`
       : null;
+    // With --json, a refused or overtaken import still prints a JSON document: scripts read stdout, not stderr.
+    const jsonResult = (result: Record<string, unknown>) =>
+      process.stdout.write(
+        `${JSON.stringify({ ...result, roles: registry!.roles.length, diff: registryDiffJson(diff), notes: derived?.notes ?? [], notCrossAccount: derived?.notCrossAccount ?? null }, null, 2)}\n`,
+      );
     if (refusal && !flags.dryRun) {
       process.stderr.write(`${formatRegistryDiff(diff).join('\n')}\nroleguard roles import: ${refusal}\n`);
+      if (flags.json) jsonResult({ imported: false, version: null, refused: refusal });
       return EXIT.usage;
     }
-    const version = flags.dryRun ? null : await registryStore.replace(registry!);
+    let version: string | null = null;
+    try {
+      if (!flags.dryRun) version = await registryStore.replace(registry!, { expectedVersion: storedVersion });
+    } catch (error) {
+      if (!(error instanceof RegistryConflictError)) throw error;
+      process.stderr.write(`roleguard roles import: ${REGISTRY_CHANGED}\n`);
+      if (flags.json) jsonResult({ imported: false, version: null, error: REGISTRY_CHANGED });
+      return EXIT.failed;
+    }
     const count = `${registry!.roles.length} guarded ${registry!.roles.length === 1 ? 'role' : 'roles'}`;
     if (flags.json) {
-      process.stdout.write(
-        `${JSON.stringify({ imported: !flags.dryRun, version, roles: registry!.roles.length, diff: registryDiffJson(diff), wouldBeRefused: refusal, notes: derived?.notes ?? [], notCrossAccount: derived?.notCrossAccount ?? null }, null, 2)}\n`,
-      );
+      jsonResult({ imported: !flags.dryRun, version, wouldBeRefused: refusal });
       return EXIT.ok;
     }
     if (derived) {

@@ -12,6 +12,7 @@ import {
 import {
   createRegistryStore,
   type Registry,
+  RegistryConflictError,
   RegistryError,
   registryToDocument,
   validateRegistry,
@@ -41,7 +42,8 @@ Examples:
   roleguard roles add examplecorp.yaml --data-dir ~/.roleguard --dry-run
 
 A role already registered is refused (change it with roles import, or remove it first).
-Exit status: 0 added (or valid in --dry-run), 2 invalid input or already registered, 1 the store failed.`,
+Exit status: 0 added (or valid in --dry-run), 2 invalid input or already registered, 1 the store failed or
+the registry changed while the command ran (run it again).`,
     )
     .action(async (file: string, flags: EditFlags) => {
       process.exitCode = await addRoles(file, flags);
@@ -59,12 +61,16 @@ Exit status: 0 added (or valid in --dry-run), 2 invalid input or already registe
 Examples:
   roleguard roles remove arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit --stage prod
 
-Exit status: 0 removed (or shown in --dry-run), 2 not a role ARN or not registered, 1 the store failed.`,
+Exit status: 0 removed (or shown in --dry-run), 2 not a role ARN or not registered, 1 the store failed or the
+registry changed while the command ran (run it again).`,
     )
     .action(async (arns: string[], flags: EditFlags) => {
       process.exitCode = await removeRoles(arns, flags);
     });
 }
+
+/** What an edit says when another edit landed between its read and its write. */
+export const REGISTRY_CHANGED = 'the registry changed since it was read; nothing was written; run the command again';
 
 const plural = (n: number) => `${n} ${n === 1 ? 'role' : 'roles'}`;
 
@@ -92,15 +98,25 @@ async function readRolesFile(path: string): Promise<Registry | string> {
   }
 }
 
-/** Write the edited registry (unless a dry run) and report the diff. */
+/** Write the edited registry (unless a dry run), only if the registry is still the version it was based on. */
 async function commit(
   command: string,
   store: LocalStore,
-  next: Registry,
-  diff: RegistryDiff,
+  edit: { next: Registry; diff: RegistryDiff; basedOn: string | null },
   flags: EditFlags,
 ): Promise<number> {
-  const version = flags.dryRun ? null : await createRegistryStore(store.dynamo, store.tables.registry).replace(next);
+  const { next, diff } = edit;
+  let version: string | null = null;
+  try {
+    if (!flags.dryRun)
+      version = await createRegistryStore(store.dynamo, store.tables.registry).replace(next, {
+        expectedVersion: edit.basedOn,
+      });
+  } catch (error) {
+    if (!(error instanceof RegistryConflictError)) throw error;
+    process.stderr.write(`roleguard ${command}: ${REGISTRY_CHANGED}\n`);
+    return EXIT.failed;
+  }
   if (flags.json) {
     process.stdout.write(
       `${JSON.stringify({ written: !flags.dryRun, version, roles: next.roles.length, diff: registryDiffJson(diff) }, null, 2)}\n`,
@@ -126,7 +142,10 @@ async function addRoles(file: string, flags: EditFlags): Promise<number> {
   const store = await openLocalStore(flags);
   try {
     noteInMemory(store, 'roles add', 'the role is added to an empty registry and is not kept');
-    const stored = await createRegistryStore(store.dynamo, store.tables.registry).load();
+    const { registry: stored, version: basedOn } = await createRegistryStore(
+      store.dynamo,
+      store.tables.registry,
+    ).loadVersioned();
     const known = new Set(stored.roles.map((r) => roleKey(r.roleArn)));
     const already = adding.roles.filter((r) => known.has(roleKey(r.roleArn)));
     if (already.length)
@@ -143,7 +162,7 @@ async function addRoles(file: string, flags: EditFlags): Promise<number> {
       if (error instanceof RegistryError) return fail(error.message);
       throw error;
     }
-    return await commit('roles add', store, next, diffRegistries(stored, next), flags);
+    return await commit('roles add', store, { next, diff: diffRegistries(stored, next), basedOn }, flags);
   } finally {
     await store.close();
   }
@@ -159,13 +178,16 @@ async function removeRoles(arns: string[], flags: EditFlags): Promise<number> {
   const store = await openLocalStore(flags);
   try {
     noteInMemory(store, 'roles remove', 'no role is registered in it');
-    const stored = await createRegistryStore(store.dynamo, store.tables.registry).load();
+    const { registry: stored, version: basedOn } = await createRegistryStore(
+      store.dynamo,
+      store.tables.registry,
+    ).loadVersioned();
     const keys = new Set(arns.map(roleKey));
     const registered = new Set(stored.roles.map((r) => roleKey(r.roleArn)));
     const missing = arns.filter((a) => !registered.has(roleKey(a)));
     if (missing.length) return fail(`not registered: ${missing.join(', ')}; roleguard roles list shows what is`);
     const next = { ...stored, roles: stored.roles.filter((r) => !keys.has(roleKey(r.roleArn))) };
-    return await commit('roles remove', store, next, diffRegistries(stored, next), flags);
+    return await commit('roles remove', store, { next, diff: diffRegistries(stored, next), basedOn }, flags);
   } finally {
     await store.close();
   }

@@ -4,6 +4,7 @@ import { parseRoleArn } from '../lib/cloudtrail/arn.js';
 import { createLogger } from '../lib/logger.js';
 import { maskExternalId } from '../lib/redact.js';
 import { createRegistryStore, type RegisteredRole, type Registry } from '../lib/registry/index.js';
+import { createRevocationStore } from '../lib/revoke/store.js';
 import {
   createRotationStore,
   describeOldIdCallers,
@@ -17,11 +18,13 @@ import {
   type Rotation,
   RotationRefused,
   type RotationResult,
+  revokeOldSessionsWith,
   rollbackRotation,
   rotationDeps,
   startRotation,
   withRotations,
 } from '../lib/rotate/index.js';
+import { createSessionStore } from '../lib/sessions/index.js';
 import { EXIT } from './exit-codes.js';
 import { addStoreOptions, type LocalStore, openLocalStore, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
@@ -74,6 +77,7 @@ function then gives the new ID to the vendor's contact (SNS) and finishes once C
 the old ID has gone unused for the role's rotation.quietHours (default 24) since. --status lists the callers and
 source IPs still seen with the old ID. Only the sts:ExternalId values of the vendor's statements change; a finish or
 rollback is refused, naming them, when those statements accept other IDs too (added by hand, say). At most one rotation per role runs at a time.
+With the role's rotation.revokeOldSessions, --finish also revokes the sessions still alive that were issued with the old ID.
 IDs are shown masked; the full new ID travels only to the vendor's configured channel.
 Exit status: 0 done (or shown), 2 bad arguments or a step refused (with the reason), 1 an AWS error.`,
     )
@@ -209,9 +213,9 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
       return EXIT.ok;
     }
     if (flags.profile) process.env.AWS_PROFILE = flags.profile;
-    const trust = iamTrustPolicyIo(
-      new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 3 }),
-    );
+    const iam = new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 3 });
+    const trust = iamTrustPolicyIo(iam);
+    const logger = createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' });
     const deps = rotationDeps({
       dynamo: store.dynamo,
       registryTable: store.tables.registry,
@@ -223,10 +227,17 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
         alert: async (notice) =>
           void process.stderr.write(`roleguard rotate: ${notice.severity}: ${notice.title}: ${notice.message}\n`),
       },
-      logger: createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' }),
+      logger,
       idLength: Number(process.env.EXTERNAL_ID_LENGTH ?? 32),
       maxTrustPolicySize: Number(process.env.TRUST_POLICY_SIZE_LIMIT ?? 2048),
       dryRun: flags.dryRun === true,
+      // As the deployed function: at a finish, a role with rotation.revokeOldSessions has its old-ID sessions revoked
+      // (one intent per rotation in the revocations table, so a finish completed by the function never doubles it).
+      revokeOldSessions: revokeOldSessionsWith(
+        { iam, dynamo: store.dynamo, store: createRevocationStore(store.dynamo, store.tables.revocations), logger },
+        createSessionStore(store.dynamo, store.tables.sessions, 90),
+        flags.dryRun === true,
+      ),
     });
     const requestedBy = process.env.USER ?? null;
     let result: RotationResult;

@@ -137,11 +137,13 @@ const REVOKING_KINDS = new Set<Finding['kind']>([
 ]);
 
 /**
- * An assume with an ID other than the current one is checked against the role's rotation, read afresh (only then,
- * so a benign assume costs nothing more):
+ * An assume with an ID other than the current one, or any while the registry shows a pending ID, is checked against
+ * the role's rotation, read afresh (only then, so a benign assume outside a rotation costs nothing more):
+ * - the previous ID of a rotation in flight, used by a trusted account, is noted on it by caller and address (its
+ *   finish waits until that ID has gone unused for a while) and is no finding, whatever the registry names current:
+ *   it may have been re-imported with the new ID mid-rotation while workers still use the old one;
  * - the pending ID of a rotation in flight is expected even when the cached registry does not show it yet, and a
  *   successful assume with it by a trusted account confirms the rotation (its `confirm` step);
- * - the current ID during a rotation (the registry shows a pending one) is noted on it, by caller and address;
  * - an ID roleguard retired or dropped is a finding only for sessions issued after that: an assume made just before
  *   a finish or a rollback, delivered late by CloudTrail, was accepted when it was made.
  */
@@ -154,14 +156,14 @@ async function rotationAware(
   const role = index.roleFor(event.roleArn);
   const id = event.externalId;
   if (!role || event.outcome !== 'success' || id === null) return findings;
-  if (id === role.externalIds.current) {
-    // During a rotation, who still uses the old ID: its finish waits until the old ID has gone unused for a while.
-    const use = oldIdUseOf(event, role);
-    if (use) await deps.rotations.noteOldIdUse(role.roleArn, id, use);
-    return findings;
-  }
+  if (id === role.externalIds.current && role.externalIds.pending === null) return findings;
   const rotation = await deps.rotations.get(role.roleArn);
   if (!rotation) return findings;
+  const use = oldIdUseOf(event, role, rotation);
+  if (use) {
+    await deps.rotations.noteOldIdUse(role.roleArn, id, use);
+    return findings.filter((f) => f.kind !== 'retired-external-id' && f.kind !== 'unexpected-external-id');
+  }
   const retiredAt = rotation.retiredAt?.[id];
   if (retiredAt && Date.parse(event.issuedAt) < Date.parse(retiredAt)) {
     deps.logger.info('assume with an ID retired since it was issued: accepted at the time', {

@@ -117,6 +117,7 @@ export function registryFromAuthorizationDetails(
         externalIds: { current: null, pending: null, retired: [] },
         response: 'alert',
         ...(previous?.dryRun !== undefined ? { dryRun: previous.dryRun } : {}),
+        ...(previous?.approvers ? { approvers: previous.approvers } : {}),
         rotation: null,
         noExternalId: true,
       });
@@ -173,6 +174,7 @@ export function registryFromAuthorizationDetails(
       externalIds: { current, pending, retired },
       response: previous?.response ?? 'alert',
       ...(previous?.dryRun !== undefined ? { dryRun: previous.dryRun } : {}),
+      ...(previous?.approvers ? { approvers: previous.approvers } : {}),
       rotation: previous?.rotation ?? null,
     });
     if (caveats.length)

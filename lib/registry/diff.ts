@@ -8,7 +8,7 @@ export interface RegistryDiff {
   removed: RegisteredRole[];
   /** Roles in both whose entry differs, with the top-level fields that differ (never their values: IDs stay out). */
   changed: { role: RegisteredRole; fields: string[] }[];
-  /** serviceRoleArns and/or protectedRoleArns differ. */
+  /** serviceRoleArns, protectedRoleArns and/or the global approvers differ. */
   settings: string[];
   unchanged: number;
 }
@@ -39,8 +39,8 @@ export function diffRegistries(stored: Registry, next: Registry): RegistryDiff {
     else diff.unchanged++;
   }
   for (const [key, role] of before) if (!after.has(key)) diff.removed.push(role);
-  for (const field of ['serviceRoleArns', 'protectedRoleArns'] as const)
-    if (!same([...stored[field]].sort(), [...next[field]].sort())) diff.settings.push(field);
+  for (const field of ['serviceRoleArns', 'protectedRoleArns', 'approvers'] as const)
+    if (!same([...(stored[field] ?? [])].sort(), [...(next[field] ?? [])].sort())) diff.settings.push(field);
   return diff;
 }
 

@@ -27,6 +27,7 @@ export {
 export { withRotations } from './overlay.js';
 export {
   DEFAULT_QUIET_HOURS,
+  DELIVERY_MARGIN_MS,
   describeOldIdCallers,
   finishableAt,
   oldIdCallersSince,

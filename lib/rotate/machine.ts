@@ -349,7 +349,25 @@ export async function advanceRotation(deps: RotationDeps, role: RegisteredRole, 
   for (let step = 0; step < 6; step++) {
     const rotation = await deps.store.get(role.roleArn);
     if (!rotation || !IN_FLIGHT.includes(rotation.phase)) return result(rotation, null);
-    if (deps.refuse(role.roleArn)) return result(rotation, `refused: ${deps.refuse(role.roleArn)}`);
+    const refused = deps.refuse(role.roleArn);
+    if (refused) {
+      // It became protected (say) mid-rotation: roleguard may neither finish nor roll it back, so it would sit there.
+      if (!dryRunOf(deps, role))
+        await alertOnce(
+          deps,
+          role.roleArn,
+          `protected#${rotation.rotationId}`,
+          {
+            severity: 'high',
+            roleArn: role.roleArn,
+            vendor: role.vendor,
+            title: `External-ID rotation stuck: ${role.vendor}`,
+            message: `The rotation of ${role.roleArn} is ${rotation.phase} (started ${rotation.startedAt}), but roleguard may no longer change the role: ${refused}. It neither finishes nor rolls back, and the trust policy may accept both IDs ${maskExternalId(rotation.previousId)} and ${maskExternalId(rotation.pendingId)}. Edit the trust policy by hand, or make the role changeable again and let the rotation go on.`,
+          },
+          now,
+        );
+      return result(rotation, `refused: ${refused}`);
+    }
     try {
       if (rotation.closing === 'rollback') {
         const out = await rollbackRotation(deps, role, now, { force: true });
@@ -789,8 +807,17 @@ export interface RotationRun {
  * A role that fails does not stop the others; the failures are returned for the caller to raise.
  */
 export async function runRotations(deps: RotationDeps, roles: RegisteredRole[], now: Date): Promise<RotationRun> {
-  const inFlight = new Set((await deps.store.list()).filter((r) => IN_FLIGHT.includes(r.phase)).map((r) => r.roleArn));
+  const flying = (await deps.store.list()).filter((r) => IN_FLIGHT.includes(r.phase));
+  const inFlight = new Set(flying.map((r) => r.roleArn));
   const run: RotationRun = { results: [], failed: [] };
+  const registered = new Set(roles.map((r) => r.roleArn));
+  for (const rotation of flying.filter((r) => !registered.has(r.roleArn))) {
+    try {
+      run.results.push(await unregistered(deps, rotation, now));
+    } catch (error) {
+      run.failed.push({ roleArn: rotation.roleArn, error: `${(error as Error).name}: ${(error as Error).message}` });
+    }
+  }
   for (const role of roles) {
     if (!role.rotation && !inFlight.has(role.roleArn)) continue;
     try {
@@ -800,4 +827,27 @@ export async function runRotations(deps: RotationDeps, roles: RegisteredRole[], 
     }
   }
   return run;
+}
+
+/**
+ * A rotation in flight of a role no longer in the registry: without its registry entry roleguard cannot take a step
+ * (it neither finishes nor rolls back), so say so, once a week, instead of leaving it stuck silently.
+ */
+async function unregistered(deps: RotationDeps, rotation: Rotation, now: Date): Promise<RotationResult> {
+  const waiting = `${rotation.phase}, but the role is no longer in the registry: roleguard takes no step`;
+  if (!deps.dryRun)
+    await alertOnce(
+      deps,
+      rotation.roleArn,
+      `unregistered#${rotation.rotationId}`,
+      {
+        severity: 'high',
+        roleArn: rotation.roleArn,
+        vendor: 'a role no longer registered',
+        title: 'External-ID rotation stuck: the role is no longer in the registry',
+        message: `The rotation of ${rotation.roleArn} is ${rotation.phase} (started ${rotation.startedAt}), but the role is no longer in the registry, so roleguard neither finishes nor rolls it back; the trust policy may accept both IDs ${maskExternalId(rotation.previousId)} and ${maskExternalId(rotation.pendingId)}. Register the role again (roleguard roles import) to let the rotation go on, or edit its trust policy by hand.`,
+      },
+      now,
+    );
+  return { roleArn: rotation.roleArn, phase: rotation.phase, done: [], waiting, plan: [], rotation };
 }

@@ -4,7 +4,8 @@ import { IN_FLIGHT, type Rotation } from './store.js';
 /**
  * The registry as rotations have changed it. The registry (file or import) names a current ID; roleguard's finished
  * rotations made later IDs current, so when the registry's current ID is the one roleguard last made current or one
- * it retired since, roleguard's current ID stands. A rotation in flight from that ID adds its pending ID. A registry
+ * it retired since, roleguard's current ID stands. A rotation in flight keeps both its IDs accepted: its pending ID
+ * when the current ID is its previous one, its previous ID when the current ID is already its new one. A registry
  * imported later with an ID roleguard never handled wins. Every ID roleguard retired or dropped counts as retired.
  * Pure.
  */
@@ -24,13 +25,17 @@ function overlay(role: RegisteredRole, rotation: Rotation | undefined): Register
   if (rotation.currentId && current !== rotation.currentId && current !== null && ours.includes(current))
     current = rotation.currentId;
   if (pending !== null && (pending === current || ours.includes(pending))) pending = null;
-  if (
-    IN_FLIGHT.includes(rotation.phase) &&
-    rotation.previousId === current &&
-    rotation.pendingId &&
-    (pending === null || pending === rotation.pendingId)
-  )
-    pending = rotation.pendingId;
+  // In flight, both of the rotation's IDs stay accepted, whichever of them the registry names current: a registry
+  // re-imported mid-rotation with the new ID current must not turn the old one (still in use) into an unknown ID.
+  if (IN_FLIGHT.includes(rotation.phase) && rotation.previousId && rotation.pendingId) {
+    const other =
+      current === rotation.previousId
+        ? rotation.pendingId
+        : current === rotation.pendingId
+          ? rotation.previousId
+          : null;
+    if (other !== null && (pending === null || pending === other)) pending = other;
+  }
   const retired = [...new Set([...role.externalIds.retired, ...ours])].filter((id) => id !== current && id !== pending);
   return { ...role, externalIds: { current, pending, retired } };
 }

@@ -1,6 +1,6 @@
 import type { AssumeEvent } from '../cloudtrail/types.js';
 import type { RegisteredRole } from '../registry/types.js';
-import type { OldIdCaller, Rotation } from './store.js';
+import { IN_FLIGHT, type OldIdCaller, type Rotation } from './store.js';
 
 /**
  * How long the old ID must have gone unused, after the confirmation, before a rotation finishes by itself: one assume
@@ -15,6 +15,14 @@ export const DEFAULT_QUIET_HOURS = 24;
  */
 export const RETIRE_GRACE_MS = 5 * 60_000;
 
+/**
+ * How late CloudTrail may deliver an assume, added to the quiet period: a rotation becomes finishable only once a
+ * whole quiet period, ending this long before, has been seen without old-ID use. CloudTrail delivers most events
+ * within about 15 minutes (not guaranteed); one hour leaves a wide margin, so that an old-ID assume delivered late is
+ * seen before the finish.
+ */
+export const DELIVERY_MARGIN_MS = 60 * 60_000;
+
 const HOUR_MS = 3_600_000;
 
 /** The role's quiet period in hours (its `rotation.quietHours`, else the default). */
@@ -24,14 +32,15 @@ export function quietHoursOf(role: RegisteredRole): number {
 
 /**
  * When a confirmed rotation may finish without --force: the quiet period after both the confirmation and the last
- * assume with the old ID. Null while it is not confirmed.
+ * assume with the old ID, plus {@link DELIVERY_MARGIN_MS} for CloudTrail's delivery delay. Null while it is not
+ * confirmed.
  */
 export function finishableAt(rotation: Rotation, role: RegisteredRole): string | null {
   if (rotation.phase !== 'confirmed') return null;
   const from = [rotation.confirmedAt ?? rotation.setAt ?? rotation.startedAt, rotation.oldIdUse?.lastAt ?? null]
     .filter((t): t is string => t !== null)
     .map(Date.parse);
-  return new Date(Math.max(0, ...from) + quietHoursOf(role) * HOUR_MS).toISOString();
+  return new Date(Math.max(0, ...from) + quietHoursOf(role) * HOUR_MS + DELIVERY_MARGIN_MS).toISOString();
 }
 
 /** The callers seen with the old ID at or after `since` (all of them when null), most recent first. */
@@ -45,19 +54,20 @@ export function describeOldIdCallers(callers: OldIdCaller[]): string {
 }
 
 /**
- * The old-ID use an assume shows, to be noted on the rotation: a successful assume with the current ID by a trusted
- * account while a rotation is in flight (the registry shows a pending ID). Null otherwise, so that an assume outside
- * a rotation costs nothing more.
+ * The old-ID use an assume shows, to be noted on the rotation: a successful assume with the rotation's previous ID by
+ * a trusted account while it is in flight, whatever the registry names current (it may have been re-imported with
+ * the new ID mid-rotation). Null otherwise.
  */
 export function oldIdUseOf(
   event: AssumeEvent,
   role: RegisteredRole,
+  rotation: Rotation,
 ): { caller: string; sourceIp: string | null; at: string } | null {
   if (
     event.outcome !== 'success' ||
-    event.externalId === null ||
-    event.externalId !== role.externalIds.current ||
-    role.externalIds.pending === null ||
+    !IN_FLIGHT.includes(rotation.phase) ||
+    rotation.previousId === null ||
+    event.externalId !== rotation.previousId ||
     event.callerAccountId === null ||
     !role.trustedAccounts.includes(event.callerAccountId)
   )

@@ -1,5 +1,5 @@
 // Records the AWS requests a function sends to the local stand-ins (DynamoDB Local through a proxy, the fakes of
-// SSM, SNS and IAM) and turns each into the IAM request it is: action, resource ARN, condition context.
+// SSM, SNS, IAM and Lambda) and turns each into the IAM request it is: action, resource ARN, condition context.
 // Used by the permission proof (iam-proof.ts, docs/permission-proof.md).
 import { createServer, request as httpRequest } from 'node:http';
 import { resolve, type Stack, type Template } from './cfn.js';
@@ -86,6 +86,15 @@ export class CallRecorder {
     if (!service) return []; // not an AWS request (the Slack webhook)
     const { stack } = this.known;
     if (service === 'dynamodb') return this.dynamo(received);
+    if (service === 'lambda') {
+      // Invoke (REST): POST /2015-03-31/functions/<name or ARN>/invocations.
+      const name = decodeURIComponent(/^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(received.url)?.[1] ?? '');
+      if (!name) throw new Error(`a Lambda request the proof does not model: ${received.method} ${received.url}`);
+      const resource = name.startsWith('arn:')
+        ? name
+        : `arn:aws:lambda:${stack.region}:${stack.accountId}:function:${name}`;
+      return [{ action: 'lambda:InvokeFunction', resource, context: {}, detail: name }];
+    }
     if (service === 'ssm') {
       const action = String(received.headers['x-amz-target']).split('.')[1]!;
       const name = (JSON.parse(received.body) as { Name: string }).Name;

@@ -79,10 +79,11 @@ describe('roleguard replay --report', () => {
     const { axis, markers } = await geometry(page);
     await page.close();
 
-    // Assess: the verdict first, every section, the timeline's markers on its axis, the policy of the revocation,
+    // Assess: the verdict first (events/ holds 2 critical assumes and, since the tamper fixtures, a tampered revocation
+    // policy and a deleted and re-created role), every section, the timeline's markers on its axis, the policy of the revocation,
     // the next step and runbook link of a finding, the rotation not yet dated.
     expect(dom).toContain(
-      '<p class="verdict" id="verdict">2 critical on 1 vendor (and 1 medium); 1 session would have been revoked</p>',
+      '<p class="verdict" id="verdict">6 critical on 1 vendor (and 1 medium); 1 session would have been revoked</p>',
     );
     for (const id of ['summary', 'unguarded', 'findings', 'timeline', 'revocations', 'rotations', 'rejected'])
       expect(dom).toContain(`<section id="${id}">`);

@@ -265,7 +265,7 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(config.provider.environment.SLACK_WEBHOOK_PARAMETER).toBe('none');
     const stack = config.resources as Template;
     const roles = Object.entries(stack.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
-    expect(roles).toHaveLength(6);
+    expect(roles).toHaveLength(8);
     for (const [name, role] of roles) {
       const statements = resolve(stack, STACK, role.Properties).Policies.flatMap(
         (p: any) => p.PolicyDocument.Statement,
@@ -446,6 +446,7 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(actionsOf('OnAssumeRoleRole')).toEqual([
       logs,
       ['RecordSessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
+      ['CheckSessionNames', ['dynamodb:Query']],
       registry,
       ['ConfirmRotations', ['dynamodb:PutItem']],
       roleIds,
@@ -461,10 +462,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       registry,
       outbox,
       roleIds,
-      [
-        'ReapplyRevocations',
-        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
-      ],
+      ['ReapplyRevocations', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']],
       iamWrite,
       protect,
       ...alerting,
@@ -476,6 +474,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       ['AlertOutbox', ['dynamodb:UpdateItem']],
       ['ListDueAlerts', ['dynamodb:Query']],
       ['RevocationIntents', ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']],
+      ['ReadKeptRevocations', ['dynamodb:GetItem']],
       ['ListDueRevocations', ['dynamodb:Query']],
       iamWrite,
       protect,
@@ -533,6 +532,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       ['NeverEditProtectedTrustPolicies', ['iam:UpdateAssumeRolePolicy']],
       ['ReadSlackWebhookSecret', ['ssm:GetParameter']],
       ['PublishAlertsAndVendorNotices', ['sns:Publish']],
+      encrypt,
       dlq,
     ]);
     // The registry table is written only in the rotation partition (and the rotation locks), never the registry itself.
@@ -540,6 +540,14 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(statement('OnAssumeRoleRole', 'ConfirmRotations').Condition).toEqual({
       'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['rotation'] },
     });
+    // The sweep reads the revocations it keeps for a role (policy#…), no intent by key.
+    expect(statement('SweepRole', 'ReadKeptRevocations').Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['policy#*'] },
+    });
+    // onAssumeRole's name check reads the byRole index of the sessions table, not the table.
+    expect(statement('OnAssumeRoleRole', 'CheckSessionNames').Resource).toBe(
+      'arn:aws:dynamodb:eu-west-1:111122223333:table/roleguard-test-sessions/index/byRole',
+    );
     // The RoleIds of guarded roles are their own partition of the registry table.
     for (const role of ['OnAssumeRoleRole', 'OnTrustPolicyChangeRole'])
       expect(statement(role, 'RecordRoleIds').Condition).toEqual({
@@ -600,22 +608,34 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(statement('SlackActionWorkerRole', 'ReadAndAcknowledgeAlerts').Condition).toEqual({
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['alert#*'] },
     });
-    expect(statement('SlackActionsRole', 'HandOverToActionFunction').Resource).toEqual({
-      'Fn::Sub':
-        'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:roleguard-test-slackActionWorker',
-    });
-    expect(statement('SlackActionsRole', 'ReadSlackSigningSecret').Resource).toEqual({
-      'Fn::Sub':
-        'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/roleguard/test/slack-signing-secret',
-    });
+    expect(statement('SlackActionsRole', 'HandOverToActionFunction').Resource).toBe(
+      'arn:aws:lambda:eu-west-1:111122223333:function:roleguard-test-slackActionWorker',
+    );
+    expect(statement('SlackActionsRole', 'ReadSlackSigningSecret').Resource).toBe(
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/roleguard/test/slack-signing-secret',
+    );
     // The secret parameter and the topic are named exactly.
     expect(statement('OnAssumeRoleRole', 'ReadSlackWebhookSecret').Resource).toBe(
       'arn:aws:ssm:eu-west-1:111122223333:parameter/roleguard/test/slack-webhook-url',
     );
     // Only the stage's parameter, and no vendor-contact parameter while none is configured.
-    expect(statement('RotateExternalIdsRole', 'ReadSlackWebhookSecret').Resource).toEqual([
-      'arn:aws:ssm:eu-west-1:111122223333:parameter/roleguard/test/slack-webhook-url',
-    ]);
+    for (const role of ['RotateExternalIdsRole', 'SlackActionWorkerRole'])
+      expect(statement(role, 'ReadSlackWebhookSecret').Resource).toEqual([
+        'arn:aws:ssm:eu-west-1:111122223333:parameter/roleguard/test/slack-webhook-url',
+      ]);
+    // The alert topic is encrypted with the stack's key, which SNS uses with the publisher's permissions: every role
+    // that may publish holds EncryptAlerts.
+    for (const [name] of ofType('AWS::IAM::Role'))
+      if (JSON.stringify(resources[name]).includes('"sns:Publish"'))
+        expect([name, statementsOf(name).some((s: any) => s.Sid === 'EncryptAlerts')]).toEqual([name, true]);
+    // Every function that may write IAM knows its account, and refuses to write a role of another one.
+    for (const [name, fn] of ofType('AWS::Lambda::Function')) {
+      const writesIam = JSON.stringify(resources[name.replace('LambdaFunction', 'Role')]).includes('iam:PutRolePolicy');
+      expect([name, fn.Properties.Environment.Variables.AWS_ACCOUNT_ID]).toEqual([
+        name,
+        writesIam ? { 'Fn::Sub': '${AWS::AccountId}' } : undefined,
+      ]);
+    }
   });
 
   it('grants no function an action its bundled code cannot send, and every action it can send is granted or reviewed here', async () => {

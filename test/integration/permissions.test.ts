@@ -10,25 +10,36 @@ import { createOutbox } from '../../lib/alert/index.js';
 import type { Config } from '../../lib/config.js';
 import type { Finding } from '../../lib/detect/index.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
+import { ensureTable } from '../../lib/local/tables.js';
 import { createRegistryStore } from '../../lib/registry/index.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
 import { renderRevocationPolicy } from '../../lib/revoke/policy.js';
 import { SWEEP_GRACE_MS } from '../../lib/revoke/service.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';
 import { createRotationStore, idleRotation } from '../../lib/rotate/store.js';
+import { decisionsTableDefinition } from '../../lib/slack-actions/decisions.js';
+import { slackSignature } from '../../lib/slack-actions/verify.js';
 import { resolve, type Stack, type Template } from '../helpers/cfn.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
-import { type FakeServer, fakeIam, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
+import { type FakeServer, fakeIam, fakeSlack, fakeSns } from '../helpers/fake-aws.js';
 import { EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
 import { type AwsCall, CallRecorder, platformCalls, proveRole, recordingProxy } from '../helpers/iam-proof.js';
+import { clickBody, fakeLambda, fakeSsmParameters } from './slack-actions/support.js';
 
 // The permission proof (docs/permission-proof.md): each packaged function runs against DynamoDB Local and local fakes
-// of SSM, SNS, IAM and Slack; every AWS request it sends is recorded and evaluated with the IAM evaluator against its
-// own role in the packaged template. Every request must be allowed, and every granted action used or reviewed here.
+// of SSM, SNS, IAM, Lambda and Slack; every AWS request it sends is recorded and evaluated with the IAM evaluator
+// against its own role in the packaged template. Every request must be allowed, and every granted action used or reviewed here.
 const STACK: Stack = { region: 'us-east-1', accountId: '111122223333' };
 const ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
 const ROLE_ID = 'AROA3XFRBF23EXAMPLE1';
 const EXPIRED_ROLE = 'arn:aws:iam::111122223333:role/vendors/ExpiredVendor';
+// The same role name in another account: IAM writes go by name, so writing it would change ROLE instead.
+const OTHER_ACCOUNT_ROLE = 'arn:aws:iam::444455556666:role/vendors/ExampleCorpAudit';
+const SIGNING_SECRET = 'proof-signing-secret-0123456789abcdef';
+const APPROVER = 'UPROOF0001';
+let decisionsTable: string;
+let lambda: FakeServer;
+let slack: FakeServer;
 let out: string;
 let template: Template;
 let doc: DynamoDBDocumentClient;
@@ -37,6 +48,8 @@ let servers: FakeServer[];
 let iam: Awaited<ReturnType<typeof fakeIam>>;
 let recorder: CallRecorder;
 const saved = { ...process.env };
+/** The test's environment (endpoints, credentials) that each function's own environment is laid over. */
+let baseEnv: NodeJS.ProcessEnv;
 /** What each function sent, by its logical id (…LambdaFunction). */
 const sent: Record<string, AwsCall[]> = {};
 
@@ -48,20 +61,27 @@ const PRUNE_TO_NOTHING =
   "the shared revocation write (lib/revoke/apply.ts) deletes the policy when a write, once expired statements are pruned, would leave none (a late event for a session already expired); the sweep's prune shows the call allowed";
 const ROTATION_ALERTS =
   "security alerts of a rotation (a deadline passed, a vendor never confirmed) go to the alert topic and Slack; the proof's rotation raises none (its vendor notice goes to the rotation topic, under the AWS managed key)";
+const SLACK_ROTATION_ALERTS =
+  "a rotation started from Slack is moved along by the rotation code (lib/rotate/machine.ts advanceRotation), whose security alerts (a step that failed, a deadline passed) go to the alert topic and Slack; the proof's start succeeds and raises none";
 const REVIEWED: Record<string, Record<string, string>> = {
   OnAssumeRoleRole: { 'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING },
-  OnTrustPolicyChangeRole: {},
+  OnTrustPolicyChangeRole: { 'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING },
   RevokeRole: { 'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING },
   SweepRole: {},
   RotateExternalIdsRole: {
     'EncryptAlerts kms:Decrypt': ROTATION_ALERTS,
     'EncryptAlerts kms:GenerateDataKey': ROTATION_ALERTS,
     'ReadSlackWebhookSecret ssm:GetParameter': ROTATION_ALERTS,
-    'RevocationIntents dynamodb:GetItem':
-      "read only when the finish's intent was recorded before (a finish retried after a failure); the proof's finish runs once",
     'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING,
   },
   AuditTrustPoliciesRole: {},
+  SlackActionsRole: {},
+  SlackActionWorkerRole: {
+    'EncryptAlerts kms:Decrypt': SLACK_ROTATION_ALERTS,
+    'EncryptAlerts kms:GenerateDataKey': SLACK_ROTATION_ALERTS,
+    'ReadSlackWebhookSecret ssm:GetParameter': SLACK_ROTATION_ALERTS,
+    'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING,
+  },
 };
 
 beforeAll(async () => {
@@ -86,19 +106,28 @@ beforeAll(async () => {
   template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
   doc = testDynamo();
   config = await createTestTables(doc, await createSessionsTable(doc));
-  // The sample registry, with the old ID's sessions revoked when a rotation finishes.
-  const registry = readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8').replace(
-    'rotation: { everyDays: 90, graceDays: 7 }',
-    'rotation: { everyDays: 90, graceDays: 7, revokeOldSessions: true }',
-  );
+  decisionsTable = `${config.registryTable}-decisions`;
+  await ensureTable(doc, decisionsTableDefinition(decisionsTable));
+  // The sample registry, with the old ID's sessions revoked when a rotation finishes, and a Slack approver.
+  const registry = readFileSync(join(EVENTS_DIR, 'registry.yaml'), 'utf8')
+    .replace(
+      'rotation: { everyDays: 90, graceDays: 7 }',
+      'rotation: { everyDays: 90, graceDays: 7, revokeOldSessions: true }',
+    )
+    .replace('serviceRoleArns:', `approvers: [${APPROVER}]\nserviceRoleArns:`);
   expect(registry).toContain('revokeOldSessions: true');
+  expect(registry).toContain(APPROVER);
   await createRegistryStore(doc, config.registryTable).replace(parseRegistryText(registry, 'registry.yaml'));
-  const slack = await fakeSlack();
-  const ssm = await fakeSsm('/roleguard/test/slack-webhook-url', `${slack.url}/services/T0/B0/secret`);
+  slack = await fakeSlack();
+  const ssm = await fakeSsmParameters({
+    '/roleguard/test/slack-webhook-url': `${slack.url}/services/T0/B0/secret`,
+    '/roleguard/test/slack-signing-secret': SIGNING_SECRET,
+  });
   const sns = await fakeSns();
   iam = await fakeIam();
+  lambda = await fakeLambda();
   const dynamo = await recordingProxy(testEndpoint());
-  servers = [slack, ssm, sns, iam, dynamo];
+  servers = [slack, ssm, sns, iam, lambda, dynamo];
   recorder = new CallRecorder(servers, {
     template,
     stack: STACK,
@@ -107,6 +136,7 @@ beforeAll(async () => {
       [config.registryTable]: 'RegistryTable',
       [config.alertsTable]: 'AlertsTable',
       [config.revocationsTable!]: 'RevocationsTable',
+      [decisionsTable]: 'DecisionsTable',
     },
     roles: {
       ExampleCorpAudit: { arn: ROLE, tags: { 'roleguard:guarded': 'true' } },
@@ -119,9 +149,11 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SSM: ssm.url,
     AWS_ENDPOINT_URL_SNS: sns.url,
     AWS_ENDPOINT_URL_IAM: iam.url,
+    AWS_ENDPOINT_URL_LAMBDA: lambda.url,
     AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
   });
+  baseEnv = { ...process.env };
 }, 180_000);
 afterAll(async () => {
   process.env = saved;
@@ -136,11 +168,14 @@ async function load(functionId: string, file: string) {
     string,
     string
   >;
+  // Only this function's environment: nothing a function loaded before set may leak into it.
+  for (const name of Object.keys(process.env)) if (!(name in baseEnv)) delete process.env[name];
   Object.assign(process.env, env, {
     SESSIONS_TABLE: config.sessionsTable,
     REGISTRY_TABLE: config.registryTable,
     ALERTS_TABLE: config.alertsTable,
     REVOCATIONS_TABLE: config.revocationsTable!,
+    ...(env.DECISIONS_TABLE ? { DECISIONS_TABLE: decisionsTable } : {}),
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
     // No metric lines in the test output (they need no permission; function-resilience.test.ts checks them).
     ROLEGUARD_STACK: '',
@@ -209,9 +244,11 @@ describe('every AWS request of every function is allowed by its own role (IAM ev
     );
     const pendingId = (await createRotationStore(doc, config.registryTable).get(ROLE))!.pendingId!;
 
-    // onAssumeRole: a known ID is recorded; the new ID confirms the rotation; a wrong ID is revoked and alerted.
+    // onAssumeRole: a known ID is recorded; the new ID confirms the rotation; a wrong ID is revoked (after the check
+    // whether its session name is shared: a query of the role's sessions) and alerted.
+    const known = liveAssume('known-1', 'ec-7Hq2vN9xK4pL8mR3', 'scan-known');
     await record('OnAssumeRoleLambdaFunction', 'on-assume-role', async (assume) => {
-      expect(await assume(liveAssume('known-1', 'ec-7Hq2vN9xK4pL8mR3', 'scan-known'))).toMatchObject({
+      expect(await assume(known)).toMatchObject({
         status: 'recorded',
       });
       expect(await assume(liveAssume('pending-1', pendingId, 'scan-new', -1000))).toMatchObject({ status: 'recorded' });
@@ -220,6 +257,19 @@ describe('every AWS request of every function is allowed by its own role (IAM ev
       expect(await assume(liveAssume('wrong-2', 'tenant-4711', 'scan-wrong-2'))).toMatchObject({ findings: 1 });
     });
     expect(iam.policies.has('ExampleCorpAudit/roleguard-revocations')).toBe(true);
+    const nameChecks = sent.OnAssumeRoleLambdaFunction!.filter((c) => c.detail === `SessionsTable/byRole ${ROLE}`);
+    expect(nameChecks.map((c) => c.action)).toEqual(['dynamodb:Query', 'dynamodb:Query']);
+
+    // The vendor confirmed the new ID a day ago and has not used the old one since: the quiet period is over.
+    const rotations = createRotationStore(doc, config.registryTable);
+    const confirmed = (await rotations.get(ROLE))!;
+    expect(confirmed.phase).toBe('confirmed');
+    const dayAgo = new Date(Date.now() - 25 * 3600_000).toISOString();
+    await rotations.update(confirmed, {
+      ...confirmed,
+      confirmedAt: dayAgo,
+      ...(confirmed.oldIdUse ? { oldIdUse: { ...confirmed.oldIdUse, lastAt: dayAgo, callers: [] } } : {}),
+    });
 
     // rotateExternalIds again: the confirmed rotation is finished (old ID removed, its sessions revoked).
     await record('RotateExternalIdsLambdaFunction', 'rotate-external-ids', async (rotate) =>
@@ -229,14 +279,41 @@ describe('every AWS request of every function is allowed by its own role (IAM ev
       }),
     );
 
-    // onTrustPolicyChange: a change made outside roleguard is alerted.
-    await record('OnTrustPolicyChangeLambdaFunction', 'on-trust-policy-change', async (change) => {
-      const event = structuredClone(loadJson(join(EVENTS_DIR, 'eventbridge-update-assume-role-policy.json'))) as any;
+    // onTrustPolicyChange: a change made outside roleguard is alerted; roleguard's revocation policy deleted by
+    // someone else is written back from the state roleguard keeps; a guarded role created again has its RoleId recorded.
+    const iamEvent = (file: string) => {
+      const event = structuredClone(loadJson(join(EVENTS_DIR, file))) as any;
       event.detail.eventTime = second(Date.now() - 60_000);
+      return event;
+    };
+    const revocationPolicy = iam.policies.get('ExampleCorpAudit/roleguard-revocations')!;
+    await record('OnTrustPolicyChangeLambdaFunction', 'on-trust-policy-change', async (change) => {
+      const event = iamEvent('eventbridge-update-assume-role-policy.json');
       expect(await change(event)).toMatchObject({ status: 'trust-policy-change' });
       event.detail.eventID = 'second-change';
       expect(await change(event)).toMatchObject({ status: 'trust-policy-change' });
+      iam.policies.delete('ExampleCorpAudit/roleguard-revocations');
+      expect(await change(iamEvent('eventbridge-delete-role-policy-tamper.json'))).toMatchObject({
+        status: 'trust-policy-change',
+        findings: 1,
+      });
+      expect(await change(iamEvent('eventbridge-create-role.json'))).toMatchObject({
+        status: 'trust-policy-change',
+        findings: 1,
+      });
     });
+    expect(JSON.parse(iam.policies.get('ExampleCorpAudit/roleguard-revocations')!)).toEqual(
+      JSON.parse(revocationPolicy),
+    );
+    expect(slack.received.map((r) => r.body).join('\n')).toContain('AROA5XFRBF23RECREATED');
+    const tamperPaths = sent.OnTrustPolicyChangeLambdaFunction!.map((c) => `${c.action} ${c.detail}`);
+    expect(tamperPaths).toEqual(
+      expect.arrayContaining([
+        `dynamodb:GetItem RevocationsTable policy#${ROLE}`,
+        'iam:PutRolePolicy ExampleCorpAudit',
+        'dynamodb:UpdateItem RegistryTable roleid',
+      ]),
+    );
 
     // sweep: a revocation recorded by a function that died before IAM, and an alert still in the outbox.
     const decidedAt = second(Date.now() - 10 * 60_000);
@@ -280,6 +357,69 @@ describe('every AWS request of every function is allowed by its own role (IAM ev
     );
     expect(iam.policies.has('ExpiredVendor/roleguard-revocations')).toBe(false);
 
+    // Slack actions: each signed click goes through slackActions (verified, its nonce recorded, the worker invoked
+    // asynchronously through Lambda), and the worker carries out the invoke slackActions sent: acknowledge, revoke the
+    // finding's recorded session, revoke the role, start a rotation; a click by someone not an approver is refused.
+    const slackFinding: Finding = {
+      ...finding,
+      eventId: 'known-1',
+      assumedRoleId: `${ROLE_ID}:scan-known`,
+      // Its own alert (another masked ID than the sweep's finding, so that it is not merged into that one).
+      context: {
+        ...finding.context,
+        at: known.detail.eventTime,
+        roleSessionName: 'scan-known',
+        externalId: 'ec-7…#0a1b2c3d',
+      },
+    };
+    const admitted = await createOutbox(doc, config.alertsTable).admit(
+      slackFinding,
+      { action: 'Alerted only.', nextStep: 'Decide in Slack.' },
+      { now: new Date(), windowSeconds: 3600, channels: ['slack'] },
+    );
+    if (admitted.status !== 'new') throw new Error(`the Slack finding was ${admitted.status}`);
+    const alertId = admitted.alert.alertId;
+    const clicks = [
+      { action: 'acknowledge', userId: APPROVER },
+      { action: 'revoke-session', userId: APPROVER },
+      { action: 'revoke-role', userId: APPROVER },
+      { action: 'start-rotation', userId: APPROVER },
+      { action: 'revoke-role', userId: 'UNOTANAPPROVER' },
+      // A second click on a decided action: the decision that holds it is read and shown, nothing is done again.
+      { action: 'acknowledge', userId: APPROVER },
+    ];
+    const invocations: unknown[] = [];
+    await record('SlackActionsLambdaFunction', 'slack-actions', async (receive) => {
+      for (const [i, click] of clicks.entries()) {
+        const body = clickBody({ alertId, ...click, responseUrl: `https://hooks.slack.com/actions/T0/${i}/x` });
+        const timestamp = String(Math.floor(Date.now() / 1000));
+        const headers = {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-slack-request-timestamp': timestamp,
+          'x-slack-signature': slackSignature(SIGNING_SECRET, timestamp, body),
+        };
+        const event = { headers, body: Buffer.from(body).toString('base64'), isBase64Encoded: true };
+        expect(await receive(event)).toMatchObject({ statusCode: 200 });
+        const invoke = lambda.received.at(-1)!;
+        expect(invoke.headers['x-amz-invocation-type']).toBe('Event');
+        invocations.push(JSON.parse(invoke.body));
+      }
+    });
+    expect(invocations).toHaveLength(clicks.length);
+    // The worker answers on the click's response_url (Slack's); here Slack's origin leads to the local fake.
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = ((url: string | URL | Request, init?: RequestInit) =>
+      realFetch(String(url).replace('https://hooks.slack.com', slack.url), init)) as typeof fetch;
+    try {
+      await record('SlackActionWorkerLambdaFunction', 'slack-action-worker', async (work) => {
+        const statuses = [];
+        for (const invocation of invocations) statuses.push((await work(invocation)).status);
+        expect(statuses).toEqual(['done', 'done', 'done', 'done', 'refused', 'done']);
+      });
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+
     // revoke: by access key, by a session name never recorded (resolved with GetRole), and the whole role.
     await record('RevokeLambdaFunction', 'revoke', async (revoke) => {
       const key = liveAssume('known-1', 'x').detail.responseElements.credentials.accessKeyId;
@@ -288,6 +428,10 @@ describe('every AWS request of every function is allowed by its own role (IAM ev
       expect(await revoke({ roleArn: ROLE, accessKeyId: key, requestId: 'p-1' })).toMatchObject({ alreadyDone: true });
       expect(await revoke({ roleArn: ROLE, session: 'never-seen', requestId: 'p-2' })).toMatchObject({ applied: true });
       expect(await revoke({ roleArn: ROLE, all: true, requestId: 'p-3' })).toMatchObject({ applied: true });
+      // The packaged function knows its account (AWS_ACCOUNT_ID from the template): the same name elsewhere is refused.
+      await expect(revoke({ roleArn: OTHER_ACCOUNT_ROLE, all: true, requestId: 'p-4' })).rejects.toThrow(
+        /in account 444455556666, but roleguard runs in account 111122223333/,
+      );
     });
 
     // auditTrustPolicies: reads each guarded role's trust policy, alerts on problems once.

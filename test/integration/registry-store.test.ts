@@ -1,6 +1,12 @@
 import { type DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { cachedRegistry, createRegistryStore, type Registry, RegistryError } from '../../lib/registry/index.js';
+import {
+  cachedRegistry,
+  createRegistryStore,
+  type Registry,
+  RegistryConflictError,
+  RegistryError,
+} from '../../lib/registry/index.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 
@@ -27,6 +33,28 @@ describe('registry table', () => {
     const items = (await doc.send(new ScanCommand({ TableName: registryTable }))).Items ?? [];
     expect([...new Set(items.map((i) => String(i.pk)))].sort()).toEqual(
       ['registry', `v#${versions[2]}`, `v#${versions[3]}`].sort(),
+    );
+  });
+
+  it('refuses an edit based on a read that another edit has overtaken, leaving that edit and no orphan version', async () => {
+    const { registryTable } = await createTestTables(doc, await createSessionsTable(doc));
+    const store = createRegistryStore(doc, registryTable);
+    expect((await store.loadVersioned()).version).toBeNull();
+    const base = await store.replace(registry('One'));
+    // Two edits read the same version; the first writes; the second must not undo it.
+    const first = await store.loadVersioned();
+    const second = await store.loadVersioned();
+    expect(first.version).toBe(base);
+    const written = await store.replace(registry('First'), { expectedVersion: first.version });
+    await expect(store.replace(registry('Second'), { expectedVersion: second.version })).rejects.toThrow(
+      RegistryConflictError,
+    );
+    expect(await store.loadVersioned()).toEqual({ registry: registry('First'), version: written });
+    // A first import based on "nothing imported yet" is refused once something was.
+    await expect(store.replace(registry('Fresh'), { expectedVersion: null })).rejects.toThrow(RegistryConflictError);
+    const items = (await doc.send(new ScanCommand({ TableName: registryTable }))).Items ?? [];
+    expect([...new Set(items.map((i) => String(i.pk)))].sort()).toEqual(
+      ['registry', `v#${base}`, `v#${written}`].sort(),
     );
   });
 

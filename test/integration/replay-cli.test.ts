@@ -127,9 +127,7 @@ describe('roleguard replay: what it reads and says', () => {
       ['ListBuckets', 1],
     ]);
     const { stdout } = await replay([EVENTS_DIR]);
-    expect(stdout).toMatch(
-      /Ignored \(3\) by reason\nreason +records\n-+ +-+\nnot an assume or IAM role event +2\n/,
-    );
+    expect(stdout).toMatch(/Ignored \(3\) by reason\nreason +records\n-+ +-+\nnot an assume or IAM role event +2\n/);
     expect(stdout).toMatch(/Ignored by event name\nevent name +records\n-+ +-+\nAssumeRole +1\nDescribeInstances +1\n/);
   });
 

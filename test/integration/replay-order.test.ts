@@ -51,7 +51,7 @@ function assume(id: string, time: string, session: string, externalId: string, r
   };
 }
 
-// The sample events (9 records, one of them a redelivered copy), plus the vendor going wrong three times in other
+// The sample events (13 records, one of them a redelivered copy, four of them IAM role changes), plus the vendor going wrong three times in other
 // Regions, one record that is not valid, and one that shares its time, id and account with another but not its Region.
 function corpus(): Rec[] {
   const records: Rec[] = [];
@@ -150,17 +150,21 @@ describe('replay decides events in eventTime order, whatever the files', () => {
     const reference = await replay(join(dir, 'sorted.jsonl'));
 
     // The reference itself: each event decided as of its own time, and nothing decided later leaks into it.
-    expect(reference.summary).toMatchObject({ eventsRead: 13, recorded: 7, duplicates: 1, ignored: 3, rejected: 1 });
+    expect(reference.summary).toMatchObject({ eventsRead: 17, recorded: 7, duplicates: 1, ignored: 3, rejected: 1 });
     expect(reference.findings.map((f) => [f.kind, f.eventId])).toEqual([
       ['unexpected-external-id', 'v1-wrong'],
       ['assumed-after-revocation', 'v2-wrong-again'],
       ['unexpected-external-id', 'v2-wrong-again'],
-      // The vendor's good session at noon still comes after a revocation of its caller.
-      ['assumed-after-revocation', '6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c10'],
+      // The vendor's good session at noon (a trusted account with the current ID) is not a return of a revoked caller.
       ['denied-assume', '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c03'],
       ['trust-policy-changed', '7e6d5c4b-3a2f-4e1d-9c8b-7a6f5e4d3c04'],
       ['assumed-after-revocation', 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02'],
       ['unexpected-external-id', 'c4b7e2a9-1d3f-4e6a-8b5c-7f2e9d1a3b02'],
+      // The IAM fixtures: roleguard's policy rewritten and deleted, then the role deleted and created again.
+      ['revocation-tampered', 'a1f2e3d4-c5b6-4a79-8e1d-2c3b4a5f6e11'],
+      ['revocation-tampered', 'b2a3f4e5-d6c7-4b8a-9f2e-3d4c5b6a7f12'],
+      ['role-recreated', 'c3b4a5f6-e7d8-4c9b-8a3f-4e5d6c7b8a13'],
+      ['role-recreated', 'd4c5b6a7-f8e9-4dac-9b4a-5f6e7d8c9b14'],
     ]);
     for (const action of reference.actions.filter((a) => a.kind !== 'alert')) {
       const statements = (action.policyDocument as { Statement: { Condition: unknown }[] }).Statement;

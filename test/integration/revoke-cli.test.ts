@@ -144,6 +144,28 @@ describe('roleguard revoke', () => {
     expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'any-session', issuedAt)).toBe('Denied');
   });
 
+  it("never writes a role whose registry entry says dryRun, even when --role omits the role's path", async () => {
+    const dryRegistry = join(dir, 'dry-run-role.yaml');
+    writeFileSync(
+      dryRegistry,
+      `roles:\n  - roleArn: ${ROLE}\n    vendor: Example Corp\n    trustedAccounts: ["999988887777"]\n    externalIds: { current: "ec-7Hq2vN9xK4pL8mR3" }\n    dryRun: true\n`,
+    );
+    const before = iam.puts();
+    // IAM writes by role name: the ARN without /vendors/ names the same role.
+    for (const role of [ROLE, 'arn:aws:iam::111122223333:role/ExampleCorpAudit']) {
+      const result = await runCli([
+        'revoke',
+        ...['--role', role, '--all', '--json'],
+        ...['--registry', dryRegistry, '--endpoint', testEndpoint(), '--table', TABLE],
+      ]);
+      expect(result.stderr).toContain("this role's dryRun is set in the registry");
+      expect(result.status).toBe(0);
+      // The registry's ARN is the one reported.
+      expect(JSON.parse(result.stdout)).toMatchObject({ roleArn: ROLE, dryRun: true, written: false });
+    }
+    expect(iam.puts()).toBe(before);
+  });
+
   it('refuses protected roles and bad input with a clear message, writing nothing', async () => {
     const before = iam.puts();
     for (const [args, message] of [

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -13,6 +16,63 @@ const DETAILS = join(ROOT, 'examples', 'authorization-details.json');
 const CURRENT_ID = 'ec-7Hq2vN9xK4pL8mR3';
 
 const cli = (args: string[]) => runBuiltCli(args);
+
+/** The built CLI run without blocking this process, so a proxy in it can serve the CLI's requests. */
+function cliAsync(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'roleguard.js'), ...args], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+  });
+}
+
+/**
+ * A proxy in front of DynamoDB Local that runs `meanwhile` once, just before forwarding the request of the command
+ * using it that `at` picks (by its X-Amz-Target operation): another edit lands between that command's read and its write.
+ * `afterRead` is the first request after the command read the registry's items (a Query); `write` its first BatchWriteItem.
+ */
+async function interleavingProxy(
+  at: 'afterRead' | 'write',
+  meanwhile: () => void,
+): Promise<{ url: string; close(): void }> {
+  const target = new URL(testEndpoint());
+  let fired = false;
+  let read = false;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const operation = String(req.headers['x-amz-target']).split('.').pop();
+      if (!fired && (at === 'write' ? operation === 'BatchWriteItem' : read)) {
+        fired = true;
+        meanwhile();
+      }
+      if (operation === 'Query') read = true;
+      const upstream = request(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 500, up.headers);
+          up.pipe(res);
+        },
+      );
+      upstream.on('error', (e) => res.destroy(e));
+      upstream.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => server.close(),
+  };
+}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'roleguard-roles-'));
@@ -127,6 +187,16 @@ describe('roleguard roles import: the diff, and --replace', () => {
     );
     expect(refused.stderr).not.toMatch(/\n\s+at /);
     expect(cli(['roles', 'list', ...store, '--json']).stdout).toBe(before);
+    // With --json the refusal is a JSON document on stdout too, with the diff it was based on.
+    const refusedJson = cli(['roles', 'import', '--registry', swap, ...store, '--json']);
+    expect(refusedJson.status).toBe(2);
+    expect(JSON.parse(refusedJson.stdout)).toMatchObject({
+      imported: false,
+      version: null,
+      refused: expect.stringContaining(`refused: this import would remove 1 registered role (${EXAMPLE})`),
+      diff: { added: [OTHER], removed: [EXAMPLE] },
+    });
+    expect(cli(['roles', 'list', ...store, '--json']).stdout).toBe(before);
 
     const dry = cli(['roles', 'import', '--registry', swap, ...store, '--dry-run']);
     expect(dry.status).toBe(0);
@@ -194,6 +264,82 @@ describe('roleguard roles import: the diff, and --replace', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('trustedAccounts[0]: not a 12-digit account id');
     expect(JSON.parse(cli(['roles', 'list', ...store, '--json']).stdout).roles).toHaveLength(1);
+  });
+
+  it('an edit that another edit overtook between its read and its write is refused (exit 1), never silently undoing it', async () => {
+    const table = `race-${Date.now()}`;
+    const direct = ['--endpoint', testEndpoint(), '--table', table];
+    expect(cli(['roles', 'import', '--registry', REGISTRY, ...direct]).status).toBe(0);
+    const one = join(dir, 'race-one.yaml');
+    writeFileSync(one, otherRole.replace(/^ {2}- /, '').replace(/^ {4}/gm, ''));
+    const legacy = join(dir, 'race-legacy.yaml');
+    writeFileSync(
+      legacy,
+      `roleArn: ${LEGACY}\nvendor: Legacy Backup\ntrustedAccounts: ["777788889999"]\nexternalIds: none\n`,
+    );
+    const roles = () =>
+      (JSON.parse(cli(['roles', 'list', ...direct, '--json']).stdout) as { roles: { roleArn: string }[] }).roles
+        .map((r) => r.roleArn)
+        .sort();
+
+    // roles add (AnyCompany) reads the registry; right after, roles add (LegacyBackupVendor) lands.
+    let meanwhile: ReturnType<typeof cli> | undefined;
+    const proxy = await interleavingProxy('afterRead', () => {
+      meanwhile = cli(['roles', 'add', legacy, ...direct]);
+    });
+    try {
+      const overtaken = await cliAsync(['roles', 'add', one, '--endpoint', proxy.url, '--table', table]);
+      expect(meanwhile?.status).toBe(0);
+      expect(overtaken.stderr).toContain(
+        'roleguard roles add: the registry changed since it was read; nothing was written; run the command again',
+      );
+      expect(overtaken.status).toBe(1);
+      expect(roles()).toEqual([EXAMPLE, LEGACY].sort());
+    } finally {
+      proxy.close();
+    }
+
+    // roles import --replace removes LegacyBackupVendor, as its diff said; a role added while it writes its version
+    // (after it checked the pointer) must not go unseen either.
+    const both = join(dir, 'race-both.yaml');
+    writeFileSync(both, `${readFileSync(REGISTRY, 'utf8')}${otherRole}`);
+    const newcomer = join(dir, 'race-new.yaml');
+    writeFileSync(newcomer, readFileSync(legacy, 'utf8').replaceAll('LegacyBackupVendor', 'NewVendor'));
+    const proxy2 = await interleavingProxy('write', () => {
+      meanwhile = cli(['roles', 'add', newcomer, ...direct]);
+    });
+    try {
+      const dry = cli(['roles', 'import', '--registry', both, '--replace', '--dry-run', ...direct]);
+      expect(dry.stdout).toContain(`  - ${LEGACY}`);
+      expect(dry.stdout).toContain('1 removed');
+      const imported = await cliAsync([
+        'roles',
+        'import',
+        '--registry',
+        both,
+        '--replace',
+        '--json',
+        '--endpoint',
+        proxy2.url,
+        '--table',
+        table,
+      ]);
+      expect(meanwhile?.status).toBe(0);
+      expect(imported.stderr).toContain('roleguard roles import: the registry changed since it was read');
+      expect(imported.status).toBe(1);
+      expect(JSON.parse(imported.stdout)).toMatchObject({
+        imported: false,
+        version: null,
+        error: expect.stringContaining('the registry changed since it was read'),
+      });
+      expect(roles()).toEqual([EXAMPLE, LEGACY, LEGACY.replace('LegacyBackupVendor', 'NewVendor')].sort());
+    } finally {
+      proxy2.close();
+    }
+
+    // Run again, the edit sees the registry as it is and succeeds.
+    expect(cli(['roles', 'add', one, ...direct]).status).toBe(0);
+    expect(roles()).toContain(OTHER);
   });
 
   it('registers a role with externalIds: none (watch mode), lists it as such, and keeps it through the store', () => {

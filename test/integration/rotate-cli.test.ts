@@ -1,15 +1,25 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  GetRolePolicyCommand,
+  ListRolePoliciesCommand,
+  NoSuchEntityException,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { classifyRecord } from '../../lib/cloudtrail/classify.js';
+import type { AssumeEvent } from '../../lib/cloudtrail/types.js';
 import { ensureTable } from '../../lib/local/tables.js';
 import { maskExternalId } from '../../lib/redact.js';
 import { registryTableDefinition } from '../../lib/registry/index.js';
 import { createRotationStore } from '../../lib/rotate/store.js';
+import { createSessionStore, sessionsTableDefinition } from '../../lib/sessions/index.js';
 import { runCli } from '../helpers/cli.js';
 import { testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { EVENTS_DIR } from '../helpers/fixtures.js';
+import { sessionDecision, vendorAssume } from '../helpers/revocation.js';
 import {
   assumeDecision,
   type EmulatedTrust,
@@ -183,5 +193,83 @@ describe('roleguard rotate and roleguard rotations', () => {
     trust.set('ExampleCorpAudit', vendorTrustPolicy([oldId, newId]));
     expect((await run('rotate', ['--role', VENDOR_ROLE, '--finish', '--force'])).status).toBe(0);
     expect(await assumeDecision(trust.policy(), VENDOR, oldId)).toBe('Denied');
+  });
+
+  it('--finish revokes the old-ID sessions still alive of a role with rotation.revokeOldSessions, not in a dry run', async () => {
+    // A table set of its own, and the registry with revokeOldSessions.
+    const table = `${TABLE}-revoke`;
+    const file = join(dir, 'registry-revoking.yaml');
+    const yaml = readFileSync(registry, 'utf8').replace(
+      'rotation: { everyDays: 90, graceDays: 7 }',
+      'rotation: { everyDays: 90, graceDays: 7, revokeOldSessions: true }',
+    );
+    expect(yaml).toContain('revokeOldSessions: true');
+    writeFileSync(file, yaml);
+    const cli = (args: string[]) =>
+      runCli([
+        'rotate',
+        '--role',
+        VENDOR_ROLE,
+        ...args,
+        '--registry',
+        file,
+        '--endpoint',
+        testEndpoint(),
+        '--table',
+        table,
+      ]);
+    // IAM's inline policies, on the same emulated IAM as the trust policies.
+    const inline = new Map<string, string>();
+    trust.iam.on(GetRolePolicyCommand).callsFake(async (input: { RoleName: string; PolicyName: string }) => {
+      const document = inline.get(`${input.RoleName}/${input.PolicyName}`);
+      if (document === undefined)
+        throw new NoSuchEntityException({
+          message: 'The role policy cannot be found.',
+          $metadata: { httpStatusCode: 404 },
+        });
+      return { PolicyDocument: encodeURIComponent(document) };
+    });
+    trust.iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
+    trust.iam
+      .on(PutRolePolicyCommand)
+      .callsFake(
+        async (input: { RoleName: string; PolicyName: string; PolicyDocument: string }) =>
+          void inline.set(`${input.RoleName}/${input.PolicyName}`, input.PolicyDocument),
+      );
+    trust.set('ExampleCorpAudit', vendorTrustPolicy([OLD_ID]));
+
+    expect((await cli(['--start'])).status).toBe(0);
+    const store = createRotationStore(doc, `${table}-registry`);
+    const { pendingId: newId } = (await store.get(VENDOR_ROLE))!;
+    // The vendor's session with the old ID (still alive) and its session with the new one, as onAssumeRole records them.
+    await ensureTable(doc, sessionsTableDefinition(table));
+    const sessions = createSessionStore(doc, table, 90);
+    const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000).toISOString();
+    const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+    for (const [id, session, externalId, time] of [
+      ['cli-old', 'old-1', OLD_ID, minutesAgo(10)],
+      ['cli-new', 'new-1', newId!, minutesAgo(5)],
+    ] as const) {
+      const event = classifyRecord(
+        vendorAssume({ id, time, session, externalId, account: VENDOR_ACCOUNT, expiration: inAnHour }),
+        { recordAwsServiceAssumes: false },
+      ) as unknown as AssumeEvent;
+      expect(await sessions.record(event, { processed: true, now: new Date() })).not.toBe('duplicate');
+    }
+
+    // A dry run writes nothing, no revocation either.
+    const dry = await cli(['--finish', '--force', '--dry-run']);
+    expect(dry.status).toBe(0);
+    expect(inline.size).toBe(0);
+
+    const forced = await cli(['--finish', '--force', '--json']);
+    expect(forced.status).toBe(0);
+    expect(JSON.parse(forced.stdout).done).toEqual([
+      'finish',
+      'revoke-old-sessions: 1 session issued with the old ID revoked',
+    ]);
+    const policy = JSON.parse(inline.get('ExampleCorpAudit/roleguard-revocations')!);
+    expect(await sessionDecision(policy, 'old-1', minutesAgo(10))).toBe('Denied');
+    expect(await sessionDecision(policy, 'new-1', minutesAgo(5))).toBe('Allowed');
   });
 });

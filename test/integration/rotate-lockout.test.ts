@@ -12,6 +12,7 @@ import { createRegistryStore, type RegisteredRole, type Registry, validateRegist
 import {
   advanceRotation,
   createRotationStore,
+  DELIVERY_MARGIN_MS,
   finishRotation,
   iamTrustPolicyIo,
   RETIRE_GRACE_MS,
@@ -61,11 +62,11 @@ let config: Config;
 let trust: EmulatedTrust;
 let alerts: RotationNotice[];
 
-function deps(): RotationDeps {
+function deps(reg: Registry = registry): RotationDeps {
   return rotationDeps({
     dynamo: doc,
     registryTable: config.registryTable,
-    registry,
+    registry: reg,
     ownRoleArns: [],
     trust: iamTrustPolicyIo(
       new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
@@ -130,7 +131,7 @@ describe('a rotation finishes only once the old ID has gone unused for the quiet
     // 24 h after the confirmation, but not after the old ID's last use: still both IDs.
     const waiting = await advanceRotation(deps(), role, hour(26));
     expect(waiting).toMatchObject({ phase: 'confirmed', done: [] });
-    expect(waiting.waiting).toContain(`not before ${hour(29).toISOString()}`);
+    expect(waiting.waiting).toContain(`not before ${hour(30).toISOString()}`);
     expect(waiting.waiting).toContain(`${workerArn('w2')} from 203.0.113.9`);
     expect(await assumeDecision(trust.policy(), VENDOR, OLD_ID)).toBe('Allowed');
     expect(trust.writes).toHaveLength(1);
@@ -140,7 +141,7 @@ describe('a rotation finishes only once the old ID has gone unused for the quiet
     await expect(refused).rejects.toThrow(/must go unused for 24 h.*w2 from 203\.0\.113\.9.*--force/);
     expect(trust.writes).toHaveLength(1);
     // Quiet since: the next run finishes.
-    expect(await advanceRotation(deps(), role, ms(60_000, hour(29)))).toMatchObject({
+    expect(await advanceRotation(deps(), role, ms(60_000, hour(30)))).toMatchObject({
       phase: 'finished',
       done: ['finish'],
     });
@@ -148,11 +149,28 @@ describe('a rotation finishes only once the old ID has gone unused for the quiet
     expect(await assumeDecision(trust.policy(), VENDOR, newId)).toBe('Allowed');
   });
 
+  it('waits a delivery margin past the quiet period, so an old-ID assume CloudTrail delivers late is seen first', async () => {
+    await startedAndConfirmed(hour(1));
+    // A worker assumes with the old ID just before the quiet period ends; CloudTrail delivers it 15 minutes later.
+    const lastOld = ms(-5 * 60_000, hour(25));
+    const quietEnds = await advanceRotation(deps(), role, hour(25));
+    expect(quietEnds).toMatchObject({ phase: 'confirmed', done: [] });
+    expect(quietEnds.waiting).toContain(`not before ${ms(DELIVERY_MARGIN_MS, hour(25)).toISOString()}`);
+    expect(trust.writes).toHaveLength(1);
+    expect(await assume('old-late', lastOld, OLD_ID, 'w3', '192.0.2.7')).toMatchObject({ findings: [] });
+    // Seen in time: the finish now waits for a quiet period after it (plus the margin).
+    const after = await advanceRotation(deps(), role, ms(15 * 60_000, hour(25)));
+    expect(after.waiting).toContain(`not before ${ms(DELIVERY_MARGIN_MS, hour(24, lastOld)).toISOString()}`);
+    expect(await advanceRotation(deps(), role, hour(26))).toMatchObject({ phase: 'confirmed', done: [] });
+    expect(await assumeDecision(trust.policy(), VENDOR, OLD_ID)).toBe('Allowed');
+    expect(DELIVERY_MARGIN_MS).toBe(3_600_000);
+  });
+
   it('the quiet period is the role’s rotation.quietHours; --finish --force still finishes at once', async () => {
     const quick: RegisteredRole = { ...role, rotation: { everyDays: 90, graceDays: 7, quietHours: 2 } };
     await startedAndConfirmed(hour(1), quick);
-    expect(await advanceRotation(deps(), quick, ms(-1, hour(3)))).toMatchObject({ phase: 'confirmed' });
-    expect(await advanceRotation(deps(), quick, hour(3))).toMatchObject({ phase: 'finished' });
+    expect(await advanceRotation(deps(), quick, ms(-1, hour(4)))).toMatchObject({ phase: 'confirmed' });
+    expect(await advanceRotation(deps(), quick, hour(4))).toMatchObject({ phase: 'finished' });
 
     // The default, forced: finished at once, and the history says it was forced before the quiet period.
     const next = (await pipelineDeps(day(1)).registry()).roleFor(VENDOR_ROLE)!;
@@ -170,7 +188,7 @@ describe('a rotation finishes only once the old ID has gone unused for the quiet
       'forced by alice before the old ID went unused for 24 h',
     );
 
-    // The registry field: hours, 0 (finish at the confirmation) to 720.
+    // The registry field: hours, 0 (finish an hour after the confirmation, the delivery margin) to 720.
     const withQuiet = (quietHours: unknown) => ({
       roles: [{ ...role, rotation: { everyDays: 90, graceDays: 7, quietHours } }],
     });
@@ -234,6 +252,35 @@ describe('a rotation finishes only once the old ID has gone unused for the quiet
   });
 });
 
+describe('old-ID use is tracked whatever the registry says mid-rotation', () => {
+  // Someone re-imports the registry with the new ID current while workers still use the old one.
+  for (const variant of ['current: NEW', 'current: NEW, pending: OLD'] as const) {
+    it(`${variant}: the old ID is still noted and no finding; the finish waits for it`, async () => {
+      const newId = await startedAndConfirmed(hour(1));
+      const edited: RegisteredRole = {
+        ...role,
+        externalIds: { current: newId, pending: variant === 'current: NEW' ? null : OLD_ID, retired: [] },
+      };
+      await createRegistryStore(doc, config.registryTable).replace({ ...registry, roles: [edited] });
+      const seen = (await pipelineDeps(hour(4)).registry()).roleFor(VENDOR_ROLE)!;
+      expect(seen.externalIds).toEqual({ current: newId, pending: OLD_ID, retired: [] });
+
+      expect(await assume('old-late', hour(5), OLD_ID, 'w2', '203.0.113.9')).toMatchObject({
+        status: 'recorded',
+        findings: [],
+        actions: [],
+      });
+      expect((await rotationOf()).oldIdUse?.lastAt).toBe(hour(5).toISOString());
+      // The new ID is no old-ID use.
+      expect(await assume('new-again', hour(6), newId, 'w1')).toMatchObject({ findings: [] });
+      expect((await rotationOf()).oldIdUse?.lastAt).toBe(hour(5).toISOString());
+      // 24 h after the confirmation, not after the old ID's last use: both IDs stay.
+      expect(await advanceRotation(deps(), edited, hour(26))).toMatchObject({ phase: 'confirmed', done: [] });
+      expect(await assumeDecision(trust.policy(), VENDOR, OLD_ID)).toBe('Allowed');
+    });
+  }
+});
+
 describe('a retired ID counts from the IAM write plus its propagation', () => {
   it('an old-ID assume IAM still accepted just after the finish is not retired-external-id; after the grace it is', async () => {
     await startedAndConfirmed(hour(1));
@@ -293,5 +340,47 @@ describe('IDs other than the previous and the pending one in the vendor statemen
     expect(JSON.stringify(alerts)).not.toContain(DR_ID);
     expect(trust.writes).toHaveLength(1);
     expect(trust.policy()).toEqual(vendorTrustPolicy([OLD_ID, newId, DR_ID]));
+  });
+});
+
+describe('a rotation that can no longer go on is alerted, not left stuck silently', () => {
+  it('a role made protected mid-rotation: alerted once, nothing written', async () => {
+    await startedAndConfirmed(hour(1));
+    const guarded = deps({ ...registry, protectedRoleArns: [...registry.protectedRoleArns, VENDOR_ROLE] });
+    const run = await runRotations(guarded, registry.roles, day(2));
+    expect(run.results).toEqual([
+      expect.objectContaining({ phase: 'confirmed', waiting: expect.stringMatching(/^refused: /) }),
+    ]);
+    expect(alerts).toEqual([
+      expect.objectContaining({ severity: 'high', title: expect.stringContaining('stuck'), roleArn: VENDOR_ROLE }),
+    ]);
+    expect(alerts[0]!.message).toContain('may no longer change the role');
+    expect(JSON.stringify(alerts)).not.toContain(OLD_ID);
+    // Once (a week), not every hour.
+    await runRotations(guarded, registry.roles, hour(1, day(2)));
+    expect(alerts).toHaveLength(1);
+    expect(trust.writes).toHaveLength(1);
+    expect((await rotationOf()).phase).toBe('confirmed');
+  });
+
+  it('a role removed from the registry mid-rotation: alerted once, nothing written', async () => {
+    await startRotation(deps(), role, { trigger: 'manual', now: T0 });
+    const newId = (await rotationOf()).pendingId!;
+    const run = await runRotations(deps(), [], day(1));
+    expect(run.failed).toEqual([]);
+    expect(run.results).toEqual([
+      expect.objectContaining({ roleArn: VENDOR_ROLE, waiting: expect.stringContaining('no longer in the registry') }),
+    ]);
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        severity: 'high',
+        roleArn: VENDOR_ROLE,
+        title: expect.stringContaining('no longer in the registry'),
+      }),
+    ]);
+    expect(JSON.stringify(alerts)).not.toContain(newId);
+    await runRotations(deps(), [], hour(1, day(1)));
+    expect(alerts).toHaveLength(1);
+    expect(trust.writes).toHaveLength(1);
   });
 });

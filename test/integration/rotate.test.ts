@@ -218,10 +218,10 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
     expect(await runRotationSchedule(deps(), role, hour(4, day(90)))).toMatchObject({
       phase: 'confirmed',
       done: [],
-      waiting: expect.stringContaining(`not before ${hour(27, day(90)).toISOString()}`),
+      waiting: expect.stringContaining(`not before ${hour(28, day(90)).toISOString()}`),
     });
     // The next scheduled run after it finishes: only the new ID is accepted, the old one is retired.
-    const finishedAt = hour(28, day(90));
+    const finishedAt = hour(29, day(90));
     const finished = await runRotationSchedule(deps(), role, finishedAt);
     expect(finished).toMatchObject({ phase: 'finished', done: ['finish'] });
     expect(await decisions(newId)).toEqual({
@@ -424,7 +424,8 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
     const revoking: RegisteredRole = {
       ...role,
       response: 'revoke',
-      // No quiet period, so that the old-ID session is still alive at the finish.
+      // No quiet period (the finish waits only for the one-hour delivery margin), so that the old-ID session is still
+      // alive at the finish.
       rotation: { everyDays: 90, graceDays: 7, revokeOldSessions: true, quietHours: 0 },
     };
     const withRevoking = { ...registry, roles: [revoking] };
@@ -473,7 +474,7 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
       session: 'old-1',
       externalId: OLD_ID,
       account: VENDOR_ACCOUNT,
-      expiration: at(70).toISOString(),
+      expiration: at(130).toISOString(),
     });
     const expired = vendorAssume({
       id: 'old-0',
@@ -489,7 +490,7 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
       session: 'new-1',
       externalId: newId,
       account: VENDOR_ACCOUNT,
-      expiration: at(80).toISOString(),
+      expiration: at(140).toISOString(),
     });
     for (const [record, now] of [
       [expired, at(-90)],
@@ -499,13 +500,13 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
       expect(await processRecord(record, pipelineDeps(now))).toMatchObject({ status: 'recorded', findings: [] });
     expect(await rotationOf()).toMatchObject({ phase: 'confirmed' });
 
-    const finished = await advanceRotation(rotating, revoking, at(30));
+    const finished = await advanceRotation(rotating, revoking, at(90));
     expect(finished.done).toEqual(['finish', 'revoke-old-sessions: 1 session issued with the old ID revoked']);
     const policy = JSON.parse(inline.get('ExampleCorpAudit/roleguard-revocations')!);
     expect(await sessionDecision(policy, 'old-1', at(10).toISOString())).toBe('Denied');
     expect(await sessionDecision(policy, 'new-1', at(20).toISOString())).toBe('Allowed');
     // A second finish run (a redelivery) revokes nothing twice.
-    expect(await advanceRotation(rotating, revoking, at(31))).toMatchObject({ phase: 'finished', done: [] });
+    expect(await advanceRotation(rotating, revoking, at(91))).toMatchObject({ phase: 'finished', done: [] });
   });
   it('a function whose cached registry predates the rotation still takes the pending ID as expected, and confirms with it', async () => {
     const warm = createDeps(
@@ -599,7 +600,7 @@ describe('external-ID rotation, two-phase, against DynamoDB Local and emulated I
     }
     // ID1 was last used an hour before the confirmation: the quiet period runs from the confirmation.
     expect(await advanceRotation(deps(), role2, hour(3, at2))).toMatchObject({ phase: 'confirmed' });
-    expect(await advanceRotation(deps(), role2, hour(26, at2))).toMatchObject({ phase: 'finished' });
+    expect(await advanceRotation(deps(), role2, hour(27, at2))).toMatchObject({ phase: 'finished' });
     expect(await decisions(id2)).toMatchObject({ vendorOld: 'Denied', vendorNew: 'Allowed', otherNew: 'Denied' });
     expect(await assumeDecision(trust.policy(), VENDOR, id1)).toBe('Denied');
     const role3 = (await pipelineDeps(day(200)).registry()).roleFor(VENDOR_ROLE)!;

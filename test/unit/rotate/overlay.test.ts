@@ -41,6 +41,18 @@ describe('the registry as rotations changed it', () => {
     }
   });
 
+  it('keeps the previous ID accepted while in flight when the registry was re-imported with the new ID current', () => {
+    for (const phase of ['created', 'set', 'notified', 'confirmed'] as const) {
+      for (const pending of [null, 'old-id']) {
+        expect(ids(withRotations(registry('new-id', pending, ['r-0ld', 'old-id']), [rotation(phase)]))).toEqual({
+          current: 'new-id',
+          pending: 'old-id',
+          retired: ['r-0ld'],
+        });
+      }
+    }
+  });
+
   const finished = (extra: Partial<Rotation> = {}) =>
     rotation('finished', { currentId: 'new-id', retiredAt: { 'old-id': '2026-02-01T00:00:00.000Z' }, ...extra });
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import type { RegisteredRole } from '../../../lib/registry/types.js';
-import { DEFAULT_QUIET_HOURS, finishableAt, oldIdCallersSince, quietHoursOf } from '../../../lib/rotate/quiet.js';
+import {
+  DEFAULT_QUIET_HOURS,
+  DELIVERY_MARGIN_MS,
+  finishableAt,
+  oldIdCallersSince,
+  quietHoursOf,
+} from '../../../lib/rotate/quiet.js';
 import {
   idleRotation,
   MAX_OLD_ID_CALLERS,
@@ -53,11 +59,13 @@ describe('the quiet period', () => {
   it('runs from the later of the confirmation and the last old-ID use, for the role’s quietHours (24 by default)', () => {
     expect(quietHoursOf(ROLE)).toBe(DEFAULT_QUIET_HOURS);
     expect(DEFAULT_QUIET_HOURS).toBe(24);
-    expect(finishableAt(confirmed({}), ROLE)).toBe(at(60 + 24 * 60));
+    // Plus the one-hour margin for CloudTrail's delivery delay.
+    expect(DELIVERY_MARGIN_MS).toBe(60 * 60_000);
+    expect(finishableAt(confirmed({}), ROLE)).toBe(at(60 + 24 * 60 + 60));
     const used = confirmed({ oldIdUse: { lastAt: at(300), callers: [] } });
-    expect(finishableAt(used, ROLE)).toBe(at(300 + 24 * 60));
+    expect(finishableAt(used, ROLE)).toBe(at(300 + 24 * 60 + 60));
     const quick = { ...ROLE, rotation: { everyDays: 90, graceDays: 7, quietHours: 0 } };
-    expect(finishableAt(used, quick)).toBe(at(300));
+    expect(finishableAt(used, quick)).toBe(at(300 + 60));
     expect(finishableAt({ ...used, phase: 'notified' }, ROLE)).toBeNull();
   });
 

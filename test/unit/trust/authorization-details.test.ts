@@ -425,6 +425,15 @@ describe('registryFromAuthorizationDetails: the registry in place', () => {
     expect(result.notes).toEqual([]);
   });
 
+  it("keeps each role's approvers, also for a role registered in watch mode, and the global approvers", () => {
+    const withApprovers = { ...existing(existingRole({ approvers: ['U0123ABCD'] })), approvers: ['U0GLOBAL1'] };
+    const kept = derive(example(policy(allow(VENDOR, requireIds(ID)))), withApprovers);
+    expect(kept.registry).toEqual(withApprovers);
+    const watched = derive(example(policy(allow(VENDOR))), withApprovers);
+    expect(only(watched)).toMatchObject({ noExternalId: true, approvers: ['U0123ABCD'] });
+    expect(watched.registry.approvers).toEqual(['U0GLOBAL1']);
+  });
+
   it('takes accounts and current IDs from IAM', () => {
     const result = derive(example(policy(allow([VENDOR, OTHER], requireIds(NEXT)))), existing(existingRole()));
     expect(only(result)).toEqual({
