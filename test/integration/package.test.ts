@@ -524,6 +524,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       ['ReleaseRotationLocks', ['dynamodb:DeleteItem']],
       ['ReadAndAcknowledgeAlerts', ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
       ['RecordDecisions', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']],
+      ['ReadSlackSigningSecret', ['ssm:GetParameter']],
+      ['CheckRequestNonces', ['dynamodb:GetItem']],
       ['FindSessions', ['dynamodb:Query']],
       intents,
       iamWrite,

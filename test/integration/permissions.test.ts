@@ -88,7 +88,8 @@ beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'roleguard-proof-'));
   execFileSync(
     join(ROOT, 'node_modules', '.bin', 'osls'),
-    ['package', '--stage', 'test', '--region', STACK.region, '--package', out],
+    // Slack actions on (the slackActions param): the receiver takes clicks and the alerts carry buttons.
+    ['package', '--stage', 'test', '--region', STACK.region, '--param', 'slackActions=true', '--package', out],
     {
       cwd: ROOT,
       stdio: 'pipe',
