@@ -46,6 +46,11 @@ export interface AppliedRevocation {
   written: boolean;
   /** The revocations the policy holds after this change. */
   state: RevocationState;
+  /**
+   * Statements found in roleguard's own policy that roleguard did not write (someone else's `Allow *`, padding):
+   * dropped from the policy (written without them, not dry run), so the caller can say what was removed.
+   */
+  dropped: unknown[];
 }
 
 /** The key of a role's lock in the revocations table. */
@@ -172,6 +177,7 @@ export async function applyRevocations(
     const parsed = current
       ? parseRevocationPolicy(current)
       : { state: { role: null, sessions: [] }, foreignStatements: [] as unknown[] };
+    const dropped = parsed.foreignStatements;
     const names =
       (await withIamRetry(() => deps.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })), retry))
         .PolicyNames ?? [];
@@ -180,22 +186,15 @@ export async function applyRevocations(
       if (name !== REVOCATION_POLICY_NAME)
         others += policySize(decode(await readPolicy(deps.iam, roleName, name, retry)));
     const merged = pruneRevocations(mergeRevocations(parsed.state, ...(kept ? [kept] : []), ...additions), now);
-    // Statements someone else put in roleguard's policy are kept as they are, and count towards the budget.
-    const foreignSize = parsed.foreignStatements.length ? policySize(parsed.foreignStatements) : 0;
-    const { state, fellBack, fits } = fitToBudget(merged, others + foreignSize);
-    if (!fits) throw new RevocationDoesNotFit(doesNotFitReason(roleName, others + foreignSize));
-    const rendered = renderRevocationPolicy(state);
-    const policyDocument =
-      rendered || parsed.foreignStatements.length
-        ? {
-            Version: '2012-10-17' as const,
-            Statement: [...(rendered?.Statement ?? []), ...(parsed.foreignStatements as PolicyDocument['Statement'])],
-          }
-        : null;
+    // Only roleguard's own statements are written back: anything else in its policy (an `Allow *` planted there, or
+    // padding meant to crowd out revocations) is dropped, returned in `dropped`, and not counted against the budget.
+    const { state, fellBack, fits } = fitToBudget(merged, others);
+    if (!fits) throw new RevocationDoesNotFit(doesNotFitReason(roleName, others));
+    const policyDocument = renderRevocationPolicy(state);
     const unchanged = JSON.stringify(policyDocument) === JSON.stringify(current ? decode(current) : null);
-    if (options.dryRun) return { roleName, policyDocument, fellBack, written: false, state };
+    if (options.dryRun) return { roleName, policyDocument, fellBack, written: false, state, dropped };
     if (unchanged && !options.force) {
-      const result = { roleName, policyDocument, fellBack, written: false, state };
+      const result = { roleName, policyDocument, fellBack, written: false, state, dropped };
       await options.whileLocked?.(result);
       return result;
     }
@@ -222,7 +221,7 @@ export async function applyRevocations(
         stillHeld();
         return deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME }));
       }, retry);
-    const result = { roleName, policyDocument, fellBack, written: true, state };
+    const result = { roleName, policyDocument, fellBack, written: true, state, dropped };
     await options.whileLocked?.(result);
     return result;
   } finally {

@@ -9,6 +9,8 @@ export interface ReapplyOutcome {
   written: boolean;
   /** How many revocations (sessions, and the whole role) the policy holds after it. */
   revocations: number;
+  /** Statements someone else put in roleguard's policy, removed by the re-apply (a dry run removes nothing). */
+  dropped?: unknown[];
 }
 
 /** Re-applies the revocation policy roleguard keeps for a role (after someone else rewrote or deleted it). */
@@ -20,8 +22,8 @@ export function liveReapplier(deps: RevocationDeps): Reapplier {
     // The state roleguard keeps in `policy#<roleArn>` is the source of truth; IAM's read may be stale right after
     // the tamperer's write, so the kept state is written back whatever IAM shows.
     const applied = await reapplyRevocationPolicy(deps, roleArn, now, { dryRun });
-    if (!applied) return { policyDocument: null, written: false, revocations: 0 };
+    if (!applied) return { policyDocument: null, written: false, revocations: 0, dropped: [] };
     const revocations = applied.state.sessions.length + (applied.state.role ? 1 : 0);
-    return { policyDocument: applied.policyDocument, written: applied.written, revocations };
+    return { policyDocument: applied.policyDocument, written: applied.written, revocations, dropped: applied.dropped };
   };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
 import { createDeps, type Deps } from '../../lib/deps.js';
@@ -144,8 +145,45 @@ describe('revocation-tampered', () => {
     expect(findings(out)).toEqual([['revocation-tampered', 'critical']]);
     const policy = iam.policy('ExampleCorpAudit') as { Statement: { Sid?: string }[] };
     expect(await sessionDecision(policy, 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
-    // What the other party put stays, next to roleguard's statements (the merge only adds).
-    expect(policy.Statement.map((s) => s.Sid)).toContain('Placeholder');
+    // What the other party put in roleguard's policy is not roleguard's: dropped, and the alert says so.
+    expect(policy.Statement.map((s) => s.Sid)).not.toContain('Placeholder');
+    expect(slackTexts().find((t) => t.includes('revocation-tampered'))).toContain(
+      'Removed 1 statement that roleguard did not write from roleguard-revocations',
+    );
+  });
+
+  it('drops an Allow * or padding planted in its policy, so neither grants anything nor crowds out revocations', async () => {
+    const w = await world();
+    await revokedSession(w);
+    const mine = iam.policy('ExampleCorpAudit') as { Version: string; Statement: object[] };
+    const padding = {
+      Sid: 'Pad',
+      Effect: 'Deny',
+      Action: 's3:PutBucketAcl',
+      Resource: Array.from({ length: 270 }, (_, i) => `arn:aws:s3:::padding-bucket-${String(i).padStart(4, '0')}`),
+    };
+    const planted = {
+      ...mine,
+      Statement: [...mine.Statement, { Sid: 'Backdoor', Effect: 'Allow', Action: '*', Resource: '*' }, padding],
+    };
+    expect(JSON.stringify(planted).length).toBeGreaterThan(9_500);
+    expect(JSON.stringify(planted).length).toBeLessThanOrEqual(10_240);
+    const put = tamper('eventbridge-put-role-policy-tamper.json');
+    const doc = JSON.stringify(planted);
+    iam.policies.set('ExampleCorpAudit/roleguard-revocations', doc);
+    const out = await w.process({ ...put, requestParameters: { ...put.requestParameters, policyDocument: doc } });
+    expect(findings(out)).toEqual([['revocation-tampered', 'critical']]);
+    const policy = iam.policy('ExampleCorpAudit') as { Statement: { Sid?: string }[] };
+    // The planted Allow * grants nothing any more (roleguard's policy alone allows nothing).
+    expect(await aloneDecision(policy)).toBe('Denied');
+    expect(await aloneDecision(planted)).toBe('Allowed');
+    expect(policy.Statement.map((s) => s.Sid)).not.toContain('Pad');
+    // Still the targeted deny, not the whole role: the padding did not count against the budget.
+    expect(await sessionDecision(policy, 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'vendor-good', '2026-11-02T10:00:00Z')).toBe('Allowed');
+    const alert = slackTexts().find((t) => t.includes('revocation-tampered'))!;
+    expect(alert).toContain('Removed 2 statements that roleguard did not write from roleguard-revocations');
+    expect(alert).toContain('Backdoor');
   });
 
   it("is not raised for roleguard's own writes, nor for another inline policy of the role", async () => {
@@ -335,3 +373,27 @@ describe('replay of the sample events', () => {
     );
   });
 });
+
+/** What a role's revocation policy alone (no other policy) decides for an IAM action. */
+async function aloneDecision(policy: unknown): Promise<'Allowed' | 'Denied'> {
+  const result = await runSimulation(
+    {
+      request: {
+        principal: 'arn:aws:sts::111122223333:assumed-role/ExampleCorpAudit/scan-9',
+        action: 'iam:CreateUser',
+        resource: { resource: 'arn:aws:iam::111122223333:user/backdoor', accountId: '111122223333' },
+        contextVariables: {
+          'aws:userid': `${ROLE_ID}:scan-9`,
+          'aws:TokenIssueTime': '2026-11-02T10:40:00Z',
+          'aws:PrincipalAccount': '111122223333',
+        },
+      },
+      identityPolicies: [{ name: 'roleguard-revocations', policy }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
+  return result.overallResult === 'Allowed' ? 'Allowed' : 'Denied';
+}
