@@ -35,6 +35,11 @@ export class RevocationDoesNotFit extends Error {
   override name = 'RevocationDoesNotFit';
 }
 
+/** The role no longer exists (deleted): nothing can be written to it, ever; final, not retried. */
+export class RoleNoLongerExists extends Error {
+  override name = 'RoleNoLongerExists';
+}
+
 /** What applying revocations to a role did (or would do, in a dry run). */
 export interface AppliedRevocation {
   roleName: string;
@@ -125,6 +130,16 @@ const isMissing = (error: unknown) =>
   (error as { name?: string }).name === 'NoSuchEntity' ||
   (error as { name?: string }).name === 'NoSuchEntityException';
 
+// A call on the role itself: NoSuchEntity means the role was deleted, which is final.
+async function roleCall<T>(roleName: string, send: () => Promise<T>, retry: Partial<RetryOptions>): Promise<T> {
+  try {
+    return await withIamRetry(send, retry);
+  } catch (error) {
+    if (isMissing(error)) throw new RoleNoLongerExists(`the role ${roleName} no longer exists (it was deleted)`);
+    throw error;
+  }
+}
+
 async function readPolicy(
   iam: IAMClient,
   roleName: string,
@@ -179,7 +194,7 @@ export async function applyRevocations(
       : { state: { role: null, sessions: [] }, foreignStatements: [] as unknown[] };
     const dropped = parsed.foreignStatements;
     const names =
-      (await withIamRetry(() => deps.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })), retry))
+      (await roleCall(roleName, () => deps.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })), retry))
         .PolicyNames ?? [];
     let others = 0;
     for (const name of names)
@@ -206,20 +221,29 @@ export async function applyRevocations(
         throw new LeaseLostError(`the lock on ${roleName} is (nearly) out of its lease; not writing`);
     };
     if (policyDocument)
-      await withIamRetry(() => {
-        stillHeld();
-        return deps.iam.send(
-          new PutRolePolicyCommand({
-            RoleName: roleName,
-            PolicyName: REVOCATION_POLICY_NAME,
-            PolicyDocument: JSON.stringify(policyDocument),
-          }),
-        );
-      }, retry);
+      await roleCall(
+        roleName,
+        () => {
+          stillHeld();
+          return deps.iam.send(
+            new PutRolePolicyCommand({
+              RoleName: roleName,
+              PolicyName: REVOCATION_POLICY_NAME,
+              PolicyDocument: JSON.stringify(policyDocument),
+            }),
+          );
+        },
+        retry,
+      );
     else if (current)
-      await withIamRetry(() => {
+      await withIamRetry(async () => {
         stillHeld();
-        return deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME }));
+        // Already gone (with its role, or deleted since the read): nothing left to delete.
+        await deps.iam
+          .send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME }))
+          .catch((error: unknown) => {
+            if (!isMissing(error)) throw error;
+          });
       }, retry);
     const result = { roleName, policyDocument, fellBack, written: true, state, dropped };
     await options.whileLocked?.(result);

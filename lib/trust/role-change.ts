@@ -51,6 +51,10 @@ export async function reapplyAfterTamper(
       : {};
     const count = `${outcome.revocations} ${outcome.revocations === 1 ? 'revocation' : 'revocations'}`;
     const dropped = droppedText(outcome.dropped ?? [], dryRun);
+    if (outcome.roleGone)
+      return {
+        text: `Not re-applied: the role no longer exists (it was deleted), so its sessions cannot be used and there is nothing to revoke; ${dryRun ? 'dry run: nothing was changed' : 'roleguard forgot the revocations it kept for it'}.`,
+      };
     if (outcome.revocations === 0)
       return { text: 'Nothing to re-apply: roleguard keeps no revocation of this role that still matters.' };
     if (dryRun)

@@ -1,4 +1,4 @@
-import { IAMClient } from '@aws-sdk/client-iam';
+import { IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
@@ -693,5 +693,52 @@ describe('automatic revocation in the assume flow', () => {
     expect(await sweepRevocations(w.revoking, new Date('2026-11-02T11:07:00Z'))).toMatchObject({ pruned: 1 });
     expect(iam.policy('ExampleCorpAudit')).toBeNull();
     expect(await w.store.due(new Date('2026-11-03T00:00:00Z'))).toEqual([]);
+  });
+
+  it('a deleted role is final: its revocation is refused with the reason, and the sweep drops its prune item', async () => {
+    const w = await world();
+    await w.process(
+      vendorAssume({
+        id: 'wrong-1',
+        time: '2026-11-02T10:05:00Z',
+        session: 'scan-1',
+        externalId: WRONG,
+        expiration: '2026-11-02T10:20:00Z',
+      }),
+    );
+    expect(await w.store.due(new Date('2026-11-02T10:21:00Z'))).toHaveLength(1);
+    // The role is deleted (its inline policies first).
+    iam.policies.delete('ExampleCorpAudit/roleguard-revocations');
+    const gone = () =>
+      new NoSuchEntityException({ message: 'The role cannot be found.', $metadata: { httpStatusCode: 404 } });
+    iam.failNext('ListRolePolicies', 100, gone);
+    iam.failNext('PutRolePolicy', 100, gone);
+    await sweepRevocations(w.revoking, new Date('2026-11-02T10:21:00Z'));
+    expect(await w.store.due(new Date('2026-11-03T00:00:00Z'))).toEqual([]);
+    // A revocation decided for it since: refused for good with the reason, not deferred to the sweep.
+    await w.process(
+      vendorAssume({ id: 'wrong-2', time: '2026-11-02T10:30:00Z', session: 'scan-2', externalId: WRONG }),
+    );
+    const intent = await w.store.get(intentIdFor('111122223333', 'wrong-2', 'revoke-session'));
+    expect(intent).toMatchObject({ state: 'refused', lastError: expect.stringContaining('no longer exists') });
+    expect(await w.store.due(new Date('2026-11-03T00:00:00Z'))).toEqual([]);
+  });
+
+  it('a prune the sweep cannot do is due again later, so it cannot fill every batch', async () => {
+    const w = await world();
+    await w.process(
+      vendorAssume({
+        id: 'wrong-1',
+        time: '2026-11-02T10:05:00Z',
+        session: 'scan-1',
+        externalId: WRONG,
+        expiration: '2026-11-02T10:20:00Z',
+      }),
+    );
+    iam.failNext('ListRolePolicies', 100, throttling);
+    const at = new Date('2026-11-02T10:21:00Z');
+    await sweepRevocations(w.revoking, at);
+    expect(await w.store.due(at)).toEqual([]);
+    expect(await w.store.due(new Date('2026-11-02T10:40:00Z'))).toHaveLength(1);
   });
 });

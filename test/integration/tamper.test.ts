@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
@@ -81,7 +81,7 @@ async function world(options: { dryRun?: boolean; registry?: string; reapply?: b
     processRecord(record, deps, {
       now: (e) => new Date(Date.parse('issuedAt' in e ? e.issuedAt : e.eventTime) + 3000),
     });
-  return { deps, lines, process };
+  return { deps, lines, process, store };
 }
 
 /** A fixture event's CloudTrail record, with overrides of its fields. */
@@ -184,6 +184,30 @@ describe('revocation-tampered', () => {
     const alert = slackTexts().find((t) => t.includes('revocation-tampered'))!;
     expect(alert).toContain('Removed 2 statements that roleguard did not write from roleguard-revocations');
     expect(alert).toContain('Backdoor');
+  });
+
+  it('a deleted role (its deleter removed this policy first) is final: nothing put back, nothing retried, kept state forgotten', async () => {
+    const w = await world();
+    await revokedSession(w);
+    expect(await w.store.due(new Date('2026-11-03T00:00:00Z'))).toHaveLength(1);
+    // DeleteRole needs the role's inline policies deleted first; then the role is gone.
+    iam.policies.delete('ExampleCorpAudit/roleguard-revocations');
+    const gone = () =>
+      new NoSuchEntityException({
+        message: 'The role with name ExampleCorpAudit cannot be found.',
+        $metadata: { httpStatusCode: 404 },
+      });
+    iam.failNext('ListRolePolicies', 10, gone);
+    iam.failNext('PutRolePolicy', 10, gone);
+    const out = await w.process(tamper('eventbridge-delete-role-policy-tamper.json'));
+    expect(findings(out)).toEqual([['revocation-tampered', 'critical']]);
+    expect(iam.puts()).toBe(1);
+    expect(slackTexts().find((t) => t.includes('revocation-tampered'))).toContain(
+      'Not re-applied: the role no longer exists (it was deleted)',
+    );
+    // Nothing kept for it any more: no prune item left for the sweep, nothing to re-apply later.
+    expect(await w.store.keptState(ROLE)).toEqual({ role: null, sessions: [] });
+    expect(await w.store.due(new Date('2026-11-03T00:00:00Z'))).toEqual([]);
   });
 
   it("is not raised for roleguard's own writes, nor for another inline policy of the role", async () => {
