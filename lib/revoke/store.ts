@@ -219,7 +219,9 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       ...(pruneAt ? { ':due': 'due' } : {}),
     },
   });
-  // The TTL only tidies up (DynamoDB deletes expired items up to days late); `until` is what a read checks.
+  // The TTL only tidies up (DynamoDB deletes expired items up to days late); `until` is what a read checks. In the
+  // fast path's transaction both must move forward; otherwise it is cancelled and the step-by-step path's
+  // noteRevokedCaller moves each forward on its own.
   const noteCaller = (roleArn: string, caller: string, decidedAt: string, until: string) => ({
     TableName: tableName,
     Key: { pk: `caller#${roleArn}#${caller}` },
@@ -280,9 +282,35 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       return (item?.state as RevocationState | undefined) ?? null;
     },
     async noteRevokedCaller(roleArn, caller, decidedAt, until) {
-      await doc.send(new UpdateCommand(noteCaller(roleArn, caller, decidedAt, until))).catch((e: unknown) => {
+      // The latest decision and the latest `until` each win on their own: an earlier decision whose session lives
+      // longer, arriving after a later one, still extends the marker.
+      const key = { pk: `caller#${roleArn}#${caller}` };
+      const ignoreOlder = (e: unknown) => {
         if (!(e instanceof ConditionalCheckFailedException)) throw e;
-      });
+      };
+      await doc
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'SET decidedAt = :at',
+            ConditionExpression: 'attribute_not_exists(decidedAt) OR decidedAt < :at',
+            ExpressionAttributeValues: { ':at': decidedAt },
+          }),
+        )
+        .catch(ignoreOlder);
+      await doc
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'SET #until = :until, #ttl = :ttl',
+            ConditionExpression: 'attribute_not_exists(#until) OR #until < :until',
+            ExpressionAttributeNames: { '#ttl': REVOCATIONS_TTL_ATTRIBUTE, '#until': 'until' },
+            ExpressionAttributeValues: { ':until': until, ':ttl': Math.ceil(Date.parse(until) / 1000) },
+          }),
+        )
+        .catch(ignoreOlder);
     },
     async begin(fields, { dueAt, lock }) {
       const intent = newIntent(fields);

@@ -97,4 +97,23 @@ describe('the kept revocation state', () => {
     expect(iam.puts()).toBe(puts + 1);
     for (const name of ['first', 'second']) expect(await denied(iam.policy('ExampleCorpAudit'), name)).toBe('Denied');
   });
+
+  it("a caller's marker keeps the latest decision and the latest until, each on its own, whatever the order", async () => {
+    const { store } = await revoking();
+    const caller = '999988887777/AIDAATTACKERTENANT01';
+    // The later decision (its session lives to 11:00) is noted first; the earlier one (its session lives to 12:00)
+    // arrives after it.
+    await store.noteRevokedCaller(ROLE, caller, '2026-11-02T10:30:00Z', '2026-11-02T11:00:00Z');
+    await store.noteRevokedCaller(ROLE, caller, '2026-11-02T10:05:00Z', '2026-11-02T12:00:00Z');
+    expect(await store.revokedCaller(ROLE, caller, new Date('2026-11-02T11:30:00Z'))).toEqual({
+      decidedAt: '2026-11-02T10:30:00Z',
+      until: '2026-11-02T12:00:00Z',
+    });
+    // Older on both counts: changes nothing.
+    await store.noteRevokedCaller(ROLE, caller, '2026-11-02T10:00:00Z', '2026-11-02T10:45:00Z');
+    expect(await store.revokedCaller(ROLE, caller, new Date('2026-11-02T11:30:00Z'))).toEqual({
+      decidedAt: '2026-11-02T10:30:00Z',
+      until: '2026-11-02T12:00:00Z',
+    });
+  });
 });
