@@ -172,7 +172,7 @@ export async function applyRevocations(
   options: {
     dryRun: boolean;
     /** Runs while the lock is still held, after a (non dry-run) apply: bookkeeping that must follow IAM's order. */
-    whileLocked?: (applied: AppliedRevocation) => Promise<void>;
+    whileLocked?: (applied: AppliedRevocation, lock: HeldLock) => Promise<void>;
     /** The role's lock, already taken by the caller (the fast path takes it with the intent); released here. */
     heldLock?: HeldLock;
     /** Reads the revocations kept in DynamoDB for the role (the source of truth), merged with IAM's possibly stale read. */
@@ -210,7 +210,7 @@ export async function applyRevocations(
     if (options.dryRun) return { roleName, policyDocument, fellBack, written: false, state, dropped };
     if (unchanged && !options.force) {
       const result = { roleName, policyDocument, fellBack, written: false, state, dropped };
-      await options.whileLocked?.(result);
+      await options.whileLocked?.(result, lock);
       return result;
     }
     // Every write attempt checks the lease first: a holder slowed down past it (throttling) must not overwrite a
@@ -246,7 +246,7 @@ export async function applyRevocations(
           });
       }, retry);
     const result = { roleName, policyDocument, fellBack, written: true, state, dropped };
-    await options.whileLocked?.(result);
+    await options.whileLocked?.(result, lock);
     return result;
   } finally {
     await lock.release();

@@ -128,7 +128,11 @@ async function applyToRole(
   additions: RevocationState[],
   now: Date,
   dryRun: boolean,
-  options: { heldLock?: HeldLock; whileLocked?: (applied: AppliedRevocation) => Promise<void>; force?: boolean } = {},
+  options: {
+    heldLock?: HeldLock;
+    whileLocked?: (applied: AppliedRevocation, lock: HeldLock) => Promise<void>;
+    force?: boolean;
+  } = {},
 ): Promise<AppliedRevocation> {
   const roleName = parseRoleArn(roleArn)!.roleName;
   // The prune time is tracked under the lock, so that two applications to one role record it in IAM's order.
@@ -150,7 +154,11 @@ async function applyToRole(
       readKept: () => deps.store.keptState(roleArn),
       whileLocked:
         options.whileLocked ??
-        ((applied) => deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state), applied.state)),
+        ((applied, lock) =>
+          deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state), applied.state, {
+            key: roleLockKey(roleName),
+            owner: lock.owner,
+          })),
     },
   );
 }
@@ -212,7 +220,11 @@ async function revokeFast(
           lock,
         );
         // The lease ran out meanwhile: track step by step (still in IAM's order as far as this holder can tell).
-        if (!settled) await deps.store.trackPolicy(track.roleArn, track.roleName, track.pruneAt, track.state);
+        if (!settled)
+          await deps.store.trackPolicy(track.roleArn, track.roleName, track.pruneAt, track.state, {
+            key: lock.key,
+            owner: lock.owner,
+          });
       },
     });
     // The lease ran out before the closing transaction: another holder may have written meanwhile, so the intent stays

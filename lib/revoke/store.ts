@@ -13,7 +13,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { dueIndexedTableDefinition } from '../dynamo/due-table.js';
-import { lockPut, lockRelease } from './lock.js';
+import { LeaseLostError, lockItemKey, lockPut, lockRelease } from './lock.js';
 import type { PolicyDocument, RevocationState } from './policy.js';
 
 /**
@@ -95,9 +95,16 @@ export interface RevocationStore {
   defer(intentId: string, outcome: { error: string; retryAt: Date }): Promise<void>;
   /**
    * Remember that a role holds a revocation policy whose next statement can be pruned at `pruneAt` (null: none left),
-   * and, when given, the revocations it holds (written under the role's lock, in IAM's order).
+   * and, when given, the revocations it holds (written under the role's lock, in IAM's order). With `heldBy`, only
+   * while that owner still holds the role's lock: otherwise nothing is written and it throws LeaseLostError.
    */
-  trackPolicy(roleArn: string, roleName: string, pruneAt: string | null, state?: RevocationState): Promise<void>;
+  trackPolicy(
+    roleArn: string,
+    roleName: string,
+    pruneAt: string | null,
+    state?: RevocationState,
+    heldBy?: { key: string; owner: string },
+  ): Promise<void>;
   /** The revocations kept for a role (consistent read), or null when none are kept. */
   keptState(roleArn: string): Promise<RevocationState | null>;
   /**
@@ -272,8 +279,33 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
           if (!(e instanceof ConditionalCheckFailedException)) throw e;
         });
     },
-    async trackPolicy(roleArn, roleName, pruneAt, state) {
-      await doc.send(new UpdateCommand(updatePolicy(roleArn, roleName, pruneAt, state)));
+    async trackPolicy(roleArn, roleName, pruneAt, state, heldBy) {
+      if (!heldBy) {
+        await doc.send(new UpdateCommand(updatePolicy(roleArn, roleName, pruneAt, state)));
+        return;
+      }
+      // A holder whose lease ran out (and whose lock another holder took) must not overwrite the newer kept state.
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                ConditionCheck: {
+                  TableName: tableName,
+                  Key: lockItemKey(heldBy.key),
+                  ConditionExpression: '#owner = :owner',
+                  ExpressionAttributeNames: { '#owner': 'owner' },
+                  ExpressionAttributeValues: { ':owner': heldBy.owner },
+                },
+              },
+              { Update: updatePolicy(roleArn, roleName, pruneAt, state) },
+            ],
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        throw new LeaseLostError(`the lock on ${roleName} is no longer held by this writer; kept state not written`);
+      }
     },
     async keptState(roleArn) {
       const item = (
