@@ -626,7 +626,8 @@ export async function keptRevocationPolicy(
 /**
  * Write a role's kept revocations back to IAM (after someone put or deleted roleguard's policy): merged with what IAM
  * still holds, pruned and fitted, under the role's lock, and written even when IAM's (possibly stale) read already
- * looks right. Null when nothing is kept for the role. Dry run: decides and writes nothing. Throws RevocationRefused
+ * looks right; statements someone else put in roleguard's policy are dropped (and returned). Null when nothing is
+ * kept for the role and nothing was dropped. Dry run: decides and writes nothing. Throws RevocationRefused
  * for a role of another account.
  */
 export async function reapplyRevocationPolicy(
@@ -638,9 +639,14 @@ export async function reapplyRevocationPolicy(
   if (!parseRoleArn(roleArn)) throw new Error(`not a role ARN: ${roleArn}`);
   const otherAccount = otherAccountReason(deps, roleArn);
   if (otherAccount) throw new RevocationRefused(`refused: ${roleArn}: ${otherAccount}`);
-  if (!(await deps.store.keptState(roleArn))) return null;
+  const kept = await deps.store.keptState(roleArn);
   try {
-    return await applyToRole(deps, roleArn, [], now, options.dryRun ?? false, { force: true });
+    // Nothing kept: still read roleguard's policy, to drop statements someone else put there (nothing is tracked).
+    const applied = await applyToRole(deps, roleArn, [], now, options.dryRun ?? false, {
+      force: true,
+      ...(kept ? {} : { whileLocked: async () => undefined }),
+    });
+    return kept || applied.dropped.length ? applied : null;
   } catch (error) {
     // Deleted (its deleter removed roleguard's policy first): final, nothing to put back; callers say so.
     if (error instanceof RoleNoLongerExists && !options.dryRun) await forgetDeletedRole(deps, roleArn);

@@ -56,7 +56,9 @@ export async function reapplyAfterTamper(
         text: `Not re-applied: the role no longer exists (it was deleted), so its sessions cannot be used and there is nothing to revoke; ${dryRun ? 'dry run: nothing was changed' : 'roleguard forgot the revocations it kept for it'}.`,
       };
     if (outcome.revocations === 0)
-      return { text: 'Nothing to re-apply: roleguard keeps no revocation of this role that still matters.' };
+      return {
+        text: `Nothing to re-apply: roleguard keeps no revocation of this role that still matters.${dropped}`,
+      };
     if (dryRun)
       return {
         text: `Dry run (${deps.config.dryRun ? "roleguard's global dry run is on" : "this role's dryRun is set"}): would re-apply the revocations roleguard keeps (${count}) with the ${REVOCATION_POLICY_NAME} policy below; nothing was written to IAM.${dropped}`,

@@ -186,6 +186,23 @@ describe('revocation-tampered', () => {
     expect(alert).toContain('Backdoor');
   });
 
+  it('removes an Allow * planted in its policy on a role where it keeps no revocation', async () => {
+    const w = await world();
+    const planted = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'Backdoor', Effect: 'Allow', Action: '*', Resource: '*' }],
+    });
+    iam.policies.set('ExampleCorpAudit/roleguard-revocations', planted);
+    const put = tamper('eventbridge-put-role-policy-tamper.json');
+    const out = await w.process({ ...put, requestParameters: { ...put.requestParameters, policyDocument: planted } });
+    expect(findings(out)).toEqual([['revocation-tampered', 'critical']]);
+    // Nothing of roleguard's is left in it, so the policy is deleted: it grants nothing.
+    expect(iam.policy('ExampleCorpAudit')).toBeNull();
+    expect(slackTexts().find((t) => t.includes('revocation-tampered'))).toContain(
+      'Removed 1 statement that roleguard did not write from roleguard-revocations',
+    );
+  });
+
   it('a deleted role (its deleter removed this policy first) is final: nothing put back, nothing retried, kept state forgotten', async () => {
     const w = await world();
     await revokedSession(w);
