@@ -11,9 +11,14 @@ import { GUARDED_ROLE_ID } from './records.js';
 
 /** The revocation figure of contract §3, and the same count for the shortest and longest session names STS allows. */
 export interface RevocationFigure {
-  /** Distinct session names each used once (the deny needs no lower bound): sessions revoked together share a statement. */
+  /**
+   * Distinct session names each used once (the deny needs no lower bound), issued one every 2 s and each decided at
+   * its own time (5 minutes later): names issued in the same minute share a statement.
+   */
   sessionsPerRoleBudget: number;
   policyChars: number;
+  /** The same, each issued in a minute of its own (one statement each): the worst case for names used once. */
+  spreadSessionsPerRoleBudget: number;
   /** The same, when every name is shared with the vendor's other sessions: one window statement per session. */
   sharedNameSessionsPerRoleBudget: number;
   assumedRoleIdChars: number;
@@ -21,22 +26,29 @@ export interface RevocationFigure {
   bySessionNameLength: Record<string, number>;
 }
 
-const DECIDED = new Date('2026-10-01T12:00:00Z');
+const START = new Date('2026-10-01T12:00:00Z');
+/** CloudTrail's delivery delay: each revocation is decided this long after its session was issued. */
+const DELIVERY_MS = 5 * 60_000;
 
-/** How many distinct sessions, revoked at one decision time, fit one role's inline budget with no other inline policy. */
-function capacity(name: (i: number) => string, nameShared = false): { sessions: number; chars: number } {
+/**
+ * How many distinct sessions fit one role's inline budget with no other inline policy, each issued `spacingS`
+ * seconds after the one before and revoked at its own decision time.
+ */
+function capacity(
+  name: (i: number) => string,
+  options: { nameShared?: boolean; spacingS?: number } = {},
+): { sessions: number; chars: number } {
   let state = EMPTY_STATE;
   let chars = 0;
   for (let n = 0; n < 5000; n++) {
-    // Sessions of an hour, issued over the last hour: same decision time, different expiries.
-    const issued = new Date(DECIDED.getTime() - ((n * 37) % 3600) * 1000);
+    const issued = new Date(START.getTime() + n * (options.spacingS ?? 2) * 1000);
     const addition = sessionRevocation({
       assumedRoleId: `${GUARDED_ROLE_ID}:${name(n)}`,
       issuedAt: issued.toISOString(),
-      expiresAt: new Date(issued.getTime() + 3600_000).toISOString(),
-      durationSeconds: 3600,
-      nameShared,
-      now: DECIDED,
+      expiresAt: new Date(issued.getTime() + 12 * 3600_000).toISOString(),
+      durationSeconds: 12 * 3600,
+      nameShared: options.nameShared ?? false,
+      now: new Date(issued.getTime() + DELIVERY_MS),
     });
     const next = mergeRevocations(state, addition);
     if (fitToBudget(next, 0, ROLE_INLINE_POLICY_BUDGET).fellBack) return { sessions: n, chars };
@@ -59,7 +71,8 @@ export function measureRevocationCapacity(): RevocationFigure {
   return {
     sessionsPerRoleBudget: typical.sessions,
     policyChars: typical.chars,
-    sharedNameSessionsPerRoleBudget: capacity((i) => `ExampleCorp-${1727740800 + i}`, true).sessions,
+    spreadSessionsPerRoleBudget: capacity((i) => `ExampleCorp-${1727740800 + i}`, { spacingS: 60 }).sessions,
+    sharedNameSessionsPerRoleBudget: capacity((i) => `ExampleCorp-${1727740800 + i}`, { nameShared: true }).sessions,
     assumedRoleIdChars: `${GUARDED_ROLE_ID}:ExampleCorp-1727740800`.length,
     budgetChars: ROLE_INLINE_POLICY_BUDGET,
     bySessionNameLength: { '2': shortest.sessions, '22': typical.sessions, '64': longest.sessions },

@@ -35,6 +35,11 @@ export class RevocationDoesNotFit extends Error {
   override name = 'RevocationDoesNotFit';
 }
 
+/** The role no longer exists (deleted): nothing can be written to it, ever; final, not retried. */
+export class RoleNoLongerExists extends Error {
+  override name = 'RoleNoLongerExists';
+}
+
 /** What applying revocations to a role did (or would do, in a dry run). */
 export interface AppliedRevocation {
   roleName: string;
@@ -46,6 +51,11 @@ export interface AppliedRevocation {
   written: boolean;
   /** The revocations the policy holds after this change. */
   state: RevocationState;
+  /**
+   * Statements found in roleguard's own policy that roleguard did not write (someone else's `Allow *`, padding):
+   * dropped from the policy (written without them, not dry run), so the caller can say what was removed.
+   */
+  dropped: unknown[];
 }
 
 /** The key of a role's lock in the revocations table. */
@@ -120,6 +130,16 @@ const isMissing = (error: unknown) =>
   (error as { name?: string }).name === 'NoSuchEntity' ||
   (error as { name?: string }).name === 'NoSuchEntityException';
 
+// A call on the role itself: NoSuchEntity means the role was deleted, which is final.
+async function roleCall<T>(roleName: string, send: () => Promise<T>, retry: Partial<RetryOptions>): Promise<T> {
+  try {
+    return await withIamRetry(send, retry);
+  } catch (error) {
+    if (isMissing(error)) throw new RoleNoLongerExists(`the role ${roleName} no longer exists (it was deleted)`);
+    throw error;
+  }
+}
+
 async function readPolicy(
   iam: IAMClient,
   roleName: string,
@@ -152,7 +172,7 @@ export async function applyRevocations(
   options: {
     dryRun: boolean;
     /** Runs while the lock is still held, after a (non dry-run) apply: bookkeeping that must follow IAM's order. */
-    whileLocked?: (applied: AppliedRevocation) => Promise<void>;
+    whileLocked?: (applied: AppliedRevocation, lock: HeldLock) => Promise<void>;
     /** The role's lock, already taken by the caller (the fast path takes it with the intent); released here. */
     heldLock?: HeldLock;
     /** Reads the revocations kept in DynamoDB for the role (the source of truth), merged with IAM's possibly stale read. */
@@ -172,31 +192,25 @@ export async function applyRevocations(
     const parsed = current
       ? parseRevocationPolicy(current)
       : { state: { role: null, sessions: [] }, foreignStatements: [] as unknown[] };
+    const dropped = parsed.foreignStatements;
     const names =
-      (await withIamRetry(() => deps.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })), retry))
+      (await roleCall(roleName, () => deps.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })), retry))
         .PolicyNames ?? [];
     let others = 0;
     for (const name of names)
       if (name !== REVOCATION_POLICY_NAME)
         others += policySize(decode(await readPolicy(deps.iam, roleName, name, retry)));
     const merged = pruneRevocations(mergeRevocations(parsed.state, ...(kept ? [kept] : []), ...additions), now);
-    // Statements someone else put in roleguard's policy are kept as they are, and count towards the budget.
-    const foreignSize = parsed.foreignStatements.length ? policySize(parsed.foreignStatements) : 0;
-    const { state, fellBack, fits } = fitToBudget(merged, others + foreignSize);
-    if (!fits) throw new RevocationDoesNotFit(doesNotFitReason(roleName, others + foreignSize));
-    const rendered = renderRevocationPolicy(state);
-    const policyDocument =
-      rendered || parsed.foreignStatements.length
-        ? {
-            Version: '2012-10-17' as const,
-            Statement: [...(rendered?.Statement ?? []), ...(parsed.foreignStatements as PolicyDocument['Statement'])],
-          }
-        : null;
+    // Only roleguard's own statements are written back: anything else in its policy (an `Allow *` planted there, or
+    // padding meant to crowd out revocations) is dropped, returned in `dropped`, and not counted against the budget.
+    const { state, fellBack, fits } = fitToBudget(merged, others);
+    if (!fits) throw new RevocationDoesNotFit(doesNotFitReason(roleName, others));
+    const policyDocument = renderRevocationPolicy(state);
     const unchanged = JSON.stringify(policyDocument) === JSON.stringify(current ? decode(current) : null);
-    if (options.dryRun) return { roleName, policyDocument, fellBack, written: false, state };
+    if (options.dryRun) return { roleName, policyDocument, fellBack, written: false, state, dropped };
     if (unchanged && !options.force) {
-      const result = { roleName, policyDocument, fellBack, written: false, state };
-      await options.whileLocked?.(result);
+      const result = { roleName, policyDocument, fellBack, written: false, state, dropped };
+      await options.whileLocked?.(result, lock);
       return result;
     }
     // Every write attempt checks the lease first: a holder slowed down past it (throttling) must not overwrite a
@@ -207,23 +221,32 @@ export async function applyRevocations(
         throw new LeaseLostError(`the lock on ${roleName} is (nearly) out of its lease; not writing`);
     };
     if (policyDocument)
-      await withIamRetry(() => {
-        stillHeld();
-        return deps.iam.send(
-          new PutRolePolicyCommand({
-            RoleName: roleName,
-            PolicyName: REVOCATION_POLICY_NAME,
-            PolicyDocument: JSON.stringify(policyDocument),
-          }),
-        );
-      }, retry);
+      await roleCall(
+        roleName,
+        () => {
+          stillHeld();
+          return deps.iam.send(
+            new PutRolePolicyCommand({
+              RoleName: roleName,
+              PolicyName: REVOCATION_POLICY_NAME,
+              PolicyDocument: JSON.stringify(policyDocument),
+            }),
+          );
+        },
+        retry,
+      );
     else if (current)
-      await withIamRetry(() => {
+      await withIamRetry(async () => {
         stillHeld();
-        return deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME }));
+        // Already gone (with its role, or deleted since the read): nothing left to delete.
+        await deps.iam
+          .send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: REVOCATION_POLICY_NAME }))
+          .catch((error: unknown) => {
+            if (!isMissing(error)) throw error;
+          });
       }, retry);
-    const result = { roleName, policyDocument, fellBack, written: true, state };
-    await options.whileLocked?.(result);
+    const result = { roleName, policyDocument, fellBack, written: true, state, dropped };
+    await options.whileLocked?.(result, lock);
     return result;
   } finally {
     await lock.release();

@@ -176,7 +176,11 @@ export function renderRevocationPolicy(state: RevocationState): PolicyDocument |
   return statements.length ? { Version: '2012-10-17', Statement: statements } : null;
 }
 
-/** Read roleguard's own policy back into state. Statements it did not write are returned as they are, to be kept. */
+/**
+ * Read roleguard's own policy back into state. Only statements of its own Sid scheme and shape (Deny, Action and
+ * Resource `*`, its conditions) are read; anything else is returned in `foreignStatements`, to be
+ * dropped from the policy and reported, never kept.
+ */
 export function parseRevocationPolicy(document: unknown): {
   state: RevocationState;
   foreign: number;
@@ -197,8 +201,13 @@ export function parseRevocationPolicy(document: unknown): {
     const window = typeof s.Sid === 'string' ? WINDOW_SID.exec(s.Sid) : null;
     const from = s.Condition?.DateGreaterThanEquals?.['aws:TokenIssueTime'];
     const badWindow = window && (typeof from !== 'string' || !ISO_SECONDS.test(from));
+    const ids = [s.Condition?.StringEquals?.['aws:userid'] ?? []].flat();
+    const badIds = !role && (ids.length === 0 || !ids.every((id) => typeof id === 'string' && id.length > 0));
     if (
       s.Effect !== 'Deny' ||
+      s.Action !== '*' ||
+      s.Resource !== '*' ||
+      badIds ||
       typeof before !== 'string' ||
       !ISO_SECONDS.test(before) ||
       (!role && !group && !window) ||
@@ -214,7 +223,6 @@ export function parseRevocationPolicy(document: unknown): {
       }).role;
       continue;
     }
-    const ids = [s.Condition?.StringEquals?.['aws:userid'] ?? []].flat();
     const pruneAfter = uncompact((group ?? window)![group ? 2 : 3]!);
     // The decision time of a window is not in the policy; its end stands in for it (only the window is rendered).
     const issuedWindow = window ? { issuedWindow: { from: from as string, until: before } } : {};

@@ -17,7 +17,7 @@ import {
   renderRevocationPolicy,
 } from './policy.js';
 import type { RevocationStore } from './store.js';
-import { issueWindow } from './window.js';
+import { issueWindow, usedOnceUntil } from './window.js';
 
 /** A session to revoke, as a finding and its event describe it. */
 export interface SessionToRevoke {
@@ -29,7 +29,7 @@ export interface SessionToRevoke {
   durationSeconds?: number | null;
   /**
    * Whether other sessions of the role carry the same name (see `sessionNameShared`). False: no earlier session
-   * shares it, so the deny needs no lower bound. True or absent (cannot tell): the deny is bounded around the
+   * shares it, so the deny needs no lower bound (its upper bound is the issue time + margin, to the next minute). True or absent (cannot tell): the deny is bounded around the
    * session's own issue time, so the vendor's other sessions of that name stay allowed.
    */
   nameShared?: boolean;
@@ -47,7 +47,10 @@ export interface SessionToRevoke {
 /** What a revoker did, or would do. */
 export interface RevocationOutcome {
   kind: 'revoke-session' | 'revoke-role';
-  /** The decision time: tokens issued before it are denied. */
+  /**
+   * Tokens issued before it are denied: the decision time, or for a name used once the end of its deny (its issue
+   * time + margin, rounded up to the next minute), which is what the alert and the action report.
+   */
   decidedAt: string;
   policyName: string;
   /** The role's whole revocation policy after this revocation. */
@@ -97,10 +100,11 @@ export function decisionTime(issuedAt: string, now: Date): string {
 }
 
 /**
- * The addition that revokes one session, until it has surely expired. A name no other session of the role carries
- * is denied for every token issued before the decision time (compact: sessions decided together share a statement,
- * and a second session the same caller opened during CloudTrail's delivery delay is denied too). A name that is or
- * may be shared is denied only for tokens issued within a few seconds of the session's own (see window.ts).
+ * The addition that revokes one session, until it has surely expired. A name no earlier session of the role carries
+ * is denied for every token issued before its own issue time + margin, rounded up to the next whole minute (compact:
+ * names issued in the same minute share a statement; a later session of that name, even one issued during
+ * CloudTrail's delivery delay, stays allowed); its `decidedAt` is that end. A name that is or may be shared is denied
+ * only for tokens issued within a few seconds of the session's own (see window.ts).
  */
 export function sessionRevocation(
   session: Pick<SessionToRevoke, 'assumedRoleId' | 'issuedAt' | 'expiresAt' | 'now' | 'durationSeconds' | 'nameShared'>,
@@ -108,12 +112,13 @@ export function sessionRevocation(
   if (!isAssumedRoleId(session.assumedRoleId))
     throw new Error(`not an assumed-role id: ${JSON.stringify(session.assumedRoleId)}`);
   const window = session.nameShared === false ? null : issueWindow(session);
+  const usedOnce = session.nameShared === false ? usedOnceUntil(session) : null;
   return {
     role: null,
     sessions: [
       {
         assumedRoleId: session.assumedRoleId,
-        decidedAt: decisionTime(session.issuedAt, session.now),
+        decidedAt: usedOnce ?? decisionTime(session.issuedAt, session.now),
         pruneAfter: pruneTime(session.issuedAt, session.expiresAt),
         ...(window ? { issuedWindow: window } : {}),
       },

@@ -10,10 +10,17 @@ import {
   type RetryOptions,
   RevocationDoesNotFit,
   RevocationRefused,
+  RoleNoLongerExists,
   roleLockKey,
 } from './apply.js';
 import { type HeldLock, heldLock, LeaseLostError, type LockOptions } from './lock.js';
-import { type PolicyDocument, REVOCATION_POLICY_NAME, type RevocationState, renderRevocationPolicy } from './policy.js';
+import {
+  EMPTY_STATE,
+  type PolicyDocument,
+  REVOCATION_POLICY_NAME,
+  type RevocationState,
+  renderRevocationPolicy,
+} from './policy.js';
 import { type RevocationOutcome, type Revoker, sessionRevocation } from './respond.js';
 import { decisionOf, type RevocationIntent, type RevocationSource, type RevocationStore, untilOf } from './store.js';
 
@@ -87,6 +94,33 @@ function lastPrune(addition: RevocationState): number {
   );
 }
 
+/** Why a revocation of a deleted role is refused (final: the role's sessions cannot be used any more anyway). */
+export const ROLE_GONE_REASON = 'the role no longer exists (it was deleted), so there is nothing left to revoke';
+
+/** The role was deleted: forget the revocations kept for it (nothing to re-apply, prune or sweep, ever). */
+async function forgetDeletedRole(deps: RevocationDeps, roleArn: string): Promise<void> {
+  await deps.store.trackPolicy(roleArn, parseRoleArn(roleArn)?.roleName ?? roleArn, null, EMPTY_STATE);
+  deps.logger.warn('the role no longer exists: roleguard forgets the revocations it kept for it', { roleArn });
+}
+
+// Errors that settle an intent for good (refused with a reason), never retried.
+const isFinal = (error: unknown) => error instanceof RevocationDoesNotFit || error instanceof RoleNoLongerExists;
+
+/** Refuse an intent for a final error; a deleted role's kept revocations are forgotten too. */
+async function refuseFinal(
+  deps: RevocationDeps,
+  intent: RevocationIntent,
+  error: Error,
+  now: Date,
+  outcome: Parameters<typeof refuseIntent>[4],
+): Promise<RevocationOutcome & { intent: RevocationIntent }> {
+  if (error instanceof RoleNoLongerExists) {
+    await forgetDeletedRole(deps, intent.roleArn);
+    return refuseIntent(deps, intent, ROLE_GONE_REASON, now, outcome);
+  }
+  return refuseIntent(deps, intent, error.message, now, outcome);
+}
+
 /** Apply to IAM, or decide in a dry run, the additions of one role; returns what IAM holds afterwards. */
 async function applyToRole(
   deps: RevocationDeps,
@@ -94,7 +128,11 @@ async function applyToRole(
   additions: RevocationState[],
   now: Date,
   dryRun: boolean,
-  options: { heldLock?: HeldLock; whileLocked?: (applied: AppliedRevocation) => Promise<void>; force?: boolean } = {},
+  options: {
+    heldLock?: HeldLock;
+    whileLocked?: (applied: AppliedRevocation, lock: HeldLock) => Promise<void>;
+    force?: boolean;
+  } = {},
 ): Promise<AppliedRevocation> {
   const roleName = parseRoleArn(roleArn)!.roleName;
   // The prune time is tracked under the lock, so that two applications to one role record it in IAM's order.
@@ -116,7 +154,11 @@ async function applyToRole(
       readKept: () => deps.store.keptState(roleArn),
       whileLocked:
         options.whileLocked ??
-        ((applied) => deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state), applied.state)),
+        ((applied, lock) =>
+          deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state), applied.state, {
+            key: roleLockKey(roleName),
+            owner: lock.owner,
+          })),
     },
   );
 }
@@ -178,7 +220,11 @@ async function revokeFast(
           lock,
         );
         // The lease ran out meanwhile: track step by step (still in IAM's order as far as this holder can tell).
-        if (!settled) await deps.store.trackPolicy(track.roleArn, track.roleName, track.pruneAt, track.state);
+        if (!settled)
+          await deps.store.trackPolicy(track.roleArn, track.roleName, track.pruneAt, track.state, {
+            key: lock.key,
+            owner: lock.owner,
+          });
       },
     });
     // The lease ran out before the closing transaction: another holder may have written meanwhile, so the intent stays
@@ -238,8 +284,7 @@ export async function revoke(
         intent: { ...fast.intent, state: 'applied' },
       };
     }
-    if (fast && fast.error instanceof RevocationDoesNotFit)
-      return refuseIntent(deps, fast.intent, fast.error.message, now, result);
+    if (fast && isFinal(fast.error)) return refuseFinal(deps, fast.intent, fast.error as Error, now, result);
     if (fast) return deferred(deps, fast.intent, fast.error, now, result);
   }
   const { intent } = await deps.store.record(
@@ -319,7 +364,7 @@ export async function revoke(
     });
     return { ...outcome(!intent.dryRun, applied.fellBack, applied.policyDocument), intent: { ...intent, state } };
   } catch (error) {
-    if (error instanceof RevocationDoesNotFit) return refuseIntent(deps, intent, error.message, now, outcome);
+    if (isFinal(error)) return refuseFinal(deps, intent, error as Error, now, outcome);
     return deferred(deps, intent, error, now, outcome);
   }
 }
@@ -494,6 +539,13 @@ export async function sweepRevocations(
       result.applied += live.length;
       if (live.length === 0 && applied.written) result.pruned++;
     } catch (error) {
+      if (error instanceof RoleNoLongerExists) {
+        // Final: the intents are refused, the kept state and its prune item are dropped (never due again).
+        for (const intent of live) await refuseIntent(deps, intent, ROLE_GONE_REASON, now, refusedOutcome);
+        await forgetDeletedRole(deps, roleArn);
+        result.refused = (result.refused ?? 0) + live.length;
+        continue;
+      }
       if (error instanceof RevocationDoesNotFit) {
         for (const intent of live) await refuseIntent(deps, intent, error.message, now, refusedOutcome);
         result.refused = (result.refused ?? 0) + live.length;
@@ -511,6 +563,13 @@ export async function sweepRevocations(
         await deps.store.defer(intent.intentId, { error: message, retryAt });
       }
       result.retrying += live.length;
+      // The prune item is due again later too: one that keeps failing must not fill every sweep's batch.
+      if (prune)
+        await deps.store.trackPolicy(
+          roleArn,
+          parseRoleArn(roleArn)?.roleName ?? roleArn,
+          new Date(now.getTime() + SWEEP_GRACE_MS * 5).toISOString(),
+        );
       deps.logger.error('revocation sweep could not write a role; it stays due', {
         roleArn,
         intents: live.map((i) => i.intentId),
@@ -567,7 +626,8 @@ export async function keptRevocationPolicy(
 /**
  * Write a role's kept revocations back to IAM (after someone put or deleted roleguard's policy): merged with what IAM
  * still holds, pruned and fitted, under the role's lock, and written even when IAM's (possibly stale) read already
- * looks right. Null when nothing is kept for the role. Dry run: decides and writes nothing. Throws RevocationRefused
+ * looks right; statements someone else put in roleguard's policy are dropped (and returned). Null when nothing is
+ * kept for the role and nothing was dropped. Dry run: decides and writes nothing. Throws RevocationRefused
  * for a role of another account.
  */
 export async function reapplyRevocationPolicy(
@@ -579,6 +639,17 @@ export async function reapplyRevocationPolicy(
   if (!parseRoleArn(roleArn)) throw new Error(`not a role ARN: ${roleArn}`);
   const otherAccount = otherAccountReason(deps, roleArn);
   if (otherAccount) throw new RevocationRefused(`refused: ${roleArn}: ${otherAccount}`);
-  if (!(await deps.store.keptState(roleArn))) return null;
-  return applyToRole(deps, roleArn, [], now, options.dryRun ?? false, { force: true });
+  const kept = await deps.store.keptState(roleArn);
+  try {
+    // Nothing kept: still read roleguard's policy, to drop statements someone else put there (nothing is tracked).
+    const applied = await applyToRole(deps, roleArn, [], now, options.dryRun ?? false, {
+      force: true,
+      ...(kept ? {} : { whileLocked: async () => undefined }),
+    });
+    return kept || applied.dropped.length ? applied : null;
+  } catch (error) {
+    // Deleted (its deleter removed roleguard's policy first): final, nothing to put back; callers say so.
+    if (error instanceof RoleNoLongerExists && !options.dryRun) await forgetDeletedRole(deps, roleArn);
+    throw error;
+  }
 }

@@ -13,7 +13,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { dueIndexedTableDefinition } from '../dynamo/due-table.js';
-import { lockPut, lockRelease } from './lock.js';
+import { LeaseLostError, lockItemKey, lockPut, lockRelease } from './lock.js';
 import type { PolicyDocument, RevocationState } from './policy.js';
 
 /**
@@ -95,9 +95,16 @@ export interface RevocationStore {
   defer(intentId: string, outcome: { error: string; retryAt: Date }): Promise<void>;
   /**
    * Remember that a role holds a revocation policy whose next statement can be pruned at `pruneAt` (null: none left),
-   * and, when given, the revocations it holds (written under the role's lock, in IAM's order).
+   * and, when given, the revocations it holds (written under the role's lock, in IAM's order). With `heldBy`, only
+   * while that owner still holds the role's lock: otherwise nothing is written and it throws LeaseLostError.
    */
-  trackPolicy(roleArn: string, roleName: string, pruneAt: string | null, state?: RevocationState): Promise<void>;
+  trackPolicy(
+    roleArn: string,
+    roleName: string,
+    pruneAt: string | null,
+    state?: RevocationState,
+    heldBy?: { key: string; owner: string },
+  ): Promise<void>;
   /** The revocations kept for a role (consistent read), or null when none are kept. */
   keptState(roleArn: string): Promise<RevocationState | null>;
   /**
@@ -219,7 +226,9 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       ...(pruneAt ? { ':due': 'due' } : {}),
     },
   });
-  // The TTL only tidies up (DynamoDB deletes expired items up to days late); `until` is what a read checks.
+  // The TTL only tidies up (DynamoDB deletes expired items up to days late); `until` is what a read checks. In the
+  // fast path's transaction both must move forward; otherwise it is cancelled and the step-by-step path's
+  // noteRevokedCaller moves each forward on its own.
   const noteCaller = (roleArn: string, caller: string, decidedAt: string, until: string) => ({
     TableName: tableName,
     Key: { pk: `caller#${roleArn}#${caller}` },
@@ -270,8 +279,33 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
           if (!(e instanceof ConditionalCheckFailedException)) throw e;
         });
     },
-    async trackPolicy(roleArn, roleName, pruneAt, state) {
-      await doc.send(new UpdateCommand(updatePolicy(roleArn, roleName, pruneAt, state)));
+    async trackPolicy(roleArn, roleName, pruneAt, state, heldBy) {
+      if (!heldBy) {
+        await doc.send(new UpdateCommand(updatePolicy(roleArn, roleName, pruneAt, state)));
+        return;
+      }
+      // A holder whose lease ran out (and whose lock another holder took) must not overwrite the newer kept state.
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                ConditionCheck: {
+                  TableName: tableName,
+                  Key: lockItemKey(heldBy.key),
+                  ConditionExpression: '#owner = :owner',
+                  ExpressionAttributeNames: { '#owner': 'owner' },
+                  ExpressionAttributeValues: { ':owner': heldBy.owner },
+                },
+              },
+              { Update: updatePolicy(roleArn, roleName, pruneAt, state) },
+            ],
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        throw new LeaseLostError(`the lock on ${roleName} is no longer held by this writer; kept state not written`);
+      }
     },
     async keptState(roleArn) {
       const item = (
@@ -280,9 +314,35 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       return (item?.state as RevocationState | undefined) ?? null;
     },
     async noteRevokedCaller(roleArn, caller, decidedAt, until) {
-      await doc.send(new UpdateCommand(noteCaller(roleArn, caller, decidedAt, until))).catch((e: unknown) => {
+      // The latest decision and the latest `until` each win on their own: an earlier decision whose session lives
+      // longer, arriving after a later one, still extends the marker.
+      const key = { pk: `caller#${roleArn}#${caller}` };
+      const ignoreOlder = (e: unknown) => {
         if (!(e instanceof ConditionalCheckFailedException)) throw e;
-      });
+      };
+      await doc
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'SET decidedAt = :at',
+            ConditionExpression: 'attribute_not_exists(decidedAt) OR decidedAt < :at',
+            ExpressionAttributeValues: { ':at': decidedAt },
+          }),
+        )
+        .catch(ignoreOlder);
+      await doc
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'SET #until = :until, #ttl = :ttl',
+            ConditionExpression: 'attribute_not_exists(#until) OR #until < :until',
+            ExpressionAttributeNames: { '#ttl': REVOCATIONS_TTL_ATTRIBUTE, '#until': 'until' },
+            ExpressionAttributeValues: { ':until': until, ':ttl': Math.ceil(Date.parse(until) / 1000) },
+          }),
+        )
+        .catch(ignoreOlder);
     },
     async begin(fields, { dueAt, lock }) {
       const intent = newIntent(fields);

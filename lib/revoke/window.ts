@@ -15,6 +15,14 @@ import type { SessionRevocation } from './policy.js';
  */
 export const ISSUE_MARGIN_SECONDS = 5;
 
+/**
+ * A name used once is denied for every token issued before the end of the bucket holding its issue time + margin:
+ * the next whole minute. Sessions of that name issued after it (the vendor's next one, possibly issued during
+ * CloudTrail's delivery delay and not yet recorded when the name was checked) stay allowed, and revocations of
+ * names issued in the same minute share one statement (so many of them fit one role's inline budget).
+ */
+export const USED_ONCE_BUCKET_SECONDS = 60;
+
 /** `expiration − durationSeconds` confirms the issue time only when it is this close to the event time. */
 const AGREEMENT_MS = 60_000;
 
@@ -32,6 +40,27 @@ export interface IssueEvidence {
  * disagree by far more, and are then not taken as evidence).
  */
 export function issueWindow(evidence: IssueEvidence): { from: string; until: string } | null {
+  const times = issueTimes(evidence);
+  if (!times) return null;
+  const margin = ISSUE_MARGIN_SECONDS * 1000;
+  const from = Math.floor((Math.min(...times) - margin) / 1000) * 1000;
+  const until = Math.ceil((Math.max(...times) + margin) / 1000) * 1000;
+  return { from: seconds(from), until: seconds(until) };
+}
+
+/**
+ * For a name used once: the end (exclusive) of the token issue times its deny covers, the session's issue time plus
+ * the margin rounded up to the next whole minute (USED_ONCE_BUCKET_SECONDS); null when the issue time is unknown.
+ */
+export function usedOnceUntil(evidence: IssueEvidence): string | null {
+  const times = issueTimes(evidence);
+  if (!times) return null;
+  const bucket = USED_ONCE_BUCKET_SECONDS * 1000;
+  return seconds(Math.ceil((Math.max(...times) + ISSUE_MARGIN_SECONDS * 1000) / bucket) * bucket);
+}
+
+// The event time, and `expiration − durationSeconds` when it agrees with it; null when the event time is unknown.
+function issueTimes(evidence: IssueEvidence): number[] | null {
   const issued = Date.parse(evidence.issuedAt);
   if (Number.isNaN(issued)) return null;
   const times = [issued];
@@ -40,10 +69,7 @@ export function issueWindow(evidence: IssueEvidence): { from: string; until: str
     const derived = expires - evidence.durationSeconds * 1000;
     if (Math.abs(derived - issued) <= AGREEMENT_MS) times.push(derived);
   }
-  const margin = ISSUE_MARGIN_SECONDS * 1000;
-  const from = Math.floor((Math.min(...times) - margin) / 1000) * 1000;
-  const until = Math.ceil((Math.max(...times) + margin) / 1000) * 1000;
-  return { from: seconds(from), until: seconds(until) };
+  return times;
 }
 
 const seconds = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;

@@ -1,3 +1,4 @@
+import { RoleNoLongerExists } from '../revoke/apply.js';
 import type { PolicyDocument } from '../revoke/policy.js';
 import { type RevocationDeps, reapplyRevocationPolicy } from '../revoke/service.js';
 
@@ -9,6 +10,10 @@ export interface ReapplyOutcome {
   written: boolean;
   /** How many revocations (sessions, and the whole role) the policy holds after it. */
   revocations: number;
+  /** Statements someone else put in roleguard's policy, removed by the re-apply (a dry run removes nothing). */
+  dropped?: unknown[];
+  /** The role no longer exists (deleted): nothing was written, and roleguard forgot what it kept for it. */
+  roleGone?: boolean;
 }
 
 /** Re-applies the revocation policy roleguard keeps for a role (after someone else rewrote or deleted it). */
@@ -19,9 +24,16 @@ export function liveReapplier(deps: RevocationDeps): Reapplier {
   return async (roleArn, now, { dryRun }) => {
     // The state roleguard keeps in `policy#<roleArn>` is the source of truth; IAM's read may be stale right after
     // the tamperer's write, so the kept state is written back whatever IAM shows.
-    const applied = await reapplyRevocationPolicy(deps, roleArn, now, { dryRun });
-    if (!applied) return { policyDocument: null, written: false, revocations: 0 };
+    let applied: Awaited<ReturnType<typeof reapplyRevocationPolicy>>;
+    try {
+      applied = await reapplyRevocationPolicy(deps, roleArn, now, { dryRun });
+    } catch (error) {
+      if (error instanceof RoleNoLongerExists)
+        return { policyDocument: null, written: false, revocations: 0, roleGone: true };
+      throw error;
+    }
+    if (!applied) return { policyDocument: null, written: false, revocations: 0, dropped: [] };
     const revocations = applied.state.sessions.length + (applied.state.role ? 1 : 0);
-    return { policyDocument: applied.policyDocument, written: applied.written, revocations };
+    return { policyDocument: applied.policyDocument, written: applied.written, revocations, dropped: applied.dropped };
   };
 }

@@ -50,16 +50,23 @@ export async function reapplyAfterTamper(
       ? { policy: { name: REVOCATION_POLICY_NAME, document: outcome.policyDocument } }
       : {};
     const count = `${outcome.revocations} ${outcome.revocations === 1 ? 'revocation' : 'revocations'}`;
+    const dropped = droppedText(outcome.dropped ?? [], dryRun);
+    if (outcome.roleGone)
+      return {
+        text: `Not re-applied: the role no longer exists (it was deleted), so its sessions cannot be used and there is nothing to revoke; ${dryRun ? 'dry run: nothing was changed' : 'roleguard forgot the revocations it kept for it'}.`,
+      };
     if (outcome.revocations === 0)
-      return { text: 'Nothing to re-apply: roleguard keeps no revocation of this role that still matters.' };
+      return {
+        text: `Nothing to re-apply: roleguard keeps no revocation of this role that still matters.${dropped}`,
+      };
     if (dryRun)
       return {
-        text: `Dry run (${deps.config.dryRun ? "roleguard's global dry run is on" : "this role's dryRun is set"}): would re-apply the revocations roleguard keeps (${count}) with the ${REVOCATION_POLICY_NAME} policy below; nothing was written to IAM.`,
+        text: `Dry run (${deps.config.dryRun ? "roleguard's global dry run is on" : "this role's dryRun is set"}): would re-apply the revocations roleguard keeps (${count}) with the ${REVOCATION_POLICY_NAME} policy below; nothing was written to IAM.${dropped}`,
         ...policy,
       };
     return {
       text: outcome.written
-        ? `Re-applied the revocations roleguard keeps (${count}) with the ${REVOCATION_POLICY_NAME} policy below (IAM applies it within seconds to minutes).`
+        ? `Re-applied the revocations roleguard keeps (${count}) with the ${REVOCATION_POLICY_NAME} policy below (IAM applies it within seconds to minutes).${dropped}`
         : `The ${REVOCATION_POLICY_NAME} policy already holds the revocations roleguard keeps (${count}); nothing to write.`,
       ...policy,
     };
@@ -74,4 +81,12 @@ export async function reapplyAfterTamper(
       failed: error,
     };
   }
+}
+
+// Statements someone else put in roleguard's policy: removed by the re-apply, and shown (cut short) in the alert.
+function droppedText(dropped: unknown[], dryRun: boolean): string {
+  if (!dropped.length) return '';
+  const shown = JSON.stringify(dropped);
+  const n = `${dropped.length} ${dropped.length === 1 ? 'statement' : 'statements'}`;
+  return ` ${dryRun ? 'Would remove' : 'Removed'} ${n} that roleguard did not write from ${REVOCATION_POLICY_NAME}: ${shown.length > 600 ? `${shown.slice(0, 600)}…` : shown}`;
 }

@@ -135,7 +135,7 @@ describe('roleguard replay: what it reads and says', () => {
     const { stdout } = await replay([EVENTS_DIR, '--registry', join(EVENTS_DIR, 'registry.yaml')]);
     // The revocation is decided a second after its event: shown like every other time, without milliseconds.
     expect(stdout).toMatch(
-      /Revocations \(1; emulated: nothing written\)\n.*\n.*\n2026-11-02T23:47:32Z +revoke-session/,
+      /Revocations \(1; emulated: nothing written\)\n.*\n.*\n2026-11-02T23:48:00Z +revoke-session/,
     );
     expect(stdout).not.toMatch(/\.\d{3}Z/);
     expect(stdout).toMatch(/; 1 guarded role\)/);

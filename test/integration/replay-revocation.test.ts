@@ -131,12 +131,14 @@ describe('replay of a role with response: revoke', () => {
     ]);
     const revokes = report.actions.filter((a) => a.kind !== 'alert');
     expect(revokes.map((a) => [a.kind, a.eventId, a.at, a.policyName, a.applied])).toEqual([
-      ['revoke-session', 'r2-wrong', '2026-11-02T10:05:01.000Z', 'roleguard-revocations', false],
-      ['revoke-session', 'r3-wrong-again', '2026-11-02T10:20:01.000Z', 'roleguard-revocations', false],
+      ['revoke-session', 'r2-wrong', '2026-11-02T10:06:00.000Z', 'roleguard-revocations', false],
+      ['revoke-session', 'r3-wrong-again', '2026-11-02T10:21:00.000Z', 'roleguard-revocations', false],
     ]);
     const first = revokes[0]!.policyDocument;
     expect(await decide(first, 'vendor-scan', '2026-11-02T10:05:00Z')).toBe('Denied');
-    expect(await decide(first, 'vendor-scan', '2026-11-02T10:05:02Z')).toBe('Allowed');
+    // A name used once: denied up to the minute after its issue time + 5 s (the action's time); later ones allowed.
+    expect(await decide(first, 'vendor-scan', '2026-11-02T10:05:02Z')).toBe('Denied');
+    expect(await decide(first, 'vendor-scan', '2026-11-02T10:06:00Z')).toBe('Allowed');
     expect(await decide(first, 'vendor-good', '2026-11-02T10:00:00Z')).toBe('Allowed');
     // The second action's policy is the role's whole policy after it: both sessions denied, the good one not.
     const second = revokes[1]!.policyDocument;
@@ -148,7 +150,7 @@ describe('replay of a role with response: revoke', () => {
     const protectedAlert = alerts.find((a) => a.finding.eventId === 'r4-protected')!;
     expect(protectedAlert.action).toMatch(/^Not revoked: it is an IAM Identity Center role/);
     expect(alerts.find((a) => a.finding.eventId === 'r2-wrong')!.action).toMatch(
-      /^Would revoke this session \(its tokens issued before 2026-11-02T10:05:01Z.*\(replay: nothing was written\).*rotate or remove the external ID/,
+      /^Would revoke this session \(its tokens issued before 2026-11-02T10:06:00Z.*\(replay: nothing was written\).*rotate or remove the external ID/,
     );
   });
 });

@@ -1,4 +1,4 @@
-import { IAMClient } from '@aws-sdk/client-iam';
+import { IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
@@ -128,7 +128,9 @@ describe('automatic revocation in the assume flow', () => {
     expect(iam.puts('ExampleCorpAudit')).toBe(1);
     const policy = iam.policy('ExampleCorpAudit');
     expect(await sessionDecision(policy, 'vendor-scan', '2026-11-02T10:05:00Z')).toBe('Denied');
-    expect(await sessionDecision(policy, 'vendor-scan', '2026-11-02T10:05:04Z')).toBe('Allowed');
+    // A name used once: denied up to its issue time + 5 s, rounded up to the minute; its next session is allowed.
+    expect(await sessionDecision(policy, 'vendor-scan', '2026-11-02T10:05:04Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'vendor-scan', '2026-11-02T10:06:00Z')).toBe('Allowed');
     expect(await sessionDecision(policy, 'vendor-good', '2026-11-02T10:00:00Z')).toBe('Allowed');
     // The intent was recorded and settled, with the time IAM was asked.
     const intent = await w.store.get(intentIdFor('111122223333', 'wrong-1', 'revoke-session'));
@@ -144,7 +146,7 @@ describe('automatic revocation in the assume flow', () => {
     // One alert: what was done, the containment step, and the whole policy.
     expect(slack.received).toHaveLength(1);
     const alert = slackTexts()[0]!;
-    expect(alert).toContain('Revoked this session (its tokens issued before 2026-11-02T10:05:03Z');
+    expect(alert).toContain('Revoked this session (its tokens issued before 2026-11-02T10:06:00Z');
     expect(alert).toContain('rotate or remove the external ID');
     expect(alert).toContain(`${ROLE_ID}:vendor-scan`);
     expect(alert).toContain('Policy roleguard-revocations');
@@ -197,7 +199,7 @@ describe('automatic revocation in the assume flow', () => {
   it('raises a high finding when the revoked caller comes back with a wrong ID, not for the vendor itself, and only while the revoked session could live', async () => {
     const w = await world();
     const attacker = { principal: 'AIDAATTACKERTENANT01' };
-    // Revoked at 10:05:03; the revoked session expires at 11:05:00, and so does the marker.
+    // Revoked (its tokens issued before 10:06:00, the minute after its issue time + 5 s); the revoked session expires at 11:05:00, and so does the marker.
     await w.process(
       vendorAssume({ id: 'wrong-1', time: '2026-11-02T10:05:00Z', session: 'scan-1', externalId: WRONG, ...attacker }),
     );
@@ -218,7 +220,7 @@ describe('automatic revocation in the assume flow', () => {
     ]);
     const again = 'findings' in back ? back.findings.find((f) => f.kind === 'assumed-after-revocation')! : null;
     expect(again!.message).toMatch(
-      /assumed Example Corp's role again, with external ID tena…#[0-9a-f]{8}, after roleguard revoked its session at 2026-11-02T10:05:03Z/,
+      /assumed Example Corp's role again, with external ID tena…#[0-9a-f]{8}, after roleguard revoked its session at 2026-11-02T10:06:00Z/,
     );
     expect(slackTexts().some((t) => t.includes('assumed-after-revocation'))).toBe(true);
     const other = await w.process(
@@ -243,7 +245,7 @@ describe('automatic revocation in the assume flow', () => {
         Key: { pk: `caller#${ROLE}#999988887777/AIDAATTACKERTENANT01` },
       }),
     );
-    expect(marker.Item).toMatchObject({ decidedAt: '2026-11-02T11:31:03Z', until: '2026-11-02T12:31:00Z' });
+    expect(marker.Item).toMatchObject({ decidedAt: '2026-11-02T11:32:00Z', until: '2026-11-02T12:31:00Z' });
   });
 
   it('writes nothing for a session that had already expired when its event arrived (a late or redelivered event)', async () => {
@@ -650,9 +652,11 @@ describe('automatic revocation in the assume flow', () => {
     expect(await sessionDecision(policy, 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
     // The whole role: the vendor's earlier session too, but not a session issued after the decision.
     expect(await sessionDecision(policy, 'vendor-good', '2026-11-02T10:00:00Z')).toBe('Denied');
-    expect(await sessionDecision(policy, 'vendor-good', '2026-11-02T10:05:04Z')).toBe('Allowed');
+    // (the targeted deny's end, 10:06:00: the offending session's issue time + 5 s rounded up to the minute).
+    expect(await sessionDecision(policy, 'vendor-good', '2026-11-02T10:05:59Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'vendor-good', '2026-11-02T10:06:00Z')).toBe('Allowed');
     expect(slackTexts()[0]).toContain(
-      "Revoked the whole role (every session issued before 2026-11-02T10:05:03Z, the vendor's too), because targeted revocations no longer fit",
+      "Revoked the whole role (every session issued before 2026-11-02T10:06:00Z, the vendor's too), because targeted revocations no longer fit",
     );
     // The other inline policy is untouched.
     expect(JSON.parse(iam.policies.get('ExampleCorpAudit/ops-access')!)).toEqual(filler);
@@ -689,5 +693,52 @@ describe('automatic revocation in the assume flow', () => {
     expect(await sweepRevocations(w.revoking, new Date('2026-11-02T11:07:00Z'))).toMatchObject({ pruned: 1 });
     expect(iam.policy('ExampleCorpAudit')).toBeNull();
     expect(await w.store.due(new Date('2026-11-03T00:00:00Z'))).toEqual([]);
+  });
+
+  it('a deleted role is final: its revocation is refused with the reason, and the sweep drops its prune item', async () => {
+    const w = await world();
+    await w.process(
+      vendorAssume({
+        id: 'wrong-1',
+        time: '2026-11-02T10:05:00Z',
+        session: 'scan-1',
+        externalId: WRONG,
+        expiration: '2026-11-02T10:20:00Z',
+      }),
+    );
+    expect(await w.store.due(new Date('2026-11-02T10:21:00Z'))).toHaveLength(1);
+    // The role is deleted (its inline policies first).
+    iam.policies.delete('ExampleCorpAudit/roleguard-revocations');
+    const gone = () =>
+      new NoSuchEntityException({ message: 'The role cannot be found.', $metadata: { httpStatusCode: 404 } });
+    iam.failNext('ListRolePolicies', 100, gone);
+    iam.failNext('PutRolePolicy', 100, gone);
+    await sweepRevocations(w.revoking, new Date('2026-11-02T10:21:00Z'));
+    expect(await w.store.due(new Date('2026-11-03T00:00:00Z'))).toEqual([]);
+    // A revocation decided for it since: refused for good with the reason, not deferred to the sweep.
+    await w.process(
+      vendorAssume({ id: 'wrong-2', time: '2026-11-02T10:30:00Z', session: 'scan-2', externalId: WRONG }),
+    );
+    const intent = await w.store.get(intentIdFor('111122223333', 'wrong-2', 'revoke-session'));
+    expect(intent).toMatchObject({ state: 'refused', lastError: expect.stringContaining('no longer exists') });
+    expect(await w.store.due(new Date('2026-11-03T00:00:00Z'))).toEqual([]);
+  });
+
+  it('a prune the sweep cannot do is due again later, so it cannot fill every batch', async () => {
+    const w = await world();
+    await w.process(
+      vendorAssume({
+        id: 'wrong-1',
+        time: '2026-11-02T10:05:00Z',
+        session: 'scan-1',
+        externalId: WRONG,
+        expiration: '2026-11-02T10:20:00Z',
+      }),
+    );
+    iam.failNext('ListRolePolicies', 100, throttling);
+    const at = new Date('2026-11-02T10:21:00Z');
+    await sweepRevocations(w.revoking, at);
+    expect(await w.store.due(at)).toEqual([]);
+    expect(await w.store.due(new Date('2026-11-02T10:40:00Z'))).toHaveLength(1);
   });
 });

@@ -1,6 +1,7 @@
 import { IAMClient } from '@aws-sdk/client-iam';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { LeaseLostError } from '../../lib/revoke/lock.js';
 import type { RevocationState } from '../../lib/revoke/policy.js';
 import {
   keptRevocationPolicy,
@@ -96,5 +97,48 @@ describe('the kept revocation state', () => {
     expect(await reapplyRevocationPolicy(deps, ROLE, NOW)).toMatchObject({ written: true });
     expect(iam.puts()).toBe(puts + 1);
     for (const name of ['first', 'second']) expect(await denied(iam.policy('ExampleCorpAudit'), name)).toBe('Denied');
+  });
+
+  it("a caller's marker keeps the latest decision and the latest until, each on its own, whatever the order", async () => {
+    const { store } = await revoking();
+    const caller = '999988887777/AIDAATTACKERTENANT01';
+    // The later decision (its session lives to 11:00) is noted first; the earlier one (its session lives to 12:00)
+    // arrives after it.
+    await store.noteRevokedCaller(ROLE, caller, '2026-11-02T10:30:00Z', '2026-11-02T11:00:00Z');
+    await store.noteRevokedCaller(ROLE, caller, '2026-11-02T10:05:00Z', '2026-11-02T12:00:00Z');
+    expect(await store.revokedCaller(ROLE, caller, new Date('2026-11-02T11:30:00Z'))).toEqual({
+      decidedAt: '2026-11-02T10:30:00Z',
+      until: '2026-11-02T12:00:00Z',
+    });
+    // Older on both counts: changes nothing.
+    await store.noteRevokedCaller(ROLE, caller, '2026-11-02T10:00:00Z', '2026-11-02T10:45:00Z');
+    expect(await store.revokedCaller(ROLE, caller, new Date('2026-11-02T11:30:00Z'))).toEqual({
+      decidedAt: '2026-11-02T10:30:00Z',
+      until: '2026-11-02T12:00:00Z',
+    });
+  });
+
+  it("writes the kept state only while the writer still holds the role's lock", async () => {
+    const { store } = await revoking();
+    const state: RevocationState = {
+      role: null,
+      sessions: [
+        { assumedRoleId: `${ROLE_ID}:scan-1`, decidedAt: '2026-11-02T10:06:00Z', pruneAfter: '2026-11-02T11:05:00Z' },
+      ],
+    };
+    // Another holder took the lock after this writer's lease ran out.
+    await doc.send(
+      new PutCommand({
+        TableName: store.tableName,
+        Item: { pk: 'lock#role#ExampleCorpAudit', owner: 'newer-holder', leaseUntil: Date.now() + 60_000 },
+      }),
+    );
+    const key = 'role#ExampleCorpAudit';
+    await expect(
+      store.trackPolicy(ROLE, 'ExampleCorpAudit', '2026-11-02T11:05:00Z', state, { key, owner: 'stale-holder' }),
+    ).rejects.toThrow(LeaseLostError);
+    expect(await store.keptState(ROLE)).toBeNull();
+    await store.trackPolicy(ROLE, 'ExampleCorpAudit', '2026-11-02T11:05:00Z', state, { key, owner: 'newer-holder' });
+    expect(await store.keptState(ROLE)).toEqual(state);
   });
 });

@@ -89,14 +89,18 @@ describe('revoking a session whose name the vendor reuses', () => {
     );
   });
 
-  it('denies everything of a name used once that was issued before the decision', async () => {
+  it('denies everything of a name used once issued up to the minute after the offending one, nothing later', async () => {
     const process = await world();
     await process(vendorAssume({ id: 'good-1', time: '2026-11-02T09:45:00Z', session: 'scanner', externalId: GOOD }));
     await process(vendorAssume({ id: 'bad-1', time: '2026-11-02T10:05:00Z', session: 'odd-one', externalId: WRONG }));
     const policy = iam.policy('ExampleCorpAudit');
     expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:05:00.734Z')).toBe('Denied');
-    // The same caller again under that name during the delivery delay: denied too; after the decision: allowed.
-    expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:09:00Z')).toBe('Denied');
+    // Earlier sessions of that name (none was recorded) and those of the same minute: denied. A later one, even
+    // issued during the delivery delay (it may be the vendor's, not yet recorded when the name was checked): allowed.
+    expect(await sessionDecision(policy, 'odd-one', '2026-11-02T09:30:00Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:05:59Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:07:00Z')).toBe('Allowed');
+    expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:09:00Z')).toBe('Allowed');
     expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:12:01Z')).toBe('Allowed');
     expect(await sessionDecision(policy, 'scanner', '2026-11-02T09:45:00Z')).toBe('Allowed');
   });

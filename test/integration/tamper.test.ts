@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
 import { createDeps, type Deps } from '../../lib/deps.js';
@@ -80,7 +81,7 @@ async function world(options: { dryRun?: boolean; registry?: string; reapply?: b
     processRecord(record, deps, {
       now: (e) => new Date(Date.parse('issuedAt' in e ? e.issuedAt : e.eventTime) + 3000),
     });
-  return { deps, lines, process };
+  return { deps, lines, process, store };
 }
 
 /** A fixture event's CloudTrail record, with overrides of its fields. */
@@ -144,8 +145,86 @@ describe('revocation-tampered', () => {
     expect(findings(out)).toEqual([['revocation-tampered', 'critical']]);
     const policy = iam.policy('ExampleCorpAudit') as { Statement: { Sid?: string }[] };
     expect(await sessionDecision(policy, 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
-    // What the other party put stays, next to roleguard's statements (the merge only adds).
-    expect(policy.Statement.map((s) => s.Sid)).toContain('Placeholder');
+    // What the other party put in roleguard's policy is not roleguard's: dropped, and the alert says so.
+    expect(policy.Statement.map((s) => s.Sid)).not.toContain('Placeholder');
+    expect(slackTexts().find((t) => t.includes('revocation-tampered'))).toContain(
+      'Removed 1 statement that roleguard did not write from roleguard-revocations',
+    );
+  });
+
+  it('drops an Allow * or padding planted in its policy, so neither grants anything nor crowds out revocations', async () => {
+    const w = await world();
+    await revokedSession(w);
+    const mine = iam.policy('ExampleCorpAudit') as { Version: string; Statement: object[] };
+    const padding = {
+      Sid: 'Pad',
+      Effect: 'Deny',
+      Action: 's3:PutBucketAcl',
+      Resource: Array.from({ length: 270 }, (_, i) => `arn:aws:s3:::padding-bucket-${String(i).padStart(4, '0')}`),
+    };
+    const planted = {
+      ...mine,
+      Statement: [...mine.Statement, { Sid: 'Backdoor', Effect: 'Allow', Action: '*', Resource: '*' }, padding],
+    };
+    expect(JSON.stringify(planted).length).toBeGreaterThan(9_500);
+    expect(JSON.stringify(planted).length).toBeLessThanOrEqual(10_240);
+    const put = tamper('eventbridge-put-role-policy-tamper.json');
+    const doc = JSON.stringify(planted);
+    iam.policies.set('ExampleCorpAudit/roleguard-revocations', doc);
+    const out = await w.process({ ...put, requestParameters: { ...put.requestParameters, policyDocument: doc } });
+    expect(findings(out)).toEqual([['revocation-tampered', 'critical']]);
+    const policy = iam.policy('ExampleCorpAudit') as { Statement: { Sid?: string }[] };
+    // The planted Allow * grants nothing any more (roleguard's policy alone allows nothing).
+    expect(await aloneDecision(policy)).toBe('Denied');
+    expect(await aloneDecision(planted)).toBe('Allowed');
+    expect(policy.Statement.map((s) => s.Sid)).not.toContain('Pad');
+    // Still the targeted deny, not the whole role: the padding did not count against the budget.
+    expect(await sessionDecision(policy, 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'vendor-good', '2026-11-02T10:00:00Z')).toBe('Allowed');
+    const alert = slackTexts().find((t) => t.includes('revocation-tampered'))!;
+    expect(alert).toContain('Removed 2 statements that roleguard did not write from roleguard-revocations');
+    expect(alert).toContain('Backdoor');
+  });
+
+  it('removes an Allow * planted in its policy on a role where it keeps no revocation', async () => {
+    const w = await world();
+    const planted = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'Backdoor', Effect: 'Allow', Action: '*', Resource: '*' }],
+    });
+    iam.policies.set('ExampleCorpAudit/roleguard-revocations', planted);
+    const put = tamper('eventbridge-put-role-policy-tamper.json');
+    const out = await w.process({ ...put, requestParameters: { ...put.requestParameters, policyDocument: planted } });
+    expect(findings(out)).toEqual([['revocation-tampered', 'critical']]);
+    // Nothing of roleguard's is left in it, so the policy is deleted: it grants nothing.
+    expect(iam.policy('ExampleCorpAudit')).toBeNull();
+    expect(slackTexts().find((t) => t.includes('revocation-tampered'))).toContain(
+      'Removed 1 statement that roleguard did not write from roleguard-revocations',
+    );
+  });
+
+  it('a deleted role (its deleter removed this policy first) is final: nothing put back, nothing retried, kept state forgotten', async () => {
+    const w = await world();
+    await revokedSession(w);
+    expect(await w.store.due(new Date('2026-11-03T00:00:00Z'))).toHaveLength(1);
+    // DeleteRole needs the role's inline policies deleted first; then the role is gone.
+    iam.policies.delete('ExampleCorpAudit/roleguard-revocations');
+    const gone = () =>
+      new NoSuchEntityException({
+        message: 'The role with name ExampleCorpAudit cannot be found.',
+        $metadata: { httpStatusCode: 404 },
+      });
+    iam.failNext('ListRolePolicies', 10, gone);
+    iam.failNext('PutRolePolicy', 10, gone);
+    const out = await w.process(tamper('eventbridge-delete-role-policy-tamper.json'));
+    expect(findings(out)).toEqual([['revocation-tampered', 'critical']]);
+    expect(iam.puts()).toBe(1);
+    expect(slackTexts().find((t) => t.includes('revocation-tampered'))).toContain(
+      'Not re-applied: the role no longer exists (it was deleted)',
+    );
+    // Nothing kept for it any more: no prune item left for the sweep, nothing to re-apply later.
+    expect(await w.store.keptState(ROLE)).toEqual({ role: null, sessions: [] });
+    expect(await w.store.due(new Date('2026-11-03T00:00:00Z'))).toEqual([]);
   });
 
   it("is not raised for roleguard's own writes, nor for another inline policy of the role", async () => {
@@ -335,3 +414,27 @@ describe('replay of the sample events', () => {
     );
   });
 });
+
+/** What a role's revocation policy alone (no other policy) decides for an IAM action. */
+async function aloneDecision(policy: unknown): Promise<'Allowed' | 'Denied'> {
+  const result = await runSimulation(
+    {
+      request: {
+        principal: 'arn:aws:sts::111122223333:assumed-role/ExampleCorpAudit/scan-9',
+        action: 'iam:CreateUser',
+        resource: { resource: 'arn:aws:iam::111122223333:user/backdoor', accountId: '111122223333' },
+        contextVariables: {
+          'aws:userid': `${ROLE_ID}:scan-9`,
+          'aws:TokenIssueTime': '2026-11-02T10:40:00Z',
+          'aws:PrincipalAccount': '111122223333',
+        },
+      },
+      identityPolicies: [{ name: 'roleguard-revocations', policy }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
+  return result.overallResult === 'Allowed' ? 'Allowed' : 'Denied';
+}

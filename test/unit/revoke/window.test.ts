@@ -18,13 +18,13 @@ const NAME = 'ExampleCorpScanner';
 const OFFENDING = '2026-11-02T10:05:00Z';
 const NOW = new Date('2026-11-02T10:12:00Z'); // CloudTrail delivered it minutes later.
 
-const revocation = (issuedAt: string, nameShared?: boolean, name = NAME): RevocationState =>
+const revocation = (issuedAt: string, nameShared?: boolean, name = NAME, now = NOW): RevocationState =>
   sessionRevocation({
     assumedRoleId: `${ROLE_ID}:${name}`,
     issuedAt,
     expiresAt: new Date(Date.parse(issuedAt) + 3600_000).toISOString(),
     durationSeconds: 3600,
-    now: NOW,
+    now,
     ...(nameShared === undefined ? {} : { nameShared }),
   });
 
@@ -54,12 +54,25 @@ describe('a revocation denies the offending session and nothing else (judged by 
     expect(await sessionDecision(policy, NAME, '2026-11-02T10:05:00.999Z')).toBe('Denied');
   });
 
-  it('a name used once needs no lower bound: everything of that name issued before the decision is denied', async () => {
+  it('a name used once needs no lower bound: denied up to its issue time + margin, rounded up to the minute', async () => {
     const policy = renderRevocationPolicy(revocation(OFFENDING, false, 'tenant-4711-once'));
+    expect(await sessionDecision(policy, 'tenant-4711-once', '2026-11-02T09:45:00Z')).toBe('Denied');
     expect(await sessionDecision(policy, 'tenant-4711-once', '2026-11-02T10:05:00.500Z')).toBe('Denied');
-    expect(await sessionDecision(policy, 'tenant-4711-once', '2026-11-02T10:08:00Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'tenant-4711-once', '2026-11-02T10:05:59Z')).toBe('Denied');
+    // After the bucket (10:06:00), a later session of that name is not the offending one: allowed, even one issued
+    // before the decision (10:12), during CloudTrail's delivery delay.
+    expect(await sessionDecision(policy, 'tenant-4711-once', '2026-11-02T10:06:00Z')).toBe('Allowed');
+    expect(await sessionDecision(policy, 'tenant-4711-once', '2026-11-02T10:08:00Z')).toBe('Allowed');
     expect(await sessionDecision(policy, 'tenant-4711-once', '2026-11-02T10:12:01Z')).toBe('Allowed');
     expect(JSON.stringify(policy)).not.toContain('DateGreaterThanEquals');
+  });
+
+  it('a same-name session issued 2 minutes after the offending one, delivered after the check, stays allowed', async () => {
+    // The name check ran at 10:12 and saw no other session of the name: the vendor's 10:07 session of that name was
+    // not recorded yet (CloudTrail delivers out of order; the byRole index is eventually consistent).
+    const policy = renderRevocationPolicy(revocation(OFFENDING, false, 'ExampleCorp-1793613900'));
+    expect(await sessionDecision(policy, 'ExampleCorp-1793613900', OFFENDING)).toBe('Denied');
+    expect(await sessionDecision(policy, 'ExampleCorp-1793613900', '2026-11-02T10:07:00.250Z')).toBe('Allowed');
   });
 
   it('takes expiration − durationSeconds as evidence only when it agrees with the event time', () => {
@@ -100,15 +113,23 @@ describe('a revocation denies the offending session and nothing else (judged by 
 
   it('keeps room for 150 distinct names on one role, and falls back to the whole role past the budget', async () => {
     const names = Array.from({ length: 150 }, (_, i) => `ExampleCorp-${1793613600 + i}`);
+    // 150 names issued over 5 minutes, each decided at its own time (its delivery 3 minutes and some seconds later).
+    const issued = (i: number) => plusSeconds(OFFENDING, -i * 2);
     const many = mergeRevocations(
       EMPTY_STATE,
-      ...names.map((name, i) => revocation(plusSeconds(OFFENDING, -i * 7), false, name)),
+      ...names.map((name, i) =>
+        revocation(issued(i), false, name, new Date(Date.parse(issued(i)) + 180_000 + i * 1000)),
+      ),
     );
     const fitted = fitToBudget(many, 0);
     expect(fitted.fellBack).toBe(false);
     expect(policySize(renderRevocationPolicy(fitted.state))).toBeLessThanOrEqual(ROLE_INLINE_POLICY_BUDGET);
     const policy = renderRevocationPolicy(fitted.state);
-    expect(await sessionDecision(policy, names[42]!, plusSeconds(OFFENDING, -42 * 7))).toBe('Denied');
+    expect(policy!.Statement.length).toBeLessThanOrEqual(6);
+    for (const i of [0, 42, 149]) expect(await sessionDecision(policy, names[i]!, issued(i))).toBe('Denied');
+    // Each name's next session, issued 2 minutes after its revoked one (before its decision): allowed.
+    for (const i of [0, 42, 149])
+      expect(await sessionDecision(policy, names[i]!, plusSeconds(issued(i), 120))).toBe('Allowed');
     // Shared names cost a statement each; past the budget, the whole role as of the latest window's end.
     const shared = mergeRevocations(
       EMPTY_STATE,
