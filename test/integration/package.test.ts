@@ -435,7 +435,13 @@ describe('packaged CloudFormation template (osls package)', () => {
     const dlq = ['DeadLetterOnFailure', ['sqs:SendMessage']];
     const intents = [
       'RevocationIntents',
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:ConditionCheckItem',
+      ],
     ];
     const iamWrite = [
       'WriteRevocationPolicyOnGuardedRoles',
@@ -462,7 +468,16 @@ describe('packaged CloudFormation template (osls package)', () => {
       registry,
       outbox,
       roleIds,
-      ['ReapplyRevocations', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']],
+      [
+        'ReapplyRevocations',
+        [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:ConditionCheckItem',
+        ],
+      ],
       iamWrite,
       protect,
       ...alerting,
@@ -473,7 +488,10 @@ describe('packaged CloudFormation template (osls package)', () => {
       registry,
       ['AlertOutbox', ['dynamodb:UpdateItem']],
       ['ListDueAlerts', ['dynamodb:Query']],
-      ['RevocationIntents', ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']],
+      [
+        'RevocationIntents',
+        ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+      ],
       ['ReadKeptRevocations', ['dynamodb:GetItem']],
       ['ListDueRevocations', ['dynamodb:Query']],
       iamWrite,
@@ -706,7 +724,10 @@ describe('packaged CloudFormation template (osls package)', () => {
     // Imported by a bundle but never sent by that function (shared modules), each with the reason: reviewed here, so
     // that a new import or a dropped grant shows up as a difference.
     const registryImport = { 'dynamodb:BatchWriteItem': "the registry store's replace(), used by imports only" };
-    const noConditionCheck = { 'dynamodb:ConditionCheckItem': 'lib-dynamodb transactions could carry one; none does' };
+    // The revoking functions check the lock owner in a transaction before writing the kept revocation state.
+    const noConditionCheck = {
+      'dynamodb:ConditionCheckItem': 'the lock-owner check of the revocation code: never revokes',
+    };
     const revocationModules = Object.fromEntries(
       ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'].map((a) => [
         a,
@@ -716,22 +737,18 @@ describe('packaged CloudFormation template (osls package)', () => {
     const notSent: Record<string, Record<string, string>> = {
       OnAssumeRoleRole: {
         ...registryImport,
-        ...noConditionCheck,
         'iam:GetRole': 'resolving a session name: manual revocation only (the revoke function)',
       },
       OnTrustPolicyChangeRole: {
         ...registryImport,
-        ...noConditionCheck,
         'iam:GetRole': 'resolving a session name: manual revocation only',
       },
       SweepRole: {
         ...registryImport,
-        ...noConditionCheck,
         'iam:GetRole': 'resolving a session name: manual revocation only',
       },
       RevokeRole: {
         ...registryImport,
-        ...noConditionCheck,
         'sns:Publish': 'alert senders in lambda-deps.ts: the revoke function reports to its caller',
         'ssm:GetParameter': 'the Slack webhook: as above',
       },
@@ -742,7 +759,7 @@ describe('packaged CloudFormation template (osls package)', () => {
         'dynamodb:DeleteItem': 'not this function',
         'dynamodb:UpdateItem': 'the outbox: the audit writes only its own state item',
       },
-      RotateExternalIdsRole: { ...registryImport, ...noConditionCheck },
+      RotateExternalIdsRole: { ...registryImport },
       SlackActionsRole: {
         'dynamodb:GetItem': 'the decision store: the action function reads and claims decisions, not the receiver',
         'dynamodb:Query': 'the decision store: the audit trail is listed by the CLI',
@@ -750,7 +767,6 @@ describe('packaged CloudFormation template (osls package)', () => {
       },
       SlackActionWorkerRole: {
         ...registryImport,
-        ...noConditionCheck,
         'lambda:InvokeFunction':
           "the receiver's hand-over (lambdaEnqueue in lib/slack-actions/live.ts): not this function",
       },
