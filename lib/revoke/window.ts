@@ -99,6 +99,17 @@ export function coarsenUsedOnce(state: RevocationState, bucketSeconds: number): 
   return { role: state.role, sessions: [...merged.values()].flatMap(mergeOneId) };
 }
 
+/**
+ * Until when the written `state` denies the one session of `addition` (exclusive): its own time, or later when a
+ * used-once end was coarsened to fit the budget (what the outcome and the alert report). Any other addition: null.
+ */
+export function appliedUntil(state: RevocationState, addition: RevocationState): string | null {
+  const [own, ...rest] = addition.sessions;
+  if (!own || rest.length || addition.role || own.issuedWindow) return null;
+  const open = state.sessions.find((s) => s.assumedRoleId === own.assumedRoleId && !s.issuedWindow);
+  return open && Date.parse(open.decidedAt) > Date.parse(own.decidedAt) ? open.decidedAt : own.decidedAt;
+}
+
 const seconds = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 
 /**

@@ -9,7 +9,12 @@ import {
   ROLE_INLINE_POLICY_BUDGET,
   renderRevocationPolicy,
 } from '../../../lib/revoke/policy.js';
-import { NAME_CHECK_LIMIT, sessionNameShared, sessionRevocation } from '../../../lib/revoke/respond.js';
+import {
+  emulatedRevoker,
+  NAME_CHECK_LIMIT,
+  sessionNameShared,
+  sessionRevocation,
+} from '../../../lib/revoke/respond.js';
 import { coarsenUsedOnce, ISSUE_MARGIN_SECONDS, issueWindow } from '../../../lib/revoke/window.js';
 import { ROLE_ID, sessionDecision } from '../../helpers/revocation.js';
 
@@ -229,6 +234,35 @@ describe('when the used-once denies do not fit, their ends are coarsened before 
     expect(more.fellBack).toBe(false);
     for (const name of names)
       expect(Date.parse(end(more.state, name))).toBeGreaterThanOrEqual(Date.parse(end(state, name)));
+  });
+
+  it('the replay’s emulated revoker coarsens too, and reports the later end it gave', async () => {
+    const revoker = emulatedRevoker();
+    const outcomes = [];
+    for (const [i, name] of names.entries())
+      outcomes.push(
+        await revoker.revokeSession({
+          roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit',
+          assumedRoleId: `${ROLE_ID}:${name}`,
+          issuedAt: issued(i),
+          expiresAt: plusSeconds(issued(i), 12 * 3600),
+          nameShared: false,
+          now: new Date(Date.parse(issued(i)) + 180_000),
+          intentId: `i-${i}`,
+          source: { kind: 'finding', eventId: `e-${i}`, findingKind: 'unexpected-external-id' },
+          caller: null,
+          dryRun: false,
+        }),
+      );
+    expect(outcomes.every((o) => o.kind === 'revoke-session' && !o.fellBack)).toBe(true);
+    // Some were coarsened past their minute's end (issue + 5 s, rounded up to the minute); each outcome says the end
+    // its own policy gave: denied a second before it, allowed from it on.
+    const later = [...outcomes.entries()].filter(([i, o]) => Date.parse(o.decidedAt) > Date.parse(issued(i)) + 30_000);
+    expect(later.length).toBeGreaterThan(0);
+    for (const [i, o] of [later[0]!, later.at(-1)!]) {
+      expect(await sessionDecision(o.policyDocument, names[i]!, plusSeconds(o.decidedAt, -1))).toBe('Denied');
+      expect(await sessionDecision(o.policyDocument, names[i]!, o.decidedAt)).toBe('Allowed');
+    }
   });
 
   it('never coarsens a shared name’s window, and only moves used-once ends later', async () => {
