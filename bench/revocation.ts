@@ -17,7 +17,10 @@ export interface RevocationFigure {
    */
   sessionsPerRoleBudget: number;
   policyChars: number;
-  /** The same, each issued in a minute of its own (one statement each): the worst case for names used once. */
+  /**
+   * The same, each issued in a minute of its own (one statement each at first): the worst case for names used once.
+   * When they no longer fit, their ends are coarsened (5 min, 15 min, 1 h) before the whole role is revoked.
+   */
   spreadSessionsPerRoleBudget: number;
   /** The same, when every name is shared with the vendor's other sessions: one window statement per session. */
   sharedNameSessionsPerRoleBudget: number;
@@ -50,9 +53,10 @@ function capacity(
       nameShared: options.nameShared ?? false,
       now: new Date(issued.getTime() + DELIVERY_MS),
     });
-    const next = mergeRevocations(state, addition);
-    if (fitToBudget(next, 0, ROLE_INLINE_POLICY_BUDGET).fellBack) return { sessions: n, chars };
-    state = next;
+    // As the live service does: the fitted state (used-once ends coarsened if need be) is what is written and kept.
+    const fitted = fitToBudget(mergeRevocations(state, addition), 0, ROLE_INLINE_POLICY_BUDGET);
+    if (fitted.fellBack) return { sessions: n, chars };
+    state = fitted.state;
     chars = policySize(renderRevocationPolicy(state));
   }
   throw new Error('no budget limit reached');

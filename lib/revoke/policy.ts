@@ -4,7 +4,7 @@
  * the assumed-role id, which is `RoleId:sessionName`) or for the whole role (the console's mechanism); a session
  * whose name is or may be shared is denied only within a window around its own token issue time (see window.ts).
  */
-import { deniedUntil, mergeOneId } from './window.js';
+import { coarsenUsedOnce, deniedUntil, mergeOneId, USED_ONCE_COARSER_BUCKETS_SECONDS } from './window.js';
 
 /** The inline policy roleguard owns on a guarded role; it never edits any other policy. */
 export const REVOCATION_POLICY_NAME = 'roleguard-revocations';
@@ -243,7 +243,9 @@ export function policySize(document: unknown): number {
 
 /**
  * The state to write, within the role's inline budget (other inline policies count too). When the targeted
- * revocations do not fit, revoke the whole role as of the latest decision instead: it covers every session the
+ * revocations do not fit, first coarsen the used-once denies' ends step by step (5 min, 15 min, 1 h: each only moves
+ * an end later, merging names with the same end into one statement; `coarsenedSeconds` says to which); when even
+ * that does not fit, revoke the whole role as of the latest decision instead: it covers every session the
  * targeted ones did (and others of the role, which the alert must say). `fits` is false when even that does not fit
  * (the role's other inline policies leave no room): nothing can be written, and retrying will not change it.
  */
@@ -251,9 +253,16 @@ export function fitToBudget(
   state: RevocationState,
   otherInlineChars: number,
   budget = ROLE_INLINE_POLICY_BUDGET,
-): { state: RevocationState; fellBack: boolean; fits: boolean } {
-  const size = policySize(renderRevocationPolicy(state));
-  if (size === 0 || size + otherInlineChars <= budget) return { state, fellBack: false, fits: true };
+): { state: RevocationState; fellBack: boolean; fits: boolean; coarsenedSeconds?: number } {
+  const inBudget = (s: RevocationState) => {
+    const size = policySize(renderRevocationPolicy(s));
+    return size === 0 || size + otherInlineChars <= budget;
+  };
+  if (inBudget(state)) return { state, fellBack: false, fits: true };
+  for (const bucketSeconds of USED_ONCE_COARSER_BUCKETS_SECONDS) {
+    const coarse = coarsenUsedOnce(state, bucketSeconds);
+    if (inBudget(coarse)) return { state: coarse, fellBack: false, fits: true, coarsenedSeconds: bucketSeconds };
+  }
   // Everything issued before the latest decision, and at least each session's last denied issue time: a window may
   // end after its decision (a replay decides at the event's own time).
   const times = state.sessions

@@ -17,7 +17,7 @@ import {
   renderRevocationPolicy,
 } from './policy.js';
 import type { RevocationStore } from './store.js';
-import { issueWindow, usedOnceUntil } from './window.js';
+import { appliedUntil, issueWindow, usedOnceUntil } from './window.js';
 
 /** A session to revoke, as a finding and its event describe it. */
 export interface SessionToRevoke {
@@ -213,7 +213,8 @@ export function emulatedRevoker(
       const outcome: RevocationOutcome = {
         ...(window && !fellBack ? { issuedWindow: window } : {}),
         kind: fellBack ? 'revoke-role' : 'revoke-session',
-        decidedAt,
+        // A used-once end coarsened to fit the budget: the later end it got.
+        decidedAt: fellBack ? decidedAt : (appliedUntil(state, addition) ?? decidedAt),
         policyName: REVOCATION_POLICY_NAME,
         policyDocument: renderRevocationPolicy(state),
         applied: false,

@@ -23,6 +23,7 @@ import {
 } from './policy.js';
 import { type RevocationOutcome, type Revoker, sessionRevocation } from './respond.js';
 import { decisionOf, type RevocationIntent, type RevocationSource, type RevocationStore, untilOf } from './store.js';
+import { appliedUntil } from './window.js';
 
 /** What the live revocation path needs. */
 export interface RevocationDeps {
@@ -279,8 +280,10 @@ export async function revoke(
         fellBack: fast.applied.fellBack,
         written: fast.applied.written,
       });
+      // A used-once end coarsened to fit the budget: the outcome reports the later end it got.
+      const until = fast.applied.fellBack ? null : appliedUntil(fast.applied.state, request.addition);
       return {
-        ...result(true, fast.applied.fellBack, fast.applied.policyDocument),
+        ...result(true, fast.applied.fellBack, fast.applied.policyDocument, until ? { decidedAt: until } : {}),
         intent: { ...fast.intent, state: 'applied' },
       };
     }

@@ -4,7 +4,7 @@
  * earlier session of the same name. When the name is or may be shared, the deny is bounded on both sides around the
  * offending session's own token issue time. Pure.
  */
-import type { SessionRevocation } from './policy.js';
+import type { RevocationState, SessionRevocation } from './policy.js';
 
 /**
  * Seconds each side of a session's issue time that its deny covers. CloudTrail's `eventTime` is when STS issued the
@@ -22,6 +22,13 @@ export const ISSUE_MARGIN_SECONDS = 5;
  * names issued in the same minute share one statement (so many of them fit one role's inline budget).
  */
 export const USED_ONCE_BUCKET_SECONDS = 60;
+
+/**
+ * Coarser ends for used-once denies, tried in turn when the revocation policy does not fit the role's inline budget,
+ * before revoking the whole role. Each is a multiple of the one before, so an end already coarsened (and written)
+ * is on every coarser step's boundary too: coarsening again never moves it, merging never shrinks it.
+ */
+export const USED_ONCE_COARSER_BUCKETS_SECONDS: readonly number[] = [5 * 60, 15 * 60, 3600];
 
 /** `expiration − durationSeconds` confirms the issue time only when it is this close to the event time. */
 const AGREEMENT_MS = 60_000;
@@ -70,6 +77,37 @@ function issueTimes(evidence: IssueEvidence): number[] | null {
     if (Math.abs(derived - issued) <= AGREEMENT_MS) times.push(derived);
   }
   return times;
+}
+
+/**
+ * The state with every used-once deny's end moved LATER, to the end of its `bucketSeconds` bucket (never earlier: it
+ * still covers its session), so ends in one bucket share a statement. A used-once deny is a session revocation with
+ * no window whose end is on a whole minute (USED_ONCE_BUCKET_SECONDS), as `usedOnceUntil` and earlier coarsening
+ * write it; windows (shared names) and other open denies are left as they are. The trade-off: a later session of
+ * that name issued before the coarser end is denied too.
+ */
+export function coarsenUsedOnce(state: RevocationState, bucketSeconds: number): RevocationState {
+  const bucket = bucketSeconds * 1000;
+  const sessions = state.sessions.map((s) => {
+    const end = Date.parse(s.decidedAt);
+    if (s.issuedWindow || end % (USED_ONCE_BUCKET_SECONDS * 1000) !== 0) return s;
+    return { ...s, decidedAt: seconds(Math.ceil(end / bucket) * bucket) };
+  });
+  // Re-merged per name: an open deny may now cover that name's windows before it.
+  const merged = new Map<string, SessionRevocation[]>();
+  for (const s of sessions) merged.set(s.assumedRoleId, [...(merged.get(s.assumedRoleId) ?? []), s]);
+  return { role: state.role, sessions: [...merged.values()].flatMap(mergeOneId) };
+}
+
+/**
+ * Until when the written `state` denies the one session of `addition` (exclusive): its own time, or later when a
+ * used-once end was coarsened to fit the budget (what the outcome and the alert report). Any other addition: null.
+ */
+export function appliedUntil(state: RevocationState, addition: RevocationState): string | null {
+  const [own, ...rest] = addition.sessions;
+  if (!own || rest.length || addition.role || own.issuedWindow) return null;
+  const open = state.sessions.find((s) => s.assumedRoleId === own.assumedRoleId && !s.issuedWindow);
+  return open && Date.parse(open.decidedAt) > Date.parse(own.decidedAt) ? open.decidedAt : own.decidedAt;
 }
 
 const seconds = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;

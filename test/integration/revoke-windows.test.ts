@@ -7,12 +7,27 @@ import { createDeps } from '../../lib/deps.js';
 import { processRecord } from '../../lib/pipeline.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
 import { revokeByHand } from '../../lib/revoke/manual.js';
+import {
+  EMPTY_STATE,
+  mergeRevocations,
+  policySize,
+  ROLE_INLINE_POLICY_BUDGET,
+  renderRevocationPolicy,
+} from '../../lib/revoke/policy.js';
+import { sessionRevocation } from '../../lib/revoke/respond.js';
 import { liveRevoker } from '../../lib/revoke/service.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 import { type FakeServer, fakeSlack } from '../helpers/fake-aws.js';
 import { memoryLogger } from '../helpers/logger.js';
-import { accessKeyOf, type EmulatedIam, emulateIam, sessionDecision, vendorAssume } from '../helpers/revocation.js';
+import {
+  accessKeyOf,
+  type EmulatedIam,
+  emulateIam,
+  ROLE_ID,
+  sessionDecision,
+  vendorAssume,
+} from '../helpers/revocation.js';
 
 // The vendor reuses one session name, and a confused-deputy session comes through the vendor with that name: the
 // whole assume flow on DynamoDB Local, IAM emulated, each policy judged by an IAM evaluator.
@@ -103,6 +118,45 @@ describe('revoking a session whose name the vendor reuses', () => {
     expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:09:00Z')).toBe('Allowed');
     expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:12:01Z')).toBe('Allowed');
     expect(await sessionDecision(policy, 'scanner', '2026-11-02T09:45:00Z')).toBe('Allowed');
+  });
+
+  it('coarsens used-once ends when the policy is full, instead of revoking the whole role, and says until when', async () => {
+    const process = await world();
+    // 39 names used once, each issued in a minute of its own: one statement each, the policy nearly full.
+    const seeded = mergeRevocations(
+      EMPTY_STATE,
+      ...Array.from({ length: 39 }, (_, i) => {
+        const issuedAt = new Date(Date.parse('2026-11-02T09:00:30Z') + i * 60_000).toISOString();
+        return sessionRevocation({
+          assumedRoleId: `${ROLE_ID}:ExampleCorp-${1793610000 + i}`,
+          issuedAt,
+          expiresAt: new Date(Date.parse(issuedAt) + 12 * 3600_000).toISOString(),
+          nameShared: false,
+          now: new Date('2026-11-02T10:00:00Z'),
+        });
+      }),
+    );
+    const seededPolicy = renderRevocationPolicy(seeded)!;
+    expect(policySize(seededPolicy)).toBeLessThanOrEqual(ROLE_INLINE_POLICY_BUDGET);
+    iam.policies.set('ExampleCorpAudit/roleguard-revocations', JSON.stringify(seededPolicy));
+    await process(vendorAssume({ id: 'bad-1', time: '2026-11-02T10:05:00Z', session: 'odd-one', externalId: WRONG }));
+    const policy = iam.policy('ExampleCorpAudit');
+    expect(JSON.stringify(policy)).not.toContain('RoleguardRoleUntil');
+    expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:05:00.734Z')).toBe('Denied');
+    for (let i = 0; i < 39; i++)
+      expect(
+        await sessionDecision(
+          policy,
+          `ExampleCorp-${1793610000 + i}`,
+          new Date(Date.parse('2026-11-02T09:00:30.5Z') + i * 60_000).toISOString(),
+        ),
+      ).toBe('Denied');
+    // Coarsened to 5 minutes: a same-name session issued before 10:10 is denied too; one issued after it is not.
+    expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:09:59Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'odd-one', '2026-11-02T10:10:00Z')).toBe('Allowed');
+    // The vendor's other sessions of the role: allowed (no whole-role revocation).
+    expect(await sessionDecision(policy, 'scanner', '2026-11-02T10:05:00Z')).toBe('Allowed');
+    expect(JSON.stringify(slack.received.at(-1)!.body)).toContain('its tokens issued before 2026-11-02T10:10:00Z');
   });
 
   it('a manual revocation by access key denies that one session when its name is shared', async () => {

@@ -9,8 +9,13 @@ import {
   ROLE_INLINE_POLICY_BUDGET,
   renderRevocationPolicy,
 } from '../../../lib/revoke/policy.js';
-import { NAME_CHECK_LIMIT, sessionNameShared, sessionRevocation } from '../../../lib/revoke/respond.js';
-import { ISSUE_MARGIN_SECONDS, issueWindow } from '../../../lib/revoke/window.js';
+import {
+  emulatedRevoker,
+  NAME_CHECK_LIMIT,
+  sessionNameShared,
+  sessionRevocation,
+} from '../../../lib/revoke/respond.js';
+import { coarsenUsedOnce, ISSUE_MARGIN_SECONDS, issueWindow } from '../../../lib/revoke/window.js';
 import { ROLE_ID, sessionDecision } from '../../helpers/revocation.js';
 
 // The vendor reuses one session name; the offending session came through the vendor, so it carries that name.
@@ -172,5 +177,108 @@ describe('a revocation denies the offending session and nothing else (judged by 
     const failing = { withAssumedRoleId: async () => Promise.reject(new Error('AccessDenied')) };
     expect(await sessionNameShared(failing, session, NOW, { warn: (m) => void warnings.push(m) })).toBe(true);
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe('when the used-once denies do not fit, their ends are coarsened before the whole role is revoked', () => {
+  // 160 names used once, each issued in a minute of its own (at :30) and decided 3 minutes later: one statement each
+  // at the minute's granularity, far past the inline budget.
+  const START = '2026-11-02T08:00:30Z';
+  const names = Array.from({ length: 160 }, (_, i) => `ExampleCorp-${1793606400 + i * 60}`);
+  const issued = (i: number) => plusSeconds(START, i * 60);
+  const additions = names.map((name, i) =>
+    revocation(issued(i), false, name, new Date(Date.parse(issued(i)) + 180_000)),
+  );
+  const end = (state: RevocationState, name: string) =>
+    state.sessions.find((s) => s.assumedRoleId === `${ROLE_ID}:${name}` && !s.issuedWindow)!.decidedAt;
+
+  it('fits 160 names issued in minutes of their own, each offending session denied, the vendor’s later one allowed', async () => {
+    // Without coarsening, one statement a minute does not fit: this is what fell back to the whole role.
+    expect(policySize(renderRevocationPolicy(mergeRevocations(EMPTY_STATE, ...additions)))).toBeGreaterThan(
+      ROLE_INLINE_POLICY_BUDGET,
+    );
+    // As the live service does: each decision merged into what the policy holds, fitted, written, kept.
+    let state = EMPTY_STATE;
+    let coarsened: number | undefined;
+    for (const addition of additions) {
+      const before = state;
+      const fitted = fitToBudget(mergeRevocations(state, addition), 0);
+      expect(fitted.fellBack).toBe(false);
+      // Monotonic: no end already in the policy ever moves earlier.
+      for (const s of before.sessions)
+        expect(Date.parse(end(fitted.state, s.assumedRoleId.split(':')[1]!))).toBeGreaterThanOrEqual(
+          Date.parse(s.decidedAt),
+        );
+      state = fitted.state;
+      coarsened = fitted.coarsenedSeconds ?? coarsened;
+    }
+    expect(coarsened).toBeDefined();
+    const policy = renderRevocationPolicy(state)!;
+    expect(policySize(policy)).toBeLessThanOrEqual(ROLE_INLINE_POLICY_BUDGET);
+    expect(state.role).toBeNull();
+    expect(JSON.stringify(policy)).not.toContain('RoleguardRoleUntil');
+    for (const [i, name] of names.entries()) {
+      // Every offending session denied (to the millisecond), and each end at or after its minute's end.
+      expect(await sessionDecision(policy, name, plusSeconds(issued(i), 0.734))).toBe('Denied');
+      expect(Date.parse(end(state, name))).toBeGreaterThanOrEqual(Date.parse(plusSeconds(issued(i), 30)));
+      // Never coarser than an hour: the vendor's session of that name issued an hour and a minute later is allowed.
+      expect(Date.parse(end(state, name))).toBeLessThanOrEqual(Date.parse(plusSeconds(issued(i), 3600 + 5)));
+    }
+    for (const i of [0, 59, 100, 159])
+      expect(await sessionDecision(policy, names[i]!, plusSeconds(issued(i), 3660))).toBe('Allowed');
+    // Other sessions of the role stay allowed: no whole-role revocation.
+    expect(await sessionDecision(policy, 'someone-else', issued(10))).toBe('Allowed');
+    // Written and read back, then merged with one more: still fits, and no end moves earlier.
+    const reread = parseRevocationPolicy(JSON.stringify(policy)).state;
+    const more = fitToBudget(mergeRevocations(reread, revocation(issued(160), false, 'ExampleCorp-next', NOW)), 0);
+    expect(more.fellBack).toBe(false);
+    for (const name of names)
+      expect(Date.parse(end(more.state, name))).toBeGreaterThanOrEqual(Date.parse(end(state, name)));
+  });
+
+  it('the replay’s emulated revoker coarsens too, and reports the later end it gave', async () => {
+    const revoker = emulatedRevoker();
+    const outcomes = [];
+    for (const [i, name] of names.entries())
+      outcomes.push(
+        await revoker.revokeSession({
+          roleArn: 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit',
+          assumedRoleId: `${ROLE_ID}:${name}`,
+          issuedAt: issued(i),
+          expiresAt: plusSeconds(issued(i), 12 * 3600),
+          nameShared: false,
+          now: new Date(Date.parse(issued(i)) + 180_000),
+          intentId: `i-${i}`,
+          source: { kind: 'finding', eventId: `e-${i}`, findingKind: 'unexpected-external-id' },
+          caller: null,
+          dryRun: false,
+        }),
+      );
+    expect(outcomes.every((o) => o.kind === 'revoke-session' && !o.fellBack)).toBe(true);
+    // Some were coarsened past their minute's end (issue + 5 s, rounded up to the minute); each outcome says the end
+    // its own policy gave: denied a second before it, allowed from it on.
+    const later = [...outcomes.entries()].filter(([i, o]) => Date.parse(o.decidedAt) > Date.parse(issued(i)) + 30_000);
+    expect(later.length).toBeGreaterThan(0);
+    for (const [i, o] of [later[0]!, later.at(-1)!]) {
+      expect(await sessionDecision(o.policyDocument, names[i]!, plusSeconds(o.decidedAt, -1))).toBe('Denied');
+      expect(await sessionDecision(o.policyDocument, names[i]!, o.decidedAt)).toBe('Allowed');
+    }
+  });
+
+  it('never coarsens a shared name’s window, and only moves used-once ends later', async () => {
+    const shared = revocation(issued(30), true, 'ExampleCorpScanner');
+    const fitted = fitToBudget(mergeRevocations(EMPTY_STATE, ...additions, shared), 0);
+    expect(fitted.fellBack).toBe(false);
+    const window = fitted.state.sessions.find((s) => s.assumedRoleId === `${ROLE_ID}:ExampleCorpScanner`)!;
+    expect(window.issuedWindow).toEqual(issueWindow({ issuedAt: issued(30) }));
+    const policy = renderRevocationPolicy(fitted.state);
+    expect(await sessionDecision(policy, 'ExampleCorpScanner', issued(30))).toBe('Denied');
+    // The vendor's own sessions of the shared name, a minute before and after: allowed.
+    expect(await sessionDecision(policy, 'ExampleCorpScanner', issued(29))).toBe('Allowed');
+    expect(await sessionDecision(policy, 'ExampleCorpScanner', issued(31))).toBe('Allowed');
+    // Coarsening an already coarse end keeps it; a finer step never moves one earlier.
+    const coarse = coarsenUsedOnce(mergeRevocations(EMPTY_STATE, ...additions), 3600);
+    expect(coarsenUsedOnce(coarse, 300)).toEqual(coarse);
+    expect(coarsenUsedOnce(coarse, 3600)).toEqual(coarse);
   });
 });
