@@ -38,7 +38,7 @@ export function registerRoles(program: Command): void {
     .description(
       "Replace the registry with a registry file, or derive it from IAM's get-account-authorization-details export",
     )
-    .option('--registry <file>', 'registry file (YAML or JSON, contract §1)')
+    .option('--registry <file>', 'registry file (YAML or JSON; see docs/registry.md)')
     .option('--authorization-details <file>', 'output of `aws iam get-account-authorization-details` (JSON)')
     .option(
       '--dry-run',
