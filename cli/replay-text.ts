@@ -108,9 +108,9 @@ function findingsSection(report: ReplayReport, options: ReplayTextOptions, large
         { header: 'when (UTC)', keep: true },
         { header: 'severity', keep: true },
         { header: 'kind', keep: true },
-        { header: 'role', min: 16 },
+        { header: 'role', min: 16, optional: true },
         { header: 'caller', optional: true },
-        { header: 'what happened', wrap: true, min: 30 },
+        { header: 'what happened', wrap: true, min: 24 },
       ],
       shown.map((f) => [
         formatTime(f.context.at),
@@ -223,10 +223,13 @@ function rejectedSection(report: ReplayReport, large: boolean): string[] {
   return [
     '',
     `Rejected (${formatCount(rejected.length)}${more})`,
+    // Fitted to the terminal, the reason wrapped and never cut: it is what the reader needs.
     renderTable(
-      ['source', 'reason'],
+      [
+        { header: 'source', min: 24 },
+        { header: 'reason', wrap: true, min: 40 },
+      ],
       shown.map((r) => [r.source, r.reason]),
-      120,
     ),
   ];
 }
