@@ -89,6 +89,11 @@ async function main(): Promise<void> {
         OWN_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/roleguard-bench-*`,
         EXTERNAL_ID_LENGTH: '32',
         TRUST_POLICY_SIZE_LIMIT: '2048',
+        // The Slack action functions (slackActions, slackActionWorker).
+        DECISIONS_TABLE: 'roleguard-bench-decisions',
+        SLACK_SIGNING_SECRET_PARAMETER: '/roleguard/bench/slack-signing-secret',
+        SLACK_ACTION_FUNCTION: 'roleguard-bench-slackActionWorker',
+        AWS_ACCOUNT_ID: ACCOUNT,
         AWS_ENDPOINT_URL_DYNAMODB: store.local.endpoint,
         AWS_ENDPOINT_URL_SSM: ssm.url,
         AWS_ENDPOINT_URL_SNS: sns.url,
