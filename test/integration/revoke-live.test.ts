@@ -1,6 +1,6 @@
 import { IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
 import type { Config } from '../../lib/config.js';
 import { createDeps, type Deps } from '../../lib/deps.js';
@@ -15,16 +15,10 @@ import {
 } from '../../lib/revoke/service.js';
 import { createRevocationStore, intentIdFor, type RevocationStore } from '../../lib/revoke/store.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
-import { type FakeServer, fakeSlack } from '../helpers/fake-aws.js';
+import type { FakeServer } from '../helpers/fake-aws.js';
+import { useLiveParts } from '../helpers/live-parts.js';
 import { memoryLogger } from '../helpers/logger.js';
-import {
-  type EmulatedIam,
-  emulateIam,
-  ROLE_ID,
-  sessionDecision,
-  throttling,
-  vendorAssume,
-} from '../helpers/revocation.js';
+import { type EmulatedIam, ROLE_ID, sessionDecision, throttling, vendorAssume } from '../helpers/revocation.js';
 
 // The live revocation path: the real pipeline on DynamoDB Local, IAM emulated (last writer wins) with
 // aws-sdk-client-mock, Slack a real HTTP server on 127.0.0.1, every policy judged by an IAM evaluator.
@@ -54,19 +48,8 @@ let doc: DynamoDBDocumentClient;
 let iam: EmulatedIam;
 let slack: FakeServer;
 
-beforeAll(async () => {
-  doc = testDynamo();
-  iam = emulateIam();
-  slack = await fakeSlack();
-});
-afterAll(async () => {
-  iam.restore();
-  await slack.close();
-  doc.destroy();
-});
-afterEach(() => {
-  iam.reset();
-  slack.received.length = 0;
+useLiveParts((parts) => {
+  ({ doc, iam, slack } = parts);
 });
 
 interface World {

@@ -1,6 +1,6 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
 import { createDeps } from '../../lib/deps.js';
 import { processRecord } from '../../lib/pipeline.js';
@@ -16,10 +16,11 @@ import {
 } from '../../lib/revoke/service.js';
 import { createRevocationStore, intentIdFor } from '../../lib/revoke/store.js';
 import { createSessionStore } from '../../lib/sessions/index.js';
-import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
-import { type FakeServer, fakeSlack } from '../helpers/fake-aws.js';
+import { createSessionsTable, createTestTables } from '../helpers/dynamo.js';
+import type { FakeServer } from '../helpers/fake-aws.js';
+import { useLiveParts } from '../helpers/live-parts.js';
 import { memoryLogger } from '../helpers/logger.js';
-import { type EmulatedIam, emulateIam, ROLE_ID, vendorAssume } from '../helpers/revocation.js';
+import { type EmulatedIam, ROLE_ID, vendorAssume } from '../helpers/revocation.js';
 
 // Revocations that can never be applied are refused once, with their reason, and said in a critical alert; they are
 // not deferred to a sweep that would retry them until the sessions expire.
@@ -31,19 +32,8 @@ const NOW = new Date('2026-11-02T10:10:00Z');
 let doc: DynamoDBDocumentClient;
 let iam: EmulatedIam;
 let slack: FakeServer;
-beforeAll(async () => {
-  doc = testDynamo();
-  iam = emulateIam();
-  slack = await fakeSlack();
-});
-afterAll(async () => {
-  iam.restore();
-  await slack.close();
-  doc.destroy();
-});
-afterEach(() => {
-  iam.reset();
-  slack.received.length = 0;
+useLiveParts((parts) => {
+  ({ doc, iam, slack } = parts);
 });
 
 async function world() {

@@ -1,6 +1,6 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
 import { classifyRecord } from '../../lib/cloudtrail/classify.js';
 import { createDeps } from '../../lib/deps.js';
@@ -17,17 +17,11 @@ import {
 import { sessionRevocation } from '../../lib/revoke/respond.js';
 import { liveRevoker } from '../../lib/revoke/service.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';
-import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
-import { type FakeServer, fakeSlack } from '../helpers/fake-aws.js';
+import { createSessionsTable, createTestTables } from '../helpers/dynamo.js';
+import type { FakeServer } from '../helpers/fake-aws.js';
+import { useLiveParts } from '../helpers/live-parts.js';
 import { memoryLogger } from '../helpers/logger.js';
-import {
-  accessKeyOf,
-  type EmulatedIam,
-  emulateIam,
-  ROLE_ID,
-  sessionDecision,
-  vendorAssume,
-} from '../helpers/revocation.js';
+import { accessKeyOf, type EmulatedIam, ROLE_ID, sessionDecision, vendorAssume } from '../helpers/revocation.js';
 
 // The vendor reuses one session name, and a confused-deputy session comes through the vendor with that name: the
 // whole assume flow on DynamoDB Local, IAM emulated, each policy judged by an IAM evaluator.
@@ -48,19 +42,8 @@ roles:
 let doc: DynamoDBDocumentClient;
 let iam: EmulatedIam;
 let slack: FakeServer;
-beforeAll(async () => {
-  doc = testDynamo();
-  iam = emulateIam();
-  slack = await fakeSlack();
-});
-afterAll(async () => {
-  iam.restore();
-  await slack.close();
-  doc.destroy();
-});
-afterEach(() => {
-  iam.reset();
-  slack.received.length = 0;
+useLiveParts((parts) => {
+  ({ doc, iam, slack } = parts);
 });
 
 async function world() {

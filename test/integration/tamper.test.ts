@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
 import { createDeps, type Deps } from '../../lib/deps.js';
 import { type ProcessOutcome, processRecord } from '../../lib/pipeline.js';
@@ -13,11 +13,12 @@ import { emulatedRevoker } from '../../lib/revoke/respond.js';
 import { liveRevoker, type RevocationDeps } from '../../lib/revoke/service.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';
 import { liveReapplier } from '../../lib/trust/reapply.js';
-import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
-import { type FakeServer, fakeSlack } from '../helpers/fake-aws.js';
+import { createSessionsTable, createTestTables } from '../helpers/dynamo.js';
+import type { FakeServer } from '../helpers/fake-aws.js';
 import { EVENTS_DIR, loadJson } from '../helpers/fixtures.js';
+import { useLiveParts } from '../helpers/live-parts.js';
 import { memoryLogger } from '../helpers/logger.js';
-import { type EmulatedIam, emulateIam, ROLE_ID, sessionDecision, vendorAssume } from '../helpers/revocation.js';
+import { type EmulatedIam, ROLE_ID, sessionDecision, vendorAssume } from '../helpers/revocation.js';
 
 // Tampering with roleguard's revocation policy, and a registered role deleted and created again: the real pipeline
 // on DynamoDB Local, IAM emulated with aws-sdk-client-mock, Slack a real HTTP server, policies judged by an evaluator.
@@ -39,19 +40,8 @@ let doc: DynamoDBDocumentClient;
 let iam: EmulatedIam;
 let slack: FakeServer;
 
-beforeAll(async () => {
-  doc = testDynamo();
-  iam = emulateIam();
-  slack = await fakeSlack();
-});
-afterAll(async () => {
-  iam.restore();
-  await slack.close();
-  doc.destroy();
-});
-afterEach(() => {
-  iam.reset();
-  slack.received.length = 0;
+useLiveParts((parts) => {
+  ({ doc, iam, slack } = parts);
 });
 
 /** The deps of the deployed functions (revoking and re-applying), on fresh tables. */
