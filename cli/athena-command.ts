@@ -8,6 +8,7 @@ import { AthenaOptionError, buildCloudTrailTableDdl } from '../lib/athena/ddl.js
 import { buildUnloadQuery } from '../lib/athena/query.js';
 import { AthenaQueryError, costOfScan, downloadResults, runQuery } from '../lib/athena/run.js';
 import { EXIT } from './exit-codes.js';
+import { formatBytes, plural } from './format.js';
 import { addStoreOptions } from './local-store.js';
 import { type ReplayFlags, replay } from './replay-command.js';
 
@@ -145,7 +146,7 @@ async function athenaReplay(flags: AthenaReplayFlags): Promise<number> {
     );
     const files = await downloadResults(s3, `${flags.output.replace(/\/?$/, '/')}${runId}`, dir, {
       signal: run.signal,
-      onFile: (count, bytes) => say(`download: ${count} file${count === 1 ? '' : 's'}, ${(bytes / 1e6).toFixed(1)} MB`),
+      onFile: (count, bytes) => say(`download: ${plural(count, 'file')}, ${formatBytes(bytes)}`),
     });
     if (files.length === 0) {
       // Still a replay, of nothing, so --json prints its one document and --report writes its page.
