@@ -38,6 +38,15 @@ export interface Config {
   externalIdLength: number;
   /** The account's trust-policy size quota (IAM's default is 2,048 characters; it can be raised to 8,192). */
   trustPolicySizeLimit: number;
+  // --- Organization hub (all optional: a hub without them serves its own account only) ---
+  /** The organization the hub serves (`ORG_ID`, o-…); null: its own account only. */
+  orgId?: string | null;
+  /** The hub's own account (`HUB_ACCOUNT_ID`): there the functions act with their own credentials. */
+  hubAccountId?: string | null;
+  /** The hub's home Region (`HOME_REGION`), where the hub bus and all state are. */
+  homeRegion?: string | null;
+  /** The role the hub assumes in a member account to act there (`SPOKE_ROLE_NAME`, roleguard-<stage>-spoke). */
+  spokeRoleName?: string | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -93,6 +102,10 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
     rotationSlackWebhookParameter: optional('ROTATION_SLACK_WEBHOOK_PARAMETER'),
     externalIdLength: integer('EXTERNAL_ID_LENGTH', 32, 2, 1224),
     trustPolicySizeLimit: integer('TRUST_POLICY_SIZE_LIMIT', 2048, 2048, 8192),
+    orgId: optional('ORG_ID'),
+    hubAccountId: optional('HUB_ACCOUNT_ID'),
+    homeRegion: optional('HOME_REGION'),
+    spokeRoleName: optional('SPOKE_ROLE_NAME'),
   };
   for (const [name, value] of [
     ['ALERT_TOPIC_ARN', config.alertTopicArn],
@@ -107,6 +120,14 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
     );
   if (config.accountId && !/^\d{12}$/.test(config.accountId))
     problems.push(`AWS_ACCOUNT_ID must be a 12-digit account id, got ${JSON.stringify(config.accountId)}`);
+  if (config.orgId && !/^o-[a-z0-9]{10,32}$/.test(config.orgId))
+    problems.push(`ORG_ID must be an organization id (o-…), got ${JSON.stringify(config.orgId)}`);
+  if (config.hubAccountId && !/^\d{12}$/.test(config.hubAccountId))
+    problems.push(`HUB_ACCOUNT_ID must be a 12-digit account id, got ${JSON.stringify(config.hubAccountId)}`);
+  if (config.homeRegion && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(config.homeRegion))
+    problems.push(`HOME_REGION must be a Region (eu-west-1, …), got ${JSON.stringify(config.homeRegion)}`);
+  if (config.spokeRoleName && !/^[\w+=,.@-]{1,64}$/.test(config.spokeRoleName))
+    problems.push(`SPOKE_ROLE_NAME must be a role name, got ${JSON.stringify(config.spokeRoleName)}`);
   for (const pattern of config.ownRoleArns)
     if (!/^arn:aws[a-z-]*:iam::(\d{12}|\*):role\/[\x21-\x7e]+$/.test(pattern))
       problems.push(`OWN_ROLE_ARNS: not a role ARN pattern: ${JSON.stringify(pattern)}`);

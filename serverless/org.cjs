@@ -34,4 +34,86 @@ module.exports = {
     orgModule().stsAssumePattern(flag(await resolveVariable('param:recordAwsServiceAssumes'))),
   /** The IAM role-change rule's pattern. */
   iamRolePattern: async () => orgModule().iamRolePattern(),
+
+  // stub: replaced by org-templates (the spoke templates rendered by lib/org/templates.ts)
+  spokeGlobalTemplateBody: async () => stubSpokeTemplate(true),
+  // stub: replaced by org-templates
+  spokeRegionalTemplateBody: async () => stubSpokeTemplate(false),
+
+  // --- hub settings (owner: hub): checked here, so a bad value stops the package with its reason ---
+  /** The organization's id (param orgId): empty (an organization of one) or o-… */
+  orgId: async ({ resolveVariable }) => checkOrgId(await param(resolveVariable, 'orgId')),
+  /** The hub's home Region (param homeRegion): the Region being deployed; any other is refused. */
+  homeRegion: async ({ resolveVariable }) => {
+    const home = await param(resolveVariable, 'homeRegion');
+    const region = String(await resolveVariable('self:provider.region'));
+    if (home && home !== region)
+      throw new Error(
+        `homeRegion ${JSON.stringify(home)} is not the Region being deployed (${region}): the hub lives in its home Region; deploy with --region ${home}`,
+      );
+    return region;
+  },
+  /** The Regions of the regional spoke StackSet (param spokeRegions, a comma list). */
+  spokeRegions: async ({ resolveVariable }) => {
+    const regions = list(await param(resolveVariable, 'spokeRegions'));
+    const bad = regions.filter((r) => !/^[a-z]{2}(-[a-z]+)+-\d$/.test(r));
+    if (regions.length === 0 || bad.length)
+      throw new Error(`spokeRegions must be a comma list of Regions (eu-west-1,…), got ${JSON.stringify(bad)}`);
+    return regions;
+  },
+  /**
+   * The OUs the spoke StackSets deploy to (param spokeOrganizationalUnits, a comma list of r-… or ou-…). Required
+   * with orgId: there is no safe default (the root would reach every account, which is the usual wish, but only the
+   * deployer knows its id).
+   */
+  spokeOrganizationalUnits: async ({ resolveVariable }) => {
+    const orgId = checkOrgId(await param(resolveVariable, 'orgId'));
+    const units = list(await param(resolveVariable, 'spokeOrganizationalUnits'));
+    if (!orgId) return units;
+    if (units.length === 0)
+      throw new Error(
+        'with orgId, give the OUs the spokes deploy to: --param spokeOrganizationalUnits=r-xxxx (the root, for every account) or ou-xxxx-yyyyyyyy,…',
+      );
+    const bad = units.filter((u) => !/^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$/.test(u));
+    if (bad.length) throw new Error(`spokeOrganizationalUnits: not a root (r-…) or OU (ou-…-…) id: ${bad.join(', ')}`);
+    return units;
+  },
 };
+
+/** A param's value as text; an unset or empty param is "". */
+async function param(resolveVariable, name) {
+  const value = await resolveVariable(`param:${name}, ''`);
+  return value === null || value === undefined ? '' : String(value).trim();
+}
+
+function list(text) {
+  return text
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+function checkOrgId(orgId) {
+  if (orgId && !/^o-[a-z0-9]{10,32}$/.test(orgId))
+    throw new Error(
+      `orgId must be an organization id (o- and 10 to 32 lower-case letters or digits), got ${JSON.stringify(orgId)}`,
+    );
+  return orgId;
+}
+
+// stub: replaced by org-templates. A minimal valid template with the spoke parameters, so the hub packages.
+function stubSpokeTemplate(global) {
+  const text = (Default) => ({ Type: 'String', ...(Default === undefined ? {} : { Default }) });
+  return JSON.stringify({
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: `roleguard ${global ? 'global' : 'regional'} spoke (stub)`,
+    Parameters: {
+      Stage: text(),
+      HubAccountId: text(),
+      HubRegion: text(),
+      OrgId: text(''),
+      ...(global ? { AllowWrites: { Type: 'String', Default: 'false', AllowedValues: ['true', 'false'] } } : {}),
+    },
+    Resources: { Placeholder: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+  });
+}

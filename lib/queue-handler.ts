@@ -1,0 +1,120 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import type { Deps } from './deps.js';
+import { type HandlerResult, handleCloudTrailEvent } from './handle-event.js';
+import { emitMetrics } from './metrics.js';
+
+/**
+ * Below this much time left in the invocation, the records not yet started are handed back to the queue untouched
+ * rather than cut off by the timeout (which would return the whole batch, done records included).
+ */
+export const BATCH_TIME_MARGIN_MS = 5_000;
+
+/** The counts of one batch (logged once per invocation). */
+export interface BatchSummary {
+  records: number;
+  recorded: number;
+  rejected: number;
+  failed: number;
+}
+
+/** An SQS event as Lambda's event-source mapping delivers it. */
+function isSqsEvent(event: unknown): event is { Records: SQSRecord[] } {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  return (
+    Array.isArray(records) &&
+    records.every((r) => (r as SQSRecord)?.eventSource === 'aws:sqs' && typeof (r as SQSRecord).messageId === 'string')
+  );
+}
+
+/** The EventBridge event in a queue message's body, or why there is none (a body that never gets better). */
+export function parseQueueBody(body: unknown): { event: object } | { rejected: string } {
+  if (typeof body !== 'string') return { rejected: 'message body is missing' };
+  let event: unknown;
+  try {
+    event = JSON.parse(body);
+  } catch {
+    return { rejected: 'message body is not JSON' };
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event) || !('detail' in event))
+    return { rejected: 'message body is not an EventBridge event (no detail)' };
+  return { event };
+}
+
+/**
+ * One batch from the STS queue: each message is one EventBridge event, handled as the direct path handles it. A
+ * record whose processing throws (an AWS failure) is reported alone in `batchItemFailures` and comes back from the
+ * queue (then its dead-letter queue). A malformed message is logged with its reason, counted, and acknowledged:
+ * retrying it cannot help.
+ */
+export async function handleQueueBatch(
+  records: SQSRecord[],
+  deps: Deps,
+  remainingMs: () => number = () => Number.POSITIVE_INFINITY,
+): Promise<SQSBatchResponse & { summary: BatchSummary }> {
+  const summary: BatchSummary = { records: records.length, recorded: 0, rejected: 0, failed: 0 };
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const [i, record] of records.entries()) {
+    if (remainingMs() < BATCH_TIME_MARGIN_MS) {
+      const rest = records.slice(i).map((r) => ({ itemIdentifier: r.messageId }));
+      deps.logger.warn('time is short; the rest of the batch goes back to the queue', { returned: rest.length });
+      batchItemFailures.push(...rest);
+      summary.failed += rest.length;
+      break;
+    }
+    const body = parseQueueBody(record.body);
+    if ('rejected' in body) {
+      deps.logger.warn('queue message rejected', { messageId: record.messageId, reason: body.rejected });
+      summary.rejected++;
+      continue;
+    }
+    let result: HandlerResult;
+    try {
+      result = await handleCloudTrailEvent(body.event, deps);
+    } catch (error) {
+      deps.logger.error('event failed; it returns to the queue, then its dead-letter queue', {
+        messageId: record.messageId,
+        receiveCount: record.attributes?.ApproximateReceiveCount,
+        error: error as Error,
+      });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+      summary.failed++;
+      continue;
+    }
+    if (result.status === 'recorded') summary.recorded++;
+    if (result.status === 'rejected') summary.rejected++;
+  }
+  return { batchItemFailures, summary };
+}
+
+/** The metrics of a batch or of one event: the coverage heartbeat, and the events that could never be taken. */
+function emitCounts(recorded: number, rejected: number): void {
+  const values: Record<string, number> = {};
+  if (recorded) values.StsEventsRecorded = recorded;
+  if (rejected) values.EventsRejected = rejected;
+  if (Object.keys(values).length) emitMetrics(values);
+}
+
+/**
+ * The Lambda handler of onAssumeRole: SQS batches from the STS queue (answered with `batchItemFailures`), or one
+ * EventBridge event invoked directly (tests, a replay by hand), answered as before with the event's result.
+ */
+export function assumeEventHandler(deps: Deps) {
+  return middy(async (event: unknown, context: { getRemainingTimeInMillis?: () => number }) => {
+    if (!isSqsEvent(event)) {
+      const result = await handleCloudTrailEvent(event, deps);
+      emitCounts(result.status === 'recorded' ? 1 : 0, result.status === 'rejected' ? 1 : 0);
+      return result;
+    }
+    const remaining = context?.getRemainingTimeInMillis?.bind(context);
+    const { batchItemFailures, summary } = await handleQueueBatch(event.Records, deps, remaining);
+    deps.logger.info('batch done', { ...summary });
+    emitCounts(summary.recorded, summary.rejected);
+    return { batchItemFailures };
+  })
+    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    .onError(async (request) => {
+      deps.logger.error('event failed; Lambda will retry it, then dead-letter it', { error: request.error as Error });
+    });
+}
