@@ -37,6 +37,8 @@ export function resolve(template: Template, stack: Stack, value: unknown): any {
         return `https://sqs.${stack.region}.amazonaws.com/${stack.accountId}/${p.QueueName}`;
       case 'AWS::Lambda::Function':
         return p.FunctionName;
+      case 'AWS::Events::EventBus':
+        return p.Name;
       default:
         throw new Error(`Ref to ${name} (${resource.Type}) is not modelled`);
     }
@@ -51,8 +53,12 @@ export function resolve(template: Template, stack: Stack, value: unknown): any {
       'AWS::SNS::Topic': () => `arn:${partition}:sns:${stack.region}:${stack.accountId}:${p.TopicName}`,
       'AWS::Lambda::Function': () =>
         `arn:${partition}:lambda:${stack.region}:${stack.accountId}:function:${p.FunctionName}`,
-      'AWS::Events::Rule': () => `arn:${partition}:events:${stack.region}:${stack.accountId}:rule/${p.Name}`,
-      'AWS::IAM::Role': () => `arn:${partition}:iam::${stack.accountId}:role/${name}`,
+      // A rule on a custom bus has the bus's name in its ARN.
+      'AWS::Events::Rule': () =>
+        `arn:${partition}:events:${stack.region}:${stack.accountId}:rule/${p.EventBusName ? `${walk(p.EventBusName)}/` : ''}${p.Name}`,
+      'AWS::Events::EventBus': () => `arn:${partition}:events:${stack.region}:${stack.accountId}:event-bus/${p.Name}`,
+      // A role without RoleName: its logical id stands in for the name CloudFormation generates.
+      'AWS::IAM::Role': () => `arn:${partition}:iam::${stack.accountId}:role/${p.RoleName ?? name}`,
       // The key id is known only once deployed: the logical id stands in for it.
       'AWS::KMS::Key': () => `arn:${partition}:kms:${stack.region}:${stack.accountId}:key/${name}`,
     };
