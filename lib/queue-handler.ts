@@ -17,6 +17,8 @@ export interface BatchSummary {
   recorded: number;
   rejected: number;
   failed: number;
+  /** Handled otherwise: duplicates, ignored events, trust-policy changes. */
+  ok: number;
 }
 
 /** An SQS event as Lambda's event-source mapping delivers it. */
@@ -53,7 +55,7 @@ export async function handleQueueBatch(
   deps: Deps,
   remainingMs: () => number = () => Number.POSITIVE_INFINITY,
 ): Promise<SQSBatchResponse & { summary: BatchSummary }> {
-  const summary: BatchSummary = { records: records.length, recorded: 0, rejected: 0, failed: 0 };
+  const summary: BatchSummary = { records: records.length, recorded: 0, rejected: 0, failed: 0, ok: 0 };
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const [i, record] of records.entries()) {
     if (remainingMs() < BATCH_TIME_MARGIN_MS) {
@@ -63,29 +65,37 @@ export async function handleQueueBatch(
       summary.failed += rest.length;
       break;
     }
-    const body = parseQueueBody(record.body);
-    if ('rejected' in body) {
-      deps.logger.warn('queue message rejected', { messageId: record.messageId, reason: body.rejected });
-      summary.rejected++;
-      continue;
-    }
-    let result: HandlerResult;
+    // Every line logged for this record names its message.
+    deps.logger.appendKeys({ messageId: record.messageId });
     try {
-      result = await handleCloudTrailEvent(body.event, deps);
-    } catch (error) {
-      deps.logger.error('event failed; it returns to the queue, then its dead-letter queue', {
-        messageId: record.messageId,
-        receiveCount: record.attributes?.ApproximateReceiveCount,
-        error: error as Error,
-      });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-      summary.failed++;
-      continue;
+      const outcome = await handleRecord(record, deps);
+      if (outcome === 'failed') batchItemFailures.push({ itemIdentifier: record.messageId });
+      summary[outcome]++;
+    } finally {
+      deps.logger.removeKeys(['messageId']);
     }
-    if (result.status === 'recorded') summary.recorded++;
-    if (result.status === 'rejected') summary.rejected++;
   }
   return { batchItemFailures, summary };
+}
+
+/** One queue message: what became of it (recorded, rejected for good, failed for a retry, or anything else: ok). */
+async function handleRecord(record: SQSRecord, deps: Deps): Promise<'recorded' | 'rejected' | 'failed' | 'ok'> {
+  const body = parseQueueBody(record.body);
+  if ('rejected' in body) {
+    deps.logger.warn('queue message rejected', { reason: body.rejected });
+    return 'rejected';
+  }
+  let result: HandlerResult;
+  try {
+    result = await handleCloudTrailEvent(body.event, deps);
+  } catch (error) {
+    deps.logger.error('event failed; it returns to the queue, then its dead-letter queue', {
+      receiveCount: record.attributes?.ApproximateReceiveCount,
+      error: error as Error,
+    });
+    return 'failed';
+  }
+  return result.status === 'recorded' || result.status === 'rejected' ? result.status : 'ok';
 }
 
 /** The metrics of a batch or of one event: the coverage heartbeat, and the events that could never be taken. */

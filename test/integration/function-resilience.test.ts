@@ -13,6 +13,7 @@ import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from 
 import { type FakeServer, fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
 import { EVENTS_DIR, loadJson } from '../helpers/fixtures.js';
 import { type EmulatedIam, emulateIam, ROLE_ID } from '../helpers/revocation.js';
+import { sqsBatch } from '../helpers/sqs.js';
 
 // The deployed functions keep their core (record, detect, revoke) when a side service fails: an unreadable Slack
 // webhook, no Slack at all, a registry that cannot be read by the sweep.
@@ -111,9 +112,10 @@ describe('an alert channel never stops the core', () => {
     ssm.set(null); // ParameterNotFound
     const { result, lines } = await logged(async () => {
       const { handler } = await import(`${FUNCTIONS}/on-assume-role.js?unreadable-slack`);
-      return handler(wrongIdEvent('no-slack-1'), context as never);
+      // As the STS queue delivers it, with a malformed message beside it (acknowledged, counted as rejected).
+      return handler(sqsBatch([wrongIdEvent('no-slack-1'), 'not json']), context as never);
     });
-    expect(result).toEqual({ status: 'recorded', eventId: 'no-slack-1', findings: 1 });
+    expect(result).toEqual({ batchItemFailures: [] });
     // Revoked through IAM.
     expect(iam.puts('ExampleCorpAudit')).toBe(1);
     // The finding went out on SNS, and so did the alert that Slack is unavailable; Slack got nothing.
@@ -133,7 +135,8 @@ describe('an alert channel never stops the core', () => {
         }),
       ]),
     );
-    // The coverage heartbeat: one StsEventsRecorded in Embedded Metric Format for the recorded event.
+    // The coverage heartbeat: one StsEventsRecorded in Embedded Metric Format for the recorded event, and the
+    // malformed message counted as rejected.
     expect(lines.filter((l) => '_aws' in l)).toEqual([
       {
         _aws: {
@@ -142,12 +145,16 @@ describe('an alert channel never stops the core', () => {
             {
               Namespace: 'roleguard',
               Dimensions: [['Stack']],
-              Metrics: [{ Name: 'StsEventsRecorded', Unit: 'Count' }],
+              Metrics: [
+                { Name: 'StsEventsRecorded', Unit: 'Count' },
+                { Name: 'EventsRejected', Unit: 'Count' },
+              ],
             },
           ],
         },
         Stack: 'roleguard-test',
         StsEventsRecorded: 1,
+        EventsRejected: 1,
       },
     ]);
     // The SSM secret never appears in a log line.
@@ -187,7 +194,7 @@ describe('an alert channel never stops the core', () => {
     const ssmBefore = ssm.received.length;
     const snsBefore = sns.received.length;
     const { handler } = await import(`${FUNCTIONS}/on-assume-role.js?no-slack`);
-    expect(await handler(wrongIdEvent('no-slack-2'), context as never)).toMatchObject({ findings: 1 });
+    expect(await handler(sqsBatch([wrongIdEvent('no-slack-2')]), context as never)).toEqual({ batchItemFailures: [] });
     expect(iam.puts('ExampleCorpAudit')).toBe(2);
     expect(sns.received.length - snsBefore).toBe(1);
     expect(ssm.received.length).toBe(ssmBefore);

@@ -6,12 +6,14 @@ import type { Config } from '../../lib/config.js';
 import { createDeps, createDocumentClient } from '../../lib/deps.js';
 import { handleCloudTrailEvent } from '../../lib/handle-event.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
+import { assumeEventHandler } from '../../lib/queue-handler.js';
 import { createRegistryStore } from '../../lib/registry/index.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { fakeSlack, fakeSns, fakeSsm } from '../helpers/fake-aws.js';
 import { EVENTS_DIR, loadJson } from '../helpers/fixtures.js';
 import { memoryLogger } from '../helpers/logger.js';
+import { sqsBatch } from '../helpers/sqs.js';
 
 let doc: DynamoDBDocumentClient;
 let table: string;
@@ -167,5 +169,102 @@ describe('capture handler (EventBridge → DynamoDB Local)', () => {
       process.env = saved;
       await Promise.all([slack.close(), ssm.close(), sns.close()]);
     }
+  });
+});
+
+describe('onAssumeRole reads the STS queue in batches (SQS → DynamoDB Local)', () => {
+  const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 30_000 };
+  /** The vendor fixture with its own event id and access key (so each is a new session). */
+  const vendor = (id: string) => {
+    const e = structuredClone(event('eventbridge-assume-role-vendor.json')) as any;
+    e.detail.eventID = id;
+    e.detail.responseElements.credentials.accessKeyId = `ASIA${id
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, '')
+      .padEnd(16, 'Q')}`;
+    return e;
+  };
+  const recorded = async (id: string) =>
+    (
+      await doc.send(
+        new ScanCommand({
+          TableName: table,
+          FilterExpression: 'eventId = :e',
+          ExpressionAttributeValues: { ':e': id },
+        }),
+      )
+    ).Items?.length ?? 0;
+
+  it('one record that fails with an AWS error is reported alone; the others are recorded', async () => {
+    const { deps: d, lines } = deps();
+    // DynamoDB refuses this one event's session write (as a throttle would): the rest of the batch goes on.
+    const sessions = d.sessions;
+    d.sessions = {
+      ...sessions,
+      record: async (e, options) => {
+        if (e.eventId === 'batch-fails')
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        return sessions.record(e, options);
+      },
+    };
+    const handler = assumeEventHandler(d);
+    const batch = sqsBatch([vendor('batch-ok-1'), vendor('batch-fails'), vendor('batch-ok-2')]);
+    expect(await handler(batch, context as never)).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-2' }] });
+    expect([await recorded('batch-ok-1'), await recorded('batch-fails'), await recorded('batch-ok-2')]).toEqual([
+      1, 0, 1,
+    ]);
+    const logged = lines.map((l) => JSON.parse(l));
+    expect(logged).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          level: 'ERROR',
+          messageId: 'm-2',
+          message: expect.stringContaining('returns to the queue'),
+        }),
+        expect.objectContaining({ message: 'batch done', records: 3, recorded: 2, rejected: 0, failed: 1 }),
+      ]),
+    );
+    // The failed record comes back from the queue: now it is recorded, and the others are duplicates.
+    d.sessions = sessions;
+    expect(await handler(batch, context as never)).toEqual({ batchItemFailures: [] });
+    expect(await recorded('batch-fails')).toBe(1);
+  });
+
+  it('a malformed message is logged with its reason and acknowledged: it never fails the batch', async () => {
+    const { deps: d, lines } = deps();
+    const handler = assumeEventHandler(d);
+    const batch = sqsBatch(['{not json', '"a string"', { detail: { eventName: 'AssumeRole' } }, vendor('batch-ok-3')]);
+    expect(await handler(batch, context as never)).toEqual({ batchItemFailures: [] });
+    expect(await recorded('batch-ok-3')).toBe(1);
+    const logged = lines.map((l) => JSON.parse(l));
+    const rejections = logged.filter((l) => l.level === 'WARN').map((l) => [l.messageId ?? null, l.reason]);
+    expect(rejections).toEqual([
+      ['m-1', 'message body is not JSON'],
+      ['m-2', 'message body is not an EventBridge event (no detail)'],
+      ['m-3', expect.stringMatching(/^invalid EventBridge event: version: missing/)],
+    ]);
+    expect(logged).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ message: 'batch done', records: 4, recorded: 1, rejected: 3 }),
+      ]),
+    );
+  });
+
+  it('with too little time left, the records not yet started go back to the queue untouched', async () => {
+    const { deps: d } = deps();
+    const handler = assumeEventHandler(d);
+    const batch = sqsBatch([vendor('late-1'), vendor('late-2')]);
+    expect(await handler(batch, { ...context, getRemainingTimeInMillis: () => 1_000 } as never)).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-2' }],
+    });
+    expect(await recorded('late-1')).toBe(0);
+  });
+
+  it('still takes one EventBridge event invoked directly (a replay by hand), answering with its result', async () => {
+    const { deps: d } = deps();
+    expect(await assumeEventHandler(d)(vendor('direct-1'), context as never)).toEqual({
+      status: 'recorded',
+      eventId: 'direct-1',
+    });
   });
 });
