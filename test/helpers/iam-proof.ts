@@ -8,8 +8,8 @@ import { resolve, type Stack, type Template } from './cfn.js';
 export { type AwsCall, CallRecorder, type RoleMap, recordingProxy, type TableMap } from './aws-recorder.js';
 
 /**
- * The requests the Lambda service itself sends with the function's role: its logs, and for asynchronous invocations
- * with an on-failure destination, the dead-letter message.
+ * The requests the Lambda service itself sends with the function's role: its logs, for asynchronous invocations
+ * with an on-failure destination the dead-letter message, and for an SQS event source the poller's reads.
  */
 export function platformCalls(template: Template, stack: Stack, functionId: string): AwsCall[] {
   const fn = template.Resources[functionId]!.Properties;
@@ -32,6 +32,15 @@ export function platformCalls(template: Template, stack: Stack, functionId: stri
       context: {},
       detail: 'the on-failure destination',
     });
+  for (const mapping of Object.values(template.Resources).filter(
+    (r) =>
+      r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties.FunctionName).includes(functionId),
+  )) {
+    const queue = resolve(template, stack, mapping.Properties.EventSourceArn) as string;
+    if (!queue.startsWith(`arn:aws:sqs:`)) continue;
+    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'])
+      calls.push({ action, resource: queue, context: {}, detail: 'the SQS event source (Lambda poller)' });
+  }
   return calls;
 }
 
