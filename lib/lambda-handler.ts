@@ -6,7 +6,10 @@ import { emitMetrics } from './metrics.js';
 import { type ManualRevocation, type ManualTarget, RevocationRefused, revokeByHand } from './revoke/manual.js';
 import type { RevocationDeps } from './revoke/service.js';
 
-/** The Lambda handler for CloudTrail events from EventBridge (STS assumes, trust-policy changes). */
+/**
+ * The Lambda handler for one CloudTrail event from EventBridge: trust-policy changes (STS assumes come in SQS
+ * batches: lib/queue-handler.ts).
+ */
 export function cloudTrailEventHandler(deps: Deps) {
   return middy(async (event: unknown) => {
     const result = await handleCloudTrailEvent(event, deps);
