@@ -34,4 +34,8 @@ module.exports = {
     orgModule().stsAssumePattern(flag(await resolveVariable('param:recordAwsServiceAssumes'))),
   /** The IAM role-change rule's pattern. */
   iamRolePattern: async () => orgModule().iamRolePattern(),
+  /** The global spoke template as a JSON string (the global StackSet's TemplateBody); parameters set by the StackSet. */
+  spokeGlobalTemplateBody: async () => JSON.stringify(orgModule().spokeGlobalTemplate()),
+  /** The regional spoke template as a JSON string (the regional StackSet's TemplateBody). */
+  spokeRegionalTemplateBody: async () => JSON.stringify(orgModule().spokeRegionalTemplate()),
 };

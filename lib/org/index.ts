@@ -1,1 +1,3 @@
+export * from './match.js';
 export * from './patterns.js';
+export * from './templates.js';
