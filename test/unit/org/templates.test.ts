@@ -53,7 +53,7 @@ interface Request {
   resourcePolicy?: unknown;
 }
 
-async function judge(r: Request): Promise<Verdict> {
+async function simulate(r: Request) {
   const result = await runSimulation(
     {
       request: {
@@ -71,7 +71,21 @@ async function judge(r: Request): Promise<Verdict> {
   );
   if (result.resultType === 'error')
     throw new Error(`the evaluator rejected ${r.action}: ${JSON.stringify(result.errors)}`);
-  return result.overallResult === 'Allowed' ? 'Allowed' : 'Denied';
+  if (result.resultType !== 'single') throw new Error(`one request gave ${result.resultType} results`);
+  return result;
+}
+
+async function judge(r: Request): Promise<Verdict> {
+  return (await simulate(r)).overallResult === 'Allowed' ? 'Allowed' : 'Denied';
+}
+
+/**
+ * What the identity policies alone decide. The evaluator also models IAM's own refusal to modify aws-reserved roles;
+ * this shows that the spoke's explicit Deny refuses them too.
+ */
+async function identityDecision(r: Request): Promise<string> {
+  const { result } = await simulate(r);
+  return (result as { analysis: { identityAnalysis: { result: string } } }).analysis.identityAnalysis.result;
 }
 
 const policiesOf = (role: { Properties: Record<string, any> }): unknown[] =>
@@ -252,15 +266,16 @@ describe('the global spoke role', () => {
 
   describe('permissions', () => {
     const SPOKE_SESSION = `arn:aws:sts::${MEMBER}:assumed-role/roleguard-prod-spoke/roleguard-revoke`;
+    const write = (role: { Properties: Record<string, any> }, action: string, roleName: string, tagged: boolean) => ({
+      principal: SPOKE_SESSION,
+      action,
+      resource: `arn:aws:iam::${MEMBER}:role/${roleName}`,
+      accountId: MEMBER,
+      context: tagged ? { 'aws:ResourceTag/roleguard:guarded': 'true' } : ({} as Record<string, string>),
+      identity: policiesOf(role),
+    });
     const call = (role: { Properties: Record<string, any> }, action: string, roleName: string, tagged: boolean) =>
-      judge({
-        principal: SPOKE_SESSION,
-        action,
-        resource: `arn:aws:iam::${MEMBER}:role/${roleName}`,
-        accountId: MEMBER,
-        context: tagged ? { 'aws:ResourceTag/roleguard:guarded': 'true' } : {},
-        identity: policiesOf(role),
-      });
+      judge(write(role, action, roleName, tagged));
 
     it.each(['false', 'true'])('always reads (AllowWrites=%s)', async (allow) => {
       const role = spoke({ AllowWrites: allow });
@@ -307,7 +322,10 @@ describe('the global spoke role', () => {
       ['a Control Tower role', 'aws-controltower-AdministratorExecutionRole'],
     ])('never writes %s, even tagged', async (_what, roleName) => {
       const role = spoke({ AllowWrites: 'true' });
-      for (const action of SPOKE_WRITE_ACTIONS) expect(await call(role, action, roleName, true)).toBe('Denied');
+      for (const action of SPOKE_WRITE_ACTIONS) {
+        expect(await call(role, action, roleName, true)).toBe('Denied');
+        expect(await identityDecision(write(role, action, roleName, true))).toBe('ExplicitlyDenied');
+      }
     });
   });
 });
