@@ -193,7 +193,7 @@ describe('the regional spoke', () => {
 
 const HUB_ROLE = `arn:aws:iam::${HUB}:role/roleguard-prod-hub-on-assume-role`;
 const sessionOf = (roleArn: string, session = 'lambda') =>
-  roleArn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/') + `/${session}`;
+  `${roleArn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/${session}`;
 
 describe('the global spoke role', () => {
   const spoke = (parameters: Record<string, string> = {}) =>
