@@ -29,6 +29,7 @@ describe('matchesPattern', () => {
     expect(m({ source: ['AWS.STS'] })).toBe(false);
     expect(m({ detail: { durationSeconds: [900] } })).toBe(true);
     expect(m({ detail: { durationSeconds: ['900'] } })).toBe(false);
+    expect(m({ account: [111122223333] })).toBe(false);
     expect(m({ detail: { readOnly: [true] } })).toBe(true);
     expect(m({ detail: { readOnly: ['true'] } })).toBe(false);
     expect(m({ detail: { errorCode: [null] } })).toBe(true);
