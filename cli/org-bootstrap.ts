@@ -26,14 +26,15 @@ const say = (text: string): void => {
 /** A word for a POSIX shell: quoted only when it has to be. */
 const shell = (word: string): string => (/^[\w.,:/=@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 
-const ALL_REGIONS = "$(aws ec2 describe-regions --query 'Regions[].RegionName' --output text)";
+const allRegions = (profile?: string): string =>
+  `$(aws ec2 describe-regions --query 'Regions[].RegionName' --output text${profile ? ` --profile ${shell(profile)}` : ''})`;
 
 function deployCommand(stack: SpokeStack, flags: BootstrapFlags, region = stack.region): string {
   const file = `${flags.out.replace(/\/$/, '')}/${SPOKE_TEMPLATE_FILES[stack.kind]}`;
   const overrides = Object.entries(stack.parameters).map(([k, v]) => (v === '' ? `${k}=''` : shell(`${k}=${v}`)));
   return [
     `aws cloudformation deploy --region ${region} --stack-name ${stack.stackName}`,
-    `    --template-file ${shell(file)} --capabilities CAPABILITY_NAMED_IAM`,
+    `    --template-file ${shell(file)} --capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset`,
     `    --parameter-overrides ${overrides.join(' ')}${flags.profile ? ` --profile ${shell(flags.profile)}` : ''}`,
   ].join(' \\\n');
 }
@@ -59,7 +60,7 @@ export function bootstrapScript(stacks: SpokeStack[], flags: BootstrapFlags): st
   if (flags.allRegions) {
     lines.push(
       '# The regional spoke in every Region the account has enabled:',
-      `for region in ${ALL_REGIONS}; do`,
+      `for region in ${allRegions(flags.profile)}; do`,
       `  ${deployCommand(regional[0]!, flags, '"$region"').replace(/\n/g, '\n  ')}`,
       'done',
     );
