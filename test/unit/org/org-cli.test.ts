@@ -225,13 +225,11 @@ describe('roleguard org bootstrap-management', () => {
   });
 
   it('--apply stops at an AWS error (no access), before touching any other Region', async () => {
-    cfn
-      .on(DescribeStacksCommand)
-      .rejects(
-        Object.assign(new Error('User is not authorized to perform: cloudformation:DescribeStacks'), {
-          name: 'AccessDenied',
-        }),
-      );
+    cfn.on(DescribeStacksCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform: cloudformation:DescribeStacks'), {
+        name: 'AccessDenied',
+      }),
+    );
     const args = ['org', 'bootstrap-management', ...HUB, ...ORG, '--regions', 'eu-west-1,ap-southeast-2', '--apply'];
     const { status, stderr } = await runCli(args);
     expect(status).toBe(1);
