@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { describe, expect, it } from '@jest/globals';
 import {
@@ -12,6 +14,7 @@ import {
   stsAssumePattern,
 } from '../../../lib/org/index.js';
 import { resolve, type Stack, type Template } from '../../helpers/cfn.js';
+import { ROOT } from '../../helpers/fixtures.js';
 
 const HUB = '111111111111';
 const MEMBER = '222222222222';
@@ -340,6 +343,15 @@ describe('the template bodies', () => {
     expect(withDefaults.Parameters.AllowWrites.Default).toBe('true');
     expect(withDefaults.Parameters.HubRegion.Default).toBeUndefined();
     expect(withDefaults.Parameters.OrgId.Default).toBe('');
+  });
+
+  it("are what serverless.yml reads through serverless/org.cjs, as the StackSets' TemplateBody", async () => {
+    const bridge = createRequire(import.meta.url)(join(ROOT, 'serverless', 'org.cjs')) as Record<
+      string,
+      () => Promise<string>
+    >;
+    expect(JSON.parse(await bridge.spokeGlobalTemplateBody!())).toEqual(spokeGlobalTemplate());
+    expect(JSON.parse(await bridge.spokeRegionalTemplateBody!())).toEqual(spokeRegionalTemplate());
   });
 
   it('fit in a TemplateBody (51,200 bytes)', () => {
