@@ -1,5 +1,3 @@
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { applyStack, StackDeployError } from '../lib/org/apply-stack.js';
 import { OrgOptionError, planManagementStacks, type SpokeStack } from '../lib/org/bootstrap.js';
 import { GLOBAL_SPOKE_REGION, SPOKE_TEMPLATE_FILES } from '../lib/org/templates.js';
 import { EXIT } from './exit-codes.js';
@@ -101,6 +99,9 @@ function plan(flags: BootstrapFlags): SpokeStack[] | string {
 /** Deploy each stack in turn; a stack that fails is reported and the others still go, but an AWS error stops. */
 async function apply(stacks: SpokeStack[], flags: BootstrapFlags): Promise<number> {
   if (flags.profile) process.env.AWS_PROFILE = flags.profile;
+  // Loaded here, so the other roleguard commands do not pay for loading the CloudFormation SDK.
+  const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
+  const { applyStack, StackDeployError } = await import('../lib/org/apply-stack.js');
   const failed: string[] = [];
   for (const stack of stacks) {
     say(`deploying ${stack.stackName} in ${stack.region}…`);
