@@ -5,6 +5,7 @@ import { registerAudit } from './audit-command.js';
 import { registerDecisions } from './decisions-command.js';
 import { EXIT } from './exit-codes.js';
 import { registerFindings } from './findings-command.js';
+import { registerOrg } from './org-command.js';
 import { registerReplay } from './replay-command.js';
 import { registerRevocations } from './revocations-command.js';
 import { registerRevoke } from './revoke-command.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerRotate(program);
   registerAthena(program);
   registerDecisions(program);
+  registerOrg(program);
   return program;
 }
 

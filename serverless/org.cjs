@@ -35,10 +35,10 @@ module.exports = {
   /** The IAM role-change rule's pattern. */
   iamRolePattern: async () => orgModule().iamRolePattern(),
 
-  // stub: replaced by org-templates (the spoke templates rendered by lib/org/templates.ts)
-  spokeGlobalTemplateBody: async () => stubSpokeTemplate(true),
-  // stub: replaced by org-templates
-  spokeRegionalTemplateBody: async () => stubSpokeTemplate(false),
+  /** The global spoke template as a JSON string (the global StackSet's TemplateBody); parameters set by the StackSet. */
+  spokeGlobalTemplateBody: async () => JSON.stringify(orgModule().spokeGlobalTemplate()),
+  /** The regional spoke template as a JSON string (the regional StackSet's TemplateBody). */
+  spokeRegionalTemplateBody: async () => JSON.stringify(orgModule().spokeRegionalTemplate()),
 
   // --- hub settings (owner: hub): checked here, so a bad value stops the package with its reason ---
   /** The organization's id (param orgId): empty (an organization of one) or o-… */
@@ -99,21 +99,4 @@ function checkOrgId(orgId) {
       `orgId must be an organization id (o- and 10 to 32 lower-case letters or digits), got ${JSON.stringify(orgId)}`,
     );
   return orgId;
-}
-
-// stub: replaced by org-templates. A minimal valid template with the spoke parameters, so the hub packages.
-function stubSpokeTemplate(global) {
-  const text = (Default) => ({ Type: 'String', ...(Default === undefined ? {} : { Default }) });
-  return JSON.stringify({
-    AWSTemplateFormatVersion: '2010-09-09',
-    Description: `roleguard ${global ? 'global' : 'regional'} spoke (stub)`,
-    Parameters: {
-      Stage: text(),
-      HubAccountId: text(),
-      HubRegion: text(),
-      OrgId: text(''),
-      ...(global ? { AllowWrites: { Type: 'String', Default: 'false', AllowedValues: ['true', 'false'] } } : {}),
-    },
-    Resources: { Placeholder: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
-  });
 }

@@ -1,11 +1,13 @@
 // Resolve the intrinsic functions of a packaged CloudFormation template, as CloudFormation would for one stack in one
-// account and Region: Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::If (with the template's Conditions) and AWS::NoValue.
+// account and Region: Ref (to resources, pseudo parameters and the template's Parameters), Fn::GetAtt, Fn::Sub,
+// Fn::Join, Fn::If (with the template's Conditions) and AWS::NoValue.
 // Only the resource types roleguard declares are known; anything else throws, so a new kind is never guessed.
 
 /** A packaged template, as osls writes it. */
 export interface Template {
   Resources: Record<string, { Type: string; Properties: Record<string, any>; Condition?: string }>;
   Conditions?: Record<string, unknown>;
+  Parameters?: Record<string, { Default?: string }>;
 }
 
 /** Where the stack is deployed. */
@@ -13,6 +15,8 @@ export interface Stack {
   region: string;
   accountId: string;
   partition?: string;
+  /** The stack's parameter values (a parameter not given takes its Default). */
+  parameters?: Record<string, string>;
 }
 
 const NO_VALUE = Symbol('AWS::NoValue');
@@ -25,6 +29,12 @@ export function resolve(template: Template, stack: Stack, value: unknown): any {
     if (name === 'AWS::Region') return stack.region;
     if (name === 'AWS::AccountId') return stack.accountId;
     if (name === 'AWS::NoValue') return NO_VALUE;
+    const parameter = template.Parameters?.[name];
+    if (parameter) {
+      const value = stack.parameters?.[name] ?? parameter.Default;
+      if (value === undefined) throw new Error(`the parameter ${name} has no value and no default`);
+      return value;
+    }
     const resource = template.Resources[name];
     if (!resource) throw new Error(`Ref to an unknown resource ${name}`);
     const p = resource.Properties;
@@ -39,6 +49,8 @@ export function resolve(template: Template, stack: Stack, value: unknown): any {
         return p.FunctionName;
       case 'AWS::Events::EventBus':
         return p.Name;
+      case 'AWS::IAM::Role':
+        return p.RoleName ? walk(p.RoleName) : name;
       default:
         throw new Error(`Ref to ${name} (${resource.Type}) is not modelled`);
     }
@@ -58,7 +70,7 @@ export function resolve(template: Template, stack: Stack, value: unknown): any {
         `arn:${partition}:events:${stack.region}:${stack.accountId}:rule/${p.EventBusName ? `${walk(p.EventBusName)}/` : ''}${p.Name}`,
       'AWS::Events::EventBus': () => `arn:${partition}:events:${stack.region}:${stack.accountId}:event-bus/${p.Name}`,
       // A role without RoleName: its logical id stands in for the name CloudFormation generates.
-      'AWS::IAM::Role': () => `arn:${partition}:iam::${stack.accountId}:role/${p.RoleName ?? name}`,
+      'AWS::IAM::Role': () => `arn:${partition}:iam::${stack.accountId}:role/${p.RoleName ? walk(p.RoleName) : name}`,
       // The key id is known only once deployed: the logical id stands in for it.
       'AWS::KMS::Key': () => `arn:${partition}:kms:${stack.region}:${stack.accountId}:key/${name}`,
     };
