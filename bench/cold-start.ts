@@ -193,3 +193,19 @@ export async function measureColdStart(
     initProfileMs,
   };
 }
+
+/** The readable form of the cold-start figure alone (`npm run bench -- --cold-start`). */
+export function formatColdStart(c: ColdStartFigure): string {
+  const rows = Object.keys(c.initMs).map(
+    (fn) =>
+      `${fn.padEnd(24)} ${String(c.initMs[fn]).padStart(8)} ms  ${String(c.bundleKB[fn]).padStart(5)} KiB  ${c.ratioToBaseline[fn]}`,
+  );
+  const variants = Object.entries(c.variantsInitMs).map(([k, v]) => `${k.padEnd(52)} ${v}`);
+  const profile = Object.entries(c.initProfileMs).map(
+    ([name, p]) =>
+      `init self time of ${name} (ms): ${Object.entries(p)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+  );
+  return `${[`bare ${c.baselineInitMs} ms, ${c.baselineBundleKB} KiB`, ...rows, '', ...variants, '', ...profile].join('\n')}\n`;
+}
