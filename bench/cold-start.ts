@@ -22,6 +22,13 @@ export interface ColdStartFigure {
   onAssumeRoleKBByPackage: Record<string, number>;
   /** Init self time (ms) by package of unminified builds of on-assume-role and the bare bundle, under the V8 profiler. */
   initProfileMs: Record<'on-assume-role' | 'bare', Record<string, number>>;
+  /**
+   * The same imports in CPU time (user + system of the importing process, all its threads), medians. On a loaded
+   * machine a process waits for the CPU, and the wall-clock ratios above spread and grow with the load; these hold.
+   */
+  cpuInitMs: Record<string, number>;
+  baselineCpuInitMs: number;
+  cpuRatioToBaseline: Record<string, number>;
 }
 
 const SDK = `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -50,12 +57,15 @@ export const BARES: Record<string, string> = {
   'bare + Powertools + zod + SSM GetParameter at init': SDK + POWERTOOLS + ZOD + SSM_READ + HANDLER,
 };
 
-/** Write the probe: a fresh process imports the bundle (its top-level await included) and prints how long that took. */
+/**
+ * Write the probe: a fresh process imports the bundle (its top-level await included) and prints how long that took,
+ * in wall-clock and in CPU time (ms), as `[wall, cpu]`.
+ */
 export function writeProbe(dir: string): string {
   const probe = join(dir, 'probe.mjs');
   writeFileSync(
     probe,
-    "const t = performance.now(); const m = await import(process.argv[2]); if (typeof m.handler !== 'function') throw new Error('no handler'); process.stdout.write(String(performance.now() - t));\n",
+    "const c = process.cpuUsage(); const t = performance.now(); const m = await import(process.argv[2]); if (typeof m.handler !== 'function') throw new Error('no handler'); const wall = performance.now() - t; const u = process.cpuUsage(c); process.stdout.write(JSON.stringify([wall, (u.user + u.system) / 1000]));\n",
   );
   return probe;
 }
@@ -154,6 +164,7 @@ export async function measureColdStart(
   ]);
   runs.push(['bare (--enable-source-maps)', files.bare!, { ...env, NODE_OPTIONS: '--enable-source-maps' }]);
   const samples: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {};
   for (let r = 0; r < repeats; r++) {
     for (let k = 0; k < runs.length; k++) {
       const [name, file, runEnv] = runs[(k + r) % runs.length]!;
@@ -161,8 +172,11 @@ export async function measureColdStart(
       const { stdout } = await promisify(execFile)(process.execPath, [probe, pathToFileURL(resolve(file)).href], {
         env: { PATH: process.env.PATH ?? '', ...runEnv },
       });
+      const [wallMs, cpuMs] = JSON.parse(stdout) as [number, number];
       samples[name] ??= [];
-      samples[name].push(Number(stdout));
+      samples[name].push(wallMs);
+      cpu[name] ??= [];
+      cpu[name].push(cpuMs);
     }
     say(`cold start: repeat ${r + 1}/${repeats}`);
   }
@@ -180,6 +194,8 @@ export async function measureColdStart(
   const baselineInitMs = round2(median(samples.bare!));
   const pick = (names: string[]) => Object.fromEntries(names.map((n) => [n, round2(median(samples[n]!))]));
   const initMs = pick(functions);
+  const baselineCpuInitMs = round2(median(cpu.bare!));
+  const cpuInitMs = Object.fromEntries(functions.map((fn) => [fn, round2(median(cpu[fn]!))]));
   return {
     initMs,
     baselineInitMs,
@@ -191,5 +207,24 @@ export async function measureColdStart(
     variantsInitMs: pick(Object.keys(samples).filter((n) => !functions.includes(n))),
     onAssumeRoleKBByPackage: metafile ? kbByPackage(metafile) : {},
     initProfileMs,
+    cpuInitMs,
+    baselineCpuInitMs,
+    cpuRatioToBaseline: Object.fromEntries(functions.map((fn) => [fn, round2(cpuInitMs[fn]! / baselineCpuInitMs)])),
   };
+}
+
+/** The readable form of the cold-start figure alone (`npm run bench -- --cold-start`). */
+export function formatColdStart(c: ColdStartFigure): string {
+  const rows = Object.keys(c.initMs).map(
+    (fn) =>
+      `${fn.padEnd(24)} ${String(c.initMs[fn]).padStart(8)} ms  ${String(c.ratioToBaseline[fn]).padStart(5)}  CPU ${String(c.cpuInitMs[fn]).padStart(7)} ms  ${String(c.cpuRatioToBaseline[fn]).padStart(5)}  ${String(c.bundleKB[fn]).padStart(5)} KiB`,
+  );
+  const variants = Object.entries(c.variantsInitMs).map(([k, v]) => `${k.padEnd(52)} ${v}`);
+  const profile = Object.entries(c.initProfileMs).map(
+    ([name, p]) =>
+      `init self time of ${name} (ms): ${Object.entries(p)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+  );
+  return `${[`bare ${c.baselineInitMs} ms, CPU ${c.baselineCpuInitMs} ms, ${c.baselineBundleKB} KiB (ratios to bare)`, ...rows, '', ...variants, '', ...profile].join('\n')}\n`;
 }

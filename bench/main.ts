@@ -3,7 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeIam, fakeSns, fakeSsm } from '../test/helpers/fake-aws.js';
 import { measureAwsCalls } from './aws-calls.js';
-import { measureColdStart } from './cold-start.js';
+import { formatColdStart, measureColdStart } from './cold-start.js';
 import { writeCorpus } from './corpus.js';
 import { measureHandler } from './handler.js';
 import { ACCOUNT } from './records.js';
@@ -16,19 +16,61 @@ import { say } from './stats.js';
 import { openBenchStore } from './store.js';
 
 // `npm run bench [-- --json] [--quick] [--records N]`: contract §3, every ratio measured side by side in one run.
-const USAGE = 'usage: npm run bench -- [--json] [--quick] [--records N]';
+const USAGE = 'usage: npm run bench -- [--json] [--quick] [--records N] [--cold-start]';
 const args = process.argv.slice(2);
+
+/** The stack's environment of the functions, pointed at DynamoDB Local and the HTTP fakes of SSM, SNS and IAM. */
+function functionEnv(dynamodb: string, fakes: { url: string }[]): Record<string, string> {
+  const [ssm, sns, iam] = fakes as [{ url: string }, { url: string }, { url: string }];
+  return {
+    POWERTOOLS_SERVICE_NAME: 'roleguard',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    SESSIONS_TABLE: 'roleguard-bench-sessions',
+    REGISTRY_TABLE: 'roleguard-bench-registry',
+    ALERTS_TABLE: 'roleguard-bench-alerts',
+    REVOCATIONS_TABLE: 'roleguard-bench-revocations',
+    SESSION_RETENTION_DAYS: '90',
+    RECORD_AWS_SERVICE_ASSUMES: 'false',
+    REGISTRY_CACHE_SECONDS: '60',
+    ALERT_WINDOW_SECONDS: '3600',
+    DRY_RUN: 'false',
+    ALERT_TOPIC_ARN: `arn:aws:sns:us-east-1:${ACCOUNT}:roleguard-bench-alerts`,
+    ROTATION_TOPIC_ARN: `arn:aws:sns:us-east-1:${ACCOUNT}:roleguard-bench-rotation`,
+    SLACK_WEBHOOK_PARAMETER: '/roleguard/bench/slack-webhook-url',
+    ROTATION_SLACK_WEBHOOK_PARAMETER: '',
+    OWN_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/roleguard-bench-*`,
+    EXTERNAL_ID_LENGTH: '32',
+    TRUST_POLICY_SIZE_LIMIT: '2048',
+    // The Slack action functions (slackActions, slackActionWorker).
+    DECISIONS_TABLE: 'roleguard-bench-decisions',
+    SLACK_SIGNING_SECRET_PARAMETER: '/roleguard/bench/slack-signing-secret',
+    SLACK_ACTION_FUNCTION: 'roleguard-bench-slackActionWorker',
+    AWS_ACCOUNT_ID: ACCOUNT,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
+    AWS_ENDPOINT_URL_SSM: ssm.url,
+    AWS_ENDPOINT_URL_SNS: sns.url,
+    AWS_ENDPOINT_URL_IAM: iam.url,
+  };
+}
 
 async function main(): Promise<void> {
   const json = args.includes('--json');
   const quick = args.includes('--quick');
+  // Only the cold-start figure (no corpus, replay, handler or calls): a quick check of the functions' init.
+  const coldOnly = args.includes('--cold-start');
   const at = args.indexOf('--records');
   const records = at >= 0 ? Number(args[at + 1]) : quick ? 100_000 : 1_000_000;
   if (
     !Number.isInteger(records) ||
     records < 10_000 ||
     args.some(
-      (a, i) => a.startsWith('--') && !['--json', '--quick', '--records'].includes(a) && (at < 0 || i !== at + 1),
+      (a, i) =>
+        a.startsWith('--') &&
+        !['--json', '--quick', '--records', '--cold-start'].includes(a) &&
+        (at < 0 || i !== at + 1),
     )
   ) {
     process.stderr.write(`${USAGE}\n  (unknown option, or --records not a whole number of at least 10000)\n`);
@@ -44,6 +86,20 @@ async function main(): Promise<void> {
     fakeIam(),
   ]);
   try {
+    if (coldOnly) {
+      const store = await opening;
+      try {
+        const coldStart = await measureColdStart(
+          join(work, 'bundles'),
+          functionEnv(store.local.endpoint, fakes),
+          quick ? 3 : 9,
+        );
+        process.stdout.write(json ? `${JSON.stringify({ coldStart }, null, 2)}\n` : formatColdStart(coldStart));
+      } finally {
+        await store.close();
+      }
+      return;
+    }
     say(`writing ${records} CloudTrail records (seeded) to ${work}`);
     let corpus: ReturnType<typeof writeCorpus>;
     try {
@@ -66,39 +122,7 @@ async function main(): Promise<void> {
       );
       const breakdown = await measureReplayBreakdown(store, subset);
       const handler = await measureHandler(store, quick ? 400 : 1000, quick ? 2 : 6);
-      const [ssm, sns, iam] = fakes;
-      const env = {
-        POWERTOOLS_SERVICE_NAME: 'roleguard',
-        POWERTOOLS_LOG_LEVEL: 'ERROR',
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'bench',
-        AWS_SECRET_ACCESS_KEY: 'bench',
-        SESSIONS_TABLE: 'roleguard-bench-sessions',
-        REGISTRY_TABLE: 'roleguard-bench-registry',
-        ALERTS_TABLE: 'roleguard-bench-alerts',
-        REVOCATIONS_TABLE: 'roleguard-bench-revocations',
-        SESSION_RETENTION_DAYS: '90',
-        RECORD_AWS_SERVICE_ASSUMES: 'false',
-        REGISTRY_CACHE_SECONDS: '60',
-        ALERT_WINDOW_SECONDS: '3600',
-        DRY_RUN: 'false',
-        ALERT_TOPIC_ARN: `arn:aws:sns:us-east-1:${ACCOUNT}:roleguard-bench-alerts`,
-        ROTATION_TOPIC_ARN: `arn:aws:sns:us-east-1:${ACCOUNT}:roleguard-bench-rotation`,
-        SLACK_WEBHOOK_PARAMETER: '/roleguard/bench/slack-webhook-url',
-        ROTATION_SLACK_WEBHOOK_PARAMETER: '',
-        OWN_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/roleguard-bench-*`,
-        EXTERNAL_ID_LENGTH: '32',
-        TRUST_POLICY_SIZE_LIMIT: '2048',
-        // The Slack action functions (slackActions, slackActionWorker).
-        DECISIONS_TABLE: 'roleguard-bench-decisions',
-        SLACK_SIGNING_SECRET_PARAMETER: '/roleguard/bench/slack-signing-secret',
-        SLACK_ACTION_FUNCTION: 'roleguard-bench-slackActionWorker',
-        AWS_ACCOUNT_ID: ACCOUNT,
-        AWS_ENDPOINT_URL_DYNAMODB: store.local.endpoint,
-        AWS_ENDPOINT_URL_SSM: ssm.url,
-        AWS_ENDPOINT_URL_SNS: sns.url,
-        AWS_ENDPOINT_URL_IAM: iam.url,
-      };
+      const env = functionEnv(store.local.endpoint, fakes);
       const coldStart = await measureColdStart(join(work, 'bundles'), env, quick ? 3 : 9);
       const revocation = measureRevocationCapacity();
       const awsCalls = await measureAwsCalls(store);

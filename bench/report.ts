@@ -131,6 +131,11 @@ export function formatResult(r: BenchResult): string {
       )
       .join('; ')}`,
     '',
+    `Cold start in CPU time (ms; ratio to bare ${r.coldStart.baselineCpuInitMs}): ${Object.entries(
+      r.coldStart.cpuInitMs,
+    )
+      .map(([fn, ms]) => `${fn} ${ms} (${r.coldStart.cpuRatioToBaseline[fn]})`)
+      .join(', ')}`,
     'Cold start, bare bundles with one more ingredient each (ms):',
     table(Object.entries(r.coldStart.variantsInitMs).map(([k, v]) => [k, String(v)])),
     `on-assume-role bundle by package (KiB): ${calls(r.coldStart.onAssumeRoleKBByPackage)}`,

@@ -1,5 +1,18 @@
-import { z } from 'zod';
 import { ACCOUNT_ID, parseRoleArn } from '../cloudtrail/arn.js';
+import {
+  anything,
+  boolean,
+  type Check,
+  either,
+  list,
+  number,
+  oneOf,
+  optional,
+  orElse,
+  orNull,
+  record,
+  text,
+} from './check.js';
 import type { RegisteredRole, Registry } from './types.js';
 
 /** The registry is invalid; every problem names the source, the role and the field. */
@@ -14,78 +27,82 @@ export class RegistryError extends Error {
 }
 
 export const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
-const externalId = z
-  .string()
-  .regex(EXTERNAL_ID, { message: 'not a valid external ID (2–1224 characters of [A-Za-z0-9+=,.@:/_-])' });
+// Hand-written checks (lib/registry/check.ts), not a schema library: the functions read the registry too.
+const externalId = text({
+  pattern: [EXTERNAL_ID, 'not a valid external ID (2–1224 characters of [A-Za-z0-9+=,.@:/_-])'],
+});
 // Slack user IDs (U… or W… for Enterprise Grid), who may act on findings from Slack's buttons.
-const approvers = z.array(z.string().regex(/^[UW][A-Z0-9]{2,20}$/, { message: 'not a Slack user ID (U…)' })).optional();
-const roleArn = z.string().refine((v) => parseRoleArn(v) !== null, {
-  message: 'not a valid IAM role ARN (arn:aws:iam::<12 digits>:role/[path/]name)',
+const approvers = optional(list(text({ pattern: [/^[UW][A-Z0-9]{2,20}$/, 'not a Slack user ID (U…)'] })));
+const roleArn = text({
+  valid: [(v) => parseRoleArn(v) !== null, 'not a valid IAM role ARN (arn:aws:iam::<12 digits>:role/[path/]name)'],
 });
 // A pattern for serviceRoleArns/protectedRoleArns: an ARN in which '*' stands for any run of characters.
-const arnPattern = z
-  .string()
-  .regex(/^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\x21-\x7e]+$/, { message: 'not an IAM ARN or ARN pattern' });
+const arnPattern = text({
+  pattern: [/^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\x21-\x7e]+$/, 'not an IAM ARN or ARN pattern'],
+});
 
-const ExternalIdsSchema = z
-  .object({
-    current: externalId.nullable(),
-    pending: externalId.nullable().default(null),
-    retired: z.array(externalId).default([]),
-  })
-  .strict();
+const EXTERNAL_IDS = {
+  current: orNull(externalId),
+  pending: orElse(orNull(externalId), () => null),
+  retired: orElse(list(externalId), () => []),
+};
 
-const RotationSchema = z
-  .object({
-    everyDays: z.number().int().min(1).max(3650),
-    graceDays: z.number().int().min(1).max(365),
-    notifyTopicArn: z
-      .string()
-      .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, { message: 'not an SNS topic ARN' })
-      .optional(),
-    revokeOldSessions: z.boolean().optional(),
-    // Hours the old ID must go unused after the confirmation before a rotation finishes (0: at the confirmation).
-    quietHours: z.number().min(0).max(720).optional(),
-  })
-  .strict();
+const ROTATION = {
+  everyDays: number({ int: true, min: 1, max: 3650 }),
+  graceDays: number({ int: true, min: 1, max: 365 }),
+  notifyTopicArn: optional(
+    text({ pattern: [/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'not an SNS topic ARN'] }),
+  ),
+  revokeOldSessions: optional(boolean),
+  // Hours the old ID must go unused after the confirmation before a rotation finishes (0: at the confirmation).
+  quietHours: optional(number({ min: 0, max: 720 })),
+};
 
-const RoleSchema = z
-  .object({
-    roleArn,
-    vendor: z.string().trim().min(1, { message: 'must not be empty' }).max(128),
-    trustedAccounts: z
-      .array(z.string().regex(ACCOUNT_ID, { message: 'not a 12-digit account id' }))
-      .min(1, { message: 'must list at least one account' }),
-    // `none`: watch mode, for a role whose trust policy requires no external ID (an extension of contract §1).
-    externalIds: z.union([z.literal('none'), ExternalIdsSchema], {
-      error: 'must be none (watch mode) or { current, pending, retired }',
-    }),
-    response: z.enum(['revoke', 'alert']).default('alert'),
-    // An extension of contract §1: decide, record and alert revocations for this role, but write nothing to IAM.
-    dryRun: z.boolean().optional(),
-    rotation: RotationSchema.nullable().default(null),
-    approvers,
-  })
-  .strict();
+type RoleFields = Omit<RegisteredRole, 'externalIds' | 'noExternalId'> & {
+  externalIds: 'none' | RegisteredRole['externalIds'];
+};
+const ROLE = {
+  roleArn,
+  vendor: text({ trim: true, min: [1, 'must not be empty'], max: 128 }),
+  trustedAccounts: list(text({ pattern: [ACCOUNT_ID, 'not a 12-digit account id'] }), [
+    1,
+    'must list at least one account',
+  ]),
+  // `none`: watch mode, for a role whose trust policy requires no external ID (an extension of contract §1).
+  externalIds: either<unknown>(
+    [oneOf(['none']), record(EXTERNAL_IDS)],
+    'must be none (watch mode) or { current, pending, retired }',
+  ),
+  response: orElse(oneOf(['revoke', 'alert']), () => 'alert' as const),
+  // An extension of contract §1: decide, record and alert revocations for this role, but write nothing to IAM.
+  dryRun: optional(boolean),
+  rotation: orElse(orNull(record(ROTATION)), () => null),
+  approvers,
+};
+const checkRole: Check<RoleFields> = record(ROLE);
 
-const RegistrySchema = z
-  .object({
-    serviceRoleArns: z.array(arnPattern).default([]),
-    protectedRoleArns: z.array(arnPattern).default([]),
-    roles: z.array(z.unknown()),
-    approvers,
-  })
-  .strict();
+const REGISTRY = {
+  serviceRoleArns: orElse(list(arnPattern), () => []),
+  protectedRoleArns: orElse(list(arnPattern), () => []),
+  roles: list(anything),
+  approvers,
+};
+const checkRegistry: Check<{
+  serviceRoleArns: string[];
+  protectedRoleArns: string[];
+  roles: unknown[];
+  approvers?: string[];
+}> = record(REGISTRY);
 
 /** Every field the registry file accepts, by where it sits (docs/registry.md documents each one). */
 export const REGISTRY_FIELDS = {
-  registry: Object.keys(RegistrySchema.shape),
-  role: Object.keys(RoleSchema.shape),
-  externalIds: Object.keys(ExternalIdsSchema.shape),
-  rotation: Object.keys(RotationSchema.shape),
+  registry: Object.keys(REGISTRY),
+  role: Object.keys(ROLE),
+  externalIds: Object.keys(EXTERNAL_IDS),
+  rotation: Object.keys(ROTATION),
 };
 
-function describePath(path: PropertyKey[]): string {
+function describePath(path: (string | number)[]): string {
   return path
     .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
     .join('')
@@ -105,28 +122,28 @@ export function registryToDocument(registry: Registry): Record<string, unknown> 
 
 /** Validate a parsed registry document completely; throws a RegistryError listing every problem, so nothing half-loads. */
 export function validateRegistry(document: unknown, source: string): Registry {
-  const top = RegistrySchema.safeParse(document ?? {});
-  if (!top.success)
+  const top = checkRegistry(document ?? {});
+  if (top.issues.length)
     throw new RegistryError(
       source,
-      top.error.issues.map((i) => `${describePath(i.path) || '(document)'}: ${i.message}`),
+      top.issues.map((i) => `${describePath(i.path) || '(document)'}: ${i.message}`),
     );
   const problems: string[] = [];
   const roles: Registry['roles'] = [];
   const seen = new Map<string, number>();
-  top.data.roles.forEach((raw, index) => {
+  top.value.roles.forEach((raw, index) => {
     const arn =
       typeof raw === 'object' && raw !== null && typeof (raw as { roleArn?: unknown }).roleArn === 'string'
         ? (raw as { roleArn: string }).roleArn
         : null;
     const where = `roles[${index}]${arn ? ` (${arn})` : ''}`;
-    const parsed = RoleSchema.safeParse(raw);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues)
+    const parsed = checkRole(raw);
+    if (parsed.issues.length) {
+      for (const issue of parsed.issues)
         problems.push(`${where}: ${describePath(issue.path) || '(role)'}: ${issue.message}`);
       return;
     }
-    const { externalIds: ids, ...rest } = parsed.data;
+    const { externalIds: ids, ...rest } = parsed.value;
     if (ids === 'none') {
       if (rest.response === 'revoke')
         problems.push(
@@ -155,11 +172,11 @@ export function validateRegistry(document: unknown, source: string): Registry {
     roles.push({ ...role, trustedAccounts: [...new Set(role.trustedAccounts)] });
   });
   if (problems.length) throw new RegistryError(source, problems);
-  const { serviceRoleArns, protectedRoleArns } = top.data;
+  const { serviceRoleArns, protectedRoleArns } = top.value;
   return {
     serviceRoleArns,
     protectedRoleArns,
     roles,
-    ...(top.data.approvers ? { approvers: top.data.approvers } : {}),
+    ...(top.value.approvers ? { approvers: top.value.approvers } : {}),
   };
 }

@@ -1,0 +1,62 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { build } from 'esbuild';
+import { ROOT } from '../helpers/fixtures.js';
+
+// A function's cold start grows with its bundle (bench/README.md): zod alone was about 45 ms and 444 KiB of each one.
+// The functions validate with hand-written checks, and post to Slack with fetch.
+const HEAVY = ['zod', '@slack/webhook'];
+// The CloudTrail record schemas are being moved off zod separately; until then they are the one way in.
+const STILL_ALLOWED = /^lib\/cloudtrail\/(schema|envelope)\.ts$/;
+
+/** For each heavy package in a function's bundle: the project files that import it (directly or through a package). */
+async function heavyImporters(fn: string): Promise<Record<string, string[]>> {
+  const { metafile } = await build({
+    entryPoints: [join(ROOT, 'functions', `${fn}.ts`)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    write: false,
+    metafile: true,
+    outdir: '/tmp/roleguard-bundle-test',
+    logLevel: 'silent',
+    absWorkingDir: ROOT,
+  });
+  const packageOf = (path: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? null;
+  const found: Record<string, Set<string>> = {};
+  for (const [file, input] of Object.entries(metafile.inputs)) {
+    if (packageOf(file)) continue;
+    // Follow imports through packages (e.g. a Powertools schema importing zod) back to the project file.
+    const seen = new Set<string>();
+    const queue = input.imports.map((i) => i.path);
+    while (queue.length) {
+      const path = queue.pop()!;
+      if (seen.has(path)) continue;
+      seen.add(path);
+      const pkg = packageOf(path);
+      if (!pkg) continue;
+      if (HEAVY.includes(pkg)) {
+        found[pkg] ??= new Set();
+        found[pkg].add(file);
+      } else queue.push(...(metafile.inputs[path]?.imports ?? []).map((i) => i.path));
+    }
+  }
+  return Object.fromEntries(Object.entries(found).map(([pkg, files]) => [pkg, [...files].sort()]));
+}
+
+describe('the function bundles', () => {
+  const functions = readdirSync(join(ROOT, 'functions'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.replace(/\.ts$/, ''));
+
+  it.each(functions)('%s bundles no schema library and no Slack client', async (fn) => {
+    const importers = await heavyImporters(fn);
+    const unexpected = Object.fromEntries(
+      Object.entries(importers)
+        .map(([pkg, files]) => [pkg, files.filter((f) => !STILL_ALLOWED.test(f))] as const)
+        .filter(([, files]) => files.length),
+    );
+    expect(unexpected).toEqual({});
+  });
+});
