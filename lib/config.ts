@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import { spokeOwnPatterns } from './org/own.js';
 
 /** Settings read once at cold start. */
 export interface Config {
@@ -38,6 +39,13 @@ export interface Config {
   externalIdLength: number;
   /** The account's trust-policy size quota (IAM's default is 2,048 characters; it can be raised to 8,192). */
   trustPolicySizeLimit: number;
+  // Acting in member accounts (lib/org/accounts.ts); the hub sets these variables on every function.
+  /** The organization (`ORG_ID`); null: an organization of one, and roles of other accounts are refused. */
+  orgId?: string | null;
+  /** The hub's own account (`HUB_ACCOUNT_ID`, else `AWS_ACCOUNT_ID`): its roles are written with the own credentials. */
+  hubAccountId?: string | null;
+  /** The spoke role of every member account (`SPOKE_ROLE_NAME`, `roleguard-<stage>-spoke`); its sessions are roleguard's own. */
+  spokeRoleName?: string | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -110,6 +118,20 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
   for (const pattern of config.ownRoleArns)
     if (!/^arn:aws[a-z-]*:iam::(\d{12}|\*):role\/[\x21-\x7e]+$/.test(pattern))
       problems.push(`OWN_ROLE_ARNS: not a role ARN pattern: ${JSON.stringify(pattern)}`);
+  // Acting in member accounts: the spoke role's sessions are roleguard's own principals there (their IAM writes come
+  // back as events), and the spoke role itself is never revoked.
+  config.orgId = optional('ORG_ID');
+  config.hubAccountId = optional('HUB_ACCOUNT_ID') ?? config.accountId ?? null;
+  config.spokeRoleName = optional('SPOKE_ROLE_NAME');
+  if (config.orgId && !/^o-[a-z0-9]{10,32}$/.test(config.orgId))
+    problems.push(`ORG_ID must be an organization id (o-…), got ${JSON.stringify(config.orgId)}`);
+  if (config.hubAccountId && !/^\d{12}$/.test(config.hubAccountId))
+    problems.push(`HUB_ACCOUNT_ID must be a 12-digit account id, got ${JSON.stringify(config.hubAccountId)}`);
+  if (config.spokeRoleName && !/^[\w+=,.@-]{1,64}$/.test(config.spokeRoleName))
+    problems.push(`SPOKE_ROLE_NAME must be a role name, got ${JSON.stringify(config.spokeRoleName)}`);
+  if (config.orgId && !config.spokeRoleName) problems.push('SPOKE_ROLE_NAME is required with ORG_ID');
+  if (config.orgId && !config.hubAccountId) problems.push('HUB_ACCOUNT_ID (or AWS_ACCOUNT_ID) is required with ORG_ID');
+  if (config.spokeRoleName) config.ownRoleArns.push(...spokeOwnPatterns(config.spokeRoleName));
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

@@ -1,7 +1,8 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { slackSender } from '../alert/index.js';
 import type { Deps } from '../deps.js';
-import { createIamClient, readSlackWebhook, revocationDeps } from '../lambda-deps.js';
+import { accountAccessOf, createIamClient, readSlackWebhook, revocationDeps } from '../lambda-deps.js';
+import { iamByRole } from '../org/accounts.js';
 import { revokeByHand } from '../revoke/manual.js';
 import { liveRevoker } from '../revoke/service.js';
 import { iamTrustPolicyIo, rotationDeps, rotationNotifier, startRotation } from '../rotate/index.js';
@@ -26,7 +27,7 @@ export function liveActionDeps(deps: Deps, env: Record<string, string | undefine
     vendorSlack,
     alerts: deps.alerts.senders,
   });
-  const trust = iamTrustPolicyIo(iam);
+  const trust = iamTrustPolicyIo(iamByRole(accountAccessOf(deps, iam), 'rotate'));
   return {
     outbox: deps.alerts.outbox,
     registry: deps.registry,
