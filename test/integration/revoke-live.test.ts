@@ -560,7 +560,10 @@ describe('automatic revocation in the assume flow', () => {
     expect(
       (
         await counted.send(
-          new GetCommand({ TableName: w.config.revocationsTable!, Key: { pk: 'lock#role#111122223333#ExampleCorpAudit' } }),
+          new GetCommand({
+            TableName: w.config.revocationsTable!,
+            Key: { pk: 'lock#role#111122223333#ExampleCorpAudit' },
+          }),
         )
       ).Item,
     ).toBeUndefined();
