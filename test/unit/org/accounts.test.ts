@@ -111,7 +111,7 @@ describe('acting in member accounts', () => {
         Object.assign(new Error('User is not authorized to perform: sts:AssumeRole'), { name: 'AccessDenied' }),
       );
     const a = access();
-    const failure = await a.iamFor(MEMBER, 'rotate').catch((e: unknown) => e as AccountAccessError);
+    const failure = (await a.iamFor(MEMBER, 'rotate').catch((e: unknown) => e)) as AccountAccessError;
     expect(failure).toBeInstanceOf(AccountAccessError);
     expect(failure.accountId).toBe(MEMBER);
     expect(failure.message).toContain(`account ${MEMBER}`);
