@@ -32,6 +32,8 @@ export interface AccountAccessDeps {
   orgId: string | null;
   /** The spoke role's name in every member account (`SPOKE_ROLE_NAME`, `roleguard-<stage>-spoke`). */
   spokeRoleName: string | null;
+  /** Accounts acted in through their spoke role even without `orgId` (the CLI's `roles import --account`). */
+  allowAccounts?: string[];
   partition?: string;
   sts: STSClient;
   now: () => Date;
@@ -93,7 +95,7 @@ export function createAccountAccess(deps: AccountAccessDeps): AccountAccess {
   const cache = new Map<string, { expiresAt: number; client: Promise<IAMClient> }>();
   const refusal = (accountId: string): string | null => {
     if (!deps.hubAccountId || accountId === deps.hubAccountId) return null;
-    if (!orgId) return otherAccountRefusal(accountId, deps.hubAccountId);
+    if (!orgId && !deps.allowAccounts?.includes(accountId)) return otherAccountRefusal(accountId, deps.hubAccountId);
     if (!deps.spokeRoleName)
       return `the role is in account ${accountId}, and no spoke role name (SPOKE_ROLE_NAME) is configured`;
     return null;
