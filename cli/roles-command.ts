@@ -131,9 +131,9 @@ async function importRoles(flags: ImportFlags): Promise<number> {
       return EXIT.usage;
     }
     registry = loaded.registry;
-  } else {
+  } else if (flags.authorizationDetails) {
     try {
-      document = JSON.parse(await readFile(flags.authorizationDetails!, 'utf8'));
+      document = JSON.parse(await readFile(flags.authorizationDetails, 'utf8'));
     } catch (error) {
       process.stderr.write(
         `roleguard roles import: ${flags.authorizationDetails}: not readable JSON: ${(error as Error).message}\n`,

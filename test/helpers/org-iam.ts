@@ -1,5 +1,6 @@
 import {
   DeleteRolePolicyCommand,
+  GetAccountAuthorizationDetailsCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
@@ -8,7 +9,7 @@ import {
   PutRolePolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 
 /** The hub's own credentials: IAM calls made with them act in the hub account. */
@@ -32,6 +33,8 @@ export interface OrgIam {
   trust: Map<string, string>;
   /** Accounts whose spoke role cannot be assumed (AccessDenied). */
   deniedSpokes: Set<string>;
+  /** Each account's GetAccountAuthorizationDetails roles (RoleDetailList). */
+  details: Map<string, unknown[]>;
   /** The hub's own IAM client. */
   hubClient(): IAMClient;
   reset(): void;
@@ -52,6 +55,7 @@ export function emulateOrgIam(hub: string, roles: Record<string, string[]>): Org
   const trust = new Map<string, string>();
   const calls: OrgIamCall[] = [];
   const deniedSpokes = new Set<string>();
+  const details = new Map<string, unknown[]>();
   const accountOf = async (getClient: () => unknown): Promise<string> => {
     const client = getClient() as IAMClient;
     const { accessKeyId } = await (client.config.credentials as () => Promise<{ accessKeyId: string }>)();
@@ -99,6 +103,21 @@ export function emulateOrgIam(hub: string, roles: Record<string, string[]>): Org
     trust.set(`${account}/${input.RoleName}`, input.PolicyDocument);
     return {};
   });
+  // Two pages, as IAM pages a long list.
+  iam
+    .on(GetAccountAuthorizationDetailsCommand)
+    .callsFake(async (input: { Marker?: string }, getClient: () => unknown) => {
+      const account = await accountOf(getClient);
+      calls.push({ account, command: 'GetAccountAuthorizationDetails', roleName: '' });
+      const list = details.get(account) ?? [];
+      const half = Math.ceil(list.length / 2);
+      return input.Marker === 'page-2'
+        ? { RoleDetailList: list.slice(half), IsTruncated: false }
+        : { RoleDetailList: list.slice(0, half), IsTruncated: true, Marker: 'page-2' };
+    });
+  sts
+    .on(GetCallerIdentityCommand)
+    .resolves({ Account: hub, Arn: `arn:aws:sts::${hub}:assumed-role/roleguard-prod-hub-ops/me` });
   sts.on(AssumeRoleCommand).callsFake(async (input: { RoleArn: string; RoleSessionName: string }) => {
     const account = /^arn:aws:iam::(\d{12}):role\//.exec(input.RoleArn)![1]!;
     if (deniedSpokes.has(account))
@@ -121,6 +140,7 @@ export function emulateOrgIam(hub: string, roles: Record<string, string[]>): Org
     calls,
     trust,
     deniedSpokes,
+    details,
     policy(account, roleName) {
       const text = policies.get(`${account}/${roleName}/roleguard-revocations`);
       return text === undefined ? null : JSON.parse(text);
@@ -132,6 +152,7 @@ export function emulateOrgIam(hub: string, roles: Record<string, string[]>): Org
       trust.clear();
       calls.length = 0;
       deniedSpokes.clear();
+      details.clear();
       iam.resetHistory();
       sts.resetHistory();
     },
