@@ -9,13 +9,15 @@ import {
 } from '../lib/lambda-deps.js';
 import { scheduledHandler } from '../lib/lambda-handler.js';
 import { iamByRole } from '../lib/org/accounts.js';
+import { otherAccountReason } from '../lib/revoke/service.js';
 import { iamTrustPolicyIo, revokeOldSessionsWith, rotationDeps, rotationNotifier } from '../lib/rotate/index.js';
 import { runRotations } from '../lib/rotate/machine.js';
 
 const deps = await createAlertingDeps(process.env, { revoking: true });
 const iam = createIamClient();
 // Trust policies are read and written in the role's own account (the spoke role's session roleguard-rotate).
-const trust = iamTrustPolicyIo(iamByRole(accountAccessOf(deps, iam), 'rotate'));
+const accounts = accountAccessOf(deps, iam);
+const trust = iamTrustPolicyIo(iamByRole(accounts, 'rotate'));
 const sns = new SNSClient({});
 const { config } = deps;
 // The vendor-contact Slack channel, when configured: its webhook is read (through a cache) on each notice.
@@ -50,6 +52,7 @@ export const handler = scheduledHandler(deps, 'external-ID rotation', async (now
     maxTrustPolicySize: config.trustPolicySizeLimit,
     dryRun: config.dryRun,
     revokeOldSessions: revokeOldSessionsWith(revocationDeps(deps, iam), deps.sessions, config.dryRun),
+    otherAccount: (roleArn) => otherAccountReason({ accounts }, roleArn),
   });
   const run = await runRotations(rotating, registry.roles, now);
   for (const result of run.results)

@@ -9,8 +9,8 @@ import { type ProcessOutcome, processRecord } from '../../lib/pipeline.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
 import { roleLockKey } from '../../lib/revoke/apply.js';
 import { acquireLock } from '../../lib/revoke/lock.js';
-import { liveRevoker, sweepRevocations } from '../../lib/revoke/service.js';
-import { iamTrustPolicyIo } from '../../lib/rotate/index.js';
+import { liveRevoker, otherAccountReason, sweepRevocations } from '../../lib/revoke/service.js';
+import { iamTrustPolicyIo, rotationDeps, startRotation } from '../../lib/rotate/index.js';
 import { auditRegistry, iamTrustPolicyReader } from '../../lib/trust/index.js';
 import { liveReapplier } from '../../lib/trust/reapply.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
@@ -68,7 +68,7 @@ afterAll(() => {
 beforeEach(() => org.reset());
 
 /** The hub's deps as onAssumeRole and onTrustPolicyChange build them, from the environment the hub sets. */
-async function hub() {
+async function hub(options: { orgId?: string | null } = {}) {
   const tables = await createTestTables(doc, await createSessionsTable(doc));
   const config = loadConfig({
     SESSIONS_TABLE: tables.sessionsTable,
@@ -77,7 +77,7 @@ async function hub() {
     REVOCATIONS_TABLE: tables.revocationsTable!,
     AWS_ACCOUNT_ID: A,
     OWN_ROLE_ARNS: `arn:aws:iam::${A}:role/roleguard-prod-*`,
-    ORG_ID: 'o-a1b2c3d4e5',
+    ORG_ID: options.orgId === null ? '' : 'o-a1b2c3d4e5',
     HUB_ACCOUNT_ID: A,
     SPOKE_ROLE_NAME: SPOKE,
   });
@@ -90,7 +90,7 @@ async function hub() {
     processRecord(record, deps, {
       now: (e) => new Date(Date.parse('issuedAt' in e ? e.issuedAt : e.eventTime) + 3000),
     });
-  return { deps, config, revoking, process };
+  return { deps, config, revoking, process, base };
 }
 
 /** A vendor's assume of a role in `account`, recorded in `region` (the owner's copy). */
@@ -281,5 +281,38 @@ describe('a hub acting in the accounts of its organization', () => {
     const swept = await sweepRevocations(h.revoking, new Date('2026-11-02T10:10:00Z'));
     expect(swept.applied).toBe(1);
     expect(writes()).toEqual([`${B}/ExampleCorpAudit`]);
+  });
+
+  it('without an organization, a role of another account is refused, as in one account: nothing is assumed or written', async () => {
+    const h = await hub({ orgId: null });
+    const out = await h.process(
+      assume({ account: B, region: 'eu-west-1', id: 'attack-b6', session: 'scan-b6', externalId: ID[A] }),
+    );
+    expect(findings(out)).toEqual([['unexpected-external-id', roleArn(B)]]);
+    expect(revoked(out)).toEqual([[roleArn(B), false]]);
+    const intents = await h.revoking.store.due(new Date('2026-11-03T00:00:00Z'));
+    expect(intents).toEqual([]);
+    const accounts = accountAccessOf(h.base, org.hubClient());
+    const rotating = rotationDeps({
+      dynamo: doc,
+      registryTable: h.config.registryTable,
+      registry: (await h.deps.registry()).registry,
+      ownRoleArns: h.config.ownRoleArns,
+      trust: iamTrustPolicyIo(iamByRole(accounts, 'rotate')),
+      notifier: { vendor: async () => undefined, alert: async () => undefined },
+      logger: memoryLogger().logger,
+      idLength: 32,
+      maxTrustPolicySize: 2048,
+      dryRun: false,
+      otherAccount: (arn) => otherAccountReason({ accounts }, arn),
+    });
+    const role = (await h.deps.registry()).roleFor(roleArn(B))!;
+    await expect(
+      startRotation(rotating, role, { trigger: 'manual', now: new Date('2026-11-02T10:00:00Z') }),
+    ).rejects.toThrow(
+      `roleguard does not rotate ${roleArn(B)}: the role is in account ${B}, but roleguard runs in account ${A}`,
+    );
+    expect(org.calls).toEqual([]);
+    expect(org.sts.calls()).toHaveLength(0);
   });
 });
