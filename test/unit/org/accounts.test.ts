@@ -180,3 +180,19 @@ describe("roleguard's own principals in member accounts", () => {
     );
   });
 });
+
+describe('the organization settings', () => {
+  const env = { SESSIONS_TABLE: 's', REGISTRY_TABLE: 'r', ALERTS_TABLE: 'a', AWS_ACCOUNT_ID: HUB };
+  it('default the hub account to AWS_ACCOUNT_ID, and leave an organization of one without ORG_ID', () => {
+    const config = loadConfig({ ...env, ORG_ID: '', SPOKE_ROLE_NAME: SPOKE });
+    expect(config).toMatchObject({ orgId: null, hubAccountId: HUB, spokeRoleName: SPOKE });
+  });
+  it('refuse a bad organization id, and an organization without a spoke role name, naming each', () => {
+    expect(() => loadConfig({ ...env, ORG_ID: 'org-1' })).toThrow(
+      /ORG_ID must be an organization id \(o-…\), got "org-1"; SPOKE_ROLE_NAME is required with ORG_ID/,
+    );
+    expect(() => loadConfig({ ...env, HUB_ACCOUNT_ID: '12', SPOKE_ROLE_NAME: 'a b' })).toThrow(
+      /HUB_ACCOUNT_ID must be a 12-digit account id, got "12"; SPOKE_ROLE_NAME must be a role name, got "a b"/,
+    );
+  });
+});
