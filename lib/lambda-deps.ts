@@ -134,6 +134,8 @@ export function accountAccessOf(deps: Deps, iam: IAMClient = createIamClient()):
       hubAccountId: config.hubAccountId ?? config.accountId ?? null,
       orgId: config.orgId ?? null,
       spokeRoleName: config.spokeRoleName ?? null,
+      // The stack's own role pattern names its partition (aws, aws-cn, aws-us-gov).
+      partition: /^arn:(aws[a-z-]*):/.exec(config.ownRoleArns[0] ?? '')?.[1] ?? 'aws',
       sts: new STSClient({ maxAttempts: 5 }),
       now: deps.now,
       makeIam: (credentials) => (credentials ? new IAMClient({ maxAttempts: 5, credentials }) : iam),
