@@ -734,32 +734,40 @@ describe('packaged CloudFormation template (osls package)', () => {
         'revocation modules bundled through lambda-handler.ts and lambda-deps.ts; this function never revokes',
       ]),
     );
+    // Acting in member accounts (lib/org/accounts.ts): the spoke role is assumed only when the hub is deployed for
+    // an organization (orgId), which grants sts:AssumeRole on the spoke role; this template has no orgId.
+    const spokeAssume = { 'sts:AssumeRole': 'acting in member accounts: only with orgId, on the spoke role' };
     const notSent: Record<string, Record<string, string>> = {
       OnAssumeRoleRole: {
         ...registryImport,
+        ...spokeAssume,
         'iam:GetRole': 'resolving a session name: manual revocation only (the revoke function)',
       },
       OnTrustPolicyChangeRole: {
         ...registryImport,
+        ...spokeAssume,
         'iam:GetRole': 'resolving a session name: manual revocation only',
       },
       SweepRole: {
         ...registryImport,
+        ...spokeAssume,
         'iam:GetRole': 'resolving a session name: manual revocation only',
       },
       RevokeRole: {
         ...registryImport,
+        ...spokeAssume,
         'sns:Publish': 'alert senders in lambda-deps.ts: the revoke function reports to its caller',
         'ssm:GetParameter': 'the Slack webhook: as above',
       },
       AuditTrustPoliciesRole: {
         ...registryImport,
+        ...spokeAssume,
         ...noConditionCheck,
         ...revocationModules,
         'dynamodb:DeleteItem': 'not this function',
         'dynamodb:UpdateItem': 'the outbox: the audit writes only its own state item',
       },
-      RotateExternalIdsRole: { ...registryImport },
+      RotateExternalIdsRole: { ...registryImport, ...spokeAssume },
       SlackActionsRole: {
         'dynamodb:GetItem': 'the decision store: the action function reads and claims decisions, not the receiver',
         'dynamodb:Query': 'the decision store: the audit trail is listed by the CLI',
@@ -767,6 +775,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       },
       SlackActionWorkerRole: {
         ...registryImport,
+        ...spokeAssume,
         'lambda:InvokeFunction':
           "the receiver's hand-over (lambdaEnqueue in lib/slack-actions/live.ts): not this function",
       },
