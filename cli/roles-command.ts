@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
+import type { AccountsImport } from '../lib/registry/account-import.js';
 import {
   type AuthorizationDetailsImport,
   registryFromAuthorizationDetails,
@@ -17,10 +18,11 @@ import {
 import { EXIT } from './exit-codes.js';
 import { addStoreOptions, noteInMemory, openLocalStore, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
+import { type AccountsFlags, accountsSummary, deriveFromAccounts } from './roles-accounts.js';
 import { REGISTRY_CHANGED, registerRoleEdits } from './roles-edit.js';
 import { listRoles } from './roles-list.js';
 
-interface ImportFlags extends StoreFlags {
+interface ImportFlags extends StoreFlags, AccountsFlags {
   registry?: string;
   authorizationDetails?: string;
   dryRun?: boolean;
@@ -41,6 +43,15 @@ export function registerRoles(program: Command): void {
     .option('--registry <file>', 'registry file (YAML or JSON; see docs/registry.md)')
     .option('--authorization-details <file>', 'output of `aws iam get-account-authorization-details` (JSON)')
     .option(
+      '--org',
+      'read every ACTIVE account of the organization (each through its spoke role); only their roles change',
+    )
+    .option(
+      '--account <id>',
+      "read one account (live, or its --authorization-details export); only that account's roles change",
+    )
+    .option('--spoke-role <name>', 'the spoke role of the member accounts (default: roleguard-<stage>-spoke)')
+    .option(
       '--dry-run',
       'validate and show the diff against the stored registry (and, from IAM, the registry file); write nothing',
     )
@@ -54,6 +65,8 @@ Examples:
   roleguard roles import --registry registry.yaml --stage prod --region eu-west-1
   aws iam get-account-authorization-details --filter Role > auth.json
   roleguard roles import --authorization-details auth.json --dry-run > registry.yaml
+  roleguard roles import --org --stage prod --region eu-west-1 --dry-run
+  roleguard roles import --account 222233334444 --stage prod --region eu-west-1
 
 The import prints what changes against the stored registry: roles added (+), removed (-) and changed (~).
 It refuses to remove registered roles unless --replace is given; use roles add FILE and roles remove ARN
@@ -61,8 +74,14 @@ to onboard or offboard one vendor. The import is all or nothing: an invalid regi
 problem named (file, role, field) and the registry in place stays as it was. With --authorization-details,
 vendor names, responses, dryRun, rotation settings, retired IDs, approvers and service/protected ARNs already
 registered are kept, and a role that requires no external ID is registered in watch mode (externalIds: none).
+With --org or --account, only the roles of the accounts read are replaced; every other account's roles stay.
+The account of the credentials is read directly, any other through its spoke role (session roleguard-import),
+which trusts roleguard's hub roles only: run it as a roleguard-<stage>-hub-* role. --org lists the accounts with
+Organizations ListAccounts (management account or delegated administrator). An account that cannot be read is
+named with the reason and keeps its registered roles.
 Exit status: 0 imported (or valid in --dry-run), 2 invalid input or roles would be removed without
---replace, 1 the store failed or the registry changed while the command ran (run it again).`,
+--replace, 1 the store failed, the registry changed while the command ran (run it again), or an account
+could not be read (the others were imported).`,
     )
     .action(async (flags: ImportFlags) => {
       process.exitCode = await importRoles(flags);
@@ -88,14 +107,22 @@ External IDs are shown masked (a prefix and a hash), also with --json.`,
 }
 
 async function importRoles(flags: ImportFlags): Promise<number> {
-  if (Boolean(flags.registry) === Boolean(flags.authorizationDetails)) {
-    process.stderr.write(
-      'roleguard roles import: give exactly one of --registry FILE or --authorization-details FILE\n',
-    );
+  const accounts = Boolean(flags.org || flags.account);
+  const usage = (message: string) => {
+    process.stderr.write(`roleguard roles import: ${message}\n`);
     return EXIT.usage;
-  }
+  };
+  if (Boolean(flags.registry) === Boolean(flags.authorizationDetails || accounts))
+    return usage('give exactly one of --registry FILE, --authorization-details FILE, --org or --account ID');
+  if (flags.org && (flags.account || flags.authorizationDetails))
+    return usage(
+      '--org reads every account live; for one account give --account ID (and its export with --authorization-details FILE)',
+    );
+  if (flags.account !== undefined && !/^\d{12}$/.test(flags.account))
+    return usage(`--account must be a 12-digit account id, got ${JSON.stringify(flags.account)}`);
   let registry: Registry;
   let derived: AuthorizationDetailsImport | null = null;
+  let fromAccounts: AccountsImport | null = null;
   let document: unknown;
   if (flags.registry) {
     const loaded = await readRegistryFile(flags.registry);
@@ -104,9 +131,9 @@ async function importRoles(flags: ImportFlags): Promise<number> {
       return EXIT.usage;
     }
     registry = loaded.registry;
-  } else {
+  } else if (flags.authorizationDetails) {
     try {
-      document = JSON.parse(await readFile(flags.authorizationDetails!, 'utf8'));
+      document = JSON.parse(await readFile(flags.authorizationDetails, 'utf8'));
     } catch (error) {
       process.stderr.write(
         `roleguard roles import: ${flags.authorizationDetails}: not readable JSON: ${(error as Error).message}\n`,
@@ -121,7 +148,26 @@ async function importRoles(flags: ImportFlags): Promise<number> {
     const registryStore = createRegistryStore(store.dynamo, store.tables.registry);
     // The diff and the --replace check are against this read; the write happens only if the registry is still it.
     const { registry: stored, version: storedVersion } = await registryStore.loadVersioned();
-    if (flags.authorizationDetails) {
+    if (accounts) {
+      const out = await deriveFromAccounts(flags, stored, flags.authorizationDetails ? document : undefined);
+      if ('error' in out) {
+        process.stderr.write(`roleguard roles import: ${out.error}\n`);
+        return out.code;
+      }
+      derived = fromAccounts = out.derived;
+      for (const line of accountsSummary(out.derived)) process.stderr.write(`${line}\n`);
+      if (out.derived.accounts.read.length === 0) {
+        process.stderr.write('roleguard roles import: no account could be read; nothing imported\n');
+        return EXIT.failed;
+      }
+      try {
+        registry = validateRegistry(registryToDocument(derived.registry), 'the accounts read (derived registry)');
+      } catch (error) {
+        if (!(error instanceof RegistryError)) throw error;
+        process.stderr.write(`roleguard roles import: ${error.message}\n`);
+        return EXIT.usage;
+      }
+    } else if (flags.authorizationDetails) {
       try {
         derived = registryFromAuthorizationDetails(document, flags.authorizationDetails, stored);
         registry = validateRegistry(
@@ -134,6 +180,7 @@ async function importRoles(flags: ImportFlags): Promise<number> {
         return EXIT.usage;
       }
     }
+    const accountsFailed = (fromAccounts?.accounts.failed.length ?? 0) > 0;
     const diff = diffRegistries(stored, registry!);
     const refused = diff.removed.length > 0 && !flags.replace;
     const refusal = refused
@@ -142,7 +189,7 @@ async function importRoles(flags: ImportFlags): Promise<number> {
     // With --json, a refused or overtaken import still prints a JSON document: scripts read stdout, not stderr.
     const jsonResult = (result: Record<string, unknown>) =>
       process.stdout.write(
-        `${JSON.stringify({ ...result, roles: registry!.roles.length, diff: registryDiffJson(diff), notes: derived?.notes ?? [], notCrossAccount: derived?.notCrossAccount ?? null }, null, 2)}\n`,
+        `${JSON.stringify({ ...result, roles: registry!.roles.length, diff: registryDiffJson(diff), notes: derived?.notes ?? [], notCrossAccount: derived?.notCrossAccount ?? null, ...(fromAccounts ? { accounts: fromAccounts.accounts } : {}) }, null, 2)}\n`,
       );
     if (refusal && !flags.dryRun) {
       process.stderr.write(`${formatRegistryDiff(diff).join('\n')}\nroleguard roles import: ${refusal}\n`);
@@ -161,7 +208,7 @@ async function importRoles(flags: ImportFlags): Promise<number> {
     const count = `${registry!.roles.length} guarded ${registry!.roles.length === 1 ? 'role' : 'roles'}`;
     if (flags.json) {
       jsonResult({ imported: !flags.dryRun, version, wouldBeRefused: refusal });
-      return EXIT.ok;
+      return accountsFailed ? EXIT.failed : EXIT.ok;
     }
     if (derived) {
       const label = {
@@ -174,8 +221,10 @@ async function importRoles(flags: ImportFlags): Promise<number> {
         for (const p of note.problems) process.stderr.write(`    ${p.severity} ${p.kind}: ${p.message}\n`);
       }
       const watched = derived.notes.filter((n) => n.outcome === 'watch').length;
+      // From accounts: the roles derived from them, not the whole registry (the other accounts' roles were kept).
+      const n = fromAccounts ? fromAccounts.accounts.read.reduce((sum, r) => sum + r.roles, 0) : registry!.roles.length;
       process.stderr.write(
-        `${registry!.roles.length} vendor ${registry!.roles.length === 1 ? 'role' : 'roles'} derived${watched ? ` (${watched} in watch mode: no external ID required)` : ''}; ${derived.notCrossAccount} roles trust no other account and were left out\n`,
+        `${n} vendor ${n === 1 ? 'role' : 'roles'} derived${watched ? ` (${watched} in watch mode: no external ID required)` : ''}; ${derived.notCrossAccount} roles trust no other account and were left out\n`,
       );
     }
     // With --authorization-details --dry-run, stdout is the registry file to review; the diff goes to stderr.
@@ -193,7 +242,8 @@ async function importRoles(flags: ImportFlags): Promise<number> {
       process.stdout.write(
         `imported ${count} into ${store.tables.registry} (${store.endpoint}) as version ${version}\n`,
       );
-    return EXIT.ok;
+    // The accounts read were imported; one that failed is named above, and the exit status says so.
+    return accountsFailed ? EXIT.failed : EXIT.ok;
   } finally {
     await store.close();
   }

@@ -1,13 +1,23 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { slackSender } from '../lib/alert/index.js';
-import { createAlertingDeps, createIamClient, readSlackWebhook, revocationDeps } from '../lib/lambda-deps.js';
+import {
+  accountAccessOf,
+  createAlertingDeps,
+  createIamClient,
+  readSlackWebhook,
+  revocationDeps,
+} from '../lib/lambda-deps.js';
 import { scheduledHandler } from '../lib/lambda-handler.js';
+import { iamByRole } from '../lib/org/accounts.js';
+import { otherAccountReason } from '../lib/revoke/service.js';
 import { iamTrustPolicyIo, revokeOldSessionsWith, rotationDeps, rotationNotifier } from '../lib/rotate/index.js';
 import { runRotations } from '../lib/rotate/machine.js';
 
 const deps = await createAlertingDeps(process.env, { revoking: true });
 const iam = createIamClient();
-const trust = iamTrustPolicyIo(iam);
+// Trust policies are read and written in the role's own account (the spoke role's session roleguard-rotate).
+const accounts = accountAccessOf(deps, iam);
+const trust = iamTrustPolicyIo(iamByRole(accounts, 'rotate'));
 const sns = new SNSClient({});
 const { config } = deps;
 // The vendor-contact Slack channel, when configured: its webhook is read (through a cache) on each notice.
@@ -42,6 +52,7 @@ export const handler = scheduledHandler(deps, 'external-ID rotation', async (now
     maxTrustPolicySize: config.trustPolicySizeLimit,
     dryRun: config.dryRun,
     revokeOldSessions: revokeOldSessionsWith(revocationDeps(deps, iam), deps.sessions, config.dryRun),
+    otherAccount: (roleArn) => otherAccountReason({ accounts }, roleArn),
   });
   const run = await runRotations(rotating, registry.roles, now);
   for (const result of run.results)

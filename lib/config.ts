@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import { spokeOwnPatterns } from './org/own.js';
 
 /** Settings read once at cold start. */
 export interface Config {
@@ -38,14 +39,14 @@ export interface Config {
   externalIdLength: number;
   /** The account's trust-policy size quota (IAM's default is 2,048 characters; it can be raised to 8,192). */
   trustPolicySizeLimit: number;
-  // --- Organization hub (all optional: a hub without them serves its own account only) ---
-  /** The organization the hub serves (`ORG_ID`, o-…); null: its own account only. */
+  // --- Organization hub (all optional: a hub without them serves its own account only; lib/org/accounts.ts) ---
+  /** The organization the hub serves (`ORG_ID`, o-…); null: an organization of one, and roles of other accounts are refused. */
   orgId?: string | null;
-  /** The hub's own account (`HUB_ACCOUNT_ID`): there the functions act with their own credentials. */
+  /** The hub's own account (`HUB_ACCOUNT_ID`, else `AWS_ACCOUNT_ID`): its roles are written with the own credentials. */
   hubAccountId?: string | null;
   /** The hub's home Region (`HOME_REGION`), where the hub bus and all state are. */
   homeRegion?: string | null;
-  /** The role the hub assumes in a member account to act there (`SPOKE_ROLE_NAME`, roleguard-<stage>-spoke). */
+  /** The spoke role of every member account (`SPOKE_ROLE_NAME`, `roleguard-<stage>-spoke`); its sessions are roleguard's own. */
   spokeRoleName?: string | null;
 }
 
@@ -103,7 +104,7 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
     externalIdLength: integer('EXTERNAL_ID_LENGTH', 32, 2, 1224),
     trustPolicySizeLimit: integer('TRUST_POLICY_SIZE_LIMIT', 2048, 2048, 8192),
     orgId: optional('ORG_ID'),
-    hubAccountId: optional('HUB_ACCOUNT_ID'),
+    hubAccountId: optional('HUB_ACCOUNT_ID') ?? optional('AWS_ACCOUNT_ID'),
     homeRegion: optional('HOME_REGION'),
     spokeRoleName: optional('SPOKE_ROLE_NAME'),
   };
@@ -131,6 +132,11 @@ export function loadConfig(env: Env, options: { alerting?: boolean; revoking?: b
   for (const pattern of config.ownRoleArns)
     if (!/^arn:aws[a-z-]*:iam::(\d{12}|\*):role\/[\x21-\x7e]+$/.test(pattern))
       problems.push(`OWN_ROLE_ARNS: not a role ARN pattern: ${JSON.stringify(pattern)}`);
+  // Acting in member accounts: the spoke role's sessions are roleguard's own principals there (their IAM writes come
+  // back as events), and the spoke role itself is never revoked.
+  if (config.orgId && !config.spokeRoleName) problems.push('SPOKE_ROLE_NAME is required with ORG_ID');
+  if (config.orgId && !config.hubAccountId) problems.push('HUB_ACCOUNT_ID (or AWS_ACCOUNT_ID) is required with ORG_ID');
+  if (config.spokeRoleName) config.ownRoleArns.push(...spokeOwnPatterns(config.spokeRoleName));
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

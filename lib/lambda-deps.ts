@@ -2,11 +2,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
 import { type AlertSenders, slackSender, snsSender } from './alert/index.js';
 import { type Config, loadConfig } from './config.js';
 import { createDeps, type Deps } from './deps.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
+import { type AccountAccess, createAccountAccess } from './org/accounts.js';
 import { liveRevoker, type RevocationDeps } from './revoke/service.js';
 
 /** How long a warm function reuses the Slack webhook URL it read from SSM before reading it again. */
@@ -105,7 +107,7 @@ export function createRevokingDeps(env: Record<string, string | undefined> = pro
   return createDeps(loadConfig(env, { revoking: true }));
 }
 
-/** The live revocation path of a deployed function: IAM, the revocations table, the function's logger. */
+/** The live revocation path of a deployed function: IAM (of the role's account), the revocations table, the logger. */
 export function revocationDeps(deps: Deps, iam: IAMClient = createIamClient()): RevocationDeps {
   if (!deps.revocations) throw new ConfigError(['REVOCATIONS_TABLE is required']);
   return {
@@ -114,7 +116,33 @@ export function revocationDeps(deps: Deps, iam: IAMClient = createIamClient()): 
     store: deps.revocations,
     logger: deps.logger,
     accountId: deps.config.accountId ?? null,
+    accounts: accountAccessOf(deps, iam),
   };
+}
+
+const accessByConfig = new WeakMap<Config, AccountAccess>();
+
+/**
+ * The account access of a function: one per cold start (its configuration, which every deps built from it shares), so the spoke credentials it assumed are reused
+ * until shortly before they expire. The hub's own roles go through `iam` (the function's own credentials).
+ */
+export function accountAccessOf(deps: Deps, iam: IAMClient = createIamClient()): AccountAccess {
+  let access = accessByConfig.get(deps.config);
+  if (!access) {
+    const { config } = deps;
+    access = createAccountAccess({
+      hubAccountId: config.hubAccountId ?? config.accountId ?? null,
+      orgId: config.orgId ?? null,
+      spokeRoleName: config.spokeRoleName ?? null,
+      // The stack's own role pattern names its partition (aws, aws-cn, aws-us-gov).
+      partition: /^arn:(aws[a-z-]*):/.exec(config.ownRoleArns[0] ?? '')?.[1] ?? 'aws',
+      sts: new STSClient({ maxAttempts: 5 }),
+      now: deps.now,
+      makeIam: (credentials) => (credentials ? new IAMClient({ maxAttempts: 5, credentials }) : iam),
+    });
+    accessByConfig.set(deps.config, access);
+  }
+  return access;
 }
 
 /** An IAM client for the functions that read trust policies or write revocations (the SDK retries throttling too). */

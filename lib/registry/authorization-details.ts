@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import { maskExternalId } from '../redact.js';
 import { analyzeTrustPolicy, type PostureProblem } from '../trust/analyze.js';
+import { ownRoleMatches } from './match.js';
 import type { RegisteredRole, Registry } from './types.js';
 import { EXTERNAL_ID, RegistryError } from './validate.js';
 
@@ -44,6 +45,7 @@ export function registryFromAuthorizationDetails(
   document: unknown,
   source: string,
   existing: Registry | null = null,
+  options: { ownRoleArns?: string[] } = {},
 ): AuthorizationDetailsImport {
   const top = Details.safeParse(document);
   if (!top.success)
@@ -74,6 +76,16 @@ export function registryFromAuthorizationDetails(
     }
     if (parts.path.startsWith('/aws-service-role/') || parts.path.startsWith('/aws-reserved/')) {
       notCrossAccount++;
+      return;
+    }
+    // roleguard's own roles (the spoke role trusts the hub account) are never registered as vendor roles.
+    if (options.ownRoleArns?.some((p) => ownRoleMatches(p, detail.Arn))) {
+      notes.push({
+        roleArn: detail.Arn,
+        outcome: 'skipped',
+        message: "it is one of roleguard's own roles",
+        problems: [],
+      });
       return;
     }
     const analysis = analyzeTrustPolicy(detail.AssumeRolePolicyDocument, detail.Arn);

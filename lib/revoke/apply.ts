@@ -7,6 +7,7 @@ import {
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { parseRoleArn } from '../cloudtrail/arn.js';
 import { acquireLock, type HeldLock, LeaseLostError, type LockOptions } from './lock.js';
 
 /** A write needs at least this much of its lease left (the SDK's own retries of one call fit in it). */
@@ -58,13 +59,21 @@ export interface AppliedRevocation {
   dropped: unknown[];
 }
 
-/** The key of a role's lock in the revocations table. */
-export function roleLockKey(roleName: string): string {
-  return `role#${roleName}`;
+/**
+ * The key of a role's lock in the revocations table: account and name, since same-named roles of two accounts are two
+ * roles (IAM goes by name within one account). Before roleguard acted in several accounts the key was
+ * `role#<roleName>`: a lock still held under that key by a function of the previous version during an upgrade is not
+ * seen here, and simply ends by its lease (a minute); no other state was kept under the old key.
+ */
+export function roleLockKey(roleArn: string): string {
+  const parts = parseRoleArn(roleArn);
+  if (!parts) throw new Error(`not a role ARN: ${roleArn}`);
+  return `role#${parts.accountId}#${parts.roleName}`;
 }
 
 /** What applying needs. */
 export interface ApplyDeps {
+  /** The IAM client of the role's account. */
   iam: IAMClient;
   dynamo: DynamoDBDocumentClient;
   /** The table holding the per-role locks. */
@@ -166,7 +175,7 @@ async function readPolicy(
  */
 export async function applyRevocations(
   deps: ApplyDeps,
-  roleName: string,
+  roleArn: string,
   additions: RevocationState[],
   now: Date,
   options: {
@@ -181,7 +190,9 @@ export async function applyRevocations(
     force?: boolean;
   },
 ): Promise<AppliedRevocation> {
-  const lock = options.heldLock ?? (await acquireLock(deps.dynamo, deps.lockTable, roleLockKey(roleName), deps.lock));
+  const lockKey = roleLockKey(roleArn);
+  const roleName = parseRoleArn(roleArn)!.roleName;
+  const lock = options.heldLock ?? (await acquireLock(deps.dynamo, deps.lockTable, lockKey, deps.lock));
   try {
     const retry = deps.retry ?? {};
     // The kept state is read alongside IAM (no added latency): a stale IAM read never drops what it holds.

@@ -6,7 +6,7 @@ import type { SessionStore, SessionView } from '../sessions/index.js';
 import { RevocationRefused, withIamRetry } from './apply.js';
 import { isAssumedRoleId, MAX_SESSION_SECONDS, policyTime, pruneTime, type RevocationState } from './policy.js';
 import { decisionTime, protectedReason, type RevocationOutcome, sessionNameShared } from './respond.js';
-import { callerKey, otherAccountReason, type RevocationDeps, revoke } from './service.js';
+import { callerKey, iamForRole, otherAccountReason, type RevocationDeps, revoke } from './service.js';
 import { intentIdFor, type RevocationIntent } from './store.js';
 import { issueWindow } from './window.js';
 
@@ -157,7 +157,14 @@ export async function revokeByHand(
 ): Promise<ManualOutcome & { intent: RevocationIntent }> {
   const otherAccount = otherAccountReason(deps, request.roleArn);
   if (otherAccount) throw new RevocationRefused(`refused: ${request.roleArn}: ${otherAccount}`);
-  const plan = await planManualRevocation(request, registry, deps.sessions, deps.iam, now);
+  // GetRole (a session given by name only) reads the role's own account.
+  const plan = await planManualRevocation(
+    request,
+    registry,
+    deps.sessions,
+    await iamForRole(deps, request.roleArn),
+    now,
+  );
   const intentId = intentIdFor('manual', request.requestId ?? randomUUID());
   const outcome = await revoke(
     deps,

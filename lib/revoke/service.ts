@@ -4,6 +4,7 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import type { AssumeEvent } from '../cloudtrail/types.js';
+import { type AccountAccess, otherAccountRefusal } from '../org/accounts.js';
 import {
   type AppliedRevocation,
   applyRevocations,
@@ -36,6 +37,11 @@ export interface RevocationDeps {
   /** The account roleguard runs in. IAM writes go by role name, so a role of any other account is never written. */
   accountId?: string | null;
   /**
+   * The IAM client of each account (lib/org/accounts.ts): a role is written through the client of the account in its
+   * ARN, and refused where roleguard does not act. Without it, `iam` and `accountId` (one account).
+   */
+  accounts?: AccountAccess;
+  /**
    * Raises a critical alert about revocations that can never be applied, found by the sweep (in the assume flow the
    * finding's own alert says it). Without it they are logged as errors only.
    */
@@ -43,10 +49,20 @@ export interface RevocationDeps {
 }
 
 /** Why roleguard must not write a role of another account, or null when the role is in its own (or it cannot tell). */
-export function otherAccountReason(deps: Pick<RevocationDeps, 'accountId'>, roleArn: string): string | null {
+export function otherAccountReason(
+  deps: Pick<RevocationDeps, 'accountId' | 'accounts'>,
+  roleArn: string,
+): string | null {
   const account = parseRoleArn(roleArn)?.accountId;
+  if (account && deps.accounts) return deps.accounts.refusal(account);
   if (!deps.accountId || !account || account === deps.accountId) return null;
-  return `the role is in account ${account}, but roleguard runs in account ${deps.accountId}; IAM writes go by role name, so writing would change the role of that name in ${deps.accountId} instead. Revoke it from roleguard in ${account}`;
+  return otherAccountRefusal(account, deps.accountId);
+}
+
+/** The IAM client of the account a role lives in (its spoke role's, in a member account of an organization). */
+export async function iamForRole(deps: Pick<RevocationDeps, 'iam' | 'accounts'>, roleArn: string): Promise<IAMClient> {
+  const account = parseRoleArn(roleArn)?.accountId;
+  return deps.accounts && account ? deps.accounts.iamFor(account, 'revoke') : deps.iam;
 }
 
 /** A revocation to carry out: its id (the same request always has the same id), the role and what to add. */
@@ -136,16 +152,24 @@ async function applyToRole(
   } = {},
 ): Promise<AppliedRevocation> {
   const roleName = parseRoleArn(roleArn)!.roleName;
+  let iam: IAMClient;
+  try {
+    iam = await iamForRole(deps, roleArn);
+  } catch (error) {
+    // The spoke cannot be assumed: give back the lock the fast path took, as applying would have.
+    await options.heldLock?.release();
+    throw error;
+  }
   // The prune time is tracked under the lock, so that two applications to one role record it in IAM's order.
   return applyRevocations(
     {
-      iam: deps.iam,
+      iam,
       dynamo: deps.dynamo,
       lockTable: deps.store.tableName,
       lock: deps.lock ?? DEFAULT_LOCK,
       ...(deps.retry ? { retry: deps.retry } : {}),
     },
-    roleName,
+    roleArn,
     additions,
     now,
     {
@@ -157,7 +181,7 @@ async function applyToRole(
         options.whileLocked ??
         ((applied, lock) =>
           deps.store.trackPolicy(roleArn, roleName, nextPruneAt(applied.state), applied.state, {
-            key: roleLockKey(roleName),
+            key: roleLockKey(roleArn),
             owner: lock.owner,
           })),
     },
@@ -182,7 +206,7 @@ async function revokeFast(
   // Leases run on the wall clock, as acquireLock's do, never on a replay's event clock: otherwise a lease taken
   // here would look long expired to a waiter, and two writers could hold the role at once.
   const lock = {
-    key: roleLockKey(roleName),
+    key: roleLockKey(request.roleArn),
     owner: randomUUID(),
     leaseMs: (deps.lock ?? DEFAULT_LOCK).leaseMs,
     at: (deps.lock?.now ?? Date.now)(),

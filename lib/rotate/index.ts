@@ -62,6 +62,8 @@ export function rotationDeps(options: {
   dryRun: boolean;
   revokeOldSessions?: RotationDeps['revokeOldSessions'];
   lockWaitMs?: number;
+  /** Why roleguard does not act in a role's account (no organization), or null: such a role is refused too. */
+  otherAccount?: (roleArn: string) => string | null;
 }): RotationDeps {
   return {
     store: createRotationStore(options.dynamo, options.registryTable),
@@ -77,7 +79,8 @@ export function rotationDeps(options: {
     idLength: options.idLength,
     maxTrustPolicySize: options.maxTrustPolicySize,
     dryRun: options.dryRun,
-    refuse: (roleArn) => protectedReason(roleArn, options.registry, options.ownRoleArns),
+    refuse: (roleArn) =>
+      protectedReason(roleArn, options.registry, options.ownRoleArns) ?? options.otherAccount?.(roleArn) ?? null,
     ...(options.revokeOldSessions ? { revokeOldSessions: options.revokeOldSessions } : {}),
   };
 }

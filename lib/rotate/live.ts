@@ -3,24 +3,36 @@ import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { AlertSenders } from '../alert/deliver.js';
 import { escapeMrkdwn as e } from '../alert/escape.js';
+import { parseRoleArn } from '../cloudtrail/arn.js';
 import type { RegisteredRole } from '../registry/types.js';
 import { withIamRetry } from '../revoke/apply.js';
 import type { RotationNotice, RotationNotifier, TrustPolicyIo } from './machine.js';
 import { quietHoursOf } from './quiet.js';
 import type { Rotation } from './store.js';
 
-/** Trust policies through IAM: GetRole (URL-encoded, decoded by the editor) and UpdateAssumeRolePolicy, throttling retried. */
-export function iamTrustPolicyIo(iam: IAMClient): TrustPolicyIo {
+/**
+ * Trust policies through IAM: GetRole (URL-encoded, decoded by the editor) and UpdateAssumeRolePolicy, throttling
+ * retried. `iam` is one client, or the client of the role's account (acting in member accounts: lib/org/accounts.ts).
+ */
+export function iamTrustPolicyIo(iam: IAMClient | ((roleArn: string) => Promise<IAMClient>)): TrustPolicyIo {
+  const clientOf = async (roleArn: string) => (typeof iam === 'function' ? iam(roleArn) : iam);
+  const nameOf = (roleArn: string) => {
+    const parts = parseRoleArn(roleArn);
+    if (!parts) throw new Error(`not a role ARN: ${roleArn}`);
+    return parts.roleName;
+  };
   return {
-    async read(roleName) {
-      const out = await withIamRetry(() => iam.send(new GetRoleCommand({ RoleName: roleName })));
+    async read(roleArn) {
+      const [client, roleName] = [await clientOf(roleArn), nameOf(roleArn)];
+      const out = await withIamRetry(() => client.send(new GetRoleCommand({ RoleName: roleName })));
       const document = out.Role?.AssumeRolePolicyDocument;
-      if (!document) throw new Error(`GetRole returned no trust policy for ${roleName}`);
+      if (!document) throw new Error(`GetRole returned no trust policy for ${roleArn}`);
       return document;
     },
-    async write(roleName, document) {
+    async write(roleArn, document) {
+      const [client, roleName] = [await clientOf(roleArn), nameOf(roleArn)];
       await withIamRetry(() =>
-        iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: document })),
+        client.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: document })),
       );
     },
   };

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { parseRoleArn } from '../cloudtrail/arn.js';
 import { maskExternalId } from '../redact.js';
 import type { RegisteredRole } from '../registry/types.js';
 import type { HeldLock } from '../revoke/lock.js';
@@ -24,9 +23,9 @@ const DAY_MS = 86_400_000;
 
 /** Reads and writes role trust policies (IAM in the functions and the CLI, an emulation in tests). */
 export interface TrustPolicyIo {
-  /** The role's trust policy as GetRole returns it (URL-encoded JSON) or as JSON. */
-  read(roleName: string): Promise<string>;
-  write(roleName: string, document: string): Promise<void>;
+  /** The role's trust policy as GetRole returns it (URL-encoded JSON) or as JSON; by ARN, so its account is known. */
+  read(roleArn: string): Promise<string>;
+  write(roleArn: string, document: string): Promise<void>;
 }
 
 /** Something the security channels should know about a rotation. IDs in it are masked. */
@@ -114,7 +113,6 @@ export interface RotationResult {
 }
 
 const at = (now: Date) => now.toISOString();
-const roleName = (roleArn: string) => parseRoleArn(roleArn)!.roleName;
 const dryRunOf = (deps: RotationDeps, role: RegisteredRole) => deps.dryRun || role.dryRun === true;
 
 function note(r: Omit<Rotation, 'version'>, now: Date, step: string, detail: string): Omit<Rotation, 'version'> {
@@ -178,7 +176,7 @@ async function writeTrust(
   const writes =
     document === null ? rotation.writes : [...rotation.writes, { hash: policyHash(document), at: at(now), step }];
   const noted = await deps.store.update(rotation, { ...rotation, writes, closing });
-  if (document !== null) await deps.trust.write(roleName(rotation.roleArn), document);
+  if (document !== null) await deps.trust.write(rotation.roleArn, document);
   return noted;
 }
 
@@ -256,7 +254,7 @@ export async function startRotation(
         `${role.roleArn} already has a pending external ID ${maskExternalId(role.externalIds.pending)} in the registry: make it current or remove it there first`,
       );
     }
-    const document = await deps.trust.read(roleName(role.roleArn));
+    const document = await deps.trust.read(role.roleArn);
     // The policy must accept exactly the registered current ID: otherwise the registry and IAM disagree, and a
     // rotation would carry the disagreement forward.
     if (edit(deps, role, document, [current]).changed) {
@@ -524,7 +522,7 @@ async function setStep(
     async () => {
       const rotation = await deps.store.get(role.roleArn);
       if (rotation?.phase !== 'created') return {};
-      const document = await deps.trust.read(roleName(role.roleArn));
+      const document = await deps.trust.read(role.roleArn);
       refuseOtherIds(role, document, rotation, 'set');
       const edited = edit(deps, role, document, [rotation.previousId!, rotation.pendingId!]);
       if (dryRunOf(deps, role)) return { plan: { step: 'set', document: edited.document } };
@@ -590,7 +588,7 @@ export async function finishRotation(
           );
         }
       }
-      const document = await deps.trust.read(roleName(role.roleArn));
+      const document = await deps.trust.read(role.roleArn);
       refuseOtherIds(role, document, rotation, 'finish');
       const edited = edit(deps, role, document, [rotation.pendingId!]);
       if (dryRun) {
@@ -694,7 +692,7 @@ export async function rollbackRotation(
           `the vendor already assumed ${role.roleArn} with the new ID (${rotation.confirmation?.at}); rolling back would break it. Use --force if that is intended`,
         );
       }
-      const document = await deps.trust.read(roleName(role.roleArn));
+      const document = await deps.trust.read(role.roleArn);
       refuseOtherIds(role, document, rotation, 'rollback');
       const edited = edit(deps, role, document, [rotation.previousId!]);
       if (dryRun) {

@@ -1,9 +1,10 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { slackSender } from '../alert/index.js';
 import type { Deps } from '../deps.js';
-import { createIamClient, readSlackWebhook, revocationDeps } from '../lambda-deps.js';
+import { accountAccessOf, createIamClient, readSlackWebhook, revocationDeps } from '../lambda-deps.js';
+import { iamByRole } from '../org/accounts.js';
 import { revokeByHand } from '../revoke/manual.js';
-import { liveRevoker } from '../revoke/service.js';
+import { liveRevoker, otherAccountReason } from '../revoke/service.js';
 import { iamTrustPolicyIo, rotationDeps, rotationNotifier, startRotation } from '../rotate/index.js';
 import type { ActionDeps } from './act.js';
 import { createDecisionStore } from './decisions.js';
@@ -26,7 +27,8 @@ export function liveActionDeps(deps: Deps, env: Record<string, string | undefine
     vendorSlack,
     alerts: deps.alerts.senders,
   });
-  const trust = iamTrustPolicyIo(iam);
+  const accounts = accountAccessOf(deps, iam);
+  const trust = iamTrustPolicyIo(iamByRole(accounts, 'rotate'));
   return {
     outbox: deps.alerts.outbox,
     registry: deps.registry,
@@ -52,6 +54,7 @@ export function liveActionDeps(deps: Deps, env: Record<string, string | undefine
           idLength: config.externalIdLength,
           maxTrustPolicySize: config.trustPolicySizeLimit,
           dryRun: config.dryRun,
+          otherAccount: (roleArn) => otherAccountReason({ accounts }, roleArn),
         }),
         role,
         { trigger: 'manual', requestedBy, now },

@@ -1,5 +1,6 @@
 import { GetRoleCommand, type IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { parseRoleArn } from '../cloudtrail/arn.js';
+import { type AccountAccess, AccountAccessError } from '../org/accounts.js';
 import { indexRegistry } from '../registry/match.js';
 import type { Registry } from '../registry/types.js';
 import { analyzeTrustPolicy, type PostureProblem } from './analyze.js';
@@ -40,14 +41,30 @@ export interface AuditReport {
   roles: RoleAudit[];
 }
 
-/** Reads a role's trust policy: the document (URL-encoded as IAM returns it) and the ARN IAM reports, or null when there is no such role. */
-export type TrustPolicyReader = (roleName: string) => Promise<{ arn: string; document: string } | null>;
+/**
+ * Reads a role's trust policy: the document (URL-encoded as IAM returns it) and the ARN IAM reports, or null when
+ * there is no such role. It gets the registered ARN too, to read in the role's own account.
+ */
+export type TrustPolicyReader = (
+  roleName: string,
+  roleArn?: string,
+) => Promise<{ arn: string; document: string } | null>;
 
-/** Read trust policies with IAM GetRole (the only IAM call the audit makes). */
-export function iamTrustPolicyReader(iam: IAMClient): TrustPolicyReader {
-  return async (roleName) => {
+/**
+ * Read trust policies with IAM GetRole (the only IAM call the audit makes): with one client, or in the role's own
+ * account (acting in member accounts: the account access of lib/org/accounts.ts, session `roleguard-audit`).
+ */
+export function iamTrustPolicyReader(iam: IAMClient | AccountAccess): TrustPolicyReader {
+  return async (roleName, roleArn) => {
+    const account = roleArn ? parseRoleArn(roleArn)?.accountId : undefined;
+    // An account roleguard does not act in (no organization) is read as before, with the own client: a role of that
+    // name there is reported as other-account.
+    const client =
+      'iamFor' in iam
+        ? await iam.iamFor(account && !iam.refusal(account) ? account : (iam.hubAccountId ?? account ?? ''), 'audit')
+        : iam;
     try {
-      const { Role } = await iam.send(new GetRoleCommand({ RoleName: roleName }));
+      const { Role } = await client.send(new GetRoleCommand({ RoleName: roleName }));
       if (!Role?.Arn || Role.AssumeRolePolicyDocument === undefined) return null;
       return { arn: Role.Arn, document: Role.AssumeRolePolicyDocument };
     } catch (error) {
@@ -67,7 +84,20 @@ export async function auditRegistry(registry: Registry, read: TrustPolicyReader)
   const roles: RoleAudit[] = [];
   for (const role of registry.roles) {
     const parts = parseRoleArn(role.roleArn)!;
-    const found = await read(parts.roleName);
+    let found: Awaited<ReturnType<TrustPolicyReader>>;
+    try {
+      found = await read(parts.roleName, role.roleArn);
+    } catch (error) {
+      // One member account that cannot be read (its spoke missing or not trusting the hub) does not stop the audit.
+      if (!(error instanceof AccountAccessError)) throw error;
+      roles.push({
+        roleArn: role.roleArn,
+        vendor: role.vendor,
+        status: 'problems',
+        problems: [{ kind: 'unreadable-policy', severity: 'high', statement: null, message: error.message }],
+      });
+      continue;
+    }
     if (found === null) {
       roles.push({
         roleArn: role.roleArn,

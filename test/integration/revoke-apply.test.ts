@@ -66,13 +66,14 @@ const sessionsIn = (roleName: string) =>
   parseRevocationPolicy(policies.get(`${roleName}/${REVOCATION_POLICY_NAME}`) ?? '{"Statement":[]}').state.sessions
     .length;
 const now = new Date('2026-11-02T10:00:00Z');
+const arn = (roleName: string) => `arn:aws:iam::111122223333:role/${roleName}`;
 
 describe('applying revocations under a per-role lock', () => {
   it('50 concurrent revocations on one role all end up in the policy', async () => {
     const iam = new IAMClient({ region: 'us-east-1' });
     const deps = { iam, dynamo: doc, lockTable: config.alertsTable, lock: { leaseMs: 30_000, waitMs: 60_000 } };
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => applyRevocations(deps, 'Locked', [revoke(i)], now, { dryRun: false })),
+      Array.from({ length: 50 }, (_, i) => applyRevocations(deps, arn('Locked'), [revoke(i)], now, { dryRun: false })),
     );
     expect(sessionsIn('Locked')).toBe(50);
     expect(results.every((r) => r.written && !r.fellBack)).toBe(true);
@@ -84,7 +85,7 @@ describe('applying revocations under a per-role lock', () => {
     const noLock = () => ({ owner: 'nobody', release: async () => undefined });
     await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        applyRevocations(deps, 'Unlocked', [revoke(i)], now, { dryRun: false, heldLock: noLock() }),
+        applyRevocations(deps, arn('Unlocked'), [revoke(i)], now, { dryRun: false, heldLock: noLock() }),
       ),
     );
     expect(sessionsIn('Unlocked')).toBeLessThan(50);
@@ -101,11 +102,11 @@ describe('applying revocations under a per-role lock', () => {
     const iam = new IAMClient({ region: 'us-east-1' });
     const deps = { iam, dynamo: doc, lockTable: config.alertsTable, lock: { leaseMs: 30_000, waitMs: 10_000 } };
     const puts = iamMock.commandCalls(PutRolePolicyCommand).length;
-    const dry = await applyRevocations(deps, 'Dry', [revoke(1)], now, { dryRun: true });
+    const dry = await applyRevocations(deps, arn('Dry'), [revoke(1)], now, { dryRun: true });
     expect(dry.written).toBe(false);
     expect(dry.policyDocument?.Statement).toHaveLength(1);
     expect(iamMock.commandCalls(PutRolePolicyCommand).length).toBe(puts);
-    const wet = await applyRevocations(deps, 'Dry', [revoke(1)], now, { dryRun: false });
+    const wet = await applyRevocations(deps, arn('Dry'), [revoke(1)], now, { dryRun: false });
     expect(wet.policyDocument).toEqual(dry.policyDocument);
     expect(
       iamMock
@@ -114,6 +115,6 @@ describe('applying revocations under a per-role lock', () => {
         .map((c) => c.args[0].input.PolicyName),
     ).toEqual([REVOCATION_POLICY_NAME]);
     // Re-applying the same revocation changes nothing and writes nothing.
-    expect((await applyRevocations(deps, 'Dry', [revoke(1)], now, { dryRun: false })).written).toBe(false);
+    expect((await applyRevocations(deps, arn('Dry'), [revoke(1)], now, { dryRun: false })).written).toBe(false);
   });
 });

@@ -119,7 +119,7 @@ describe('the role lock on an event clock', () => {
           lockTable: config.revocationsTable!,
           lock: { leaseMs: 60_000, waitMs: 1_000 },
         },
-        'ExampleCorpAudit',
+        'arn:aws:iam::111122223333:role/ExampleCorpAudit',
         [addition],
         new Date('2026-11-02T10:05:03Z'),
         { dryRun: false, heldLock: expiring },

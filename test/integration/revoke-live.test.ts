@@ -544,7 +544,7 @@ describe('automatic revocation in the assume flow', () => {
     await counted.send(
       new PutCommand({
         TableName: w.config.revocationsTable!,
-        Item: { pk: 'lock#role#ExampleCorpAudit', owner: 'someone-else', leaseUntil: Date.now() + 400 },
+        Item: { pk: 'lock#role#111122223333#ExampleCorpAudit', owner: 'someone-else', leaseUntil: Date.now() + 400 },
       }),
     );
     calls.length = 0;
@@ -560,7 +560,10 @@ describe('automatic revocation in the assume flow', () => {
     expect(
       (
         await counted.send(
-          new GetCommand({ TableName: w.config.revocationsTable!, Key: { pk: 'lock#role#ExampleCorpAudit' } }),
+          new GetCommand({
+            TableName: w.config.revocationsTable!,
+            Key: { pk: 'lock#role#111122223333#ExampleCorpAudit' },
+          }),
         )
       ).Item,
     ).toBeUndefined();

@@ -130,10 +130,10 @@ describe('the kept revocation state', () => {
     await doc.send(
       new PutCommand({
         TableName: store.tableName,
-        Item: { pk: 'lock#role#ExampleCorpAudit', owner: 'newer-holder', leaseUntil: Date.now() + 60_000 },
+        Item: { pk: 'lock#role#111122223333#ExampleCorpAudit', owner: 'newer-holder', leaseUntil: Date.now() + 60_000 },
       }),
     );
-    const key = 'role#ExampleCorpAudit';
+    const key = 'role#111122223333#ExampleCorpAudit';
     await expect(
       store.trackPolicy(ROLE, 'ExampleCorpAudit', '2026-11-02T11:05:00Z', state, { key, owner: 'stale-holder' }),
     ).rejects.toThrow(LeaseLostError);

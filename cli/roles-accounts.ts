@@ -1,0 +1,97 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { createAccountAccess } from '../lib/org/accounts.js';
+import { listActiveAccounts } from '../lib/org/organization.js';
+import { spokeOwnPatterns } from '../lib/org/own.js';
+import { type AccountsImport, importAccounts, readAuthorizationDetails } from '../lib/registry/account-import.js';
+import type { Registry } from '../lib/registry/index.js';
+import { iamClient } from './aws-access.js';
+import { EXIT } from './exit-codes.js';
+
+/** The flags of `roles import --org` and `roles import --account`. */
+export interface AccountsFlags {
+  org?: boolean;
+  account?: string;
+  spokeRole?: string;
+  stage?: string;
+  region?: string;
+  profile?: string;
+}
+
+type Derived = { derived: AccountsImport } | { error: string; code: number };
+
+const failure = (error: unknown) => `${(error as Error).name}: ${(error as Error).message}`;
+
+/**
+ * Derive the registry from the authorization details of the accounts asked for: `--account A` with A's export
+ * (`document`), or live: the account of the credentials directly, every other one through its spoke role (session
+ * `roleguard-import`); `--org` reads every ACTIVE account of the organization. Only those accounts' roles change.
+ */
+export async function deriveFromAccounts(flags: AccountsFlags, stored: Registry, document?: unknown): Promise<Derived> {
+  const spokeRoleName = flags.spokeRole ?? (flags.stage ? `roleguard-${flags.stage}-spoke` : null);
+  const ownRoleArns = [
+    ...(flags.stage ? [`arn:aws*:iam::*:role/roleguard-${flags.stage}-*`] : []),
+    ...(spokeRoleName ? spokeOwnPatterns(spokeRoleName) : []),
+  ];
+  if (document !== undefined)
+    return {
+      derived: await importAccounts({ accounts: [flags.account!], stored, read: async () => document, ownRoleArns }),
+    };
+  const aws = await iamClient(flags, 5);
+  if ('problem' in aws) return { error: aws.problem, code: EXIT.failed };
+  const region = await aws.iam.config.region();
+  const sts = new STSClient({ region, maxAttempts: 5 });
+  let hub: string;
+  let accounts: string[];
+  try {
+    hub = (await sts.send(new GetCallerIdentityCommand({}))).Account!;
+  } catch (error) {
+    return {
+      error: `cannot tell which account the credentials are in (STS GetCallerIdentity): ${failure(error)}`,
+      code: EXIT.failed,
+    };
+  }
+  try {
+    accounts = flags.org
+      ? await listActiveAccounts(new OrganizationsClient({ region, maxAttempts: 5 }))
+      : [flags.account!];
+  } catch (error) {
+    return {
+      error: `cannot list the organization's accounts (Organizations ListAccounts answers in the management account or a delegated administrator only): ${failure(error)}`,
+      code: EXIT.failed,
+    };
+  }
+  if (!spokeRoleName && accounts.some((a) => a !== hub))
+    return {
+      error: `give --stage STAGE (the spoke role is roleguard-STAGE-spoke) or --spoke-role NAME: accounts other than ${hub} are read through their spoke role`,
+      code: EXIT.usage,
+    };
+  const access = createAccountAccess({
+    hubAccountId: hub,
+    orgId: null,
+    allowAccounts: accounts,
+    spokeRoleName,
+    sts,
+    now: () => new Date(),
+    makeIam: (credentials) => (credentials ? new IAMClient({ region, maxAttempts: 5, credentials }) : aws.iam),
+  });
+  const read = async (accountId: string) => {
+    const iam = await access.iamFor(accountId, 'import');
+    try {
+      return await readAuthorizationDetails(iam);
+    } catch (error) {
+      throw new Error(`cannot read account ${accountId} (IAM GetAccountAuthorizationDetails): ${failure(error)}`);
+    }
+  };
+  return { derived: await importAccounts({ accounts, stored, read, ownRoleArns }) };
+}
+
+/** The summary of the accounts read and failed, one line each failure. */
+export function accountsSummary(derived: AccountsImport): string[] {
+  const { read, failed } = derived.accounts;
+  return [
+    `accounts: ${read.length} read${read.length ? ` (${read.map((r) => `${r.accountId}: ${r.roles} ${r.roles === 1 ? 'role' : 'roles'}`).join(', ')})` : ''}, ${failed.length} failed${failed.length ? '; the roles registered in a failed account were kept as they were' : ''}`,
+    ...failed.map((f) => `failed: account ${f.accountId}: ${f.error}`),
+  ];
+}
