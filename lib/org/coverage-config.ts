@@ -8,8 +8,13 @@ export interface CoverageConfig {
   hubAccountId: string;
   /** The spoke role's name in every account (`SPOKE_ROLE_NAME`, roleguard-<stage>-spoke). */
   spokeRoleName: string;
-  /** The Regions every account is expected in (`SPOKE_REGIONS`, a comma list); empty: the regional StackSet's. */
+  /**
+   * The Regions every account is expected in (`SPOKE_REGIONS`, a comma list); empty: the regional StackSet's, and
+   * without an organization the home Region.
+   */
   regions: string[];
+  /** The hub's home Region (`HOME_REGION`, else the function's `AWS_REGION`): expected without other Regions. */
+  homeRegion: string;
   /** The spoke StackSets (`SPOKE_STACKSETS`: global,regional); null: none to compare with (no organization). */
   stackSets: { global: string; regional: string } | null;
   /** A canary not back within this many minutes is a gap (`CANARY_TIMEOUT_MINUTES`, default 30). */
@@ -41,8 +46,8 @@ export function loadCoverageConfig(env: Record<string, string | undefined>): Cov
     problems.push(
       'SPOKE_STACKSETS must name the global and the regional spoke StackSets (global,regional), or be empty',
     );
-  if (regions.length === 0 && sets.length === 0)
-    problems.push('give SPOKE_REGIONS, or SPOKE_STACKSETS to take the Regions from the regional StackSet');
+  const homeRegion = text('HOME_REGION') || text('AWS_REGION');
+  if (!REGION.test(homeRegion)) problems.push('HOME_REGION (or AWS_REGION) must be a Region');
   const raw = text('CANARY_TIMEOUT_MINUTES');
   const canaryTimeoutMinutes = raw === '' ? 30 : Number(raw);
   if (!Number.isInteger(canaryTimeoutMinutes) || canaryTimeoutMinutes < 1 || canaryTimeoutMinutes > 1440)
@@ -53,6 +58,7 @@ export function loadCoverageConfig(env: Record<string, string | undefined>): Cov
     hubAccountId,
     spokeRoleName,
     regions,
+    homeRegion,
     stackSets: sets.length === 2 ? { global: sets[0]!, regional: sets[1]! } : null,
     canaryTimeoutMinutes,
   };

@@ -89,7 +89,7 @@ export async function syncCoverage(
     : [];
   const expected = compareCoverage({
     accounts: org.accounts,
-    regions: coverage.regions,
+    regions: coverage.regions.length > 0 || sets ? coverage.regions : [coverage.homeRegion],
     stackSets: sets ? { ...sets, instances } : null,
     managementAccountId: org.managementAccountId,
   });

@@ -30,6 +30,7 @@ const coverage: CoverageConfig = loadCoverageConfig({
   SPOKE_ROLE_NAME: 'roleguard-test-spoke',
   SPOKE_REGIONS: 'us-east-1,eu-west-1',
   SPOKE_STACKSETS: `${GLOBAL},${REGIONAL}`,
+  HOME_REGION: 'us-east-1',
 });
 const orgs = mockClient(OrganizationsClient);
 const cfn = mockClient(CloudFormationClient);
