@@ -1,5 +1,5 @@
-import { type CloudFormationClient, paginateListStackInstances } from '@aws-sdk/client-cloudformation';
-import { type OrganizationsClient, paginateListAccounts } from '@aws-sdk/client-organizations';
+import { type CloudFormationClient, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
+import { ListAccountsCommand, type OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { Deps } from '../deps.js';
 import { compareCoverage, type SpokeInstance } from './coverage.js';
 import { alertGap } from './coverage-alert.js';
@@ -21,23 +21,32 @@ export async function listActiveAccounts(
 ): Promise<{ accounts: string[]; managementAccountId: string | null }> {
   const accounts: string[] = [];
   let managementAccountId: string | null = null;
-  for await (const page of paginateListAccounts({ client }, {}))
+  let next: string | undefined;
+  do {
+    const page = await client.send(new ListAccountsCommand(next ? { NextToken: next } : {}));
     for (const account of page.Accounts ?? []) {
       managementAccountId ??= /^arn:[\w-]+:organizations::(\d{12}):/.exec(account.Arn ?? '')?.[1] ?? null;
       // Status is being replaced by State in the API; both are read, and only an active account is expected.
       const state = account.State ?? account.Status;
       if (account.Id && state === 'ACTIVE') accounts.push(account.Id);
     }
+    next = page.NextToken;
+  } while (next);
   return { accounts, managementAccountId };
 }
 
 /** The instances of a spoke StackSet, as its delegated administrator sees them (every page). */
 export async function listSpokeInstances(client: CloudFormationClient, stackSet: string): Promise<SpokeInstance[]> {
   const instances: SpokeInstance[] = [];
-  for await (const page of paginateListStackInstances(
-    { client },
-    { StackSetName: stackSet, CallAs: 'DELEGATED_ADMIN' },
-  ))
+  let next: string | undefined;
+  do {
+    const page = await client.send(
+      new ListStackInstancesCommand({
+        StackSetName: stackSet,
+        CallAs: 'DELEGATED_ADMIN',
+        ...(next ? { NextToken: next } : {}),
+      }),
+    );
     for (const i of page.Summaries ?? [])
       if (i.Account && i.Region)
         instances.push({
@@ -51,6 +60,8 @@ export async function listSpokeInstances(client: CloudFormationClient, stackSet:
               : (i.Status ?? 'UNKNOWN'),
           statusReason: i.StatusReason ?? null,
         });
+    next = page.NextToken;
+  } while (next);
   return instances;
 }
 
