@@ -6,13 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Config } from '../../lib/config.js';
 import { createDeps, type Deps } from '../../lib/deps.js';
-import { canaryDecision, compareCoverage } from '../../lib/org/coverage.js';
+import { canaryDecision, compareCoverage, gapFinding } from '../../lib/org/coverage.js';
 import { runCanary, stsRegionalAssume } from '../../lib/org/coverage-canary.js';
 import { type CoverageConfig, loadCoverageConfig } from '../../lib/org/coverage-config.js';
 import { coverageStep } from '../../lib/org/coverage-events.js';
 import { createCoverageStore } from '../../lib/org/coverage-store.js';
 import { syncCoverage } from '../../lib/org/coverage-sync.js';
 import { processRecord } from '../../lib/pipeline.js';
+import { actionsFor } from '../../lib/slack-actions/buttons.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 import { memoryLogger } from '../helpers/logger.js';
 
@@ -139,6 +140,25 @@ describe('the comparison and the canary timing (pure)', () => {
       timedOut: null,
       send: true,
     });
+  });
+});
+
+describe('the coverage-gap finding', () => {
+  it("names the account and Region, and offers no button that would act on roleguard's spoke role", () => {
+    const finding = gapFinding(
+      { account: MEMBER, region: 'eu-west-1' },
+      'canary',
+      { openedAt: '2026-11-02T09:00:00Z', reason: 'late' },
+      'roleguard-test-spoke',
+    );
+    expect(finding).toMatchObject({
+      kind: 'coverage-gap',
+      severity: 'high',
+      roleArn: `arn:aws:iam::${MEMBER}:role/roleguard-test-spoke`,
+      eventId: `coverage-gap/canary/${MEMBER}/eu-west-1/2026-11-02T09:00:00Z`,
+    });
+    expect(finding.message).toContain(`account ${MEMBER} in Region eu-west-1`);
+    expect(actionsFor({ finding })).toEqual(['acknowledge']);
   });
 });
 
@@ -326,6 +346,26 @@ describe('the canary', () => {
       status: 'recorded',
       findings: [],
     });
+  });
+
+  it('records the canary before it is sent, so that its event cannot arrive first', async () => {
+    // Its own tables: one covered cell.
+    const own = await createTestTables(doc, await createSessionsTable(doc));
+    const ownStore = createCoverageStore(doc, own.registryTable);
+    await ownStore.noteSync(MEMBER, 'us-east-1', { expected: true, deployStatus: 'CURRENT', at: t0.toISOString() });
+    const recorded: boolean[] = [];
+    const result = await runCanary(
+      createDeps(own, { dynamo: doc, logger: memoryLogger().logger, now: () => t0 }),
+      coverage,
+      async (region, _roleArn, session) => {
+        const cell = await ownStore.get(MEMBER, region);
+        recorded.push(cell?.canaryIds.includes(session.replace('roleguard-canary-', '')) ?? false);
+      },
+      t0,
+      newId,
+    );
+    expect(result).toMatchObject({ cells: 1, sent: 1 });
+    expect(recorded).toEqual([true]);
   });
 
   it('calls a canary not back in time a gap, and closes it when it arrives late', async () => {
