@@ -1,7 +1,7 @@
 import { deliverAlert, nextStepFor } from '../alert/index.js';
 import type { Deps } from '../deps.js';
 import type { Gap, GapSource } from './coverage.js';
-import { gapFinding } from './coverage.js';
+import { gapFinding } from './coverage-finding.js';
 
 /** What the sync or the canary did about a gap, in words, for the alert. */
 const ACTION: Record<GapSource, string> = {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Deps } from '../deps.js';
-import { type CoverageCell, canaryDecision, canarySessionName, spokeRoleArn } from './coverage.js';
+import { type CoverageCell, canaryDecision } from './coverage.js';
 import { alertGap } from './coverage-alert.js';
 import type { CoverageConfig } from './coverage-config.js';
+import { canarySessionName, spokeRoleArn } from './coverage-finding.js';
 import { createCoverageStore } from './coverage-store.js';
 
 /** Assume a role through one Region's STS endpoint; throws what STS answered. */

@@ -1,6 +1,6 @@
 import type { AssumeEvent, RoleChangeEvent, TrustPolicyChangeEvent } from '../cloudtrail/types.js';
 import type { Deps } from '../deps.js';
-import { canaryIdOf, isSpokeRoleName } from './coverage.js';
+import { canaryIdOf, isSpokeRoleName } from './coverage-finding.js';
 import { createCoverageStore } from './coverage-store.js';
 
 /** A warm function notes the last event of an account × Region at most this often. */
