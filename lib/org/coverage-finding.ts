@@ -46,7 +46,7 @@ export function gapFinding(
     message: `roleguard does not see account ${cell.account} in Region ${cell.region}: ${what}: ${gap.reason}`,
     context: {
       recipientAccountId: cell.account,
-      vendor: 'roleguard coverage',
+      vendor: 'roleguard',
       at: gap.openedAt,
       callerArn: null,
       callerType: `coverage ${cell.region}`,
