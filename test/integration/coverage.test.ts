@@ -144,6 +144,32 @@ describe('the comparison and the canary timing (pure)', () => {
   });
 });
 
+describe('the coverage settings', () => {
+  it('name every problem at once, and default the canary timeout to 30 minutes', () => {
+    expect(() =>
+      loadCoverageConfig({
+        ORG_ID: 'org-1',
+        SPOKE_REGIONS: 'eu-west-1,mars-1',
+        CANARY_TIMEOUT_MINUTES: '0',
+        AWS_REGION: 'us-east-1',
+      }),
+    ).toThrow(
+      'invalid configuration: ORG_ID is not an organization id: org-1; HUB_ACCOUNT_ID (or AWS_ACCOUNT_ID) must be a 12-digit account id; SPOKE_ROLE_NAME must be the spoke role name; SPOKE_REGIONS: not a Region: mars-1; CANARY_TIMEOUT_MINUTES must be a whole number from 1 to 1440, got "0"',
+    );
+    expect(
+      loadCoverageConfig({ AWS_ACCOUNT_ID: HUB, SPOKE_ROLE_NAME: 'roleguard-test-spoke', AWS_REGION: 'eu-west-1' }),
+    ).toEqual({
+      orgId: null,
+      hubAccountId: HUB,
+      spokeRoleName: 'roleguard-test-spoke',
+      regions: [],
+      homeRegion: 'eu-west-1',
+      stackSets: null,
+      canaryTimeoutMinutes: 30,
+    });
+  });
+});
+
 describe('the coverage-gap finding', () => {
   it("names the account and Region, and offers no button that would act on roleguard's spoke role", () => {
     const finding = gapFinding(
@@ -280,6 +306,32 @@ function canaryEvent(acct: string, region: string, id: string, copy: 'owner' | '
     },
   };
 }
+
+describe('the account sync without an organization', () => {
+  it('expects the hub account in the home Region, and asks neither Organizations nor CloudFormation', async () => {
+    const own = await createTestTables(doc, await createSessionsTable(doc));
+    const now = new Date('2026-11-02T09:00:00Z');
+    orgs.reset();
+    cfn.reset();
+    const alone = loadCoverageConfig({
+      AWS_ACCOUNT_ID: HUB,
+      SPOKE_ROLE_NAME: 'roleguard-test-spoke',
+      SPOKE_STACKSETS: `${GLOBAL},${REGIONAL}`,
+      AWS_REGION: 'eu-west-1',
+    });
+    const d = createDeps(own, { dynamo: doc, logger: memoryLogger().logger, now: () => now });
+    expect(await syncCoverage(d, alone, { organizations: null, cloudformation: null }, now)).toMatchObject({
+      accounts: 1,
+      cells: 1,
+      gaps: 0,
+    });
+    expect(orgs.calls()).toHaveLength(0);
+    expect(cfn.calls()).toHaveLength(0);
+    expect(await createCoverageStore(doc, own.registryTable).list()).toMatchObject([
+      { account: HUB, region: 'eu-west-1', expected: true, deployStatus: 'unchecked', gaps: {} },
+    ]);
+  });
+});
 
 describe('the canary', () => {
   const t0 = new Date('2026-11-02T10:00:00Z');
