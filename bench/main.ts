@@ -48,6 +48,8 @@ function functionEnv(dynamodb: string, fakes: { url: string }[]): Record<string,
     DECISIONS_TABLE: 'roleguard-bench-decisions',
     SLACK_SIGNING_SECRET_PARAMETER: '/roleguard/bench/slack-signing-secret',
     SLACK_ACTION_FUNCTION: 'roleguard-bench-slackActionWorker',
+    // The coverage functions (orgSync, orgCanary): an organization of one.
+    SPOKE_ROLE_NAME: 'roleguard-bench-spoke',
     AWS_ACCOUNT_ID: ACCOUNT,
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
     AWS_ENDPOINT_URL_SSM: ssm.url,

@@ -6,6 +6,7 @@ import { registerDecisions } from './decisions-command.js';
 import { EXIT } from './exit-codes.js';
 import { registerFindings } from './findings-command.js';
 import { registerOrg } from './org-command.js';
+import { registerOrgStatus } from './org-status.js';
 import { registerReplay } from './replay-command.js';
 import { registerRevocations } from './revocations-command.js';
 import { registerRevoke } from './revoke-command.js';
@@ -32,7 +33,7 @@ export function buildProgram(): Command {
   registerRotate(program);
   registerAthena(program);
   registerDecisions(program);
-  registerOrg(program);
+  registerOrgStatus(registerOrg(program));
   return program;
 }
 

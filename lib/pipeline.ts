@@ -4,6 +4,7 @@ import type { AssumeEvent, RoleChangeEvent, TrustPolicyChangeEvent } from './clo
 import type { Deps } from './deps.js';
 import { detectAssume, detectTrustChange, type Finding, roleIdChanged } from './detect/index.js';
 import { assumedAfterRevocation, isVendorAssume } from './detect/rules.js';
+import { coverageStep } from './org/coverage-events.js';
 import type { RegistryIndex } from './registry/index.js';
 import { roleIdOf } from './registry/role-ids.js';
 import { isAssumedRoleId } from './revoke/policy.js';
@@ -72,6 +73,9 @@ export async function processRecord(
     return { status: 'rejected', reason: 'record cannot be serialised (nested too deeply or cyclic)' };
   if (bytes > MAX_RECORD_BYTES)
     return { status: 'rejected', reason: `record is ${bytes} bytes, over the ${MAX_RECORD_BYTES}-byte record limit` };
+  // Coverage (lib/org/coverage-events.ts): the last event seen per account and Region; roleguard's own canary.
+  const canary = await coverageStep(classified, deps, options);
+  if (canary) return { status: 'ignored', eventName: 'AssumeRole', reason: canary };
   const now = options.now?.(classified) ?? deps.now();
   const index = await deps.registry();
 

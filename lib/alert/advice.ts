@@ -18,6 +18,8 @@ export function nextStepFor(finding: Finding): string {
       return 'Compare the new trust policy with the registry (roleguard audit). Revert it if the change was not approved.';
     case 'revocation-tampered':
       return "Find out who changed roleguard's revocation policy and why (CloudTrail, the caller above); roleguard puts it back from the revocations it keeps. Check the policy on the role now, and take IAM write access on guarded roles away from whoever should not have it.";
+    case 'coverage-gap':
+      return "roleguard is blind in this account and Region: assumes there are not recorded or checked. Check the spoke stacks there (roleguard org status; the StackSet's instance, the forwarding rule), SCPs that deny the spoke or forwarder roles, and that the Region is enabled; see the coverage-gap entry of docs/runbook.md.";
     case 'role-recreated':
       return "Check who deleted or created the role and why. A re-created role has a new RoleId and trust policy: roleguard's earlier revocations no longer match it. Audit the new trust policy (roleguard audit), revoke again what must stay revoked (roleguard revoke), and rotate the external ID if it may be known.";
   }

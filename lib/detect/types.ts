@@ -12,7 +12,9 @@ export type FindingKind =
   | 'missing-external-id'
   | 'untrusted-account'
   | 'denied-assume'
-  | 'trust-policy-changed';
+  | 'trust-policy-changed'
+  // Issue 15 coverage (lib/org/coverage.ts): an account × Region whose events do not reach the hub.
+  | 'coverage-gap';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 

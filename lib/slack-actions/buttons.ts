@@ -15,8 +15,9 @@ export function actionsFor(alert: Pick<Alert, 'finding' | 'policy'>): SlackActio
   // A session to revoke: the finding names a valid one, and roleguard did not revoke it (or decide to) already.
   if (f.kind !== 'denied-assume' && f.assumedRoleId && isAssumedRoleId(f.assumedRoleId) && !alert.policy)
     actions.push('revoke-session');
-  // A denied assume issued no session: there is nothing of the role to revoke on its account.
-  if (f.kind !== 'denied-assume') actions.push('revoke-role');
+  // A denied assume issued no session: there is nothing of the role to revoke on its account. A coverage gap names
+  // roleguard's own spoke role, never a role to revoke.
+  if (f.kind !== 'denied-assume' && f.kind !== 'coverage-gap') actions.push('revoke-role');
   if (EXTERNAL_ID_KINDS.has(f.kind)) actions.push('start-rotation');
   actions.push('acknowledge');
   return actions;

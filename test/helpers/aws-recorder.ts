@@ -95,6 +95,11 @@ export class CallRecorder {
         : `arn:aws:lambda:${stack.region}:${stack.accountId}:function:${name}`;
       return [{ action: 'lambda:InvokeFunction', resource, context: {}, detail: name }];
     }
+    if (service === 'organizations') {
+      // ListAccounts names no resource: IAM authorizes it on "*".
+      const action = String(received.headers['x-amz-target']).split('.')[1]!;
+      return [{ action: `organizations:${action}`, resource: '*', context: {}, detail: action }];
+    }
     if (service === 'ssm') {
       const action = String(received.headers['x-amz-target']).split('.')[1]!;
       const name = (JSON.parse(received.body) as { Name: string }).Name;
@@ -129,6 +134,25 @@ export class CallRecorder {
         context[`iam:ResourceTag/${k}`] = v;
       }
       return [{ action: `iam:${action}`, resource: role.arn, context, detail: name }];
+    }
+    // Coverage (issue 15): the canary's assume of a spoke role, the sync's listing of the organization and StackSets.
+    if (service === 'sts' && action === 'AssumeRole') {
+      const roleArn = form.get('RoleArn')!;
+      return [
+        {
+          action: 'sts:AssumeRole',
+          resource: roleArn,
+          context: {},
+          detail: `${roleArn} ${form.get('RoleSessionName')}`,
+        },
+      ];
+    }
+    if (service === 'cloudformation' && action === 'ListStackInstances') {
+      // A StackSet's ARN ends in its unique id, which the request does not carry (it names the StackSet).
+      const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(auth)?.[1] ?? stack.region;
+      const name = form.get('StackSetName')!;
+      const resource = `arn:aws:cloudformation:${region}:${stack.accountId}:stackset/${name}:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0`;
+      return [{ action: 'cloudformation:ListStackInstances', resource, context: {}, detail: name }];
     }
     throw new Error(`a request to ${service}, which the proof does not model yet`);
   }

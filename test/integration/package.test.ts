@@ -210,6 +210,9 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(schedules.map(([, r]) => [r.Properties.ScheduleExpression, r.Properties.State]).sort()).toEqual([
       ['rate(1 day)', 'ENABLED'],
       ['rate(1 hour)', 'ENABLED'],
+      // Coverage: the account sync and the canary.
+      ['rate(1 hour)', 'ENABLED'],
+      ['rate(1 hour)', 'ENABLED'],
       ['rate(5 minutes)', 'ENABLED'],
     ]);
   });
@@ -268,7 +271,7 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(config.provider.environment.SLACK_WEBHOOK_PARAMETER).toBe('none');
     const stack = config.resources as Template;
     const roles = Object.entries(stack.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
-    expect(roles).toHaveLength(8);
+    expect(roles).toHaveLength(10);
     for (const [name, role] of roles) {
       const statements = resolve(stack, STACK, role.Properties).Policies.flatMap(
         (p: any) => p.PolicyDocument.Statement,
@@ -350,6 +353,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       AuditTrustPoliciesLambdaFunction: null,
       SlackActionsLambdaFunction: 5,
       SlackActionWorkerLambdaFunction: null,
+      OrgSyncLambdaFunction: null,
+      OrgCanaryLambdaFunction: null,
     });
   });
 
@@ -359,6 +364,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       'AuditTrustPoliciesLambdaFunction',
       'OnAssumeRoleLambdaFunction',
       'OnTrustPolicyChangeLambdaFunction',
+      'OrgCanaryLambdaFunction',
+      'OrgSyncLambdaFunction',
       'RevokeLambdaFunction',
       'RotateExternalIdsLambdaFunction',
       'SlackActionWorkerLambdaFunction',
@@ -379,7 +386,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       });
       expect(JSON.stringify(fn.Properties.Environment)).not.toMatch(/hooks\.slack\.com|https:/);
     }
-    expect(ofType('AWS::Logs::LogGroup').length).toBe(8);
+    expect(ofType('AWS::Logs::LogGroup').length).toBe(10);
     for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
     expect(
       ofType('AWS::IAM::Role')
@@ -389,6 +396,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       'AuditTrustPoliciesRole',
       'OnAssumeRoleRole',
       'OnTrustPolicyChangeRole',
+      'OrgCanaryRole',
+      'OrgSyncRole',
       'RevokeRole',
       'RotateExternalIdsRole',
       'SlackActionWorkerRole',
@@ -456,6 +465,7 @@ describe('packaged CloudFormation template (osls package)', () => {
     const roleIds = ['RecordRoleIds', ['dynamodb:UpdateItem']];
     // Acting in a member account: the spoke role only (hub-template.test.ts judges it).
     const spoke = ['AssumeSpokeRoles', ['sts:AssumeRole']];
+    const coverage = ['RecordCoverage', ['dynamodb:UpdateItem']];
     expect(actionsOf('OnAssumeRoleRole')).toEqual([
       logs,
       ['RecordSessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
@@ -463,6 +473,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       registry,
       ['ConfirmRotations', ['dynamodb:PutItem']],
       roleIds,
+      coverage,
       outbox,
       intents,
       iamWrite,
@@ -477,6 +488,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       registry,
       outbox,
       roleIds,
+      coverage,
       [
         'ReapplyRevocations',
         [
@@ -543,6 +555,24 @@ describe('packaged CloudFormation template (osls package)', () => {
       encrypt,
       spoke,
     ]);
+    // Coverage (issue 15): the sync lists the organization and the spoke StackSets, the canary assumes the spoke roles;
+    // both keep their state in the registry table's coverage partition and alert gaps.
+    const coverageState = ['CoverageState', ['dynamodb:Query', 'dynamodb:UpdateItem']];
+    expect(actionsOf('OrgSyncRole')).toEqual([
+      logs,
+      coverageState,
+      ['ListAccounts', ['organizations:ListAccounts']],
+      ['ListSpokeInstances', ['cloudformation:ListStackInstances']],
+      outbox,
+      ...alerting,
+    ]);
+    expect(actionsOf('OrgCanaryRole')).toEqual([
+      logs,
+      coverageState,
+      ['AssumeSpokeRoles', ['sts:AssumeRole']],
+      outbox,
+      ...alerting,
+    ]);
     expect(actionsOf('SlackActionsRole')).toEqual([
       logs,
       ['ReadSlackSigningSecret', ['ssm:GetParameter']],
@@ -588,6 +618,21 @@ describe('packaged CloudFormation template (osls package)', () => {
       expect(statement(role, 'RecordRoleIds').Condition).toEqual({
         'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['roleid'] },
       });
+    // So is coverage; the canary may assume the spoke role only, the sync list only the spoke StackSets.
+    for (const [role, sid] of [
+      ['OnAssumeRoleRole', 'RecordCoverage'],
+      ['OnTrustPolicyChangeRole', 'RecordCoverage'],
+      ['OrgSyncRole', 'CoverageState'],
+      ['OrgCanaryRole', 'CoverageState'],
+    ])
+      expect(statement(role!, sid!).Condition).toEqual({
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['coverage'] },
+      });
+    expect(statement('OrgCanaryRole', 'AssumeSpokeRoles').Resource).toBe('arn:aws:iam::*:role/roleguard-test-spoke');
+    expect(statement('OrgSyncRole', 'ListSpokeInstances').Resource).toEqual([
+      'arn:aws:cloudformation:eu-west-1:*:stackset/roleguard-test-spoke-global:*',
+      'arn:aws:cloudformation:eu-west-1:*:stackset/roleguard-test-spoke-regional:*',
+    ]);
     expect(statement('RotateExternalIdsRole', 'RotationStateAndLocks').Condition).toEqual({
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rotation', 'lock#rotation#*'] },
     });
@@ -683,6 +728,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       RotateExternalIdsRole: 'rotate-external-ids',
       SlackActionsRole: 'slack-actions',
       SlackActionWorkerRole: 'slack-action-worker',
+      OrgSyncRole: 'org-sync',
+      OrgCanaryRole: 'org-canary',
     };
     // The SDK commands a bundle can send: every command imported (not as a type) by a project file esbuild puts in it.
     const sendable = async (fn: string): Promise<Set<string>> => {
@@ -777,6 +824,20 @@ describe('packaged CloudFormation template (osls package)', () => {
         'dynamodb:GetItem': 'the decision store: the action function reads and claims decisions, not the receiver',
         'dynamodb:Query': 'the decision store: the audit trail is listed by the CLI',
         'dynamodb:UpdateItem': 'the decision store: the action function settles decisions',
+      },
+      OrgSyncRole: {
+        ...registryImport,
+        ...noConditionCheck,
+        ...revocationModules,
+        'dynamodb:DeleteItem': 'the revocation store, bundled through lambda-deps.ts: never revokes',
+        'iam:GetRole': 'resolving a session name: manual revocation only',
+      },
+      OrgCanaryRole: {
+        ...registryImport,
+        ...noConditionCheck,
+        ...revocationModules,
+        'dynamodb:DeleteItem': 'the revocation store, bundled through lambda-deps.ts: never revokes',
+        'iam:GetRole': 'resolving a session name: manual revocation only',
       },
       SlackActionWorkerRole: {
         ...registryImport,
@@ -1007,6 +1068,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       'auditTrustPolicies.zip',
       'onAssumeRole.zip',
       'onTrustPolicyChange.zip',
+      'orgCanary.zip',
+      'orgSync.zip',
       'revoke.zip',
       'rotateExternalIds.zip',
       'slackActionWorker.zip',
@@ -1017,6 +1080,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       auditTrustPolicies: 'audit-trust-policies',
       onAssumeRole: 'on-assume-role',
       onTrustPolicyChange: 'on-trust-policy-change',
+      orgCanary: 'org-canary',
+      orgSync: 'org-sync',
       revoke: 'revoke',
       rotateExternalIds: 'rotate-external-ids',
       slackActionWorker: 'slack-action-worker',

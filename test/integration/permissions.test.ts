@@ -22,6 +22,7 @@ import { slackSignature } from '../../lib/slack-actions/verify.js';
 import { resolve, type Stack, type Template } from '../helpers/cfn.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
 import { type FakeServer, fakeIam, fakeSlack, fakeSns } from '../helpers/fake-aws.js';
+import { fakeCloudFormation, fakeOrganizations, fakeSts } from '../helpers/fake-org.js';
 import { EVENTS_DIR, loadJson, ROOT } from '../helpers/fixtures.js';
 import { type AwsCall, CallRecorder, platformCalls, proveRole, recordingProxy } from '../helpers/iam-proof.js';
 import { sqsBatch } from '../helpers/sqs.js';
@@ -37,6 +38,10 @@ const EXPIRED_ROLE = 'arn:aws:iam::111122223333:role/vendors/ExpiredVendor';
 // The same role name in another account: IAM writes go by name, so writing it would change ROLE instead.
 const OTHER_ACCOUNT_ROLE = 'arn:aws:iam::444455556666:role/vendors/ExampleCorpAudit';
 const SIGNING_SECRET = 'proof-signing-secret-0123456789abcdef';
+// Coverage (issue 15): an organization of the management account, the hub (STACK's account) and a member.
+const MANAGEMENT = '999900001111';
+const MEMBER = '444455556666';
+const ORG_ENV = { ORG_ID: 'o-exampleorg1', SPOKE_REGIONS: 'us-east-1,eu-west-1' };
 const APPROVER = 'UPROOF0001';
 let decisionsTable: string;
 let lambda: FakeServer;
@@ -100,6 +105,8 @@ const REVIEWED: Record<string, Record<string, string>> = {
   },
   AuditTrustPoliciesRole: { ...SPOKE },
   SlackActionsRole: {},
+  OrgSyncRole: {},
+  OrgCanaryRole: {},
   SlackActionWorkerRole: {
     ...SPOKE,
     'EncryptAlerts kms:Decrypt': SLACK_ROTATION_ALERTS,
@@ -154,7 +161,18 @@ beforeAll(async () => {
   iam = await fakeIam();
   lambda = await fakeLambda();
   const dynamo = await recordingProxy(testEndpoint());
-  servers = [slack, ssm, sns, iam, lambda, dynamo];
+  // The member's regional spoke is missing in eu-west-1; the management account's spoke (a plain stack) refuses.
+  const sts = await fakeSts(new Set([`arn:aws:iam::${MANAGEMENT}:role/roleguard-test-spoke`]));
+  const organizations = await fakeOrganizations(MANAGEMENT, [STACK.accountId, MEMBER]);
+  const cloudformation = await fakeCloudFormation({
+    'roleguard-test-spoke-global': [`${STACK.accountId}@us-east-1`, `${MEMBER}@us-east-1`],
+    'roleguard-test-spoke-regional': [
+      `${STACK.accountId}@us-east-1`,
+      `${STACK.accountId}@eu-west-1`,
+      `${MEMBER}@us-east-1`,
+    ],
+  });
+  servers = [slack, ssm, sns, iam, lambda, dynamo, sts, organizations, cloudformation];
   recorder = new CallRecorder(servers, {
     template,
     stack: STACK,
@@ -177,6 +195,9 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SNS: sns.url,
     AWS_ENDPOINT_URL_IAM: iam.url,
     AWS_ENDPOINT_URL_LAMBDA: lambda.url,
+    AWS_ENDPOINT_URL_STS: sts.url,
+    AWS_ENDPOINT_URL_ORGANIZATIONS: organizations.url,
+    AWS_ENDPOINT_URL_CLOUDFORMATION: cloudformation.url,
     AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
   });
@@ -190,7 +211,7 @@ afterAll(async () => {
 });
 
 /** Load a packaged function as Lambda does, with its environment from the template (tables mapped to local ones). */
-async function load(functionId: string, file: string) {
+async function load(functionId: string, file: string, extraEnv: Record<string, string> = {}) {
   const env = resolve(template, STACK, template.Resources[functionId]!.Properties.Environment.Variables) as Record<
     string,
     string
@@ -207,6 +228,8 @@ async function load(functionId: string, file: string) {
     // No metric lines in the test output (they need no permission; function-resilience.test.ts checks them).
     ROLEGUARD_STACK: '',
     NODE_OPTIONS: '',
+    // What a stage's params would set (the organization of the coverage functions).
+    ...extraEnv,
   });
   const name = functionId.replace('LambdaFunction', '');
   const zip = unzipSync(readFileSync(join(out, `${name[0]!.toLowerCase()}${name.slice(1)}.zip`)));
@@ -223,8 +246,9 @@ async function record(
   functionId: string,
   file: string,
   work: (handler: (event: unknown) => Promise<any>) => Promise<unknown>,
+  extraEnv: Record<string, string> = {},
 ): Promise<void> {
-  const calls = await recorder.during(async () => work(await load(functionId, file)));
+  const calls = await recorder.during(async () => work(await load(functionId, file, extraEnv)));
   sent[functionId] = [...(sent[functionId] ?? []), ...calls];
 }
 
@@ -482,6 +506,33 @@ describe('every AWS request of every function is allowed by its own role (IAM ev
     );
     await record('AuditTrustPoliciesLambdaFunction', 'audit-trust-policies', async (audit) =>
       expect(await audit({})).toMatchObject({ notified: 'sent' }),
+    );
+
+    // orgSync: the organization's accounts and the spoke StackSets' instances; the member's missing regional spoke is
+    // a gap, alerted once (the second run finds the alert already admitted).
+    await record(
+      'OrgSyncLambdaFunction',
+      'org-sync',
+      async (sync) => {
+        expect(await sync({})).toMatchObject({ accounts: 3, cells: 6, gaps: 1, alerted: 1 });
+        expect(await sync({})).toMatchObject({ gaps: 1, alerted: 0 });
+      },
+      ORG_ENV,
+    );
+    // orgCanary: each covered account's spoke role assumed in each Region; the management account's refuses (a gap,
+    // alerted once across the two runs).
+    await record(
+      'OrgCanaryLambdaFunction',
+      'org-canary',
+      async (canary) => {
+        expect(await canary({})).toMatchObject({ cells: 5, sent: 3, failed: 2, alerted: 2 });
+        expect(await canary({})).toMatchObject({ waiting: 3, failed: 2, alerted: 0 });
+      },
+      ORG_ENV,
+    );
+    const assumed = sent.OrgCanaryLambdaFunction!.filter((c) => c.action === 'sts:AssumeRole').map((c) => c.resource);
+    expect(new Set(assumed)).toEqual(
+      new Set([STACK.accountId, MEMBER, MANAGEMENT].map((a) => `arn:aws:iam::${a}:role/roleguard-test-spoke`)),
     );
   }, 60_000);
 

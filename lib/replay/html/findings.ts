@@ -28,6 +28,7 @@ export const RUNBOOK_ANCHOR: Record<FindingKind, string> = {
     'trust-policy-changed-high-critical-when-the-new-policy-opens-the-door-medium-when-the-change-was-denied',
   'revocation-tampered': 'revocation-tampered-critical-medium-when-the-attempt-was-denied',
   'role-recreated': 'role-recreated-critical-medium-when-the-attempt-was-denied',
+  'coverage-gap': 'coverage-gap-high',
 };
 
 /** Findings of one kind, on one role, from one caller: a repeated finding is one row. */
