@@ -628,7 +628,10 @@ describe('packaged CloudFormation template (osls package)', () => {
       expect(statement(role!, sid!).Condition).toEqual({
         'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['coverage'] },
       });
-    expect(statement('OrgCanaryRole', 'AssumeSpokeRoles').Resource).toBe('arn:aws:iam::*:role/roleguard-test-spoke');
+    // Without orgId (this template) the spoke role of the hub's own account only; hub-template.test.ts covers orgId.
+    expect(statement('OrgCanaryRole', 'AssumeSpokeRoles').Resource).toBe(
+      'arn:aws:iam::111122223333:role/roleguard-test-spoke',
+    );
     expect(statement('OrgSyncRole', 'ListSpokeInstances').Resource).toEqual([
       'arn:aws:cloudformation:eu-west-1:*:stackset/roleguard-test-spoke-global:*',
       'arn:aws:cloudformation:eu-west-1:*:stackset/roleguard-test-spoke-regional:*',
@@ -831,6 +834,7 @@ describe('packaged CloudFormation template (osls package)', () => {
         ...revocationModules,
         'dynamodb:DeleteItem': 'the revocation store, bundled through lambda-deps.ts: never revokes',
         'iam:GetRole': 'resolving a session name: manual revocation only',
+        'sts:AssumeRole': 'acting in member accounts (lib/org/accounts.ts), bundled through lambda-deps.ts: never acts',
       },
       OrgCanaryRole: {
         ...registryImport,

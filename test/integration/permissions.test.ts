@@ -43,11 +43,37 @@ const MANAGEMENT = '999900001111';
 const MEMBER = '444455556666';
 const ORG_ENV = { ORG_ID: 'o-exampleorg1', SPOKE_REGIONS: 'us-east-1,eu-west-1' };
 const APPROVER = 'UPROOF0001';
+/** The roles proven against the stack packaged for the organization of ORG_ENV (their functions run with it). */
+const ORG_PROVEN = new Set(['OrgSyncRole', 'OrgCanaryRole']);
+
+/** Package the stack (stage test) into `dir` with extra osls arguments, and read its template. */
+function packageStack(dir: string, args: string[]): Template {
+  execFileSync(
+    join(ROOT, 'node_modules', '.bin', 'osls'),
+    ['package', '--stage', 'test', '--region', STACK.region, '--param', 'slackActions=true', ...args, '--package', dir],
+    {
+      cwd: ROOT,
+      stdio: 'pipe',
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        AWS_PROFILE: '',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        TMPDIR: out,
+      },
+    },
+  );
+  return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+}
 let decisionsTable: string;
 let lambda: FakeServer;
 let slack: FakeServer;
 let out: string;
 let template: Template;
+/** The same stack packaged for an organization (orgId): the coverage functions act across it. */
+let orgTemplate: Template;
 let doc: DynamoDBDocumentClient;
 let config: Config;
 let servers: FakeServer[];
@@ -119,25 +145,14 @@ const REVIEWED: Record<string, Record<string, string>> = {
 
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'roleguard-proof-'));
-  execFileSync(
-    join(ROOT, 'node_modules', '.bin', 'osls'),
-    // Slack actions on (the slackActions param): the receiver takes clicks and the alerts carry buttons.
-    ['package', '--stage', 'test', '--region', STACK.region, '--param', 'slackActions=true', '--package', out],
-    {
-      cwd: ROOT,
-      stdio: 'pipe',
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: '',
-        AWS_SECRET_ACCESS_KEY: '',
-        AWS_PROFILE: '',
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-        TMPDIR: out,
-      },
-    },
-  );
-  template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
+  // Slack actions on (the slackActions param): the receiver takes clicks and the alerts carry buttons.
+  template = packageStack(out, []);
+  orgTemplate = packageStack(join(out, 'org'), [
+    '--param',
+    `orgId=${ORG_ENV.ORG_ID}`,
+    '--param',
+    'spokeOrganizationalUnits=r-abcd',
+  ]);
   doc = testDynamo();
   config = await createTestTables(doc, await createSessionsTable(doc));
   decisionsTable = `${config.registryTable}-decisions`;
@@ -555,9 +570,16 @@ describe('every AWS request of every function is allowed by its own role (IAM ev
 
   it.each(Object.keys(REVIEWED))('%s: every request allowed, every grant used or reviewed', async (roleId) => {
     const functionId = roleId.replace(/Role$/, 'LambdaFunction');
-    const calls = [...(sent[functionId] ?? []), ...platformCalls(template, STACK, functionId)];
+    const inOrg = ORG_PROVEN.has(roleId);
+    const judged = inOrg ? orgTemplate : template;
+    // In the organization every fake account is a member: a spoke role there belongs to ORG_ENV's organization.
+    const org = (c: (typeof sent)[string][number]) =>
+      inOrg && c.action === 'sts:AssumeRole'
+        ? { ...c, context: { ...c.context, 'aws:ResourceOrgID': ORG_ENV.ORG_ID } }
+        : c;
+    const calls = [...(sent[functionId] ?? []).map(org), ...platformCalls(judged, STACK, functionId)];
     expect(sent[functionId]?.length).toBeGreaterThan(0);
-    const proof = await proveRole(template, STACK, roleId, calls);
+    const proof = await proveRole(judged, STACK, roleId, calls);
     expect(
       proof.denied.map((d) => `${d.call.action} ${d.call.resource} ${JSON.stringify(d.call.context)}: ${d.result}`),
     ).toEqual([]);
