@@ -777,10 +777,9 @@ describe('packaged CloudFormation template (osls package)', () => {
     const notSent: Record<string, Record<string, string>> = {
       // (Its handler, lib/queue-handler.ts, no longer bundles the manual revocation code, which sends iam:GetRole.)
       OnAssumeRoleRole: { ...registryImport },
-      OnTrustPolicyChangeRole: {
-        ...registryImport,
-        'iam:GetRole': 'resolving a session name: manual revocation only',
-      },
+      // Its handler is now the queue handler (lib/queue-handler.ts), which no longer bundles the manual revocation
+      // code (lib/lambda-handler.ts) and its iam:GetRole.
+      OnTrustPolicyChangeRole: { ...registryImport },
       SweepRole: {
         ...registryImport,
         'iam:GetRole': 'resolving a session name: manual revocation only',
@@ -1101,7 +1100,8 @@ describe('packaged CloudFormation template (osls package)', () => {
         POWERTOOLS_LOG_LEVEL: 'ERROR',
       });
       const { handler } = await import(pathToFileURL(bundle).href);
-      const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 30000 };
+      // A fresh invocation of its 120 s timeout (a batch keeps one record's worst case in hand).
+      const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 120000 };
       const vendor = loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json'));
       // As deployed: SQS batches from the STS queue. The same event twice in a batch is recorded once.
       const none = { batchItemFailures: [] };
