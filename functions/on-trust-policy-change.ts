@@ -1,5 +1,5 @@
 import { createAlertingDeps, revocationDeps } from '../lib/lambda-deps.js';
-import { cloudTrailEventHandler } from '../lib/lambda-handler.js';
+import { queuedEventHandler } from '../lib/queue-handler.js';
 import { liveReapplier } from '../lib/trust/reapply.js';
 
 const alerting = await createAlertingDeps();
@@ -7,7 +7,8 @@ const alerting = await createAlertingDeps();
 const deps = { ...alerting, reapply: liveReapplier(revocationDeps(alerting)) };
 
 /**
- * EventBridge → IAM UpdateAssumeRolePolicy, PutRolePolicy, DeleteRolePolicy, DeleteRole or CreateRole of a guarded
- * role → detect a change made outside roleguard, re-apply a tampered revocation policy, alert.
+ * The IAM queue (SQS batches of EventBridge IAM UpdateAssumeRolePolicy, PutRolePolicy, DeleteRolePolicy, DeleteRole
+ * or CreateRole events, from this account and every spoke) → detect a change of a guarded role made outside
+ * roleguard, re-apply a tampered revocation policy, alert; a failed record alone returns to the queue.
  */
-export const handler = cloudTrailEventHandler(deps);
+export const handler = queuedEventHandler(deps);

@@ -1,27 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Deps } from './deps.js';
-import { handleCloudTrailEvent } from './handle-event.js';
-import { emitMetrics } from './metrics.js';
 import { type ManualRevocation, type ManualTarget, RevocationRefused, revokeByHand } from './revoke/manual.js';
 import type { RevocationDeps } from './revoke/service.js';
-
-/**
- * The Lambda handler for one CloudTrail event from EventBridge: trust-policy changes (STS assumes come in SQS
- * batches: lib/queue-handler.ts).
- */
-export function cloudTrailEventHandler(deps: Deps) {
-  return middy(async (event: unknown) => {
-    const result = await handleCloudTrailEvent(event, deps);
-    // The coverage heartbeat: an alarm fires when no STS event has been recorded for some hours.
-    if (result.status === 'recorded') emitMetrics({ StsEventsRecorded: 1 });
-    return result;
-  })
-    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
-    .onError(async (request) => {
-      deps.logger.error('event failed; Lambda will retry it, then dead-letter it', { error: request.error as Error });
-    });
-}
 
 /** A scheduled handler: runs the job once per invocation, logs its result, and fails loudly so Lambda retries. */
 export function scheduledHandler<T>(deps: Deps, name: string, job: (now: Date) => Promise<T>) {

@@ -1,15 +1,30 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { DEFAULT_DELIVERY_POLICY, deliveryWorstCaseMs } from './alert/deliver.js';
+import { SLACK_TIMEOUT_MS } from './alert/senders.js';
 import type { Deps } from './deps.js';
 import { type HandlerResult, handleCloudTrailEvent } from './handle-event.js';
 import { emitMetrics } from './metrics.js';
+import { DEFAULT_LOCK } from './revoke/service.js';
+
+/** The other calls of one record (DynamoDB, IAM with its bounded retries, SNS), together, at their slowest. */
+export const OTHER_CALLS_ALLOWANCE_MS = 10_000;
+
+/**
+ * One record's worst case: the role lock's longest wait (a revocation or a re-application), Slack's tries and
+ * backoff each to its timeout, and the other calls' allowance.
+ */
+export const RECORD_WORST_CASE_MS =
+  DEFAULT_LOCK.waitMs + deliveryWorstCaseMs(DEFAULT_DELIVERY_POLICY, SLACK_TIMEOUT_MS) + OTHER_CALLS_ALLOWANCE_MS;
 
 /**
  * Below this much time left in the invocation, the records not yet started are handed back to the queue untouched
- * rather than cut off by the timeout (which would return the whole batch, done records included).
+ * rather than cut off by the timeout: a timeout returns the whole batch, done records included, and counts a receive
+ * against every record, so one record that keeps timing out would drag its batch-mates to the dead-letter queue.
+ * One record's worst case, so a record started with this much left finishes before the timeout.
  */
-export const BATCH_TIME_MARGIN_MS = 5_000;
+export const BATCH_TIME_MARGIN_MS = RECORD_WORST_CASE_MS;
 
 /** The counts of one batch (logged once per invocation). */
 export interface BatchSummary {
@@ -45,7 +60,7 @@ export function parseQueueBody(body: unknown): { event: object } | { rejected: s
 }
 
 /**
- * One batch from the STS queue: each message is one EventBridge event, handled as the direct path handles it. A
+ * One batch from the STS or the IAM queue: each message is one EventBridge event, handled as the direct path handles it. A
  * record whose processing throws (an AWS failure) is reported alone in `batchItemFailures` and comes back from the
  * queue (then its dead-letter queue). A malformed message is logged with its reason, counted, and acknowledged:
  * retrying it cannot help.
@@ -107,10 +122,11 @@ function emitCounts(recorded: number, rejected: number): void {
 }
 
 /**
- * The Lambda handler of onAssumeRole: SQS batches from the STS queue (answered with `batchItemFailures`), or one
- * EventBridge event invoked directly (tests, a replay by hand), answered as before with the event's result.
+ * The Lambda handler of a queue-fed function (onAssumeRole: the STS queue; onTrustPolicyChange: the IAM queue): SQS
+ * batches (answered with `batchItemFailures`), or one EventBridge event invoked directly (tests, a replay by hand),
+ * answered as before with the event's result.
  */
-export function assumeEventHandler(deps: Deps) {
+export function queuedEventHandler(deps: Deps) {
   return middy(async (event: unknown, context: { getRemainingTimeInMillis?: () => number }) => {
     if (!isSqsEvent(event)) {
       const result = await handleCloudTrailEvent(event, deps);
@@ -128,3 +144,6 @@ export function assumeEventHandler(deps: Deps) {
       deps.logger.error('event failed; Lambda will retry it, then dead-letter it', { error: request.error as Error });
     });
 }
+
+/** onAssumeRole's handler (the STS queue): the queue-fed handler. */
+export const assumeEventHandler = queuedEventHandler;

@@ -62,6 +62,18 @@ module.exports = {
     return regions;
   },
   /**
+   * The spoke StackSets' FailureToleranceCount (param spokeFailureToleranceCount): the accounts per Region whose stack
+   * instance may fail before the operation stops there (and the hub's deploy fails with it). A whole number, 0-100.
+   */
+  spokeFailureToleranceCount: async ({ resolveVariable }) =>
+    failureTolerance(await param(resolveVariable, 'spokeFailureToleranceCount')),
+  /**
+   * The spoke StackSets' MaxConcurrentCount: the tolerance plus one. AWS requires at least that many with a count, and
+   * in its default (strict) mode caps the concurrency there; SOFT_FAILURE_TOLERANCE keeps it whatever fails.
+   */
+  spokeMaxConcurrentCount: async ({ resolveVariable }) =>
+    failureTolerance(await param(resolveVariable, 'spokeFailureToleranceCount')) + 1,
+  /**
    * The OUs the spoke StackSets deploy to (param spokeOrganizationalUnits, a comma list of r-… or ou-…). Required
    * with orgId: there is no safe default (the root would reach every account, which is the usual wish, but only the
    * deployer knows its id).
@@ -91,6 +103,14 @@ function list(text) {
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean);
+}
+
+function failureTolerance(text) {
+  if (!/^\d{1,3}$/.test(text) || Number(text) > 100)
+    throw new Error(
+      `spokeFailureToleranceCount must be a whole number of accounts per Region, 0 to 100, got ${JSON.stringify(text)}`,
+    );
+  return Number(text);
 }
 
 function checkOrgId(orgId) {

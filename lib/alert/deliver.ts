@@ -57,6 +57,16 @@ export async function sendWithRetry(
   }
 }
 
+/** The longest `sendWithRetry` can take on one channel when every try runs to `attemptTimeoutMs`. */
+export function deliveryWorstCaseMs(
+  policy: Pick<DeliveryPolicy, 'attemptsNow' | 'baseDelayMs'>,
+  attemptTimeoutMs: number,
+) {
+  let total = policy.attemptsNow * attemptTimeoutMs;
+  for (let attempt = 1; attempt < policy.attemptsNow; attempt++) total += policy.baseDelayMs * 4 ** (attempt - 1);
+  return total;
+}
+
 // AWS throttling comes back as HTTP 400 with one of these error names (SNS: Throttling).
 const THROTTLING = new Set([
   'Throttling',

@@ -1,6 +1,9 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { AlertSenders } from './deliver.js';
 
+/** How long one post to Slack may take before it counts as failed (and is retried). */
+export const SLACK_TIMEOUT_MS = 10_000;
+
 /** Slack answered a webhook post with an HTTP error; the status decides whether it is retried. */
 export class SlackWebhookHttpError extends Error {
   override name = 'SlackWebhookHttpError';
@@ -33,7 +36,7 @@ export function slackSender(
   options: { timeoutMs?: number } = {},
 ): NonNullable<AlertSenders['slack']> {
   if (!/^https?:\/\/\S+$/.test(webhookUrl)) throw new Error('the Slack webhook secret is not a URL');
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? SLACK_TIMEOUT_MS;
   return async (payload) => {
     let response: Response;
     let body: string;

@@ -79,7 +79,8 @@ export interface RevocationRequest {
 export const SWEEP_GRACE_MS = 60_000;
 /** The longest the sweep waits between tries of an intent that keeps failing. */
 const MAX_RETRY_MS = 15 * 60_000;
-const DEFAULT_LOCK = { leaseMs: 60_000, waitMs: 20_000 };
+/** The role lock of the live path: held at most `leaseMs`, waited for at most `waitMs` (lib/queue-handler.ts counts it). */
+export const DEFAULT_LOCK = { leaseMs: 60_000, waitMs: 20_000 };
 
 /**
  * Who made an assume, as stably as CloudTrail lets us tell: the caller's account and its principal's unique id (the

@@ -20,7 +20,8 @@ import { sqsBatch } from '../helpers/sqs.js';
 const ROLE = 'arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit';
 const PARAMETER = '/roleguard/test/slack-webhook-url';
 const FUNCTIONS = '../../functions';
-const context = { functionName: 'fn', awsRequestId: 'r1', getRemainingTimeInMillis: () => 60000 };
+// A fresh invocation of the queue-fed functions' 120 s timeout (a batch keeps one record's worst case in hand).
+const context = { functionName: 'fn', awsRequestId: 'r1', getRemainingTimeInMillis: () => 120000 };
 const saved = { ...process.env };
 let doc: DynamoDBDocumentClient;
 let config: Config;

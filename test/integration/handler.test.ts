@@ -6,7 +6,7 @@ import type { Config } from '../../lib/config.js';
 import { createDeps, createDocumentClient } from '../../lib/deps.js';
 import { handleCloudTrailEvent } from '../../lib/handle-event.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
-import { assumeEventHandler } from '../../lib/queue-handler.js';
+import { assumeEventHandler, BATCH_TIME_MARGIN_MS, queuedEventHandler } from '../../lib/queue-handler.js';
 import { createRegistryStore } from '../../lib/registry/index.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
 import { createSessionsTable, createTestTables, testDynamo, testEndpoint } from '../helpers/dynamo.js';
@@ -173,7 +173,8 @@ describe('capture handler (EventBridge → DynamoDB Local)', () => {
 });
 
 describe('onAssumeRole reads the STS queue in batches (SQS → DynamoDB Local)', () => {
-  const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 30_000 };
+  // A fresh invocation of the function's 120 s timeout.
+  const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 120_000 };
   /** The vendor fixture with its own event id and access key (so each is a new session). */
   const vendor = (id: string) => {
     const e = structuredClone(event('eventbridge-assume-role-vendor.json')) as any;
@@ -258,6 +259,59 @@ describe('onAssumeRole reads the STS queue in batches (SQS → DynamoDB Local)',
       batchItemFailures: [{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-2' }],
     });
     expect(await recorded('late-1')).toBe(0);
+  });
+
+  it('starts no record with less than one record’s worst case left (30 s: the old timeout)', async () => {
+    const { deps: d } = deps();
+    const batch = sqsBatch([vendor('short-1'), vendor('short-2')]);
+    expect(await assumeEventHandler(d)(batch, { ...context, getRemainingTimeInMillis: () => 30_000 } as never)).toEqual(
+      { batchItemFailures: [{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-2' }] },
+    );
+    expect([await recorded('short-1'), await recorded('short-2')]).toEqual([0, 0]);
+  });
+
+  it('as the clock runs down, the records not yet started go back; those done are not returned', async () => {
+    const { deps: d, lines } = deps();
+    // A fake clock: the invocation starts with 120 s; each record takes 40 s (a lock wait, slow Slack).
+    let remaining = 120_000;
+    const sessions = d.sessions;
+    d.sessions = {
+      ...sessions,
+      record: async (e, options) => {
+        remaining -= 40_000;
+        return sessions.record(e, options);
+      },
+    };
+    const batch = sqsBatch([vendor('clock-1'), vendor('clock-2'), vendor('clock-3')]);
+    expect(
+      await assumeEventHandler(d)(batch, { ...context, getRemainingTimeInMillis: () => remaining } as never),
+    ).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-3' }] });
+    // 120 s and 80 s left: started and done; 40 s (below the margin): back to the queue, untouched.
+    expect(BATCH_TIME_MARGIN_MS).toBeGreaterThan(40_000);
+    expect(BATCH_TIME_MARGIN_MS).toBeLessThanOrEqual(80_000);
+    expect([await recorded('clock-1'), await recorded('clock-2'), await recorded('clock-3')]).toEqual([1, 1, 0]);
+    expect(lines.map((l) => JSON.parse(l))).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          message: 'time is short; the rest of the batch goes back to the queue',
+          returned: 1,
+        }),
+        expect.objectContaining({ message: 'batch done', records: 3, recorded: 2, failed: 1 }),
+      ]),
+    );
+  });
+
+  it('onTrustPolicyChange reads the IAM queue with the same handler: IAM events in a batch', async () => {
+    const { deps: d, lines } = deps();
+    const change = event('eventbridge-update-assume-role-policy.json');
+    const batch = sqsBatch([change, '{not json'], 'roleguard-test-iam-events');
+    expect(await queuedEventHandler(d)(batch, context as never)).toEqual({ batchItemFailures: [] });
+    // The change was handled (ok: neither recorded nor rejected), the malformed message rejected with its reason.
+    expect(lines.map((l) => JSON.parse(l))).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ message: 'batch done', records: 2, ok: 1, rejected: 1, failed: 0 }),
+      ]),
+    );
   });
 
   it('still takes one EventBridge event invoked directly (a replay by hand), answering with its result', async () => {

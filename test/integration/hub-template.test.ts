@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { BATCH_TIME_MARGIN_MS, RECORD_WORST_CASE_MS } from '../../lib/queue-handler.js';
 import { resolve, type Stack, type Template } from '../helpers/cfn.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { type AwsCall, proveRole } from '../helpers/iam-proof.js';
@@ -55,7 +56,14 @@ const packaged = (dir: string): Template =>
 
 beforeAll(() => {
   out = mkdtempSync(join(tmpdir(), 'roleguard-hub-'));
-  osls(join(out, 'org'), [`orgId=${ORG}`, 'homeRegion=eu-west-1', 'spokeOrganizationalUnits=r-ab12']);
+  // recordAwsServiceAssumes and spokeFailureToleranceCount away from their defaults: the StackSets follow the params.
+  osls(join(out, 'org'), [
+    `orgId=${ORG}`,
+    'homeRegion=eu-west-1',
+    'spokeOrganizationalUnits=r-ab12',
+    'recordAwsServiceAssumes=true',
+    'spokeFailureToleranceCount=3',
+  ]);
   osls(join(out, 'alone'), []);
   withOrg = packaged('org');
   alone = packaged('alone');
@@ -82,7 +90,7 @@ async function mayPut(template: Template, principal: string, principalOrgId: str
         principal,
         action: 'events:PutEvents',
         resource: { resource: busArn, accountId: STACK.accountId },
-        contextVariables: { 'aws:PrincipalOrgID': principalOrgId },
+        contextVariables: { 'aws:PrincipalOrgID': principalOrgId, 'aws:PrincipalArn': principal },
       },
       identityPolicies: [
         {
@@ -114,13 +122,24 @@ describe('the organization hub, packaged with orgId and homeRegion', () => {
         Principal: '*',
         Action: 'events:PutEvents',
         Resource: 'arn:aws:events:eu-west-1:111122223333:event-bus/roleguard-test-org',
-        Condition: { StringEquals: { 'aws:PrincipalOrgID': ORG } },
+        Condition: {
+          StringEquals: { 'aws:PrincipalOrgID': ORG },
+          ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/roleguard-test-forwarder-*' },
+        },
       },
     ]);
-    // Judged: a forwarder of a member account gets in; one of another organization does not.
+    // Judged: a forwarder of a member account gets in; one of another organization does not, nor does any other
+    // principal of a member account (it could forge events that look like CloudTrail's). (A principal of the hub
+    // account needs no bus policy: its own identity policy is enough within its account.)
     const forwarder = `arn:aws:iam::${MEMBER}:role/roleguard-test-forwarder-eu-west-2`;
     expect(await mayPut(withOrg, forwarder, ORG)).toBe('Allowed');
     expect(await mayPut(withOrg, forwarder, OTHER_ORG)).not.toBe('Allowed');
+    for (const other of [
+      `arn:aws:iam::${MEMBER}:role/OrganizationAccountAccessRole`,
+      `arn:aws:iam::${MEMBER}:role/roleguard-prod-forwarder-eu-west-2`,
+      `arn:aws:iam::${MEMBER}:user/alice`,
+    ])
+      expect([other, await mayPut(withOrg, other, ORG)]).toEqual([other, expect.not.stringMatching(/^Allowed$/)]);
     expect(ofType(withOrg, 'AWS::Events::EventBusPolicy')).toEqual([]);
   });
 
@@ -140,22 +159,31 @@ describe('the organization hub, packaged with orgId and homeRegion', () => {
     expect(dlq).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
     // A batch in flight is not handed out again: at least 6 times the function's timeout, plus its batching window.
     const mapping = ofType(withOrg, 'AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
-    expect(mapping).toHaveLength(1);
-    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn.Timeout + mapping[0]!.MaximumBatchingWindowInSeconds);
-    expect(resolve(withOrg, STACK, mapping[0])).toMatchObject({
+    expect(mapping).toHaveLength(2);
+    const stsMapping = mapping.find((m) => JSON.stringify(m.EventSourceArn).includes('StsEventsQueue'))!;
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn.Timeout + stsMapping.MaximumBatchingWindowInSeconds);
+    // A batch stops starting records one record's worst case before the timeout, and still has 30 s to work (the
+    // old timeout) before it does.
+    expect(BATCH_TIME_MARGIN_MS).toBeGreaterThanOrEqual(RECORD_WORST_CASE_MS);
+    expect(fn.Timeout * 1000).toBeGreaterThanOrEqual(BATCH_TIME_MARGIN_MS + 30_000);
+    expect(resolve(withOrg, STACK, stsMapping)).toMatchObject({
       EventSourceArn: 'arn:aws:sqs:eu-west-1:111122223333:roleguard-test-sts-events',
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: 10 },
       Enabled: true,
     });
-    expect(JSON.stringify(mapping[0]!.FunctionName)).toContain('OnAssumeRoleLambdaFunction');
+    expect(JSON.stringify(stsMapping.FunctionName)).toContain('OnAssumeRoleLambdaFunction');
     // The reserved concurrency leaves room for the queue's maximum concurrency (or the surplus would be throttled).
-    expect(fn.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(mapping[0]!.ScalingConfig.MaximumConcurrency);
+    expect(fn.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(stsMapping.ScalingConfig.MaximumConcurrency);
     // Both STS rules (the hub bus's, the default bus's in the home Region) target the queue, and only they may send.
     const sts = props(withOrg, 'HubAssumeRoleEventsRule');
     const own = props(withOrg, 'AssumeRoleEventsRule');
-    expect(sts).toMatchObject({ EventBusName: 'roleguard-test-org', State: 'ENABLED' });
+    // AssumeRole* are read-only CloudTrail management events: a plain ENABLED rule skips them on any bus.
+    expect(sts).toMatchObject({
+      EventBusName: 'roleguard-test-org',
+      State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
+    });
     expect(own.State).toBe('ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
     expect(sts.EventPattern).toEqual(own.EventPattern);
     for (const rule of [sts, own])
@@ -188,21 +216,62 @@ describe('the organization hub, packaged with orgId and homeRegion', () => {
     expect(grants.filter((g) => g.includes('OnAssumeRole'))).toEqual([]);
   });
 
-  it('the spokes’ IAM events go to the trust-change function, retried and dead-lettered', () => {
+  it('IAM events (the spokes’ and us-east-1’s own) wait in a queue for the trust-change function, in batches', () => {
+    const queue = props(withOrg, 'IamEventsQueue');
+    const fn = withOrg.Resources.OnTrustPolicyChangeLambdaFunction!.Properties;
+    expect(queue).toMatchObject({
+      QueueName: 'roleguard-test-iam-events',
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: {
+        deadLetterTargetArn: 'arn:aws:sqs:eu-west-1:111122223333:roleguard-test-iam-events-dead-letter',
+        maxReceiveCount: 5,
+      },
+    });
+    expect(props(withOrg, 'IamEventsDeadLetterQueue')).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+    });
+    const mapping = ofType(withOrg, 'AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties)
+      .find((m) => JSON.stringify(m.FunctionName).includes('OnTrustPolicyChangeLambdaFunction'))!;
+    expect(resolve(withOrg, STACK, mapping)).toMatchObject({
+      EventSourceArn: 'arn:aws:sqs:eu-west-1:111122223333:roleguard-test-iam-events',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn.Timeout + mapping.MaximumBatchingWindowInSeconds);
+    expect(fn.Timeout * 1000).toBeGreaterThanOrEqual(BATCH_TIME_MARGIN_MS + 30_000);
+    expect(fn.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(mapping.ScalingConfig.MaximumConcurrency);
+    // Both IAM rules target the queue, and only they may send to it; the function is no longer invoked by a rule.
     const rule = props(withOrg, 'HubTrustPolicyChangeRule');
     expect(rule).toMatchObject({ EventBusName: 'roleguard-test-org', State: 'ENABLED' });
     expect(rule.EventPattern.source).toEqual(['aws.iam']);
-    expect(rule.Targets).toEqual([
+    for (const iamRule of [rule, props(withOrg, 'TrustPolicyChangeRule')])
+      expect(iamRule.Targets).toEqual([
+        expect.objectContaining({
+          Arn: 'arn:aws:sqs:eu-west-1:111122223333:roleguard-test-iam-events',
+          RetryPolicy: { MaximumRetryAttempts: 24, MaximumEventAgeInSeconds: 21600 },
+          DeadLetterConfig: { Arn: 'arn:aws:sqs:eu-west-1:111122223333:roleguard-test-dead-letter' },
+        }),
+      ]);
+    expect(props(withOrg, 'IamEventsQueuePolicy').PolicyDocument.Statement).toEqual([
       expect.objectContaining({
-        Arn: 'arn:aws:lambda:eu-west-1:111122223333:function:roleguard-test-onTrustPolicyChange',
-        RetryPolicy: { MaximumRetryAttempts: 24, MaximumEventAgeInSeconds: 21600 },
-        DeadLetterConfig: { Arn: 'arn:aws:sqs:eu-west-1:111122223333:roleguard-test-dead-letter' },
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: 'arn:aws:sqs:eu-west-1:111122223333:roleguard-test-iam-events',
+        Condition: {
+          ArnEquals: {
+            'aws:SourceArn': [
+              'arn:aws:events:eu-west-1:111122223333:rule/roleguard-test-trust-policy-change',
+              'arn:aws:events:eu-west-1:111122223333:rule/roleguard-test-org/roleguard-test-org-trust-policy-change',
+            ],
+          },
+        },
       }),
     ]);
-    expect(props(withOrg, 'HubTrustPolicyChangeRulePermission')).toMatchObject({
-      Principal: 'events.amazonaws.com',
-      SourceArn: 'arn:aws:events:eu-west-1:111122223333:rule/roleguard-test-org/roleguard-test-org-trust-policy-change',
-    });
+    const grants = ofType(withOrg, 'AWS::Lambda::Permission').map(([, p]) => JSON.stringify(p.Properties.FunctionName));
+    expect(grants.filter((g) => g.includes('OnTrustPolicyChange'))).toEqual([]);
+    expect(withOrg.Resources.OnTrustPolicyChangeLambdaEvConf).toBeUndefined();
     // The default bus's IAM rule stays where IAM's events arrive: us-east-1 only.
     expect(withOrg.Resources.TrustPolicyChangeRule!.Condition).toBe('IsIamEventRegion');
     expect(deployed(withOrg, 'TrustPolicyChangeRule')).toBe(false);
@@ -224,21 +293,31 @@ describe('the organization hub, packaged with orgId and homeRegion', () => {
         Capabilities: ['CAPABILITY_NAMED_IAM'],
         StackInstancesGroup: [{ DeploymentTargets: { OrganizationalUnitIds: ['r-ab12'] }, Regions: regions }],
       });
-      expect(set.OperationPreferences.FailureTolerancePercentage).toBeGreaterThan(0);
-      expect(set.OperationPreferences.MaxConcurrentPercentage).toBeGreaterThanOrEqual(
-        set.OperationPreferences.FailureTolerancePercentage,
-      );
+      // A count of failed accounts per Region (the param), never a percentage: 10% of fewer than 10 accounts rounds
+      // down to 0, and one failed instance would fail the StackSet and roll the hub back. SOFT: the concurrency does
+      // not shrink as instances fail; AWS wants at least the tolerance plus one concurrent accounts.
+      expect(set.OperationPreferences).toEqual({
+        ConcurrencyMode: 'SOFT_FAILURE_TOLERANCE',
+        FailureToleranceCount: 3,
+        MaxConcurrentCount: 4,
+        RegionConcurrencyType: 'PARALLEL',
+      });
       const parameters = Object.fromEntries(set.Parameters.map((p: any) => [p.ParameterKey, p.ParameterValue]));
       expect(parameters).toEqual({
         Stage: 'test',
         HubAccountId: '111122223333',
         HubRegion: 'eu-west-1',
         OrgId: ORG,
-        ...(template === 'global' ? { AllowWrites: 'true' } : {}),
+        ...(template === 'global' ? { AllowWrites: 'true' } : { RecordAwsServiceAssumes: 'true' }),
       });
-      // The template declares every parameter the StackSet passes.
+      // Both ways: the template declares every parameter the StackSet passes, and the StackSet passes every parameter
+      // the template has no default for.
       const body = JSON.parse(set.TemplateBody);
       expect(Object.keys(body.Parameters)).toEqual(expect.arrayContaining(Object.keys(parameters)));
+      const required = Object.entries(body.Parameters as Record<string, { Default?: string }>)
+        .filter(([, p]) => p.Default === undefined)
+        .map(([name]) => name);
+      expect(Object.keys(parameters)).toEqual(expect.arrayContaining(required));
     }
   });
 

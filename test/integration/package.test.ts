@@ -144,8 +144,10 @@ describe('packaged CloudFormation template (osls package)', () => {
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 1209600,
     });
-    // onAssumeRole reads the STS queue instead (its redrive dead-letters; hub-template.test.ts).
-    for (const name of ['OnTrustPolicyChangeLambdaEvConf']) {
+    // onAssumeRole and onTrustPolicyChange read the STS and IAM queues instead (their redrives dead-letter;
+    // hub-template.test.ts): the asynchronously invoked worker of the Slack actions is the one left here.
+    expect(resources.OnTrustPolicyChangeLambdaEvConf).toBeUndefined();
+    for (const name of ['SlackActionWorkerLambdaEvConf']) {
       expect(resources[name]!.Properties).toMatchObject({
         MaximumRetryAttempts: 2,
         DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } },
@@ -180,12 +182,14 @@ describe('packaged CloudFormation template (osls package)', () => {
         eventName: ['UpdateAssumeRolePolicy', 'PutRolePolicy', 'DeleteRolePolicy', 'DeleteRole', 'CreateRole'],
       },
     });
+    // Into the IAM queue, the one path of every IAM event (the spokes' too: hub-template.test.ts).
     expect(rule.Properties.Targets).toEqual([
       expect.objectContaining({
-        Arn: { 'Fn::GetAtt': ['OnTrustPolicyChangeLambdaFunction', 'Arn'] },
+        Arn: { 'Fn::GetAtt': ['IamEventsQueue', 'Arn'] },
         DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
       }),
     ]);
+    expect(resources.TrustPolicyChangeRulePermission).toBeUndefined();
     // HasRotationSlack: the vendor-contact Slack secret is granted only when one is configured (not in this stage).
     // HasSlack: Slack is optional; with no webhook parameter, no role may read one (see the test of that stage).
     expect(template.Conditions).toEqual({
@@ -289,6 +293,10 @@ describe('packaged CloudFormation template (osls package)', () => {
         'DeadLetterQueueAlarm',
         'StsEventsDeadLetterQueueAlarm',
         'StsEventsBacklogAlarm',
+        // IAM events now wait in their own queue: its dead letters are alarmed as the STS queue's are.
+        'IamEventsDeadLetterQueueAlarm',
+        // Events taken off a queue and dropped as never takeable: no dead-letter alarm sees them.
+        'EventsRejectedAlarm',
         'SweepFailuresAlarm',
         'StsHeartbeatAlarm',
         ...functions.flatMap((f) => [`${f}ErrorsAlarm`, `${f}ThrottlesAlarm`]),
@@ -324,6 +332,22 @@ describe('packaged CloudFormation template (osls package)', () => {
       Dimensions: stack,
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(alarms.IamEventsDeadLetterQueueAlarm!.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: resources.IamEventsDeadLetterQueue!.Properties.QueueName }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(alarms.EventsRejectedAlarm!.Properties).toMatchObject({
+      Namespace: 'roleguard',
+      MetricName: 'EventsRejected',
+      Dimensions: stack,
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
     });
     // No STS event recorded for heartbeatHours hours (12 by default): missing data is the alarm, not silence.
     expect(alarms.StsHeartbeatAlarm!.Properties).toMatchObject({
@@ -502,7 +526,8 @@ describe('packaged CloudFormation template (osls package)', () => {
       iamWrite,
       protect,
       ...alerting,
-      dlq,
+      // Lambda's poller reads the IAM queue with the function's role (no asynchronous dead-lettering any more).
+      ['ReadIamQueue', ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']],
       spoke,
     ]);
     expect(actionsOf('SweepRole')).toEqual([
@@ -802,10 +827,9 @@ describe('packaged CloudFormation template (osls package)', () => {
     const notSent: Record<string, Record<string, string>> = {
       // (Its handler, lib/queue-handler.ts, no longer bundles the manual revocation code, which sends iam:GetRole.)
       OnAssumeRoleRole: { ...registryImport },
-      OnTrustPolicyChangeRole: {
-        ...registryImport,
-        'iam:GetRole': 'resolving a session name: manual revocation only',
-      },
+      // Its handler is now the queue handler (lib/queue-handler.ts), which no longer bundles the manual revocation
+      // code (lib/lambda-handler.ts) and its iam:GetRole.
+      OnTrustPolicyChangeRole: { ...registryImport },
       SweepRole: {
         ...registryImport,
         'iam:GetRole': 'resolving a session name: manual revocation only',
@@ -1140,7 +1164,8 @@ describe('packaged CloudFormation template (osls package)', () => {
         POWERTOOLS_LOG_LEVEL: 'ERROR',
       });
       const { handler } = await import(pathToFileURL(bundle).href);
-      const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 30000 };
+      // A fresh invocation of its 120 s timeout (a batch keeps one record's worst case in hand).
+      const context = { functionName: 'onAssumeRole', awsRequestId: 'r1', getRemainingTimeInMillis: () => 120000 };
       const vendor = loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json'));
       // As deployed: SQS batches from the STS queue. The same event twice in a batch is recorded once.
       const none = { batchItemFailures: [] };

@@ -252,7 +252,8 @@ async function load(functionId: string, file: string, extraEnv: Record<string, s
   const bundle = join(out, 'unpacked', `${file}.mjs`);
   writeFileSync(bundle, zip[`functions/${file}.mjs`]!);
   const { handler } = await import(pathToFileURL(bundle).href);
-  const context = { functionName: file, awsRequestId: 'r1', getRemainingTimeInMillis: () => 60_000 };
+  // A fresh invocation of the queue-fed functions' 120 s timeout (a batch keeps one record's worst case in hand).
+  const context = { functionName: file, awsRequestId: 'r1', getRemainingTimeInMillis: () => 120_000 };
   return (event: unknown) => handler(event, context);
 }
 
