@@ -25,11 +25,12 @@ export type ProcessOutcome =
       status: 'recorded';
       event: AssumeEvent;
       session: SessionView;
-      recording: Exclude<RecordOutcome, 'duplicate'>;
+      recording: Exclude<RecordOutcome, 'duplicate' | 'other-copy'>;
       findings: Finding[];
       actions: Action[];
     }
-  | { status: 'duplicate'; event: AssumeEvent }
+  // `otherCopy`: the other account's copy of a cross-account assume, decided on the copy recorded first.
+  | { status: 'duplicate'; event: AssumeEvent; otherCopy?: true }
   // Every IAM write on a role (trust policy, inline revocation policy, deletion, creation) reports as this status.
   | {
       status: 'trust-policy-change';
@@ -92,6 +93,8 @@ export async function processRecord(
   ]);
   const recording = await deps.sessions.record(classified, { processed: findings.length === 0, now });
   if (recording === 'duplicate') return { status: 'duplicate', event: classified };
+  // One decision per sharedEventID: the copy recorded first decides; this one only added what it knows.
+  if (recording === 'other-copy') return { status: 'duplicate', event: classified, otherCopy: true };
   const { kept, actions } = await respond(findings, classified, index, deps, now, options);
   if (findings.length > 0 || recording === 'unfinished') await deps.sessions.markProcessed(classified);
   return {

@@ -3,6 +3,7 @@ export {
   type SessionView,
   sessionKey,
   sessionViewOf,
+  sharedSessionKey,
   toSessionItem,
   toSessionView,
   ttlSeconds,

@@ -33,6 +33,14 @@ export function sessionKey(recipientAccountId: string, eventId: string): string 
   return `${recipientAccountId}#${eventId}`;
 }
 
+/**
+ * The key of the one session item of a cross-account assume: the caller's and the role owner's copies share
+ * `sharedEventID`, and the first copy to write it decides for both (see docs/architecture.md).
+ */
+export function sharedSessionKey(sharedEventId: string): string {
+  return `shared#${sharedEventId}`;
+}
+
 /** Sort key for the time-ordered indexes: fixed-width ISO time, then the event id. */
 export function issuedSortKey(issuedAt: string, eventId: string): string {
   return `${new Date(issuedAt).toISOString()}#${eventId}`;
@@ -51,10 +59,11 @@ export function toSessionItem(
   retentionDays: number,
   recordedAt: string,
   state: 'pending' | 'done',
+  pk: string = sessionKey(event.recipientAccountId, event.eventId),
 ): Record<string, unknown> {
   const { kind: _kind, ...fields } = event;
   const item: Record<string, unknown> = {
-    pk: sessionKey(event.recipientAccountId, event.eventId),
+    pk,
     ...fields,
     issuedSk: issuedSortKey(event.issuedAt, event.eventId),
     ttl: ttlSeconds(event, retentionDays),
