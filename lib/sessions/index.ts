@@ -1,4 +1,5 @@
 export {
+  addOtherCopy,
   issuedSortKey,
   type SessionView,
   sessionKey,

@@ -106,6 +106,17 @@ export function sessionViewOf(e: AssumeEvent): SessionView {
   };
 }
 
+/**
+ * The other copy of a cross-account assume adds what it knows to the session view, as the store does to the item:
+ * the caller's ARN and identity, when the view has no ARN yet (the owner's copy came first).
+ */
+export function addOtherCopy(view: SessionView, e: AssumeEvent): void {
+  if (view.callerArn || !e.callerArn) return;
+  view.callerArn = e.callerArn;
+  view.callerType = e.callerType;
+  view.callerPrincipalId = e.callerPrincipalId ?? view.callerPrincipalId;
+}
+
 /** Read a stored item back as the report's session shape. */
 export function toSessionView(item: Record<string, unknown>): SessionView {
   return {
