@@ -48,13 +48,16 @@ interface Assume {
   roleAccount: string;
   caller: { account: string; arn?: string };
   externalId: string | null;
+  /** The role is not registered: `DataPipeline` instead of `VendorAudit`. */
+  unguarded?: boolean;
 }
 
 let n = 0;
 /** The copies CloudTrail logs for one assume: the owner's always, the caller's too when it is in the organization. */
 function copiesOf(a: Assume): { account: string; region: string; record: Record<string, unknown> }[] {
   const session = `s-${a.id}`;
-  const roleArn = roleOf(a.roleAccount);
+  const roleName = a.unguarded ? 'DataPipeline' : 'VendorAudit';
+  const roleArn = `arn:aws:iam::${a.roleAccount}:role/vendors/${roleName}`;
   const body = {
     eventVersion: '1.08',
     eventTime: a.time,
@@ -77,7 +80,7 @@ function copiesOf(a: Assume): { account: string; region: string; record: Record<
       },
       assumedRoleUser: {
         assumedRoleId: `AROA${a.roleAccount.slice(0, 12)}EXAMPLE:${session}`,
-        arn: `arn:aws:sts::${a.roleAccount}:assumed-role/VendorAudit/${session}`,
+        arn: `arn:aws:sts::${a.roleAccount}:assumed-role/${roleName}/${session}`,
       },
     },
     requestID: `req-${a.id}`,
@@ -130,6 +133,16 @@ const ASSUMES: (Assume & { attack?: string })[] = [
     roleAccount: B,
     caller: inOrg(C),
     externalId: ID_B,
+  },
+  // An unregistered role, both copies: recorded once, by the copy first in time order (its event id, at one time).
+  {
+    id: 'un1',
+    time: '2026-11-02T04:45:00Z',
+    region: 'us-east-1',
+    roleAccount: A,
+    caller: inOrg(C),
+    externalId: null,
+    unguarded: true,
   },
   // Attacks, all on B's role: A's ID used on B's role from C (it is A's current ID, so judged on A's role it would pass),
   // no external ID from C, and a wrong ID from the vendor outside the organization.
@@ -250,7 +263,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function replayOrg(paths: string[]) {
+async function replayOrg(paths: string[], options: { slowFirstWriteOf?: string } = {}) {
   const config = await createTestTables(doc, await createSessionsTable(doc));
   const loaded = await readRegistryFile(registryPath);
   if ('error' in loaded) throw new Error(loaded.error);
@@ -264,6 +277,19 @@ async function replayOrg(paths: string[]) {
       throw new Error('replay must use the event clock');
     },
   });
+  const slow = options.slowFirstWriteOf;
+  if (slow) {
+    // The first write of one event is slow, as on a loaded store: a copy running beside it would be recorded first.
+    const record = deps.sessions.record;
+    let slowed = false;
+    deps.sessions.record = async (event, opts) => {
+      if (event.sharedEventId === slow && !slowed) {
+        slowed = true;
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+      return record(event, opts);
+    };
+  }
   return runReplay(deps, { paths });
 }
 
@@ -290,6 +316,17 @@ describe('replay of an organization trail (3 accounts × 3 Regions)', () => {
     // The recorded session of a cross-account assume carries the caller's ARN, whichever copy came first.
     const x1 = report.sessions.find((s) => s.sharedEventId === 'shared-x1')!;
     expect(x1).toMatchObject({ roleArn: roleOf(B), callerArn: `arn:aws:sts::${C}:assumed-role/ci/worker` });
+  });
+
+  it('records the copy first in time order even when its write is slow (the copies of one assume run one after the other)', async () => {
+    const report = await replayOrg([join(dir, 'AWSLogs')], { slowFirstWriteOf: 'shared-un1' });
+    const session = report.sessions.find((s) => s.sharedEventId === 'shared-un1')!;
+    // At one eventTime the owner's copy (the lower event id, written first by copiesOf) comes first.
+    expect(session).toMatchObject({
+      recipientAccountId: A,
+      callerArn: `arn:aws:sts::${C}:assumed-role/ci/worker`,
+    });
+    expect(report.findings.every((f) => !f.roleArn.endsWith('/DataPipeline'))).toBe(true);
   });
 
   it('decides the same whichever part of the log set is read, and however the files are passed', async () => {
