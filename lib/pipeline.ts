@@ -1,4 +1,5 @@
 import { type Action, respondToFindings } from './alert/index.js';
+import { addCallerToDecidedFindings } from './alert/other-copy.js';
 import { classifyRecord } from './cloudtrail/classify.js';
 import type { AssumeEvent, RoleChangeEvent, TrustPolicyChangeEvent } from './cloudtrail/types.js';
 import type { Deps } from './deps.js';
@@ -94,7 +95,10 @@ export async function processRecord(
   const recording = await deps.sessions.record(classified, { processed: findings.length === 0, now });
   if (recording === 'duplicate') return { status: 'duplicate', event: classified };
   // One decision per sharedEventID: the copy recorded first decides; this one only added what it knows.
-  if (recording === 'other-copy') return { status: 'duplicate', event: classified, otherCopy: true };
+  if (recording === 'other-copy') {
+    await addCallerToDecidedFindings(classified, findings, deps, options.dryRun ?? false);
+    return { status: 'duplicate', event: classified, otherCopy: true };
+  }
   const { kept, actions } = await respond(findings, classified, index, deps, now, options);
   if (findings.length > 0 || recording === 'unfinished') await deps.sessions.markProcessed(classified);
   return {

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
@@ -28,6 +29,8 @@ export interface TimeRange {
 export interface SessionStore {
   record(event: AssumeEvent, options: { processed: boolean; now: Date }): Promise<RecordOutcome>;
   markProcessed(event: Pick<AssumeEvent, 'recipientAccountId' | 'eventId' | 'sharedEventId'>): Promise<void>;
+  /** The copy that recorded a cross-account assume's session (and so decided it), or null when none did yet. */
+  decidedBy(sharedEventId: string): Promise<Pick<AssumeEvent, 'recipientAccountId' | 'eventId'> | null>;
   byRole(roleArn: string, range?: TimeRange): Promise<SessionView[]>;
   byAccessKey(accessKeyId: string): Promise<SessionView[]>;
   byCallerAccount(accountId: string, range?: TimeRange): Promise<SessionView[]>;
@@ -136,6 +139,14 @@ export function createSessionStore(
         }
       }
       await setDone(own, 'attribute_exists(pk)');
+    },
+    async decidedBy(sharedEventId) {
+      const item = (
+        await doc.send(
+          new GetCommand({ TableName: tableName, Key: { pk: sharedSessionKey(sharedEventId) }, ConsistentRead: true }),
+        )
+      ).Item;
+      return item ? { recipientAccountId: String(item.recipientAccountId), eventId: String(item.eventId) } : null;
     },
     byRole: (roleArn, range) => ranged(SESSION_INDEX.byRole, 'roleArn', roleArn, range),
     byAccessKey: (accessKeyId) => ranged(SESSION_INDEX.byAccessKey, 'accessKeyId', accessKeyId),

@@ -186,6 +186,9 @@ describe('one decision per sharedEventID', () => {
       otherCopy: `${CALLER}#caller-a1`,
       state: 'done',
     });
+    // The finding's record (the stored alert, which `roleguard findings` lists) gets the caller's ARN too.
+    const [alert] = await scan(w.config.alertsTable, 'alert#');
+    expect(alert!.alert.finding).toMatchObject({ eventId: 'owner-a1', context: { callerArn: CALLER_ARN } });
     // A redelivery of either copy changes nothing.
     const again = [await w.process(owner), await w.process(caller)];
     expect(again.map((o) => o.status)).toEqual(['duplicate', 'duplicate']);
