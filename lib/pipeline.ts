@@ -14,7 +14,7 @@ import { intentIdFor } from './revoke/store.js';
 import { oldIdUseOf } from './rotate/quiet.js';
 import { IN_FLIGHT } from './rotate/store.js';
 import { isOwnTrustWrite } from './rotate/writes.js';
-import { type RecordOutcome, type SessionView, sessionViewOf } from './sessions/index.js';
+import { type OtherCopy, type RecordOutcome, type SessionView, sessionViewOf } from './sessions/index.js';
 import { reapplyAfterTamper, roleChangeFindings } from './trust/role-change.js';
 
 /** Largest record processed; CloudTrail events are far smaller, so anything bigger is not a real event. */
@@ -26,7 +26,7 @@ export type ProcessOutcome =
       status: 'recorded';
       event: AssumeEvent;
       session: SessionView;
-      recording: Exclude<RecordOutcome, 'duplicate' | 'other-copy'>;
+      recording: Exclude<RecordOutcome, 'duplicate' | OtherCopy>;
       findings: Finding[];
       actions: Action[];
     }
@@ -95,8 +95,8 @@ export async function processRecord(
   const recording = await deps.sessions.record(classified, { processed: findings.length === 0, now });
   if (recording === 'duplicate') return { status: 'duplicate', event: classified };
   // One decision per sharedEventID: the copy recorded first decides; this one only added what it knows.
-  if (recording === 'other-copy') {
-    await addCallerToDecidedFindings(classified, findings, deps, options.dryRun ?? false);
+  if (typeof recording === 'object') {
+    await addCallerToDecidedFindings(classified, recording.decidedBy, findings, deps, options.dryRun ?? false);
     return { status: 'duplicate', event: classified, otherCopy: true };
   }
   const { kept, actions } = await respond(findings, classified, index, deps, now, options);

@@ -10,13 +10,12 @@ import { addCallerArnToFinding } from './outbox.js';
  */
 export async function addCallerToDecidedFindings(
   event: AssumeEvent,
+  decided: Pick<AssumeEvent, 'recipientAccountId' | 'eventId'>,
   findings: Finding[],
-  deps: Pick<Deps, 'sessions' | 'clients' | 'config' | 'logger'>,
+  deps: Pick<Deps, 'clients' | 'config' | 'logger'>,
   dryRun: boolean,
 ): Promise<void> {
-  if (!event.callerArn || !event.sharedEventId || findings.length === 0) return;
-  const decided = await deps.sessions.decidedBy(event.sharedEventId);
-  if (!decided) return;
+  if (!event.callerArn || findings.length === 0) return;
   for (const kind of new Set(findings.map((f) => f.kind)))
     if (
       await addCallerArnToFinding(

@@ -1,7 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
@@ -15,9 +14,14 @@ import { SESSION_INDEX } from './table.js';
 /**
  * What recording found: `new` (first delivery), `duplicate` (already recorded and fully processed),
  * `unfinished` (recorded by an earlier delivery that did not finish processing it, so it must be processed again) or
- * `other-copy` (the other account's copy of a cross-account assume already recorded it: that copy decides).
+ * an `OtherCopy` (the other account's copy of a cross-account assume already recorded it: that copy decides).
  */
-export type RecordOutcome = 'new' | 'duplicate' | 'unfinished' | 'other-copy';
+export type RecordOutcome = 'new' | 'duplicate' | 'unfinished' | OtherCopy;
+
+/** The other account's copy of a cross-account assume recorded the session first, and decides: which copy it was. */
+export interface OtherCopy {
+  decidedBy: Pick<AssumeEvent, 'recipientAccountId' | 'eventId'>;
+}
 
 /** A time window for queries; ISO-8601 bounds, both inclusive. */
 export interface TimeRange {
@@ -29,8 +33,6 @@ export interface TimeRange {
 export interface SessionStore {
   record(event: AssumeEvent, options: { processed: boolean; now: Date }): Promise<RecordOutcome>;
   markProcessed(event: Pick<AssumeEvent, 'recipientAccountId' | 'eventId' | 'sharedEventId'>): Promise<void>;
-  /** The copy that recorded a cross-account assume's session (and so decided it), or null when none did yet. */
-  decidedBy(sharedEventId: string): Promise<Pick<AssumeEvent, 'recipientAccountId' | 'eventId'> | null>;
   byRole(roleArn: string, range?: TimeRange): Promise<SessionView[]>;
   byAccessKey(accessKeyId: string): Promise<SessionView[]>;
   byCallerAccount(accountId: string, range?: TimeRange): Promise<SessionView[]>;
@@ -108,7 +110,7 @@ export function createSessionStore(
   return {
     // One item per assume: a cross-account assume's two copies share one, keyed by sharedEventID, and the copy that
     // wrote it first decides for both (its own retries find it `unfinished` and go on; the other copy finds it
-    // `other-copy`). A copy that shares the id without being one is recorded under its own key.
+    // an `OtherCopy`). A copy that shares the id without being one is recorded under its own key.
     async record(event, { processed, now }) {
       const state = processed ? 'done' : 'pending';
       const at = now.toISOString();
@@ -120,7 +122,9 @@ export function createSessionStore(
       if (relation === 'same') return outcomeOf(stored);
       if (relation === 'other') {
         await addWhatTheCopyKnows(doc, tableName, shared, stored, event);
-        return 'other-copy';
+        return {
+          decidedBy: { recipientAccountId: String(stored.recipientAccountId?.S), eventId: String(stored.eventId?.S) },
+        };
       }
       return outcomeOf(await put(toSessionItem(event, retentionDays, at, state)));
     },
@@ -139,14 +143,6 @@ export function createSessionStore(
         }
       }
       await setDone(own, 'attribute_exists(pk)');
-    },
-    async decidedBy(sharedEventId) {
-      const item = (
-        await doc.send(
-          new GetCommand({ TableName: tableName, Key: { pk: sharedSessionKey(sharedEventId) }, ConsistentRead: true }),
-        )
-      ).Item;
-      return item ? { recipientAccountId: String(item.recipientAccountId), eventId: String(item.eventId) } : null;
     },
     byRole: (roleArn, range) => ranged(SESSION_INDEX.byRole, 'roleArn', roleArn, range),
     byAccessKey: (accessKeyId) => ranged(SESSION_INDEX.byAccessKey, 'accessKeyId', accessKeyId),

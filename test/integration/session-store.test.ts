@@ -70,7 +70,9 @@ describe('session store on DynamoDB Local', () => {
     const a = event({ eventID: 'owner-copy', sharedEventID: 'tie-1' });
     const b = event({ eventID: 'caller-copy', sharedEventID: 'tie-1', recipientAccountId: '999988887777' });
     expect(await store.record(a, { processed: true, now })).toBe('new');
-    expect(await store.record(b, { processed: true, now })).toBe('other-copy');
+    expect(await store.record(b, { processed: true, now })).toEqual({
+      decidedBy: { recipientAccountId: '111122223333', eventId: 'owner-copy' },
+    });
     // The same account with another event id is not a copy of that assume: recorded on its own, never dropped.
     const c = event({ eventID: 'not-a-copy', sharedEventID: 'tie-1' });
     expect(await store.record(c, { processed: true, now })).toBe('new');
