@@ -52,7 +52,13 @@ export async function handleCloudTrailEvent(event: unknown, deps: Deps): Promise
     case 'recorded':
     case 'duplicate': {
       const e = outcome.event;
-      deps.logger.info(outcome.status === 'recorded' ? 'session recorded' : 'duplicate delivery; already recorded', {
+      const said =
+        outcome.status === 'recorded'
+          ? 'session recorded'
+          : outcome.otherCopy
+            ? "the other account's copy of a cross-account assume; decided on the copy recorded first"
+            : 'duplicate delivery; already recorded';
+      deps.logger.info(said, {
         eventId: e.eventId,
         envelopeId,
         eventName: e.eventName,

@@ -1,4 +1,5 @@
 import { type Action, respondToFindings } from './alert/index.js';
+import { addCallerToDecidedFindings } from './alert/other-copy.js';
 import { classifyRecord } from './cloudtrail/classify.js';
 import type { AssumeEvent, RoleChangeEvent, TrustPolicyChangeEvent } from './cloudtrail/types.js';
 import type { Deps } from './deps.js';
@@ -14,7 +15,7 @@ import { intentIdFor } from './revoke/store.js';
 import { oldIdUseOf } from './rotate/quiet.js';
 import { IN_FLIGHT } from './rotate/store.js';
 import { isOwnTrustWrite } from './rotate/writes.js';
-import { type RecordOutcome, type SessionView, sessionViewOf } from './sessions/index.js';
+import { type OtherCopy, type RecordOutcome, type SessionView, sessionViewOf } from './sessions/index.js';
 import { reapplyAfterTamper, roleChangeFindings } from './trust/role-change.js';
 
 /** Largest record processed; CloudTrail events are far smaller, so anything bigger is not a real event. */
@@ -26,11 +27,12 @@ export type ProcessOutcome =
       status: 'recorded';
       event: AssumeEvent;
       session: SessionView;
-      recording: Exclude<RecordOutcome, 'duplicate'>;
+      recording: Exclude<RecordOutcome, 'duplicate' | OtherCopy>;
       findings: Finding[];
       actions: Action[];
     }
-  | { status: 'duplicate'; event: AssumeEvent }
+  // `otherCopy`: the other account's copy of a cross-account assume, decided on the copy recorded first.
+  | { status: 'duplicate'; event: AssumeEvent; otherCopy?: true }
   // Every IAM write on a role (trust policy, inline revocation policy, deletion, creation) reports as this status.
   | {
       status: 'trust-policy-change';
@@ -96,6 +98,11 @@ export async function processRecord(
   ]);
   const recording = await deps.sessions.record(classified, { processed: findings.length === 0, now });
   if (recording === 'duplicate') return { status: 'duplicate', event: classified };
+  // One decision per sharedEventID: the copy recorded first decides; this one only added what it knows.
+  if (typeof recording === 'object') {
+    await addCallerToDecidedFindings(classified, recording.decidedBy, findings, deps, options.dryRun ?? false);
+    return { status: 'duplicate', event: classified, otherCopy: true };
+  }
   const { kept, actions } = await respond(findings, classified, index, deps, now, options);
   if (findings.length > 0 || recording === 'unfinished') await deps.sessions.markProcessed(classified);
   return {

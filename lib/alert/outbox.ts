@@ -355,3 +355,38 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
     return item ? String(item.alertId) : null;
   }
 }
+
+/**
+ * The other copy of a cross-account assume names the caller that the deciding copy (the role owner's, with an
+ * AWSAccount identity) could not: add its ARN to the stored alert of the decided finding, when the alert is that
+ * finding's own (not merged into another) and has no caller ARN yet. One read of the finding's marker and one
+ * conditional write; a repeat or a race is a no-op, and a finding not admitted yet is left alone.
+ */
+export async function addCallerArnToFinding(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  decided: { recipientAccountId: string; eventId: string; kind: Finding['kind'] },
+  callerArn: string,
+  dryRun = false,
+): Promise<boolean> {
+  const markerPk = `${dryRun ? 'dry-run#' : ''}finding#${decided.recipientAccountId}#${decided.eventId}#${decided.kind}`;
+  const marker = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: markerPk }, ConsistentRead: true })))
+    .Item;
+  if (!marker) return false;
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk: `alert#${String(marker.alertId)}` },
+        UpdateExpression: 'SET alert.finding.context.callerArn = :arn',
+        ConditionExpression:
+          'alert.finding.eventId = :event AND (attribute_not_exists(alert.finding.context.callerArn) OR attribute_type(alert.finding.context.callerArn, :null))',
+        ExpressionAttributeValues: { ':arn': callerArn, ':event': decided.eventId, ':null': 'NULL' },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}

@@ -82,7 +82,19 @@ export function unwrapEventBridge(doc: unknown, source: string): InputItem {
       rejected: `EventBridge detail-type ${JSON.stringify(event['detail-type'].slice(0, 64))} is not "${CLOUDTRAIL_DETAIL_TYPE}"`,
     };
   }
+  const mismatch = recipientMismatch(event.account, event.detail);
+  if (mismatch) return { source, rejected: mismatch };
   return { source, record: event.detail, envelopeId: event.id };
+}
+
+/**
+ * A CloudTrail event is put on the bus of the account that recorded it, and forwarded from there as it is: its
+ * envelope `account` is its `recipientAccountId`. One that differs was altered or misrouted, and is not trusted.
+ */
+function recipientMismatch(account: string, detail: unknown): string | null {
+  const recipient = (detail as { recipientAccountId?: unknown } | null)?.recipientAccountId;
+  if (typeof recipient !== 'string' || recipient === account) return null;
+  return `EventBridge envelope account ${JSON.stringify(account.slice(0, 32))} differs from detail.recipientAccountId ${JSON.stringify(recipient.slice(0, 32))}: an account forwards only events its own trail recorded, so the event was altered or misrouted`;
 }
 
 /** `aws cloudtrail lookup-events` output: `{"Events": [...], "NextToken"?: ...}`; a CloudTrail record has no `Events`. */

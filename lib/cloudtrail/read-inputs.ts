@@ -49,8 +49,9 @@ export async function listInputFiles(paths: string[]): Promise<{ files: InputFil
     }
     for (const entry of entries) {
       const full = join(dir, entry.name);
-      // CloudTrail digest files (integrity hashes, not events) sit beside the logs in CloudTrail-Digest/.
-      if (entry.name === 'CloudTrail-Digest' || entry.name.includes('_CloudTrail-Digest_')) continue;
+      // Beside the logs sit digest files (integrity hashes) in CloudTrail-Digest/ and Insights events (rate
+      // anomalies, another record format with no API call in it) in CloudTrail-Insight/: neither holds events to decide.
+      if (/^CloudTrail-(Digest|Insight)$|_CloudTrail-(Digest|Insight)_/.test(entry.name)) continue;
       if (entry.isDirectory()) await walk(full);
       else if (entry.isFile() && INPUT_FILE.test(entry.name)) {
         const info = await stat(full).catch(() => null);

@@ -4,6 +4,7 @@ import { DEFAULT_READ_OPTIONS, type InputFile, listInputFiles, type ReadOptions 
 import type { Deps } from '../deps.js';
 import { type ProcessOutcome, processRecord } from '../pipeline.js';
 import type { RegistryIndex } from '../registry/index.js';
+import { addOtherCopy, type SessionView } from '../sessions/index.js';
 import { collectRecords, emptyCoverage, type PendingRecord, type SeqRejection } from './collect.js';
 import type { Coverage } from './html/types.js';
 import { countIgnored, emptyReport, type ReplayReport, reportFinding, sortReport } from './report.js';
@@ -85,17 +86,23 @@ export async function runReplay(
   const lanes = new Map<string, Promise<void>>();
   let failure: unknown = null;
 
+  // The sessions of cross-account assumes, by sharedEventID: the other copy adds the caller's ARN, as in the store.
+  const shared = new Map<string, SessionView>();
   const tally = (outcome: ProcessOutcome, item: PendingRecord): void => {
     switch (outcome.status) {
       case 'recorded':
         report.summary.recorded++;
         report.sessions.push(outcome.session);
+        if (outcome.event.sharedEventId) shared.set(outcome.event.sharedEventId, outcome.session);
         report.findings.push(...outcome.findings.map(reportFinding));
         report.actions.push(...outcome.actions);
         break;
-      case 'duplicate':
+      case 'duplicate': {
         report.summary.duplicates++;
+        const session = outcome.otherCopy && shared.get(outcome.event.sharedEventId!);
+        if (session) addOtherCopy(session, outcome.event);
         break;
+      }
       case 'trust-policy-change':
         report.summary.trustPolicyChanges++;
         report.findings.push(...outcome.findings.map(reportFinding));
@@ -159,6 +166,7 @@ function laneOf(record: unknown, index: RegistryIndex): string | null {
   if (typeof record !== 'object' || record === null) return null;
   const r = record as {
     eventID?: unknown;
+    sharedEventID?: unknown;
     errorMessage?: unknown;
     recipientAccountId?: unknown;
     requestParameters?: { roleArn?: unknown; roleName?: unknown } | null;
@@ -171,6 +179,8 @@ function laneOf(record: unknown, index: RegistryIndex): string | null {
   const account = typeof r.recipientAccountId === 'string' ? r.recipientAccountId : '';
   const name = arn ? arn.slice(arn.lastIndexOf('/') + 1) : typeof params.roleName === 'string' ? params.roleName : null;
   if (name !== null && (arn ? index.roleFor(arn) : index.roleByName(account, name))) return `role:${name}`;
+  // Both accounts' copies of a cross-account assume share sharedEventID: one after the other, the first recorded.
+  if (typeof r.sharedEventID === 'string') return `shared:${r.sharedEventID}`;
   return typeof r.eventID === 'string' ? `event:${r.eventID}` : null;
 }
 

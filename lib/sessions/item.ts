@@ -33,6 +33,14 @@ export function sessionKey(recipientAccountId: string, eventId: string): string 
   return `${recipientAccountId}#${eventId}`;
 }
 
+/**
+ * The key of the one session item of a cross-account assume: the caller's and the role owner's copies share
+ * `sharedEventID`, and the first copy to write it decides for both (see docs/architecture.md).
+ */
+export function sharedSessionKey(sharedEventId: string): string {
+  return `shared#${sharedEventId}`;
+}
+
 /** Sort key for the time-ordered indexes: fixed-width ISO time, then the event id. */
 export function issuedSortKey(issuedAt: string, eventId: string): string {
   return `${new Date(issuedAt).toISOString()}#${eventId}`;
@@ -51,10 +59,11 @@ export function toSessionItem(
   retentionDays: number,
   recordedAt: string,
   state: 'pending' | 'done',
+  pk: string = sessionKey(event.recipientAccountId, event.eventId),
 ): Record<string, unknown> {
   const { kind: _kind, ...fields } = event;
   const item: Record<string, unknown> = {
-    pk: sessionKey(event.recipientAccountId, event.eventId),
+    pk,
     ...fields,
     issuedSk: issuedSortKey(event.issuedAt, event.eventId),
     ttl: ttlSeconds(event, retentionDays),
@@ -95,6 +104,17 @@ export function sessionViewOf(e: AssumeEvent): SessionView {
     durationSeconds: e.durationSeconds,
     errorCode: e.errorCode,
   };
+}
+
+/**
+ * The other copy of a cross-account assume adds what it knows to the session view, as the store does to the item:
+ * the caller's ARN and identity, when the view has no ARN yet (the owner's copy came first).
+ */
+export function addOtherCopy(view: SessionView, e: AssumeEvent): void {
+  if (view.callerArn || !e.callerArn) return;
+  view.callerArn = e.callerArn;
+  view.callerType = e.callerType;
+  view.callerPrincipalId = e.callerPrincipalId ?? view.callerPrincipalId;
 }
 
 /** Read a stored item back as the report's session shape. */

@@ -7,14 +7,21 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AssumeEvent } from '../cloudtrail/types.js';
-import { type SessionView, sessionKey, toSessionItem, toSessionView } from './item.js';
+import { type SessionView, sessionKey, sharedSessionKey, toSessionItem, toSessionView } from './item.js';
+import { addWhatTheCopyKnows, copyRelation, type RawItem } from './shared.js';
 import { SESSION_INDEX } from './table.js';
 
 /**
- * What recording found: `new` (first delivery), `duplicate` (already recorded and fully processed) or
- * `unfinished` (recorded by an earlier delivery that did not finish processing it, so it must be processed again).
+ * What recording found: `new` (first delivery), `duplicate` (already recorded and fully processed),
+ * `unfinished` (recorded by an earlier delivery that did not finish processing it, so it must be processed again) or
+ * an `OtherCopy` (the other account's copy of a cross-account assume already recorded it: that copy decides).
  */
-export type RecordOutcome = 'new' | 'duplicate' | 'unfinished';
+export type RecordOutcome = 'new' | 'duplicate' | 'unfinished' | OtherCopy;
+
+/** The other account's copy of a cross-account assume recorded the session first, and decides: which copy it was. */
+export interface OtherCopy {
+  decidedBy: Pick<AssumeEvent, 'recipientAccountId' | 'eventId'>;
+}
 
 /** A time window for queries; ISO-8601 bounds, both inclusive. */
 export interface TimeRange {
@@ -25,7 +32,7 @@ export interface TimeRange {
 /** The session store: idempotent recording and the incident queries. */
 export interface SessionStore {
   record(event: AssumeEvent, options: { processed: boolean; now: Date }): Promise<RecordOutcome>;
-  markProcessed(event: Pick<AssumeEvent, 'recipientAccountId' | 'eventId'>): Promise<void>;
+  markProcessed(event: Pick<AssumeEvent, 'recipientAccountId' | 'eventId' | 'sharedEventId'>): Promise<void>;
   byRole(roleArn: string, range?: TimeRange): Promise<SessionView[]>;
   byAccessKey(accessKeyId: string): Promise<SessionView[]>;
   byCallerAccount(accountId: string, range?: TimeRange): Promise<SessionView[]>;
@@ -69,35 +76,73 @@ export function createSessionStore(
       },
     });
 
-  return {
-    async record(event, { processed, now }) {
-      const item = toSessionItem(event, retentionDays, now.toISOString(), processed ? 'done' : 'pending');
-      try {
-        await doc.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: item,
-            ConditionExpression: 'attribute_not_exists(pk)',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        return 'new';
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        return error.Item?.state?.S === 'done' ? 'duplicate' : 'unfinished';
-      }
-    },
-    async markProcessed({ recipientAccountId, eventId }) {
+  // A conditional put: true when written, else the item already there.
+  const put = async (item: Record<string, unknown>): Promise<true | RawItem> => {
+    try {
       await doc.send(
-        new UpdateCommand({
+        new PutCommand({
           TableName: tableName,
-          Key: { pk: sessionKey(recipientAccountId, eventId) },
-          UpdateExpression: 'SET #s = :done',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#s': 'state' },
-          ExpressionAttributeValues: { ':done': 'done' },
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return error.Item ?? {};
+    }
+  };
+  const outcomeOf = (stored: true | RawItem): RecordOutcome =>
+    stored === true ? 'new' : stored.state?.S === 'done' ? 'duplicate' : 'unfinished';
+  const setDone = (pk: string, condition: string, values: Record<string, unknown> = {}) =>
+    doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk },
+        UpdateExpression: 'SET #s = :done',
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#s': 'state' },
+        ExpressionAttributeValues: { ':done': 'done', ...values },
+      }),
+    );
+
+  return {
+    // One item per assume: a cross-account assume's two copies share one, keyed by sharedEventID, and the copy that
+    // wrote it first decides for both (its own retries find it `unfinished` and go on; the other copy finds it
+    // an `OtherCopy`). A copy that shares the id without being one is recorded under its own key.
+    async record(event, { processed, now }) {
+      const state = processed ? 'done' : 'pending';
+      const at = now.toISOString();
+      if (!event.sharedEventId) return outcomeOf(await put(toSessionItem(event, retentionDays, at, state)));
+      const shared = sharedSessionKey(event.sharedEventId);
+      const stored = await put(toSessionItem(event, retentionDays, at, state, shared));
+      if (stored === true) return 'new';
+      const relation = copyRelation(stored, event);
+      if (relation === 'same') return outcomeOf(stored);
+      if (relation === 'other') {
+        await addWhatTheCopyKnows(doc, tableName, shared, stored, event);
+        return {
+          decidedBy: { recipientAccountId: String(stored.recipientAccountId?.S), eventId: String(stored.eventId?.S) },
+        };
+      }
+      return outcomeOf(await put(toSessionItem(event, retentionDays, at, state)));
+    },
+    async markProcessed({ recipientAccountId, eventId, sharedEventId }) {
+      const own = sessionKey(recipientAccountId, eventId);
+      if (sharedEventId) {
+        try {
+          // The shared item, when this copy is the one that wrote it.
+          await setDone(sharedSessionKey(sharedEventId), 'recipientAccountId = :r AND eventId = :e', {
+            ':r': recipientAccountId,
+            ':e': eventId,
+          });
+          return;
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }
+      await setDone(own, 'attribute_exists(pk)');
     },
     byRole: (roleArn, range) => ranged(SESSION_INDEX.byRole, 'roleArn', roleArn, range),
     byAccessKey: (accessKeyId) => ranged(SESSION_INDEX.byAccessKey, 'accessKeyId', accessKeyId),

@@ -2,7 +2,8 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
 /**
  * The sessions table, designed for the questions asked during an incident:
- * - `pk` = `<recipientAccountId>#<eventId>`: one item per CloudTrail event copy, so a redelivery is a conditional-put miss.
+ * - `pk` = `<recipientAccountId>#<eventId>`: one item per CloudTrail event, so a redelivery is a conditional-put miss;
+ *   `shared#<sharedEventID>` for the two accounts' copies of a cross-account assume: one item, one decision.
  * - `byRole` (roleArn, issuedSk): a role's sessions over a time range.
  * - `byAccessKey` (accessKeyId, issuedSk): "whose is ASIA…?". Sparse: denied attempts have no key.
  * - `byCallerAccount` (callerAccountId, issuedSk): everything one account did. Sparse.

@@ -10,8 +10,10 @@ let table: string;
 let store: SessionStore;
 const now = new Date('2026-11-02T09:15:05Z');
 
+// Without a sharedEventID (a same-account assume) unless a test gives one: each event is its own item, keyed by
+// account and event id (cross-account copies sharing one are the subject of shared-event.test.ts).
 function event(overrides: Record<string, unknown> = {}, response: Record<string, unknown> = {}): AssumeEvent {
-  const record = assumeRecord(overrides);
+  const record = assumeRecord({ sharedEventID: null, ...overrides });
   const elements = record.responseElements as { credentials: Record<string, unknown> } | null;
   if (elements) Object.assign(elements.credentials, response);
   const result = classifyRecord(record, { recordAwsServiceAssumes: false });
@@ -57,11 +59,24 @@ describe('session store on DynamoDB Local', () => {
     expect(Items).toHaveLength(1);
   });
 
-  it('treats the same eventID in another recipient account as another copy', async () => {
+  it('treats the same eventID in another recipient account as another event when no sharedEventID ties them', async () => {
     const a = event({ eventID: 'shared-id' });
     const b = event({ eventID: 'shared-id', recipientAccountId: '999988887777' });
     expect(await store.record(a, { processed: true, now })).toBe('new');
     expect(await store.record(b, { processed: true, now })).toBe('new');
+  });
+
+  it("records the other account's copy of a cross-account assume (same sharedEventID) as that copy, not anew", async () => {
+    const a = event({ eventID: 'owner-copy', sharedEventID: 'tie-1' });
+    const b = event({ eventID: 'caller-copy', sharedEventID: 'tie-1', recipientAccountId: '999988887777' });
+    expect(await store.record(a, { processed: true, now })).toBe('new');
+    expect(await store.record(b, { processed: true, now })).toEqual({
+      decidedBy: { recipientAccountId: '111122223333', eventId: 'owner-copy' },
+    });
+    // The same account with another event id is not a copy of that assume: recorded on its own, never dropped.
+    const c = event({ eventID: 'not-a-copy', sharedEventID: 'tie-1' });
+    expect(await store.record(c, { processed: true, now })).toBe('new');
+    expect(await store.record(c, { processed: true, now })).toBe('duplicate');
   });
 
   it('reports an event recorded but never finished as unfinished, until it is marked processed', async () => {
