@@ -106,12 +106,15 @@ export async function processRecord(
 
 /**
  * The caller of a successful assume of a registered role came back after roleguard revoked one of its sessions on
- * that role: revocation does not stop a new assume, so say so. One read of the revocations table.
+ * that role: revocation does not stop a new assume, so say so. One read of the revocations table, and none when the
+ * answer is known without it: the vendor's own assume (a trusted account with the current or pending ID) is never
+ * this finding (see `assumedAfterRevocation`), whatever marker another instance wrote.
  */
 async function cameBack(event: AssumeEvent, index: RegistryIndex, deps: Deps): Promise<Finding[]> {
   const role = index.roleFor(event.roleArn);
   const caller = callerKey(event);
   if (!role || !deps.revocations || event.outcome !== 'success' || !caller) return [];
+  if (isVendorAssume(event, role)) return [];
   const revoked = await deps.revocations.revokedCaller(role.roleArn, caller, new Date(event.issuedAt));
   return revoked ? assumedAfterRevocation(event, role, revoked.decidedAt) : [];
 }
