@@ -8,11 +8,10 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { dueIndexedTableDefinition } from '../dynamo/due-table.js';
+import { dueAttributes, dueIndexedTableDefinition, dueShardOf, queryDue } from '../dynamo/due-table.js';
 import { LeaseLostError, lockItemKey, lockPut, lockRelease } from './lock.js';
 import type { PolicyDocument, RevocationState } from './policy.js';
 
@@ -26,8 +25,8 @@ import type { PolicyDocument, RevocationState } from './policy.js';
  * - `caller#<roleArn>#<caller>`: the latest revocation of a caller's session on a role (to see the caller come back),
  *   kept only as long as the revoked session could live (`until`); a read checks it, since the TTL deletes late.
  * - `lock#role#<roleName>`: the per-role lock of the read-modify-write.
- * The sparse index `byDue` (`dueShard` = "due", `dueAt`) lists what the sweep must still do: intents not yet applied
- * and policies with a statement to prune.
+ * The sparse index `byDue` (`dueShard` = one of 16 shards, `dueAt`) lists what the sweep must still do: intents not yet
+ * applied and policies with a statement to prune.
  */
 export function revocationsTableDefinition(tableName: string): CreateTableCommandInput {
   return dueIndexedTableDefinition(tableName);
@@ -187,7 +186,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
     Item: {
       ...intentKey(intent.intentId),
       intent,
-      ...(intent.dryRun ? {} : { dueShard: 'due', dueAt: dueAt.toISOString() }),
+      ...(intent.dryRun ? {} : dueAttributes(`intent#${intent.intentId}`, dueAt.toISOString())),
     },
     ConditionExpression: 'attribute_not_exists(pk)',
   });
@@ -214,16 +213,19 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
   const updatePolicy = (roleArn: string, roleName: string, pruneAt: string | null, state?: RevocationState) => ({
     TableName: tableName,
     Key: { pk: `policy#${roleArn}` },
+    // Every change bumps `version`: the fast path read the kept state before taking the lock, and its first
+    // transaction goes through only if the version is still the one it read.
     UpdateExpression: `SET roleArn = :arn, roleName = :name, pruneAt = :prune${state ? ', #state = :state' : ''}${
-      pruneAt ? ', dueShard = :due, dueAt = :prune' : ' REMOVE dueShard, dueAt'
-    }`,
-    ...(state ? { ExpressionAttributeNames: { '#state': 'state' } } : {}),
+      pruneAt ? ', dueShard = :due, dueAt = :prune' : ''
+    } ADD #version :one${pruneAt ? '' : ' REMOVE dueShard, dueAt'}`,
+    ExpressionAttributeNames: { '#version': 'version', ...(state ? { '#state': 'state' } : {}) },
     ExpressionAttributeValues: {
       ':arn': roleArn,
       ':name': roleName,
       ':prune': pruneAt,
+      ':one': 1,
       ...(state ? { ':state': state } : {}),
-      ...(pruneAt ? { ':due': 'due' } : {}),
+      ...(pruneAt ? { ':due': dueShardOf(`policy#${roleArn}`) } : {}),
     },
   });
   // The TTL only tidies up (DynamoDB deletes expired items up to days late); `until` is what a read checks. In the
@@ -268,7 +270,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
             ExpressionAttributeNames: { '#state': 'state' },
             ExpressionAttributeValues: {
               ':error': error,
-              ':due': 'due',
+              ':due': dueShardOf(`intent#${intentId}`),
               ':retry': retryAt.toISOString(),
               ':one': 1,
               ':pending': 'pending',
@@ -396,31 +398,17 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
     },
     async due(now, limit = 100) {
       const items: DueItem[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: 'byDue',
-            KeyConditionExpression: 'dueShard = :due AND dueAt <= :now',
-            ExpressionAttributeValues: { ':due': 'due', ':now': now.toISOString() },
-            Limit: limit - items.length,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const pk = String(item.pk);
-          if (pk.startsWith('intent#')) items.push({ kind: 'intent', intent: item.intent as RevocationIntent });
-          else if (pk.startsWith('policy#'))
-            items.push({
-              kind: 'policy',
-              roleArn: String(item.roleArn),
-              roleName: String(item.roleName),
-              pruneAt: String(item.pruneAt),
-            });
-        }
-        start = page.LastEvaluatedKey;
-      } while (start && items.length < limit);
+      for (const item of await queryDue(doc, tableName, now, limit)) {
+        const pk = String(item.pk);
+        if (pk.startsWith('intent#')) items.push({ kind: 'intent', intent: item.intent as RevocationIntent });
+        else if (pk.startsWith('policy#'))
+          items.push({
+            kind: 'policy',
+            roleArn: String(item.roleArn),
+            roleName: String(item.roleName),
+            pruneAt: String(item.pruneAt),
+          });
+      }
       return items;
     },
   };
