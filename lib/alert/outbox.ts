@@ -240,7 +240,7 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
     },
     async settle(alertId, { delivered, now, retryAt, failed, sent = [] }) {
       // The channels this delivery sent are marked in the same write (one bookkeeping write per delivery).
-      const sentSet = sent.map((c, i) => `, alert.channels.#c${i} = :sent`).join('');
+      const sentSet = sent.map((_, i) => `, alert.channels.#c${i} = :sent`).join('');
       const sentNames = Object.fromEntries(sent.map((c, i) => [`#c${i}`, c]));
       const sentValues = sent.length ? { ':sent': 'sent' } : {};
       if (delivered) {
