@@ -70,6 +70,16 @@ export type DueItem =
   | { kind: 'intent'; intent: RevocationIntent }
   | { kind: 'policy'; roleArn: string; roleName: string; pruneAt: string };
 
+/** A write of another table (or item) that rides in one of the revocation's transactions (a TransactItem). */
+export type RiderWrite = Record<string, unknown>;
+
+/** The revocations kept for a role as read before the lock (with the event's other reads), and their version. */
+export interface KeptRead {
+  state: RevocationState | null;
+  /** Bumped on every change of the role's kept item; null when the item does not exist. */
+  version: number | null;
+}
+
 /** The revocations table's operations. */
 export interface RevocationStore {
   tableName: string;
@@ -125,8 +135,12 @@ export interface RevocationStore {
       dueAt: Date;
       now: Date /** `at`: the wall clock (epoch ms), whatever clock the decision runs on. */;
       lock: { key: string; owner: string; leaseMs: number; at: number };
+      /** The kept state read before: the transaction holds only while its version is unchanged. */
+      kept?: KeptRead;
+      /** The caller's writes that go with it (the session's conditional put): all or nothing. */
+      riders?: RiderWrite[];
     },
-  ): Promise<{ begun: true; intent: RevocationIntent } | { begun: false; reason: string }>;
+  ): Promise<{ begun: true; intent: RevocationIntent } | { begun: false; reason: string; ridersRefused: boolean }>;
   /**
    * The fast path's last write: settle the intent, track the role's policy and give the lock up, in one
    * transaction. False when the lock is no longer ours (nothing was written): settle and track step by step.
@@ -136,7 +150,16 @@ export interface RevocationStore {
     outcome: { state: 'applied'; at: Date; policyDocument: PolicyDocument | null; fellBack: boolean },
     track: { roleArn: string; roleName: string; pruneAt: string | null; state?: RevocationState },
     lock: { key: string; owner: string },
-  ): Promise<boolean>;
+    /** The caller's writes that go with it (the alert's admission, the session marked processed), when they can. */
+    riders?: RiderWrite[],
+  ): Promise<false | 'with-riders' | 'without-riders'>;
+  /** The key of a role's kept item and of a caller's marker, and their reading, for a batched read. */
+  keys: {
+    kept(roleArn: string): { pk: string };
+    caller(roleArn: string, caller: string): { pk: string };
+    keptOf(item: Record<string, unknown> | undefined): KeptRead;
+    callerOf(item: Record<string, unknown> | undefined, now: Date): { decidedAt: string; until: string } | null;
+  };
 }
 
 /** How long a finished intent is kept. */
@@ -159,6 +182,15 @@ export function untilOf(addition: RevocationState): string {
 /** A deterministic intent id: the same finding of the same event always maps to the same intent. */
 export function intentIdFor(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+}
+
+/** A caller's marker as read: its decision and `until`, or null when there is none or its `until` has passed. */
+function markerOf(item: Record<string, unknown> | undefined, now: Date): { decidedAt: string; until: string } | null {
+  if (!item || typeof item.decidedAt !== 'string') return null;
+  const until =
+    typeof item.until === 'string' ? item.until : new Date(Date.parse(item.decidedAt) + LEGACY_MARKER_MS).toISOString();
+  // Past `until` the revoked session cannot be in use any more: the marker is over, whether or not TTL took it.
+  return Date.parse(until) > now.getTime() ? { decidedAt: item.decidedAt, until } : null;
 }
 
 /** Build the store over a DynamoDB table. */
@@ -239,6 +271,19 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       '(attribute_not_exists(decidedAt) OR decidedAt < :at) AND (attribute_not_exists(#until) OR #until <= :until)',
     ExpressionAttributeNames: { '#ttl': REVOCATIONS_TTL_ATTRIBUTE, '#until': 'until' },
     ExpressionAttributeValues: { ':at': decidedAt, ':until': until, ':ttl': Math.ceil(Date.parse(until) / 1000) },
+  });
+  // The kept item is as it was read: the same version, or still absent. (An item of before versions counts as 0.)
+  const keptUnchanged = (roleArn: string, kept: KeptRead) => ({
+    TableName: tableName,
+    Key: { pk: `policy#${roleArn}` },
+    ConditionExpression:
+      kept.version === null
+        ? 'attribute_not_exists(pk)'
+        : kept.version === 0
+          ? 'attribute_exists(pk) AND attribute_not_exists(#version)'
+          : '#version = :version',
+    ...(kept.version === null ? {} : { ExpressionAttributeNames: { '#version': 'version' } }),
+    ...(kept.version ? { ExpressionAttributeValues: { ':version': kept.version } } : {}),
   });
   return {
     tableName,
@@ -346,7 +391,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
         )
         .catch(ignoreOlder);
     },
-    async begin(fields, { dueAt, lock }) {
+    async begin(fields, { dueAt, lock, kept, riders = [] }) {
       const intent = newIntent(fields);
       const decidedAt = decisionOf(intent.addition);
       const items = [
@@ -355,46 +400,69 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
         ...(intent.caller && !intent.dryRun
           ? [{ Update: noteCaller(intent.roleArn, intent.caller, decidedAt, untilOf(intent.addition)) }]
           : []),
+        ...(kept ? [{ ConditionCheck: keptUnchanged(intent.roleArn, kept) }] : []),
+        ...riders,
+      ];
+      const names = [
+        'intent',
+        'lock',
+        ...(intent.caller && !intent.dryRun ? ['caller'] : []),
+        ...(kept ? ['kept'] : []),
+        ...riders.map(() => 'rider'),
       ];
       try {
         await doc.send(new TransactWriteCommand({ TransactItems: items }));
         return { begun: true, intent };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
-        const reasons = (error.CancellationReasons ?? [])
-          .map((r, i) => (r.Code && r.Code !== 'None' ? `${['intent', 'lock', 'caller'][i]}: ${r.Code}` : null))
-          .filter(Boolean);
-        return { begun: false, reason: reasons.join(', ') || 'cancelled' };
+        const failed = (error.CancellationReasons ?? [])
+          .map((r, i) => (r.Code && r.Code !== 'None' ? { name: names[i], code: r.Code } : null))
+          .filter((r) => r !== null);
+        return {
+          begun: false,
+          reason: failed.map((r) => `${r.name}: ${r.code}`).join(', ') || 'cancelled',
+          ridersRefused: failed.some((r) => r.name === 'rider' && r.code === 'ConditionalCheckFailed'),
+        };
       }
     },
-    async finish(intentId, outcome, track, lock) {
+    async finish(intentId, outcome, track, lock, riders = []) {
+      const own = [
+        { Update: settleIntent(intentId, outcome) },
+        { Update: updatePolicy(track.roleArn, track.roleName, track.pruneAt, track.state) },
+        { Delete: lockRelease(tableName, lock.key, lock.owner) },
+      ];
       try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Update: settleIntent(intentId, outcome) },
-              { Update: updatePolicy(track.roleArn, track.roleName, track.pruneAt, track.state) },
-              { Delete: lockRelease(tableName, lock.key, lock.owner) },
-            ],
-          }),
-        );
-        return true;
+        await doc.send(new TransactWriteCommand({ TransactItems: [...own, ...riders] }));
+        return riders.length ? 'with-riders' : 'without-riders';
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
-        return false;
+        const codes = (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+        // Only a rider did not hold (the alert's merge window is open, say): settle without them.
+        const ownHeld = codes.slice(0, own.length).every((c) => c === 'None');
+        if (!riders.length || !ownHeld || !codes.slice(own.length).includes('ConditionalCheckFailed')) return false;
+        try {
+          await doc.send(new TransactWriteCommand({ TransactItems: own }));
+          return 'without-riders';
+        } catch (again) {
+          if (!(again instanceof TransactionCanceledException)) throw again;
+          return false;
+        }
       }
+    },
+    keys: {
+      kept: (roleArn) => ({ pk: `policy#${roleArn}` }),
+      caller: (roleArn, caller) => ({ pk: `caller#${roleArn}#${caller}` }),
+      keptOf: (item) => ({
+        state: (item?.state as RevocationState | undefined) ?? null,
+        version: item ? Number(item.version ?? 0) : null,
+      }),
+      callerOf: (item, now) => markerOf(item, now),
     },
     async revokedCaller(roleArn, caller, now) {
       const item = (
         await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `caller#${roleArn}#${caller}` } }))
       ).Item;
-      if (!item || typeof item.decidedAt !== 'string') return null;
-      const until =
-        typeof item.until === 'string'
-          ? item.until
-          : new Date(Date.parse(item.decidedAt) + LEGACY_MARKER_MS).toISOString();
-      // Past `until` the revoked session cannot be in use any more: the marker is over, whether or not TTL took it.
-      return Date.parse(until) > now.getTime() ? { decidedAt: item.decidedAt, until } : null;
+      return markerOf(item, now);
     },
     async due(now, limit = 100) {
       const items: DueItem[] = [];

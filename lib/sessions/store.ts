@@ -26,6 +26,11 @@ export interface TimeRange {
 export interface SessionStore {
   record(event: AssumeEvent, options: { processed: boolean; now: Date }): Promise<RecordOutcome>;
   markProcessed(event: Pick<AssumeEvent, 'recipientAccountId' | 'eventId'>): Promise<void>;
+  /** `record` (new sessions only) and `markProcessed` as transaction items, to ride in another transaction. */
+  writes: {
+    record(event: AssumeEvent, options: { processed: boolean; now: Date }): Record<string, unknown>;
+    processed(event: Pick<AssumeEvent, 'recipientAccountId' | 'eventId'>): Record<string, unknown>;
+  };
   byRole(roleArn: string, range?: TimeRange): Promise<SessionView[]>;
   byAccessKey(accessKeyId: string): Promise<SessionView[]>;
   byCallerAccount(accountId: string, range?: TimeRange): Promise<SessionView[]>;
@@ -69,17 +74,25 @@ export function createSessionStore(
       },
     });
 
+  const putSession = (event: AssumeEvent, { processed, now }: { processed: boolean; now: Date }) => ({
+    TableName: tableName,
+    Item: toSessionItem(event, retentionDays, now.toISOString(), processed ? 'done' : 'pending'),
+    ConditionExpression: 'attribute_not_exists(pk)',
+  });
+  const processedUpdate = ({ recipientAccountId, eventId }: Pick<AssumeEvent, 'recipientAccountId' | 'eventId'>) => ({
+    TableName: tableName,
+    Key: { pk: sessionKey(recipientAccountId, eventId) },
+    UpdateExpression: 'SET #s = :done',
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeNames: { '#s': 'state' },
+    ExpressionAttributeValues: { ':done': 'done' },
+  });
+
   return {
-    async record(event, { processed, now }) {
-      const item = toSessionItem(event, retentionDays, now.toISOString(), processed ? 'done' : 'pending');
+    async record(event, options) {
       try {
         await doc.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: item,
-            ConditionExpression: 'attribute_not_exists(pk)',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
+          new PutCommand({ ...putSession(event, options), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
         );
         return 'new';
       } catch (error) {
@@ -87,17 +100,12 @@ export function createSessionStore(
         return error.Item?.state?.S === 'done' ? 'duplicate' : 'unfinished';
       }
     },
-    async markProcessed({ recipientAccountId, eventId }) {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { pk: sessionKey(recipientAccountId, eventId) },
-          UpdateExpression: 'SET #s = :done',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#s': 'state' },
-          ExpressionAttributeValues: { ':done': 'done' },
-        }),
-      );
+    async markProcessed(event) {
+      await doc.send(new UpdateCommand(processedUpdate(event)));
+    },
+    writes: {
+      record: (event, options) => ({ Put: putSession(event, options) }),
+      processed: (event) => ({ Update: processedUpdate(event) }),
     },
     byRole: (roleArn, range) => ranged(SESSION_INDEX.byRole, 'roleArn', roleArn, range),
     byAccessKey: (accessKeyId) => ranged(SESSION_INDEX.byAccessKey, 'accessKeyId', accessKeyId),
