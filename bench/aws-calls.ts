@@ -24,6 +24,8 @@ import { type BenchStore, benchDocumentClient } from './store.js';
 export interface AwsCallsFigure {
   benignEvent: number;
   revokedSession: number;
+  /** The revoked session's calls before the PutRolePolicy that carries the deny. */
+  beforeDeny: number;
   byCommand: Record<
     'coldStart' | 'firstEvent' | 'benignEvent' | 'benignUnregisteredRole' | 'revokedSession',
     Record<string, number>
@@ -138,9 +140,12 @@ export async function measureAwsCalls(store: BenchStore): Promise<AwsCallsFigure
     const names = (calls: typeof log) => calls.map((c) => c.call);
     const stepOf = (wanted: Step) =>
       tally(names(revoked.calls.filter((c) => (c.step ?? 'recordAndDetect') === wanted)));
+    const beforeDeny = revoked.calls.findIndex((c) => c.call === 'iam:PutRolePolicy');
+    if (beforeDeny < 0) throw new Error('awsCalls: the revoked session made no PutRolePolicy');
     return {
       benignEvent: benign.calls.length,
       revokedSession: revoked.calls.length,
+      beforeDeny,
       byCommand: {
         coldStart: tally(names(coldStart)),
         firstEvent: tally(names(first.calls)),
