@@ -46,6 +46,7 @@ async function instance(config: Awaited<ReturnType<typeof createTestTables>>, cl
     (next, context) => async (args) => {
       const command = String(context.commandName).replace(/Command$/, '');
       const input = (args as { input: Record<string, unknown> }).input;
+      log.push(`dynamodb:${command}`);
       await hook(command, input, 'before');
       const out = await next(args);
       await hook(command, input, 'after');
@@ -54,8 +55,16 @@ async function instance(config: Awaited<ReturnType<typeof createTestTables>>, cl
     { step: 'initialize', name: 'hook' },
   );
   const { logger } = memoryLogger();
+  // Every call in order, DynamoDB's (through the hook) and IAM's.
+  const log: string[] = [];
+  const iamClient = new IAMClient({ region: 'us-east-1' });
+  const send = iamClient.send.bind(iamClient);
+  iamClient.send = ((command: { constructor: { name: string } }) => {
+    log.push(`iam:${command.constructor.name.replace(/Command$/, '')}`);
+    return send(command as never);
+  }) as typeof iamClient.send;
   const revoking: RevocationDeps = {
-    iam: new IAMClient({ region: 'us-east-1' }),
+    iam: iamClient,
     dynamo: client,
     store: createRevocationStore(client, config.revocationsTable!),
     logger,
@@ -71,6 +80,7 @@ async function instance(config: Awaited<ReturnType<typeof createTestTables>>, cl
   });
   return {
     revoking,
+    log,
     setHook: (h: Hook) => {
       hook = h;
     },
@@ -83,6 +93,40 @@ const wrong = (id: string, session: string) =>
   vendorAssume({ id, time: '2026-11-02T10:05:00Z', session, externalId: WRONG });
 
 describe('the revocation transactions that carry the session and the alert', () => {
+  it('an event whose session is revoked: one batched read, the name query and the opening transaction before the deny; the closing transaction and one delivery write after', async () => {
+    const config = await createTestTables(doc, await createSessionsTable(doc));
+    const a = await instance(config, { ms: Date.now() });
+    // Warm: the registry is read and the role's RoleId noted.
+    await a.process(
+      vendorAssume({ id: 'good-1', time: '2026-11-02T10:00:00Z', session: 'v-1', externalId: GOOD }),
+      '2026-11-02T10:00:03Z',
+    );
+    a.log.length = 0;
+    const out = await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:05:03Z');
+    expect(out).toMatchObject({ status: 'recorded', recording: 'new' });
+    expect(a.log).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:TransactWriteItems',
+      'iam:GetRolePolicy',
+      'iam:PutRolePolicy',
+      'dynamodb:TransactWriteItems',
+      // Slack (not an AWS call) took the alert: its delivery recorded in one write.
+      'dynamodb:UpdateItem',
+    ]);
+    expect(slack.received).toHaveLength(1);
+    expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
+    const session = await doc.send(
+      new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionKey('111122223333', 'wrong-1') } }),
+    );
+    expect(session.Item).toMatchObject({ state: 'done' });
+    // A redelivery: nothing written, nothing alerted.
+    expect((await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:06:00Z')).status).toBe('duplicate');
+    expect(iam.written()).toBe(1);
+    expect(slack.received).toHaveLength(1);
+    a.close();
+  });
+
   it('a crash right after the opening transaction leaves the session unprocessed and the intent due: the sweep applies it, the redelivery alerts once', async () => {
     const config = await createTestTables(doc, await createSessionsTable(doc));
     const clock = { ms: Date.parse('2026-11-02T10:05:03Z') };
