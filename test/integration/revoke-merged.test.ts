@@ -127,6 +127,41 @@ describe('the revocation transactions that carry the session and the alert', () 
     a.close();
   });
 
+  it("a repeat within the alert's merge window: the closing transaction goes without the alert, which is merged", async () => {
+    const config = await createTestTables(doc, await createSessionsTable(doc));
+    const a = await instance(config, { ms: Date.now() });
+    await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:05:03Z');
+    // Another principal of the same account with the same ID (not "came back"): the same repeat key.
+    const second = vendorAssume({
+      id: 'wrong-2',
+      time: '2026-11-02T10:07:00Z',
+      session: 'scan-2',
+      externalId: WRONG,
+      principal: 'AIDAOTHERTENANT00001',
+    });
+    const out = await a.process(second, '2026-11-02T10:07:03Z');
+    expect(out).toMatchObject({ status: 'recorded', recording: 'new' });
+    // Both sessions revoked, one alert (the repeat merged into it), both sessions processed.
+    const policy = iam.policy('ExampleCorpAudit');
+    expect(await sessionDecision(policy, 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
+    expect(await sessionDecision(policy, 'scan-2', '2026-11-02T10:07:00Z')).toBe('Denied');
+    expect(slack.received).toHaveLength(1);
+    // Settled by the closing transaction, retried without the alert's admission (its window was open).
+    expect(await a.revoking.store.get(intentIdFor('111122223333', 'wrong-2', 'revoke-session'))).toMatchObject({
+      state: 'applied',
+    });
+    for (const id of ['wrong-1', 'wrong-2'])
+      expect(
+        (
+          await doc.send(
+            new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionKey('111122223333', id) } }),
+          )
+        ).Item,
+      ).toMatchObject({ state: 'done' });
+    expect((await a.process(second, '2026-11-02T10:08:00Z')).status).toBe('duplicate');
+    a.close();
+  });
+
   it('a crash right after the opening transaction leaves the session unprocessed and the intent due: the sweep applies it, the redelivery alerts once', async () => {
     const config = await createTestTables(doc, await createSessionsTable(doc));
     const clock = { ms: Date.parse('2026-11-02T10:05:03Z') };
