@@ -37,7 +37,8 @@ export function goalsMet(r: Omit<BenchResult, 'meta'>): Record<string, boolean> 
     ),
     'revocation.sessionsPerRoleBudget >= 150': r.revocation.sessionsPerRoleBudget >= 150,
     'awsCalls.benignEvent <= 2': r.awsCalls.benignEvent <= 2,
-    'awsCalls.revokedSession <= 5': r.awsCalls.revokedSession <= 5,
+    'awsCalls.revokedSession <= 8': r.awsCalls.revokedSession <= 8,
+    'awsCalls.beforeDeny <= 4': r.awsCalls.beforeDeny <= 4,
   };
 }
 
@@ -108,8 +109,15 @@ export function formatResult(r: BenchResult): string {
         'AWS calls, revoked session',
         'one assume with a wrong ID, its session revoked',
         String(r.awsCalls.revokedSession),
-        '<= 5',
-        mark(g['awsCalls.revokedSession <= 5']!),
+        '<= 8',
+        mark(g['awsCalls.revokedSession <= 8']!),
+      ],
+      [
+        'AWS calls, before the deny',
+        'the same event, its calls before the PutRolePolicy that carries the deny',
+        String(r.awsCalls.beforeDeny),
+        '<= 4',
+        mark(g['awsCalls.beforeDeny <= 4']!),
       ],
     ]),
     '',

@@ -6,8 +6,11 @@ import type { Deps } from './deps.js';
 import { detectAssume, detectTrustChange, type Finding, roleIdChanged } from './detect/index.js';
 import { assumedAfterRevocation, isVendorAssume } from './detect/rules.js';
 import { coverageStep } from './org/coverage-events.js';
+import { type Prefetched, prefetch, REVOKING_KINDS } from './prefetch.js';
 import type { RegistryIndex } from './registry/index.js';
 import { roleIdOf } from './registry/role-ids.js';
+import { respondRevoked } from './respond-revoked.js';
+import { revocationText } from './revocation-text.js';
 import { isAssumedRoleId } from './revoke/policy.js';
 import { protectedReason, type RevocationOutcome, sessionNameShared } from './revoke/respond.js';
 import { callerKey } from './revoke/service.js';
@@ -91,11 +94,20 @@ export async function processRecord(
     const { kept, actions } = await respond(findings, null, index, deps, now, options);
     return { status: 'trust-policy-change', event: classified, findings: kept, actions };
   }
-  const findings = await rotationAware(classified, index, deps, [
-    ...detectAssume(classified, index),
-    ...(await cameBack(classified, index, deps)),
-    ...(await recreated(classified, index, deps)),
-  ]);
+  const detected = detectAssume(classified, index);
+  // The reads the event needs (rotation, revoked caller, kept revocations), batched when there are several.
+  const pre = await prefetch(classified, index.roleFor(classified.roleArn), detected, deps);
+  const findings = await rotationAware(
+    classified,
+    index,
+    deps,
+    [...detected, ...(await cameBack(classified, index, deps, pre)), ...(await recreated(classified, index, deps))],
+    pre,
+  );
+  // An event whose session is revoked: fewer calls, the session and the alert riding in the revocation's writes.
+  const revoked = await respondRevoked(findings, classified, index, deps, now, options, pre);
+  if (revoked === 'duplicate') return { status: 'duplicate', event: classified };
+  if (revoked) return { status: 'recorded', event: classified, ...revoked };
   const recording = await deps.sessions.record(classified, { processed: findings.length === 0, now });
   if (recording === 'duplicate') return { status: 'duplicate', event: classified };
   // One decision per sharedEventID: the copy recorded first decides; this one only added what it knows.
@@ -117,13 +129,19 @@ export async function processRecord(
 
 /**
  * The caller of a successful assume of a registered role came back after roleguard revoked one of its sessions on
- * that role: revocation does not stop a new assume, so say so. One read of the revocations table.
+ * that role: revocation does not stop a new assume, so say so. One read of the revocations table, and none when the
+ * answer is known without it: the vendor's own assume (a trusted account with the current or pending ID) is never
+ * this finding (see `assumedAfterRevocation`), whatever marker another instance wrote.
  */
-async function cameBack(event: AssumeEvent, index: RegistryIndex, deps: Deps): Promise<Finding[]> {
+async function cameBack(event: AssumeEvent, index: RegistryIndex, deps: Deps, pre: Prefetched): Promise<Finding[]> {
   const role = index.roleFor(event.roleArn);
   const caller = callerKey(event);
   if (!role || !deps.revocations || event.outcome !== 'success' || !caller) return [];
-  const revoked = await deps.revocations.revokedCaller(role.roleArn, caller, new Date(event.issuedAt));
+  if (isVendorAssume(event, role)) return [];
+  const revoked =
+    'revoked' in pre
+      ? pre.revoked
+      : await deps.revocations.revokedCaller(role.roleArn, caller, new Date(event.issuedAt));
   return revoked ? assumedAfterRevocation(event, role, revoked.decidedAt) : [];
 }
 
@@ -138,14 +156,6 @@ async function recreated(event: AssumeEvent, index: RegistryIndex, deps: Deps): 
   const earlier = await deps.roleIds.note(role.roleArn, roleId, event.issuedAt, event.eventId);
   return earlier ? roleIdChanged(event, role, roleId, earlier) : [];
 }
-
-/** The kinds whose finding revokes the session that raised it (role re-creation is not the session's doing). */
-const REVOKING_KINDS = new Set<Finding['kind']>([
-  'unexpected-external-id',
-  'retired-external-id',
-  'missing-external-id',
-  'untrusted-account',
-]);
 
 /**
  * An assume with an ID other than the current one, or any while the registry shows a pending ID, is checked against
@@ -163,12 +173,13 @@ async function rotationAware(
   index: RegistryIndex,
   deps: Deps,
   findings: Finding[],
+  pre: Prefetched,
 ): Promise<Finding[]> {
   const role = index.roleFor(event.roleArn);
   const id = event.externalId;
   if (!role || event.outcome !== 'success' || id === null) return findings;
   if (id === role.externalIds.current && role.externalIds.pending === null) return findings;
-  const rotation = await deps.rotations.get(role.roleArn);
+  const rotation = 'rotation' in pre ? pre.rotation : await deps.rotations.get(role.roleArn);
   if (!rotation) return findings;
   const use = oldIdUseOf(event, role, rotation);
   if (use) {
@@ -330,30 +341,6 @@ async function respond(
       });
   }
   return { kept, actions };
-}
-
-/** What was done about the session, in words. `notWritten` says why nothing was written, if it was not. */
-function revocationText(outcome: RevocationOutcome, notWritten: 'global' | 'role' | 'replay' | null): string {
-  const what = outcome.fellBack
-    ? `the whole role (every session issued before ${outcome.decidedAt}, the vendor's too), because targeted revocations no longer fit the role's 10,240-character inline policy budget`
-    : outcome.issuedWindow
-      ? `this session (its tokens issued from ${outcome.issuedWindow.from} to ${outcome.issuedWindow.until}, its own issue time give or take 5 seconds; the vendor's other sessions of the same name are not affected)`
-      : `this session (its tokens issued before ${outcome.decidedAt}; a new session of the same name is not affected)`;
-  let done: string;
-  if (outcome.refused)
-    return `Not revoked: ${outcome.refused}. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;
-  if (outcome.expiredAt)
-    return `Not revoked: the session had already expired (by ${outcome.expiredAt}), so there was nothing left to deny. Revocation would not stop a new assume anyway: rotate or remove the external ID to contain it.`;
-  if (outcome.pendingError)
-    done = `Revocation of ${what} is recorded but not applied yet: IAM failed (${outcome.pendingError}). The sweep retries it every 5 minutes.`;
-  else if (notWritten === 'global')
-    done = `Dry run (roleguard's global dry run is on): would revoke ${what} with the ${outcome.policyName} policy below; nothing was written to IAM.`;
-  else if (notWritten === 'role')
-    done = `Dry run (this role's dryRun is set): would revoke ${what} with the ${outcome.policyName} policy below; nothing was written to IAM.`;
-  else if (notWritten === 'replay')
-    done = `Would revoke ${what} with the ${outcome.policyName} policy below (replay: nothing was written).`;
-  else done = `Revoked ${what} with the ${outcome.policyName} policy below (IAM applies it within seconds to minutes).`;
-  return `${done} Revocation does not stop a new assume: rotate or remove the external ID to contain it.`;
 }
 
 // The record's size as JSON; null when it cannot be serialised (V8 throws RangeError on very deep nesting).

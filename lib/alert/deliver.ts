@@ -98,22 +98,25 @@ function retryTime(now: Date, attempts: number): Date {
 export async function deliverAlert(alert: StoredAlert, deps: DeliveryDeps, now: Date): Promise<{ delivered: boolean }> {
   const pending = (Object.keys(alert.channels) as Channel[]).filter((c) => alert.channels[c] === 'pending');
   const failures: string[] = [];
+  const sent: Channel[] = [];
   for (const channel of pending) {
     try {
       await sendWithRetry(channel, alert, deps);
-      await deps.outbox.markSent(alert.alertId, channel);
+      sent.push(channel);
     } catch (error) {
       failures.push(`${channel}: ${(error as Error).message}`);
     }
   }
+  // The channels sent are marked with the outcome, in one write: a crash before it sends them again (at least
+  // once, never lost), as a crash between a send and its own mark did.
   if (failures.length === 0) {
-    await deps.outbox.settle(alert.alertId, { delivered: true, now });
+    await deps.outbox.settle(alert.alertId, { delivered: true, now, sent });
     return { delivered: true };
   }
   const attempts = alert.attempts + 1;
   const failed = attempts >= deps.policy.maxAttempts;
   const retryAt = retryTime(now, attempts);
-  await deps.outbox.settle(alert.alertId, { delivered: false, now, retryAt, failed });
+  await deps.outbox.settle(alert.alertId, { delivered: false, now, retryAt, failed, sent });
   const details = {
     alertId: alert.alertId,
     kind: alert.finding.kind,

@@ -13,6 +13,7 @@ export { formatSlackAlert } from './format-slack.js';
 export { formatSnsAlert } from './format-sns.js';
 export {
   type Admission,
+  admissionWrites,
   alertsTableDefinition,
   createOutbox,
   type Outbox,

@@ -4,15 +4,9 @@ import {
   type CreateTableCommandInput,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Finding } from '../detect/types.js';
-import { dueIndexedTableDefinition } from '../dynamo/due-table.js';
+import { dueAttributes, dueIndexedTableDefinition, dueShardOf, queryDue } from '../dynamo/due-table.js';
 import type { Alert, Channel } from './types.js';
 
 /**
@@ -23,7 +17,7 @@ import type { Alert, Channel } from './types.js';
  * A dry run's findings and windows are kept apart (`dry-run#finding#…`, `dry-run#window#…`), so a dry run never
  * swallows a live alert as a duplicate or a repeat; its alerts have no channel pending, so they are never sent, and
  * the sweep takes them out of the due index.
- * The sparse index `byDue` (`dueShard` = "due", `dueAt`) lists alerts the sweep must still work on.
+ * The sparse index `byDue` (`dueShard` = one of 16 shards, `dueAt`) lists alerts the sweep must still work on.
  */
 export function alertsTableDefinition(tableName: string): CreateTableCommandInput {
   return dueIndexedTableDefinition(tableName);
@@ -69,7 +63,11 @@ export interface Outbox {
   ): Promise<Admission>;
   get(alertId: string): Promise<StoredAlert | null>;
   markSent(alertId: string, channel: Channel): Promise<void>;
-  settle(alertId: string, outcome: { delivered: boolean; now: Date; retryAt?: Date; failed?: boolean }): Promise<void>;
+  /** A delivery's outcome, with the channels it sent (`sent`), in one write. */
+  settle(
+    alertId: string,
+    outcome: { delivered: boolean; now: Date; retryAt?: Date; failed?: boolean; sent?: Channel[] },
+  ): Promise<void>;
   /** One channel took the repeat summary. */
   markSummaryChannelSent(alertId: string, channel: Channel): Promise<void>;
   /** Every channel took the repeat summary: the alert is done. */
@@ -90,6 +88,59 @@ const isConflict = (error: unknown) =>
   error instanceof TransactionCanceledException &&
   (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
 
+/**
+ * The writes that admit a new alert, as transaction items (the finding's marker, its merge window, the alert), for
+ * the outbox's own transaction or another one (the revocation's closing transaction). Cancelled on the marker: a
+ * duplicate; on the window: a repeat to merge (see `Outbox.admit`).
+ */
+export function admissionWrites(
+  tableName: string,
+  finding: Finding,
+  text: Pick<Alert, 'action' | 'nextStep' | 'policy'>,
+  { now, windowSeconds, channels, dryRun = false }: Parameters<Outbox['admit']>[2],
+) {
+  const prefix = dryRun ? 'dry-run#' : '';
+  const markerPk = `${prefix}finding#${finding.context.recipientAccountId}#${finding.eventId}#${finding.kind}`;
+  const windowPk = `${prefix}window#${hash(repeatKey(finding))}`;
+  const alertId = hash(markerPk);
+  const at = now.toISOString();
+  const windowEndsAt = new Date(now.getTime() + windowSeconds * 1000).toISOString();
+  const channelState = (c: Channel) => (!dryRun && channels.includes(c) ? 'pending' : 'skipped');
+  const alert: StoredAlert = {
+    alertId,
+    finding,
+    count: 1,
+    firstAt: finding.context.at,
+    lastAt: finding.context.at,
+    ...text,
+    channels: { slack: channelState('slack'), sns: channelState('sns') },
+    attempts: 0,
+    state: 'pending',
+    windowEndsAt,
+    summary: 'none',
+    ...(dryRun ? { dryRun: true } : {}),
+  };
+  const items = [
+    { Put: { TableName: tableName, Item: { pk: markerPk, alertId }, ConditionExpression: 'attribute_not_exists(pk)' } },
+    {
+      Put: {
+        TableName: tableName,
+        Item: { pk: windowPk, alertId, endsAt: windowEndsAt },
+        ConditionExpression: 'attribute_not_exists(pk) OR endsAt <= :now',
+        ExpressionAttributeValues: { ':now': at },
+      },
+    },
+    {
+      Put: {
+        TableName: tableName,
+        Item: { pk: `alert#${alertId}`, alert, ...dueAttributes(`alert#${alertId}`, at) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+  ];
+  return { items, alert, markerPk, windowPk };
+}
+
 /** Build the DynamoDB outbox. */
 export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Outbox {
   const alertKey = (alertId: string) => ({ pk: `alert#${alertId}` });
@@ -98,58 +149,12 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
   async function admitOnce(
     finding: Finding,
     text: Pick<Alert, 'action' | 'nextStep' | 'policy'>,
-    { now, windowSeconds, channels, dryRun = false }: Parameters<Outbox['admit']>[2],
+    options: Parameters<Outbox['admit']>[2],
   ): Promise<Admission> {
-    const prefix = dryRun ? 'dry-run#' : '';
-    const markerPk = `${prefix}finding#${finding.context.recipientAccountId}#${finding.eventId}#${finding.kind}`;
-    const windowPk = `${prefix}window#${hash(repeatKey(finding))}`;
-    const alertId = hash(markerPk);
-    const at = now.toISOString();
-    const windowEndsAt = new Date(now.getTime() + windowSeconds * 1000).toISOString();
-    const channelState = (c: Channel) => (!dryRun && channels.includes(c) ? 'pending' : 'skipped');
-    const alert: StoredAlert = {
-      alertId,
-      finding,
-      count: 1,
-      firstAt: finding.context.at,
-      lastAt: finding.context.at,
-      ...text,
-      channels: { slack: channelState('slack'), sns: channelState('sns') },
-      attempts: 0,
-      state: 'pending',
-      windowEndsAt,
-      summary: 'none',
-      ...(dryRun ? { dryRun: true } : {}),
-    };
+    const { items, alert, markerPk, windowPk } = admissionWrites(tableName, finding, text, options);
+    const { dryRun = false } = options;
     try {
-      await doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: tableName,
-                Item: { pk: markerPk, alertId },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Put: {
-                TableName: tableName,
-                Item: { pk: windowPk, alertId, endsAt: windowEndsAt },
-                ConditionExpression: 'attribute_not_exists(pk) OR endsAt <= :now',
-                ExpressionAttributeValues: { ':now': at },
-              },
-            },
-            {
-              Put: {
-                TableName: tableName,
-                Item: { ...alertKey(alertId), alert, dueShard: 'due', dueAt: at },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-          ],
-        }),
-      );
+      await doc.send(new TransactWriteCommand({ TransactItems: items }));
       return { status: 'new', alert };
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
@@ -185,7 +190,9 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
                 ExpressionAttributeValues: {
                   ':one': 1,
                   ':last': finding.context.at,
-                  ...(dryRun ? {} : { ':due': 'due', ':shard': 'due', ':ends': open.endsAt }),
+                  ...(dryRun
+                    ? {}
+                    : { ':due': 'due', ':shard': dueShardOf(`alert#${open.alertId}`), ':ends': open.endsAt }),
                 },
               },
             },
@@ -231,7 +238,11 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
         }),
       );
     },
-    async settle(alertId, { delivered, now, retryAt, failed }) {
+    async settle(alertId, { delivered, now, retryAt, failed, sent = [] }) {
+      // The channels this delivery sent are marked in the same write (one bookkeeping write per delivery).
+      const sentSet = sent.map((_, i) => `, alert.channels.#c${i} = :sent`).join('');
+      const sentNames = Object.fromEntries(sent.map((c, i) => [`#c${i}`, c]));
+      const sentValues = sent.length ? { ':sent': 'sent' } : {};
       if (delivered) {
         // Delivered: leave the due index unless a repeat summary is still owed when the window closes. Decided in
         // the write itself, so that a repeat merged meanwhile (which owes a summary) is not lost.
@@ -240,10 +251,10 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
             new UpdateCommand({
               TableName: tableName,
               Key: alertKey(alertId),
-              UpdateExpression: 'SET alert.#state = :delivered REMOVE dueShard, dueAt ADD alert.attempts :one',
+              UpdateExpression: `SET alert.#state = :delivered${sentSet} REMOVE dueShard, dueAt ADD alert.attempts :one`,
               ConditionExpression: 'alert.summary <> :due',
-              ExpressionAttributeNames: { '#state': 'state' },
-              ExpressionAttributeValues: { ':delivered': 'delivered', ':one': 1, ':due': 'due' },
+              ExpressionAttributeNames: { '#state': 'state', ...sentNames },
+              ExpressionAttributeValues: { ':delivered': 'delivered', ':one': 1, ':due': 'due', ...sentValues },
             }),
           );
         } catch (error) {
@@ -252,10 +263,14 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
             new UpdateCommand({
               TableName: tableName,
               Key: alertKey(alertId),
-              UpdateExpression:
-                'SET alert.#state = :delivered, dueShard = :shard, dueAt = alert.windowEndsAt ADD alert.attempts :one',
-              ExpressionAttributeNames: { '#state': 'state' },
-              ExpressionAttributeValues: { ':delivered': 'delivered', ':one': 1, ':shard': 'due' },
+              UpdateExpression: `SET alert.#state = :delivered${sentSet}, dueShard = :shard, dueAt = alert.windowEndsAt ADD alert.attempts :one`,
+              ExpressionAttributeNames: { '#state': 'state', ...sentNames },
+              ExpressionAttributeValues: {
+                ':delivered': 'delivered',
+                ':one': 1,
+                ':shard': dueShardOf(`alert#${alertId}`),
+                ...sentValues,
+              },
             }),
           );
         }
@@ -266,13 +281,15 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
           TableName: tableName,
           Key: alertKey(alertId),
           UpdateExpression: failed
-            ? 'SET alert.#state = :failed, alert.failedAt = :now REMOVE dueShard, dueAt ADD alert.attempts :one'
-            : 'SET dueAt = :retry ADD alert.attempts :one',
+            ? `SET alert.#state = :failed, alert.failedAt = :now${sentSet} REMOVE dueShard, dueAt ADD alert.attempts :one`
+            : `SET dueAt = :retry${sentSet} ADD alert.attempts :one`,
           // DynamoDB rejects a name the expression does not use.
-          ...(failed ? { ExpressionAttributeNames: { '#state': 'state' } } : {}),
+          ...(failed || sent.length
+            ? { ExpressionAttributeNames: { ...(failed ? { '#state': 'state' } : {}), ...sentNames } }
+            : {}),
           ExpressionAttributeValues: failed
-            ? { ':failed': 'failed', ':now': now.toISOString(), ':one': 1 }
-            : { ':retry': (retryAt ?? now).toISOString(), ':one': 1 },
+            ? { ':failed': 'failed', ':now': now.toISOString(), ':one': 1, ...sentValues }
+            : { ':retry': (retryAt ?? now).toISOString(), ':one': 1, ...sentValues },
         }),
       );
     },
@@ -336,16 +353,7 @@ export function createOutbox(doc: DynamoDBDocumentClient, tableName: string): Ou
       return true;
     },
     async due(now, limit = 100) {
-      const page = await doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: 'byDue',
-          KeyConditionExpression: 'dueShard = :due AND dueAt <= :now',
-          ExpressionAttributeValues: { ':due': 'due', ':now': now.toISOString() },
-          Limit: limit,
-        }),
-      );
-      return (page.Items ?? []).map(fromItem);
+      return (await queryDue(doc, tableName, now, limit)).map(fromItem);
     },
   };
 

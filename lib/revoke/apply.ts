@@ -204,23 +204,35 @@ export async function applyRevocations(
       ? parseRevocationPolicy(current)
       : { state: { role: null, sessions: [] }, foreignStatements: [] as unknown[] };
     const dropped = parsed.foreignStatements;
-    const names =
-      (await roleCall(roleName, () => deps.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })), retry))
-        .PolicyNames ?? [];
-    let others = 0;
-    for (const name of names)
-      if (name !== REVOCATION_POLICY_NAME)
-        others += policySize(decode(await readPolicy(deps.iam, roleName, name, retry)));
     const merged = pruneRevocations(mergeRevocations(parsed.state, ...(kept ? [kept] : []), ...additions), now);
+    // The role's other inline policies share the size budget. Listing them costs a call (and a read of each), so
+    // a live write first assumes there are none; IAM refuses a write past the budget (LimitExceeded), and only then
+    // are they read and the revocations fitted to what is left. A dry run cannot try, so it reads them first.
+    let others: number | null = null;
+    const readOthers = async () => {
+      const names =
+        (await roleCall(roleName, () => deps.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })), retry))
+          .PolicyNames ?? [];
+      let chars = 0;
+      for (const name of names)
+        if (name !== REVOCATION_POLICY_NAME)
+          chars += policySize(decode(await readPolicy(deps.iam, roleName, name, retry)));
+      return chars;
+    };
+    if (options.dryRun) others = await readOthers();
     // Only roleguard's own statements are written back: anything else in its policy (an `Allow *` planted there, or
     // padding meant to crowd out revocations) is dropped, returned in `dropped`, and not counted against the budget.
-    const { state, fellBack, fits } = fitToBudget(merged, others);
-    if (!fits) throw new RevocationDoesNotFit(doesNotFitReason(roleName, others));
-    const policyDocument = renderRevocationPolicy(state);
-    const unchanged = JSON.stringify(policyDocument) === JSON.stringify(current ? decode(current) : null);
-    if (options.dryRun) return { roleName, policyDocument, fellBack, written: false, state, dropped };
-    if (unchanged && !options.force) {
-      const result = { roleName, policyDocument, fellBack, written: false, state, dropped };
+    const decide = (otherChars: number) => {
+      const { state, fellBack, fits } = fitToBudget(merged, otherChars);
+      if (!fits) throw new RevocationDoesNotFit(doesNotFitReason(roleName, otherChars));
+      const policyDocument = renderRevocationPolicy(state);
+      const unchanged = JSON.stringify(policyDocument) === JSON.stringify(current ? decode(current) : null);
+      return { state, fellBack, policyDocument, unchanged };
+    };
+    let decided = decide(others ?? 0);
+    if (options.dryRun) return { roleName, ...pick(decided), written: false, dropped };
+    if (decided.unchanged && !options.force) {
+      const result = { roleName, ...pick(decided), written: false, dropped };
       await options.whileLocked?.(result, lock);
       return result;
     }
@@ -231,8 +243,8 @@ export async function applyRevocations(
       if (lock.leaseUntil !== undefined && now > lock.leaseUntil - LEASE_MARGIN_MS)
         throw new LeaseLostError(`the lock on ${roleName} is (nearly) out of its lease; not writing`);
     };
-    if (policyDocument)
-      await roleCall(
+    const put = (document: PolicyDocument) =>
+      roleCall(
         roleName,
         () => {
           stillHeld();
@@ -240,13 +252,25 @@ export async function applyRevocations(
             new PutRolePolicyCommand({
               RoleName: roleName,
               PolicyName: REVOCATION_POLICY_NAME,
-              PolicyDocument: JSON.stringify(policyDocument),
+              PolicyDocument: JSON.stringify(document),
             }),
           );
         },
         retry,
       );
-    else if (current)
+    if (decided.policyDocument) {
+      try {
+        await put(decided.policyDocument);
+      } catch (error) {
+        if (others !== null || !isOverBudget(error)) throw error;
+        // Other inline policies take part of the budget: read them, fit to what is left, and write that.
+        others = await readOthers();
+        decided = decide(others);
+        if (decided.policyDocument) await put(decided.policyDocument);
+      }
+    }
+    const { state, fellBack, policyDocument } = decided;
+    if (!policyDocument && current)
       await withIamRetry(async () => {
         stillHeld();
         // Already gone (with its role, or deleted since the read): nothing left to delete.
@@ -263,6 +287,17 @@ export async function applyRevocations(
     await lock.release();
   }
 }
+
+// The fields of a decision that go into the result.
+const pick = (d: { state: RevocationState; fellBack: boolean; policyDocument: PolicyDocument | null }) => ({
+  policyDocument: d.policyDocument,
+  fellBack: d.fellBack,
+  state: d.state,
+});
+
+// IAM refuses a write that takes the role's inline policies past their shared budget.
+const isOverBudget = (error: unknown) =>
+  ['LimitExceeded', 'LimitExceededException'].includes((error as { name?: string }).name ?? '');
 
 // IAM returns policy documents URL-encoded.
 function decode(document: string | null): unknown {

@@ -16,7 +16,8 @@ import {
   type RevocationState,
   renderRevocationPolicy,
 } from './policy.js';
-import type { RevocationStore } from './store.js';
+import type { Riders } from './service.js';
+import type { KeptRead, RevocationStore } from './store.js';
 import { appliedUntil, issueWindow, usedOnceUntil } from './window.js';
 
 /** A session to revoke, as a finding and its event describe it. */
@@ -42,6 +43,10 @@ export interface SessionToRevoke {
   caller: string | null;
   /** Decide and record, write nothing (the global or the role's dry-run setting). */
   dryRun: boolean;
+  /** The role's kept revocations, read with the event's other reads (the live revoker then reads them no more). */
+  kept?: KeptRead;
+  /** Writes of the caller's that ride in the live revoker's transactions (see `Riders` in service.ts). */
+  riders?: Riders;
 }
 
 /** What a revoker did, or would do. */
@@ -67,6 +72,11 @@ export interface RevocationOutcome {
   refused?: string;
   /** The session's name is or may be shared: only its tokens issued in `[from, until)` are denied. */
   issuedWindow?: { from: string; until: string };
+  /**
+   * What became of the riders, when some were given: `closed` (both transactions took them), `opened` (the
+   * opening one only), `refused` (an opening rider's condition did not hold: nothing at all was done).
+   */
+  riders?: 'closed' | 'opened' | 'refused';
 }
 
 /** Revokes sessions; the replay uses an emulation, the deployed service IAM (`liveRevoker`). */

@@ -23,7 +23,15 @@ import {
   renderRevocationPolicy,
 } from './policy.js';
 import { type RevocationOutcome, type Revoker, sessionRevocation } from './respond.js';
-import { decisionOf, type RevocationIntent, type RevocationSource, type RevocationStore, untilOf } from './store.js';
+import {
+  decisionOf,
+  type KeptRead,
+  type RevocationIntent,
+  type RevocationSource,
+  type RevocationStore,
+  type RiderWrite,
+  untilOf,
+} from './store.js';
 import { appliedUntil } from './window.js';
 
 /** What the live revocation path needs. */
@@ -73,6 +81,42 @@ export interface RevocationRequest {
   source: RevocationSource;
   caller: string | null;
   dryRun: boolean;
+  /** The role's kept revocations, read before (with the event's other reads): the fast path reads them no more. */
+  kept?: KeptRead;
+  /** The caller's writes that ride in the fast path's two transactions (see `Riders`). */
+  riders?: Riders;
+}
+
+/**
+ * Writes of the caller's own that go in the fast path's transactions, so that an event whose session is revoked
+ * costs fewer calls: `opening` with the intent and the lock (the session's conditional put), all or nothing;
+ * `closing`, built from the outcome, with the intent's settlement and the lock's release (the alert's admission and
+ * the session marked processed), dropped when one of them does not hold (an open merge window).
+ */
+export interface Riders {
+  opening: RiderWrite[];
+  closing: (outcome: RevocationOutcome) => RiderWrite[];
+}
+
+/** An opening rider's condition did not hold (the session is recorded already): nothing at all was written. */
+export class RidersRefused extends Error {
+  override name = 'RidersRefused';
+}
+
+/** What the outcome of an applied revocation says (as the alert and the action report it). */
+function appliedOutcome(addition: RevocationState, applied: AppliedRevocation): RevocationOutcome {
+  // A used-once end coarsened to fit the budget: the outcome reports the later end it got.
+  const until = applied.fellBack ? null : appliedUntil(applied.state, addition);
+  const window = addition.sessions[0]?.issuedWindow;
+  return {
+    kind: applied.fellBack || addition.role ? 'revoke-role' : 'revoke-session',
+    decidedAt: until ?? decisionOf(addition),
+    policyName: REVOCATION_POLICY_NAME,
+    policyDocument: applied.policyDocument,
+    applied: true,
+    fellBack: applied.fellBack,
+    ...(window && !applied.fellBack ? { issuedWindow: window } : {}),
+  };
 }
 
 /** How long the live path has before the sweep may take an intent over (it normally settles it in seconds). */
@@ -150,6 +194,7 @@ async function applyToRole(
     heldLock?: HeldLock;
     whileLocked?: (applied: AppliedRevocation, lock: HeldLock) => Promise<void>;
     force?: boolean;
+    readKept?: () => Promise<RevocationState | null>;
   } = {},
 ): Promise<AppliedRevocation> {
   const roleName = parseRoleArn(roleArn)!.roleName;
@@ -177,7 +222,7 @@ async function applyToRole(
       dryRun,
       ...(options.heldLock ? { heldLock: options.heldLock } : {}),
       ...(options.force ? { force: true } : {}),
-      readKept: () => deps.store.keptState(roleArn),
+      readKept: options.readKept ?? (() => deps.store.keptState(roleArn)),
       whileLocked:
         options.whileLocked ??
         ((applied, lock) =>
@@ -202,7 +247,9 @@ async function revokeFast(
   roleName: string,
   now: Date,
 ): Promise<
-  { intent: RevocationIntent; applied: AppliedRevocation } | { intent: RevocationIntent; error: unknown } | null
+  | { intent: RevocationIntent; applied: AppliedRevocation; riders?: 'opened' | 'closed' }
+  | { intent: RevocationIntent; error: unknown; riders?: 'opened' }
+  | null
 > {
   // Leases run on the wall clock, as acquireLock's do, never on a replay's event clock: otherwise a lease taken
   // here would look long expired to a waiter, and two writers could hold the role at once.
@@ -223,14 +270,25 @@ async function revokeFast(
       dryRun: false,
       createdAt: now.toISOString(),
     },
-    { dueAt: new Date(now.getTime() + SWEEP_GRACE_MS), now, lock },
+    {
+      dueAt: new Date(now.getTime() + SWEEP_GRACE_MS),
+      now,
+      lock,
+      ...(request.kept ? { kept: request.kept } : {}),
+      ...(request.riders ? { riders: request.riders.opening } : {}),
+    },
   );
+  if (!begun.begun && begun.ridersRefused) throw new RidersRefused(begun.reason);
   if (!begun.begun) return null;
   const { intent } = begun;
+  const opened = request.riders ? ({ riders: 'opened' } as const) : {};
+  let closed = false;
   const held = heldLock(deps.dynamo, deps.store.tableName, lock.key, lock.owner);
   let settled = false;
   try {
     const applied = await applyToRole(deps, intent.roleArn, [intent.addition], now, false, {
+      // Read with the event's other reads, and still the same (the opening transaction checked its version).
+      ...(request.kept ? { readKept: async () => request.kept!.state } : {}),
       // Given up by the closing transaction when it goes through; otherwise released as usual.
       heldLock: {
         owner: lock.owner,
@@ -239,12 +297,15 @@ async function revokeFast(
       },
       whileLocked: async (result) => {
         const track = { roleArn: intent.roleArn, roleName, pruneAt: nextPruneAt(result.state), state: result.state };
-        settled = await deps.store.finish(
+        const finished = await deps.store.finish(
           intent.intentId,
           { state: 'applied', at: now, policyDocument: result.policyDocument, fellBack: result.fellBack },
           track,
           lock,
+          request.riders?.closing(appliedOutcome(intent.addition, result)),
         );
+        settled = finished !== false;
+        closed = finished === 'with-riders';
         // The lease ran out meanwhile: track step by step (still in IAM's order as far as this holder can tell).
         if (!settled)
           await deps.store.trackPolicy(track.roleArn, track.roleName, track.pruneAt, track.state, {
@@ -259,10 +320,11 @@ async function revokeFast(
       return {
         intent,
         error: new LeaseLostError(`the lock on ${roleName} ran out of its lease before the revocation was settled`),
+        ...opened,
       };
-    return { intent, applied };
+    return { intent, applied, ...(closed ? { riders: 'closed' as const } : opened) };
   } catch (error) {
-    return { intent, error };
+    return { intent, error, ...opened };
   }
 }
 
@@ -305,15 +367,16 @@ export async function revoke(
         fellBack: fast.applied.fellBack,
         written: fast.applied.written,
       });
-      // A used-once end coarsened to fit the budget: the outcome reports the later end it got.
-      const until = fast.applied.fellBack ? null : appliedUntil(fast.applied.state, request.addition);
       return {
-        ...result(true, fast.applied.fellBack, fast.applied.policyDocument, until ? { decidedAt: until } : {}),
+        ...appliedOutcome(request.addition, fast.applied),
+        ...(fast.riders ? { riders: fast.riders } : {}),
         intent: { ...fast.intent, state: 'applied' },
       };
     }
-    if (fast && isFinal(fast.error)) return refuseFinal(deps, fast.intent, fast.error as Error, now, result);
-    if (fast) return deferred(deps, fast.intent, fast.error, now, result);
+    const riders = fast?.riders ? { riders: fast.riders } : {};
+    if (fast && isFinal(fast.error))
+      return { ...(await refuseFinal(deps, fast.intent, fast.error as Error, now, result)), ...riders };
+    if (fast) return { ...(await deferred(deps, fast.intent, fast.error, now, result)), ...riders };
   }
   const { intent } = await deps.store.record(
     {
@@ -623,18 +686,36 @@ export function liveRevoker(deps: RevocationDeps): Revoker {
   return {
     async revokeSession(session) {
       const addition = sessionRevocation(session);
-      const { intent, ...outcome } = await revoke(
-        deps,
-        {
-          intentId: session.intentId,
-          roleArn: session.roleArn,
-          addition,
-          source: session.source,
-          caller: session.caller,
-          dryRun: session.dryRun,
-        },
-        session.now,
-      );
+      let done: RevocationOutcome & { intent: RevocationIntent };
+      try {
+        done = await revoke(
+          deps,
+          {
+            intentId: session.intentId,
+            roleArn: session.roleArn,
+            addition,
+            source: session.source,
+            caller: session.caller,
+            dryRun: session.dryRun,
+            ...(session.kept ? { kept: session.kept } : {}),
+            ...(session.riders ? { riders: session.riders } : {}),
+          },
+          session.now,
+        );
+      } catch (error) {
+        if (!(error instanceof RidersRefused)) throw error;
+        // The session is recorded already (a redelivery): nothing was done; the caller takes its usual path.
+        return {
+          kind: 'revoke-session',
+          decidedAt: decisionOf(addition),
+          policyName: REVOCATION_POLICY_NAME,
+          policyDocument: null,
+          applied: false,
+          fellBack: false,
+          riders: 'refused',
+        };
+      }
+      const { intent, ...outcome } = done;
       void intent;
       const window = addition.sessions[0]!.issuedWindow;
       return window && !outcome.fellBack ? { ...outcome, issuedWindow: window } : outcome;

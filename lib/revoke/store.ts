@@ -8,11 +8,10 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { dueIndexedTableDefinition } from '../dynamo/due-table.js';
+import { dueAttributes, dueIndexedTableDefinition, dueShardOf, queryDue } from '../dynamo/due-table.js';
 import { LeaseLostError, lockItemKey, lockPut, lockRelease } from './lock.js';
 import type { PolicyDocument, RevocationState } from './policy.js';
 
@@ -26,8 +25,8 @@ import type { PolicyDocument, RevocationState } from './policy.js';
  * - `caller#<roleArn>#<caller>`: the latest revocation of a caller's session on a role (to see the caller come back),
  *   kept only as long as the revoked session could live (`until`); a read checks it, since the TTL deletes late.
  * - `lock#role#<roleName>`: the per-role lock of the read-modify-write.
- * The sparse index `byDue` (`dueShard` = "due", `dueAt`) lists what the sweep must still do: intents not yet applied
- * and policies with a statement to prune.
+ * The sparse index `byDue` (`dueShard` = one of 16 shards, `dueAt`) lists what the sweep must still do: intents not yet
+ * applied and policies with a statement to prune.
  */
 export function revocationsTableDefinition(tableName: string): CreateTableCommandInput {
   return dueIndexedTableDefinition(tableName);
@@ -70,6 +69,16 @@ export interface RevocationIntent {
 export type DueItem =
   | { kind: 'intent'; intent: RevocationIntent }
   | { kind: 'policy'; roleArn: string; roleName: string; pruneAt: string };
+
+/** A write of another table (or item) that rides in one of the revocation's transactions (a TransactItem). */
+export type RiderWrite = Record<string, unknown>;
+
+/** The revocations kept for a role as read before the lock (with the event's other reads), and their version. */
+export interface KeptRead {
+  state: RevocationState | null;
+  /** Bumped on every change of the role's kept item; null when the item does not exist. */
+  version: number | null;
+}
 
 /** The revocations table's operations. */
 export interface RevocationStore {
@@ -126,8 +135,12 @@ export interface RevocationStore {
       dueAt: Date;
       now: Date /** `at`: the wall clock (epoch ms), whatever clock the decision runs on. */;
       lock: { key: string; owner: string; leaseMs: number; at: number };
+      /** The kept state read before: the transaction holds only while its version is unchanged. */
+      kept?: KeptRead;
+      /** The caller's writes that go with it (the session's conditional put): all or nothing. */
+      riders?: RiderWrite[];
     },
-  ): Promise<{ begun: true; intent: RevocationIntent } | { begun: false; reason: string }>;
+  ): Promise<{ begun: true; intent: RevocationIntent } | { begun: false; reason: string; ridersRefused: boolean }>;
   /**
    * The fast path's last write: settle the intent, track the role's policy and give the lock up, in one
    * transaction. False when the lock is no longer ours (nothing was written): settle and track step by step.
@@ -137,7 +150,16 @@ export interface RevocationStore {
     outcome: { state: 'applied'; at: Date; policyDocument: PolicyDocument | null; fellBack: boolean },
     track: { roleArn: string; roleName: string; pruneAt: string | null; state?: RevocationState },
     lock: { key: string; owner: string },
-  ): Promise<boolean>;
+    /** The caller's writes that go with it (the alert's admission, the session marked processed), when they can. */
+    riders?: RiderWrite[],
+  ): Promise<false | 'with-riders' | 'without-riders'>;
+  /** The key of a role's kept item and of a caller's marker, and their reading, for a batched read. */
+  keys: {
+    kept(roleArn: string): { pk: string };
+    caller(roleArn: string, caller: string): { pk: string };
+    keptOf(item: Record<string, unknown> | undefined): KeptRead;
+    callerOf(item: Record<string, unknown> | undefined, now: Date): { decidedAt: string; until: string } | null;
+  };
 }
 
 /** How long a finished intent is kept. */
@@ -160,6 +182,15 @@ export function untilOf(addition: RevocationState): string {
 /** A deterministic intent id: the same finding of the same event always maps to the same intent. */
 export function intentIdFor(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+}
+
+/** A caller's marker as read: its decision and `until`, or null when there is none or its `until` has passed. */
+function markerOf(item: Record<string, unknown> | undefined, now: Date): { decidedAt: string; until: string } | null {
+  if (!item || typeof item.decidedAt !== 'string') return null;
+  const until =
+    typeof item.until === 'string' ? item.until : new Date(Date.parse(item.decidedAt) + LEGACY_MARKER_MS).toISOString();
+  // Past `until` the revoked session cannot be in use any more: the marker is over, whether or not TTL took it.
+  return Date.parse(until) > now.getTime() ? { decidedAt: item.decidedAt, until } : null;
 }
 
 /** Build the store over a DynamoDB table. */
@@ -187,7 +218,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
     Item: {
       ...intentKey(intent.intentId),
       intent,
-      ...(intent.dryRun ? {} : { dueShard: 'due', dueAt: dueAt.toISOString() }),
+      ...(intent.dryRun ? {} : dueAttributes(`intent#${intent.intentId}`, dueAt.toISOString())),
     },
     ConditionExpression: 'attribute_not_exists(pk)',
   });
@@ -214,16 +245,19 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
   const updatePolicy = (roleArn: string, roleName: string, pruneAt: string | null, state?: RevocationState) => ({
     TableName: tableName,
     Key: { pk: `policy#${roleArn}` },
+    // Every change bumps `version`: the fast path read the kept state before taking the lock, and its first
+    // transaction goes through only if the version is still the one it read.
     UpdateExpression: `SET roleArn = :arn, roleName = :name, pruneAt = :prune${state ? ', #state = :state' : ''}${
-      pruneAt ? ', dueShard = :due, dueAt = :prune' : ' REMOVE dueShard, dueAt'
-    }`,
-    ...(state ? { ExpressionAttributeNames: { '#state': 'state' } } : {}),
+      pruneAt ? ', dueShard = :due, dueAt = :prune' : ''
+    } ADD #version :one${pruneAt ? '' : ' REMOVE dueShard, dueAt'}`,
+    ExpressionAttributeNames: { '#version': 'version', ...(state ? { '#state': 'state' } : {}) },
     ExpressionAttributeValues: {
       ':arn': roleArn,
       ':name': roleName,
       ':prune': pruneAt,
+      ':one': 1,
       ...(state ? { ':state': state } : {}),
-      ...(pruneAt ? { ':due': 'due' } : {}),
+      ...(pruneAt ? { ':due': dueShardOf(`policy#${roleArn}`) } : {}),
     },
   });
   // The TTL only tidies up (DynamoDB deletes expired items up to days late); `until` is what a read checks. In the
@@ -237,6 +271,19 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       '(attribute_not_exists(decidedAt) OR decidedAt < :at) AND (attribute_not_exists(#until) OR #until <= :until)',
     ExpressionAttributeNames: { '#ttl': REVOCATIONS_TTL_ATTRIBUTE, '#until': 'until' },
     ExpressionAttributeValues: { ':at': decidedAt, ':until': until, ':ttl': Math.ceil(Date.parse(until) / 1000) },
+  });
+  // The kept item is as it was read: the same version, or still absent. (An item of before versions counts as 0.)
+  const keptUnchanged = (roleArn: string, kept: KeptRead) => ({
+    TableName: tableName,
+    Key: { pk: `policy#${roleArn}` },
+    ConditionExpression:
+      kept.version === null
+        ? 'attribute_not_exists(pk)'
+        : kept.version === 0
+          ? 'attribute_exists(pk) AND attribute_not_exists(#version)'
+          : '#version = :version',
+    ...(kept.version === null ? {} : { ExpressionAttributeNames: { '#version': 'version' } }),
+    ...(kept.version ? { ExpressionAttributeValues: { ':version': kept.version } } : {}),
   });
   return {
     tableName,
@@ -268,7 +315,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
             ExpressionAttributeNames: { '#state': 'state' },
             ExpressionAttributeValues: {
               ':error': error,
-              ':due': 'due',
+              ':due': dueShardOf(`intent#${intentId}`),
               ':retry': retryAt.toISOString(),
               ':one': 1,
               ':pending': 'pending',
@@ -344,7 +391,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
         )
         .catch(ignoreOlder);
     },
-    async begin(fields, { dueAt, lock }) {
+    async begin(fields, { dueAt, lock, kept, riders = [] }) {
       const intent = newIntent(fields);
       const decidedAt = decisionOf(intent.addition);
       const items = [
@@ -353,74 +400,83 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
         ...(intent.caller && !intent.dryRun
           ? [{ Update: noteCaller(intent.roleArn, intent.caller, decidedAt, untilOf(intent.addition)) }]
           : []),
+        ...(kept ? [{ ConditionCheck: keptUnchanged(intent.roleArn, kept) }] : []),
+        ...riders,
+      ];
+      const names = [
+        'intent',
+        'lock',
+        ...(intent.caller && !intent.dryRun ? ['caller'] : []),
+        ...(kept ? ['kept'] : []),
+        ...riders.map(() => 'rider'),
       ];
       try {
         await doc.send(new TransactWriteCommand({ TransactItems: items }));
         return { begun: true, intent };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
-        const reasons = (error.CancellationReasons ?? [])
-          .map((r, i) => (r.Code && r.Code !== 'None' ? `${['intent', 'lock', 'caller'][i]}: ${r.Code}` : null))
-          .filter(Boolean);
-        return { begun: false, reason: reasons.join(', ') || 'cancelled' };
+        const failed = (error.CancellationReasons ?? [])
+          .map((r, i) => (r.Code && r.Code !== 'None' ? { name: names[i], code: r.Code } : null))
+          .filter((r) => r !== null);
+        return {
+          begun: false,
+          reason: failed.map((r) => `${r.name}: ${r.code}`).join(', ') || 'cancelled',
+          ridersRefused: failed.some((r) => r.name === 'rider' && r.code === 'ConditionalCheckFailed'),
+        };
       }
     },
-    async finish(intentId, outcome, track, lock) {
+    async finish(intentId, outcome, track, lock, riders = []) {
+      const own = [
+        { Update: settleIntent(intentId, outcome) },
+        { Update: updatePolicy(track.roleArn, track.roleName, track.pruneAt, track.state) },
+        { Delete: lockRelease(tableName, lock.key, lock.owner) },
+      ];
       try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Update: settleIntent(intentId, outcome) },
-              { Update: updatePolicy(track.roleArn, track.roleName, track.pruneAt, track.state) },
-              { Delete: lockRelease(tableName, lock.key, lock.owner) },
-            ],
-          }),
-        );
-        return true;
+        await doc.send(new TransactWriteCommand({ TransactItems: [...own, ...riders] }));
+        return riders.length ? 'with-riders' : 'without-riders';
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
-        return false;
+        const codes = (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+        // Only a rider did not hold (the alert's merge window is open, say): settle without them.
+        const ownHeld = codes.slice(0, own.length).every((c) => c === 'None');
+        if (!riders.length || !ownHeld || !codes.slice(own.length).includes('ConditionalCheckFailed')) return false;
+        try {
+          await doc.send(new TransactWriteCommand({ TransactItems: own }));
+          return 'without-riders';
+        } catch (again) {
+          if (!(again instanceof TransactionCanceledException)) throw again;
+          return false;
+        }
       }
+    },
+    keys: {
+      kept: (roleArn) => ({ pk: `policy#${roleArn}` }),
+      caller: (roleArn, caller) => ({ pk: `caller#${roleArn}#${caller}` }),
+      keptOf: (item) => ({
+        state: (item?.state as RevocationState | undefined) ?? null,
+        version: item ? Number(item.version ?? 0) : null,
+      }),
+      callerOf: (item, now) => markerOf(item, now),
     },
     async revokedCaller(roleArn, caller, now) {
       const item = (
         await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `caller#${roleArn}#${caller}` } }))
       ).Item;
-      if (!item || typeof item.decidedAt !== 'string') return null;
-      const until =
-        typeof item.until === 'string'
-          ? item.until
-          : new Date(Date.parse(item.decidedAt) + LEGACY_MARKER_MS).toISOString();
-      // Past `until` the revoked session cannot be in use any more: the marker is over, whether or not TTL took it.
-      return Date.parse(until) > now.getTime() ? { decidedAt: item.decidedAt, until } : null;
+      return markerOf(item, now);
     },
     async due(now, limit = 100) {
       const items: DueItem[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: 'byDue',
-            KeyConditionExpression: 'dueShard = :due AND dueAt <= :now',
-            ExpressionAttributeValues: { ':due': 'due', ':now': now.toISOString() },
-            Limit: limit - items.length,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const pk = String(item.pk);
-          if (pk.startsWith('intent#')) items.push({ kind: 'intent', intent: item.intent as RevocationIntent });
-          else if (pk.startsWith('policy#'))
-            items.push({
-              kind: 'policy',
-              roleArn: String(item.roleArn),
-              roleName: String(item.roleName),
-              pruneAt: String(item.pruneAt),
-            });
-        }
-        start = page.LastEvaluatedKey;
-      } while (start && items.length < limit);
+      for (const item of await queryDue(doc, tableName, now, limit)) {
+        const pk = String(item.pk);
+        if (pk.startsWith('intent#')) items.push({ kind: 'intent', intent: item.intent as RevocationIntent });
+        else if (pk.startsWith('policy#'))
+          items.push({
+            kind: 'policy',
+            roleArn: String(item.roleArn),
+            roleName: String(item.roleName),
+            pruneAt: String(item.pruneAt),
+          });
+      }
       return items;
     },
   };

@@ -101,6 +101,9 @@ export class RotationConflict extends Error {
 }
 
 const PK = 'rotation';
+
+/** The key of a role's rotation item in the registry table. */
+export const rotationKey = (roleArn: string) => ({ pk: PK, sk: roleArn });
 /** Keep the history bounded: one item holds the whole rotation. */
 const HISTORY = 40;
 const WRITES = 6;
@@ -133,7 +136,7 @@ export interface RotationStore {
 
 /** Build the rotation store on the registry table. */
 export function createRotationStore(doc: DynamoDBDocumentClient, tableName: string): RotationStore {
-  const key = (roleArn: string) => ({ pk: PK, sk: roleArn });
+  const key = rotationKey;
   const bounded = (r: Omit<Rotation, 'version'>) => ({
     ...r,
     history: r.history.slice(-HISTORY),

@@ -33,6 +33,11 @@ export interface TimeRange {
 export interface SessionStore {
   record(event: AssumeEvent, options: { processed: boolean; now: Date }): Promise<RecordOutcome>;
   markProcessed(event: Pick<AssumeEvent, 'recipientAccountId' | 'eventId' | 'sharedEventId'>): Promise<void>;
+  /** `record` (new sessions only) and `markProcessed` as transaction items, to ride in another transaction. */
+  writes: {
+    record(event: AssumeEvent, options: { processed: boolean; now: Date }): Record<string, unknown>;
+    processed(event: Pick<AssumeEvent, 'recipientAccountId' | 'eventId' | 'sharedEventId'>): Record<string, unknown>;
+  };
   byRole(roleArn: string, range?: TimeRange): Promise<SessionView[]>;
   byAccessKey(accessKeyId: string): Promise<SessionView[]>;
   byCallerAccount(accountId: string, range?: TimeRange): Promise<SessionView[]>;
@@ -143,6 +148,36 @@ export function createSessionStore(
         }
       }
       await setDone(own, 'attribute_exists(pk)');
+    },
+    // The same writes as transaction items. A copy with a sharedEventID claims the shared item, so a transaction that
+    // finds it taken is cancelled and the event takes the step-by-step path, which decides once per sharedEventID.
+    writes: {
+      record: (event, { processed, now }) => ({
+        Put: {
+          TableName: tableName,
+          Item: toSessionItem(
+            event,
+            retentionDays,
+            now.toISOString(),
+            processed ? 'done' : 'pending',
+            event.sharedEventId ? sharedSessionKey(event.sharedEventId) : undefined,
+          ),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      }),
+      processed: ({ recipientAccountId, eventId, sharedEventId }) => ({
+        Update: {
+          TableName: tableName,
+          Key: { pk: sharedEventId ? sharedSessionKey(sharedEventId) : sessionKey(recipientAccountId, eventId) },
+          UpdateExpression: 'SET #s = :done',
+          ConditionExpression: sharedEventId ? 'recipientAccountId = :r AND eventId = :e' : 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#s': 'state' },
+          ExpressionAttributeValues: {
+            ':done': 'done',
+            ...(sharedEventId ? { ':r': recipientAccountId, ':e': eventId } : {}),
+          },
+        },
+      }),
     },
     byRole: (roleArn, range) => ranged(SESSION_INDEX.byRole, 'roleArn', roleArn, range),
     byAccessKey: (accessKeyId) => ranged(SESSION_INDEX.byAccessKey, 'accessKeyId', accessKeyId),

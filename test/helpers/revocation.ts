@@ -84,6 +84,8 @@ export interface EmulatedIam {
   /** The role's revocation policy as written, or null. */
   policy(roleName: string): unknown;
   puts(roleName?: string): number;
+  /** PutRolePolicy calls IAM accepted (wrote), of one role or all. */
+  written(roleName?: string): number;
   /** Forget the policies, the calls and any fault still queued. */
   reset(): void;
   restore(): void;
@@ -98,6 +100,8 @@ export function emulateIam(
 ): EmulatedIam {
   const mock = mockClient(IAMClient);
   const policies = new Map<string, string>();
+  // The role of each PutRolePolicy IAM accepted (a refused one, over the budget or on a deleted role, wrote nothing).
+  const accepted: string[] = [];
   // IAM is eventually consistent: what each policy was before its latest write, for stale reads.
   const previous = new Map<string, string | undefined>();
   let stale = 0;
@@ -142,6 +146,7 @@ export function emulateIam(
         });
       previous.set(`${input.RoleName}/${input.PolicyName}`, policies.get(`${input.RoleName}/${input.PolicyName}`));
       policies.set(`${input.RoleName}/${input.PolicyName}`, input.PolicyDocument);
+      accepted.push(input.RoleName);
       return {};
     });
   mock.on(DeleteRolePolicyCommand).callsFake(async (input: { RoleName: string; PolicyName: string }) => {
@@ -185,7 +190,11 @@ export function emulateIam(
         .commandCalls(PutRolePolicyCommand)
         .filter((c) => roleName === undefined || c.args[0].input.RoleName === roleName).length;
     },
+    written(roleName) {
+      return accepted.filter((r) => roleName === undefined || r === roleName).length;
+    },
     reset() {
+      accepted.length = 0;
       policies.clear();
       previous.clear();
       stale = 0;

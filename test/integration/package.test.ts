@@ -495,11 +495,13 @@ describe('packaged CloudFormation template (osls package)', () => {
       ['RecordSessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
       ['CheckSessionNames', ['dynamodb:Query']],
       registry,
+      // An assume's several reads (rotation, caller marker, kept revocations) in one BatchGetItem.
+      ['BatchReadRotations', ['dynamodb:BatchGetItem']],
       ['ConfirmRotations', ['dynamodb:PutItem']],
       roleIds,
       coverage,
       outbox,
-      intents,
+      ['RevocationIntents', [intents[1]![0], 'dynamodb:BatchGetItem', ...(intents[1] as string[]).slice(1)]],
       iamWrite,
       protect,
       ...alerting,
@@ -628,6 +630,9 @@ describe('packaged CloudFormation template (osls package)', () => {
     // The registry table is written only in the rotation partition (and the rotation locks), never the registry itself.
     const statement = (role: string, sid: string) => statementsOf(role).find((s: any) => s.Sid === sid);
     expect(statement('OnAssumeRoleRole', 'ConfirmRotations').Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['rotation'] },
+    });
+    expect(statement('OnAssumeRoleRole', 'BatchReadRotations').Condition).toEqual({
       'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['rotation'] },
     });
     // The sweep reads the revocations it keeps for a role (policy#…), no intent by key.
@@ -814,6 +819,8 @@ describe('packaged CloudFormation template (osls package)', () => {
     // Imported by a bundle but never sent by that function (shared modules), each with the reason: reviewed here, so
     // that a new import or a dropped grant shows up as a difference.
     const registryImport = { 'dynamodb:BatchWriteItem': "the registry store's replace(), used by imports only" };
+    // The assume flow's batched read (lib/prefetch.ts), bundled through the shared pipeline by the other functions.
+    const batchedRead = { 'dynamodb:BatchGetItem': "the assume flow's batched read: only onAssumeRole makes it" };
     // The revoking functions check the lock owner in a transaction before writing the kept revocation state.
     const noConditionCheck = {
       'dynamodb:ConditionCheckItem': 'the lock-owner check of the revocation code: never revokes',
@@ -829,24 +836,27 @@ describe('packaged CloudFormation template (osls package)', () => {
       OnAssumeRoleRole: { ...registryImport },
       // Its handler is now the queue handler (lib/queue-handler.ts), which no longer bundles the manual revocation
       // code (lib/lambda-handler.ts) and its iam:GetRole.
-      OnTrustPolicyChangeRole: { ...registryImport },
+      OnTrustPolicyChangeRole: { ...registryImport, ...batchedRead },
       SweepRole: {
         ...registryImport,
+        ...batchedRead,
         'iam:GetRole': 'resolving a session name: manual revocation only',
       },
       RevokeRole: {
         ...registryImport,
+        ...batchedRead,
         'sns:Publish': 'alert senders in lambda-deps.ts: the revoke function reports to its caller',
         'ssm:GetParameter': 'the Slack webhook: as above',
       },
       AuditTrustPoliciesRole: {
         ...registryImport,
+        ...batchedRead,
         ...noConditionCheck,
         ...revocationModules,
         'dynamodb:DeleteItem': 'not this function',
         'dynamodb:UpdateItem': 'the outbox: the audit writes only its own state item',
       },
-      RotateExternalIdsRole: { ...registryImport },
+      RotateExternalIdsRole: { ...registryImport, ...batchedRead },
       SlackActionsRole: {
         'dynamodb:GetItem': 'the decision store: the action function reads and claims decisions, not the receiver',
         'dynamodb:Query': 'the decision store: the audit trail is listed by the CLI',
@@ -1190,9 +1200,9 @@ describe('packaged CloudFormation template (osls package)', () => {
       expect(slack.received).toHaveLength(1);
       expect(sns.received).toHaveLength(1);
       // The role's response is revoke: the session was revoked through IAM before the alert said so.
+      // The role has no other inline policy: IAM accepts the write, so they are never listed.
       expect(iam.received.map((r) => new URLSearchParams(r.body).get('Action'))).toEqual([
         'GetRolePolicy',
-        'ListRolePolicies',
         'PutRolePolicy',
       ]);
       const policy = JSON.parse(iam.policies.get('ExampleCorpAudit/roleguard-revocations')!);

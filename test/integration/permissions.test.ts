@@ -95,6 +95,8 @@ const ROTATION_ALERTS =
   "security alerts of a rotation (a deadline passed, a vendor never confirmed) go to the alert topic and Slack; the proof's rotation raises none (its vendor notice goes to the rotation topic, under the AWS managed key)";
 const SLACK_ROTATION_ALERTS =
   "a rotation started from Slack is moved along by the rotation code (lib/rotate/machine.ts advanceRotation), whose security alerts (a step that failed, a deadline passed) go to the alert topic and Slack; the proof's start succeeds and raises none";
+const OTHER_INLINE_POLICIES =
+  "the shared revocation write (lib/revoke/apply.ts) lists the role's other inline policies only when IAM refuses a write over their shared 10,240-character budget, or in a dry run; the proof's roles have no other inline policy and write live";
 // The kept revocation state is written in a transaction that first checks the role's lock is still this holder's.
 const LOCK_OWNER_CHECK =
   'the step-by-step revocation path checks the lock owner before writing the kept state; whether a run takes it depends on lock timing';
@@ -107,22 +109,30 @@ const SPOKE = {
 const REVIEWED: Record<string, Record<string, string>> = {
   OnAssumeRoleRole: {
     ...SPOKE,
+    'WriteRevocationPolicyOnGuardedRoles iam:ListRolePolicies': OTHER_INLINE_POLICIES,
     'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING,
     'RevocationIntents dynamodb:ConditionCheckItem': LOCK_OWNER_CHECK,
   },
   OnTrustPolicyChangeRole: {
     ...SPOKE,
+    'WriteRevocationPolicyOnGuardedRoles iam:ListRolePolicies': OTHER_INLINE_POLICIES,
     'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING,
     'ReapplyRevocations dynamodb:ConditionCheckItem': LOCK_OWNER_CHECK,
   },
   RevokeRole: {
     ...SPOKE,
+    'WriteRevocationPolicyOnGuardedRoles iam:ListRolePolicies': OTHER_INLINE_POLICIES,
     'WriteRevocationPolicyOnGuardedRoles iam:DeleteRolePolicy': PRUNE_TO_NOTHING,
     'RevocationIntents dynamodb:ConditionCheckItem': LOCK_OWNER_CHECK,
   },
-  SweepRole: { ...SPOKE, 'RevocationIntents dynamodb:ConditionCheckItem': LOCK_OWNER_CHECK },
+  SweepRole: {
+    ...SPOKE,
+    'WriteRevocationPolicyOnGuardedRoles iam:ListRolePolicies': OTHER_INLINE_POLICIES,
+    'RevocationIntents dynamodb:ConditionCheckItem': LOCK_OWNER_CHECK,
+  },
   RotateExternalIdsRole: {
     ...SPOKE,
+    'WriteRevocationPolicyOnGuardedRoles iam:ListRolePolicies': OTHER_INLINE_POLICIES,
     'EncryptAlerts kms:Decrypt': ROTATION_ALERTS,
     'EncryptAlerts kms:GenerateDataKey': ROTATION_ALERTS,
     'ReadSlackWebhookSecret ssm:GetParameter': ROTATION_ALERTS,
@@ -135,6 +145,7 @@ const REVIEWED: Record<string, Record<string, string>> = {
   OrgCanaryRole: {},
   SlackActionWorkerRole: {
     ...SPOKE,
+    'WriteRevocationPolicyOnGuardedRoles iam:ListRolePolicies': OTHER_INLINE_POLICIES,
     'EncryptAlerts kms:Decrypt': SLACK_ROTATION_ALERTS,
     'EncryptAlerts kms:GenerateDataKey': SLACK_ROTATION_ALERTS,
     'ReadSlackWebhookSecret ssm:GetParameter': SLACK_ROTATION_ALERTS,
@@ -327,6 +338,16 @@ describe('every AWS request of every function is allowed by its own role (IAM ev
     expect(iam.policies.has('ExampleCorpAudit/roleguard-revocations')).toBe(true);
     const nameChecks = sent.OnAssumeRoleLambdaFunction!.filter((c) => c.detail === `SessionsTable/byRole ${ROLE}`);
     expect(nameChecks.map((c) => c.action)).toEqual(['dynamodb:Query', 'dynamodb:Query']);
+    // A wrong ID's reads (the role's rotation, the caller's marker, the kept revocations) go in one BatchGetItem, and
+    // the revocation's opening transaction checks the kept revocations' version (ConditionCheckItem).
+    const batched = sent.OnAssumeRoleLambdaFunction!.filter((c) => c.action === 'dynamodb:BatchGetItem');
+    expect(batched.map((c) => c.detail)).toEqual(expect.arrayContaining(['RegistryTable rotation']));
+    expect(batched.some((c) => c.detail.startsWith('RevocationsTable policy#'))).toBe(true);
+    expect(
+      sent.OnAssumeRoleLambdaFunction!.some(
+        (c) => c.action === 'dynamodb:ConditionCheckItem' && c.detail.startsWith('RevocationsTable policy#'),
+      ),
+    ).toBe(true);
 
     // The vendor confirmed the new ID a day ago and has not used the old one since: the quiet period is over.
     const rotations = createRotationStore(doc, config.registryTable);

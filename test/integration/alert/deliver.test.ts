@@ -15,6 +15,7 @@ import {
   sweepAlerts,
 } from '../../../lib/alert/index.js';
 import type { Finding } from '../../../lib/detect/index.js';
+import { dueShardOf } from '../../../lib/dynamo/due-table.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../../helpers/dynamo.js';
 import { memoryLogger } from '../../helpers/logger.js';
 import { makeAlert, makeFinding, RAW_EXTERNAL_ID, ROLE_ARN } from '../../unit/alert/fixtures.js';
@@ -151,7 +152,7 @@ describe('Slack webhook delivery', () => {
       channels: { slack: 'pending' },
     });
     const item = await alertItem(doc, table, alert.alertId);
-    expect(item).toMatchObject({ dueShard: 'due' });
+    expect(item).toMatchObject({ dueShard: dueShardOf(`alert#${alert.alertId}`) });
     expect(Date.parse(String(item!.dueAt))).toBe(NOW.getTime() + 30_000);
     expect(lines.some((l) => l.includes('alert delivery failed; the sweep will retry it'))).toBe(true);
     expect(lines.join('\n')).not.toContain(WEBHOOK_PATH);

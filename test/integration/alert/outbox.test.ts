@@ -2,6 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { type Admission, createOutbox, type Outbox, type StoredAlert } from '../../../lib/alert/index.js';
+import { dueShardOf } from '../../../lib/dynamo/due-table.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../../helpers/dynamo.js';
 import { makeFinding } from '../../unit/alert/fixtures.js';
 
@@ -56,7 +57,10 @@ describe('outbox.admit', () => {
       windowEndsAt: at(WINDOW).toISOString(),
     });
     expect(await outbox.get(alert.alertId)).toEqual(alert);
-    expect(await item(alert.alertId)).toMatchObject({ dueShard: 'due', dueAt: T0.toISOString() });
+    expect(await item(alert.alertId)).toMatchObject({
+      dueShard: dueShardOf(`alert#${alert.alertId}`),
+      dueAt: T0.toISOString(),
+    });
     expect((await outbox.due(T0)).map((a) => a.alertId)).toEqual([alert.alertId]);
     expect(await outbox.get('no-such-alert')).toBeNull();
   });
@@ -281,7 +285,10 @@ describe('outbox delivery state', () => {
     const alert = expectNew(await outbox.admit(makeFinding(), TEXT, options(T0)));
     await outbox.settle(alert.alertId, { delivered: false, now: T0, retryAt: at(30) });
     expect(await outbox.get(alert.alertId)).toMatchObject({ state: 'pending', attempts: 1 });
-    expect(await item(alert.alertId)).toMatchObject({ dueShard: 'due', dueAt: at(30).toISOString() });
+    expect(await item(alert.alertId)).toMatchObject({
+      dueShard: dueShardOf(`alert#${alert.alertId}`),
+      dueAt: at(30).toISOString(),
+    });
     expect(await outbox.due(at(29))).toEqual([]);
     expect((await outbox.due(at(30))).map((a) => a.alertId)).toEqual([alert.alertId]);
     await outbox.settle(alert.alertId, { delivered: false, now: at(30), failed: true });
@@ -306,7 +313,10 @@ describe('outbox delivery state', () => {
     await outbox.settle(alert.alertId, { delivered: true, now: at(1) });
     expect(await outbox.due(at(10 * WINDOW))).toEqual([]);
     await outbox.admit(makeFinding(), TEXT, options(at(120)));
-    expect(await item(alert.alertId)).toMatchObject({ dueShard: 'due', dueAt: at(WINDOW).toISOString() });
+    expect(await item(alert.alertId)).toMatchObject({
+      dueShard: dueShardOf(`alert#${alert.alertId}`),
+      dueAt: at(WINDOW).toISOString(),
+    });
     expect(await outbox.due(at(WINDOW - 1))).toEqual([]);
     expect((await outbox.due(at(WINDOW))).map((a) => a.alertId)).toEqual([alert.alertId]);
   });
