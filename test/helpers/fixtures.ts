@@ -19,10 +19,14 @@ export function sampleFiles(): string[] {
     .sort();
 }
 
-/** A realistic successful cross-account AssumeRole record, with overrides. */
+/**
+ * A realistic successful cross-account AssumeRole record, with overrides. As in CloudTrail, every event has its own
+ * `sharedEventID` (derived from an overridden `eventID`), unless the overrides give one: two copies of one assume.
+ */
 export function assumeRecord(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const base = (
     loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json')) as { detail: Record<string, unknown> }
   ).detail;
-  return { ...structuredClone(base), ...overrides };
+  const shared = typeof overrides.eventID === 'string' ? { sharedEventID: `shared-${overrides.eventID}` } : {};
+  return { ...structuredClone(base), ...shared, ...overrides };
 }
