@@ -1,10 +1,10 @@
 import { accountOfArn, parseRoleArn, roleArnFromErrorMessage } from './arn.js';
 import {
   type AssumeRecord,
-  AssumeRecordSchema,
-  describeIssues,
-  RoleChangeRecordSchema,
-  TrustChangeRecordSchema,
+  checkAssumeRecord,
+  checkRoleChangeRecord,
+  checkTrustChangeRecord,
+  wholeNumber,
 } from './schema.js';
 import { formatIsoUtc, parseCloudTrailEventTime, parseCloudTrailExpiration } from './time.js';
 import {
@@ -75,9 +75,8 @@ function classifyAssume(
       category: 'assume by an AWS service',
     };
   }
-  const parsed = AssumeRecordSchema.safeParse(record);
-  if (!parsed.success)
-    return rejected(`${String(record.eventName)} record is invalid: ${describeIssues(parsed.error)}`);
+  const parsed = checkAssumeRecord(record);
+  if (!parsed.success) return rejected(`${String(record.eventName)} record is invalid: ${parsed.reason}`);
   return normaliseAssume(parsed.data, envelopeId);
 }
 
@@ -123,7 +122,7 @@ function normaliseAssume(r: AssumeRecord, envelopeId: string | null): Classified
     userAgent: r.userAgent ?? null,
     awsRegion: r.awsRegion ?? null,
     sharedEventId: r.sharedEventID ?? null,
-    durationSeconds: r.requestParameters?.durationSeconds ?? null,
+    durationSeconds: wholeNumber(r.requestParameters?.durationSeconds),
     issuedAt: formatIsoUtc(parseCloudTrailEventTime(r.eventTime)!),
     expiresAt: expires ? formatIsoUtc(expires) : null,
     outcome: denied ? 'denied' : 'success',
@@ -134,8 +133,8 @@ function normaliseAssume(r: AssumeRecord, envelopeId: string | null): Classified
 }
 
 function classifyTrustChange(record: Record<string, unknown>, envelopeId: string | null): ClassifiedRecord {
-  const parsed = TrustChangeRecordSchema.safeParse(record);
-  if (!parsed.success) return rejected(`UpdateAssumeRolePolicy record is invalid: ${describeIssues(parsed.error)}`);
+  const parsed = checkTrustChangeRecord(record);
+  if (!parsed.success) return rejected(`UpdateAssumeRolePolicy record is invalid: ${parsed.reason}`);
   const r = parsed.data;
   const id = r.userIdentity;
   const roleName = r.requestParameters?.roleName;
@@ -175,9 +174,8 @@ function classifyTrustChange(record: Record<string, unknown>, envelopeId: string
 }
 
 function classifyRoleChange(record: Record<string, unknown>, envelopeId: string | null): ClassifiedRecord {
-  const parsed = RoleChangeRecordSchema.safeParse(record);
-  if (!parsed.success)
-    return rejected(`${String(record.eventName)} record is invalid: ${describeIssues(parsed.error)}`);
+  const parsed = checkRoleChangeRecord(record);
+  if (!parsed.success) return rejected(`${String(record.eventName)} record is invalid: ${parsed.reason}`);
   const r = parsed.data;
   const id = r.userIdentity;
   const params = r.requestParameters;
