@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { roleArnFromErrorMessage } from '../cloudtrail/arn.js';
 import type { InputItem } from '../cloudtrail/envelope.js';
 import { DEFAULT_READ_OPTIONS, type InputFile, listInputFiles, type ReadOptions } from '../cloudtrail/read-inputs.js';
@@ -33,6 +34,10 @@ export interface ReplayOptions {
   apply?: boolean;
   onProgress?: (progress: ReplayProgress) => void;
   read?: Partial<ReadOptions>;
+  /** Threads that read and classify the files (one file each at a time); default: the cores available. */
+  workers?: number;
+  /** The reading worker's script, for tests; by default the built one beside the bundle, else none (one thread). */
+  workerScript?: URL | null;
 }
 
 /**
@@ -69,6 +74,8 @@ export async function runReplay(
     recordAwsServiceAssumes: deps.config.recordAwsServiceAssumes,
     signal: options.signal,
     coverage: read,
+    workers: options.workers ?? availableParallelism(),
+    workerScript: options.workerScript,
     onRecord: () => {
       if (++progress.records % 1000 === 0) options.onProgress?.(progress);
     },
@@ -117,10 +124,11 @@ export async function runReplay(
   const index = await deps.registry();
   for (const item of pending) {
     if (options.signal?.aborted || failure) break;
-    const key = laneOf(item.record, index);
+    const record: unknown = JSON.parse(item.json);
+    const key = laneOf(record, index);
     const before = key === null ? undefined : lanes.get(key);
     const run = () =>
-      processRecord(item.record, deps, { envelopeId: item.envelopeId, now: eventClock, dryRun: !options.apply });
+      processRecord(record, deps, { envelopeId: item.envelopeId, now: eventClock, dryRun: !options.apply });
     const task = (before ? before.then(run) : run())
       .then((outcome) => tally(outcome, item))
       .catch((error: unknown) => {
