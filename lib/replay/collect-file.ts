@@ -108,7 +108,12 @@ export async function collectFile(
   const cover = coverer(result.coverage);
   let bytes = 0;
   let records = 0;
-  const options = { ...read, onBytes: (n: number) => void (bytes += n) };
+  const options = {
+    ...read,
+    onBytes: (n: number) => {
+      bytes += n;
+    },
+  };
   for await (const item of readInputFile(path, options)) {
     if (hooks.signal?.aborted) break;
     const at = result.items++;
