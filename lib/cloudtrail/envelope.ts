@@ -88,7 +88,7 @@ export function* unwrapDocument(value: unknown, source: string, depth = 0): Gene
 export function unwrapEventBridge(doc: unknown, source: string): InputItem {
   const issues = validate(eventBridgeCheck, doc);
   if (issues.length > 0) return { source, rejected: `invalid EventBridge event: ${describeIssues(issues)}` };
-  const event = doc as { id: string; 'detail-type': string; detail?: unknown };
+  const event = doc as { id: string; account: string; region: string; 'detail-type': string; detail?: unknown };
   if (event['detail-type'] !== CLOUDTRAIL_DETAIL_TYPE) {
     return {
       source,
