@@ -122,9 +122,13 @@ export async function runReplay(
   // into the same alert and revocations happen in the same order on every run; copies of one event too, so that
   // the first is the one recorded. Everything else runs concurrently.
   const index = await deps.registry();
-  for (const item of pending) {
+  for (let i = 0; i < pending.length; i++) {
     if (options.signal?.aborted || failure) break;
+    const item = pending[i]!;
     const record: unknown = JSON.parse(item.json);
+    // Let each record's text go as soon as it is parsed: memory stays flat however many there are.
+    pending[i] = undefined as unknown as PendingRecord;
+    item.json = '';
     const key = laneOf(record, index);
     const before = key === null ? undefined : lanes.get(key);
     const run = () =>
