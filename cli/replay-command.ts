@@ -32,7 +32,8 @@ export interface ReplayFlags extends StoreFlags {
   snsTopic?: string;
   recordAwsService?: boolean;
   concurrency: string;
-  workers: string;
+  /** Absent when another command (athena replay) runs a replay: the default then. */
+  workers?: string;
   progress?: boolean;
   report?: string;
 }
@@ -89,7 +90,7 @@ export async function replay(paths: string[], flags: ReplayFlags): Promise<numbe
     process.stderr.write(`roleguard replay: --concurrency must be a whole number from 1 to 256\n`);
     return EXIT.usage;
   }
-  const workers = Number(flags.workers);
+  const workers = flags.workers === undefined ? availableParallelism() : Number(flags.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
     process.stderr.write(`roleguard replay: --workers must be a whole number from 1 to 256\n`);
     return EXIT.usage;
