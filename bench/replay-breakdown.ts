@@ -1,7 +1,10 @@
 import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createGunzip } from 'node:zlib';
 import { classifyRecord } from '../lib/cloudtrail/classify.js';
-import { readInputFile } from '../lib/cloudtrail/read-inputs.js';
+import { DEFAULT_READ_OPTIONS, readInputFile } from '../lib/cloudtrail/read-inputs.js';
+import { collectRecords } from '../lib/replay/collect.js';
+import { emptyReport } from '../lib/replay/report.js';
 import { runReplay } from '../lib/replay/run-replay.js';
 import { parseFloor } from './replay.js';
 import { round2, say, timed } from './stats.js';
@@ -41,6 +44,18 @@ async function readAll(files: string[], classify: boolean): Promise<number> {
   return records;
 }
 
+// The replay's whole reading pass: read, classify and keep the records to decide, in worker threads (or one).
+async function readingPass(files: string[], workers: number): Promise<number> {
+  const report = emptyReport();
+  await collectRecords(
+    files.map((path) => ({ path, bytes: 0 })),
+    report,
+    [],
+    { read: DEFAULT_READ_OPTIONS, recordAwsServiceAssumes: false, workers },
+  );
+  return report.summary.eventsRead;
+}
+
 /**
  * Where a replay's time goes: the same files through each stage of the replay in turn, from the parse floor to the
  * whole replay on DynamoDB Local. Each stage is timed twice between two floor runs, and reported as a ratio to them.
@@ -61,6 +76,11 @@ export async function measureReplayBreakdown(
     ['gunzip stream (1 MiB chunks) + JSON.parse', () => streamedParse(files, 1 << 20)],
     ['roleguard reader (readInputFile)', () => readAll(files, false)],
     ['reader + classifyRecord', () => readAll(files, true)],
+    ['reading pass in one thread (collectRecords, --workers 1)', () => readingPass(files, 1)],
+    [
+      `reading pass in worker threads (collectRecords, --workers ${availableParallelism()})`,
+      () => readingPass(files, availableParallelism()),
+    ],
     [
       'runReplay, zero-latency store (in-process stub)',
       async () =>

@@ -1,5 +1,6 @@
 import { constants, renameSync, statSync, writeFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -31,6 +32,8 @@ export interface ReplayFlags extends StoreFlags {
   snsTopic?: string;
   recordAwsService?: boolean;
   concurrency: string;
+  /** Absent when another command (athena replay) runs a replay: the default then. */
+  workers?: string;
   progress?: boolean;
   report?: string;
 }
@@ -52,6 +55,7 @@ export function registerReplay(program: Command): void {
     .option('--sns-topic <arn>', 'SNS topic for alerts with --apply (standard AWS credentials)')
     .option('--record-aws-service', 'also record assumes made by AWS services (Lambda, EC2 …)')
     .option('--concurrency <n>', 'records processed at once', '16')
+    .option('--workers <n>', 'threads that read and parse the files', String(availableParallelism()))
     .option('--progress', 'show progress on stderr even when it is not a terminal')
     .option(
       '--report <file.html>',
@@ -84,6 +88,11 @@ export async function replay(paths: string[], flags: ReplayFlags): Promise<numbe
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
     process.stderr.write(`roleguard replay: --concurrency must be a whole number from 1 to 256\n`);
+    return EXIT.usage;
+  }
+  const workers = flags.workers === undefined ? availableParallelism() : Number(flags.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+    process.stderr.write(`roleguard replay: --workers must be a whole number from 1 to 256\n`);
     return EXIT.usage;
   }
   if (flags.endpoint !== undefined && !isHttpUrl(flags.endpoint)) {
@@ -169,6 +178,7 @@ export async function replay(paths: string[], flags: ReplayFlags): Promise<numbe
       paths,
       listing,
       concurrency,
+      workers,
       signal: abort.signal,
       apply: flags.apply ?? false,
       onProgress: (p) => progress.update(p),

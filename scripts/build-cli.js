@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 
-const entryPoints = { roleguard: 'cli/main.ts' };
+// The replay's reading worker is its own entry: lib/replay/read-pool.ts starts dist/replay-worker.js beside the bundle.
+const entryPoints = { roleguard: 'cli/main.ts', 'replay-worker': 'lib/replay/replay-worker.ts' };
 if (existsSync('bench/main.ts')) entryPoints.bench = 'bench/main.ts';
 await build({
   entryPoints,

@@ -1,5 +1,5 @@
 export { accountOfArn, parseRoleArn, roleArnFromErrorMessage } from './arn.js';
-export { classifyRecord } from './classify.js';
+export { classifyRecord, relevantKind } from './classify.js';
 export {
   type InputItem,
   type SourcedRecord,

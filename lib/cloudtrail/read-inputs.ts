@@ -19,6 +19,7 @@ export const DEFAULT_READ_OPTIONS: ReadOptions = { maxRecordBytes: 1024 * 1024, 
 
 const INPUT_FILE = /\.(json|jsonl|ndjson|log)(\.gz)?$|\.gz$/i;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const GUNZIP_CHUNK = 1 << 20;
 
 /** A file to read, and its size on disk. */
 export interface InputFile {
@@ -103,7 +104,9 @@ export async function* readInputFile(
     return;
   }
   const raw = createReadStream(path, { highWaterMark: 256 * 1024 });
-  const stream = gz ? raw.pipe(createGunzip()) : raw;
+  // 1 MiB of output per chunk: at Node's default 16 KiB the reader waits on zlib's thread pool for every chunk and
+  // runs at about half the speed of a synchronous gunzip.
+  const stream = gz ? raw.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK })) : raw;
   if (gz) raw.on('error', (error) => stream.destroy(error));
   let reported = 0;
   const counted = async function* (): AsyncGenerator<Buffer> {

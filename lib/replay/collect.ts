@@ -1,20 +1,14 @@
-import { classifyRecord } from '../cloudtrail/classify.js';
-import type { InputItem } from '../cloudtrail/envelope.js';
-import { type InputFile, type ReadOptions, readInputFile } from '../cloudtrail/read-inputs.js';
+import type { InputFile, ReadOptions } from '../cloudtrail/read-inputs.js';
+import { collectFile, emptyCoverage, type FileRecord, type FileResult, type ReadCoverage } from './collect-file.js';
+import { readInWorkers, workerScript } from './read-pool.js';
 import type { ReplayReport } from './report.js';
-import { countIgnored } from './report.js';
+
+export { emptyCoverage, type ReadCoverage } from './collect-file.js';
 
 /** A record replay will decide, with the key that places it in time. */
-export interface PendingRecord {
-  record: unknown;
-  envelopeId: string | null;
-  source: string;
+export interface PendingRecord extends Omit<FileRecord, 'at'> {
   /** Its position in the input, for rejections that come up later. */
   seq: number;
-  /** eventTime in milliseconds. */
-  time: number;
-  eventId: string;
-  recipientAccountId: string;
 }
 
 /** A rejection, with its position in the input so that rejections are listed in input order. */
@@ -35,35 +29,17 @@ export interface CollectOptions {
   onFile?: () => void;
   /** Filled with the accounts, Regions and time span of every record read, ignored ones included. */
   coverage?: ReadCoverage;
-}
-
-/** What the input covered: the accounts and Regions its records came from, and their time span. */
-export interface ReadCoverage {
-  accounts: Set<string>;
-  regions: Set<string>;
-  from: string | null;
-  to: string | null;
-}
-
-/** An empty coverage, to be filled by `collectRecords`. */
-export const emptyCoverage = (): ReadCoverage => ({ accounts: new Set(), regions: new Set(), from: null, to: null });
-
-function cover(coverage: ReadCoverage, record: unknown): void {
-  if (typeof record !== 'object' || record === null) return;
-  const { recipientAccountId, awsRegion, eventTime } = record as Record<string, unknown>;
-  if (typeof recipientAccountId === 'string' && /^\d{12}$/.test(recipientAccountId))
-    coverage.accounts.add(recipientAccountId);
-  if (typeof awsRegion === 'string' && /^[a-z]{2}(-[a-z]+)+-\d$/.test(awsRegion)) coverage.regions.add(awsRegion);
-  if (typeof eventTime !== 'string' || Number.isNaN(Date.parse(eventTime))) return;
-  const iso = new Date(Date.parse(eventTime)).toISOString();
-  if (coverage.from === null || iso < coverage.from) coverage.from = iso;
-  if (coverage.to === null || iso > coverage.to) coverage.to = iso;
+  /** Worker threads that read and classify files, each its own; 1 reads in this thread. */
+  workers?: number;
+  /** The worker's script (the built replay-worker.js next to this bundle by default). */
+  workerScript?: URL | null;
 }
 
 /**
- * Read every input file and classify each record as it streams. Ignored records are only counted (into the
- * report) and rejections kept with their place; only the records to decide are held, and they are returned in
- * eventTime order.
+ * Read every input file and classify each record as it streams, in worker threads when there are several (files
+ * spread across them, one file in flight each). Ignored records are only counted (into the report) and rejections
+ * kept with their place in the input; only the records to decide are held, and they are returned in eventTime
+ * order. The result does not depend on the number of workers or on which file finishes first.
  */
 export async function collectRecords(
   files: InputFile[],
@@ -71,54 +47,73 @@ export async function collectRecords(
   rejected: SeqRejection[],
   options: CollectOptions,
 ): Promise<PendingRecord[]> {
-  const pending: PendingRecord[] = [];
-  let seq = rejected.length;
-  outer: for (const file of files) {
-    for await (const item of readInputFile(file.path, options.read)) {
-      if (options.signal?.aborted) break outer;
-      const kept = take(item, seq++, report, rejected, options.recordAwsServiceAssumes);
-      if (kept) pending.push(kept);
-      if ('record' in item) {
-        if (options.coverage) cover(options.coverage, item.record);
-        options.onRecord?.();
-      }
-    }
+  const results: (FileResult | undefined)[] = new Array(files.length);
+  const { onBytes, ...read } = options.read;
+  const progress = (bytes: number, records: number) => {
+    if (bytes) onBytes?.(bytes);
+    for (let i = 0; i < records; i++) options.onRecord?.();
+  };
+  const done = (index: number, result: FileResult) => {
+    results[index] = result;
     options.onFile?.();
+  };
+  const script = options.workerScript === undefined ? workerScript() : options.workerScript;
+  const workers = Math.min(options.workers ?? 1, files.length);
+  if (workers > 1 && script) {
+    await readInWorkers(
+      files,
+      { workers, script, read, recordAwsServiceAssumes: options.recordAwsServiceAssumes },
+      {
+        signal: options.signal,
+        onProgress: progress,
+        onFile: done,
+      },
+    );
+  } else {
+    for (const [index, file] of files.entries()) {
+      if (options.signal?.aborted) break;
+      done(
+        index,
+        await collectFile(file.path, read, options.recordAwsServiceAssumes, {
+          signal: options.signal,
+          onProgress: progress,
+        }),
+      );
+    }
+  }
+  return merge(results, report, rejected, options.coverage);
+}
+
+// Positions become global in file order, after the rejections already listed (paths that do not exist).
+function merge(
+  results: (FileResult | undefined)[],
+  report: ReplayReport,
+  rejected: SeqRejection[],
+  coverage: ReadCoverage = emptyCoverage(),
+): PendingRecord[] {
+  const pending: PendingRecord[] = [];
+  let offset = rejected.length;
+  for (const result of results) {
+    if (!result) continue;
+    report.summary.eventsRead += result.eventsRead;
+    report.summary.ignored += result.ignored;
+    add(report.ignored.byReason, result.byReason);
+    add(report.ignored.byEventName, result.byEventName);
+    for (const r of result.rejected) rejected.push({ seq: offset + r.at, source: r.source, reason: r.reason });
+    for (const { at, ...record } of result.pending) pending.push({ ...record, seq: offset + at });
+    for (const account of result.coverage.accounts) coverage.accounts.add(account);
+    for (const region of result.coverage.regions) coverage.regions.add(region);
+    const { from, to } = result.coverage;
+    if (from !== null && (coverage.from === null || from < coverage.from)) coverage.from = from;
+    if (to !== null && (coverage.to === null || to > coverage.to)) coverage.to = to;
+    offset += result.items;
   }
   return pending.sort(inTimeOrder);
 }
 
-function take(
-  item: InputItem,
-  seq: number,
-  report: ReplayReport,
-  rejected: SeqRejection[],
-  recordAwsServiceAssumes: boolean,
-): PendingRecord | null {
-  if ('rejected' in item) {
-    rejected.push({ seq, source: item.source, reason: item.rejected });
-    return null;
-  }
-  report.summary.eventsRead++;
-  const classified = classifyRecord(item.record, { recordAwsServiceAssumes }, item.envelopeId);
-  if (classified.kind === 'ignored') {
-    countIgnored(report, classified.category, classified.eventName);
-    return null;
-  }
-  if (classified.kind === 'rejected') {
-    rejected.push({ seq, source: item.source, reason: classified.reason });
-    return null;
-  }
-  const at = classified.kind === 'assume' ? classified.issuedAt : classified.eventTime;
-  return {
-    record: item.record,
-    envelopeId: item.envelopeId,
-    source: item.source,
-    seq,
-    time: Date.parse(at),
-    eventId: classified.eventId,
-    recipientAccountId: classified.recipientAccountId,
-  };
+function add(into: Record<string, number>, counts: Record<string, number>): void {
+  // Own keys only: an event could be named `constructor` or `toString`.
+  for (const [key, n] of Object.entries(counts)) into[key] = (Object.hasOwn(into, key) ? into[key]! : 0) + n;
 }
 
 const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -133,7 +128,7 @@ export function inTimeOrder(a: PendingRecord, b: PendingRecord): number {
     a.time - b.time ||
     text(a.eventId, b.eventId) ||
     text(a.recipientAccountId, b.recipientAccountId) ||
-    text(JSON.stringify(a.record), JSON.stringify(b.record)) ||
+    text(a.json, b.json) ||
     a.seq - b.seq
   );
 }

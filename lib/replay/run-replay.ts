@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { roleArnFromErrorMessage } from '../cloudtrail/arn.js';
 import type { InputItem } from '../cloudtrail/envelope.js';
 import { DEFAULT_READ_OPTIONS, type InputFile, listInputFiles, type ReadOptions } from '../cloudtrail/read-inputs.js';
@@ -34,6 +35,10 @@ export interface ReplayOptions {
   apply?: boolean;
   onProgress?: (progress: ReplayProgress) => void;
   read?: Partial<ReadOptions>;
+  /** Threads that read and classify the files (one file each at a time); default: the cores available. */
+  workers?: number;
+  /** The reading worker's script, for tests; by default the built one beside the bundle, else none (one thread). */
+  workerScript?: URL | null;
 }
 
 /**
@@ -70,6 +75,8 @@ export async function runReplay(
     recordAwsServiceAssumes: deps.config.recordAwsServiceAssumes,
     signal: options.signal,
     coverage: read,
+    workers: options.workers ?? availableParallelism(),
+    workerScript: options.workerScript,
     onRecord: () => {
       if (++progress.records % 1000 === 0) options.onProgress?.(progress);
     },
@@ -122,12 +129,17 @@ export async function runReplay(
   // into the same alert and revocations happen in the same order on every run; copies of one event too, so that
   // the first is the one recorded. Everything else runs concurrently.
   const index = await deps.registry();
-  for (const item of pending) {
+  for (let i = 0; i < pending.length; i++) {
     if (options.signal?.aborted || failure) break;
-    const key = laneOf(item.record, index);
+    const item = pending[i]!;
+    const record: unknown = JSON.parse(item.json);
+    // Let each record's text go as soon as it is parsed: memory stays flat however many there are.
+    pending[i] = undefined as unknown as PendingRecord;
+    item.json = '';
+    const key = laneOf(record, index);
     const before = key === null ? undefined : lanes.get(key);
     const run = () =>
-      processRecord(item.record, deps, { envelopeId: item.envelopeId, now: eventClock, dryRun: !options.apply });
+      processRecord(record, deps, { envelopeId: item.envelopeId, now: eventClock, dryRun: !options.apply });
     const task = (before ? before.then(run) : run())
       .then((outcome) => tally(outcome, item))
       .catch((error: unknown) => {

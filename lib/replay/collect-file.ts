@@ -1,0 +1,154 @@
+import { classifyRecord } from '../cloudtrail/classify.js';
+import { type ReadOptions, readInputFile } from '../cloudtrail/read-inputs.js';
+
+/** A record replay will decide, as read from one file, with `at` its position in that file. */
+export interface FileRecord {
+  /** The record as JSON: a third of its size as an object, and what crosses back from a worker thread. */
+  json: string;
+  envelopeId: string | null;
+  source: string;
+  at: number;
+  /** eventTime in milliseconds. */
+  time: number;
+  eventId: string;
+  recipientAccountId: string;
+}
+
+/** What the input covered: the accounts and Regions its records came from, and their time span. */
+export interface ReadCoverage {
+  accounts: Set<string>;
+  regions: Set<string>;
+  from: string | null;
+  to: string | null;
+}
+
+/**
+ * One file read and classified: counts of what is ignored, the rejections and the records to decide (with their
+ * position in the file), and its coverage. Small and structured-cloneable, so a worker thread can hand it back.
+ */
+export interface FileResult {
+  /** Items read (records and rejections), so that positions can be made global in file order. */
+  items: number;
+  eventsRead: number;
+  ignored: number;
+  byReason: Record<string, number>;
+  byEventName: Record<string, number>;
+  rejected: { at: number; source: string; reason: string }[];
+  pending: FileRecord[];
+  coverage: ReadCoverage;
+}
+
+/** Hooks of reading one file. */
+export interface FileHooks {
+  /** Bytes read from disk (compressed for .gz) and records read, since the last call. */
+  onProgress?: (bytes: number, records: number) => void;
+  signal?: AbortSignal;
+}
+
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const count = (counts: Record<string, number>, key: string) => {
+  // Own keys only: an event could be named `constructor` or `toString`.
+  counts[key] = (Object.hasOwn(counts, key) ? counts[key]! : 0) + 1;
+};
+
+// What processRecord (lib/pipeline.ts) says of a record JSON.stringify cannot write; not imported from there, so
+// that the worker's bundle stays free of the pipeline and the AWS SDK.
+const UNSERIALISABLE = 'record cannot be serialised (nested too deeply or cyclic)';
+
+function serialised(record: unknown): string | null {
+  try {
+    return JSON.stringify(record);
+  } catch {
+    return null;
+  }
+}
+
+/** An empty coverage. */
+export const emptyCoverage = (): ReadCoverage => ({ accounts: new Set(), regions: new Set(), from: null, to: null });
+
+// Records of one file repeat their account, Region and second: each is checked once, then compared.
+function coverer(coverage: ReadCoverage): (record: unknown) => void {
+  let lastTime: string | null = null;
+  return (record) => {
+    if (typeof record !== 'object' || record === null) return;
+    const { recipientAccountId, awsRegion, eventTime } = record as Record<string, unknown>;
+    if (typeof recipientAccountId === 'string' && !coverage.accounts.has(recipientAccountId))
+      if (ACCOUNT.test(recipientAccountId)) coverage.accounts.add(recipientAccountId);
+    if (typeof awsRegion === 'string' && !coverage.regions.has(awsRegion))
+      if (REGION.test(awsRegion)) coverage.regions.add(awsRegion);
+    if (typeof eventTime !== 'string' || eventTime === lastTime || Number.isNaN(Date.parse(eventTime))) return;
+    lastTime = eventTime;
+    const iso = new Date(Date.parse(eventTime)).toISOString();
+    if (coverage.from === null || iso < coverage.from) coverage.from = iso;
+    if (coverage.to === null || iso > coverage.to) coverage.to = iso;
+  };
+}
+
+/**
+ * Read one input file and classify each record as it streams: ignored records are only counted, rejections kept
+ * with their place, and the records to decide kept (about 1.5 % of a trail).
+ */
+export async function collectFile(
+  path: string,
+  read: ReadOptions,
+  recordAwsServiceAssumes: boolean,
+  hooks: FileHooks = {},
+): Promise<FileResult> {
+  const result: FileResult = {
+    items: 0,
+    eventsRead: 0,
+    ignored: 0,
+    byReason: {},
+    byEventName: {},
+    rejected: [],
+    pending: [],
+    coverage: emptyCoverage(),
+  };
+  const cover = coverer(result.coverage);
+  let bytes = 0;
+  let records = 0;
+  const options = {
+    ...read,
+    onBytes: (n: number) => {
+      bytes += n;
+    },
+  };
+  for await (const item of readInputFile(path, options)) {
+    if (hooks.signal?.aborted) break;
+    const at = result.items++;
+    if ('rejected' in item) {
+      result.rejected.push({ at, source: item.source, reason: item.rejected });
+      continue;
+    }
+    result.eventsRead++;
+    const classified = classifyRecord(item.record, { recordAwsServiceAssumes }, item.envelopeId);
+    if (classified.kind === 'ignored') {
+      result.ignored++;
+      count(result.byReason, classified.category);
+      count(result.byEventName, classified.eventName);
+    } else if (classified.kind === 'rejected') {
+      result.rejected.push({ at, source: item.source, reason: classified.reason });
+    } else {
+      const json = serialised(item.record);
+      if (json === null) result.rejected.push({ at, source: item.source, reason: UNSERIALISABLE });
+      else
+        result.pending.push({
+          json,
+          envelopeId: item.envelopeId,
+          source: item.source,
+          at,
+          time: Date.parse(classified.kind === 'assume' ? classified.issuedAt : classified.eventTime),
+          eventId: classified.eventId,
+          recipientAccountId: classified.recipientAccountId,
+        });
+    }
+    cover(item.record);
+    if (++records >= 1000 || bytes >= 1 << 20) {
+      hooks.onProgress?.(bytes, records);
+      bytes = records = 0;
+    }
+  }
+  hooks.onProgress?.(bytes, records);
+  return result;
+}
