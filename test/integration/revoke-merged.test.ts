@@ -7,7 +7,7 @@ import { processRecord } from '../../lib/pipeline.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
 import { liveRevoker, type RevocationDeps, revoke, sweepRevocations } from '../../lib/revoke/service.js';
 import { createRevocationStore, intentIdFor } from '../../lib/revoke/store.js';
-import { sessionKey } from '../../lib/sessions/index.js';
+import { sharedSessionKey } from '../../lib/sessions/index.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 import type { FakeServer } from '../helpers/fake-aws.js';
 import { useLiveParts } from '../helpers/live-parts.js';
@@ -89,6 +89,10 @@ async function instance(config: Awaited<ReturnType<typeof createTestTables>>, cl
   };
 }
 
+// Every event carries its own sharedEventID (as in CloudTrail; `vendorAssume` derives it from the event id), so the
+// store keeps its session under the shared key: the real case, which the fast path's session rider claims.
+const sessionPk = (id: string) => sharedSessionKey(`shared-${id}`);
+
 const wrong = (id: string, session: string) =>
   vendorAssume({ id, time: '2026-11-02T10:05:00Z', session, externalId: WRONG });
 
@@ -117,9 +121,9 @@ describe('the revocation transactions that carry the session and the alert', () 
     expect(slack.received).toHaveLength(1);
     expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
     const session = await doc.send(
-      new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionKey('111122223333', 'wrong-1') } }),
+      new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionPk('wrong-1') } }),
     );
-    expect(session.Item).toMatchObject({ state: 'done' });
+    expect(session.Item).toMatchObject({ state: 'done', eventId: 'wrong-1', sharedEventId: 'shared-wrong-1' });
     // A redelivery: nothing written, nothing alerted.
     expect((await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:06:00Z')).status).toBe('duplicate');
     expect(iam.written()).toBe(1);
@@ -154,7 +158,7 @@ describe('the revocation transactions that carry the session and the alert', () 
       expect(
         (
           await doc.send(
-            new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionKey('111122223333', id) } }),
+            new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionPk(id) } }),
           )
         ).Item,
       ).toMatchObject({ state: 'done' });
@@ -179,7 +183,7 @@ describe('the revocation transactions that carry the session and the alert', () 
     await expect(a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:05:03Z')).rejects.toThrow('the function died');
     expect(iam.written()).toBe(0);
     const session = await doc.send(
-      new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionKey('111122223333', 'wrong-1') } }),
+      new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionPk('wrong-1') } }),
     );
     expect(session.Item).toMatchObject({ state: 'pending' });
     const intentId = intentIdFor('111122223333', 'wrong-1', 'revoke-session');
