@@ -284,6 +284,8 @@ const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOStrin
 function liveAssume(id: string, externalId: string, session = 'scan-1', ageMs = 60_000): Record<string, any> {
   const event = structuredClone(loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json'))) as any;
   event.detail.eventID = id;
+  // Every assume has its own sharedEventID, as in CloudTrail (copies of one fixture would all look like one assume's).
+  event.detail.sharedEventID = `shared-${id}`;
   event.detail.eventTime = second(Date.now() - ageMs);
   event.detail.requestParameters.externalId = externalId;
   event.detail.requestParameters.roleSessionName = session;
