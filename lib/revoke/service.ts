@@ -98,7 +98,10 @@ export interface Riders {
   closing: (outcome: RevocationOutcome) => RiderWrite[];
 }
 
-/** An opening rider's condition did not hold (the session is recorded already): nothing at all was written. */
+/**
+ * The opening transaction that carried riders did not go through (the session is recorded already, or the lock is
+ * held, a conflict, ...): nothing at all was written, and the caller takes its usual path, riders first.
+ */
 export class RidersRefused extends Error {
   override name = 'RidersRefused';
 }
@@ -278,7 +281,10 @@ async function revokeFast(
       ...(request.riders ? { riders: request.riders.opening } : {}),
     },
   );
-  if (!begun.begun && begun.ridersRefused) throw new RidersRefused(begun.reason);
+  // With riders, nothing may be revoked before they are written: whatever cancelled the transaction (the session
+  // recorded already, or a held lock, a conflict, a newer marker), the caller records the session its usual way first
+  // (the other copy of a cross-account assume then decides nothing) and revokes step by step.
+  if (!begun.begun && (begun.ridersRefused || request.riders)) throw new RidersRefused(begun.reason);
   if (!begun.begun) return null;
   const { intent } = begun;
   const opened = request.riders ? ({ riders: 'opened' } as const) : {};

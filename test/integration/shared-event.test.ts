@@ -1,11 +1,13 @@
 import { IAMClient } from '@aws-sdk/client-iam';
-import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
 import type { Config } from '../../lib/config.js';
 import { createDeps, type Deps } from '../../lib/deps.js';
 import { type ProcessOutcome, processRecord } from '../../lib/pipeline.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
+import { roleLockKey } from '../../lib/revoke/apply.js';
+import { lockItemKey } from '../../lib/revoke/lock.js';
 import { liveRevoker } from '../../lib/revoke/service.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';
 import { sharedSessionKey } from '../../lib/sessions/index.js';
@@ -226,6 +228,24 @@ describe('one decision per sharedEventID', () => {
       await expectOneDecision(w, outcomes);
       expect((await sessionOf(w, id)).callerArn).toBe(CALLER_ARN);
     }
+  });
+
+  it("the role's lock held by another revocation when both copies come: still one decision, the caller's ARN on the alert", async () => {
+    // Another revocation of the role holds its lock for a moment: the fast path's opening transaction is cancelled
+    // for the lock, not for the session. The session must still be claimed before anything is revoked.
+    const w = await world();
+    await doc.send(
+      new PutCommand({
+        TableName: w.config.revocationsTable!,
+        Item: { ...lockItemKey(roleLockKey(ROLE)), owner: 'another-revocation', leaseUntil: Date.now() + 1500 },
+      }),
+    );
+    const { caller, owner } = copies('e1');
+    const outcomes = await Promise.all([w.process(caller), w.process(owner)]);
+    await expectOneDecision(w, outcomes);
+    expect((await sessionOf(w, 'e1')).callerArn).toBe(CALLER_ARN);
+    const [alert] = await scan(w.config.alertsTable, 'alert#');
+    expect(alert!.alert.finding.context).toMatchObject({ callerArn: CALLER_ARN });
   });
 
   it('the deciding copy crashed right after its claim: the other copy decides nothing, the retry of the first revokes', async () => {
