@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import {
   DeleteRolePolicyCommand,
   GetRolePolicyCommand,
@@ -81,6 +82,8 @@ export interface ApplyDeps {
   lock: Pick<LockOptions, 'leaseMs' | 'waitMs'> & Partial<LockOptions>;
   /** Retries of throttled or failed IAM calls (default: 5 tries, backoff from 200 ms). */
   retry?: Partial<RetryOptions>;
+  /** Where a lock that could not be given up is reported (its lease then ends it). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /** How IAM calls that fail transiently are retried. */
@@ -284,7 +287,26 @@ export async function applyRevocations(
     await options.whileLocked?.(result, lock);
     return result;
   } finally {
+    await releaseQuietly(lock, roleName, deps.logger);
+  }
+}
+
+/**
+ * Give a lock up without letting a failure mask what was done under it: the write went to IAM (or failed for its own
+ * reason) either way. A lock that cannot be given up is logged and ends by its lease.
+ */
+export async function releaseQuietly(
+  lock: HeldLock,
+  roleName: string,
+  logger: Pick<Logger, 'warn'> | undefined,
+): Promise<void> {
+  try {
     await lock.release();
+  } catch (error) {
+    logger?.warn('the lock on the role could not be given up; it ends by its lease', {
+      roleName,
+      error: error as Error,
+    });
   }
 }
 

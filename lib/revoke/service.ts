@@ -12,6 +12,7 @@ import {
   RevocationDoesNotFit,
   RevocationRefused,
   RoleNoLongerExists,
+  releaseQuietly,
   roleLockKey,
 } from './apply.js';
 import { type HeldLock, heldLock, LeaseLostError, type LockOptions } from './lock.js';
@@ -206,7 +207,7 @@ async function applyToRole(
     iam = await iamForRole(deps, roleArn);
   } catch (error) {
     // The spoke cannot be assumed: give back the lock the fast path took, as applying would have.
-    await options.heldLock?.release();
+    if (options.heldLock) await releaseQuietly(options.heldLock, roleName, deps.logger);
     throw error;
   }
   // The prune time is tracked under the lock, so that two applications to one role record it in IAM's order.
@@ -216,6 +217,7 @@ async function applyToRole(
       dynamo: deps.dynamo,
       lockTable: deps.store.tableName,
       lock: deps.lock ?? DEFAULT_LOCK,
+      logger: deps.logger,
       ...(deps.retry ? { retry: deps.retry } : {}),
     },
     roleArn,

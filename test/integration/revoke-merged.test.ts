@@ -156,11 +156,7 @@ describe('the revocation transactions that carry the session and the alert', () 
     });
     for (const id of ['wrong-1', 'wrong-2'])
       expect(
-        (
-          await doc.send(
-            new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionPk(id) } }),
-          )
-        ).Item,
+        (await doc.send(new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionPk(id) } }))).Item,
       ).toMatchObject({ state: 'done' });
     expect((await a.process(second, '2026-11-02T10:08:00Z')).status).toBe('duplicate');
     a.close();
