@@ -143,7 +143,10 @@ export interface RevocationStore {
   ): Promise<{ begun: true; intent: RevocationIntent } | { begun: false; reason: string; ridersRefused: boolean }>;
   /**
    * The fast path's last write: settle the intent, track the role's policy and give the lock up, in one
-   * transaction. False when the lock is no longer ours (nothing was written): settle and track step by step.
+   * transaction. A conflict with a concurrent transaction is tried again (a few times, then thrown); riders that do
+   * not go through, whatever the reason, are dropped (`without-riders`: the caller writes them its usual way). False
+   * only when the lock is no longer ours (its release's condition failed; nothing was written): settle and track
+   * step by step.
    */
   finish(
     intentId: string,
@@ -162,6 +165,8 @@ export interface RevocationStore {
   };
 }
 
+/** How many times the fast path's closing transaction is tried when it conflicts with another transaction. */
+const FINISH_TRIES = 5;
 /** How long a finished intent is kept. */
 const KEEP_SECONDS = 30 * 86400;
 /** A caller marker written before markers had an `until`: the longest a session can live after its revocation. */
@@ -431,21 +436,27 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
         { Update: updatePolicy(track.roleArn, track.roleName, track.pruneAt, track.state) },
         { Delete: lockRelease(tableName, lock.key, lock.owner) },
       ];
-      try {
-        await doc.send(new TransactWriteCommand({ TransactItems: [...own, ...riders] }));
-        return riders.length ? 'with-riders' : 'without-riders';
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const codes = (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
-        // Only a rider did not hold (the alert's merge window is open, say): settle without them.
-        const ownHeld = codes.slice(0, own.length).every((c) => c === 'None');
-        if (!riders.length || !ownHeld || !codes.slice(own.length).includes('ConditionalCheckFailed')) return false;
+      let withRiders = riders.length > 0;
+      for (let attempt = 1; ; attempt++) {
         try {
-          await doc.send(new TransactWriteCommand({ TransactItems: own }));
-          return 'without-riders';
-        } catch (again) {
-          if (!(again instanceof TransactionCanceledException)) throw again;
-          return false;
+          await doc.send(new TransactWriteCommand({ TransactItems: withRiders ? [...own, ...riders] : own }));
+          return withRiders ? 'with-riders' : 'without-riders';
+        } catch (error) {
+          if (!(error instanceof TransactionCanceledException)) throw error;
+          const codes = (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+          const ownCodes = own.map((_, i) => codes[i] ?? 'None');
+          // The lock's release did not hold: another holder has it, our lease is lost.
+          if (ownCodes[2] === 'ConditionalCheckFailed') return false;
+          // Only a rider did not go through (the alert's merge window is open, a conflict with the other copy of
+          // the assume, ...): settle without them.
+          if (withRiders && ownCodes.every((c) => c === 'None')) {
+            withRiders = false;
+            continue;
+          }
+          // A conflict with another transaction on our own items: try again shortly; anything else is thrown.
+          if (!ownCodes.every((c) => c === 'None' || c === 'TransactionConflict') || attempt >= FINISH_TRIES)
+            throw error;
+          await new Promise((r) => setTimeout(r, 10 * 2 ** attempt * (0.5 + Math.random())));
         }
       }
     },

@@ -1,3 +1,4 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
@@ -203,6 +204,46 @@ describe('the revocation transactions that carry the session and the alert', () 
     expect(slack.received).toHaveLength(1);
     a.close();
   });
+
+  for (const [where, at] of [
+    ['the kept state (one of its own items)', 1],
+    ['a rider (the session marked processed)', -1],
+  ] as const)
+    it(`the closing transaction conflicts with another transaction on ${where}: settled all the same, the alert says revoked`, async () => {
+      const config = await createTestTables(doc, await createSessionsTable(doc));
+      const a = await instance(config, { ms: Date.now() });
+      // The first try of the closing transaction (the one that gives the lock up) is cancelled for a conflict.
+      let conflicted = false;
+      a.setHook(async (command, input, phase) => {
+        const items = (input.TransactItems ?? []) as { Delete?: unknown }[];
+        if (phase !== 'before' || command !== 'TransactWriteItems' || conflicted || !items.some((i) => i.Delete))
+          return;
+        conflicted = true;
+        const reasons = items.map(() => ({ Code: 'None' }));
+        reasons[at < 0 ? items.length + at : at] = { Code: 'TransactionConflict' };
+        throw new TransactionCanceledException({
+          message: 'Transaction cancelled',
+          $metadata: {},
+          CancellationReasons: reasons,
+        });
+      });
+      const out = await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:05:03Z');
+      expect(conflicted).toBe(true);
+      expect(out).toMatchObject({ status: 'recorded', recording: 'new' });
+      const intent = await a.revoking.store.get(intentIdFor('111122223333', 'wrong-1', 'revoke-session'));
+      expect(intent).toMatchObject({ state: 'applied' });
+      expect(iam.written()).toBe(1);
+      expect(slack.received).toHaveLength(1);
+      expect(JSON.stringify(slack.received[0]!.body)).toContain('Revoked this session');
+      const session = await doc.send(
+        new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionPk('wrong-1') } }),
+      );
+      expect(session.Item).toMatchObject({ state: 'done' });
+      // The lock was given up: another revocation of the role takes it at once.
+      expect((await a.process(wrong('wrong-2', 'scan-2'), '2026-11-02T10:05:04Z')).status).toBe('recorded');
+      expect(iam.written()).toBe(2);
+      a.close();
+    });
 
   it('kept revocations read before the lock are not used once another instance changed them (a stale IAM read drops nothing)', async () => {
     const config = await createTestTables(doc, await createSessionsTable(doc));
