@@ -8,6 +8,7 @@ import { type AccountAccess, otherAccountRefusal } from '../org/accounts.js';
 import {
   type AppliedRevocation,
   applyRevocations,
+  legacyRoleLockKey,
   type RetryOptions,
   RevocationDoesNotFit,
   RevocationRefused,
@@ -260,6 +261,7 @@ async function revokeFast(
   // here would look long expired to a waiter, and two writers could hold the role at once.
   const lock = {
     key: roleLockKey(request.roleArn),
+    legacyKey: legacyRoleLockKey(request.roleArn),
     owner: randomUUID(),
     leaseMs: (deps.lock ?? DEFAULT_LOCK).leaseMs,
     at: (deps.lock?.now ?? Date.now)(),
@@ -291,7 +293,7 @@ async function revokeFast(
   const { intent } = begun;
   const opened = request.riders ? ({ riders: 'opened' } as const) : {};
   let closed = false;
-  const held = heldLock(deps.dynamo, deps.store.tableName, lock.key, lock.owner);
+  const held = [lock.key, lock.legacyKey].map((key) => heldLock(deps.dynamo, deps.store.tableName, key, lock.owner));
   let settled = false;
   try {
     const applied = await applyToRole(deps, intent.roleArn, [intent.addition], now, false, {
@@ -301,7 +303,9 @@ async function revokeFast(
       heldLock: {
         owner: lock.owner,
         leaseUntil: lock.at + lock.leaseMs,
-        release: async () => (settled ? undefined : held.release()),
+        release: async () => {
+          if (!settled) for (const h of held) await h.release();
+        },
       },
       whileLocked: async (result) => {
         const track = { roleArn: intent.roleArn, roleName, pruneAt: nextPruneAt(result.state), state: result.state };

@@ -24,7 +24,8 @@ import type { PolicyDocument, RevocationState } from './policy.js';
  *   another writer's PutRolePolicy can be stale (IAM is eventually consistent) and must never drop a statement.
  * - `caller#<roleArn>#<caller>`: the latest revocation of a caller's session on a role (to see the caller come back),
  *   kept only as long as the revoked session could live (`until`); a read checks it, since the TTL deletes late.
- * - `lock#role#<roleName>`: the per-role lock of the read-modify-write.
+ * - `lock#role#<account>#<roleName>`: the per-role lock of the read-modify-write (and, for one release, the previous
+ *   version's `lock#role#<roleName>`, taken too).
  * The sparse index `byDue` (`dueShard` = one of 16 shards, `dueAt`) lists what the sweep must still do: intents not yet
  * applied and policies with a statement to prune.
  */
@@ -134,7 +135,8 @@ export interface RevocationStore {
     options: {
       dueAt: Date;
       now: Date /** `at`: the wall clock (epoch ms), whatever clock the decision runs on. */;
-      lock: { key: string; owner: string; leaseMs: number; at: number };
+      /** The role's lock; `legacyKey`: the previous version's key of it, taken too (see `legacyRoleLockKey`). */
+      lock: { key: string; legacyKey?: string; owner: string; leaseMs: number; at: number };
       /** The kept state read before: the transaction holds only while its version is unchanged. */
       kept?: KeptRead;
       /** The caller's writes that go with it (the session's conditional put): all or nothing. */
@@ -152,7 +154,7 @@ export interface RevocationStore {
     intentId: string,
     outcome: { state: 'applied'; at: Date; policyDocument: PolicyDocument | null; fellBack: boolean },
     track: { roleArn: string; roleName: string; pruneAt: string | null; state?: RevocationState },
-    lock: { key: string; owner: string },
+    lock: { key: string; legacyKey?: string; owner: string },
     /** The caller's writes that go with it (the alert's admission, the session marked processed), when they can. */
     riders?: RiderWrite[],
   ): Promise<false | 'with-riders' | 'without-riders'>;
@@ -402,6 +404,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       const items = [
         { Put: putIntent(intent, dueAt) },
         { Put: lockPut(tableName, lock.key, lock.owner, lock.at, lock.leaseMs) },
+        ...(lock.legacyKey ? [{ Put: lockPut(tableName, lock.legacyKey, lock.owner, lock.at, lock.leaseMs) }] : []),
         ...(intent.caller && !intent.dryRun
           ? [{ Update: noteCaller(intent.roleArn, intent.caller, decidedAt, untilOf(intent.addition)) }]
           : []),
@@ -411,6 +414,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       const names = [
         'intent',
         'lock',
+        ...(lock.legacyKey ? ['legacy lock'] : []),
         ...(intent.caller && !intent.dryRun ? ['caller'] : []),
         ...(kept ? ['kept'] : []),
         ...riders.map(() => 'rider'),
@@ -435,6 +439,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
         { Update: settleIntent(intentId, outcome) },
         { Update: updatePolicy(track.roleArn, track.roleName, track.pruneAt, track.state) },
         { Delete: lockRelease(tableName, lock.key, lock.owner) },
+        ...(lock.legacyKey ? [{ Delete: lockRelease(tableName, lock.legacyKey, lock.owner) }] : []),
       ];
       let withRiders = riders.length > 0;
       for (let attempt = 1; ; attempt++) {
@@ -445,8 +450,8 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
           if (!(error instanceof TransactionCanceledException)) throw error;
           const codes = (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
           const ownCodes = own.map((_, i) => codes[i] ?? 'None');
-          // The lock's release did not hold: another holder has it, our lease is lost.
-          if (ownCodes[2] === 'ConditionalCheckFailed') return false;
+          // A lock's release did not hold: another holder has it, our lease is lost.
+          if (ownCodes.slice(2).includes('ConditionalCheckFailed')) return false;
           // Only a rider did not go through (the alert's merge window is open, a conflict with the other copy of
           // the assume, ...): settle without them.
           if (withRiders && ownCodes.every((c) => c === 'None')) {

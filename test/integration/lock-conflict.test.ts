@@ -4,8 +4,8 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/li
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Config } from '../../lib/config.js';
-import { applyRevocations, roleLockKey } from '../../lib/revoke/apply.js';
-import { acquireLock, heldLock, lockItemKey } from '../../lib/revoke/lock.js';
+import { applyRevocations, legacyRoleLockKey, roleLockKey } from '../../lib/revoke/apply.js';
+import { acquireLock, heldLock, LockTimeoutError, lockItemKey } from '../../lib/revoke/lock.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 import { memoryLogger } from '../helpers/logger.js';
 
@@ -124,5 +124,42 @@ describe('the role lock and a transaction writing its item', () => {
     expect(await lockItem(roleLockKey(ROLE))).toBeDefined();
     expect(lines.some((l) => /could not be given up/.test(l))).toBe(true);
     client.destroy();
+  });
+});
+
+describe('a rolling upgrade: a function of the previous version locks the role by name only', () => {
+  it('a writer of this version waits for the lock the old one holds under `role#<name>`, then writes', async () => {
+    const arn = 'arn:aws:iam::111122223333:role/vendors/Upgrading';
+    const iam = new IAMClient({ region: 'us-east-1' });
+    const deps = { iam, dynamo: doc, lockTable: config.revocationsTable!, lock: { leaseMs: 30_000, waitMs: 300 } };
+    const addition = {
+      role: null,
+      sessions: [
+        {
+          assumedRoleId: 'AROA3XFRBF23EXAMPLE1:scan-2',
+          decidedAt: '2026-11-02T10:00:00Z',
+          pruneAfter: '2099-01-01T00:00:00Z',
+        },
+      ],
+    };
+    // The old function takes the lock as it always did: `lock#role#Upgrading`.
+    expect(legacyRoleLockKey(arn)).toBe('role#Upgrading');
+    const old = await acquireLock(doc, config.revocationsTable!, 'role#Upgrading', { leaseMs: 30_000, waitMs: 1_000 });
+    const before = iamMock.commandCalls(PutRolePolicyCommand).length;
+    await expect(
+      applyRevocations(deps, arn, [addition], new Date('2026-11-02T10:00:00Z'), { dryRun: false }),
+    ).rejects.toThrow(LockTimeoutError);
+    expect(iamMock.commandCalls(PutRolePolicyCommand)).toHaveLength(before);
+    // Nothing of this writer is left held: the old function's lock is still its own.
+    expect(await lockItem(roleLockKey(arn))).toBeUndefined();
+    expect(await lockItem('role#Upgrading')).toMatchObject({ owner: old.owner });
+    await old.release();
+    expect(
+      await applyRevocations(deps, arn, [addition], new Date('2026-11-02T10:00:00Z'), { dryRun: false }),
+    ).toMatchObject({ written: true });
+    expect(iamMock.commandCalls(PutRolePolicyCommand)).toHaveLength(before + 1);
+    // Both keys given up.
+    expect(await lockItem(roleLockKey(arn))).toBeUndefined();
+    expect(await lockItem('role#Upgrading')).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
 import { createDeps } from '../../lib/deps.js';
@@ -244,6 +244,37 @@ describe('the revocation transactions that carry the session and the alert', () 
       expect(iam.written()).toBe(2);
       a.close();
     });
+
+  it('a rolling upgrade: the lock a function of the previous version holds under the role name alone keeps the fast path from writing', async () => {
+    const config = await createTestTables(doc, await createSessionsTable(doc));
+    // The wall clock: the step-by-step path waits (200 ms) for the lock, then leaves the intent to the sweep.
+    const clock = {
+      get ms() {
+        return Date.now();
+      },
+    };
+    const a = await instance(config, clock);
+    // The old function holds `lock#role#ExampleCorpAudit` (it knows no account) while it writes the role.
+    const legacy = { pk: 'lock#role#ExampleCorpAudit' };
+    await doc.send(
+      new PutCommand({
+        TableName: config.revocationsTable!,
+        Item: { ...legacy, owner: 'old-version', leaseUntil: clock.ms + 60_000 },
+      }),
+    );
+    const out = await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:05:03Z');
+    expect(out).toMatchObject({ status: 'recorded', recording: 'new' });
+    // Not written alongside the old writer: the intent waits for the sweep, and the alert says so.
+    expect(iam.written()).toBe(0);
+    const intentId = intentIdFor('111122223333', 'wrong-1', 'revoke-session');
+    expect(await a.revoking.store.get(intentId)).toMatchObject({ state: 'pending' });
+    // The old function is done: the sweep applies it.
+    await doc.send(new DeleteCommand({ TableName: config.revocationsTable!, Key: legacy }));
+    expect(await sweepRevocations(a.revoking, new Date('2026-11-02T10:06:10Z'))).toMatchObject({ applied: 1 });
+    expect(iam.written()).toBe(1);
+    expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
+    a.close();
+  });
 
   it('kept revocations read before the lock are not used once another instance changed them (a stale IAM read drops nothing)', async () => {
     const config = await createTestTables(doc, await createSessionsTable(doc));
