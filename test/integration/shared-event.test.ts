@@ -1,3 +1,4 @@
+import { TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
@@ -246,6 +247,32 @@ describe('one decision per sharedEventID', () => {
     expect((await sessionOf(w, 'e1')).callerArn).toBe(CALLER_ARN);
     const [alert] = await scan(w.config.alertsTable, 'alert#');
     expect(alert!.alert.finding.context).toMatchObject({ callerArn: CALLER_ARN });
+  });
+
+  it("the other copy's writes conflicting with a transaction on the shared item are tried again", async () => {
+    const client = testDynamo();
+    const w = await world({ dynamo: client });
+    const { caller, owner } = copies('f1');
+    await w.process(owner);
+    // The session's put and the caller's ARN update each conflict once with a transaction writing the item.
+    const left = new Set(['Put', 'Update']);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = (args as { input: { TableName?: string } }).input;
+        const kind = /^(Put|Update)/.exec(String(context.commandName))?.[1];
+        if (kind && left.has(kind) && input.TableName === w.config.sessionsTable) {
+          left.delete(kind);
+          throw new TransactionConflictException({ message: 'Transaction is ongoing for the item', $metadata: {} });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'conflict-once' },
+    );
+    const second = await w.process(caller);
+    expect(left.size).toBe(0);
+    expect(second).toMatchObject({ status: 'duplicate', otherCopy: true });
+    expect(await sessionOf(w, 'f1')).toMatchObject({ eventId: 'owner-f1', callerArn: CALLER_ARN });
+    client.destroy();
   });
 
   it('the deciding copy crashed right after its claim: the other copy decides nothing, the retry of the first revokes', async () => {
