@@ -269,13 +269,14 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
   });
   // The TTL only tidies up (DynamoDB deletes expired items up to days late); `until` is what a read checks. In the
   // fast path's transaction both must move forward; otherwise it is cancelled and the step-by-step path's
-  // noteRevokedCaller moves each forward on its own.
+  // noteRevokedCaller moves each forward on its own. An equal time (two revocations decided in the same second) is
+  // not a step back: it must not cancel the transaction.
   const noteCaller = (roleArn: string, caller: string, decidedAt: string, until: string) => ({
     TableName: tableName,
     Key: { pk: `caller#${roleArn}#${caller}` },
     UpdateExpression: 'SET decidedAt = :at, #until = :until, #ttl = :ttl',
     ConditionExpression:
-      '(attribute_not_exists(decidedAt) OR decidedAt < :at) AND (attribute_not_exists(#until) OR #until <= :until)',
+      '(attribute_not_exists(decidedAt) OR decidedAt <= :at) AND (attribute_not_exists(#until) OR #until <= :until)',
     ExpressionAttributeNames: { '#ttl': REVOCATIONS_TTL_ATTRIBUTE, '#until': 'until' },
     ExpressionAttributeValues: { ':at': decidedAt, ':until': until, ':ttl': Math.ceil(Date.parse(until) / 1000) },
   });

@@ -276,6 +276,26 @@ describe('the revocation transactions that carry the session and the alert', () 
     a.close();
   });
 
+  it('two revocations of one caller decided in the same second: the second takes the fast path too', async () => {
+    const config = await createTestTables(doc, await createSessionsTable(doc));
+    const a = await instance(config, { ms: Date.now() });
+    await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:05:03Z');
+    a.log.length = 0;
+    // The same caller, the same second: its marker's decision time is the same, which is no step back.
+    const out = await a.process(wrong('wrong-2', 'scan-2'), '2026-11-02T10:05:03Z');
+    expect(out).toMatchObject({ status: 'recorded', recording: 'new' });
+    expect(a.log.slice(0, 5)).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:TransactWriteItems',
+      'iam:GetRolePolicy',
+      'iam:PutRolePolicy',
+    ]);
+    expect(a.log.filter((c) => c === 'dynamodb:Query')).toHaveLength(1);
+    expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'scan-2', '2026-11-02T10:05:00Z')).toBe('Denied');
+    a.close();
+  });
+
   it('kept revocations read before the lock are not used once another instance changed them (a stale IAM read drops nothing)', async () => {
     const config = await createTestTables(doc, await createSessionsTable(doc));
     const clock = { ms: Date.now() };
