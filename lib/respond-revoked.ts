@@ -100,7 +100,8 @@ export async function respondRevoked(
   });
   if (outcome.riders === 'refused') return null;
   let recording: RevokedResponse['recording'] = 'new';
-  // No rider was written (another holder had the role's lock, so the revocation went step by step): record now.
+  // No rider was written, the fast path not being taken (the role is another account's, or the session has ended
+  // already): the revocation went step by step without IAM being written. Record now.
   if (outcome.riders === undefined) {
     const recorded = await deps.sessions.record(event, { processed: false, now });
     // The other copy of a cross-account assume decided already (one decision per sharedEventID): no second alert.

@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import {
   DeleteRolePolicyCommand,
   GetRolePolicyCommand,
@@ -61,14 +62,47 @@ export interface AppliedRevocation {
 
 /**
  * The key of a role's lock in the revocations table: account and name, since same-named roles of two accounts are two
- * roles (IAM goes by name within one account). Before roleguard acted in several accounts the key was
- * `role#<roleName>`: a lock still held under that key by a function of the previous version during an upgrade is not
- * seen here, and simply ends by its lease (a minute); no other state was kept under the old key.
+ * roles (IAM goes by name within one account).
  */
 export function roleLockKey(roleArn: string): string {
   const parts = parseRoleArn(roleArn);
   if (!parts) throw new Error(`not a role ARN: ${roleArn}`);
   return `role#${parts.accountId}#${parts.roleName}`;
+}
+
+/**
+ * The key the previous version locked a role under, by name only (`role#<roleName>`). During a rolling upgrade a
+ * function of that version may still run: it takes only this key, so every writer of this version takes it too,
+ * before its own key (the fast path takes both in one transaction). Otherwise an old and a new writer could hold
+ * "the" lock at once and one's statement be lost. Kept for one release; meanwhile same-named roles of two accounts
+ * wait for each other, as they did before.
+ */
+export function legacyRoleLockKey(roleArn: string): string {
+  const parts = parseRoleArn(roleArn);
+  if (!parts) throw new Error(`not a role ARN: ${roleArn}`);
+  return `role#${parts.roleName}`;
+}
+
+/** Take a role's lock: the legacy key first, then the role's own (see `legacyRoleLockKey`); one lock to give up. */
+async function acquireRoleLock(deps: ApplyDeps, roleArn: string): Promise<HeldLock> {
+  const legacy = await acquireLock(deps.dynamo, deps.lockTable, legacyRoleLockKey(roleArn), deps.lock);
+  let own: HeldLock;
+  try {
+    own = await acquireLock(deps.dynamo, deps.lockTable, roleLockKey(roleArn), deps.lock);
+  } catch (error) {
+    await releaseQuietly(legacy, roleArn, deps.logger);
+    throw error;
+  }
+  const until = [own.leaseUntil, legacy.leaseUntil].filter((u) => u !== undefined);
+  return {
+    owner: own.owner,
+    ...(until.length ? { leaseUntil: Math.min(...until) } : {}),
+    async release() {
+      const released = await Promise.allSettled([own.release(), legacy.release()]);
+      const failed = released.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  };
 }
 
 /** What applying needs. */
@@ -81,6 +115,8 @@ export interface ApplyDeps {
   lock: Pick<LockOptions, 'leaseMs' | 'waitMs'> & Partial<LockOptions>;
   /** Retries of throttled or failed IAM calls (default: 5 tries, backoff from 200 ms). */
   retry?: Partial<RetryOptions>;
+  /** Where a lock that could not be given up is reported (its lease then ends it). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /** How IAM calls that fail transiently are retried. */
@@ -190,9 +226,8 @@ export async function applyRevocations(
     force?: boolean;
   },
 ): Promise<AppliedRevocation> {
-  const lockKey = roleLockKey(roleArn);
   const roleName = parseRoleArn(roleArn)!.roleName;
-  const lock = options.heldLock ?? (await acquireLock(deps.dynamo, deps.lockTable, lockKey, deps.lock));
+  const lock = options.heldLock ?? (await acquireRoleLock(deps, roleArn));
   try {
     const retry = deps.retry ?? {};
     // The kept state is read alongside IAM (no added latency): a stale IAM read never drops what it holds.
@@ -284,7 +319,26 @@ export async function applyRevocations(
     await options.whileLocked?.(result, lock);
     return result;
   } finally {
+    await releaseQuietly(lock, roleName, deps.logger);
+  }
+}
+
+/**
+ * Give a lock up without letting a failure mask what was done under it: the write went to IAM (or failed for its own
+ * reason) either way. A lock that cannot be given up is logged and ends by its lease.
+ */
+export async function releaseQuietly(
+  lock: HeldLock,
+  roleName: string,
+  logger: Pick<Logger, 'warn'> | undefined,
+): Promise<void> {
+  try {
     await lock.release();
+  } catch (error) {
+    logger?.warn('the lock on the role could not be given up; it ends by its lease', {
+      roleName,
+      error: error as Error,
+    });
   }
 }
 

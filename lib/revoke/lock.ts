@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 
 /** A held lock; `release()` gives it up only if it is still ours. */
@@ -59,7 +59,19 @@ export function lockRelease(tableName: string, key: string, owner: string, sortK
   };
 }
 
-/** A lock `owner` has taken (by acquireLock, or in a transaction with other writes). */
+// A plain write of a lock item while a transaction writes it (the fast path takes and gives locks up in
+// TransactWriteItems) fails with TransactionConflictException, which the SDK does not retry: tried again, shortly.
+const CONFLICT_TRIES = 5;
+const isConflict = (error: unknown) =>
+  error instanceof TransactionConflictException || (error as Error).name === 'TransactionConflictException';
+const conflictPause = (attempt: number) =>
+  new Promise<void>((r) => setTimeout(r, 10 * 2 ** attempt * (0.5 + Math.random())));
+
+/**
+ * A lock `owner` has taken (by acquireLock, or in a transaction with other writes). `release()` retries a conflict
+ * with a concurrent transaction a few times, then throws; a caller that must not fail for it catches and lets the
+ * lease run out.
+ */
 export function heldLock(
   doc: DynamoDBDocumentClient,
   tableName: string,
@@ -72,11 +84,16 @@ export function heldLock(
     owner,
     ...(leaseUntil === undefined ? {} : { leaseUntil }),
     async release() {
-      try {
-        await doc.send(new DeleteCommand(lockRelease(tableName, key, owner, sortKey)));
-      } catch (error) {
-        // Our lease ran out and someone else holds it now: theirs to release.
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await doc.send(new DeleteCommand(lockRelease(tableName, key, owner, sortKey)));
+          return;
+        } catch (error) {
+          // Our lease ran out and someone else holds it now: theirs to release.
+          if (error instanceof ConditionalCheckFailedException) return;
+          if (!isConflict(error) || attempt >= CONFLICT_TRIES) throw error;
+          await conflictPause(attempt);
+        }
       }
     },
   };
@@ -84,7 +101,8 @@ export function heldLock(
 
 /**
  * A lock per key in DynamoDB: a conditional put that succeeds when nobody holds the key or the holder's lease has
- * expired. Waiters back off with jitter. The lease bounds how long a crashed holder can block the others.
+ * expired. Waiters back off with jitter (a conflict with a transaction writing the lock item is waited out the same
+ * way). The lease bounds how long a crashed holder can block the others.
  */
 export async function acquireLock(
   doc: DynamoDBDocumentClient,
@@ -102,7 +120,8 @@ export async function acquireLock(
       await doc.send(new PutCommand(lockPut(tableName, key, owner, at, options.leaseMs, options.sortKey)));
       return heldLock(doc, tableName, key, owner, options.sortKey, at + options.leaseMs);
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Held, or being written by a transaction (taken or given up with other writes): wait, as for a held lock.
+      if (!(error instanceof ConditionalCheckFailedException) && !isConflict(error)) throw error;
       if (now() >= deadline) throw new LockTimeoutError(`could not lock ${key} within ${options.waitMs} ms`);
       await sleep(Math.min(1000, 20 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()));
     }

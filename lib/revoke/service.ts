@@ -8,10 +8,12 @@ import { type AccountAccess, otherAccountRefusal } from '../org/accounts.js';
 import {
   type AppliedRevocation,
   applyRevocations,
+  legacyRoleLockKey,
   type RetryOptions,
   RevocationDoesNotFit,
   RevocationRefused,
   RoleNoLongerExists,
+  releaseQuietly,
   roleLockKey,
 } from './apply.js';
 import { type HeldLock, heldLock, LeaseLostError, type LockOptions } from './lock.js';
@@ -98,7 +100,10 @@ export interface Riders {
   closing: (outcome: RevocationOutcome) => RiderWrite[];
 }
 
-/** An opening rider's condition did not hold (the session is recorded already): nothing at all was written. */
+/**
+ * The opening transaction that carried riders did not go through (the session is recorded already, or the lock is
+ * held, a conflict, ...): nothing at all was written, and the caller takes its usual path, riders first.
+ */
 export class RidersRefused extends Error {
   override name = 'RidersRefused';
 }
@@ -203,7 +208,7 @@ async function applyToRole(
     iam = await iamForRole(deps, roleArn);
   } catch (error) {
     // The spoke cannot be assumed: give back the lock the fast path took, as applying would have.
-    await options.heldLock?.release();
+    if (options.heldLock) await releaseQuietly(options.heldLock, roleName, deps.logger);
     throw error;
   }
   // The prune time is tracked under the lock, so that two applications to one role record it in IAM's order.
@@ -213,6 +218,7 @@ async function applyToRole(
       dynamo: deps.dynamo,
       lockTable: deps.store.tableName,
       lock: deps.lock ?? DEFAULT_LOCK,
+      logger: deps.logger,
       ...(deps.retry ? { retry: deps.retry } : {}),
     },
     roleArn,
@@ -255,6 +261,7 @@ async function revokeFast(
   // here would look long expired to a waiter, and two writers could hold the role at once.
   const lock = {
     key: roleLockKey(request.roleArn),
+    legacyKey: legacyRoleLockKey(request.roleArn),
     owner: randomUUID(),
     leaseMs: (deps.lock ?? DEFAULT_LOCK).leaseMs,
     at: (deps.lock?.now ?? Date.now)(),
@@ -278,12 +285,15 @@ async function revokeFast(
       ...(request.riders ? { riders: request.riders.opening } : {}),
     },
   );
-  if (!begun.begun && begun.ridersRefused) throw new RidersRefused(begun.reason);
+  // With riders, nothing may be revoked before they are written: whatever cancelled the transaction (the session
+  // recorded already, or a held lock, a conflict, a newer marker), the caller records the session its usual way first
+  // (the other copy of a cross-account assume then decides nothing) and revokes step by step.
+  if (!begun.begun && (begun.ridersRefused || request.riders)) throw new RidersRefused(begun.reason);
   if (!begun.begun) return null;
   const { intent } = begun;
   const opened = request.riders ? ({ riders: 'opened' } as const) : {};
   let closed = false;
-  const held = heldLock(deps.dynamo, deps.store.tableName, lock.key, lock.owner);
+  const held = [lock.key, lock.legacyKey].map((key) => heldLock(deps.dynamo, deps.store.tableName, key, lock.owner));
   let settled = false;
   try {
     const applied = await applyToRole(deps, intent.roleArn, [intent.addition], now, false, {
@@ -293,7 +303,9 @@ async function revokeFast(
       heldLock: {
         owner: lock.owner,
         leaseUntil: lock.at + lock.leaseMs,
-        release: async () => (settled ? undefined : held.release()),
+        release: async () => {
+          if (!settled) for (const h of held) await h.release();
+        },
       },
       whileLocked: async (result) => {
         const track = { roleArn: intent.roleArn, roleName, pruneAt: nextPruneAt(result.state), state: result.state };

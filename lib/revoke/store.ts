@@ -24,7 +24,8 @@ import type { PolicyDocument, RevocationState } from './policy.js';
  *   another writer's PutRolePolicy can be stale (IAM is eventually consistent) and must never drop a statement.
  * - `caller#<roleArn>#<caller>`: the latest revocation of a caller's session on a role (to see the caller come back),
  *   kept only as long as the revoked session could live (`until`); a read checks it, since the TTL deletes late.
- * - `lock#role#<roleName>`: the per-role lock of the read-modify-write.
+ * - `lock#role#<account>#<roleName>`: the per-role lock of the read-modify-write (and, for one release, the previous
+ *   version's `lock#role#<roleName>`, taken too).
  * The sparse index `byDue` (`dueShard` = one of 16 shards, `dueAt`) lists what the sweep must still do: intents not yet
  * applied and policies with a statement to prune.
  */
@@ -134,7 +135,8 @@ export interface RevocationStore {
     options: {
       dueAt: Date;
       now: Date /** `at`: the wall clock (epoch ms), whatever clock the decision runs on. */;
-      lock: { key: string; owner: string; leaseMs: number; at: number };
+      /** The role's lock; `legacyKey`: the previous version's key of it, taken too (see `legacyRoleLockKey`). */
+      lock: { key: string; legacyKey?: string; owner: string; leaseMs: number; at: number };
       /** The kept state read before: the transaction holds only while its version is unchanged. */
       kept?: KeptRead;
       /** The caller's writes that go with it (the session's conditional put): all or nothing. */
@@ -143,13 +145,16 @@ export interface RevocationStore {
   ): Promise<{ begun: true; intent: RevocationIntent } | { begun: false; reason: string; ridersRefused: boolean }>;
   /**
    * The fast path's last write: settle the intent, track the role's policy and give the lock up, in one
-   * transaction. False when the lock is no longer ours (nothing was written): settle and track step by step.
+   * transaction. A conflict with a concurrent transaction is tried again (a few times, then thrown); riders that do
+   * not go through, whatever the reason, are dropped (`without-riders`: the caller writes them its usual way). False
+   * only when the lock is no longer ours (its release's condition failed; nothing was written): settle and track
+   * step by step.
    */
   finish(
     intentId: string,
     outcome: { state: 'applied'; at: Date; policyDocument: PolicyDocument | null; fellBack: boolean },
     track: { roleArn: string; roleName: string; pruneAt: string | null; state?: RevocationState },
-    lock: { key: string; owner: string },
+    lock: { key: string; legacyKey?: string; owner: string },
     /** The caller's writes that go with it (the alert's admission, the session marked processed), when they can. */
     riders?: RiderWrite[],
   ): Promise<false | 'with-riders' | 'without-riders'>;
@@ -162,6 +167,8 @@ export interface RevocationStore {
   };
 }
 
+/** How many times the fast path's closing transaction is tried when it conflicts with another transaction. */
+const FINISH_TRIES = 5;
 /** How long a finished intent is kept. */
 const KEEP_SECONDS = 30 * 86400;
 /** A caller marker written before markers had an `until`: the longest a session can live after its revocation. */
@@ -262,13 +269,14 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
   });
   // The TTL only tidies up (DynamoDB deletes expired items up to days late); `until` is what a read checks. In the
   // fast path's transaction both must move forward; otherwise it is cancelled and the step-by-step path's
-  // noteRevokedCaller moves each forward on its own.
+  // noteRevokedCaller moves each forward on its own. An equal time (two revocations decided in the same second) is
+  // not a step back: it must not cancel the transaction.
   const noteCaller = (roleArn: string, caller: string, decidedAt: string, until: string) => ({
     TableName: tableName,
     Key: { pk: `caller#${roleArn}#${caller}` },
     UpdateExpression: 'SET decidedAt = :at, #until = :until, #ttl = :ttl',
     ConditionExpression:
-      '(attribute_not_exists(decidedAt) OR decidedAt < :at) AND (attribute_not_exists(#until) OR #until <= :until)',
+      '(attribute_not_exists(decidedAt) OR decidedAt <= :at) AND (attribute_not_exists(#until) OR #until <= :until)',
     ExpressionAttributeNames: { '#ttl': REVOCATIONS_TTL_ATTRIBUTE, '#until': 'until' },
     ExpressionAttributeValues: { ':at': decidedAt, ':until': until, ':ttl': Math.ceil(Date.parse(until) / 1000) },
   });
@@ -397,6 +405,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       const items = [
         { Put: putIntent(intent, dueAt) },
         { Put: lockPut(tableName, lock.key, lock.owner, lock.at, lock.leaseMs) },
+        ...(lock.legacyKey ? [{ Put: lockPut(tableName, lock.legacyKey, lock.owner, lock.at, lock.leaseMs) }] : []),
         ...(intent.caller && !intent.dryRun
           ? [{ Update: noteCaller(intent.roleArn, intent.caller, decidedAt, untilOf(intent.addition)) }]
           : []),
@@ -406,6 +415,7 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
       const names = [
         'intent',
         'lock',
+        ...(lock.legacyKey ? ['legacy lock'] : []),
         ...(intent.caller && !intent.dryRun ? ['caller'] : []),
         ...(kept ? ['kept'] : []),
         ...riders.map(() => 'rider'),
@@ -430,22 +440,29 @@ export function createRevocationStore(doc: DynamoDBDocumentClient, tableName: st
         { Update: settleIntent(intentId, outcome) },
         { Update: updatePolicy(track.roleArn, track.roleName, track.pruneAt, track.state) },
         { Delete: lockRelease(tableName, lock.key, lock.owner) },
+        ...(lock.legacyKey ? [{ Delete: lockRelease(tableName, lock.legacyKey, lock.owner) }] : []),
       ];
-      try {
-        await doc.send(new TransactWriteCommand({ TransactItems: [...own, ...riders] }));
-        return riders.length ? 'with-riders' : 'without-riders';
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const codes = (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
-        // Only a rider did not hold (the alert's merge window is open, say): settle without them.
-        const ownHeld = codes.slice(0, own.length).every((c) => c === 'None');
-        if (!riders.length || !ownHeld || !codes.slice(own.length).includes('ConditionalCheckFailed')) return false;
+      let withRiders = riders.length > 0;
+      for (let attempt = 1; ; attempt++) {
         try {
-          await doc.send(new TransactWriteCommand({ TransactItems: own }));
-          return 'without-riders';
-        } catch (again) {
-          if (!(again instanceof TransactionCanceledException)) throw again;
-          return false;
+          await doc.send(new TransactWriteCommand({ TransactItems: withRiders ? [...own, ...riders] : own }));
+          return withRiders ? 'with-riders' : 'without-riders';
+        } catch (error) {
+          if (!(error instanceof TransactionCanceledException)) throw error;
+          const codes = (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+          const ownCodes = own.map((_, i) => codes[i] ?? 'None');
+          // A lock's release did not hold: another holder has it, our lease is lost.
+          if (ownCodes.slice(2).includes('ConditionalCheckFailed')) return false;
+          // Only a rider did not go through (the alert's merge window is open, a conflict with the other copy of
+          // the assume, ...): settle without them.
+          if (withRiders && ownCodes.every((c) => c === 'None')) {
+            withRiders = false;
+            continue;
+          }
+          // A conflict with another transaction on our own items: try again shortly; anything else is thrown.
+          if (!ownCodes.every((c) => c === 'None' || c === 'TransactionConflict') || attempt >= FINISH_TRIES)
+            throw error;
+          await new Promise((r) => setTimeout(r, 10 * 2 ** attempt * (0.5 + Math.random())));
         }
       }
     },

@@ -7,6 +7,22 @@ import { sessionKey } from './item.js';
 export type RawItem = Record<string, AttributeValue>;
 
 /**
+ * Run a conditional write, again (a few times, after a short jittered pause) when it conflicts with a transaction
+ * writing the same item (the other copy's revocation claiming the shared session): TransactionConflictException is
+ * not retried by the SDK.
+ */
+export async function withConflictRetry<T>(write: () => Promise<T>, tries = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if ((error as Error).name !== 'TransactionConflictException' || attempt >= tries) throw error;
+      await new Promise((r) => setTimeout(r, 10 * 2 ** attempt * (0.5 + Math.random())));
+    }
+  }
+}
+
+/**
  * How an event relates to the session item already stored under its `sharedEventID`:
  * - `same`: it is that copy again (same account and event id): a redelivery or a retry;
  * - `other`: the other account's copy of the same assume (another recipient, the same role): it decides nothing;
@@ -50,15 +66,17 @@ export async function addWhatTheCopyKnows(
     values[':key'] = event.callerAccessKeyId;
   }
   try {
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { pk },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression:
-          'recipientAccountId = :owner AND eventId = :ownerEvent AND (attribute_not_exists(callerArn) OR attribute_type(callerArn, :null))',
-        ExpressionAttributeValues: values,
-      }),
+    await withConflictRetry(() =>
+      doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression:
+            'recipientAccountId = :owner AND eventId = :ownerEvent AND (attribute_not_exists(callerArn) OR attribute_type(callerArn, :null))',
+          ExpressionAttributeValues: values,
+        }),
+      ),
     );
   } catch (error) {
     // Another instance added it first: nothing left to add.

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { AssumeEvent } from '../cloudtrail/types.js';
 import { type SessionView, sessionKey, sharedSessionKey, toSessionItem, toSessionView } from './item.js';
-import { addWhatTheCopyKnows, copyRelation, type RawItem } from './shared.js';
+import { addWhatTheCopyKnows, copyRelation, type RawItem, withConflictRetry } from './shared.js';
 import { SESSION_INDEX } from './table.js';
 
 /**
@@ -84,13 +84,15 @@ export function createSessionStore(
   // A conditional put: true when written, else the item already there.
   const put = async (item: Record<string, unknown>): Promise<true | RawItem> => {
     try {
-      await doc.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
+      await withConflictRetry(() =>
+        doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
       );
       return true;
     } catch (error) {

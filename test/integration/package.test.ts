@@ -819,7 +819,8 @@ describe('packaged CloudFormation template (osls package)', () => {
     // Imported by a bundle but never sent by that function (shared modules), each with the reason: reviewed here, so
     // that a new import or a dropped grant shows up as a difference.
     const registryImport = { 'dynamodb:BatchWriteItem': "the registry store's replace(), used by imports only" };
-    // The assume flow's batched read (lib/prefetch.ts), bundled through the shared pipeline by the other functions.
+    // The assume flow's batched read (lib/prefetch.ts), bundled through the shared pipeline (lib/pipeline.ts): only
+    // onTrustPolicyChange's bundle has it besides onAssumeRole's (the others import no pipeline).
     const batchedRead = { 'dynamodb:BatchGetItem': "the assume flow's batched read: only onAssumeRole makes it" };
     // The revoking functions check the lock owner in a transaction before writing the kept revocation state.
     const noConditionCheck = {
@@ -837,26 +838,25 @@ describe('packaged CloudFormation template (osls package)', () => {
       // Its handler is now the queue handler (lib/queue-handler.ts), which no longer bundles the manual revocation
       // code (lib/lambda-handler.ts) and its iam:GetRole.
       OnTrustPolicyChangeRole: { ...registryImport, ...batchedRead },
+      // (Its bundle, functions/sweep.ts, imports no pipeline: the assume flow's batched read is not in it.)
       SweepRole: {
         ...registryImport,
-        ...batchedRead,
         'iam:GetRole': 'resolving a session name: manual revocation only',
       },
+      // (Nor does functions/revoke.ts bundle the pipeline and its batched read.)
       RevokeRole: {
         ...registryImport,
-        ...batchedRead,
         'sns:Publish': 'alert senders in lambda-deps.ts: the revoke function reports to its caller',
         'ssm:GetParameter': 'the Slack webhook: as above',
       },
       AuditTrustPoliciesRole: {
         ...registryImport,
-        ...batchedRead,
         ...noConditionCheck,
         ...revocationModules,
         'dynamodb:DeleteItem': 'not this function',
         'dynamodb:UpdateItem': 'the outbox: the audit writes only its own state item',
       },
-      RotateExternalIdsRole: { ...registryImport, ...batchedRead },
+      RotateExternalIdsRole: { ...registryImport },
       SlackActionsRole: {
         'dynamodb:GetItem': 'the decision store: the action function reads and claims decisions, not the receiver',
         'dynamodb:Query': 'the decision store: the audit trail is listed by the CLI',

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { unzipSync } from 'fflate';
 import { createOutbox } from '../../lib/alert/index.js';
@@ -284,6 +284,8 @@ const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOStrin
 function liveAssume(id: string, externalId: string, session = 'scan-1', ageMs = 60_000): Record<string, any> {
   const event = structuredClone(loadJson(join(EVENTS_DIR, 'eventbridge-assume-role-vendor.json'))) as any;
   event.detail.eventID = id;
+  // Every assume has its own sharedEventID, as in CloudTrail (copies of one fixture would all look like one assume's).
+  event.detail.sharedEventID = `shared-${id}`;
   event.detail.eventTime = second(Date.now() - ageMs);
   event.detail.requestParameters.externalId = externalId;
   event.detail.requestParameters.roleSessionName = session;
@@ -348,6 +350,26 @@ describe('every AWS request of every function is allowed by its own role (IAM ev
         (c) => c.action === 'dynamodb:ConditionCheckItem' && c.detail.startsWith('RevocationsTable policy#'),
       ),
     ).toBe(true);
+    // Another revocation of the role holds its lock for a moment: the fast path's opening transaction is cancelled,
+    // and the event takes its usual path (its session recorded first; the intent applied under the lock, step by
+    // step, with a fresh read of the kept revocations).
+    await doc.send(
+      new PutCommand({
+        TableName: config.revocationsTable!,
+        Item: { pk: 'lock#role#111122223333#ExampleCorpAudit', owner: 'another', leaseUntil: Date.now() + 300 },
+      }),
+    );
+    await record('OnAssumeRoleLambdaFunction', 'on-assume-role', async (assume) =>
+      expect(await assume(sqsBatch([liveAssume('wrong-3', 'tenant-4711', 'scan-wrong-3')]))).toEqual({
+        batchItemFailures: [],
+      }),
+    );
+    expect(
+      sent.OnAssumeRoleLambdaFunction!.some(
+        (c) => c.action === 'dynamodb:GetItem' && c.detail.startsWith('RevocationsTable policy#'),
+      ),
+    ).toBe(true);
+    expect(iam.policies.get('ExampleCorpAudit/roleguard-revocations')).toContain('scan-wrong-3');
 
     // The vendor confirmed the new ID a day ago and has not used the old one since: the quiet period is over.
     const rotations = createRotationStore(doc, config.registryTable);

@@ -1,5 +1,6 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
 import { createDeps } from '../../lib/deps.js';
@@ -7,7 +8,7 @@ import { processRecord } from '../../lib/pipeline.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
 import { liveRevoker, type RevocationDeps, revoke, sweepRevocations } from '../../lib/revoke/service.js';
 import { createRevocationStore, intentIdFor } from '../../lib/revoke/store.js';
-import { sessionKey } from '../../lib/sessions/index.js';
+import { sharedSessionKey } from '../../lib/sessions/index.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 import type { FakeServer } from '../helpers/fake-aws.js';
 import { useLiveParts } from '../helpers/live-parts.js';
@@ -89,6 +90,10 @@ async function instance(config: Awaited<ReturnType<typeof createTestTables>>, cl
   };
 }
 
+// Every event carries its own sharedEventID (as in CloudTrail; `vendorAssume` derives it from the event id), so the
+// store keeps its session under the shared key: the real case, which the fast path's session rider claims.
+const sessionPk = (id: string) => sharedSessionKey(`shared-${id}`);
+
 const wrong = (id: string, session: string) =>
   vendorAssume({ id, time: '2026-11-02T10:05:00Z', session, externalId: WRONG });
 
@@ -117,9 +122,9 @@ describe('the revocation transactions that carry the session and the alert', () 
     expect(slack.received).toHaveLength(1);
     expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
     const session = await doc.send(
-      new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionKey('111122223333', 'wrong-1') } }),
+      new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionPk('wrong-1') } }),
     );
-    expect(session.Item).toMatchObject({ state: 'done' });
+    expect(session.Item).toMatchObject({ state: 'done', eventId: 'wrong-1', sharedEventId: 'shared-wrong-1' });
     // A redelivery: nothing written, nothing alerted.
     expect((await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:06:00Z')).status).toBe('duplicate');
     expect(iam.written()).toBe(1);
@@ -152,11 +157,7 @@ describe('the revocation transactions that carry the session and the alert', () 
     });
     for (const id of ['wrong-1', 'wrong-2'])
       expect(
-        (
-          await doc.send(
-            new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionKey('111122223333', id) } }),
-          )
-        ).Item,
+        (await doc.send(new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionPk(id) } }))).Item,
       ).toMatchObject({ state: 'done' });
     expect((await a.process(second, '2026-11-02T10:08:00Z')).status).toBe('duplicate');
     a.close();
@@ -179,7 +180,7 @@ describe('the revocation transactions that carry the session and the alert', () 
     await expect(a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:05:03Z')).rejects.toThrow('the function died');
     expect(iam.written()).toBe(0);
     const session = await doc.send(
-      new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionKey('111122223333', 'wrong-1') } }),
+      new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionPk('wrong-1') } }),
     );
     expect(session.Item).toMatchObject({ state: 'pending' });
     const intentId = intentIdFor('111122223333', 'wrong-1', 'revoke-session');
@@ -201,6 +202,97 @@ describe('the revocation transactions that carry the session and the alert', () 
     const done = await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:07:00Z');
     expect(done.status).toBe('duplicate');
     expect(slack.received).toHaveLength(1);
+    a.close();
+  });
+
+  for (const [where, at] of [
+    ['the kept state (one of its own items)', 1],
+    ['a rider (the session marked processed)', -1],
+  ] as const)
+    it(`the closing transaction conflicts with another transaction on ${where}: settled all the same, the alert says revoked`, async () => {
+      const config = await createTestTables(doc, await createSessionsTable(doc));
+      const a = await instance(config, { ms: Date.now() });
+      // The first try of the closing transaction (the one that gives the lock up) is cancelled for a conflict.
+      let conflicted = false;
+      a.setHook(async (command, input, phase) => {
+        const items = (input.TransactItems ?? []) as { Delete?: unknown }[];
+        if (phase !== 'before' || command !== 'TransactWriteItems' || conflicted || !items.some((i) => i.Delete))
+          return;
+        conflicted = true;
+        const reasons = items.map(() => ({ Code: 'None' }));
+        reasons[at < 0 ? items.length + at : at] = { Code: 'TransactionConflict' };
+        throw new TransactionCanceledException({
+          message: 'Transaction cancelled',
+          $metadata: {},
+          CancellationReasons: reasons,
+        });
+      });
+      const out = await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:05:03Z');
+      expect(conflicted).toBe(true);
+      expect(out).toMatchObject({ status: 'recorded', recording: 'new' });
+      const intent = await a.revoking.store.get(intentIdFor('111122223333', 'wrong-1', 'revoke-session'));
+      expect(intent).toMatchObject({ state: 'applied' });
+      expect(iam.written()).toBe(1);
+      expect(slack.received).toHaveLength(1);
+      expect(JSON.stringify(slack.received[0]!.body)).toContain('Revoked this session');
+      const session = await doc.send(
+        new GetCommand({ TableName: config.sessionsTable, Key: { pk: sessionPk('wrong-1') } }),
+      );
+      expect(session.Item).toMatchObject({ state: 'done' });
+      // The lock was given up: another revocation of the role takes it at once.
+      expect((await a.process(wrong('wrong-2', 'scan-2'), '2026-11-02T10:05:04Z')).status).toBe('recorded');
+      expect(iam.written()).toBe(2);
+      a.close();
+    });
+
+  it('a rolling upgrade: the lock a function of the previous version holds under the role name alone keeps the fast path from writing', async () => {
+    const config = await createTestTables(doc, await createSessionsTable(doc));
+    // The wall clock: the step-by-step path waits (200 ms) for the lock, then leaves the intent to the sweep.
+    const clock = {
+      get ms() {
+        return Date.now();
+      },
+    };
+    const a = await instance(config, clock);
+    // The old function holds `lock#role#ExampleCorpAudit` (it knows no account) while it writes the role.
+    const legacy = { pk: 'lock#role#ExampleCorpAudit' };
+    await doc.send(
+      new PutCommand({
+        TableName: config.revocationsTable!,
+        Item: { ...legacy, owner: 'old-version', leaseUntil: clock.ms + 60_000 },
+      }),
+    );
+    const out = await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:05:03Z');
+    expect(out).toMatchObject({ status: 'recorded', recording: 'new' });
+    // Not written alongside the old writer: the intent waits for the sweep, and the alert says so.
+    expect(iam.written()).toBe(0);
+    const intentId = intentIdFor('111122223333', 'wrong-1', 'revoke-session');
+    expect(await a.revoking.store.get(intentId)).toMatchObject({ state: 'pending' });
+    // The old function is done: the sweep applies it.
+    await doc.send(new DeleteCommand({ TableName: config.revocationsTable!, Key: legacy }));
+    expect(await sweepRevocations(a.revoking, new Date('2026-11-02T10:06:10Z'))).toMatchObject({ applied: 1 });
+    expect(iam.written()).toBe(1);
+    expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'scan-1', '2026-11-02T10:05:00Z')).toBe('Denied');
+    a.close();
+  });
+
+  it('two revocations of one caller decided in the same second: the second takes the fast path too', async () => {
+    const config = await createTestTables(doc, await createSessionsTable(doc));
+    const a = await instance(config, { ms: Date.now() });
+    await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:05:03Z');
+    a.log.length = 0;
+    // The same caller, the same second: its marker's decision time is the same, which is no step back.
+    const out = await a.process(wrong('wrong-2', 'scan-2'), '2026-11-02T10:05:03Z');
+    expect(out).toMatchObject({ status: 'recorded', recording: 'new' });
+    expect(a.log.slice(0, 5)).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:TransactWriteItems',
+      'iam:GetRolePolicy',
+      'iam:PutRolePolicy',
+    ]);
+    expect(a.log.filter((c) => c === 'dynamodb:Query')).toHaveLength(1);
+    expect(await sessionDecision(iam.policy('ExampleCorpAudit'), 'scan-2', '2026-11-02T10:05:00Z')).toBe('Denied');
     a.close();
   });
 

@@ -1,15 +1,18 @@
+import { TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
 import { slackSender } from '../../lib/alert/index.js';
 import type { Config } from '../../lib/config.js';
 import { createDeps, type Deps } from '../../lib/deps.js';
 import { type ProcessOutcome, processRecord } from '../../lib/pipeline.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
+import { roleLockKey } from '../../lib/revoke/apply.js';
+import { lockItemKey } from '../../lib/revoke/lock.js';
 import { liveRevoker } from '../../lib/revoke/service.js';
 import { createRevocationStore } from '../../lib/revoke/store.js';
 import { sharedSessionKey } from '../../lib/sessions/index.js';
-import { createSessionsTable, createTestTables } from '../helpers/dynamo.js';
+import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 import type { FakeServer } from '../helpers/fake-aws.js';
 import { loadJson, SAMPLES_DIR } from '../helpers/fixtures.js';
 import { useLiveParts } from '../helpers/live-parts.js';
@@ -112,20 +115,29 @@ interface World {
   process(record: Record<string, unknown>): Promise<ProcessOutcome>;
 }
 
-async function world(): Promise<World> {
+/** Options of a world: its own DynamoDB client (to hook its calls) and a lock clock the test moves. */
+interface WorldOptions {
+  dynamo?: DynamoDBDocumentClient;
+  lockClock?: { ms: number };
+}
+
+async function world(options: WorldOptions = {}): Promise<World> {
   const config = await createTestTables(doc, await createSessionsTable(doc));
   const { logger } = memoryLogger();
+  const dynamo = options.dynamo ?? doc;
+  const clock = options.lockClock;
   const deps = createDeps(config, {
-    dynamo: doc,
+    dynamo,
     logger,
     registry: parseRegistryText(registryText, 'r.yaml'),
     senders: { slack: slackSender(`${slack.url}/services/T0/B0/secret`) },
     revoker: liveRevoker({
       iam: new IAMClient({ region: 'us-east-1' }),
-      dynamo: doc,
-      store: createRevocationStore(doc, config.revocationsTable!),
+      dynamo,
+      store: createRevocationStore(dynamo, config.revocationsTable!),
       logger,
       retry: { baseMs: 1 },
+      ...(clock ? { lock: { leaseMs: 60_000, waitMs: 200, now: () => clock.ms } } : {}),
     }),
   });
   return {
@@ -219,11 +231,75 @@ describe('one decision per sharedEventID', () => {
     }
   });
 
-  it('the deciding copy crashed right after its claim: the other copy decides nothing, the retry of the first revokes', async () => {
+  it("the role's lock held by another revocation when both copies come: still one decision, the caller's ARN on the alert", async () => {
+    // Another revocation of the role holds its lock for a moment: the fast path's opening transaction is cancelled
+    // for the lock, not for the session. The session must still be claimed before anything is revoked.
     const w = await world();
+    await doc.send(
+      new PutCommand({
+        TableName: w.config.revocationsTable!,
+        Item: { ...lockItemKey(roleLockKey(ROLE)), owner: 'another-revocation', leaseUntil: Date.now() + 1500 },
+      }),
+    );
+    const { caller, owner } = copies('e1');
+    const outcomes = await Promise.all([w.process(caller), w.process(owner)]);
+    await expectOneDecision(w, outcomes);
+    expect((await sessionOf(w, 'e1')).callerArn).toBe(CALLER_ARN);
+    const [alert] = await scan(w.config.alertsTable, 'alert#');
+    expect(alert!.alert.finding.context).toMatchObject({ callerArn: CALLER_ARN });
+  });
+
+  it("the other copy's writes conflicting with a transaction on the shared item are tried again", async () => {
+    const client = testDynamo();
+    const w = await world({ dynamo: client });
+    const { caller, owner } = copies('f1');
+    await w.process(owner);
+    // The session's put and the caller's ARN update each conflict once with a transaction writing the item.
+    const left = new Set(['Put', 'Update']);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = (args as { input: { TableName?: string } }).input;
+        const kind = /^(Put|Update)/.exec(String(context.commandName))?.[1];
+        if (kind && left.has(kind) && input.TableName === w.config.sessionsTable) {
+          left.delete(kind);
+          throw new TransactionConflictException({ message: 'Transaction is ongoing for the item', $metadata: {} });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'conflict-once' },
+    );
+    const second = await w.process(caller);
+    expect(left.size).toBe(0);
+    expect(second).toMatchObject({ status: 'duplicate', otherCopy: true });
+    expect(await sessionOf(w, 'f1')).toMatchObject({ eventId: 'owner-f1', callerArn: CALLER_ARN });
+    client.destroy();
+  });
+
+  it('the deciding copy crashed right after its claim: the other copy decides nothing, the retry of the first revokes', async () => {
+    // The claim is the session item's conditional put: in the revocation's opening transaction (the fast path), or
+    // on its own (the step-by-step path). The instance dies right after it, whichever path made it.
+    const client = testDynamo();
+    const clock = { ms: Date.now() };
+    const w = await world({ dynamo: client, lockClock: clock });
     const { caller, owner } = copies('d1');
-    const record = w.deps.sessions.record;
     let crashed = false;
+    const claimed = (input: Record<string, unknown>) =>
+      ((input.TransactItems ?? []) as { Put?: { TableName: string } }[]).some(
+        (i) => i.Put?.TableName === w.config.sessionsTable,
+      );
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        const input = (args as { input: Record<string, unknown> }).input;
+        if (!crashed && /^TransactWrite/.test(String(context.commandName)) && claimed(input)) {
+          crashed = true;
+          throw new Error('the instance died right after the claim');
+        }
+        return out;
+      },
+      { step: 'initialize', name: 'crash-after-claim' },
+    );
+    const record = w.deps.sessions.record;
     w.deps.sessions.record = async (event, options) => {
       const outcome = await record(event, options);
       if (!crashed) {
@@ -233,14 +309,20 @@ describe('one decision per sharedEventID', () => {
       return outcome;
     };
     await expect(w.process(owner)).rejects.toThrow('died right after the claim');
+    // The claim is the owner's copy's, unprocessed; nothing was written to IAM, nothing alerted.
+    expect(await sessionOf(w, 'd1')).toMatchObject({ eventId: 'owner-d1', state: 'pending' });
+    expect(iam.puts()).toBe(0);
     const second = await w.process(caller);
     expect(second).toMatchObject({ status: 'duplicate', otherCopy: true });
     expect(iam.puts()).toBe(0);
     expect(slack.received).toHaveLength(0);
-    // Lambda (or SQS) delivers the owner's copy again: it holds the claim, finds it unfinished and goes on.
+    // Lambda (or SQS) delivers the owner's copy again, once the dead instance's lease (if it took the role's lock)
+    // has run out: it holds the claim, finds it unfinished and goes on.
+    clock.ms += 61_000;
     const retry = await w.process(owner);
     expect(retry).toMatchObject({ status: 'recorded', recording: 'unfinished' });
     await expectOneDecision(w, [retry, second]);
     expect(await sessionOf(w, 'd1')).toMatchObject({ eventId: 'owner-d1', callerArn: CALLER_ARN, state: 'done' });
+    client.destroy();
   });
 });
