@@ -8,7 +8,7 @@ import {
   commonParameters,
   flagParameter,
   HAS_ORG_ID,
-  HUB_ROLES_PATTERN,
+  HUB_ROLE_ARNS,
   ref,
   SPOKE_ROLE_NAME,
   type SpokeDefaults,
@@ -67,7 +67,7 @@ function trustPolicy(): Record<string, unknown> {
         Principal: { AWS: sub('arn:${AWS::Partition}:iam::${HubAccountId}:root') },
         Action: 'sts:AssumeRole',
         Condition: {
-          ArnLike: { 'aws:PrincipalArn': HUB_ROLES_PATTERN },
+          ArnEquals: { 'aws:PrincipalArn': HUB_ROLE_ARNS },
           StringLike: { 'sts:RoleSessionName': 'roleguard-*' },
           StringEquals: {
             'Fn::If': ['HasOrgId', { 'aws:PrincipalOrgID': ref('OrgId') }, ref('AWS::NoValue')],

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
@@ -13,6 +14,7 @@ import {
   spokeRegionalTemplateBody,
   stsAssumePattern,
 } from '../../../lib/org/index.js';
+import { HUB_ROLE_SHORT_NAMES } from '../../../lib/org/spoke-parts.js';
 import { resolve, type Stack, type Template } from '../../helpers/cfn.js';
 import { ROOT } from '../../helpers/fixtures.js';
 
@@ -231,8 +233,29 @@ describe('the global spoke role', () => {
 
     it("lets the hub's roles in, with a roleguard-* session, from the organization", async () => {
       expect(await assume(HUB_ROLE)).toBe('Allowed');
-      expect(await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-rotate`, { session: 'roleguard-rotate' })).toBe(
-        'Allowed',
+      expect(
+        await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-rotate-external-ids`, {
+          session: 'roleguard-rotate',
+        }),
+      ).toBe('Allowed');
+      for (const short of HUB_ROLE_SHORT_NAMES)
+        expect(await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-${short}`)).toBe('Allowed');
+    });
+
+    it('keeps out a role of the hub account merely named like a hub role, at the root or under a path', async () => {
+      expect(await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-attacker`)).toBe('Denied');
+      expect(await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-x/Evil`)).toBe('Denied');
+      expect(await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-on-assume-role/Evil`)).toBe('Denied');
+      expect(await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-sweep2`)).toBe('Denied');
+    });
+
+    it('trusts exactly the hub roles serverless.yml names (roleguard-<stage>-hub-<short>)', () => {
+      const yml = readFileSync(join(ROOT, 'serverless.yml'), 'utf8');
+      const named = [...yml.matchAll(/RoleName: \$\{self:service\}-\$\{sls:stage\}-hub-(\S+)/g)].map((m) => m[1]);
+      expect([...named].sort()).toEqual([...HUB_ROLE_SHORT_NAMES].sort());
+      const trusted = spoke().Properties.AssumeRolePolicyDocument.Statement[0].Condition.ArnEquals['aws:PrincipalArn'];
+      expect(trusted).toEqual(
+        HUB_ROLE_SHORT_NAMES.map((short) => `arn:aws:iam::${HUB}:role/roleguard-prod-hub-${short}`),
       );
     });
 
