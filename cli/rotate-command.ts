@@ -4,6 +4,7 @@ import { parseRoleArn } from '../lib/cloudtrail/arn.js';
 import { createLogger } from '../lib/logger.js';
 import { maskExternalId } from '../lib/redact.js';
 import { createRegistryStore, type RegisteredRole, type Registry } from '../lib/registry/index.js';
+import { otherAccountReason } from '../lib/revoke/service.js';
 import { createRevocationStore } from '../lib/revoke/store.js';
 import {
   createRotationStore,
@@ -28,6 +29,7 @@ import { createSessionStore } from '../lib/sessions/index.js';
 import { EXIT } from './exit-codes.js';
 import { addStoreOptions, type LocalStore, openLocalStore, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
+import { roleAccountCheck } from './role-account.js';
 import { renderTable } from './table.js';
 
 interface RotateFlags extends StoreFlags {
@@ -214,6 +216,9 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
     }
     if (flags.profile) process.env.AWS_PROFILE = flags.profile;
     const iam = new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 3 });
+    // IAM writes by role name in the credentials' account: a role of another account is refused before anything.
+    const checked = await roleAccountCheck(flags, iam, role.roleArn);
+    if ('refusal' in checked) return fail(checked.refusal, checked.awsError ? EXIT.failed : EXIT.usage);
     const trust = iamTrustPolicyIo(iam);
     const logger = createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' });
     const deps = rotationDeps({
@@ -222,6 +227,7 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
       registry,
       ownRoleArns: flags.stage ? [`arn:aws:iam::*:role/roleguard-${flags.stage}-*`] : [],
       trust,
+      otherAccount: (arn) => otherAccountReason({ accountId: checked.account }, arn),
       // No vendor channel here: the deployed rotate function tells the vendor. Notices go to stderr.
       notifier: {
         alert: async (notice) =>
@@ -234,7 +240,13 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
       // As the deployed function: at a finish, a role with rotation.revokeOldSessions has its old-ID sessions revoked
       // (one intent per rotation in the revocations table, so a finish completed by the function never doubles it).
       revokeOldSessions: revokeOldSessionsWith(
-        { iam, dynamo: store.dynamo, store: createRevocationStore(store.dynamo, store.tables.revocations), logger },
+        {
+          iam,
+          accountId: checked.account,
+          dynamo: store.dynamo,
+          store: createRevocationStore(store.dynamo, store.tables.revocations),
+          logger,
+        },
         createSessionStore(store.dynamo, store.tables.sessions, 90),
         flags.dryRun === true,
       ),
