@@ -29,7 +29,8 @@ const failure = (error: unknown) => `${(error as Error).name}: ${(error as Error
  * `roleguard-import`); `--org` reads every ACTIVE account of the organization. Only those accounts' roles change.
  */
 export async function deriveFromAccounts(flags: AccountsFlags, stored: Registry, document?: unknown): Promise<Derived> {
-  const spokeRoleName = flags.spokeRole ?? (flags.stage ? `roleguard-${flags.stage}-spoke` : null);
+  // The read-only spoke role by default: it trusts the hub's roles and the global spoke's OperatorPrincipalArns.
+  const spokeRoleName = flags.spokeRole ?? (flags.stage ? `roleguard-${flags.stage}-spoke-read` : null);
   const ownRoleArns = [
     ...(flags.stage ? [`arn:aws*:iam::*:role/roleguard-${flags.stage}-*`] : []),
     ...(spokeRoleName ? spokeOwnPatterns(spokeRoleName) : []),
@@ -64,7 +65,7 @@ export async function deriveFromAccounts(flags: AccountsFlags, stored: Registry,
   }
   if (!spokeRoleName && accounts.some((a) => a !== hub))
     return {
-      error: `give --stage STAGE (the spoke role is roleguard-STAGE-spoke) or --spoke-role NAME: accounts other than ${hub} are read through their spoke role`,
+      error: `give --stage STAGE (the read role is roleguard-STAGE-spoke-read) or --spoke-role NAME: accounts other than ${hub} are read through their spoke role`,
       code: EXIT.usage,
     };
   const access = createAccountAccess({
@@ -74,6 +75,11 @@ export async function deriveFromAccounts(flags: AccountsFlags, stored: Registry,
     spokeRoleName,
     sts,
     now: () => new Date(),
+    deniedHint: `the role is missing, or does not trust these credentials: ${spokeRoleName} trusts roleguard's hub roles${
+      spokeRoleName?.endsWith('-spoke-read')
+        ? " and the principals named in the global spoke's OperatorPrincipalArns parameter (the hub's param spokeOperatorPrincipals): add the ARN of the role you run as there (an exact ARN)"
+        : " only: run as one of them, or use the read role (--spoke-role roleguard-<stage>-spoke-read) with your ARN in the global spoke's OperatorPrincipalArns"
+    }, with a roleguard-* session name; or its StackSet is not deployed in that account`,
     makeIam: (credentials) => (credentials ? new IAMClient({ region, maxAttempts: 5, credentials }) : aws.iam),
   });
   const read = async (accountId: string) => {

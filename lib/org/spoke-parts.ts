@@ -88,6 +88,9 @@ export const HUB_BUS_ARN = sub(
 /** The responder role the hub assumes in each account. */
 export const SPOKE_ROLE_NAME = sub('roleguard-${Stage}-spoke');
 
+/** The read-only role of each account: the hub's roles and the operators (OperatorPrincipalArns) read IAM with it. */
+export const SPOKE_READ_ROLE_NAME = sub('roleguard-${Stage}-spoke-read');
+
 /** The forwarder role of one Region: the Region is in the name, so a multi-Region StackSet's roles do not collide. */
 export const FORWARDER_ROLE_NAME = sub('roleguard-${Stage}-forwarder-${AWS::Region}');
 

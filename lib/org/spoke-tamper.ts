@@ -16,9 +16,9 @@ type IamWrite = TrustPolicyChangeEvent | RoleChangeEvent;
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** True for the spoke role or a forwarder role of the stage whose spoke role is `spokeRoleName`. */
+/** True for the spoke role, its read role or a forwarder role of the stage whose spoke role is `spokeRoleName`. */
 export function isSpokeInfraRole(roleName: string, spokeRoleName: string): boolean {
-  if (roleName === spokeRoleName) return true;
+  if (roleName === spokeRoleName || roleName === `${spokeRoleName}-read`) return true;
   const stage = spokeRoleName.replace(/-spoke$/, '');
   return new RegExp(`^${escapeRegExp(stage)}-forwarder-[a-z0-9-]+$`).test(roleName);
 }
@@ -40,7 +40,7 @@ export function spokeTamperFinding(e: IamWrite, spokeRoleName: string): Finding 
   if (!isSpokeInfraRole(e.roleName, spokeRoleName) || isStackSetsWrite(e)) return null;
   const who = e.callerArn ?? e.callerType;
   const name = eventNameOf(e);
-  const what = e.roleName === spokeRoleName ? 'spoke role' : 'forwarder role';
+  const what = e.roleName.startsWith(spokeRoleName) ? 'spoke role' : 'forwarder role';
   const via = e.sourceIpAddress === 'cloudformation.amazonaws.com' ? ' (through CloudFormation)' : '';
   const message =
     e.outcome === 'denied'

@@ -356,6 +356,67 @@ describe('the global spoke role', () => {
   });
 });
 
+describe('the global spoke read role (roleguard-<stage>-spoke-read)', () => {
+  const OPERATOR = `arn:aws:iam::${HUB}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_SecurityAudit_0123456789abcdef`;
+  const resources = (parameters: Record<string, string> = {}) =>
+    deploy(spokeGlobalTemplate(), stackIn('us-east-1', parameters));
+  const assume = (
+    role: { Properties: Record<string, any> },
+    principalRole: string,
+    { session = 'roleguard-import', org = ORG } = {},
+  ) =>
+    judge({
+      principal: sessionOf(principalRole, 'alice'),
+      action: 'sts:AssumeRole',
+      resource: `arn:aws:iam::${MEMBER}:role/${role.Properties.RoleName}`,
+      accountId: MEMBER,
+      context: { 'aws:PrincipalArn': principalRole, 'sts:RoleSessionName': session, 'aws:PrincipalOrgID': org },
+      identity: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }],
+      resourcePolicy: role.Properties.AssumeRolePolicyDocument,
+    });
+
+  it('trusts the hub roles, and the operators of OperatorPrincipalArns only when given, never on the responder role', async () => {
+    const none = resources().SpokeReadRole!;
+    expect(none.Properties.RoleName).toBe('roleguard-prod-spoke-read');
+    expect(await assume(none, HUB_ROLE)).toBe('Allowed');
+    expect(await assume(none, OPERATOR)).toBe('Denied');
+    const given = resources({ OperatorPrincipalArns: `${OPERATOR},arn:aws:iam::${MEMBER}:user/ops` });
+    expect(await assume(given.SpokeReadRole!, OPERATOR)).toBe('Allowed');
+    expect(await assume(given.SpokeReadRole!, `arn:aws:iam::${HUB}:role/Admin`)).toBe('Denied');
+    expect(await assume(given.SpokeReadRole!, OPERATOR, { session: 'alice' })).toBe('Denied');
+    expect(await assume(given.SpokeReadRole!, OPERATOR, { org: 'o-zzzzzzzzzz' })).toBe('Denied');
+    // The responder role (the writes) never trusts an operator.
+    expect(await assume(given.SpokeRole!, OPERATOR)).toBe('Denied');
+  });
+
+  it('reads and never writes, whatever AllowWrites says', async () => {
+    const role = resources({ AllowWrites: 'true' }).SpokeReadRole!;
+    const principal = `arn:aws:sts::${MEMBER}:assumed-role/roleguard-prod-spoke-read/roleguard-import`;
+    const call = (action: string, resource: string) =>
+      judge({
+        principal,
+        action,
+        resource,
+        accountId: MEMBER,
+        context: { 'aws:ResourceTag/roleguard:guarded': 'true' },
+        identity: policiesOf(role),
+      });
+    expect(await call('iam:GetAccountAuthorizationDetails', '*')).toBe('Allowed');
+    for (const action of SPOKE_READ_ACTIONS)
+      expect(await call(action, `arn:aws:iam::${MEMBER}:role/vendors/ExampleCorpAudit`)).toBe('Allowed');
+    for (const action of SPOKE_WRITE_ACTIONS)
+      expect(await call(action, `arn:aws:iam::${MEMBER}:role/vendors/ExampleCorpAudit`)).toBe('Denied');
+  });
+
+  it('refuses an OperatorPrincipalArns value with a wildcard', () => {
+    const pattern = new RegExp(spokeGlobalTemplate().Parameters.OperatorPrincipalArns!.AllowedPattern!);
+    expect(pattern.test('')).toBe(true);
+    expect(pattern.test(`arn:aws:iam::${HUB}:role/a,arn:aws:iam::${MEMBER}:user/ops`)).toBe(true);
+    expect(pattern.test(`arn:aws:iam::${HUB}:role/*`)).toBe(false);
+    expect(pattern.test('*')).toBe(false);
+  });
+});
+
 describe('the template bodies', () => {
   it('are JSON of the same templates, with the given defaults', () => {
     expect(JSON.parse(spokeGlobalTemplateBody())).toEqual(spokeGlobalTemplate());
@@ -384,7 +445,7 @@ describe('the template bodies', () => {
 
   it('take the parameters the StackSets pass', () => {
     expect(Object.keys(spokeGlobalTemplate().Parameters).sort()).toEqual(
-      ['AllowWrites', 'HubAccountId', 'HubRegion', 'OrgId', 'Stage'].sort(),
+      ['AllowWrites', 'HubAccountId', 'HubRegion', 'OperatorPrincipalArns', 'OrgId', 'Stage'].sort(),
     );
     expect(Object.keys(spokeRegionalTemplate().Parameters).sort()).toEqual(
       ['HubAccountId', 'HubRegion', 'OrgId', 'RecordAwsServiceAssumes', 'Stage'].sort(),
