@@ -37,7 +37,13 @@ export async function deriveFromAccounts(flags: AccountsFlags, stored: Registry,
   ];
   if (document !== undefined)
     return {
-      derived: await importAccounts({ accounts: [flags.account!], stored, read: async () => document, ownRoleArns }),
+      derived: await importAccounts({
+        accounts: [flags.account!],
+        stored,
+        read: async () => document,
+        ownRoleArns,
+        orgAccounts: [flags.account!],
+      }),
     };
   const aws = await iamClient(flags, 5);
   if ('problem' in aws) return { error: aws.problem, code: EXIT.failed };
@@ -90,7 +96,10 @@ export async function deriveFromAccounts(flags: AccountsFlags, stored: Registry,
       throw new Error(`cannot read account ${accountId} (IAM GetAccountAuthorizationDetails): ${failure(error)}`);
     }
   };
-  return { derived: await importAccounts({ accounts, stored, read, ownRoleArns }) };
+  // The organization's own accounts (--org: every ACTIVE one; --account: that one and the credentials'): roles that
+  // trust only them are the organization's, not a vendor's.
+  const orgAccounts = [...new Set([hub, ...accounts])];
+  return { derived: await importAccounts({ accounts, stored, read, ownRoleArns, orgAccounts }) };
 }
 
 /** The summary of the accounts read and failed, one line each failure. */

@@ -229,7 +229,7 @@ async function importRoles(flags: ImportFlags): Promise<number> {
       // From accounts: the roles derived from them, not the whole registry (the other accounts' roles were kept).
       const n = fromAccounts ? fromAccounts.accounts.read.reduce((sum, r) => sum + r.roles, 0) : registry!.roles.length;
       process.stderr.write(
-        `${n} vendor ${n === 1 ? 'role' : 'roles'} derived${watched ? ` (${watched} in watch mode: no external ID required)` : ''}; ${derived.notCrossAccount} roles trust no other account and were left out\n`,
+        `${n} vendor ${n === 1 ? 'role' : 'roles'} derived${watched ? ` (${watched} in watch mode: no external ID required)` : ''}; ${derived.notCrossAccount} roles trust no other account and were left out${derived.orgInternal ? `; ${derived.orgInternal} organization-internal ${derived.orgInternal === 1 ? 'role was' : 'roles were'} skipped (they trust only the organization's accounts, or are its Organizations, Control Tower or StackSets roles)` : ''}\n`,
       );
     }
     // With --authorization-details --dry-run, stdout is the registry file to review; the diff goes to stderr.

@@ -174,6 +174,38 @@ describe('roles import from the accounts of an organization', () => {
     org.deniedSpokes.clear();
   });
 
+  it("--org skips the organization's own roles (well-known names, or trusting only its accounts): no watch-mode vendor roles", async () => {
+    const store = await registered();
+    org.details.set(B, [
+      detail(B, 'ExampleCorpAudit', 'ec-B-new-3mR8xQ2wP5'),
+      detail(B, 'OrganizationAccountAccessRole', null, `arn:aws:iam::${A}:root`),
+      detail(B, 'AWSControlTowerExecution', null, `arn:aws:iam::${A}:root`),
+      detail(B, 'stacksets-exec-0123456789abcdef0123456789abcdef', null, `arn:aws:iam::${A}:root`),
+      detail(B, 'AWSCloudFormationStackSetExecutionRole', null, `arn:aws:iam::${A}:root`),
+      detail(B, 'DeployFromC', null, `arn:aws:iam::${C}:role/ci`),
+      // A vendor role without an external ID is still registered in watch mode.
+      detail(B, 'LegacyVendor', null),
+    ]);
+    const out = await runCli(['roles', 'import', '--org', '--spoke-role', SPOKE, ...store]);
+    expect(out.status).toBe(0);
+    const after = await roles(store);
+    for (const name of [
+      'OrganizationAccountAccessRole',
+      'AWSControlTowerExecution',
+      'stacksets-exec-0123456789abcdef0123456789abcdef',
+      'AWSCloudFormationStackSetExecutionRole',
+      'DeployFromC',
+    ]) {
+      expect(after[arn(B, name)]).toBeUndefined();
+      expect(out.stderr).toContain(`not registered: ${arn(B, name)}: it`);
+    }
+    expect(out.stderr).toContain(
+      `not registered: ${arn(B, 'DeployFromC')}: it trusts only accounts of the organization (${C})`,
+    );
+    expect(after[arn(B, 'LegacyVendor')]).toBeDefined();
+    expect(out.stderr).toContain('5 organization-internal roles were skipped');
+  });
+
   it("--account B replaces only B's roles; A and C stay as registered, and only B is read", async () => {
     const store = await registered();
     const before = await roles(store);
