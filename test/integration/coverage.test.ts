@@ -190,7 +190,7 @@ describe('the coverage-gap finding', () => {
 });
 
 describe('the account sync', () => {
-  it('opens a gap per account and Region without a CURRENT spoke, alerts it once, and closes it when deployed', async () => {
+  it('opens a gap per account and Region without a CURRENT spoke at two syncs in a row, alerts it once, and closes it when deployed', async () => {
     const now = new Date('2026-11-02T09:00:00Z');
     organization([
       instance(REGIONAL, HUB, 'us-east-1'),
@@ -198,8 +198,19 @@ describe('the account sync', () => {
       instance(REGIONAL, MEMBER, 'us-east-1'),
       instance(REGIONAL, MEMBER, 'eu-west-1', 'OUTDATED'),
     ]);
+    // Seen once: not yet a gap (a deploy's transient state would otherwise alert).
+    const sentBefore = sent.length;
+    const seen = await syncCoverage(deps(now), coverage, clients(), now);
+    expect(seen).toMatchObject({ accounts: 3, cells: 6, gaps: 0, opened: 0, alerted: 0, unconfirmed: 1 });
+    expect(sent.length).toBe(sentBefore);
+    organization([
+      instance(REGIONAL, HUB, 'us-east-1'),
+      instance(REGIONAL, HUB, 'eu-west-1'),
+      instance(REGIONAL, MEMBER, 'us-east-1'),
+      instance(REGIONAL, MEMBER, 'eu-west-1', 'OUTDATED'),
+    ]);
     const first = await syncCoverage(deps(now), coverage, clients(), now);
-    expect(first).toMatchObject({ accounts: 3, cells: 6, gaps: 1, opened: 1, alerted: 1 });
+    expect(first).toMatchObject({ accounts: 3, cells: 6, gaps: 1, opened: 1, alerted: 1, unconfirmed: 0 });
     expect(cfn.commandCalls(ListStackInstancesCommand).map((c) => c.args[0].input.CallAs)).toEqual([
       'DELEGATED_ADMIN',
       'DELEGATED_ADMIN',
@@ -238,6 +249,40 @@ describe('the account sync', () => {
     ]);
     expect(await syncCoverage(deps(now), coverage, clients(), now)).toMatchObject({ gaps: 0, closed: 1 });
     expect((await store.get(MEMBER, 'eu-west-1'))?.gaps).toEqual({});
+  });
+
+  it('a StackSet update (OUTDATED, operation PENDING or RUNNING) is no gap, and a problem seen once is never alerted', async () => {
+    const now = new Date('2026-11-02T10:00:00Z');
+    const updating = (acct: string, region: string, detailed: string) => ({
+      ...instance(REGIONAL, acct, region, 'OUTDATED'),
+      StackInstanceStatus: { DetailedStatus: detailed as 'PENDING' },
+    });
+    const sentBefore = sent.length;
+    for (const detailed of ['PENDING', 'RUNNING', 'RUNNING']) {
+      organization([
+        updating(HUB, 'us-east-1', detailed),
+        updating(HUB, 'eu-west-1', detailed),
+        updating(MEMBER, 'us-east-1', detailed),
+        updating(MEMBER, 'eu-west-1', detailed),
+      ]);
+      expect(await syncCoverage(deps(now), coverage, clients(), now)).toMatchObject({ gaps: 0, unconfirmed: 0 });
+    }
+    // A failed instance seen once, then deployed: nothing opened or alerted.
+    organization([
+      instance(REGIONAL, HUB, 'us-east-1'),
+      instance(REGIONAL, HUB, 'eu-west-1'),
+      instance(REGIONAL, MEMBER, 'us-east-1'),
+      instance(REGIONAL, MEMBER, 'eu-west-1', 'INOPERABLE'),
+    ]);
+    expect(await syncCoverage(deps(now), coverage, clients(), now)).toMatchObject({ gaps: 0, unconfirmed: 1 });
+    organization([
+      instance(REGIONAL, HUB, 'us-east-1'),
+      instance(REGIONAL, HUB, 'eu-west-1'),
+      instance(REGIONAL, MEMBER, 'us-east-1'),
+      instance(REGIONAL, MEMBER, 'eu-west-1'),
+    ]);
+    expect(await syncCoverage(deps(now), coverage, clients(), now)).toMatchObject({ gaps: 0, unconfirmed: 0 });
+    expect(sent.length).toBe(sentBefore);
   });
 });
 
