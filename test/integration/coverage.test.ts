@@ -162,7 +162,8 @@ describe('the coverage settings', () => {
       orgId: null,
       hubAccountId: HUB,
       spokeRoleName: 'roleguard-test-spoke',
-      regions: [],
+      // Without an organization: the home Region (and COVERAGE_REGIONS), never the StackSet's SPOKE_REGIONS.
+      regions: ['eu-west-1'],
       homeRegion: 'eu-west-1',
       stackSets: null,
       canaryTimeoutMinutes: 30,
@@ -375,6 +376,54 @@ describe('the account sync without an organization', () => {
     expect(await createCoverageStore(doc, own.registryTable).list()).toMatchObject([
       { account: HUB, region: 'eu-west-1', expected: true, deployStatus: 'unchecked', gaps: {} },
     ]);
+  });
+});
+
+describe('a single-account hub (no organization)', () => {
+  // The hub's default spokeRegions param (17 Regions) reaches every function as SPOKE_REGIONS.
+  const SEVENTEEN =
+    'us-east-1,us-east-2,us-west-1,us-west-2,ca-central-1,sa-east-1,eu-west-1,eu-west-2,eu-west-3,eu-central-1,eu-north-1,ap-south-1,ap-northeast-1,ap-northeast-2,ap-northeast-3,ap-southeast-1,ap-southeast-2';
+  const alone = (env: Record<string, string> = {}) =>
+    loadCoverageConfig({
+      AWS_ACCOUNT_ID: HUB,
+      SPOKE_ROLE_NAME: 'roleguard-test-spoke',
+      SPOKE_REGIONS: SEVENTEEN,
+      SPOKE_STACKSETS: `${GLOBAL},${REGIONAL}`,
+      AWS_REGION: 'eu-west-1',
+      ...env,
+    });
+
+  it('expects the home Region only, covered by its own rule: no gap and no canary, however often it runs', async () => {
+    const own = await createTestTables(doc, await createSessionsTable(doc));
+    const now = new Date('2026-11-02T09:00:00Z');
+    const d = createDeps(own, { dynamo: doc, logger: memoryLogger().logger, now: () => now });
+    sts.reset();
+    sts.on(AssumeRoleCommand).resolves({});
+    for (let run = 0; run < 2; run++) {
+      expect(await syncCoverage(d, alone(), { organizations: null, cloudformation: null }, now)).toMatchObject({
+        cells: 1,
+        gaps: 0,
+      });
+      expect(await runCanary(d, alone(), stsRegionalAssume(), now, newId)).toMatchObject({ sent: 0, alerted: 0 });
+    }
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+    expect((await createCoverageStore(doc, own.registryTable).list()).map((c) => [c.region, c.gaps])).toEqual([
+      ['eu-west-1', {}],
+    ]);
+  });
+
+  it('with COVERAGE_REGIONS, expects those Regions too, and sends the canary there only', async () => {
+    const own = await createTestTables(doc, await createSessionsTable(doc));
+    const now = new Date('2026-11-02T09:00:00Z');
+    const d = createDeps(own, { dynamo: doc, logger: memoryLogger().logger, now: () => now });
+    sts.reset();
+    sts.on(AssumeRoleCommand).resolves({});
+    const config = alone({ COVERAGE_REGIONS: 'us-east-1' });
+    expect(await syncCoverage(d, config, { organizations: null, cloudformation: null }, now)).toMatchObject({
+      cells: 2,
+    });
+    expect(await runCanary(d, config, stsRegionalAssume(), now, newId)).toMatchObject({ cells: 1, sent: 1 });
+    expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn)).toEqual([spoke(HUB)]);
   });
 });
 
