@@ -83,7 +83,7 @@ export async function deriveFromAccounts(flags: AccountsFlags, stored: Registry,
     now: () => new Date(),
     deniedHint: `the role is missing, or does not trust these credentials: ${spokeRoleName} trusts roleguard's hub roles${
       spokeRoleName?.endsWith('-spoke-read')
-        ? " and the principals named in the global spoke's OperatorPrincipalArns parameter (the hub's param spokeOperatorPrincipals): add the ARN of the role you run as there (an exact ARN)"
+        ? " and the principals named in the global spoke's OperatorPrincipalArns parameter (the hub's param spokeOperatorPrincipals): add the ARN of the role you run as there (an exact ARN); a hub role itself may assume only the responder role (--spoke-role roleguard-<stage>-spoke)"
         : " only: run as one of them, or use the read role (--spoke-role roleguard-<stage>-spoke-read) with your ARN in the global spoke's OperatorPrincipalArns"
     }, with a roleguard-* session name; or its StackSet is not deployed in that account`,
     makeIam: (credentials) => (credentials ? new IAMClient({ region, maxAttempts: 5, credentials }) : aws.iam),
