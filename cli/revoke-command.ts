@@ -18,6 +18,7 @@ import { EXIT } from './exit-codes.js';
 import { addStoreOptions, noteInMemory, openLocalStore, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
 import { previewRevocation, type RevocationPreview } from './revoke-preview.js';
+import { roleAccountCheck } from './role-account.js';
 
 interface RevokeFlags extends StoreFlags {
   role: string;
@@ -103,6 +104,9 @@ async function revoke(flags: RevokeFlags): Promise<number> {
   const noAws = 'problem' in aws ? aws.problem : null;
   if (noAws && (!flags.dryRun || flags.stage)) return fail(noAws, EXIT.failed);
   const iam = 'iam' in aws ? aws.iam : null;
+  // IAM writes by role name in the credentials' account: a role of another account is refused before anything.
+  const checked = iam ? await roleAccountCheck(flags, iam, flags.role) : null;
+  if (checked && 'refusal' in checked) return fail(checked.refusal, checked.awsError ? EXIT.failed : EXIT.usage);
   const store = await openLocalStore(flags);
   try {
     if (!('all' in target)) noteInMemory(store, 'revoke', 'no session is recorded in it to look up');
@@ -131,6 +135,7 @@ async function revoke(flags: RevokeFlags): Promise<number> {
     if (dryRun) return await dryRunRevocation(flags, request, guarded, sessions, iam, noAws, now);
     const deps = {
       iam: iam!,
+      accountId: checked && 'account' in checked ? checked.account : null,
       dynamo: store.dynamo,
       store: createRevocationStore(store.dynamo, store.tables.revocations),
       sessions,

@@ -29,14 +29,21 @@ const failure = (error: unknown) => `${(error as Error).name}: ${(error as Error
  * `roleguard-import`); `--org` reads every ACTIVE account of the organization. Only those accounts' roles change.
  */
 export async function deriveFromAccounts(flags: AccountsFlags, stored: Registry, document?: unknown): Promise<Derived> {
-  const spokeRoleName = flags.spokeRole ?? (flags.stage ? `roleguard-${flags.stage}-spoke` : null);
+  // The read-only spoke role by default: it trusts the hub's roles and the global spoke's OperatorPrincipalArns.
+  const spokeRoleName = flags.spokeRole ?? (flags.stage ? `roleguard-${flags.stage}-spoke-read` : null);
   const ownRoleArns = [
     ...(flags.stage ? [`arn:aws*:iam::*:role/roleguard-${flags.stage}-*`] : []),
     ...(spokeRoleName ? spokeOwnPatterns(spokeRoleName) : []),
   ];
   if (document !== undefined)
     return {
-      derived: await importAccounts({ accounts: [flags.account!], stored, read: async () => document, ownRoleArns }),
+      derived: await importAccounts({
+        accounts: [flags.account!],
+        stored,
+        read: async () => document,
+        ownRoleArns,
+        orgAccounts: [flags.account!],
+      }),
     };
   const aws = await iamClient(flags, 5);
   if ('problem' in aws) return { error: aws.problem, code: EXIT.failed };
@@ -64,7 +71,7 @@ export async function deriveFromAccounts(flags: AccountsFlags, stored: Registry,
   }
   if (!spokeRoleName && accounts.some((a) => a !== hub))
     return {
-      error: `give --stage STAGE (the spoke role is roleguard-STAGE-spoke) or --spoke-role NAME: accounts other than ${hub} are read through their spoke role`,
+      error: `give --stage STAGE (the read role is roleguard-STAGE-spoke-read) or --spoke-role NAME: accounts other than ${hub} are read through their spoke role`,
       code: EXIT.usage,
     };
   const access = createAccountAccess({
@@ -74,6 +81,11 @@ export async function deriveFromAccounts(flags: AccountsFlags, stored: Registry,
     spokeRoleName,
     sts,
     now: () => new Date(),
+    deniedHint: `the role is missing, or does not trust these credentials: ${spokeRoleName} trusts roleguard's hub roles${
+      spokeRoleName?.endsWith('-spoke-read')
+        ? " and the principals named in the global spoke's OperatorPrincipalArns parameter (the hub's param spokeOperatorPrincipals): add the ARN of the role you run as there (an exact ARN); a hub role itself may assume only the responder role (--spoke-role roleguard-<stage>-spoke)"
+        : " only: run as one of them, or use the read role (--spoke-role roleguard-<stage>-spoke-read) with your ARN in the global spoke's OperatorPrincipalArns"
+    }, with a roleguard-* session name; or its StackSet is not deployed in that account`,
     makeIam: (credentials) => (credentials ? new IAMClient({ region, maxAttempts: 5, credentials }) : aws.iam),
   });
   const read = async (accountId: string) => {
@@ -84,7 +96,10 @@ export async function deriveFromAccounts(flags: AccountsFlags, stored: Registry,
       throw new Error(`cannot read account ${accountId} (IAM GetAccountAuthorizationDetails): ${failure(error)}`);
     }
   };
-  return { derived: await importAccounts({ accounts, stored, read, ownRoleArns }) };
+  // The organization's own accounts (--org: every ACTIVE one; --account: that one and the credentials'): roles that
+  // trust only them are the organization's, not a vendor's.
+  const orgAccounts = [...new Set([hub, ...accounts])];
+  return { derived: await importAccounts({ accounts, stored, read, ownRoleArns, orgAccounts }) };
 }
 
 /** The summary of the accounts read and failed, one line each failure. */

@@ -50,7 +50,10 @@ export function registerRoles(program: Command): void {
       '--account <id>',
       "read one account (live, or its --authorization-details export); only that account's roles change",
     )
-    .option('--spoke-role <name>', 'the spoke role of the member accounts (default: roleguard-<stage>-spoke)')
+    .option(
+      '--spoke-role <name>',
+      "the role read in the member accounts (default: the read-only roleguard-<stage>-spoke-read, which trusts the hub's roles and the global spoke's OperatorPrincipalArns)",
+    )
     .option(
       '--dry-run',
       'validate and show the diff against the stored registry (and, from IAM, the registry file); write nothing',
@@ -75,8 +78,10 @@ problem named (file, role, field) and the registry in place stays as it was. Wit
 vendor names, responses, dryRun, rotation settings, retired IDs, approvers and service/protected ARNs already
 registered are kept, and a role that requires no external ID is registered in watch mode (externalIds: none).
 With --org or --account, only the roles of the accounts read are replaced; every other account's roles stay.
-The account of the credentials is read directly, any other through its spoke role (session roleguard-import),
-which trusts roleguard's hub roles only: run it as a roleguard-<stage>-hub-* role. --org lists the accounts with
+The account of the credentials is read directly, any other through its read-only spoke role
+roleguard-<stage>-spoke-read (session roleguard-import), which trusts roleguard's hub roles and the principals in
+the global spoke's OperatorPrincipalArns parameter (the hub's --param spokeOperatorPrincipals): add the ARN of the
+role you run as there. --org lists the accounts with
 Organizations ListAccounts (management account or delegated administrator). An account that cannot be read is
 named with the reason and keeps its registered roles.
 Exit status: 0 imported (or valid in --dry-run), 2 invalid input or roles would be removed without
@@ -224,7 +229,7 @@ async function importRoles(flags: ImportFlags): Promise<number> {
       // From accounts: the roles derived from them, not the whole registry (the other accounts' roles were kept).
       const n = fromAccounts ? fromAccounts.accounts.read.reduce((sum, r) => sum + r.roles, 0) : registry!.roles.length;
       process.stderr.write(
-        `${n} vendor ${n === 1 ? 'role' : 'roles'} derived${watched ? ` (${watched} in watch mode: no external ID required)` : ''}; ${derived.notCrossAccount} roles trust no other account and were left out\n`,
+        `${n} vendor ${n === 1 ? 'role' : 'roles'} derived${watched ? ` (${watched} in watch mode: no external ID required)` : ''}; ${derived.notCrossAccount} roles trust no other account and were left out${derived.orgInternal ? `; ${derived.orgInternal} organization-internal ${derived.orgInternal === 1 ? 'role was' : 'roles were'} skipped (they trust only the organization's accounts, or are its Organizations, Control Tower or StackSets roles)` : ''}\n`,
       );
     }
     // With --authorization-details --dry-run, stdout is the registry file to review; the diff goes to stderr.

@@ -4,6 +4,7 @@ import { parseRoleArn } from '../lib/cloudtrail/arn.js';
 import { createLogger } from '../lib/logger.js';
 import { maskExternalId } from '../lib/redact.js';
 import { createRegistryStore, type RegisteredRole, type Registry } from '../lib/registry/index.js';
+import { otherAccountReason } from '../lib/revoke/service.js';
 import { createRevocationStore } from '../lib/revoke/store.js';
 import {
   createRotationStore,
@@ -22,12 +23,14 @@ import {
   rollbackRotation,
   rotationDeps,
   startRotation,
+  type TrustPolicyIo,
   withRotations,
 } from '../lib/rotate/index.js';
 import { createSessionStore } from '../lib/sessions/index.js';
 import { EXIT } from './exit-codes.js';
 import { addStoreOptions, type LocalStore, openLocalStore, type StoreFlags } from './local-store.js';
 import { readRegistryFile } from './registry-file.js';
+import { roleAccountCheck } from './role-account.js';
 import { renderTable } from './table.js';
 
 interface RotateFlags extends StoreFlags {
@@ -214,14 +217,44 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
     }
     if (flags.profile) process.env.AWS_PROFILE = flags.profile;
     const iam = new IAMClient({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 3 });
-    const trust = iamTrustPolicyIo(iam);
-    const logger = createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' });
+    // IAM writes by role name in the credentials' account: a role of another account is refused before IAM is read
+    // or written (checked at the first IAM call, so that a refusal the registry decides needs no AWS access).
+    const revoking = {
+      iam,
+      accountId: null as string | null,
+      dynamo: store.dynamo,
+      store: createRevocationStore(store.dynamo, store.tables.revocations),
+      logger: createLogger({ level: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' }),
+    };
+    const logger = revoking.logger;
+    let awsRefusal = false;
+    const ensureAccount = async () => {
+      if (revoking.accountId) return;
+      const checked = await roleAccountCheck(flags, iam, role.roleArn);
+      if ('refusal' in checked) {
+        awsRefusal = checked.awsError === true;
+        throw new RotationRefused(checked.refusal);
+      }
+      revoking.accountId = checked.account;
+    };
+    const io = iamTrustPolicyIo(iam);
+    const trust: TrustPolicyIo = {
+      async read(roleArn) {
+        await ensureAccount();
+        return io.read(roleArn);
+      },
+      async write(roleArn, document) {
+        await ensureAccount();
+        return io.write(roleArn, document);
+      },
+    };
     const deps = rotationDeps({
       dynamo: store.dynamo,
       registryTable: store.tables.registry,
       registry,
       ownRoleArns: flags.stage ? [`arn:aws:iam::*:role/roleguard-${flags.stage}-*`] : [],
       trust,
+      otherAccount: (arn) => otherAccountReason({ accountId: revoking.accountId }, arn),
       // No vendor channel here: the deployed rotate function tells the vendor. Notices go to stderr.
       notifier: {
         alert: async (notice) =>
@@ -234,7 +267,7 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
       // As the deployed function: at a finish, a role with rotation.revokeOldSessions has its old-ID sessions revoked
       // (one intent per rotation in the revocations table, so a finish completed by the function never doubles it).
       revokeOldSessions: revokeOldSessionsWith(
-        { iam, dynamo: store.dynamo, store: createRevocationStore(store.dynamo, store.tables.revocations), logger },
+        revoking,
         createSessionStore(store.dynamo, store.tables.sessions, 90),
         flags.dryRun === true,
       ),
@@ -249,7 +282,7 @@ async function rotateCommand(flags: RotateFlags): Promise<number> {
             ? await finishRotation(deps, role, now, { force: flags.force === true, requestedBy })
             : await rollbackRotation(deps, role, now, { force: flags.force === true, requestedBy });
     } catch (error) {
-      if (error instanceof RotationRefused) return fail(error.message);
+      if (error instanceof RotationRefused) return fail(error.message, awsRefusal ? EXIT.failed : EXIT.usage);
       throw error;
     }
     const plan = result.plan.map((p) => ({ step: p.step, document: maskedPolicy(p.document) }));

@@ -39,6 +39,8 @@ export interface AccountAccessDeps {
   now: () => Date;
   /** An IAM client for credentials (a spoke's), or with none for the function's own credentials. */
   makeIam?: (credentials?: SpokeCredentials) => IAMClient;
+  /** What an AccessDenied of the spoke role means for this caller (default: the hub's: deploy the spoke StackSet). */
+  deniedHint?: string;
 }
 
 /** Chooses the IAM client of the account a role lives in. */
@@ -66,12 +68,15 @@ export function spokeRoleArn(accountId: string, spokeRoleName: string, partition
 }
 
 /** Say what a failed AssumeRole of the spoke means, naming the account and the role. */
-export function spokeAssumeError(accountId: string, roleArn: string, error: unknown): AccountAccessError {
+export function spokeAssumeError(
+  accountId: string,
+  roleArn: string,
+  error: unknown,
+  deniedHint = 'the spoke role is missing or does not trust this hub: deploy the spoke StackSet (docs/organization.md)',
+): AccountAccessError {
   const e = error as { name?: string; message?: string; $metadata?: unknown; $retryable?: unknown };
   const denied = /AccessDenied/i.test(e.name ?? '');
-  const why = denied
-    ? 'the spoke role is missing or does not trust this hub: deploy the spoke StackSet (docs/organization.md)'
-    : `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
+  const why = denied ? deniedHint : `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
   const failure = new AccountAccessError(
     `cannot act in account ${accountId}: AssumeRole of ${roleArn} failed: ${why}`,
     accountId,
@@ -117,7 +122,7 @@ export function createAccountAccess(deps: AccountAccessDeps): AccountAccess {
         expiration: new Date(c.Expiration),
       };
     } catch (error) {
-      throw spokeAssumeError(accountId, roleArn, error);
+      throw spokeAssumeError(accountId, roleArn, error, deps.deniedHint);
     }
     return { client: makeIam(credentials), expiresAt: credentials.expiration.getTime() };
   };

@@ -63,7 +63,11 @@ export async function runCanary(
   newId: () => string = newCanaryId,
 ): Promise<CanaryResult> {
   const store = createCoverageStore(deps.clients.dynamo, deps.config.registryTable);
-  const cells = (await store.list()).filter((c) => c.expected && !c.gaps.deploy);
+  // Without an organization, the hub's home Region is watched by the hub's own rule on its default bus: no spoke
+  // role to assume there (a single-account hub deploys none), so no canary.
+  const ownRule = (c: CoverageCell) =>
+    !coverage.orgId && c.account === coverage.hubAccountId && c.region === coverage.homeRegion;
+  const cells = (await store.list()).filter((c) => c.expected && !c.gaps.deploy && !ownRule(c));
   const result: CanaryResult = { cells: cells.length, sent: 0, waiting: 0, timedOut: 0, failed: 0, alerted: 0 };
   const at = now.toISOString();
   const gap = async (cell: CoverageCell, reason: string) => {

@@ -9,8 +9,9 @@ export interface CoverageConfig {
   /** The spoke role's name in every account (`SPOKE_ROLE_NAME`, roleguard-<stage>-spoke). */
   spokeRoleName: string;
   /**
-   * The Regions every account is expected in (`SPOKE_REGIONS`, a comma list); empty: the regional StackSet's, and
-   * without an organization the home Region.
+   * The Regions every account is expected in. With an organization: `SPOKE_REGIONS` (a comma list; empty: the
+   * regional StackSet's). Without one: the home Region and `COVERAGE_REGIONS` (the Regions where the user deployed
+   * regional spokes in the hub account); `SPOKE_REGIONS`, the StackSet's Regions, does not apply there.
    */
   regions: string[];
   /** The hub's home Region (`HOME_REGION`, else the function's `AWS_REGION`): expected without other Regions. */
@@ -38,9 +39,15 @@ export function loadCoverageConfig(env: Record<string, string | undefined>): Cov
   if (!/^\d{12}$/.test(hubAccountId)) problems.push('HUB_ACCOUNT_ID (or AWS_ACCOUNT_ID) must be a 12-digit account id');
   const spokeRoleName = text('SPOKE_ROLE_NAME');
   if (!/^[\w+=,.@-]{1,64}$/.test(spokeRoleName)) problems.push('SPOKE_ROLE_NAME must be the spoke role name');
-  const regions = list('SPOKE_REGIONS');
-  const badRegions = regions.filter((r) => !REGION.test(r));
-  if (badRegions.length) problems.push(`SPOKE_REGIONS: not a Region: ${badRegions.join(', ')}`);
+  const spokeRegions = list('SPOKE_REGIONS');
+  const coverageRegions = list('COVERAGE_REGIONS');
+  for (const [name, given] of [
+    ['SPOKE_REGIONS', spokeRegions],
+    ['COVERAGE_REGIONS', coverageRegions],
+  ] as const) {
+    const bad = given.filter((r) => !REGION.test(r));
+    if (bad.length) problems.push(`${name}: not a Region: ${bad.join(', ')}`);
+  }
   const sets = list('SPOKE_STACKSETS');
   if (sets.length !== 0 && sets.length !== 2)
     problems.push(
@@ -57,7 +64,7 @@ export function loadCoverageConfig(env: Record<string, string | undefined>): Cov
     orgId,
     hubAccountId,
     spokeRoleName,
-    regions,
+    regions: orgId ? spokeRegions : [...new Set([homeRegion, ...coverageRegions])],
     homeRegion,
     stackSets: sets.length === 2 ? { global: sets[0]!, regional: sets[1]! } : null,
     canaryTimeoutMinutes,

@@ -2,6 +2,7 @@ import type { AssumeEvent, RoleChangeEvent, TrustPolicyChangeEvent } from '../cl
 import type { Deps } from '../deps.js';
 import { canaryIdOf, isSpokeRoleName } from './coverage-finding.js';
 import { createCoverageStore } from './coverage-store.js';
+import { spokeTamperStep } from './spoke-tamper.js';
 
 /** A warm function notes the last event of an account × Region at most this often. */
 export const NOTE_EVENT_EVERY_MS = 60_000;
@@ -18,7 +19,8 @@ const eventTimeOf = (event: CoverageEvent) => (event.kind === 'assume' ? event.i
 /**
  * The coverage step of the pipeline, before detection: notes that an event of the account and Region reached the
  * hub (at most one conditional write per cell and minute per warm function; a failure is logged, never the event's),
- * and recognises roleguard's own canary. Returns the reason when the event is the canary: it is no finding.
+ * alerts an IAM write on roleguard's own spoke roles outside their StackSet, and recognises roleguard's own canary.
+ * Returns the reason when the event is the canary: it is no finding.
  * - The owner's copy (the spoke role's own account) marks the canary arrived and closes a canary gap.
  * - The caller's copy (the hub account, when it is another) only proves the hub account's own path: it is roleguard's
  *   own too, and marks nothing.
@@ -51,6 +53,8 @@ export async function coverageStep(
       }
     }
   }
+  // An IAM write on roleguard's own spoke or forwarder role by anyone but its StackSet (lib/org/spoke-tamper.ts).
+  if (event.kind !== 'assume') await spokeTamperStep(event, deps, options);
   if (event.kind !== 'assume' || event.outcome !== 'success' || !region) return null;
   const id = canaryIdOf(event.roleSessionName);
   const roleName = event.roleArn.split('/').at(-1) ?? '';

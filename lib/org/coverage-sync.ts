@@ -1,7 +1,7 @@
 import { type CloudFormationClient, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
 import { ListAccountsCommand, type OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { Deps } from '../deps.js';
-import { compareCoverage, type SpokeInstance } from './coverage.js';
+import { compareCoverage, isDeployProblem, type SpokeInstance } from './coverage.js';
 import { alertGap } from './coverage-alert.js';
 import type { CoverageConfig } from './coverage-config.js';
 import { createCoverageStore } from './coverage-store.js';
@@ -73,11 +73,14 @@ export interface SyncResult {
   opened: number;
   closed: number;
   alerted: number;
+  /** Cells seen without their spokes for the first time: a gap opens if the next sync still sees it. */
+  unconfirmed: number;
 }
 
 /**
  * The scheduled account sync: the organization's accounts and Regions against the deployed spokes. A cell without a
- * CURRENT spoke instance opens a `coverage-gap` (alerted once per gap); one that has them again closes it. A cell no
+ * deployed spoke instance (CURRENT, or OUTDATED while an update is pending or running) at two syncs in a row opens a
+ * `coverage-gap` (alerted once per gap); one that has them again closes it. A cell no
  * longer expected (an account that left or was suspended, a Region dropped) is marked so and its gaps closed.
  */
 export async function syncCoverage(
@@ -113,13 +116,23 @@ export async function syncCoverage(
     opened: 0,
     closed: 0,
     alerted: 0,
+    unconfirmed: 0,
   };
   for (const cell of expected) {
     const before = known.get(`${cell.account}#${cell.region}`);
     known.delete(`${cell.account}#${cell.region}`);
     if (!before?.expected || before.deployStatus !== cell.deployStatus)
       await store.noteSync(cell.account, cell.region, { expected: true, deployStatus: cell.deployStatus, at });
-    if (cell.gap) {
+    // A problem must persist across two syncs before it is a gap: a deploy's transient states do not alert.
+    const seenBefore = before?.expected === true && isDeployProblem(before.deployStatus);
+    if (cell.gap && !seenBefore && !before?.gaps.deploy) {
+      result.unconfirmed++;
+      deps.logger.info('spokes not deployed: a coverage gap opens if the next sync sees it too', {
+        account: cell.account,
+        region: cell.region,
+        reason: cell.gap,
+      });
+    } else if (cell.gap) {
       result.gaps++;
       if (!before?.gaps.deploy) result.opened++;
       const gap = await store.openGap(cell.account, cell.region, 'deploy', cell.gap, at);

@@ -64,6 +64,16 @@ export interface ExpectedCell {
   gap: string | null;
 }
 
+/**
+ * True for a stack instance state that deploys the spokes: CURRENT, or OUTDATED while an operation is pending or
+ * running on it (a StackSet update marks every instance so until it reaches it: no gap for that).
+ */
+export const isDeployed = (status: string) => status === 'CURRENT' || /^OUTDATED\/(PENDING|RUNNING)$/.test(status);
+
+/** True for a cell's recorded deployStatus that is a problem (the sync opens a gap once it persists). */
+export const isDeployProblem = (deployStatus: string | null) =>
+  deployStatus !== null && deployStatus !== 'management' && deployStatus !== 'unchecked' && !isDeployed(deployStatus);
+
 /** Compare the organization's accounts and Regions with the deployed spoke instances. Pure. */
 export function compareCoverage(input: SyncInput): ExpectedCell[] {
   const sets = input.stackSets;
@@ -89,14 +99,17 @@ export function compareCoverage(input: SyncInput): ExpectedCell[] {
       const global = find(sets.global, account);
       const regional = find(sets.regional, account, region);
       const problems: string[] = [];
-      if (global?.status !== 'CURRENT')
-        problems.push(`the global spoke (StackSet ${sets.global}) is not deployed: ${state(global)}`);
-      if (regional?.status !== 'CURRENT')
+      const globalOk = global !== undefined && isDeployed(global.status);
+      const regionalOk = regional !== undefined && isDeployed(regional.status);
+      if (!globalOk) problems.push(`the global spoke (StackSet ${sets.global}) is not deployed: ${state(global)}`);
+      if (!regionalOk)
         problems.push(`the regional spoke (StackSet ${sets.regional}) is not deployed: ${state(regional)}`);
       cells.push({
         account,
         region,
-        deployStatus: regional ? regional.status : 'missing',
+        // The regional instance's state; when only the global spoke is wrong, that one's (so a problem shows).
+        deployStatus:
+          regionalOk && !globalOk ? `global ${global?.status ?? 'missing'}` : regional ? regional.status : 'missing',
         gap: problems.length ? problems.join('; ') : null,
       });
     }

@@ -8,12 +8,13 @@ import {
   commonParameters,
   flagParameter,
   HAS_ORG_ID,
-  HUB_ROLES_PATTERN,
+  HUB_ROLE_ARNS,
   ref,
   SPOKE_ROLE_NAME,
   type SpokeDefaults,
   sub,
 } from './spoke-parts.js';
+import { OPERATOR_PARAMETER, READ_CONDITIONS, spokeReadRole } from './spoke-read.js';
 
 /** The IAM reads the hub makes through the spoke role (revocation, rotation, audit, import). */
 export const SPOKE_READ_ACTIONS = [
@@ -57,26 +58,23 @@ export interface SpokeGlobalOptions extends SpokeDefaults {
 
 const roleArn = (pattern: string) => sub(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${pattern}`);
 
-function trustPolicy(): Record<string, unknown> {
+function hubStatement(): Record<string, unknown> {
   return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'RoleguardHub',
-        Effect: 'Allow',
-        Principal: { AWS: sub('arn:${AWS::Partition}:iam::${HubAccountId}:root') },
-        Action: 'sts:AssumeRole',
-        Condition: {
-          ArnLike: { 'aws:PrincipalArn': HUB_ROLES_PATTERN },
-          StringLike: { 'sts:RoleSessionName': 'roleguard-*' },
-          StringEquals: {
-            'Fn::If': ['HasOrgId', { 'aws:PrincipalOrgID': ref('OrgId') }, ref('AWS::NoValue')],
-          },
-        },
+    Sid: 'RoleguardHub',
+    Effect: 'Allow',
+    Principal: { AWS: sub('arn:${AWS::Partition}:iam::${HubAccountId}:root') },
+    Action: 'sts:AssumeRole',
+    Condition: {
+      ArnEquals: { 'aws:PrincipalArn': HUB_ROLE_ARNS },
+      StringLike: { 'sts:RoleSessionName': 'roleguard-*' },
+      StringEquals: {
+        'Fn::If': ['HasOrgId', { 'aws:PrincipalOrgID': ref('OrgId') }, ref('AWS::NoValue')],
       },
-    ],
+    },
   };
 }
+
+const trustPolicy = () => ({ Version: '2012-10-17', Statement: [hubStatement()] });
 
 const readPolicy = {
   PolicyName: 'read-iam',
@@ -124,9 +122,11 @@ export function spokeGlobalTemplate(options: SpokeGlobalOptions = {}): CfnTempla
         'Let the hub write (revoke, rotate) on roles tagged roleguard:guarded=true; "false" keeps the spoke read-only',
         options.allowWrites ?? false,
       ),
+      OperatorPrincipalArns: OPERATOR_PARAMETER,
     },
     Conditions: {
       HasOrgId: HAS_ORG_ID,
+      ...READ_CONDITIONS,
       WritesAllowed: { 'Fn::Equals': [ref('AllowWrites'), 'true'] },
     },
     Resources: {
@@ -140,6 +140,7 @@ export function spokeGlobalTemplate(options: SpokeGlobalOptions = {}): CfnTempla
           Tags: [{ Key: 'roleguard:component', Value: 'spoke' }],
         },
       },
+      SpokeReadRole: spokeReadRole(hubStatement(), readPolicy),
     },
     Outputs: {
       SpokeRoleArn: {

@@ -88,11 +88,33 @@ export const HUB_BUS_ARN = sub(
 /** The responder role the hub assumes in each account. */
 export const SPOKE_ROLE_NAME = sub('roleguard-${Stage}-spoke');
 
+/** The read-only role of each account: the hub's roles and the operators (OperatorPrincipalArns) read IAM with it. */
+export const SPOKE_READ_ROLE_NAME = sub('roleguard-${Stage}-spoke-read');
+
 /** The forwarder role of one Region: the Region is in the name, so a multi-Region StackSet's roles do not collide. */
 export const FORWARDER_ROLE_NAME = sub('roleguard-${Stage}-forwarder-${AWS::Region}');
 
-/** The hub's roles that may act in member accounts (the hub names them roleguard-<stage>-hub-<short>). */
-export const HUB_ROLES_PATTERN = sub('arn:${AWS::Partition}:iam::${HubAccountId}:role/roleguard-${Stage}-hub-*');
+/**
+ * The hub's function roles (serverless.yml names each `roleguard-<stage>-hub-<short>`): the spoke trusts these exact
+ * roles, never a pattern, so a principal of the hub account that can create roles cannot name one into the trust
+ * (`roleguard-<stage>-hub-attacker`, or a path `roleguard-<stage>-hub-x/Evil`).
+ */
+export const HUB_ROLE_SHORT_NAMES = [
+  'on-assume-role',
+  'on-trust-policy-change',
+  'sweep',
+  'revoke',
+  'rotate-external-ids',
+  'audit-trust-policies',
+  'slack-action-worker',
+  'org-sync',
+  'canary',
+] as const;
+
+/** The exact ARNs of the hub's roles, resolved from HubAccountId and Stage when the stack is created. */
+export const HUB_ROLE_ARNS = HUB_ROLE_SHORT_NAMES.map((short) =>
+  sub(`arn:\${AWS::Partition}:iam::\${HubAccountId}:role/roleguard-\${Stage}-hub-${short}`),
+);
 
 /** Condition: an organization id was given. */
 export const HAS_ORG_ID = { 'Fn::Not': [{ 'Fn::Equals': [ref('OrgId'), ''] }] };

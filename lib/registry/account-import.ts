@@ -19,6 +19,8 @@ export async function importAccounts(options: {
   stored: Registry;
   read: (accountId: string) => Promise<unknown>;
   ownRoleArns?: string[];
+  /** The organization's accounts: a role trusting only these (or a well-known organization role) is skipped. */
+  orgAccounts?: string[];
 }): Promise<AccountsImport> {
   const byAccount = (accountId: string) => (r: { roleArn: string }) => parseRoleArn(r.roleArn)?.accountId === accountId;
   const result: AccountsImport = {
@@ -34,6 +36,7 @@ export async function importAccounts(options: {
       const existing = { ...options.stored, roles: options.stored.roles.filter(byAccount(accountId)) };
       const derived = registryFromAuthorizationDetails(document, `account ${accountId}`, existing, {
         ownRoleArns: options.ownRoleArns ?? [],
+        ...(options.orgAccounts ? { orgAccounts: options.orgAccounts } : {}),
       });
       const stray = derived.registry.roles.find((r) => !byAccount(accountId)(r));
       if (stray) throw new Error(`the authorization details list ${stray.roleArn}, a role of another account`);
@@ -42,6 +45,7 @@ export async function importAccounts(options: {
       roles = [...kept, ...derived.registry.roles];
       result.notes.push(...derived.notes);
       result.notCrossAccount += derived.notCrossAccount;
+      result.orgInternal = (result.orgInternal ?? 0) + (derived.orgInternal ?? 0);
       result.accounts.read.push({ accountId, roles: derived.registry.roles.length });
     } catch (error) {
       result.accounts.failed.push({ accountId, error: (error as Error).message });

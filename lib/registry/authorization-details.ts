@@ -3,6 +3,7 @@ import { parseRoleArn } from '../cloudtrail/arn.js';
 import { maskExternalId } from '../redact.js';
 import { analyzeTrustPolicy, type PostureProblem } from '../trust/analyze.js';
 import { ownRoleMatches } from './match.js';
+import { orgInternalReason } from './org-internal.js';
 import type { RegisteredRole, Registry } from './types.js';
 import { EXTERNAL_ID, RegistryError } from './validate.js';
 
@@ -32,6 +33,8 @@ export interface AuthorizationDetailsImport {
   notes: ImportNote[];
   /** Roles that grant nothing to other accounts (service roles, SAML/OIDC roles, same-account roles): not vendor roles. */
   notCrossAccount: number;
+  /** Importing an organization's accounts: roles it uses between its own accounts, skipped (not vendor roles). */
+  orgInternal?: number;
 }
 
 /**
@@ -45,7 +48,7 @@ export function registryFromAuthorizationDetails(
   document: unknown,
   source: string,
   existing: Registry | null = null,
-  options: { ownRoleArns?: string[] } = {},
+  options: { ownRoleArns?: string[]; orgAccounts?: string[] } = {},
 ): AuthorizationDetailsImport {
   const top = Details.safeParse(document);
   if (!top.success)
@@ -60,6 +63,7 @@ export function registryFromAuthorizationDetails(
   const notes: ImportNote[] = [];
   const problems: string[] = [];
   let notCrossAccount = 0;
+  let orgInternal = 0;
   top.data.RoleDetailList.forEach((raw, index) => {
     const parsed = RoleDetail.safeParse(raw);
     if (!parsed.success) {
@@ -98,6 +102,15 @@ export function registryFromAuthorizationDetails(
           problems: analysis.problems,
         });
       else notCrossAccount++;
+      return;
+    }
+    // Importing an organization's accounts: the roles it uses between its own accounts are not vendor roles.
+    const internal = options.orgAccounts
+      ? orgInternalReason(detail.RoleName, analysis.trustedAccounts, options.orgAccounts)
+      : null;
+    if (internal) {
+      notes.push({ roleArn: detail.Arn, outcome: 'skipped', message: internal, problems: [] });
+      orgInternal++;
       return;
     }
     const caveats: string[] = [];
@@ -207,5 +220,6 @@ export function registryFromAuthorizationDetails(
     },
     notes,
     notCrossAccount,
+    ...(options.orgAccounts ? { orgInternal } : {}),
   };
 }

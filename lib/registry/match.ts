@@ -27,6 +27,13 @@ export function ownRoleMatches(pattern: string, arn: string): boolean {
   return regex.test(arn);
 }
 
+// The session ARN pattern of a role ARN pattern: arn:P:iam::A:role/N -> arn:P:sts::A:assumed-role/N.
+const sessionsOf = (rolePattern: string) =>
+  rolePattern.replace(/^(arn:[^:]*):iam:/, '$1:sts:').replace(/:role\/(?:.*\/)?/, ':assumed-role/');
+
+const isSessionPattern = (p: string) => /^arn:[^:]*:sts:/.test(p);
+const isRoleArn = (arn: string) => /^arn:[^:]*:iam::[^:]*:role\//.test(arn);
+
 /** A registry with the lookups detection needs, built once per load. */
 export interface RegistryIndex {
   registry: Registry;
@@ -40,8 +47,23 @@ export interface RegistryIndex {
 
 /** Index a validated registry. */
 export function indexRegistry(registry: Registry, ownRoleArns: string[] = []): RegistryIndex {
+  // A role whose own sessions are listed (`…:assumed-role/<role>/roleguard-*`, the spoke role's) is roleguard's only
+  // through those sessions: its issuer ARN alone, which any session of the role carries, does not make a caller own.
+  // Such a session is own when its issuer (given with it) is that role at its own path: STS ARNs carry no path.
+  const scoped = (p: string) => ownRoleArns.some((q) => q.startsWith(`${sessionsOf(p)}/`));
+  const principals = ownRoleArns.filter((p) => !scoped(p) && !isSessionPattern(p));
+  const sessions = ownRoleArns.filter(isSessionPattern).map((session) => ({
+    session,
+    roles: ownRoleArns.filter((p) => !isSessionPattern(p) && session.startsWith(`${sessionsOf(p)}/`)),
+  }));
   const own = (arn: string) =>
-    registry.serviceRoleArns.some((p) => arnMatches(p, arn)) || ownRoleArns.some((p) => ownRoleMatches(p, arn));
+    registry.serviceRoleArns.some((p) => arnMatches(p, arn)) || principals.some((p) => ownRoleMatches(p, arn));
+  const ownSession = (arns: string[]) =>
+    sessions.some(
+      ({ session, roles }) =>
+        arns.some((arn) => ownRoleMatches(session, arn)) &&
+        arns.every((arn) => !isRoleArn(arn) || roles.length === 0 || roles.some((p) => ownRoleMatches(p, arn))),
+    );
   const byName = new Map<string, RegisteredRole>();
   for (const role of registry.roles) {
     const parts = parseRoleArn(role.roleArn)!;
@@ -54,6 +76,9 @@ export function indexRegistry(registry: Registry, ownRoleArns: string[] = []): R
       return parts ? (byName.get(`${parts.accountId}/${parts.roleName}`) ?? null) : null;
     },
     roleByName: (accountId, roleName) => byName.get(`${accountId}/${roleName}`) ?? null,
-    isServicePrincipal: (...arns) => arns.some((arn) => arn !== null && own(arn)),
+    isServicePrincipal: (...given) => {
+      const arns = given.filter((arn): arn is string => arn !== null);
+      return arns.some(own) || ownSession(arns);
+    },
   };
 }

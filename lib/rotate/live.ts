@@ -11,8 +11,32 @@ import { quietHoursOf } from './quiet.js';
 import type { Rotation } from './store.js';
 
 /**
+ * IAM answered GetRole with another role than the one asked for: IAM acts by role name in the account of the
+ * credentials, so a role of another account would have been written as the same-named role of this one.
+ */
+export class WrongRoleError extends Error {
+  override name = 'WrongRoleError';
+}
+
+/** Throw WrongRoleError unless IAM's `Role.Arn` is the asked role (same account and name; a path is not identity). */
+export function checkRoleArn(asked: string, answered: string | undefined): void {
+  const want = parseRoleArn(asked);
+  const got = answered ? parseRoleArn(answered) : null;
+  if (want && got && got.accountId === want.accountId && got.roleName === want.roleName) return;
+  const account = got?.accountId;
+  throw new WrongRoleError(
+    `IAM answered for ${answered ?? 'no role ARN'} when asked for ${asked}${
+      account && want && account !== want.accountId
+        ? `: the credentials are for account ${account}, not the role's account ${want.accountId}, and IAM acts by role name there`
+        : ''
+    }; nothing was written`,
+  );
+}
+
+/**
  * Trust policies through IAM: GetRole (URL-encoded, decoded by the editor) and UpdateAssumeRolePolicy, throttling
  * retried. `iam` is one client, or the client of the role's account (acting in member accounts: lib/org/accounts.ts).
+ * The `Role.Arn` GetRole returns must be the role asked for, and a role is written only once a read has shown that.
  */
 export function iamTrustPolicyIo(iam: IAMClient | ((roleArn: string) => Promise<IAMClient>)): TrustPolicyIo {
   const clientOf = async (roleArn: string) => (typeof iam === 'function' ? iam(roleArn) : iam);
@@ -21,15 +45,22 @@ export function iamTrustPolicyIo(iam: IAMClient | ((roleArn: string) => Promise<
     if (!parts) throw new Error(`not a role ARN: ${roleArn}`);
     return parts.roleName;
   };
+  const checked = new Set<string>();
+  const getRole = async (roleArn: string) => {
+    const [client, roleName] = [await clientOf(roleArn), nameOf(roleArn)];
+    const out = await withIamRetry(() => client.send(new GetRoleCommand({ RoleName: roleName })));
+    checkRoleArn(roleArn, out.Role?.Arn);
+    checked.add(roleArn);
+    return out;
+  };
   return {
     async read(roleArn) {
-      const [client, roleName] = [await clientOf(roleArn), nameOf(roleArn)];
-      const out = await withIamRetry(() => client.send(new GetRoleCommand({ RoleName: roleName })));
-      const document = out.Role?.AssumeRolePolicyDocument;
+      const document = (await getRole(roleArn)).Role?.AssumeRolePolicyDocument;
       if (!document) throw new Error(`GetRole returned no trust policy for ${roleArn}`);
       return document;
     },
     async write(roleArn, document) {
+      if (!checked.has(roleArn)) await getRole(roleArn);
       const [client, roleName] = [await clientOf(roleArn), nameOf(roleArn)];
       await withIamRetry(() =>
         client.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: document })),

@@ -111,6 +111,7 @@ export function resolve(template: Template, stack: Stack, value: unknown): any {
         return getAtt(...((typeof arg === 'string' ? arg.split('.') : arg) as [string, string]));
       if (key === 'Fn::Sub') return typeof arg === 'string' ? sub(arg) : sub(arg[0], arg[1]);
       if (key === 'Fn::Join') return (walk(arg[1]) as unknown[]).join(arg[0]);
+      if (key === 'Fn::Split') return String(walk(arg[1])).split(arg[0]);
       if (key === 'Fn::If') return walk(condition(arg[0]) ? arg[1] : arg[2]);
     }
     const out: Record<string, unknown> = {};

@@ -162,7 +162,8 @@ describe('the coverage settings', () => {
       orgId: null,
       hubAccountId: HUB,
       spokeRoleName: 'roleguard-test-spoke',
-      regions: [],
+      // Without an organization: the home Region (and COVERAGE_REGIONS), never the StackSet's SPOKE_REGIONS.
+      regions: ['eu-west-1'],
       homeRegion: 'eu-west-1',
       stackSets: null,
       canaryTimeoutMinutes: 30,
@@ -190,7 +191,7 @@ describe('the coverage-gap finding', () => {
 });
 
 describe('the account sync', () => {
-  it('opens a gap per account and Region without a CURRENT spoke, alerts it once, and closes it when deployed', async () => {
+  it('opens a gap per account and Region without a CURRENT spoke at two syncs in a row, alerts it once, and closes it when deployed', async () => {
     const now = new Date('2026-11-02T09:00:00Z');
     organization([
       instance(REGIONAL, HUB, 'us-east-1'),
@@ -198,8 +199,19 @@ describe('the account sync', () => {
       instance(REGIONAL, MEMBER, 'us-east-1'),
       instance(REGIONAL, MEMBER, 'eu-west-1', 'OUTDATED'),
     ]);
+    // Seen once: not yet a gap (a deploy's transient state would otherwise alert).
+    const sentBefore = sent.length;
+    const seen = await syncCoverage(deps(now), coverage, clients(), now);
+    expect(seen).toMatchObject({ accounts: 3, cells: 6, gaps: 0, opened: 0, alerted: 0, unconfirmed: 1 });
+    expect(sent.length).toBe(sentBefore);
+    organization([
+      instance(REGIONAL, HUB, 'us-east-1'),
+      instance(REGIONAL, HUB, 'eu-west-1'),
+      instance(REGIONAL, MEMBER, 'us-east-1'),
+      instance(REGIONAL, MEMBER, 'eu-west-1', 'OUTDATED'),
+    ]);
     const first = await syncCoverage(deps(now), coverage, clients(), now);
-    expect(first).toMatchObject({ accounts: 3, cells: 6, gaps: 1, opened: 1, alerted: 1 });
+    expect(first).toMatchObject({ accounts: 3, cells: 6, gaps: 1, opened: 1, alerted: 1, unconfirmed: 0 });
     expect(cfn.commandCalls(ListStackInstancesCommand).map((c) => c.args[0].input.CallAs)).toEqual([
       'DELEGATED_ADMIN',
       'DELEGATED_ADMIN',
@@ -238,6 +250,40 @@ describe('the account sync', () => {
     ]);
     expect(await syncCoverage(deps(now), coverage, clients(), now)).toMatchObject({ gaps: 0, closed: 1 });
     expect((await store.get(MEMBER, 'eu-west-1'))?.gaps).toEqual({});
+  });
+
+  it('a StackSet update (OUTDATED, operation PENDING or RUNNING) is no gap, and a problem seen once is never alerted', async () => {
+    const now = new Date('2026-11-02T10:00:00Z');
+    const updating = (acct: string, region: string, detailed: string) => ({
+      ...instance(REGIONAL, acct, region, 'OUTDATED'),
+      StackInstanceStatus: { DetailedStatus: detailed as 'PENDING' },
+    });
+    const sentBefore = sent.length;
+    for (const detailed of ['PENDING', 'RUNNING', 'RUNNING']) {
+      organization([
+        updating(HUB, 'us-east-1', detailed),
+        updating(HUB, 'eu-west-1', detailed),
+        updating(MEMBER, 'us-east-1', detailed),
+        updating(MEMBER, 'eu-west-1', detailed),
+      ]);
+      expect(await syncCoverage(deps(now), coverage, clients(), now)).toMatchObject({ gaps: 0, unconfirmed: 0 });
+    }
+    // A failed instance seen once, then deployed: nothing opened or alerted.
+    organization([
+      instance(REGIONAL, HUB, 'us-east-1'),
+      instance(REGIONAL, HUB, 'eu-west-1'),
+      instance(REGIONAL, MEMBER, 'us-east-1'),
+      instance(REGIONAL, MEMBER, 'eu-west-1', 'INOPERABLE'),
+    ]);
+    expect(await syncCoverage(deps(now), coverage, clients(), now)).toMatchObject({ gaps: 0, unconfirmed: 1 });
+    organization([
+      instance(REGIONAL, HUB, 'us-east-1'),
+      instance(REGIONAL, HUB, 'eu-west-1'),
+      instance(REGIONAL, MEMBER, 'us-east-1'),
+      instance(REGIONAL, MEMBER, 'eu-west-1'),
+    ]);
+    expect(await syncCoverage(deps(now), coverage, clients(), now)).toMatchObject({ gaps: 0, unconfirmed: 0 });
+    expect(sent.length).toBe(sentBefore);
   });
 });
 
@@ -330,6 +376,54 @@ describe('the account sync without an organization', () => {
     expect(await createCoverageStore(doc, own.registryTable).list()).toMatchObject([
       { account: HUB, region: 'eu-west-1', expected: true, deployStatus: 'unchecked', gaps: {} },
     ]);
+  });
+});
+
+describe('a single-account hub (no organization)', () => {
+  // The hub's default spokeRegions param (17 Regions) reaches every function as SPOKE_REGIONS.
+  const SEVENTEEN =
+    'us-east-1,us-east-2,us-west-1,us-west-2,ca-central-1,sa-east-1,eu-west-1,eu-west-2,eu-west-3,eu-central-1,eu-north-1,ap-south-1,ap-northeast-1,ap-northeast-2,ap-northeast-3,ap-southeast-1,ap-southeast-2';
+  const alone = (env: Record<string, string> = {}) =>
+    loadCoverageConfig({
+      AWS_ACCOUNT_ID: HUB,
+      SPOKE_ROLE_NAME: 'roleguard-test-spoke',
+      SPOKE_REGIONS: SEVENTEEN,
+      SPOKE_STACKSETS: `${GLOBAL},${REGIONAL}`,
+      AWS_REGION: 'eu-west-1',
+      ...env,
+    });
+
+  it('expects the home Region only, covered by its own rule: no gap and no canary, however often it runs', async () => {
+    const own = await createTestTables(doc, await createSessionsTable(doc));
+    const now = new Date('2026-11-02T09:00:00Z');
+    const d = createDeps(own, { dynamo: doc, logger: memoryLogger().logger, now: () => now });
+    sts.reset();
+    sts.on(AssumeRoleCommand).resolves({});
+    for (let run = 0; run < 2; run++) {
+      expect(await syncCoverage(d, alone(), { organizations: null, cloudformation: null }, now)).toMatchObject({
+        cells: 1,
+        gaps: 0,
+      });
+      expect(await runCanary(d, alone(), stsRegionalAssume(), now, newId)).toMatchObject({ sent: 0, alerted: 0 });
+    }
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+    expect((await createCoverageStore(doc, own.registryTable).list()).map((c) => [c.region, c.gaps])).toEqual([
+      ['eu-west-1', {}],
+    ]);
+  });
+
+  it('with COVERAGE_REGIONS, expects those Regions too, and sends the canary there only', async () => {
+    const own = await createTestTables(doc, await createSessionsTable(doc));
+    const now = new Date('2026-11-02T09:00:00Z');
+    const d = createDeps(own, { dynamo: doc, logger: memoryLogger().logger, now: () => now });
+    sts.reset();
+    sts.on(AssumeRoleCommand).resolves({});
+    const config = alone({ COVERAGE_REGIONS: 'us-east-1' });
+    expect(await syncCoverage(d, config, { organizations: null, cloudformation: null }, now)).toMatchObject({
+      cells: 2,
+    });
+    expect(await runCanary(d, config, stsRegionalAssume(), now, newId)).toMatchObject({ cells: 1, sent: 1 });
+    expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn)).toEqual([spoke(HUB)]);
   });
 });
 

@@ -308,7 +308,9 @@ describe('the organization hub, packaged with orgId and homeRegion', () => {
         HubAccountId: '111122223333',
         HubRegion: 'eu-west-1',
         OrgId: ORG,
-        ...(template === 'global' ? { AllowWrites: 'true' } : { RecordAwsServiceAssumes: 'true' }),
+        ...(template === 'global'
+          ? { AllowWrites: 'true', OperatorPrincipalArns: '' }
+          : { RecordAwsServiceAssumes: 'true' }),
       });
       // Both ways: the template declares every parameter the StackSet passes, and the StackSet passes every parameter
       // the template has no default for.

@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { GetRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mockClient } from 'aws-sdk-client-mock';
 import { type AssumeEvent, classifyRecord } from '../../lib/cloudtrail/index.js';
 import { LOCAL_AWS } from '../../lib/local/dynamodb-local.js';
 import { ensureTable } from '../../lib/local/tables.js';
@@ -27,6 +29,8 @@ let registry: string;
 let iam: EmulatedIam;
 let doc: DynamoDBDocumentClient;
 let issuedAt: string;
+// The CLI's credentials are for the role's account (STS GetCallerIdentity), unless a test says otherwise.
+const sts = mockClient(STSClient);
 
 const run = (args: string[]) =>
   runCli(['revoke', ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
@@ -44,6 +48,7 @@ beforeAll(async () => {
   registry = join(dir, 'registry.yaml');
   writeFileSync(registry, `protectedRoleArns: ["arn:aws:iam::111122223333:role/BreakGlass"]\nroles: []\n`);
   iam = emulateIam();
+  sts.on(GetCallerIdentityCommand).resolves({ Account: '111122223333' });
   // A session recorded in the store the command reads (as a replay or the deployed onAssumeRole records it).
   doc = testDynamo();
   await ensureTable(doc, sessionsTableDefinition(TABLE));
@@ -67,11 +72,42 @@ afterAll(() => {
     else process.env[key] = savedEnv[key];
   }
   iam.restore();
+  sts.restore();
   doc.destroy();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('roleguard revoke', () => {
+  it("refuses a role of another account than the credentials' (IAM writes by name): nothing written, dry run too", async () => {
+    const other = 'arn:aws:iam::444455556666:role/vendors/ExampleCorpAudit';
+    for (const extra of [[], ['--dry-run']]) {
+      const out = await run(['--role', other, '--all', ...extra]);
+      expect(out.status).toBe(2);
+      expect(out.stderr).toContain(
+        `${other} is in account 444455556666, but your credentials are for account 111122223333`,
+      );
+    }
+    expect(iam.puts()).toBe(0);
+  });
+
+  it('refuses when IAM answers GetRole for another role than the one asked for', async () => {
+    // Matched on this role's name only, so that the emulator answers every other GetRole as before.
+    const asked = 'arn:aws:iam::111122223333:role/vendors/Mismatched';
+    iam.mock.on(GetRoleCommand, { RoleName: 'Mismatched' }).resolves({
+      Role: {
+        RoleName: 'Mismatched',
+        RoleId: 'AROAOTHER',
+        Arn: 'arn:aws:iam::444455556666:role/Mismatched',
+        Path: '/',
+        CreateDate: new Date(),
+      },
+    });
+    const out = await run(['--role', asked, '--all']);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain(`IAM answered for arn:aws:iam::444455556666:role/Mismatched when asked for ${asked}`);
+    expect(iam.puts()).toBe(0);
+  });
+
   it('--dry-run shows the policy and writes nothing', async () => {
     const dry = await run(['--role', ROLE, '--session', `${ROLE_ID}:ExampleCorp-scan-1730591251`, '--dry-run']);
     expect(dry.status).toBe(0);

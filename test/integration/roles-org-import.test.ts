@@ -132,7 +132,7 @@ describe('roles import from the accounts of an organization', () => {
     const out = await runCli(['roles', 'import', '--org', '--spoke-role', SPOKE, ...store]);
     expect(out.stderr).toContain(`accounts: 2 read (${A}: 1 role, ${B}: 2 roles), 1 failed`);
     expect(out.stderr).toContain(
-      `failed: account ${C}: cannot act in account ${C}: AssumeRole of arn:aws:iam::${C}:role/${SPOKE} failed: the spoke role is missing or does not trust this hub: deploy the spoke StackSet`,
+      `failed: account ${C}: cannot act in account ${C}: AssumeRole of arn:aws:iam::${C}:role/${SPOKE} failed: the role is missing, or does not trust these credentials: ${SPOKE} trusts roleguard's hub roles only`,
     );
     expect(out.status).toBe(1);
     // The hub account is read with the own credentials; B and C through the spoke; the suspended D not at all.
@@ -149,6 +149,61 @@ describe('roles import from the accounts of an organization', () => {
     expect(after[arn(C, 'BillingReader')]).toEqual(before[arn(C, 'BillingReader')]);
     // roleguard's own spoke role (it trusts the hub account without an external ID) is never registered.
     expect(out.stderr).toContain(`not registered: ${arn(B, SPOKE)}: it is one of roleguard's own roles`);
+  });
+
+  it('through the read-only roleguard-<stage>-spoke-read (the default with --stage), a denied assume says how an operator gets in', async () => {
+    const store = await registered();
+    org.deniedSpokes.add(B);
+    const out = await runCli([
+      'roles',
+      'import',
+      '--account',
+      B,
+      '--spoke-role',
+      'roleguard-prod-spoke-read',
+      ...store,
+    ]);
+    expect(out.status).toBe(1);
+    expect(assumes()).toEqual([
+      { RoleArn: `arn:aws:iam::${B}:role/roleguard-prod-spoke-read`, RoleSessionName: 'roleguard-import' },
+    ]);
+    expect(out.stderr).toContain(
+      `failed: account ${B}: cannot act in account ${B}: AssumeRole of arn:aws:iam::${B}:role/roleguard-prod-spoke-read failed: the role is missing, or does not trust these credentials: roleguard-prod-spoke-read trusts roleguard's hub roles and the principals named in the global spoke's OperatorPrincipalArns parameter`,
+    );
+    expect(out.stderr).not.toContain('does not trust this hub');
+    org.deniedSpokes.clear();
+  });
+
+  it("--org skips the organization's own roles (well-known names, or trusting only its accounts): no watch-mode vendor roles", async () => {
+    const store = await registered();
+    org.details.set(B, [
+      detail(B, 'ExampleCorpAudit', 'ec-B-new-3mR8xQ2wP5'),
+      detail(B, 'OrganizationAccountAccessRole', null, `arn:aws:iam::${A}:root`),
+      detail(B, 'AWSControlTowerExecution', null, `arn:aws:iam::${A}:root`),
+      detail(B, 'stacksets-exec-0123456789abcdef0123456789abcdef', null, `arn:aws:iam::${A}:root`),
+      detail(B, 'AWSCloudFormationStackSetExecutionRole', null, `arn:aws:iam::${A}:root`),
+      detail(B, 'DeployFromC', null, `arn:aws:iam::${C}:role/ci`),
+      // A vendor role without an external ID is still registered in watch mode.
+      detail(B, 'LegacyVendor', null),
+    ]);
+    const out = await runCli(['roles', 'import', '--org', '--spoke-role', SPOKE, ...store]);
+    expect(out.status).toBe(0);
+    const after = await roles(store);
+    for (const name of [
+      'OrganizationAccountAccessRole',
+      'AWSControlTowerExecution',
+      'stacksets-exec-0123456789abcdef0123456789abcdef',
+      'AWSCloudFormationStackSetExecutionRole',
+      'DeployFromC',
+    ]) {
+      expect(after[arn(B, name)]).toBeUndefined();
+      expect(out.stderr).toContain(`not registered: ${arn(B, name)}: it`);
+    }
+    expect(out.stderr).toContain(
+      `not registered: ${arn(B, 'DeployFromC')}: it trusts only accounts of the organization (${C})`,
+    );
+    expect(after[arn(B, 'LegacyVendor')]).toBeDefined();
+    expect(out.stderr).toContain('5 organization-internal roles were skipped');
   });
 
   it("--account B replaces only B's roles; A and C stay as registered, and only B is read", async () => {

@@ -7,8 +7,10 @@ import {
   NoSuchEntityException,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mockClient } from 'aws-sdk-client-mock';
 import { classifyRecord } from '../../lib/cloudtrail/classify.js';
 import type { AssumeEvent } from '../../lib/cloudtrail/types.js';
 import { ensureTable } from '../../lib/local/tables.js';
@@ -39,6 +41,8 @@ let dir: string;
 let registry: string;
 let trust: EmulatedTrust;
 let doc: DynamoDBDocumentClient;
+// The CLI's credentials are for the account of the registered role (STS GetCallerIdentity).
+const sts = mockClient(STSClient);
 
 const run = (command: string, args: string[]) =>
   runCli([command, ...args, '--registry', registry, '--endpoint', testEndpoint(), '--table', TABLE]);
@@ -48,10 +52,12 @@ beforeAll(async () => {
   registry = join(dir, 'registry.yaml');
   copyFileSync(join(EVENTS_DIR, 'registry.yaml'), registry);
   trust = emulateTrustPolicies();
+  sts.on(GetCallerIdentityCommand).resolves({ Account: '111122223333' });
   doc = testDynamo();
   await ensureTable(doc, registryTableDefinition(`${TABLE}-registry`));
 });
 afterAll(() => {
+  sts.restore();
   trust.restore();
   doc.destroy();
   rmSync(dir, { recursive: true, force: true });
@@ -113,6 +119,32 @@ describe('roleguard rotate and roleguard rotations', () => {
     expect(await assumeDecision(trust.policy(), VENDOR, OLD_ID)).toBe('Denied');
     expect(await assumeDecision(trust.policy(), VENDOR, newId)).toBe('Allowed');
     expect((await run('rotations', [])).stdout).toBe('No rotation in flight (--all lists every role).\n');
+  });
+
+  it("refuses a role of another account than the credentials', and one IAM answers for with another ARN: nothing written", async () => {
+    const other = 'arn:aws:iam::444455556666:role/vendors/ExampleCorpAudit';
+    const text = readFileSync(registry, 'utf8');
+    writeFileSync(registry, text.replaceAll(VENDOR_ROLE, other));
+    const before = trust.writes.length;
+    try {
+      const refused = await run('rotate', ['--role', other, '--start']);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain(
+        `${other} is in account 444455556666, but your credentials are for account 111122223333`,
+      );
+      expect(trust.writes).toHaveLength(before);
+      // Credentials of the role's account, but IAM answers for a role of another account: refused too.
+      sts.on(GetCallerIdentityCommand).resolves({ Account: '444455556666' });
+      const mismatch = await run('rotate', ['--role', other, '--start']);
+      expect(mismatch.status).toBe(2);
+      expect(mismatch.stderr).toContain(
+        'IAM answered for arn:aws:iam::111122223333:role/vendors/ExampleCorpAudit when asked for',
+      );
+      expect(trust.writes).toHaveLength(before);
+    } finally {
+      sts.on(GetCallerIdentityCommand).resolves({ Account: '111122223333' });
+      writeFileSync(registry, text);
+    }
   });
 
   it('refuses bad arguments and unknown roles with exit 2', async () => {

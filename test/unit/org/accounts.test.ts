@@ -157,7 +157,27 @@ describe("roleguard's own principals in member accounts", () => {
 
   it('the spoke sessions and the hub roles are roleguard; a lookalike is not', () => {
     expect(index.isServicePrincipal(`arn:aws:sts::${MEMBER}:assumed-role/${SPOKE}/roleguard-revoke`, null)).toBe(true);
-    expect(index.isServicePrincipal(null, `arn:aws:iam::${MEMBER}:role/${SPOKE}`)).toBe(true);
+    expect(
+      index.isServicePrincipal(
+        `arn:aws:sts::${MEMBER}:assumed-role/${SPOKE}/roleguard-revoke`,
+        `arn:aws:iam::${MEMBER}:role/${SPOKE}`,
+      ),
+    ).toBe(true);
+    // The spoke role's issuer ARN alone does not decide: any session of the role carries it, and a member-account
+    // admin can make the role trust them. Only a roleguard-* session of it, at its own path, is roleguard's.
+    expect(index.isServicePrincipal(null, `arn:aws:iam::${MEMBER}:role/${SPOKE}`)).toBe(false);
+    expect(
+      index.isServicePrincipal(
+        `arn:aws:sts::${MEMBER}:assumed-role/${SPOKE}/alice`,
+        `arn:aws:iam::${MEMBER}:role/${SPOKE}`,
+      ),
+    ).toBe(false);
+    expect(
+      index.isServicePrincipal(
+        `arn:aws:sts::${MEMBER}:assumed-role/${SPOKE}/roleguard-revoke`,
+        `arn:aws:iam::${MEMBER}:role/evil/${SPOKE}`,
+      ),
+    ).toBe(false);
     expect(
       index.isServicePrincipal(
         `arn:aws:sts::${HUB}:assumed-role/roleguard-prod-hub-on-assume-role/x`,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
@@ -13,6 +14,7 @@ import {
   spokeRegionalTemplateBody,
   stsAssumePattern,
 } from '../../../lib/org/index.js';
+import { HUB_ROLE_SHORT_NAMES } from '../../../lib/org/spoke-parts.js';
 import { resolve, type Stack, type Template } from '../../helpers/cfn.js';
 import { ROOT } from '../../helpers/fixtures.js';
 
@@ -231,8 +233,29 @@ describe('the global spoke role', () => {
 
     it("lets the hub's roles in, with a roleguard-* session, from the organization", async () => {
       expect(await assume(HUB_ROLE)).toBe('Allowed');
-      expect(await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-rotate`, { session: 'roleguard-rotate' })).toBe(
-        'Allowed',
+      expect(
+        await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-rotate-external-ids`, {
+          session: 'roleguard-rotate',
+        }),
+      ).toBe('Allowed');
+      for (const short of HUB_ROLE_SHORT_NAMES)
+        expect(await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-${short}`)).toBe('Allowed');
+    });
+
+    it('keeps out a role of the hub account merely named like a hub role, at the root or under a path', async () => {
+      expect(await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-attacker`)).toBe('Denied');
+      expect(await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-x/Evil`)).toBe('Denied');
+      expect(await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-on-assume-role/Evil`)).toBe('Denied');
+      expect(await assume(`arn:aws:iam::${HUB}:role/roleguard-prod-hub-sweep2`)).toBe('Denied');
+    });
+
+    it('trusts exactly the hub roles serverless.yml names (roleguard-<stage>-hub-<short>)', () => {
+      const yml = readFileSync(join(ROOT, 'serverless.yml'), 'utf8');
+      const named = [...yml.matchAll(/RoleName: \$\{self:service\}-\$\{sls:stage\}-hub-(\S+)/g)].map((m) => m[1]);
+      expect([...named].sort()).toEqual([...HUB_ROLE_SHORT_NAMES].sort());
+      const trusted = spoke().Properties.AssumeRolePolicyDocument.Statement[0].Condition.ArnEquals['aws:PrincipalArn'];
+      expect(trusted).toEqual(
+        HUB_ROLE_SHORT_NAMES.map((short) => `arn:aws:iam::${HUB}:role/roleguard-prod-hub-${short}`),
       );
     });
 
@@ -333,6 +356,67 @@ describe('the global spoke role', () => {
   });
 });
 
+describe('the global spoke read role (roleguard-<stage>-spoke-read)', () => {
+  const OPERATOR = `arn:aws:iam::${HUB}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_SecurityAudit_0123456789abcdef`;
+  const resources = (parameters: Record<string, string> = {}) =>
+    deploy(spokeGlobalTemplate(), stackIn('us-east-1', parameters));
+  const assume = (
+    role: { Properties: Record<string, any> },
+    principalRole: string,
+    { session = 'roleguard-import', org = ORG } = {},
+  ) =>
+    judge({
+      principal: sessionOf(principalRole, 'alice'),
+      action: 'sts:AssumeRole',
+      resource: `arn:aws:iam::${MEMBER}:role/${role.Properties.RoleName}`,
+      accountId: MEMBER,
+      context: { 'aws:PrincipalArn': principalRole, 'sts:RoleSessionName': session, 'aws:PrincipalOrgID': org },
+      identity: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }],
+      resourcePolicy: role.Properties.AssumeRolePolicyDocument,
+    });
+
+  it('trusts the hub roles, and the operators of OperatorPrincipalArns only when given, never on the responder role', async () => {
+    const none = resources().SpokeReadRole!;
+    expect(none.Properties.RoleName).toBe('roleguard-prod-spoke-read');
+    expect(await assume(none, HUB_ROLE)).toBe('Allowed');
+    expect(await assume(none, OPERATOR)).toBe('Denied');
+    const given = resources({ OperatorPrincipalArns: `${OPERATOR},arn:aws:iam::${MEMBER}:user/ops` });
+    expect(await assume(given.SpokeReadRole!, OPERATOR)).toBe('Allowed');
+    expect(await assume(given.SpokeReadRole!, `arn:aws:iam::${HUB}:role/Admin`)).toBe('Denied');
+    expect(await assume(given.SpokeReadRole!, OPERATOR, { session: 'alice' })).toBe('Denied');
+    expect(await assume(given.SpokeReadRole!, OPERATOR, { org: 'o-zzzzzzzzzz' })).toBe('Denied');
+    // The responder role (the writes) never trusts an operator.
+    expect(await assume(given.SpokeRole!, OPERATOR)).toBe('Denied');
+  });
+
+  it('reads and never writes, whatever AllowWrites says', async () => {
+    const role = resources({ AllowWrites: 'true' }).SpokeReadRole!;
+    const principal = `arn:aws:sts::${MEMBER}:assumed-role/roleguard-prod-spoke-read/roleguard-import`;
+    const call = (action: string, resource: string) =>
+      judge({
+        principal,
+        action,
+        resource,
+        accountId: MEMBER,
+        context: { 'aws:ResourceTag/roleguard:guarded': 'true' },
+        identity: policiesOf(role),
+      });
+    expect(await call('iam:GetAccountAuthorizationDetails', '*')).toBe('Allowed');
+    for (const action of SPOKE_READ_ACTIONS)
+      expect(await call(action, `arn:aws:iam::${MEMBER}:role/vendors/ExampleCorpAudit`)).toBe('Allowed');
+    for (const action of SPOKE_WRITE_ACTIONS)
+      expect(await call(action, `arn:aws:iam::${MEMBER}:role/vendors/ExampleCorpAudit`)).toBe('Denied');
+  });
+
+  it('refuses an OperatorPrincipalArns value with a wildcard', () => {
+    const pattern = new RegExp(spokeGlobalTemplate().Parameters.OperatorPrincipalArns!.AllowedPattern!);
+    expect(pattern.test('')).toBe(true);
+    expect(pattern.test(`arn:aws:iam::${HUB}:role/a,arn:aws:iam::${MEMBER}:user/ops`)).toBe(true);
+    expect(pattern.test(`arn:aws:iam::${HUB}:role/*`)).toBe(false);
+    expect(pattern.test('*')).toBe(false);
+  });
+});
+
 describe('the template bodies', () => {
   it('are JSON of the same templates, with the given defaults', () => {
     expect(JSON.parse(spokeGlobalTemplateBody())).toEqual(spokeGlobalTemplate());
@@ -361,7 +445,7 @@ describe('the template bodies', () => {
 
   it('take the parameters the StackSets pass', () => {
     expect(Object.keys(spokeGlobalTemplate().Parameters).sort()).toEqual(
-      ['AllowWrites', 'HubAccountId', 'HubRegion', 'OrgId', 'Stage'].sort(),
+      ['AllowWrites', 'HubAccountId', 'HubRegion', 'OperatorPrincipalArns', 'OrgId', 'Stage'].sort(),
     );
     expect(Object.keys(spokeRegionalTemplate().Parameters).sort()).toEqual(
       ['HubAccountId', 'HubRegion', 'OrgId', 'RecordAwsServiceAssumes', 'Stage'].sort(),
