@@ -74,18 +74,22 @@ export function roleLockKey(roleArn: string): string {
  * The key the previous version locked a role under, by name only (`role#<roleName>`). During a rolling upgrade a
  * function of that version may still run: it takes only this key, so every writer of this version takes it too,
  * before its own key (the fast path takes both in one transaction). Otherwise an old and a new writer could hold
- * "the" lock at once and one's statement be lost. Kept for one release; meanwhile same-named roles of two accounts
- * wait for each other, as they did before.
+ * "the" lock at once and one's statement be lost. The previous version wrote roles of the hub's own account only, so
+ * a role of a member account has no legacy key (null) and same-named roles of two member accounts never wait for
+ * each other; without a known hub account the key is taken. Kept for one release.
  */
-export function legacyRoleLockKey(roleArn: string): string {
+export function legacyRoleLockKey(roleArn: string, hubAccountId?: string | null): string | null {
   const parts = parseRoleArn(roleArn);
   if (!parts) throw new Error(`not a role ARN: ${roleArn}`);
+  if (hubAccountId && parts.accountId !== hubAccountId) return null;
   return `role#${parts.roleName}`;
 }
 
-/** Take a role's lock: the legacy key first, then the role's own (see `legacyRoleLockKey`); one lock to give up. */
+/** Take a role's lock: the legacy key first, if any, then the role's own (see `legacyRoleLockKey`); one to give up. */
 async function acquireRoleLock(deps: ApplyDeps, roleArn: string): Promise<HeldLock> {
-  const legacy = await acquireLock(deps.dynamo, deps.lockTable, legacyRoleLockKey(roleArn), deps.lock);
+  const legacyKey = legacyRoleLockKey(roleArn, deps.hubAccountId);
+  if (!legacyKey) return acquireLock(deps.dynamo, deps.lockTable, roleLockKey(roleArn), deps.lock);
+  const legacy = await acquireLock(deps.dynamo, deps.lockTable, legacyKey, deps.lock);
   let own: HeldLock;
   try {
     own = await acquireLock(deps.dynamo, deps.lockTable, roleLockKey(roleArn), deps.lock);
@@ -113,6 +117,8 @@ export interface ApplyDeps {
   /** The table holding the per-role locks. */
   lockTable: string;
   lock: Pick<LockOptions, 'leaseMs' | 'waitMs'> & Partial<LockOptions>;
+  /** The hub's own account: only its roles take the previous version's lock key too (see `legacyRoleLockKey`). */
+  hubAccountId?: string | null;
   /** Retries of throttled or failed IAM calls (default: 5 tries, backoff from 200 ms). */
   retry?: Partial<RetryOptions>;
   /** Where a lock that could not be given up is reported (its lease then ends it). */

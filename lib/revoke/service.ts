@@ -218,6 +218,7 @@ async function applyToRole(
       dynamo: deps.dynamo,
       lockTable: deps.store.tableName,
       lock: deps.lock ?? DEFAULT_LOCK,
+      hubAccountId: deps.accountId ?? null,
       logger: deps.logger,
       ...(deps.retry ? { retry: deps.retry } : {}),
     },
@@ -261,7 +262,7 @@ async function revokeFast(
   // here would look long expired to a waiter, and two writers could hold the role at once.
   const lock = {
     key: roleLockKey(request.roleArn),
-    legacyKey: legacyRoleLockKey(request.roleArn),
+    legacyKey: legacyRoleLockKey(request.roleArn, deps.accountId) ?? undefined,
     owner: randomUUID(),
     leaseMs: (deps.lock ?? DEFAULT_LOCK).leaseMs,
     at: (deps.lock?.now ?? Date.now)(),
@@ -293,7 +294,9 @@ async function revokeFast(
   const { intent } = begun;
   const opened = request.riders ? ({ riders: 'opened' } as const) : {};
   let closed = false;
-  const held = [lock.key, lock.legacyKey].map((key) => heldLock(deps.dynamo, deps.store.tableName, key, lock.owner));
+  const held = [lock.key, lock.legacyKey]
+    .filter((key): key is string => key !== undefined)
+    .map((key) => heldLock(deps.dynamo, deps.store.tableName, key, lock.owner));
   let settled = false;
   try {
     const applied = await applyToRole(deps, intent.roleArn, [intent.addition], now, false, {

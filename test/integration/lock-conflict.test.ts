@@ -162,4 +162,38 @@ describe('a rolling upgrade: a function of the previous version locks the role b
     expect(await lockItem(roleLockKey(arn))).toBeUndefined();
     expect(await lockItem('role#Upgrading')).toBeUndefined();
   });
+
+  it("a role of a member account has no legacy key (the old version wrote the hub's own roles only): it does not wait", async () => {
+    const hub = '111122223333';
+    const member = 'arn:aws:iam::444455556666:role/vendors/Upgrading';
+    expect(legacyRoleLockKey(member, hub)).toBeNull();
+    expect(legacyRoleLockKey('arn:aws:iam::111122223333:role/vendors/Upgrading', hub)).toBe('role#Upgrading');
+    const iam = new IAMClient({ region: 'us-east-1' });
+    const deps = {
+      iam,
+      dynamo: doc,
+      lockTable: config.revocationsTable!,
+      lock: { leaseMs: 30_000, waitMs: 300 },
+      hubAccountId: hub,
+    };
+    const addition = {
+      role: null,
+      sessions: [
+        {
+          assumedRoleId: 'AROA3XFRBF23EXAMPLE2:scan-3',
+          decidedAt: '2026-11-02T10:00:00Z',
+          pruneAfter: '2099-01-01T00:00:00Z',
+        },
+      ],
+    };
+    // The hub's same-named role is locked by name (an old function at work): the member's role is another role.
+    const old = await acquireLock(doc, config.revocationsTable!, 'role#Upgrading', { leaseMs: 30_000, waitMs: 1_000 });
+    const before = iamMock.commandCalls(PutRolePolicyCommand).length;
+    expect(
+      await applyRevocations(deps, member, [addition], new Date('2026-11-02T10:00:00Z'), { dryRun: false }),
+    ).toMatchObject({ written: true });
+    expect(iamMock.commandCalls(PutRolePolicyCommand)).toHaveLength(before + 1);
+    await old.release();
+    iam.destroy();
+  });
 });
