@@ -139,7 +139,8 @@ export const lenientInt: Check = (value, path, issues) => {
     issues.push({ path, message: `Too big: expected int to be <=${Number.MAX_SAFE_INTEGER}` });
   else if (value < Number.MIN_SAFE_INTEGER)
     issues.push({ path, message: `Too small: expected int to be >=${Number.MIN_SAFE_INTEGER}` });
-  else if (value < 0) issues.push({ path, message: 'Too small: expected number to be >=0' });
+  // Not `else`: below the safe range it is below 0 too, and zod reports both.
+  if (Number.isInteger(value) && value < 0) issues.push({ path, message: 'Too small: expected number to be >=0' });
 };
 
 /** Render issues as one line: "path: message; path: message" (the first 8). */

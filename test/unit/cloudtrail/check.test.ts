@@ -109,6 +109,15 @@ describe('the hand-written record check', () => {
     );
     expect(reasonOf([['userAgent', 'u'.repeat(5000)]])).toBe('userAgent: longer than 4096 characters');
   });
+
+  it('gives both of zod’s reasons for a whole number below the safe range', () => {
+    const record = mutate(assumeRecord(), [['requestParameters.durationSeconds', -1e20]]);
+    const expected =
+      'requestParameters.durationSeconds: Too small: expected int to be >=-9007199254740991; ' +
+      'requestParameters.durationSeconds: Too small: expected number to be >=0';
+    expect(zodReason(AssumeRecordSchema, record)).toBe(expected);
+    expect(reason(checkAssumeRecord(record))).toBe(expected);
+  });
 });
 
 describe('the EventBridge envelope check', () => {
