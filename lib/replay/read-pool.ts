@@ -30,7 +30,8 @@ export function workerScript(): URL | null {
 /**
  * Read files in `workers` worker threads, one file in flight per worker, so that at most that many files are held
  * at once. Each result is handed over as its file is done, in whatever order they finish. An abort stops the
- * workers; a worker that fails fails the run.
+ * workers; a worker that fails (an error, or any exit before the pool is done, even with code 0) fails the run,
+ * naming the file it was reading.
  */
 export async function readInWorkers(
   files: InputFile[],
@@ -47,15 +48,31 @@ export async function readInWorkers(
   try {
     await new Promise<void>((resolve, reject) => {
       let running = 0;
-      const fail = (error: unknown) => reject(error instanceof Error ? error : new Error(String(error)));
-      const onAbort = () => resolve();
+      let finished = false;
+      // The file each worker is reading, to name it when the worker fails.
+      const reading = new Map<Worker, number>();
+      const fail = (error: unknown) => {
+        finished = true;
+        reject(error instanceof Error ? error : new Error(String(error)));
+      };
+      const done = () => {
+        finished = true;
+        resolve();
+      };
+      const onAbort = () => done();
       hooks.signal?.addEventListener('abort', onAbort, { once: true });
+      const failing = (worker: Worker, what: string): Error => {
+        const index = reading.get(worker);
+        return new Error(index === undefined ? what : `reading ${files[index]!.path}: ${what}`);
+      };
       const give = (worker: Worker): void => {
+        reading.delete(worker);
         if (hooks.signal?.aborted || next >= files.length) {
-          if (--running === 0) resolve();
+          if (--running === 0) done();
           return;
         }
         const index = next++;
+        reading.set(worker, index);
         const job: ReadJob = {
           index,
           path: files[index]!.path,
@@ -76,9 +93,11 @@ export async function readInWorkers(
             give(worker);
           }
         });
-        worker.on('error', fail);
+        worker.on('error', (error) => fail(failing(worker, error.message)));
+        // Any exit before the pool is done leaves its file unread and its slot never freed: even code 0 fails.
         worker.on('exit', (code) => {
-          if (code !== 0 && !hooks.signal?.aborted) fail(new Error(`a replay worker stopped (exit code ${code})`));
+          if (!finished && !hooks.signal?.aborted)
+            fail(failing(worker, `a replay worker stopped before it was done (exit code ${code})`));
         });
         give(worker);
       }
