@@ -40,6 +40,11 @@ export interface CollectOptions {
  * spread across them, one file in flight each). Ignored records are only counted (into the report) and rejections
  * kept with their place in the input; only the records to decide are held, and they are returned in eventTime
  * order. The result does not depend on the number of workers or on which file finishes first.
+ *
+ * Memory: each file's counts and coverage go into the report as soon as it is read; its rejections and records to
+ * decide wait only until every earlier file is merged (positions are global in file order), so what is held per
+ * file is at most the results of files that finished ahead of a slower earlier one. The records to decide
+ * themselves are held until the end, for the eventTime sort.
  */
 export async function collectRecords(
   files: InputFile[],
@@ -47,14 +52,30 @@ export async function collectRecords(
   rejected: SeqRejection[],
   options: CollectOptions,
 ): Promise<PendingRecord[]> {
-  const results: (FileResult | undefined)[] = new Array(files.length);
+  const pending: PendingRecord[] = [];
+  const coverage = options.coverage ?? emptyCoverage();
+  // Results read ahead of an earlier file still being read, by index; `merged` files are done, in order.
+  const waiting = new Map<number, FileResult>();
+  let merged = 0;
+  // Positions become global in file order, after the rejections already listed (paths that do not exist).
+  let offset = rejected.length;
+  const place = (result: FileResult) => {
+    for (const r of result.rejected) rejected.push({ seq: offset + r.at, source: r.source, reason: r.reason });
+    for (const { at, ...record } of result.pending) pending.push({ ...record, seq: offset + at });
+    offset += result.items;
+  };
   const { onBytes, ...read } = options.read;
   const progress = (bytes: number, records: number) => {
     if (bytes) onBytes?.(bytes);
     for (let i = 0; i < records; i++) options.onRecord?.();
   };
   const done = (index: number, result: FileResult) => {
-    results[index] = result;
+    count(result, report, coverage);
+    waiting.set(index, result);
+    for (let next = waiting.get(merged); next; next = waiting.get(merged)) {
+      waiting.delete(merged++);
+      place(next);
+    }
     options.onFile?.();
   };
   const script = options.workerScript === undefined ? workerScript() : options.workerScript;
@@ -81,34 +102,22 @@ export async function collectRecords(
       );
     }
   }
-  return merge(results, report, rejected, options.coverage);
+  // After an abort, files read beyond one left unread: in file order, as if the unread ones were empty.
+  for (const index of [...waiting.keys()].sort((a, b) => a - b)) place(waiting.get(index)!);
+  return pending.sort(inTimeOrder);
 }
 
-// Positions become global in file order, after the rejections already listed (paths that do not exist).
-function merge(
-  results: (FileResult | undefined)[],
-  report: ReplayReport,
-  rejected: SeqRejection[],
-  coverage: ReadCoverage = emptyCoverage(),
-): PendingRecord[] {
-  const pending: PendingRecord[] = [];
-  let offset = rejected.length;
-  for (const result of results) {
-    if (!result) continue;
-    report.summary.eventsRead += result.eventsRead;
-    report.summary.ignored += result.ignored;
-    add(report.ignored.byReason, result.byReason);
-    add(report.ignored.byEventName, result.byEventName);
-    for (const r of result.rejected) rejected.push({ seq: offset + r.at, source: r.source, reason: r.reason });
-    for (const { at, ...record } of result.pending) pending.push({ ...record, seq: offset + at });
-    for (const account of result.coverage.accounts) coverage.accounts.add(account);
-    for (const region of result.coverage.regions) coverage.regions.add(region);
-    const { from, to } = result.coverage;
-    if (from !== null && (coverage.from === null || from < coverage.from)) coverage.from = from;
-    if (to !== null && (coverage.to === null || to > coverage.to)) coverage.to = to;
-    offset += result.items;
-  }
-  return pending.sort(inTimeOrder);
+// What does not depend on order: counts and coverage, added as each file finishes.
+function count(result: FileResult, report: ReplayReport, coverage: ReadCoverage): void {
+  report.summary.eventsRead += result.eventsRead;
+  report.summary.ignored += result.ignored;
+  add(report.ignored.byReason, result.byReason);
+  add(report.ignored.byEventName, result.byEventName);
+  for (const account of result.coverage.accounts) coverage.accounts.add(account);
+  for (const region of result.coverage.regions) coverage.regions.add(region);
+  const { from, to } = result.coverage;
+  if (from !== null && (coverage.from === null || from < coverage.from)) coverage.from = from;
+  if (to !== null && (coverage.to === null || to > coverage.to)) coverage.to = to;
 }
 
 function add(into: Record<string, number>, counts: Record<string, number>): void {
