@@ -1,6 +1,5 @@
 import { constants, renameSync, statSync, writeFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -13,6 +12,7 @@ import { createDeps } from '../lib/deps.js';
 import { createLogger } from '../lib/logger.js';
 import type { Registry } from '../lib/registry/index.js';
 import { renderHtmlReport } from '../lib/replay/html-report.js';
+import { defaultWorkers, workerScript } from '../lib/replay/read-pool.js';
 import { runReplay } from '../lib/replay/run-replay.js';
 import { emulatedRevoker } from '../lib/revoke/respond.js';
 import { liveRevoker } from '../lib/revoke/service.js';
@@ -55,7 +55,10 @@ export function registerReplay(program: Command): void {
     .option('--sns-topic <arn>', 'SNS topic for alerts with --apply (standard AWS credentials)')
     .option('--record-aws-service', 'also record assumes made by AWS services (Lambda, EC2 …)')
     .option('--concurrency <n>', 'records processed at once', '16')
-    .option('--workers <n>', 'threads that read and parse the files', String(availableParallelism()))
+    .option(
+      '--workers <n>',
+      `threads that read and parse the files (default: the cores, at most 4: ${defaultWorkers()})`,
+    )
     .option('--progress', 'show progress on stderr even when it is not a terminal')
     .option(
       '--report <file.html>',
@@ -90,11 +93,16 @@ export async function replay(paths: string[], flags: ReplayFlags): Promise<numbe
     process.stderr.write(`roleguard replay: --concurrency must be a whole number from 1 to 256\n`);
     return EXIT.usage;
   }
-  const workers = flags.workers === undefined ? availableParallelism() : Number(flags.workers);
+  const workers = flags.workers === undefined ? defaultWorkers() : Number(flags.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
     process.stderr.write(`roleguard replay: --workers must be a whole number from 1 to 256\n`);
     return EXIT.usage;
   }
+  // Without the built worker beside the bundle, reading runs in one thread: say so when threads were asked for.
+  if (flags.workers !== undefined && workers > 1 && !workerScript())
+    process.stderr.write(
+      `roleguard replay: note: --workers ${workers} ignored: the reading worker (replay-worker.js) is not beside the CLI bundle, so the files are read in one thread\n`,
+    );
   if (flags.endpoint !== undefined && !isHttpUrl(flags.endpoint)) {
     process.stderr.write(`roleguard replay: --endpoint must be an http(s) URL such as http://127.0.0.1:8000\n`);
     return EXIT.usage;

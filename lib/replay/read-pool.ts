@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { InputFile, ReadOptions } from '../cloudtrail/read-inputs.js';
@@ -17,6 +18,12 @@ export type ReadMessage =
   | { index: number; progress: [bytes: number, records: number] }
   | { index: number; result: FileResult }
   | { index: number; error: string };
+
+/**
+ * Workers when none are asked for: the cores, at most 4. Each may hold a whole one-document file (up to 256 MiB)
+ * parsed at once, so peak memory grows with the count; more threads than that rarely read faster.
+ */
+export const defaultWorkers = (cores = availableParallelism()): number => Math.min(4, cores);
 
 /**
  * The worker's script: `replay-worker.js` beside this module once bundled (dist/). Null when running from the

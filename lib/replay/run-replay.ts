@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { roleArnFromErrorMessage } from '../cloudtrail/arn.js';
 import type { InputItem } from '../cloudtrail/envelope.js';
 import { DEFAULT_READ_OPTIONS, type InputFile, listInputFiles, type ReadOptions } from '../cloudtrail/read-inputs.js';
@@ -8,6 +7,7 @@ import type { RegistryIndex } from '../registry/index.js';
 import { addOtherCopy, type SessionView } from '../sessions/index.js';
 import { collectRecords, emptyCoverage, type PendingRecord, type SeqRejection } from './collect.js';
 import type { Coverage } from './html/types.js';
+import { defaultWorkers } from './read-pool.js';
 import { countIgnored, emptyReport, type ReplayReport, reportFinding, sortReport } from './report.js';
 
 /** Progress of a replay, for a progress line on stderr: first the inputs are read, then the events decided. */
@@ -35,7 +35,7 @@ export interface ReplayOptions {
   apply?: boolean;
   onProgress?: (progress: ReplayProgress) => void;
   read?: Partial<ReadOptions>;
-  /** Threads that read and classify the files (one file each at a time); default: the cores available. */
+  /** Threads that read and classify the files (one file each at a time); default: the cores, at most 4. */
   workers?: number;
   /** The reading worker's script, for tests; by default the built one beside the bundle, else none (one thread). */
   workerScript?: URL | null;
@@ -75,7 +75,7 @@ export async function runReplay(
     recordAwsServiceAssumes: deps.config.recordAwsServiceAssumes,
     signal: options.signal,
     coverage: read,
-    workers: options.workers ?? availableParallelism(),
+    workers: options.workers ?? defaultWorkers(),
     workerScript: options.workerScript,
     onRecord: () => {
       if (++progress.records % 1000 === 0) options.onProgress?.(progress);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readInputFile } from '../../lib/cloudtrail/read-inputs.js';
+import { runCli } from '../helpers/cli.js';
 import { testEndpoint } from '../helpers/dynamo.js';
 import { assumeRecord, EVENTS_DIR, ROOT, SAMPLES_DIR, sampleFiles } from '../helpers/fixtures.js';
 
@@ -77,6 +78,32 @@ describe('roleguard: version and usage errors', () => {
 });
 
 describe('roleguard replay: what it reads and says', () => {
+  it('says once that --workers is ignored when the reading worker is not beside the bundle', async () => {
+    // In-process from the sources there is no built replay-worker.js.
+    const file = join(dir, 'one-assume.json');
+    writeFileSync(file, JSON.stringify({ Records: [assumeRecord()] }));
+    const run = (extra: string[]) =>
+      runCli([
+        'replay',
+        file,
+        ...extra,
+        '--endpoint',
+        testEndpoint(),
+        '--table',
+        `replay-cli-${process.pid}-${tables++}`,
+      ]);
+    const asked = await run(['--workers', '3']);
+    expect(asked.status).toBe(0);
+    expect(
+      asked.stderr.match(/--workers 3 ignored: the reading worker \(replay-worker\.js\) is not beside/g),
+    ).toHaveLength(1);
+    for (const extra of [[], ['--workers', '1']]) {
+      const quiet = await run(extra);
+      expect(quiet.status).toBe(0);
+      expect(quiet.stderr).not.toMatch(/ignored/);
+    }
+  });
+
   it('says loudly when a run read 0 events', async () => {
     const junk = join(dir, 'junk.json');
     writeFileSync(junk, 'this is not CloudTrail');

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEFAULT_READ_OPTIONS } from '../../../lib/cloudtrail/read-inputs.js';
 import { collectRecords } from '../../../lib/replay/collect.js';
+import { defaultWorkers } from '../../../lib/replay/read-pool.js';
 import { emptyReport } from '../../../lib/replay/report.js';
 
 // Workers that misbehave: the pool must fail the run and name the file, never wait forever for a reply.
@@ -43,5 +44,14 @@ describe('the replay reading pool', () => {
   it('fails, naming the file, when a worker crashes on its job', async () => {
     const crashes = stub('crashes.mjs', 'throw new Error(`boom on ${job.path}`);');
     await expect(collect(crashes)).rejects.toThrow(/reading .*(f[12])\.jsonl: boom on .*\1\.jsonl/);
+  });
+});
+
+describe('the default number of reading workers', () => {
+  it('is the cores, at most 4: each worker may hold a whole 256 MiB document', () => {
+    expect(defaultWorkers(1)).toBe(1);
+    expect(defaultWorkers(2)).toBe(2);
+    expect(defaultWorkers(4)).toBe(4);
+    expect(defaultWorkers(64)).toBe(4);
   });
 });
