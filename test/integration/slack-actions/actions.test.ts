@@ -12,7 +12,7 @@ import { processRecord } from '../../../lib/pipeline.js';
 import { createRegistryStore } from '../../../lib/registry/index.js';
 import { parseRegistryText } from '../../../lib/registry/text.js';
 import { createRevocationStore, intentIdFor } from '../../../lib/revoke/store.js';
-import { sessionKey } from '../../../lib/sessions/index.js';
+import { sessionKey, sharedSessionKey } from '../../../lib/sessions/index.js';
 import {
   createDecisionStore,
   DECISION_LEASE_MS,
@@ -252,7 +252,15 @@ describe('the full path: a finding, its alert, a click, the action, the message,
 describe('a session the session store does not hold', () => {
   it('is revoked through the manual path, by its assumed-role id, on behalf of the clicker', async () => {
     const { alertId, session, eventId } = await raise();
-    await doc.send(new DeleteCommand({ TableName: config.sessionsTable, Key: { pk: sessionKey(ACCOUNT, eventId) } }));
+    // Wherever the store keeps it: under the event's own key, or its sharedEventID's (assumeRecord gives it one).
+    let deleted = 0;
+    for (const pk of [sessionKey(ACCOUNT, eventId), sharedSessionKey(`shared-${eventId}`)]) {
+      const gone = await doc.send(
+        new DeleteCommand({ TableName: config.sessionsTable, Key: { pk }, ReturnValues: 'ALL_OLD' }),
+      );
+      if (gone.Attributes) deleted++;
+    }
+    expect(deleted).toBe(1);
     iam.reset();
     const { result } = await click(alertId, 'revoke-session', 'UAUDIT001');
     expect(result.status).toBe('done');
