@@ -1,5 +1,5 @@
 import { type Action, respondToFindings } from './alert/index.js';
-import { addCallerToDecidedFindings } from './alert/other-copy.js';
+import { addCallerToDecidedFindings, catchUpCallerArn } from './alert/other-copy.js';
 import { classifyRecord } from './cloudtrail/classify.js';
 import type { AssumeEvent, RoleChangeEvent, TrustPolicyChangeEvent } from './cloudtrail/types.js';
 import type { Deps } from './deps.js';
@@ -107,7 +107,10 @@ export async function processRecord(
   // An event whose session is revoked: fewer calls, the session and the alert riding in the revocation's writes.
   const revoked = await respondRevoked(findings, classified, index, deps, now, options, pre);
   if (revoked === 'duplicate') return { status: 'duplicate', event: classified };
-  if (revoked) return { status: 'recorded', event: classified, ...revoked };
+  if (revoked) {
+    await catchUpCallerArn(classified, revoked.findings, deps, options.dryRun ?? false);
+    return { status: 'recorded', event: classified, ...revoked };
+  }
   const recording = await deps.sessions.record(classified, { processed: findings.length === 0, now });
   if (recording === 'duplicate') return { status: 'duplicate', event: classified };
   // One decision per sharedEventID: the copy recorded first decides; this one only added what it knows.
@@ -116,6 +119,7 @@ export async function processRecord(
     return { status: 'duplicate', event: classified, otherCopy: true };
   }
   const { kept, actions } = await respond(findings, classified, index, deps, now, options);
+  await catchUpCallerArn(classified, kept, deps, options.dryRun ?? false);
   if (findings.length > 0 || recording === 'unfinished') await deps.sessions.markProcessed(classified);
   return {
     status: 'recorded',

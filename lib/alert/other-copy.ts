@@ -1,6 +1,8 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AssumeEvent } from '../cloudtrail/types.js';
 import type { Deps } from '../deps.js';
 import type { Finding } from '../detect/types.js';
+import { sharedSessionKey } from '../sessions/item.js';
 import { addCallerArnToFinding } from './outbox.js';
 
 /**
@@ -31,4 +33,32 @@ export async function addCallerToDecidedFindings(
         kind,
         otherCopyEventId: event.eventId,
       });
+}
+
+/**
+ * The deciding copy's half of the same hand-over: the other copy adds the caller's ARN to the session item first and
+ * then looks for the decided alert, which may not be admitted yet (the deciding copy still at work, e.g. waiting for
+ * the role's lock). So the deciding copy, once its alerts are admitted, reads the session item (consistently): one
+ * of the two always sees the other's write. Only where the other copy can come at all: a hub of an organization, a
+ * copy without the caller's ARN (the role owner's) that raised findings. Outside an organization no call is made.
+ */
+export async function catchUpCallerArn(
+  event: AssumeEvent,
+  findings: Finding[],
+  deps: Pick<Deps, 'clients' | 'config' | 'logger'>,
+  dryRun: boolean,
+): Promise<void> {
+  if (dryRun || !deps.config.orgId || event.callerArn || !event.sharedEventId || findings.length === 0) return;
+  const item = (
+    await deps.clients.dynamo.send(
+      new GetCommand({
+        TableName: deps.config.sessionsTable,
+        Key: { pk: sharedSessionKey(event.sharedEventId) },
+        ConsistentRead: true,
+      }),
+    )
+  ).Item;
+  if (!item || item.recipientAccountId !== event.recipientAccountId || item.eventId !== event.eventId) return;
+  if (typeof item.callerArn !== 'string' || !item.callerArn) return;
+  await addCallerToDecidedFindings({ ...event, callerArn: item.callerArn }, event, findings, deps, false);
 }

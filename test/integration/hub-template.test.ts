@@ -380,6 +380,15 @@ describe('the hub without orgId (an organization of one)', () => {
       expect([name, resolve(alone, STACK, fn.Properties.Environment.Variables).ORG_ID]).toEqual([name, '']);
   });
 
+  it("onAssumeRole may read a session item (the other copy's caller ARN) only in a hub of an organization (IAM evaluator)", async () => {
+    const table = 'arn:aws:dynamodb:eu-west-1:111122223333:table/roleguard-test-sessions';
+    const read = { action: 'dynamodb:GetItem', resource: table, context: {}, detail: 'the shared session item' };
+    expect((await proveRole(withOrg, STACK, 'OnAssumeRoleRole', [read])).denied).toEqual([]);
+    expect((await proveRole(alone, STACK, 'OnAssumeRoleRole', [read])).denied.map((d) => d.call.detail)).toEqual([
+      'the shared session item',
+    ]);
+  });
+
   it('the hub roles may assume the spoke role of the hub account only', async () => {
     for (const role of Object.keys(HUB_ROLES)) {
       const proof = await proveRole(alone, STACK, role, [

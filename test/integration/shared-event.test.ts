@@ -122,7 +122,8 @@ interface WorldOptions {
 }
 
 async function world(options: WorldOptions = {}): Promise<World> {
-  const config = await createTestTables(doc, await createSessionsTable(doc));
+  // A hub of an organization: both accounts' copies reach it.
+  const config = { ...(await createTestTables(doc, await createSessionsTable(doc))), orgId: 'o-a1b2c3d4e5' };
   const { logger } = memoryLogger();
   const dynamo = options.dynamo ?? doc;
   const clock = options.lockClock;
