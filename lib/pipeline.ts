@@ -9,12 +9,11 @@ import { coverageStep } from './org/coverage-events.js';
 import { type Prefetched, prefetch, REVOKING_KINDS } from './prefetch.js';
 import type { RegistryIndex } from './registry/index.js';
 import { roleIdOf } from './registry/role-ids.js';
-import { respondRevoked } from './respond-revoked.js';
+import { findingRevocation, respondRevoked } from './respond-revoked.js';
 import { revocationText } from './revocation-text.js';
 import { isAssumedRoleId } from './revoke/policy.js';
-import { protectedReason, type RevocationOutcome, sessionNameShared } from './revoke/respond.js';
+import { protectedReason, type RevocationOutcome } from './revoke/respond.js';
 import { callerKey } from './revoke/service.js';
-import { intentIdFor } from './revoke/store.js';
 import { oldIdUseOf } from './rotate/quiet.js';
 import { IN_FLIGHT } from './rotate/store.js';
 import { isOwnTrustWrite } from './rotate/writes.js';
@@ -292,23 +291,7 @@ async function respond(
       } else {
         const dryRun = deps.config.dryRun || role.dryRun === true;
         const outcome = await deps.revoker.revokeSession({
-          roleArn: role.roleArn,
-          assumedRoleId: finding.assumedRoleId,
-          issuedAt: event.issuedAt,
-          expiresAt: event.expiresAt,
-          durationSeconds: event.durationSeconds,
-          // Whether the vendor's other sessions share the name decides how narrowly it is denied (one query).
-          nameShared: await sessionNameShared(
-            deps.sessions,
-            { ...event, assumedRoleId: finding.assumedRoleId },
-            now,
-            deps.logger,
-          ),
-          now,
-          // One revocation per event, however many critical findings it raised: the first one decides it.
-          intentId: intentIdFor(event.recipientAccountId, event.eventId, 'revoke-session'),
-          source: { kind: 'finding', eventId: finding.eventId, findingKind: finding.kind },
-          caller: callerKey(event),
+          ...(await findingRevocation(event, finding, finding.assumedRoleId, role.roleArn, deps, now)),
           dryRun,
         });
         revocations.set(finding, outcome);

@@ -14,7 +14,7 @@ import { type Prefetched, REVOKING_KINDS } from './prefetch.js';
 import type { RegistryIndex } from './registry/index.js';
 import { revocationText } from './revocation-text.js';
 import { isAssumedRoleId } from './revoke/policy.js';
-import { protectedReason, type RevocationOutcome, sessionNameShared } from './revoke/respond.js';
+import { protectedReason, type RevocationOutcome, type SessionToRevoke, sessionNameShared } from './revoke/respond.js';
 import { callerKey } from './revoke/service.js';
 import { intentIdFor } from './revoke/store.js';
 import { type SessionView, sessionViewOf } from './sessions/index.js';
@@ -72,21 +72,7 @@ export async function respondRevoked(
   const admission = { now, windowSeconds: deps.config.alertWindowSeconds, channels: deps.alerts.channels };
   let admitted: StoredAlert | null = null;
   const outcome = await deps.revoker.revokeSession({
-    roleArn: role.roleArn,
-    assumedRoleId: finding.assumedRoleId,
-    issuedAt: event.issuedAt,
-    expiresAt: event.expiresAt,
-    durationSeconds: event.durationSeconds,
-    nameShared: await sessionNameShared(
-      deps.sessions,
-      { ...event, assumedRoleId: finding.assumedRoleId },
-      now,
-      deps.logger,
-    ),
-    now,
-    intentId: intentIdFor(event.recipientAccountId, event.eventId, 'revoke-session'),
-    source: { kind: 'finding', eventId: finding.eventId, findingKind: finding.kind },
-    caller: callerKey(event),
+    ...(await findingRevocation(event, finding, finding.assumedRoleId, role.roleArn, deps, now)),
     dryRun: false,
     ...(pre.kept ? { kept: pre.kept } : {}),
     riders: {
@@ -145,3 +131,30 @@ const alertAction = (finding: Finding, now: Date, delivered: boolean): Action =>
   policyDocument: null,
   applied: delivered,
 });
+
+/**
+ * The session a critical finding revokes, as both paths ask for it: the event's own session, denied as narrowly as
+ * its name allows (whether the vendor's other sessions share it: one query), one revocation per event however many
+ * critical findings it raised (the first one decides it).
+ */
+export async function findingRevocation(
+  event: AssumeEvent,
+  finding: Finding,
+  assumedRoleId: string,
+  roleArn: string,
+  deps: Pick<Deps, 'sessions' | 'logger'>,
+  now: Date,
+): Promise<Omit<SessionToRevoke, 'dryRun'>> {
+  return {
+    roleArn,
+    assumedRoleId,
+    issuedAt: event.issuedAt,
+    expiresAt: event.expiresAt,
+    durationSeconds: event.durationSeconds,
+    nameShared: await sessionNameShared(deps.sessions, { ...event, assumedRoleId }, now, deps.logger),
+    now,
+    intentId: intentIdFor(event.recipientAccountId, event.eventId, 'revoke-session'),
+    source: { kind: 'finding', eventId: finding.eventId, findingKind: finding.kind },
+    caller: callerKey(event),
+  };
+}
