@@ -1,6 +1,7 @@
 import { type Action, respondToFindings } from './alert/index.js';
 import { addCallerToDecidedFindings, catchUpCallerArn } from './alert/other-copy.js';
 import { classifyRecord } from './cloudtrail/classify.js';
+import { jsonBytesWithin } from './cloudtrail/json-size.js';
 import type { AssumeEvent, RoleChangeEvent, TrustPolicyChangeEvent } from './cloudtrail/types.js';
 import type { Deps } from './deps.js';
 import { detectAssume, detectTrustChange, type Finding, roleIdChanged } from './detect/index.js';
@@ -72,7 +73,7 @@ export async function processRecord(
   if (classified.kind === 'rejected') return { status: 'rejected', reason: classified.reason };
   if (classified.kind === 'ignored')
     return { status: 'ignored', eventName: classified.eventName, reason: classified.reason };
-  const bytes = recordBytes(record);
+  const bytes = jsonBytesWithin(record, MAX_RECORD_BYTES);
   if (bytes === null)
     return { status: 'rejected', reason: 'record cannot be serialised (nested too deeply or cyclic)' };
   if (bytes > MAX_RECORD_BYTES)
@@ -328,13 +329,4 @@ async function respond(
       });
   }
   return { kept, actions };
-}
-
-// The record's size as JSON; null when it cannot be serialised (V8 throws RangeError on very deep nesting).
-function recordBytes(record: unknown): number | null {
-  try {
-    return Buffer.byteLength(JSON.stringify(record));
-  } catch {
-    return null;
-  }
 }
