@@ -142,10 +142,21 @@ async function readWhole(
     if (!gz) return raw.length <= maxDocumentBytes ? { content: raw, gz, bytes: raw.length } : null;
     // Over the limit, gunzipSync throws, and the file is streamed: split in chunks, as a too-big one must be.
     const maxOutputLength = Math.min(maxDocumentBytes, WHOLE_FILE_CONTENT_BYTES);
-    return { content: gunzipSync(raw, { maxOutputLength }), gz, bytes: raw.length };
+    return {
+      content: gunzipSync(raw, { maxOutputLength, chunkSize: outputHint(raw, maxOutputLength) }),
+      gz,
+      bytes: raw.length,
+    };
   } catch {
     return null;
   }
+}
+
+// Room for the whole output in one piece, so that gunzipSync need not join pieces: the size the gzip trailer gives
+// (that of its last member, modulo 4 GiB: only a hint), within what deflate can expand to and the output limit.
+function outputHint(raw: Buffer, maxOutputLength: number): number {
+  const stated = raw.length >= 18 ? raw.readUInt32LE(raw.length - 4) : 0;
+  return Math.max(64 * 1024, Math.min(stated, raw.length * 1032, maxOutputLength) + 1);
 }
 
 // What ends a file early (a read error, a gzip error, a document too big) is reported as its last item.
