@@ -17,7 +17,10 @@ function decodeUtf8(buffer: Buffer): string {
 
 // What one chunk yields, worked out as the chunk arrives and parsed only when its items are iterated: a line to
 // parse (its bytes and source), or an item as it is.
-type Job = InputItem | [text: Buffer, source: string];
+type Job = InputItem | [text: Buffer, source: string, parsed?: Parsed];
+
+// A value already parsed from a text, so as not to parse it twice.
+type Parsed = { value: unknown };
 
 /**
  * Splits one file's bytes, chunk by chunk, into records (and rejections). JSON lines are split line by line; anything
@@ -37,6 +40,7 @@ export class RecordSplitter {
   private lineIndex = 0;
   private skipping = false; // inside a line already rejected as too long
   private firstLine: Buffer | null = null;
+  private firstValue: Parsed | undefined; // the first line's value, when parsing it as it is gives that value
 
   constructor(
     private readonly path: string,
@@ -75,7 +79,8 @@ export class RecordSplitter {
           this.lineIndex++;
           continue;
         }
-        if (!isJsonLine(line)) {
+        const first = jsonLine(line);
+        if (!first) {
           // Pretty-printed JSON: keep everything and parse it whole at the end.
           this.mode = 'document';
           this.parts = [Buffer.from(line), Buffer.from('\n'), Buffer.from(chunk.subarray(start))];
@@ -85,12 +90,14 @@ export class RecordSplitter {
         // Hold the first line: a file of one line is named by the file alone, like its pretty-printed form.
         this.mode = 'lines';
         this.firstLine = Buffer.from(line);
+        this.firstValue = first.exact ? { value: first.value } : undefined;
         this.lineIndex++;
         continue;
       }
       if (this.firstLine) {
-        jobs.push([this.firstLine, `${path}:0`]);
+        jobs.push([this.firstLine, `${path}:0`, this.firstValue]);
         this.firstLine = null;
+        this.firstValue = undefined;
       }
       jobs.push([line, `${path}:${this.lineIndex++}`]);
     }
@@ -100,8 +107,9 @@ export class RecordSplitter {
     if (this.length + rest.length > this.limits.maxDocumentBytes) {
       if (this.mode === 'undecided') throw new Error(`a JSON document ${this.tooBig()}`);
       if (this.firstLine) {
-        jobs.push([this.firstLine, `${path}:0`]);
+        jobs.push([this.firstLine, `${path}:0`, this.firstValue]);
         this.firstLine = null;
+        this.firstValue = undefined;
       }
       jobs.push({ source: `${path}:${this.lineIndex++}`, rejected: `line ${this.tooBig()}` });
       this.parts = [];
@@ -117,15 +125,15 @@ export class RecordSplitter {
 
   /** After a read error: the first line still held, if any (the error itself is the reader's to report). */
   *held(): Generator<InputItem> {
-    if (this.firstLine) yield* parseText(this.firstLine, `${this.path}:0`, this.limits.maxRecordBytes);
+    if (this.firstLine) yield* parseText(this.firstLine, `${this.path}:0`, this.limits.maxRecordBytes, this.firstValue);
   }
 
   /** The items left once the whole file is read. */
   *end(): Generator<InputItem> {
-    const { path, mode, firstLine, parts } = this;
+    const { path, mode, firstLine, firstValue, parts } = this;
     const max = this.limits.maxRecordBytes;
     const tail = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    if (firstLine) yield* parseText(firstLine, isBlank(tail, true) ? path : `${path}:0`, max);
+    if (firstLine) yield* parseText(firstLine, isBlank(tail, true) ? path : `${path}:0`, max, firstValue);
     if (mode === 'document') yield* parseDocumentOrLines(tail, path, max);
     else if (mode === 'lines' && !this.skipping && tail.length > 0)
       yield* parseText(tail, `${path}:${this.lineIndex}`, max);
@@ -136,7 +144,7 @@ export class RecordSplitter {
   private *run(jobs: Job[]): Generator<InputItem> {
     const max = this.limits.maxRecordBytes;
     for (const job of jobs) {
-      if (Array.isArray(job)) yield* parseText(job[0], job[1], max);
+      if (Array.isArray(job)) yield* parseText(job[0], job[1], max, job[2]);
       else yield job;
     }
   }
@@ -170,32 +178,53 @@ function* parseDocumentOrLines(buffer: Buffer, path: string, maxRecordBytes: num
 }
 
 function isJsonLine(line: Buffer): boolean {
-  try {
-    const text = decodeUtf8(line).trim();
-    if (text === '') return false;
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
+  return jsonLine(line) !== null;
 }
 
-/** The items of one JSON text (a document or a line): its records, or why it cannot be used. */
-export function* parseText(buffer: Buffer, source: string, maxRecordBytes: number): Generator<InputItem> {
-  let text: string;
+// The value of a line holding one JSON value (surrounded by any whitespace), or null. `exact` when parsing the line
+// as it is gives that value too: only JSON's own whitespace was trimmed (not a byte-order mark, say).
+function jsonLine(line: Buffer): { value: unknown; exact: boolean } | null {
   try {
-    text = decodeUtf8(buffer);
+    const decoded = decodeUtf8(line);
+    const text = decoded.trim();
+    if (text === '') return null;
+    const value: unknown = JSON.parse(text);
+    const start = decoded.length - decoded.trimStart().length;
+    const exact = JSON_SPACE.test(decoded.slice(0, start)) && JSON_SPACE.test(decoded.slice(start + text.length));
+    return { value, exact };
   } catch {
-    yield { source, rejected: 'not valid UTF-8' };
-    return;
+    return null;
   }
-  if (text.trim() === '') return;
+}
+const JSON_SPACE = /^[ \t\n\r]*$/;
+
+/**
+ * The items of one JSON text (a document or a line): its records, or why it cannot be used. `parsed` is its value
+ * when it was parsed already (only from a text that parses as it is).
+ */
+export function* parseText(
+  buffer: Buffer,
+  source: string,
+  maxRecordBytes: number,
+  parsed?: Parsed,
+): Generator<InputItem> {
   let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    yield { source, rejected: `not JSON or JSON lines: ${(error as Error).message}` };
-    return;
+  if (parsed) value = parsed.value;
+  else {
+    let text: string;
+    try {
+      text = decodeUtf8(buffer);
+    } catch {
+      yield { source, rejected: 'not valid UTF-8' };
+      return;
+    }
+    if (text.trim() === '') return;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      yield { source, rejected: `not JSON or JSON lines: ${(error as Error).message}` };
+      return;
+    }
   }
   const container =
     Array.isArray(value) ||

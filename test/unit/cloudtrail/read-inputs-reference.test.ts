@@ -62,6 +62,10 @@ const TEXTS: Record<string, string | Buffer> = {
   ]),
   'bom.json': `\ufeff${JSON.stringify(three)}`,
   'bom-lines.jsonl': `\ufeff${line(0)}\n${line(1)}`,
+  // Whitespace JSON does not allow around a first line that is otherwise JSON, and whitespace it does.
+  'nbsp-first.jsonl': `\u00a0${line(0)}\n${line(1)}`,
+  'line-separator-last.jsonl': `${line(0)}\u2028\n${line(1)}`,
+  'records-one-line-crlf.json': ` ${JSON.stringify(three)}\t\r\n`,
   'non-ascii.jsonl': `${line(0, { userAgent: 'café ☕ 𝄞' })}\n${line(1, { userAgent: 'naïve' })}`,
   'lookup-events.json': JSON.stringify({ Events: [{ CloudTrailEvent: line(0) }, { CloudTrailEvent: '{"x' }, {}] }),
   'eventbridge.jsonl': readdirSync(EVENTS_DIR)
