@@ -1,9 +1,10 @@
 import type { Dirent } from 'node:fs';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
-import { type InputItem, isLookupEventsPage, unwrapDocument } from './envelope.js';
+import { createGunzip, gunzipSync } from 'node:zlib';
+import type { InputItem } from './envelope.js';
+import { RecordSplitter } from './split-records.js';
 
 /** Limits and hooks for reading replay inputs. */
 export interface ReadOptions {
@@ -18,8 +19,11 @@ export interface ReadOptions {
 export const DEFAULT_READ_OPTIONS: ReadOptions = { maxRecordBytes: 1024 * 1024, maxDocumentBytes: 256 * 1024 * 1024 };
 
 const INPUT_FILE = /\.(json|jsonl|ndjson|log)(\.gz)?$|\.gz$/i;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const GUNZIP_CHUNK = 1 << 20;
+// A file up to this size on disk, holding up to WHOLE_FILE_CONTENT_BYTES (and the document limit), is read whole:
+// a CloudTrail log file is a few MB at most. A bigger one is streamed, so a huge JSON-lines file stays cheap to hold.
+const WHOLE_FILE_BYTES = 32 * 1024 * 1024;
+const WHOLE_FILE_CONTENT_BYTES = 128 * 1024 * 1024;
 
 /** A file to read, and its size on disk. */
 export interface InputFile {
@@ -96,11 +100,90 @@ export async function* readInputFile(
   path: string,
   options: ReadOptions = DEFAULT_READ_OPTIONS,
 ): AsyncGenerator<InputItem> {
+  for await (const batch of readInputBatches(path, options)) yield* batch;
+}
+
+/**
+ * The items of one file as `readInputFile` yields them, in batches to iterate synchronously (one per chunk read, or
+ * one for a file read whole): a reader pays for an asynchronous step per batch, not per record. Each batch must be
+ * iterated before the next is asked for.
+ *
+ * A file of at most WHOLE_FILE_BYTES on disk whose content fits the document limit is read and decompressed in one
+ * go, and split as one chunk; a larger one, or one that cannot be read so (a corrupt or truncated gzip, a read
+ * error), is streamed, and says what is wrong with it exactly as when it is streamed.
+ */
+export async function* readInputBatches(
+  path: string,
+  options: ReadOptions = DEFAULT_READ_OPTIONS,
+): AsyncGenerator<Iterable<InputItem>> {
+  const whole = readWhole(path, options.maxDocumentBytes);
+  if (!whole) return yield* streamBatches(path, options);
+  options.onBytes?.(whole.bytes);
+  const splitter = new RecordSplitter(path, options);
+  const guard = guarded(path, whole.gz);
+  if (whole.content.length > 0) {
+    yield guard.batch(splitter.push(whole.content));
+    if (guard.failed) return;
+  }
+  yield guard.batch(splitter.end());
+}
+
+/** Read a file whole (and gunzip it) when it is small enough to; null to stream it instead. */
+function readWhole(path: string, maxDocumentBytes: number): { content: Buffer; gz: boolean; bytes: number } | null {
+  try {
+    // Only a regular file: a named pipe is opened once, by the stream. Read synchronously: a small file takes less
+    // time to read than two hops to the thread pool and back (and a replay reads in its own worker threads).
+    const info = statSync(path);
+    if (!info.isFile() || info.size > WHOLE_FILE_BYTES) return null;
+    const raw = readFileSync(path);
+    const gz = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
+    if (!gz) return raw.length <= maxDocumentBytes ? { content: raw, gz, bytes: raw.length } : null;
+    // Over the limit, gunzipSync throws, and the file is streamed: split in chunks, as a too-big one must be.
+    const maxOutputLength = Math.min(maxDocumentBytes, WHOLE_FILE_CONTENT_BYTES);
+    return {
+      content: gunzipSync(raw, { maxOutputLength, chunkSize: outputHint(raw, maxOutputLength) }),
+      gz,
+      bytes: raw.length,
+    };
+  } catch {
+    return null;
+  }
+}
+
+// Room for the whole output in one piece, so that gunzipSync need not join pieces: the size the gzip trailer gives
+// (that of its last member, modulo 4 GiB: only a hint), within what deflate can expand to and the output limit.
+function outputHint(raw: Buffer, maxOutputLength: number): number {
+  const stated = raw.length >= 18 ? raw.readUInt32LE(raw.length - 4) : 0;
+  return Math.max(64 * 1024, Math.min(stated, raw.length * 1032, maxOutputLength) + 1);
+}
+
+// What ends a file early (a read error, a gzip error, a document too big) is reported as its last item.
+function guarded(path: string, gz: boolean) {
+  const rejection = (error: unknown): InputItem => {
+    const message = (error as Error).message;
+    return { source: path, rejected: gz ? `corrupt or truncated gzip: ${message}` : `cannot read: ${message}` };
+  };
+  const guard = {
+    failed: false,
+    rejection,
+    *batch(items: Iterable<InputItem>): Generator<InputItem> {
+      try {
+        yield* items;
+      } catch (error) {
+        guard.failed = true;
+        yield rejection(error);
+      }
+    },
+  };
+  return guard;
+}
+
+async function* streamBatches(path: string, options: ReadOptions): AsyncGenerator<Iterable<InputItem>> {
   let gz: boolean;
   try {
     gz = await isGzip(path);
   } catch (error) {
-    yield { source: path, rejected: `cannot read: ${(error as Error).message}` };
+    yield [{ source: path, rejected: `cannot read: ${(error as Error).message}` }];
     return;
   }
   const raw = createReadStream(path, { highWaterMark: 256 * 1024 });
@@ -109,20 +192,36 @@ export async function* readInputFile(
   const stream = gz ? raw.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK })) : raw;
   if (gz) raw.on('error', (error) => stream.destroy(error));
   let reported = 0;
-  const counted = async function* (): AsyncGenerator<Buffer> {
-    for await (const chunk of stream) {
-      if (options.onBytes && raw.bytesRead > reported) {
-        options.onBytes(raw.bytesRead - reported);
-        reported = raw.bytesRead;
+  const splitter = new RecordSplitter(path, options);
+  const guard = guarded(path, gz);
+  // A read error (a truncated gzip) ends the loop; the line still held is given before the error is reported.
+  let readError: unknown = null;
+  const chunks = async function* (): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of stream) {
+        if (options.onBytes && raw.bytesRead > reported) {
+          options.onBytes(raw.bytesRead - reported);
+          reported = raw.bytesRead;
+        }
+        yield chunk as Buffer;
       }
-      yield chunk as Buffer;
+    } catch (error) {
+      readError = error;
     }
   };
   try {
-    yield* splitRecords(counted(), path, options);
+    for await (const chunk of chunks()) {
+      yield guard.batch(splitter.push(chunk));
+      if (guard.failed) return;
+    }
+    if (readError) {
+      yield guard.batch(splitter.held());
+      if (!guard.failed) yield [guard.rejection(readError)];
+      return;
+    }
+    yield guard.batch(splitter.end());
   } catch (error) {
-    const message = (error as Error).message;
-    yield { source: path, rejected: gz ? `corrupt or truncated gzip: ${message}` : `cannot read: ${message}` };
+    yield [guard.rejection(error)];
   } finally {
     raw.destroy();
     stream.destroy();
@@ -137,161 +236,4 @@ export async function* readInputs(
   const { files, missing } = await listInputFiles(paths);
   yield* missing;
   for (const file of files) yield* readInputFile(file.path, options);
-}
-
-// JSON lines are streamed line by line; anything else is one JSON document, parsed whole. A line may itself be a
-// whole CloudTrail log file (S3 writes them on one line), so lines are capped at the document size, and only a
-// line holding a single record is held to the record limit.
-async function* splitRecords(
-  stream: AsyncIterable<Buffer>,
-  path: string,
-  options: ReadOptions,
-): AsyncGenerator<InputItem> {
-  const { maxRecordBytes, maxDocumentBytes } = options;
-  const tooBig = `over ${maxDocumentBytes} bytes; split it or use JSON lines`;
-  let mode: 'undecided' | 'lines' | 'document' = 'undecided';
-  let parts: Buffer[] = [];
-  let length = 0;
-  let lineIndex = 0;
-  let skipping = false; // inside a line already rejected as too long
-  let firstLine: Buffer | null = null;
-
-  // A read error (a truncated gzip) ends the loop; the line still held is flushed before the error is reported.
-  let readError: unknown = null;
-  const guarded = async function* (): AsyncGenerator<Buffer> {
-    try {
-      yield* stream;
-    } catch (error) {
-      readError = error;
-    }
-  };
-  for await (const chunk of guarded()) {
-    if (mode === 'document') {
-      length += chunk.length;
-      if (length > maxDocumentBytes) throw new Error(`a JSON document ${tooBig}`);
-      parts.push(chunk);
-      continue;
-    }
-    let start = 0;
-    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      const piece = chunk.subarray(start, nl);
-      start = nl + 1;
-      if (skipping) {
-        skipping = false;
-        continue;
-      }
-      const line = length ? Buffer.concat([...parts, piece]) : piece;
-      parts = [];
-      length = 0;
-      if (mode === 'undecided') {
-        if (line.every((byte) => byte === 32 || byte === 9 || byte === 13)) {
-          lineIndex++;
-          continue;
-        }
-        if (!isJsonLine(line)) {
-          // Pretty-printed JSON: keep everything and parse it whole at the end.
-          mode = 'document';
-          parts = [Buffer.from(line), Buffer.from('\n'), Buffer.from(chunk.subarray(start))];
-          length = parts.reduce((n, b) => n + b.length, 0);
-          break;
-        }
-        // Hold the first line: a file of one line is named by the file alone, like its pretty-printed form.
-        mode = 'lines';
-        firstLine = Buffer.from(line);
-        lineIndex++;
-        continue;
-      }
-      if (firstLine) {
-        yield* parseText(firstLine, `${path}:0`, maxRecordBytes);
-        firstLine = null;
-      }
-      yield* parseText(line, `${path}:${lineIndex++}`, maxRecordBytes);
-    }
-    if (mode === 'document' || skipping) continue;
-    const rest = chunk.subarray(start);
-    if (rest.length === 0) continue;
-    if (length + rest.length > maxDocumentBytes) {
-      if (mode === 'undecided') throw new Error(`a JSON document ${tooBig}`);
-      if (firstLine) {
-        yield* parseText(firstLine, `${path}:0`, maxRecordBytes);
-        firstLine = null;
-      }
-      yield { source: `${path}:${lineIndex++}`, rejected: `line ${tooBig}` };
-      parts = [];
-      length = 0;
-      skipping = true;
-      continue;
-    }
-    parts.push(Buffer.from(rest));
-    length += rest.length;
-  }
-  if (readError) {
-    if (firstLine) yield* parseText(firstLine, `${path}:0`, maxRecordBytes);
-    throw readError;
-  }
-  const tail = Buffer.concat(parts);
-  const blankTail = tail.every((byte) => byte === 32 || byte === 9 || byte === 13 || byte === 10);
-  if (firstLine) yield* parseText(firstLine, blankTail ? path : `${path}:0`, maxRecordBytes);
-  if (mode === 'document') yield* parseDocumentOrLines(tail, path, maxRecordBytes);
-  else if (mode === 'lines' && !skipping && tail.length > 0)
-    yield* parseText(tail, `${path}:${lineIndex}`, maxRecordBytes);
-  else if (mode === 'undecided' && tail.length > 0) yield* parseText(tail, path, maxRecordBytes);
-  else if (mode === 'undecided') yield { source: path, rejected: 'empty file' };
-}
-
-// A document that does not parse whole may be JSON lines whose first line is broken: then read it line by line,
-// so one bad line does not lose the rest of the file.
-function* parseDocumentOrLines(buffer: Buffer, path: string, maxRecordBytes: number): Generator<InputItem> {
-  const whole = [...parseText(buffer, path, maxRecordBytes)];
-  const unparsable = whole.length === 1 && 'rejected' in whole[0]! && whole[0].rejected.startsWith('not JSON');
-  if (!unparsable) return yield* whole;
-  const lines: Buffer[] = [];
-  for (let start = 0; start <= buffer.length; ) {
-    const nl = buffer.indexOf(10, start);
-    const end = nl === -1 ? buffer.length : nl;
-    lines.push(buffer.subarray(start, end));
-    start = end + 1;
-  }
-  // Only whole JSON objects count: a pretty-printed document has lines like `"arn:…"` that parse on their own.
-  if (!lines.slice(1).some((line) => line.subarray(0, 1).toString() === '{' && isJsonLine(line))) return yield* whole;
-  for (const [index, line] of lines.entries()) yield* parseText(line, `${path}:${index}`, maxRecordBytes);
-}
-
-function isJsonLine(line: Buffer): boolean {
-  try {
-    const text = utf8.decode(line).trim();
-    if (text === '') return false;
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function* parseText(buffer: Buffer, source: string, maxRecordBytes: number): Generator<InputItem> {
-  let text: string;
-  try {
-    text = utf8.decode(buffer);
-  } catch {
-    yield { source, rejected: 'not valid UTF-8' };
-    return;
-  }
-  if (text.trim() === '') return;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    yield { source, rejected: `not JSON or JSON lines: ${(error as Error).message}` };
-    return;
-  }
-  const container =
-    Array.isArray(value) ||
-    (typeof value === 'object' &&
-      value !== null &&
-      (Object.hasOwn(value, 'Records') || isLookupEventsPage(value as Record<string, unknown>)));
-  if (!container && buffer.length > maxRecordBytes) {
-    yield { source, rejected: `record is ${buffer.length} bytes, over the ${maxRecordBytes}-byte record limit` };
-    return;
-  }
-  yield* unwrapDocument(value, source);
 }
