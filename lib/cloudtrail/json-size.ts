@@ -1,7 +1,7 @@
 /** Deeper than this, the walk stops bounding and the caller measures exactly (JSON.stringify). */
 const MAX_WALK_DEPTH = 64;
-/** The longest text JSON.stringify writes for a finite number (`-1.2345678901234567e-308`). */
-const MAX_NUMBER_CHARS = 24;
+/** The longest text JSON.stringify writes for a finite number (`-0.0000012345678901234567`). */
+const MAX_NUMBER_CHARS = 25;
 /** JSON.stringify writes at most 6 bytes of UTF-8 per UTF-16 code unit (`\u001f`; a lone surrogate as `\ud800`). */
 const MAX_BYTES_PER_UNIT = 6;
 

@@ -1,5 +1,5 @@
 import type { Dirent } from 'node:fs';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip, gunzipSync } from 'node:zlib';
@@ -131,17 +131,17 @@ export async function* readInputBatches(
 /** Read a file whole (and gunzip it) when it is small enough to; null to stream it instead. */
 function readWhole(path: string, maxDocumentBytes: number): { content: Buffer; gz: boolean; bytes: number } | null {
   try {
-    // Only a regular file: a named pipe is opened once, by the stream. Read synchronously: a small file takes less
-    // time to read than two hops to the thread pool and back (and a replay reads in its own worker threads).
-    const info = statSync(path);
-    if (!info.isFile() || info.size > WHOLE_FILE_BYTES) return null;
-    const raw = readFileSync(path);
+    const raw = readSmallFile(path);
+    if (!raw) return null;
     const gz = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
     if (!gz) return raw.length <= maxDocumentBytes ? { content: raw, gz, bytes: raw.length } : null;
-    // Over the limit, gunzipSync throws, and the file is streamed: split in chunks, as a too-big one must be.
+    // Over the limit, gunzipSync throws, and the file is streamed: split in chunks, as a too-big one must be. A
+    // trailer that states more than the limit is believed (streaming is always right), so it is not inflated twice.
     const maxOutputLength = Math.min(maxDocumentBytes, WHOLE_FILE_CONTENT_BYTES);
+    const stated = raw.length >= 18 ? raw.readUInt32LE(raw.length - 4) : 0;
+    if (stated > maxOutputLength) return null;
     return {
-      content: gunzipSync(raw, { maxOutputLength, chunkSize: outputHint(raw, maxOutputLength) }),
+      content: gunzipSync(raw, { maxOutputLength, chunkSize: outputHint(stated, raw.length, maxOutputLength) }),
       gz,
       bytes: raw.length,
     };
@@ -150,11 +150,31 @@ function readWhole(path: string, maxDocumentBytes: number): { content: Buffer; g
   }
 }
 
+// A regular file of at most WHOLE_FILE_BYTES, read synchronously through one descriptor (a small file takes less
+// time to read than two hops to the thread pool and back, and a replay reads in its own worker threads); null for
+// anything else, or a file that grew past its size while it was read. A named pipe is opened once, by the stream.
+function readSmallFile(path: string): Buffer | null {
+  // Looked at before it is opened: opening a named pipe waits for a writer.
+  const seen = statSync(path);
+  if (!seen.isFile() || seen.size > WHOLE_FILE_BYTES) return null;
+  const fd = openSync(path, 'r');
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile() || info.size > WHOLE_FILE_BYTES) return null;
+    const buffer = Buffer.allocUnsafe(info.size + 1);
+    let length = 0;
+    for (let n = 1; n > 0 && length < buffer.length; length += n)
+      n = readSync(fd, buffer, length, buffer.length - length, null);
+    return length > info.size ? null : buffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 // Room for the whole output in one piece, so that gunzipSync need not join pieces: the size the gzip trailer gives
 // (that of its last member, modulo 4 GiB: only a hint), within what deflate can expand to and the output limit.
-function outputHint(raw: Buffer, maxOutputLength: number): number {
-  const stated = raw.length >= 18 ? raw.readUInt32LE(raw.length - 4) : 0;
-  return Math.max(64 * 1024, Math.min(stated, raw.length * 1032, maxOutputLength) + 1);
+function outputHint(stated: number, rawLength: number, maxOutputLength: number): number {
+  return Math.max(64 * 1024, Math.min(stated, rawLength * 1032, maxOutputLength) + 1);
 }
 
 // What ends a file early (a read error, a gzip error, a document too big) is reported as its last item.

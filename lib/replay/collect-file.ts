@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { classifyRecord } from '../cloudtrail/classify.js';
 import { type ReadOptions, readInputBatches } from '../cloudtrail/read-inputs.js';
 
@@ -44,6 +45,9 @@ export interface FileHooks {
   onProgress?: (bytes: number, records: number) => void;
   signal?: AbortSignal;
 }
+
+/** The longest the reading loop runs without letting the event loop turn (timers, signals, an abort). */
+const TURN_MS = 50;
 
 const ACCOUNT = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -123,9 +127,15 @@ export async function collectFile(
       bytes += n;
     },
   };
-  // Batches of items, each iterated with a plain loop: an asynchronous step per chunk read, not per record.
+  // Batches of items, each iterated with a plain loop: an asynchronous step per chunk read, not per record. A file
+  // read whole is one batch with no step at all, so the loop lets timers and signals (Ctrl-C) run now and then.
+  let lastTurn = performance.now();
   reading: for await (const batch of readInputBatches(path, options))
     for (const item of batch) {
+      if ((result.items & 1023) === 0 && performance.now() - lastTurn > TURN_MS) {
+        await yieldToEvents();
+        lastTurn = performance.now();
+      }
       if (hooks.signal?.aborted) break reading;
       const at = result.items++;
       if ('rejected' in item) {

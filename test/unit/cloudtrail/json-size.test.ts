@@ -48,6 +48,15 @@ describe('jsonBytesWithin: the serialised size, bounded cheaply where it cannot 
     );
   });
 
+  it('bounds the longest numbers JSON.stringify writes, so that many of them are not under-counted', () => {
+    for (const n of [-0.0000012345678901234567, -1.2345678901234567e-308, -1.2345678901234568e21, -1e-7]) {
+      const value = { eventName: 'AssumeRole', requestParameters: { n: Array(1000).fill(n) } };
+      const real = exact(value)!;
+      expect(jsonBytesWithin(value, real - 1)).toBe(real);
+      expect(jsonBytesWithin(value, real)).toBeGreaterThanOrEqual(real);
+    }
+  });
+
   it('measures exactly what the walk does not bound: toJSON, undefined members, class instances, deep nesting', () => {
     const cases: unknown[] = [
       { at: new Date(0) },

@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEFAULT_READ_OPTIONS } from '../../../lib/cloudtrail/read-inputs.js';
 import { collectRecords, type SeqRejection } from '../../../lib/replay/collect.js';
+import { collectFile } from '../../../lib/replay/collect-file.js';
 import { emptyReport } from '../../../lib/replay/report.js';
 
 // The reading pass keeps no file's result until the end: counts go into the report, and rejections into the list,
@@ -50,5 +52,42 @@ describe('collectRecords', () => {
       [6, 6, 3],
     ]);
     expect(rejected.map((r) => r.seq)).toEqual([1, 4, 8]);
+  });
+});
+
+// A small file is read whole, with no asynchronous step; reading in this thread (--workers 1, or one file) must still
+// let a timer or a signal handler (Ctrl-C) run, between files and within a long file, and stop at the abort.
+describe('an abort while files are read in this thread', () => {
+  const lines = (count: number) => `${[...Array(count).keys()].map(noise).join('\n')}\n`;
+
+  it('stops between small files', async () => {
+    const files = [...Array(20).keys()].map((i) => {
+      const path = join(dir, `small-${i}.jsonl.gz`);
+      writeFileSync(path, gzipSync(lines(2000)));
+      return { path, bytes: 1 };
+    });
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 0);
+    let read = 0;
+    await collectRecords(files, emptyReport(), [], {
+      read: DEFAULT_READ_OPTIONS,
+      recordAwsServiceAssumes: false,
+      workers: 1,
+      signal: abort.signal,
+      onFile: () => read++,
+    });
+    expect(abort.signal.aborted).toBe(true);
+    expect(read).toBeLessThan(files.length);
+  });
+
+  it('stops within a long file read whole', async () => {
+    const count = 400_000;
+    const path = join(dir, 'long.jsonl.gz');
+    writeFileSync(path, gzipSync(lines(count)));
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 0);
+    const result = await collectFile(path, DEFAULT_READ_OPTIONS, false, { signal: abort.signal });
+    expect(abort.signal.aborted).toBe(true);
+    expect(result.items).toBeLessThan(count);
   });
 });
