@@ -1,5 +1,4 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { once } from './lazy.js';
 
 /**
  * A read of an SSM parameter failed; the SDK's error is its `cause`. Named as Powertools' parameters utility names
@@ -9,8 +8,8 @@ export class GetParameterError extends Error {
   override name = 'GetParameterError';
 }
 
-const defaultClient = () => once(() => new SSMClient({}));
-let client = defaultClient();
+// Built at the first read (no call at module scope, so that a function that reads no parameter bundles no SSM client).
+let client: SSMClient | null = null;
 const cache = new Map<string, { value: string; expiresAt: number }>();
 
 /**
@@ -22,8 +21,9 @@ export async function getSecureParameter(name: string, maxAgeSeconds: number): P
   const cached = cache.get(name);
   if (cached && cached.expiresAt >= Date.now()) return cached.value;
   let value: string | undefined;
+  client ??= new SSMClient({});
   try {
-    value = (await client().send(new GetParameterCommand({ Name: name, WithDecryption: true }))).Parameter?.Value;
+    value = (await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }))).Parameter?.Value;
   } catch (error) {
     throw new GetParameterError((error as Error).message, { cause: error });
   }
@@ -34,6 +34,6 @@ export async function getSecureParameter(name: string, maxAgeSeconds: number): P
 
 /** Read through this client from now on (null: the default one again), with nothing cached; the bench counts calls. */
 export function useSsmClient(ssm: SSMClient | null): void {
-  client = ssm ? () => ssm : defaultClient();
+  client = ssm;
   cache.clear();
 }
