@@ -2,7 +2,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { slackSender } from '../lib/alert/index.js';
 import {
   accountAccessOf,
-  createAlertingDeps,
+  createAlertingRevokingDeps,
   lazyIamClient,
   readSlackWebhook,
   revocationDeps,
@@ -14,7 +14,7 @@ import { otherAccountReason } from '../lib/revoke/service.js';
 import { iamTrustPolicyIo, revokeOldSessionsWith, rotationDeps, rotationNotifier } from '../lib/rotate/index.js';
 import { runRotations } from '../lib/rotate/machine.js';
 
-const deps = await createAlertingDeps(process.env, { revoking: true });
+const deps = await createAlertingRevokingDeps(process.env);
 // IAM, STS and SNS are built when a run first needs them (see lib/lazy.ts).
 const iam = lazyIamClient();
 // Trust policies are read and written in the role's own account (the spoke role's session roleguard-rotate).

@@ -93,6 +93,7 @@ export function lambdaSenders(config: Config, sns: Lazy<SNSClient>, logger: Logg
  * loudly. The Slack webhook is not read here: an alert channel that cannot be reached never stops recording,
  * detection or revocation (see lambdaSenders). Only the DynamoDB client is built here: SNS, IAM and STS are built
  * when first used (most invocations alert and revoke nothing), which keeps them out of the cold start.
+ * `revoking`: the revocations table is required too.
  */
 export async function createAlertingDeps(
   env: Record<string, string | undefined> = process.env,
@@ -101,9 +102,17 @@ export async function createAlertingDeps(
   const config = loadConfig(env, { alerting: true, revoking: options.revoking ?? false });
   const logger = createLogger();
   const sns = once(() => new SNSClient({}));
-  const deps = createDeps(config, { logger, senders: lambdaSenders(config, sns, logger) });
-  // Automatic revocation (onAssumeRole): IAM, through recorded intents and the per-role lock.
-  return options.revoking ? { ...deps, revoker: liveRevoker(revocationDeps(deps)) } : deps;
+  return createDeps(config, { logger, senders: lambdaSenders(config, sns, logger) });
+}
+
+/**
+ * The deps of a deployed function that alerts and revokes: createAlertingDeps with the revocations table, and
+ * automatic revocation (onAssumeRole's findings) through IAM, recorded intents and the per-role lock. A function of
+ * its own, so that the functions that revoke nothing bundle no revocation code.
+ */
+export async function createAlertingRevokingDeps(env: Record<string, string | undefined> = process.env): Promise<Deps> {
+  const deps = await createAlertingDeps(env, { revoking: true });
+  return { ...deps, revoker: liveRevoker(revocationDeps(deps)) };
 }
 
 /** The deps of the manual revocation function: no alert channels (it reports to its caller), the revocations table required. */
