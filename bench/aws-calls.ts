@@ -1,5 +1,3 @@
-import { DEFAULT_PROVIDERS } from '@aws-lambda-powertools/parameters/base';
-import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -11,6 +9,7 @@ import { createLogger } from '../lib/logger.js';
 import { processRecord } from '../lib/pipeline.js';
 import { createRegistryStore } from '../lib/registry/index.js';
 import { liveRevoker } from '../lib/revoke/service.js';
+import { useSsmClient } from '../lib/ssm-parameter.js';
 import { fakeIam, fakeSlack, fakeSns, fakeSsm } from '../test/helpers/fake-aws.js';
 import { prng } from '../test/helpers/prng.js';
 import { type AssumeKind, assumeRecord } from './records.js';
@@ -86,10 +85,7 @@ export async function measureAwsCalls(store: BenchStore): Promise<AwsCallsFigure
   const { log, counted, inStep } = callLog();
   const aws = { region: LOCAL_AWS.region, credentials: LOCAL_AWS.credentials };
   const dynamo = counted(benchDocumentClient(store.local.endpoint), 'dynamodb');
-  const savedSsm = DEFAULT_PROVIDERS.ssm;
-  DEFAULT_PROVIDERS.ssm = new SSMProvider({
-    awsSdkV3Client: counted(new SSMClient({ ...aws, endpoint: ssm.url }), 'ssm'),
-  });
+  useSsmClient(counted(new SSMClient({ ...aws, endpoint: ssm.url }), 'ssm'));
   try {
     const tables = await store.freshTables();
     await createRegistryStore(dynamo, tables.registry).replace(store.registry);
@@ -160,8 +156,7 @@ export async function measureAwsCalls(store: BenchStore): Promise<AwsCallsFigure
       },
     };
   } finally {
-    if (savedSsm) DEFAULT_PROVIDERS.ssm = savedSsm;
-    else delete DEFAULT_PROVIDERS.ssm;
+    useSsmClient(null);
     dynamo.destroy();
     await Promise.all([slack.close(), sns.close(), iam.close(), ssm.close()]);
   }

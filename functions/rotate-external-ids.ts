@@ -2,23 +2,25 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { slackSender } from '../lib/alert/index.js';
 import {
   accountAccessOf,
-  createAlertingDeps,
-  createIamClient,
+  createAlertingRevokingDeps,
+  lazyIamClient,
   readSlackWebhook,
   revocationDeps,
 } from '../lib/lambda-deps.js';
 import { scheduledHandler } from '../lib/lambda-handler.js';
+import { once } from '../lib/lazy.js';
 import { iamByRole } from '../lib/org/accounts.js';
 import { otherAccountReason } from '../lib/revoke/service.js';
 import { iamTrustPolicyIo, revokeOldSessionsWith, rotationDeps, rotationNotifier } from '../lib/rotate/index.js';
 import { runRotations } from '../lib/rotate/machine.js';
 
-const deps = await createAlertingDeps(process.env, { revoking: true });
-const iam = createIamClient();
+const deps = await createAlertingRevokingDeps(process.env);
+// IAM, STS and SNS are built when a run first needs them (see lib/lazy.ts).
+const iam = lazyIamClient();
 // Trust policies are read and written in the role's own account (the spoke role's session roleguard-rotate).
 const accounts = accountAccessOf(deps, iam);
 const trust = iamTrustPolicyIo(iamByRole(accounts, 'rotate'));
-const sns = new SNSClient({});
+const sns = once(() => new SNSClient({}));
 const { config } = deps;
 // The vendor-contact Slack channel, when configured: its webhook is read (through a cache) on each notice.
 const vendorSlack = config.rotationSlackWebhookParameter

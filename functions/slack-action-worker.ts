@@ -1,10 +1,10 @@
-import { createAlertingDeps } from '../lib/lambda-deps.js';
+import { createAlertingRevokingDeps } from '../lib/lambda-deps.js';
 import { liveActionDeps } from '../lib/slack-actions/live.js';
 import { slackActionHandler } from '../lib/slack-actions/worker-handler.js';
 
 // Alerting and revoking deps: rotation notices go to the alert channels, revocations to IAM. Fails the cold start
 // when something is missing.
-const deps = await createAlertingDeps(process.env, { revoking: true });
+const deps = await createAlertingRevokingDeps(process.env);
 
 /**
  * Carries out a Slack click the slackActions function handed over (an asynchronous invoke): revoke a session or the

@@ -1,11 +1,11 @@
 import { sweepAlerts } from '../lib/alert/index.js';
-import { createAlertingDeps, revocationDeps } from '../lib/lambda-deps.js';
+import { createAlertingRevokingDeps, revocationDeps } from '../lib/lambda-deps.js';
 import { scheduledHandler } from '../lib/lambda-handler.js';
 import { emitMetrics } from '../lib/metrics.js';
 import { protectedReason } from '../lib/revoke/respond.js';
 import { sweepRevocations } from '../lib/revoke/service.js';
 
-const deps = await createAlertingDeps(process.env, { revoking: true });
+const deps = await createAlertingRevokingDeps(process.env);
 const revoking = revocationDeps(deps);
 /** Where the registry cannot be read: only the checks that need none (protected paths, own roles, DRY_RUN). */
 const NO_REGISTRY = { protectedRoleArns: [], serviceRoleArns: [] };

@@ -1,5 +1,4 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -7,9 +6,11 @@ import { type AlertSenders, slackSender, snsSender } from './alert/index.js';
 import { type Config, loadConfig } from './config.js';
 import { createDeps, type Deps } from './deps.js';
 import { ConfigError } from './errors.js';
+import { built, type Lazy, once } from './lazy.js';
 import { createLogger } from './logger.js';
 import { type AccountAccess, createAccountAccess } from './org/accounts.js';
 import { liveRevoker, type RevocationDeps } from './revoke/service.js';
+import { getSecureParameter } from './ssm-parameter.js';
 
 /** How long a warm function reuses the Slack webhook URL it read from SSM before reading it again. */
 const WEBHOOK_CACHE_SECONDS = 300;
@@ -21,7 +22,7 @@ const WEBHOOK_CACHE_SECONDS = 300;
 export async function readSlackWebhook(parameterName: string): Promise<string> {
   let value: string | undefined;
   try {
-    value = await getParameter(parameterName, { decrypt: true, maxAge: WEBHOOK_CACHE_SECONDS });
+    value = await getSecureParameter(parameterName, WEBHOOK_CACHE_SECONDS);
   } catch (error) {
     const cause = error as Error & { $metadata?: { httpStatusCode?: number }; cause?: unknown };
     const failure = new ConfigError([
@@ -42,8 +43,9 @@ const CHANNEL_ALERT_EVERY_MS = 3600_000;
  * Senders for the deployed functions: SNS through the alerts topic, and Slack through the webhook in SSM when a
  * parameter is configured (Slack is optional). A webhook that cannot be read fails the Slack channel only: the alert
  * still goes out on SNS, stays due on Slack for the sweep, and the failure is logged and itself alerted on SNS.
+ * The SNS client may be given as its builder: it is then built at the first alert.
  */
-export function lambdaSenders(config: Config, sns: SNSClient, logger: Logger): AlertSenders {
+export function lambdaSenders(config: Config, sns: Lazy<SNSClient>, logger: Logger): AlertSenders {
   const publish = snsSender(sns, config.alertTopicArn!);
   const parameter = config.slackWebhookParameter;
   if (!parameter) return { sns: publish };
@@ -89,7 +91,9 @@ export function lambdaSenders(config: Config, sns: SNSClient, logger: Logger): A
 /**
  * Build the deps of a deployed function that alerts. A bad configuration or a missing topic fails the cold start
  * loudly. The Slack webhook is not read here: an alert channel that cannot be reached never stops recording,
- * detection or revocation (see lambdaSenders).
+ * detection or revocation (see lambdaSenders). Only the DynamoDB client is built here: SNS, IAM and STS are built
+ * when first used (most invocations alert and revoke nothing), which keeps them out of the cold start.
+ * `revoking`: the revocations table is required too.
  */
 export async function createAlertingDeps(
   env: Record<string, string | undefined> = process.env,
@@ -97,9 +101,18 @@ export async function createAlertingDeps(
 ): Promise<Deps> {
   const config = loadConfig(env, { alerting: true, revoking: options.revoking ?? false });
   const logger = createLogger();
-  const deps = createDeps(config, { logger, senders: lambdaSenders(config, new SNSClient({}), logger) });
-  // Automatic revocation (onAssumeRole): IAM, through recorded intents and the per-role lock.
-  return options.revoking ? { ...deps, revoker: liveRevoker(revocationDeps(deps)) } : deps;
+  const sns = once(() => new SNSClient({}));
+  return createDeps(config, { logger, senders: lambdaSenders(config, sns, logger) });
+}
+
+/**
+ * The deps of a deployed function that alerts and revokes: createAlertingDeps with the revocations table, and
+ * automatic revocation (onAssumeRole's findings) through IAM, recorded intents and the per-role lock. A function of
+ * its own, so that the functions that revoke nothing bundle no revocation code.
+ */
+export async function createAlertingRevokingDeps(env: Record<string, string | undefined> = process.env): Promise<Deps> {
+  const deps = await createAlertingDeps(env, { revoking: true });
+  return { ...deps, revoker: liveRevoker(revocationDeps(deps)) };
 }
 
 /** The deps of the manual revocation function: no alert channels (it reports to its caller), the revocations table required. */
@@ -107,8 +120,11 @@ export function createRevokingDeps(env: Record<string, string | undefined> = pro
   return createDeps(loadConfig(env, { revoking: true }));
 }
 
-/** The live revocation path of a deployed function: IAM (of the role's account), the revocations table, the logger. */
-export function revocationDeps(deps: Deps, iam: IAMClient = createIamClient()): RevocationDeps {
+/**
+ * The live revocation path of a deployed function: IAM (of the role's account), the revocations table, the logger.
+ * Without `iam`, the own account's IAM client is built at the first IAM call.
+ */
+export function revocationDeps(deps: Deps, iam: Lazy<IAMClient> = lazyIamClient()): RevocationDeps {
   if (!deps.revocations) throw new ConfigError(['REVOCATIONS_TABLE is required']);
   return {
     iam,
@@ -126,7 +142,7 @@ const accessByConfig = new WeakMap<Config, AccountAccess>();
  * The account access of a function: one per cold start (its configuration, which every deps built from it shares), so the spoke credentials it assumed are reused
  * until shortly before they expire. The hub's own roles go through `iam` (the function's own credentials).
  */
-export function accountAccessOf(deps: Deps, iam: IAMClient = createIamClient()): AccountAccess {
+export function accountAccessOf(deps: Deps, iam: Lazy<IAMClient> = lazyIamClient()): AccountAccess {
   let access = accessByConfig.get(deps.config);
   if (!access) {
     const { config } = deps;
@@ -136,9 +152,10 @@ export function accountAccessOf(deps: Deps, iam: IAMClient = createIamClient()):
       spokeRoleName: config.spokeRoleName ?? null,
       // The stack's own role pattern names its partition (aws, aws-cn, aws-us-gov).
       partition: /^arn:(aws[a-z-]*):/.exec(config.ownRoleArns[0] ?? '')?.[1] ?? 'aws',
-      sts: new STSClient({ maxAttempts: 5 }),
+      // Built at the first assume of a spoke role; the own account's roles never need STS.
+      sts: once(() => new STSClient({ maxAttempts: 5 })),
       now: deps.now,
-      makeIam: (credentials) => (credentials ? new IAMClient({ maxAttempts: 5, credentials }) : iam),
+      makeIam: (credentials) => (credentials ? new IAMClient({ maxAttempts: 5, credentials }) : built(iam)),
     });
     accessByConfig.set(deps.config, access);
   }
@@ -148,4 +165,9 @@ export function accountAccessOf(deps: Deps, iam: IAMClient = createIamClient()):
 /** An IAM client for the functions that read trust policies or write revocations (the SDK retries throttling too). */
 export function createIamClient(): IAMClient {
   return new IAMClient({ maxAttempts: 5 });
+}
+
+/** The same IAM client, built at its first use (one per call of this function, shared by whoever is given it). */
+export function lazyIamClient(): () => IAMClient {
+  return once(createIamClient);
 }

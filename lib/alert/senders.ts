@@ -1,4 +1,5 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { built, type Lazy } from '../lazy.js';
 import type { AlertSenders } from './deliver.js';
 
 /** How long one post to Slack may take before it counts as failed (and is retried). */
@@ -57,9 +58,9 @@ export function slackSender(
   };
 }
 
-/** Publish to the alerts SNS topic. */
-export function snsSender(client: SNSClient, topicArn: string): NonNullable<AlertSenders['sns']> {
+/** Publish to the alerts SNS topic (a client given as a builder is built at the first alert). */
+export function snsSender(client: Lazy<SNSClient>, topicArn: string): NonNullable<AlertSenders['sns']> {
   return async (message) => {
-    await client.send(new PublishCommand({ TopicArn: topicArn, ...message }));
+    await built(client).send(new PublishCommand({ TopicArn: topicArn, ...message }));
   };
 }

@@ -1,5 +1,6 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
+import { built, type Lazy } from '../lazy.js';
 
 /** Credentials are renewed this long before they expire, so a call never starts with credentials about to lapse. */
 export const RENEW_BEFORE_MS = 5 * 60_000;
@@ -35,7 +36,8 @@ export interface AccountAccessDeps {
   /** Accounts acted in through their spoke role even without `orgId` (the CLI's `roles import --account`). */
   allowAccounts?: string[];
   partition?: string;
-  sts: STSClient;
+  /** STS, or how to build it: a function built by its first assume of a spoke role (most never assume one). */
+  sts: Lazy<STSClient>;
   now: () => Date;
   /** An IAM client for credentials (a spoke's), or with none for the function's own credentials. */
   makeIam?: (credentials?: SpokeCredentials) => IAMClient;
@@ -109,7 +111,7 @@ export function createAccountAccess(deps: AccountAccessDeps): AccountAccess {
     const roleArn = spokeRoleArn(accountId, deps.spokeRoleName!, deps.partition);
     let credentials: SpokeCredentials;
     try {
-      const out = await deps.sts.send(
+      const out = await built(deps.sts).send(
         new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: spokeSessionName(purpose) }),
       );
       const c = out.Credentials;

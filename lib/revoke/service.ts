@@ -4,6 +4,7 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseRoleArn } from '../cloudtrail/arn.js';
 import type { AssumeEvent } from '../cloudtrail/types.js';
+import { built, type Lazy } from '../lazy.js';
 import { type AccountAccess, otherAccountRefusal } from '../org/accounts.js';
 import {
   type AppliedRevocation,
@@ -38,7 +39,8 @@ import { appliedUntil } from './window.js';
 
 /** What the live revocation path needs. */
 export interface RevocationDeps {
-  iam: IAMClient;
+  /** The own account's IAM client, or how to build it (a deployed function builds it at its first IAM call). */
+  iam: Lazy<IAMClient>;
   dynamo: DynamoDBDocumentClient;
   store: RevocationStore;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
@@ -72,7 +74,7 @@ export function otherAccountReason(
 /** The IAM client of the account a role lives in (its spoke role's, in a member account of an organization). */
 export async function iamForRole(deps: Pick<RevocationDeps, 'iam' | 'accounts'>, roleArn: string): Promise<IAMClient> {
   const account = parseRoleArn(roleArn)?.accountId;
-  return deps.accounts && account ? deps.accounts.iamFor(account, 'revoke') : deps.iam;
+  return deps.accounts && account ? deps.accounts.iamFor(account, 'revoke') : built(deps.iam);
 }
 
 /** A revocation to carry out: its id (the same request always has the same id), the role and what to add. */

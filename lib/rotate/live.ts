@@ -4,6 +4,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import type { AlertSenders } from '../alert/deliver.js';
 import { escapeMrkdwn as e } from '../alert/escape.js';
 import { parseRoleArn } from '../cloudtrail/arn.js';
+import { built, type Lazy } from '../lazy.js';
 import type { RegisteredRole } from '../registry/types.js';
 import { withIamRetry } from '../revoke/apply.js';
 import type { RotationNotice, RotationNotifier, TrustPolicyIo } from './machine.js';
@@ -97,7 +98,8 @@ export function formatVendorNotice(
  * configured. Everything else goes to the security alert channels with IDs masked.
  */
 export function rotationNotifier(options: {
-  sns: SNSClient | null;
+  /** SNS, or how to build it (built at the first notice); null: no topic. */
+  sns: Lazy<SNSClient> | null;
   rotationTopicArn: string | null;
   vendorSlack?: ((payload: { text: string; blocks: unknown[] }) => Promise<void>) | null;
   alerts: AlertSenders;
@@ -111,7 +113,7 @@ export function rotationNotifier(options: {
             `no channel to ${role.vendor}'s contact is configured (ROTATION_TOPIC_ARN, the role's rotation.notifyTopicArn, or ROTATION_SLACK_WEBHOOK_PARAMETER)`,
           );
       } else {
-        await options.sns.send(new PublishCommand({ TopicArn: topic, ...formatVendorNotice(role, rotation) }));
+        await built(options.sns).send(new PublishCommand({ TopicArn: topic, ...formatVendorNotice(role, rotation) }));
       }
       if (options.vendorSlack) {
         const text = formatVendorNotice(role, rotation).Message;

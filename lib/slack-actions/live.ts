@@ -1,7 +1,8 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { slackSender } from '../alert/index.js';
 import type { Deps } from '../deps.js';
-import { accountAccessOf, createIamClient, readSlackWebhook, revocationDeps } from '../lambda-deps.js';
+import { accountAccessOf, lazyIamClient, readSlackWebhook, revocationDeps } from '../lambda-deps.js';
+import { once } from '../lazy.js';
 import { iamByRole } from '../org/accounts.js';
 import { revokeByHand } from '../revoke/manual.js';
 import { liveRevoker, otherAccountReason } from '../revoke/service.js';
@@ -15,14 +16,15 @@ import { isSlackResponseUrl, slackResponder } from './respond.js';
 /** The deps of the action function, over the deps of an alerting, revoking function (see lib/lambda-deps.ts). */
 export function liveActionDeps(deps: Deps, env: Record<string, string | undefined>): ActionDeps & HandoverDeps {
   const { config } = deps;
-  const iam = createIamClient();
+  // IAM, STS and SNS are built at the first click that needs them (see lib/lazy.ts).
+  const iam = lazyIamClient();
   const revoking = { ...revocationDeps(deps, iam), sessions: deps.sessions };
   const vendorSlack = config.rotationSlackWebhookParameter
     ? async (payload: { text: string; blocks: unknown[] }) =>
         slackSender(await readSlackWebhook(config.rotationSlackWebhookParameter!))(payload)
     : null;
   const notifier = rotationNotifier({
-    sns: new SNSClient({}),
+    sns: once(() => new SNSClient({})),
     rotationTopicArn: config.rotationTopicArn,
     vendorSlack,
     alerts: deps.alerts.senders,

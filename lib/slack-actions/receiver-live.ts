@@ -1,8 +1,8 @@
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigError } from '../errors.js';
+import { getSecureParameter } from '../ssm-parameter.js';
 import type { SlackHandover } from './types.js';
 
 /** How long a warm receiver reuses the signing secret it read from SSM. */
@@ -20,7 +20,7 @@ export function signingSecretReader(parameterName: string): () => Promise<string
   return async () => {
     let value: string | undefined;
     try {
-      value = await getParameter(parameterName, { decrypt: true, maxAge: SECRET_CACHE_SECONDS });
+      value = await getSecureParameter(parameterName, SECRET_CACHE_SECONDS);
     } catch (error) {
       throw new ConfigError([
         `cannot read the Slack signing secret parameter ${parameterName}: ${(error as Error).name}`,
