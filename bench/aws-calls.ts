@@ -75,7 +75,7 @@ function callLog() {
 }
 
 /**
- * The deployed onAssumeRole wiring (createAlertingDeps with revoking) on counted clients: DynamoDB Local, and local
+ * The deployed onAssumeRole wiring (createAlertingRevokingDeps) on counted clients: DynamoDB Local, and local
  * HTTP fakes of SSM, SNS, IAM and Slack. Counts the calls of one benign assume of the registered role with its
  * current ID, and of one assume with a wrong ID that revokes the session through liveRevoker.
  */

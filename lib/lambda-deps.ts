@@ -6,7 +6,7 @@ import { type AlertSenders, slackSender, snsSender } from './alert/index.js';
 import { type Config, loadConfig } from './config.js';
 import { createDeps, type Deps } from './deps.js';
 import { ConfigError } from './errors.js';
-import { built, type Lazy, once } from './lazy.js';
+import { built, type Lazy, type Once, once } from './lazy.js';
 import { createLogger } from './logger.js';
 import { type AccountAccess, createAccountAccess } from './org/accounts.js';
 import { liveRevoker, type RevocationDeps } from './revoke/service.js';
@@ -93,13 +93,14 @@ export function lambdaSenders(config: Config, sns: Lazy<SNSClient>, logger: Logg
  * loudly. The Slack webhook is not read here: an alert channel that cannot be reached never stops recording,
  * detection or revocation (see lambdaSenders). Only the DynamoDB client is built here: SNS, IAM and STS are built
  * when first used (most invocations alert and revoke nothing), which keeps them out of the cold start.
- * `revoking`: the revocations table is required too.
+ * `requireRevocationsTable`: the revocations table is required too (it adds no revoker: see
+ * createAlertingRevokingDeps).
  */
 export async function createAlertingDeps(
   env: Record<string, string | undefined> = process.env,
-  options: { revoking?: boolean } = {},
+  options: { requireRevocationsTable?: boolean } = {},
 ): Promise<Deps> {
-  const config = loadConfig(env, { alerting: true, revoking: options.revoking ?? false });
+  const config = loadConfig(env, { alerting: true, revoking: options.requireRevocationsTable ?? false });
   const logger = createLogger();
   const sns = once(() => new SNSClient({}));
   return createDeps(config, { logger, senders: lambdaSenders(config, sns, logger) });
@@ -111,7 +112,7 @@ export async function createAlertingDeps(
  * its own, so that the functions that revoke nothing bundle no revocation code.
  */
 export async function createAlertingRevokingDeps(env: Record<string, string | undefined> = process.env): Promise<Deps> {
-  const deps = await createAlertingDeps(env, { revoking: true });
+  const deps = await createAlertingDeps(env, { requireRevocationsTable: true });
   return { ...deps, revoker: liveRevoker(revocationDeps(deps)) };
 }
 
@@ -168,6 +169,6 @@ export function createIamClient(): IAMClient {
 }
 
 /** The same IAM client, built at its first use (one per call of this function, shared by whoever is given it). */
-export function lazyIamClient(): () => IAMClient {
+export function lazyIamClient(): Once<IAMClient> {
   return once(createIamClient);
 }

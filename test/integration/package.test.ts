@@ -793,17 +793,13 @@ describe('packaged CloudFormation template (osls package)', () => {
       };
       for (const file of files) {
         const text = readFileSync(join(ROOT, file), 'utf8');
-        for (const m of text.matchAll(
-          /import\s*\{([^}]*)\}\s*from\s*'(@aws-sdk\/[\w-]+|@aws-lambda-powertools\/parameters\/ssm)'/g,
-        )) {
+        for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'(@aws-sdk\/[\w-]+)'/g)) {
           const names = m[1]!
             .split(',')
             .map((n) => n.trim())
             .filter((n) => n && !n.startsWith('type '))
             .map((n) => n.split(/\s+as\s+/)[0]!);
           for (const name of names) {
-            if (m[2] === '@aws-lambda-powertools/parameters/ssm' && name === 'getParameter')
-              actions.add('ssm:GetParameter');
             const command = /^(\w+)Command$/.exec(name)?.[1];
             if (!command) continue;
             if (m[2] === '@aws-sdk/lib-dynamodb')
@@ -866,15 +862,18 @@ describe('packaged CloudFormation template (osls package)', () => {
         ...registryImport,
         ...noConditionCheck,
         ...revocationModules,
-        'dynamodb:DeleteItem': 'the revocation store, bundled through lambda-deps.ts: never revokes',
+        'dynamodb:DeleteItem':
+          'the revocation store, imported through lambda-deps.ts (tree-shaken out of the bundle): never revokes',
         'iam:GetRole': 'resolving a session name: manual revocation only',
-        'sts:AssumeRole': 'acting in member accounts (lib/org/accounts.ts), bundled through lambda-deps.ts: never acts',
+        'sts:AssumeRole':
+          'acting in member accounts (lib/org/accounts.ts), imported through lambda-deps.ts (tree-shaken out): never acts',
       },
       OrgCanaryRole: {
         ...registryImport,
         ...noConditionCheck,
         ...revocationModules,
-        'dynamodb:DeleteItem': 'the revocation store, bundled through lambda-deps.ts: never revokes',
+        'dynamodb:DeleteItem':
+          'the revocation store, imported through lambda-deps.ts (tree-shaken out of the bundle): never revokes',
         'iam:GetRole': 'resolving a session name: manual revocation only',
       },
       SlackActionWorkerRole: {
