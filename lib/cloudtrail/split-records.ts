@@ -9,10 +9,16 @@ export interface SplitLimits {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-// UTF-8 text, or a TypeError when it is not UTF-8. Text all ASCII (a CloudTrail log nearly always is) is copied as
+/**
+ * Text up to this size that is all ASCII is copied rather than decoded. A bigger latin1 string is made external by
+ * Node (held outside V8's heap until a full collection), and a replay's memory then grows with the number of files.
+ */
+const COPY_ASCII_BELOW = 1_000_000;
+
+// UTF-8 text, or a TypeError when it is not UTF-8. Short text all ASCII (a JSON line nearly always is) is copied as
 // it is: the same string, at a fraction of the cost of decoding (and ASCII has no byte-order mark to drop).
 function decodeUtf8(buffer: Buffer): string {
-  return isAscii(buffer) ? buffer.toString('latin1') : utf8.decode(buffer);
+  return buffer.length < COPY_ASCII_BELOW && isAscii(buffer) ? buffer.toString('latin1') : utf8.decode(buffer);
 }
 
 // What one chunk yields, worked out as the chunk arrives and parsed only when its items are iterated: a line to
