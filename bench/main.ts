@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     try {
       const replay = await measureReplay(store, corpus, quick ? 1 : 3);
       const quarter = Math.ceil(records / 4);
-      const memory = await measureReplayMemory(store, corpus, [quarter, records], work);
+      const memory = await measureReplayMemory(store, corpus, [quarter, records], work, quick ? 1 : 3);
       const subset = corpus.files.slice(
         0,
         Math.max(1, Math.ceil((corpus.files.length * Math.min(records, 250_000)) / records)),

@@ -77,14 +77,19 @@ export interface ReplayMemory {
   seconds: number;
 }
 
-/** Replay each prefix of the corpus (the first files, up to N records) in a fresh Node process; report its peaks. */
+/**
+ * Replay each prefix of the corpus (the first files, up to N records) in a fresh Node process; report its peaks.
+ * A peak depends on when the garbage collector happens to run (the same replay varies by 10 % or more), so each size
+ * is replayed `rounds` times, the sizes in turn, and the run with the median peak RSS is reported.
+ */
 export async function measureReplayMemory(
   store: BenchStore,
   corpus: Corpus,
   sizes: number[],
   work: string,
+  rounds = 3,
 ): Promise<ReplayMemory[]> {
-  const out: ReplayMemory[] = [];
+  const lists: string[] = [];
   for (const size of sizes) {
     const files: string[] = [];
     let counted = 0;
@@ -94,15 +99,23 @@ export async function measureReplayMemory(
       files.push(file);
       counted += (JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as { Records: unknown[] }).Records.length;
     }
-    const list = join(work, `memory-${size}.json`);
-    writeFileSync(list, JSON.stringify({ files, endpoint: store.local.endpoint, tables: await store.freshTables() }));
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--expose-gc', process.argv[1]!, '--child-replay', list],
-      { maxBuffer: 1 << 20 },
-    );
-    out.push(JSON.parse(stdout) as ReplayMemory);
-    say(`replay memory: ${out.at(-1)!.records} records, peak RSS ${out.at(-1)!.peakRssMB} MiB`);
+    lists.push(files.join('\n'));
   }
-  return out;
+  const runs: ReplayMemory[][] = sizes.map(() => []);
+  for (let round = 0; round < rounds; round++)
+    for (const [i, size] of sizes.entries()) {
+      const list = join(work, `memory-${size}.json`);
+      const files = lists[i]!.split('\n');
+      writeFileSync(list, JSON.stringify({ files, endpoint: store.local.endpoint, tables: await store.freshTables() }));
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--expose-gc', process.argv[1]!, '--child-replay', list],
+        { maxBuffer: 1 << 20 },
+      );
+      runs[i]!.push(JSON.parse(stdout) as ReplayMemory);
+      say(
+        `replay memory ${round + 1}/${rounds}: ${runs[i]!.at(-1)!.records} records, peak RSS ${runs[i]!.at(-1)!.peakRssMB} MiB`,
+      );
+    }
+  return runs.map((r) => [...r].sort((a, b) => a.peakRssMB - b.peakRssMB)[Math.floor(r.length / 2)]!);
 }
