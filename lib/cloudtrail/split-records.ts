@@ -10,7 +10,7 @@ export interface SplitLimits {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Text up to this size that is all ASCII is copied rather than decoded. A bigger latin1 string is made external by
+ * Text under this size that is all ASCII is copied rather than decoded. A bigger latin1 string is made external by
  * Node (held outside V8's heap until a full collection), and a replay's memory then grows with the number of files.
  */
 const COPY_ASCII_BELOW = 1_000_000;

@@ -1,4 +1,3 @@
-import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import type { InputFile, ReadOptions } from '../cloudtrail/read-inputs.js';
 import { collectFile, emptyCoverage, type FileRecord, type FileResult, type ReadCoverage } from './collect-file.js';
 import { readInWorkers, workerScript } from './read-pool.js';
@@ -93,8 +92,6 @@ export async function collectRecords(
     );
   } else {
     for (const [index, file] of files.entries()) {
-      // A small file is read with no asynchronous step: let timers and signals (Ctrl-C) run between files.
-      await yieldToEvents();
       if (options.signal?.aborted) break;
       done(
         index,
