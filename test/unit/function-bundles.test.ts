@@ -8,10 +8,14 @@ import { ROOT } from '../helpers/fixtures.js';
 // The functions validate with hand-written checks, and post to Slack with fetch. They read their SSM secrets with
 // lib/ssm-parameter.ts: Powertools' parameters utility added 12 KiB and a module init to each (about 3 % of a start).
 const HEAVY = ['zod', '@slack/webhook', '@aws-lambda-powertools/parameters'];
-// The CloudTrail record schemas are being moved off zod separately; until then they are the one way in.
 
-/** For each heavy package in a function's bundle: the project files that import it (directly or through a package). */
-async function heavyImporters(fn: string): Promise<Record<string, string[]>> {
+// Each function is bundled once, for every check that reads its bundle.
+const metafiles = new Map<string, ReturnType<typeof bundle>>();
+const metafileOf = (fn: string) => {
+  if (!metafiles.has(fn)) metafiles.set(fn, bundle(fn));
+  return metafiles.get(fn)!;
+};
+async function bundle(fn: string) {
   const { metafile } = await build({
     entryPoints: [join(ROOT, 'functions', `${fn}.ts`)],
     bundle: true,
@@ -23,6 +27,12 @@ async function heavyImporters(fn: string): Promise<Record<string, string[]>> {
     logLevel: 'silent',
     absWorkingDir: ROOT,
   });
+  return metafile;
+}
+
+/** For each heavy package in a function's bundle: the project files that import it (directly or through a package). */
+async function heavyImporters(fn: string): Promise<Record<string, string[]>> {
+  const metafile = await metafileOf(fn);
   const packageOf = (path: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? null;
   const found: Record<string, Set<string>> = {};
   for (const [file, input] of Object.entries(metafile.inputs)) {
@@ -47,17 +57,7 @@ async function heavyImporters(fn: string): Promise<Record<string, string[]>> {
 
 /** The packages and project files whose code is in a function's bundle (after tree-shaking). */
 async function bundledModules(fn: string): Promise<Set<string>> {
-  const { metafile } = await build({
-    entryPoints: [join(ROOT, 'functions', `${fn}.ts`)],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    write: false,
-    metafile: true,
-    outdir: '/tmp/roleguard-bundle-test',
-    logLevel: 'silent',
-    absWorkingDir: ROOT,
-  });
+  const metafile = await metafileOf(fn);
   const modules = new Set<string>();
   for (const output of Object.values(metafile.outputs))
     for (const [path, { bytesInOutput }] of Object.entries(output.inputs))
