@@ -151,10 +151,29 @@ export async function findingRevocation(
     issuedAt: event.issuedAt,
     expiresAt: event.expiresAt,
     durationSeconds: event.durationSeconds,
-    nameShared: await sessionNameShared(deps.sessions, { ...event, assumedRoleId }, now, deps.logger),
+    nameShared: await nameSharedOnce(event, assumedRoleId, deps, now),
     now,
     intentId: intentIdFor(event.recipientAccountId, event.eventId, 'revoke-session'),
     source: { kind: 'finding', eventId: finding.eventId, findingKind: finding.kind },
     caller: callerKey(event),
   };
+}
+
+// The name check of an event's session, asked once per event: when the fast path's transaction is refused, the step
+// by step path revokes the same session as of the same time, and the answer (one query) holds for both.
+const nameChecks = new WeakMap<AssumeEvent, Map<string, Promise<boolean>>>();
+function nameSharedOnce(
+  event: AssumeEvent,
+  assumedRoleId: string,
+  deps: Pick<Deps, 'sessions' | 'logger'>,
+  now: Date,
+): Promise<boolean> {
+  let byId = nameChecks.get(event);
+  if (!byId) nameChecks.set(event, (byId = new Map()));
+  let answer = byId.get(assumedRoleId);
+  if (!answer) {
+    answer = sessionNameShared(deps.sessions, { ...event, assumedRoleId }, now, deps.logger);
+    byId.set(assumedRoleId, answer);
+  }
+  return answer;
 }

@@ -8,7 +8,7 @@ import { processRecord } from '../../lib/pipeline.js';
 import { parseRegistryText } from '../../lib/registry/text.js';
 import { liveRevoker, type RevocationDeps, revoke, sweepRevocations } from '../../lib/revoke/service.js';
 import { createRevocationStore, intentIdFor } from '../../lib/revoke/store.js';
-import { sharedSessionKey } from '../../lib/sessions/index.js';
+import { SESSION_INDEX, sharedSessionKey } from '../../lib/sessions/index.js';
 import { createSessionsTable, createTestTables, testDynamo } from '../helpers/dynamo.js';
 import type { FakeServer } from '../helpers/fake-aws.js';
 import { useLiveParts } from '../helpers/live-parts.js';
@@ -48,6 +48,7 @@ async function instance(config: Awaited<ReturnType<typeof createTestTables>>, cl
       const command = String(context.commandName).replace(/Command$/, '');
       const input = (args as { input: Record<string, unknown> }).input;
       log.push(`dynamodb:${command}`);
+      if (command === 'Query') queries.push(String(input.IndexName ?? input.TableName));
       await hook(command, input, 'before');
       const out = await next(args);
       await hook(command, input, 'after');
@@ -58,6 +59,8 @@ async function instance(config: Awaited<ReturnType<typeof createTestTables>>, cl
   const { logger } = memoryLogger();
   // Every call in order, DynamoDB's (through the hook) and IAM's.
   const log: string[] = [];
+  // The index (or table) each Query reads.
+  const queries: string[] = [];
   const iamClient = new IAMClient({ region: 'us-east-1' });
   const send = iamClient.send.bind(iamClient);
   iamClient.send = ((command: { constructor: { name: string } }) => {
@@ -82,6 +85,7 @@ async function instance(config: Awaited<ReturnType<typeof createTestTables>>, cl
   return {
     revoking,
     log,
+    queries,
     setHook: (h: Hook) => {
       hook = h;
     },
@@ -264,6 +268,9 @@ describe('the revocation transactions that carry the session and the alert', () 
     );
     const out = await a.process(wrong('wrong-1', 'scan-1'), '2026-11-02T10:05:03Z');
     expect(out).toMatchObject({ status: 'recorded', recording: 'new' });
+    // The step-by-step path revokes the same session as of the same time: the name check (a query of the role's
+    // sessions) the fast path made holds, and is not made again.
+    expect(a.queries.filter((q) => q === SESSION_INDEX.byRole)).toHaveLength(1);
     // Not written alongside the old writer: the intent waits for the sweep, and the alert says so.
     expect(iam.written()).toBe(0);
     const intentId = intentIdFor('111122223333', 'wrong-1', 'revoke-session');
