@@ -169,7 +169,10 @@ function nameSharedOnce(
   now: Date,
 ): Promise<boolean> {
   let byId = nameChecks.get(event);
-  if (!byId) nameChecks.set(event, (byId = new Map()));
+  if (!byId) {
+    byId = new Map();
+    nameChecks.set(event, byId);
+  }
   let answer = byId.get(assumedRoleId);
   if (!answer) {
     answer = sessionNameShared(deps.sessions, { ...event, assumedRoleId }, now, deps.logger);
